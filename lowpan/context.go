@@ -1,0 +1,110 @@
+package lowpan
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+)
+
+// MaxContexts is the number of contexts IPHC can name: a 4-bit CID
+// (RFC 6282 §3.1.1).
+const MaxContexts = 16
+
+// Context is one entry of the compression context table: a prefix shared by
+// the 6LoWPAN (advertised in a 6LoWPAN Context Option, RFC 6775 §4.2).
+type Context struct {
+	// Prefix may be 0 to 128 bits long. Bits beyond 64 override the IID
+	// derived from the link-layer address (RFC 6282 §3.1.1).
+	Prefix netip.Prefix
+	// Compress is the 6CO C flag: when false the context is still used to
+	// decompress but no longer to compress (RFC 6775 §7.2, the life cycle of
+	// a context being withdrawn).
+	Compress bool
+}
+
+type contextEntry struct {
+	prefix   [16]byte // masked to bits
+	bits     int
+	valid    bool
+	compress bool
+}
+
+// ContextTable holds the 16 IPHC contexts. It is safe for concurrent use;
+// the per-packet paths take a read lock only.
+type ContextTable struct {
+	mu      sync.RWMutex
+	entries [MaxContexts]contextEntry
+}
+
+// Set installs context id.
+func (t *ContextTable) Set(id int, c Context) error {
+	if id < 0 || id >= MaxContexts {
+		return fmt.Errorf("lowpan: context id %d: must be 0..15", id)
+	}
+	if !c.Prefix.IsValid() || !c.Prefix.Addr().Is6() || c.Prefix.Addr().Is4In6() {
+		return fmt.Errorf("lowpan: context %d: %v is not an IPv6 prefix", id, c.Prefix)
+	}
+	p := c.Prefix.Masked()
+	t.mu.Lock()
+	t.entries[id] = contextEntry{prefix: p.Addr().As16(), bits: p.Bits(), valid: true, compress: c.Compress}
+	t.mu.Unlock()
+	return nil
+}
+
+// Remove deletes context id.
+func (t *ContextTable) Remove(id int) {
+	if id < 0 || id >= MaxContexts {
+		return
+	}
+	t.mu.Lock()
+	t.entries[id] = contextEntry{}
+	t.mu.Unlock()
+}
+
+// Get returns context id and whether it is set.
+func (t *ContextTable) Get(id int) (Context, bool) {
+	if t == nil || id < 0 || id >= MaxContexts {
+		return Context{}, false
+	}
+	t.mu.RLock()
+	e := t.entries[id]
+	t.mu.RUnlock()
+	if !e.valid {
+		return Context{}, false
+	}
+	return Context{Prefix: netip.PrefixFrom(netip.AddrFrom16(e.prefix), e.bits), Compress: e.compress}, true
+}
+
+// snapshot copies the table so a packet is coded against one consistent
+// view without holding the lock. The copy lives on the caller's stack.
+func (t *ContextTable) snapshot(dst *[MaxContexts]contextEntry) {
+	if t == nil {
+		*dst = [MaxContexts]contextEntry{}
+		return
+	}
+	t.mu.RLock()
+	*dst = t.entries
+	t.mu.RUnlock()
+}
+
+// lookup returns the entry for id (decompression: any valid context).
+func (t *ContextTable) lookup(id uint8) (contextEntry, bool) {
+	if t == nil || id >= MaxContexts {
+		return contextEntry{}, false
+	}
+	t.mu.RLock()
+	e := t.entries[id]
+	t.mu.RUnlock()
+	return e, e.valid
+}
+
+// overlay writes the first bits of prefix over addr: "bits covered by
+// context information are always used" (RFC 6282 §3.1.1).
+func overlay(addr *[16]byte, prefix *[16]byte, bits int) {
+	full := bits / 8
+	copy(addr[:full], prefix[:full])
+	if rem := bits % 8; rem != 0 {
+		mask := byte(0xff << (8 - rem))
+		addr[full] = (prefix[full] & mask) | (addr[full] &^ mask)
+	}
+}

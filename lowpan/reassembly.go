@@ -1,0 +1,381 @@
+package lowpan
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Reassembly defaults. RFC 4944 §5.3 caps the timeout at 60 s; a first
+// fragment that never completes holds a buffer until then, so a few seconds
+// is the wiser default.
+const (
+	DefaultReassemblyTimeout = 5 * time.Second
+	MaxReassemblyTimeout     = 60 * time.Second
+	DefaultMaxDatagrams      = 16
+	DefaultMaxPerSource      = 4
+	// reassemblySlot is the buffer one datagram holds: datagram_size has
+	// 11 bits.
+	reassemblySlot   = maxDatagramSize + 1
+	maxFragsPerEntry = 64
+)
+
+// DefaultMaxMemory lets DefaultMaxDatagrams reassemble at once.
+const DefaultMaxMemory = DefaultMaxDatagrams * reassemblySlot
+
+// ReassemblyConfig bounds what reassembly may hold.
+type ReassemblyConfig struct {
+	Timeout      time.Duration // from the first fragment; default 5 s, at most 60 s
+	MaxDatagrams int           // concurrent reassemblies
+	MaxPerSource int           // concurrent reassemblies of one link-layer source
+	MaxMemory    int           // octets of reassembly buffers, 2 KiB per datagram
+}
+
+// Validate checks the configuration and fills in defaults for zero values.
+func (c *ReassemblyConfig) Validate() error {
+	if c.Timeout == 0 {
+		c.Timeout = DefaultReassemblyTimeout
+	}
+	if c.MaxDatagrams == 0 {
+		c.MaxDatagrams = DefaultMaxDatagrams
+	}
+	if c.MaxPerSource == 0 {
+		c.MaxPerSource = min(DefaultMaxPerSource, c.MaxDatagrams)
+	}
+	if c.MaxMemory == 0 {
+		c.MaxMemory = c.MaxDatagrams * reassemblySlot
+	}
+	switch {
+	case c.Timeout < 0 || c.Timeout > MaxReassemblyTimeout:
+		return fmt.Errorf("reassembly timeout %v: must be in (0, 60s] (RFC 4944 §5.3)", c.Timeout)
+	case c.MaxDatagrams < 1:
+		return fmt.Errorf("reassembly max datagrams %d: must be at least 1", c.MaxDatagrams)
+	case c.MaxPerSource < 1 || c.MaxPerSource > c.MaxDatagrams:
+		return fmt.Errorf("reassembly max per source %d: must be 1..%d (max datagrams)", c.MaxPerSource, c.MaxDatagrams)
+	case c.MaxMemory < reassemblySlot:
+		return fmt.Errorf("reassembly max memory %d: must be at least %d octets (one datagram)", c.MaxMemory, reassemblySlot)
+	}
+	return nil
+}
+
+// ReassemblyStats counts every outcome of a fragment.
+type ReassemblyStats struct {
+	Fragments  uint64 // fragments offered
+	Completed  uint64 // datagrams reassembled
+	TimedOut   uint64 // datagrams dropped when their timer ran out
+	Evicted    uint64 // datagrams dropped to make room for another
+	Overlaps   uint64 // datagrams dropped for overlapping or inconsistent fragments
+	Duplicates uint64 // fragments received twice (ignored)
+	Malformed  uint64 // fragments rejected: bad header, bad compression, bad size
+	Rejected   uint64 // fragments dropped because no room could be made
+}
+
+// Reassembly errors callers may branch on.
+var (
+	ErrOverlap   = errors.New("overlapping or inconsistent fragment")
+	ErrDuplicate = errors.New("duplicate fragment")
+	ErrNoRoom    = errors.New("no reassembly buffer available")
+)
+
+type reassemblyKey struct {
+	src, dst LinkAddr
+	size     uint16
+	tag      uint16
+}
+
+type fragSpan struct{ off, end uint16 }
+
+type reassemblyEntry struct {
+	inUse    bool
+	key      reassemblyKey
+	started  time.Time
+	lastSeen time.Time
+	buf      []byte // reassemblySlot octets, kept across reuse
+	received int    // uncompressed octets received
+	spans    [maxFragsPerEntry]fragSpan
+	nSpans   int
+	fx       lengthFixups
+	haveFx   bool // FRAG1 seen: header fix-ups known
+}
+
+// Reassembler rebuilds datagrams from RFC 4944 fragments. Reassembly is
+// keyed on (link-layer source, link-layer destination, datagram_size,
+// datagram_tag) (RFC 4944 §5.3). Its memory is bounded by the
+// configuration whatever it is fed: when full, it evicts the least recently
+// active datagram of the source holding the most reassemblies, so a flood
+// of first fragments from one source or many cannot starve a sender that
+// completes its datagrams. It is safe for concurrent use and does not
+// allocate once its buffers exist.
+type Reassembler struct {
+	cfg      ReassemblyConfig
+	contexts *ContextTable
+
+	mu      sync.Mutex
+	entries []reassemblyEntry
+	buffers int // slots with a buffer allocated
+	stats   ReassemblyStats
+	scratch [reassemblySlot]byte // FRAG1 decompression
+}
+
+// NewReassembler returns a reassembler bounded by cfg that decompresses
+// FRAG1 headers with contexts.
+func NewReassembler(cfg ReassemblyConfig, contexts *ContextTable) (*Reassembler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("lowpan: %w", err)
+	}
+	n := min(cfg.MaxDatagrams, cfg.MaxMemory/reassemblySlot)
+	return &Reassembler{cfg: cfg, contexts: contexts, entries: make([]reassemblyEntry, n)}, nil
+}
+
+// Stats returns a copy of the counters.
+func (r *Reassembler) Stats() ReassemblyStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}
+
+// MemoryInUse is the octets of reassembly buffers allocated; it never
+// exceeds MaxMemory.
+func (r *Reassembler) MemoryInUse() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buffers * reassemblySlot
+}
+
+// Pending is the number of datagrams being reassembled.
+func (r *Reassembler) Pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for i := range r.entries {
+		if r.entries[i].inUse {
+			n++
+		}
+	}
+	return n
+}
+
+// Expire drops datagrams whose timer has run out.
+func (r *Reassembler) Expire(now time.Time) {
+	r.mu.Lock()
+	r.expireLocked(now)
+	r.mu.Unlock()
+}
+
+func (r *Reassembler) expireLocked(now time.Time) {
+	for i := range r.entries {
+		e := &r.entries[i]
+		if e.inUse && now.Sub(e.started) >= r.cfg.Timeout {
+			e.inUse = false
+			r.stats.TimedOut++
+		}
+	}
+}
+
+// Add offers one fragment: h as parsed by ParseHeaders (with HasFrag set),
+// from the frame's link-layer source and destination (or the mesh header's
+// originator and final destination). When the fragment completes its
+// datagram, the IPv6 packet is copied into out and its length returned;
+// otherwise n is 0. Errors say why a fragment was dropped; the counters in
+// Stats record every outcome.
+func (r *Reassembler) Add(now time.Time, out []byte, srcLL, dstLL LinkAddr, h *Headers) (n int, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.Fragments++
+	if !h.HasFrag {
+		r.stats.Malformed++
+		return 0, fmt.Errorf("lowpan: reassembly: not a fragment")
+	}
+	f := &h.Frag
+	if f.Size < ipv6HeaderLen {
+		r.stats.Malformed++
+		return 0, fmt.Errorf("lowpan: reassembly: datagram_size %d is smaller than an IPv6 header: %w", f.Size, ErrBadLength)
+	}
+	r.expireLocked(now)
+	key := reassemblyKey{src: srcLL, dst: dstLL, size: f.Size, tag: f.Tag}
+	e := r.find(key)
+	if e == nil {
+		if e, err = r.allocate(now, key); err != nil {
+			r.stats.Rejected++
+			return 0, err
+		}
+	}
+	e.lastSeen = now
+
+	// Place the fragment. A FRAG1 is decompressed into scratch first, so a
+	// duplicate can be compared before anything is overwritten.
+	var off, end int
+	var data []byte
+	if f.First {
+		written, read, fx, err := decompressHeaders(r.scratch[:f.Size], h.Payload, srcLL, dstLL, r.contexts)
+		if err != nil {
+			e.inUse = false
+			r.stats.Malformed++
+			return 0, fmt.Errorf("lowpan: reassembly: FRAG1: %w", err)
+		}
+		rest := h.Payload[read:]
+		end = written + len(rest)
+		if end > int(f.Size) {
+			e.inUse = false
+			r.stats.Overlaps++
+			return 0, fmt.Errorf("lowpan: reassembly: FRAG1 carries %d octets of a %d-octet datagram: %w", end, f.Size, ErrOverlap)
+		}
+		copy(r.scratch[written:end], rest)
+		data = r.scratch[:end]
+		e.fx, e.haveFx = fx, true
+	} else {
+		off = int(f.Offset)
+		end = off + len(h.Payload)
+		if len(h.Payload) == 0 || end > int(f.Size) {
+			e.inUse = false
+			r.stats.Overlaps++
+			return 0, fmt.Errorf("lowpan: reassembly: FRAGN [%d,%d) outside a %d-octet datagram: %w", off, end, f.Size, ErrOverlap)
+		}
+		data = h.Payload
+	}
+	dup, err := r.checkSpan(e, off, end)
+	if err != nil {
+		return 0, err
+	}
+	if dup {
+		if string(e.buf[off:end]) != string(data) {
+			e.inUse = false
+			r.stats.Overlaps++
+			return 0, fmt.Errorf("lowpan: reassembly: fragment [%d,%d) repeated with other contents: %w", off, end, ErrOverlap)
+		}
+		r.stats.Duplicates++
+		return 0, fmt.Errorf("lowpan: reassembly: fragment [%d,%d): %w", off, end, ErrDuplicate)
+	}
+	copy(e.buf[off:end], data)
+	e.received += end - off
+	if e.received < int(f.Size) || !e.haveFx {
+		return 0, nil
+	}
+
+	// Complete: fill in the elided lengths, hand it over, free the slot.
+	e.inUse = false
+	pkt := e.buf[:f.Size]
+	if err := e.fx.apply(pkt); err != nil {
+		r.stats.Malformed++
+		return 0, fmt.Errorf("lowpan: reassembly: %w", err)
+	}
+	if len(out) < len(pkt) {
+		r.stats.Rejected++
+		return 0, fmt.Errorf("lowpan: reassembly: %w", ErrBufferTooSmall)
+	}
+	r.stats.Completed++
+	return copy(out, pkt), nil
+}
+
+// checkSpan records [off,end) in e. An identical span is a duplicate
+// (ignored); any other overlap, or a non-final fragment that is not a
+// multiple of 8 octets, discards the datagram (RFC 4944 §5.3).
+func (r *Reassembler) checkSpan(e *reassemblyEntry, off, end int) (dup bool, err error) {
+	if end != int(e.key.size) && (end-off)%fragOffsetUnit != 0 {
+		e.inUse = false
+		r.stats.Overlaps++
+		return false, fmt.Errorf("lowpan: reassembly: fragment [%d,%d) is not the last and not a multiple of 8: %w", off, end, ErrOverlap)
+	}
+	for i := 0; i < e.nSpans; i++ {
+		s := e.spans[i]
+		if int(s.off) == off && int(s.end) == end {
+			return true, nil
+		}
+		if off < int(s.end) && int(s.off) < end {
+			e.inUse = false
+			r.stats.Overlaps++
+			return false, fmt.Errorf("lowpan: reassembly: fragment [%d,%d) overlaps [%d,%d): %w", off, end, s.off, s.end, ErrOverlap)
+		}
+	}
+	if e.nSpans == maxFragsPerEntry {
+		e.inUse = false
+		r.stats.Overlaps++
+		return false, fmt.Errorf("lowpan: reassembly: more than %d fragments: %w", maxFragsPerEntry, ErrOverlap)
+	}
+	e.spans[e.nSpans] = fragSpan{uint16(off), uint16(end)}
+	e.nSpans++
+	return false, nil
+}
+
+func (r *Reassembler) find(key reassemblyKey) *reassemblyEntry {
+	for i := range r.entries {
+		if e := &r.entries[i]; e.inUse && e.key == key {
+			return e
+		}
+	}
+	return nil
+}
+
+// allocate takes a free slot for a new datagram, evicting one if the
+// source is at its cap or every slot is busy.
+func (r *Reassembler) allocate(now time.Time, key reassemblyKey) (*reassemblyEntry, error) {
+	var victim *reassemblyEntry
+	perSource := 0
+	for i := range r.entries {
+		if e := &r.entries[i]; e.inUse && e.key.src == key.src {
+			perSource++
+			if victim == nil || e.lastSeen.Before(victim.lastSeen) {
+				victim = e
+			}
+		}
+	}
+	if perSource < r.cfg.MaxPerSource {
+		victim = nil
+		for i := range r.entries {
+			if !r.entries[i].inUse {
+				return r.reset(&r.entries[i], now, key), nil
+			}
+		}
+		victim = r.busiestSourceOldest()
+	}
+	if victim == nil {
+		return nil, fmt.Errorf("lowpan: reassembly: %w", ErrNoRoom)
+	}
+	victim.inUse = false
+	r.stats.Evicted++
+	return r.reset(victim, now, key), nil
+}
+
+// busiestSourceOldest picks the least recently active datagram of the
+// source with the most datagrams in reassembly (ties: the least recently
+// active overall).
+func (r *Reassembler) busiestSourceOldest() *reassemblyEntry {
+	var victim *reassemblyEntry
+	victimCount := 0
+	for i := range r.entries {
+		e := &r.entries[i]
+		if !e.inUse {
+			continue
+		}
+		count := 0
+		var oldest *reassemblyEntry
+		for j := range r.entries {
+			o := &r.entries[j]
+			if o.inUse && o.key.src == e.key.src {
+				count++
+				if oldest == nil || o.lastSeen.Before(oldest.lastSeen) {
+					oldest = o
+				}
+			}
+		}
+		if count > victimCount || (count == victimCount && oldest.lastSeen.Before(victim.lastSeen)) {
+			victim, victimCount = oldest, count
+		}
+	}
+	return victim
+}
+
+func (r *Reassembler) reset(e *reassemblyEntry, now time.Time, key reassemblyKey) *reassemblyEntry {
+	if e.buf == nil {
+		e.buf = make([]byte, reassemblySlot)
+		r.buffers++
+	}
+	e.inUse = true
+	e.key = key
+	e.started, e.lastSeen = now, now
+	e.received = 0
+	e.nSpans = 0
+	e.haveFx = false
+	return e
+}
