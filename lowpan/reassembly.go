@@ -102,10 +102,12 @@ type reassemblyEntry struct {
 // Reassembler rebuilds datagrams from RFC 4944 fragments. Reassembly is
 // keyed on (link-layer source, link-layer destination, datagram_size,
 // datagram_tag) (RFC 4944 §5.3). Its memory is bounded by the
-// configuration whatever it is fed: when full, it evicts the least recently
-// active datagram of the source holding the most reassemblies, so a flood
-// of first fragments from one source or many cannot starve a sender that
-// completes its datagrams. It is safe for concurrent use and does not
+// configuration whatever it is fed. A source at its cap (MaxPerSource)
+// replaces its own oldest datagram; when every slot is taken, the source
+// holding the most reassemblies loses the one that made the least progress
+// (see busiestSourceOldest). So a flood of first fragments that never
+// complete, from one source or many, cannot starve a sender that completes
+// its datagrams. It is safe for concurrent use and does not
 // allocate once its buffers exist.
 type Reassembler struct {
 	cfg      ReassemblyConfig
@@ -337,9 +339,12 @@ func (r *Reassembler) allocate(now time.Time, key reassemblyKey) (*reassemblyEnt
 	return r.reset(victim, now, key), nil
 }
 
-// busiestSourceOldest picks the least recently active datagram of the
-// source with the most datagrams in reassembly (ties: the least recently
-// active overall).
+// busiestSourceOldest picks the victim when every slot is taken: a
+// datagram of the source holding the most reassemblies; among those (and
+// across sources tied on count, as in a flood from many sources) the one
+// that has made the least progress, then the least recently active. A
+// sender whose fragments keep arriving pulls ahead of first fragments that
+// never complete, so it is evicted last.
 func (r *Reassembler) busiestSourceOldest() *reassemblyEntry {
 	var victim *reassemblyEntry
 	victimCount := 0
@@ -349,19 +354,21 @@ func (r *Reassembler) busiestSourceOldest() *reassemblyEntry {
 			continue
 		}
 		count := 0
-		var oldest *reassemblyEntry
 		for j := range r.entries {
-			o := &r.entries[j]
-			if o.inUse && o.key.src == e.key.src {
+			if o := &r.entries[j]; o.inUse && o.key.src == e.key.src {
 				count++
-				if oldest == nil || o.lastSeen.Before(oldest.lastSeen) {
-					oldest = o
-				}
 			}
 		}
-		if count > victimCount || (count == victimCount && oldest.lastSeen.Before(victim.lastSeen)) {
-			victim, victimCount = oldest, count
+		switch {
+		case victim == nil, count > victimCount:
+		case count < victimCount:
+			continue
+		case e.received > victim.received:
+			continue
+		case e.received == victim.received && !e.lastSeen.Before(victim.lastSeen):
+			continue
 		}
+		victim, victimCount = e, count
 	}
 	return victim
 }

@@ -1,0 +1,310 @@
+package lowpan
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// fragmentsOf encodes pkt into MAC payloads of at most maxPayload octets.
+func fragmentsOf(t testing.TB, z *Compressor, pkt []byte, src, dst LinkAddr, maxPayload int, tag uint16) [][]byte {
+	t.Helper()
+	var frames [][]byte
+	_, err := z.Encode(make([]byte, ScratchSize), pkt, src, dst, &EncodeOptions{MaxPayload: maxPayload, Tag: tag}, func(f []byte) error {
+		frames = append(frames, bytes.Clone(f))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frames
+}
+
+func parsed(t testing.TB, f []byte) *Headers {
+	t.Helper()
+	h := new(Headers)
+	if err := ParseHeaders(f, h); err != nil {
+		t.Fatalf("ParseHeaders(% x): %v", f, err)
+	}
+	return h
+}
+
+func udp1280(t testing.TB, seed byte) []byte {
+	data := make([]byte, 1280-48)
+	for i := range data {
+		data[i] = byte(i*7) + seed
+	}
+	return buildUDP6(t, ipv6Fields{src: "2001:db8:1::12:3456:78ab:cdef", dst: "2001:db8:1::80b:c0d:e0f:1011", hlim: 64}, 7777, 8888, data)
+}
+
+func TestReassemblyOrders(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	pkt := udp1280(t, 0)
+	frames := fragmentsOf(t, z, pkt, extSrc, extDst, 104, 0x4242)
+	if len(frames) < 10 {
+		t.Fatalf("%d frames for 1280 octets in 104-octet payloads", len(frames))
+	}
+	shuffle := func(seed uint64) func([][]byte) [][]byte {
+		return func(fs [][]byte) [][]byte {
+			out := append([][]byte(nil), fs...)
+			rand.New(rand.NewPCG(seed, 0)).Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+			return out
+		}
+	}
+	tests := []struct {
+		name    string
+		arrange func([][]byte) [][]byte
+		dups    uint64
+	}{
+		{"in order", func(fs [][]byte) [][]byte { return fs }, 0},
+		{"reversed", func(fs [][]byte) [][]byte {
+			out := make([][]byte, len(fs))
+			for i, f := range fs {
+				out[len(fs)-1-i] = f
+			}
+			return out
+		}, 0},
+		{"shuffled", shuffle(1), 0},
+		{"shuffled again", shuffle(2), 0},
+		{"every fragment twice", func(fs [][]byte) [][]byte {
+			var out [][]byte
+			for _, f := range fs[:len(fs)-1] {
+				out = append(out, f, f)
+			}
+			return append(out, fs[len(fs)-1])
+		}, uint64(len(frames) - 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewReassembler(ReassemblyConfig{}, ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]byte, 2048)
+			var got []byte
+			for _, f := range tt.arrange(frames) {
+				n, err := r.Add(time.Unix(0, 0), out, extSrc, extDst, parsed(t, f))
+				if err != nil && !errors.Is(err, ErrDuplicate) {
+					t.Fatal(err)
+				}
+				if n > 0 {
+					got = out[:n]
+				}
+			}
+			if !bytes.Equal(got, pkt) {
+				t.Fatalf("reassembled %d octets, want the %d sent", len(got), len(pkt))
+			}
+			if st := r.Stats(); st.Completed != 1 || st.Duplicates != tt.dups {
+				t.Errorf("stats %+v, want 1 completed and %d duplicates", st, tt.dups)
+			}
+		})
+	}
+}
+
+func fragN(size, tag, offset uint16, data []byte) []byte {
+	b := make([]byte, 5, 5+len(data))
+	(&FragHeader{Size: size, Tag: tag, Offset: offset}).Encode(b)
+	return append(b, data...)
+}
+
+// Overlapping or inconsistent fragments discard the datagram (RFC 4944 §5.3).
+func TestReassemblyDiscards(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	pkt := udp1280(t, 0)
+	frames := fragmentsOf(t, z, pkt, extSrc, extDst, 104, 7)
+	eight := bytes.Repeat([]byte{0xaa}, 16)
+	tests := []struct {
+		name  string
+		extra []byte
+	}{
+		{"overlaps the second fragment", fragN(1280, 7, uint16(parsed(t, frames[1]).Frag.Offset)+8, eight)},
+		{"same span, other contents", func() []byte {
+			f := bytes.Clone(frames[1])
+			f[len(f)-1] ^= 0xff
+			return f
+		}()},
+		{"runs past datagram_size", fragN(1280, 7, 1272, eight)},
+		{"not the last and not a multiple of 8", fragN(1280, 7, 640, eight[:5])},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := NewReassembler(ReassemblyConfig{}, ctx)
+			out := make([]byte, 2048)
+			now := time.Unix(0, 0)
+			for _, f := range frames[:2] {
+				if _, err := r.Add(now, out, extSrc, extDst, parsed(t, f)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := r.Add(now, out, extSrc, extDst, parsed(t, tt.extra)); !errors.Is(err, ErrOverlap) {
+				t.Fatalf("err = %v, want ErrOverlap", err)
+			}
+			if r.Pending() != 0 || r.Stats().Overlaps != 1 {
+				t.Fatalf("pending %d, stats %+v: the datagram must be discarded", r.Pending(), r.Stats())
+			}
+			// The rest of the datagram must not resurrect it.
+			for _, f := range frames[2:] {
+				if n, _ := r.Add(now, out, extSrc, extDst, parsed(t, f)); n > 0 {
+					t.Fatal("a discarded datagram completed")
+				}
+			}
+		})
+	}
+}
+
+func TestReassemblyTimeout(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	frames := fragmentsOf(t, z, udp1280(t, 0), extSrc, extDst, 104, 1)
+	r, _ := NewReassembler(ReassemblyConfig{Timeout: 5 * time.Second}, ctx)
+	out := make([]byte, 2048)
+	t0 := time.Unix(100, 0)
+	r.Add(t0, out, extSrc, extDst, parsed(t, frames[0]))
+	r.Expire(t0.Add(4999 * time.Millisecond))
+	if r.Pending() != 1 {
+		t.Fatal("expired before its timeout")
+	}
+	r.Expire(t0.Add(5 * time.Second))
+	if r.Pending() != 0 || r.Stats().TimedOut != 1 {
+		t.Fatalf("pending %d, stats %+v after the timeout", r.Pending(), r.Stats())
+	}
+	// Late fragments start a new datagram that never completes without FRAG1.
+	for _, f := range frames[1:] {
+		if n, _ := r.Add(t0.Add(6*time.Second), out, extSrc, extDst, parsed(t, f)); n > 0 {
+			t.Fatal("completed without its first fragment")
+		}
+	}
+}
+
+func TestReassemblyConfigValidate(t *testing.T) {
+	bad := []ReassemblyConfig{
+		{Timeout: 61 * time.Second},
+		{Timeout: -1},
+		{MaxDatagrams: -1},
+		{MaxDatagrams: 4, MaxPerSource: 5},
+		{MaxMemory: 100},
+	}
+	for _, c := range bad {
+		if _, err := NewReassembler(c, nil); err == nil {
+			t.Errorf("NewReassembler(%+v) accepted", c)
+		}
+	}
+	c := ReassemblyConfig{}
+	if err := c.Validate(); err != nil || c.Timeout != DefaultReassemblyTimeout || c.MaxDatagrams != DefaultMaxDatagrams {
+		t.Errorf("defaults: %+v, %v", c, err)
+	}
+}
+
+// A flood of first fragments that never complete — from one source, or
+// from a new source each time — does not stop a well-behaved sender's
+// datagrams from reassembling.
+func TestReassemblyFloodFairness(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	attackPkt := udp1280(t, 9)
+	for _, many := range []bool{false, true} {
+		name := "one source"
+		if many {
+			name = "many sources"
+		}
+		t.Run(name, func(t *testing.T) {
+			r, err := NewReassembler(ReassemblyConfig{MaxDatagrams: 8, MaxPerSource: 2}, ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]byte, 2048)
+			now := time.Unix(0, 0)
+			attacker := ShortLinkAddr(0x6666)
+			tag := uint16(0)
+			attack := func() {
+				tag++
+				src := attacker
+				if many {
+					src = ShortLinkAddr(0x7000 + tag)
+				}
+				f := fragmentsOf(t, z, attackPkt, src, extDst, 104, tag)[0]
+				r.Add(now, out, src, extDst, parsed(t, f))
+			}
+			completed := 0
+			for d := 0; d < 20; d++ {
+				pkt := udp1280(t, byte(d))
+				for _, f := range fragmentsOf(t, z, pkt, extSrc, extDst, 104, uint16(d)) {
+					for k := 0; k < 20; k++ { // 20 attack frames between every good one
+						attack()
+					}
+					now = now.Add(10 * time.Millisecond)
+					n, err := r.Add(now, out, extSrc, extDst, parsed(t, f))
+					if err != nil {
+						t.Fatalf("datagram %d: %v", d, err)
+					}
+					if n > 0 {
+						if !bytes.Equal(out[:n], pkt) {
+							t.Fatalf("datagram %d corrupted", d)
+						}
+						completed++
+					}
+				}
+			}
+			if completed != 20 {
+				t.Fatalf("%d of 20 datagrams completed under the flood; stats %+v", completed, r.Stats())
+			}
+			if st := r.Stats(); st.Evicted == 0 {
+				t.Errorf("the flood evicted nothing: %+v", st)
+			}
+		})
+	}
+}
+
+// Whatever it is fed, the reassembler's buffers stay within MaxMemory and
+// the heap does not grow with the input.
+func TestReassemblyMemoryCap(t *testing.T) {
+	ctx := testContexts(t)
+	const limit = 6 * reassemblySlot
+	r, err := NewReassembler(ReassemblyConfig{MaxDatagrams: 64, MaxPerSource: 8, MaxMemory: limit}, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	out := make([]byte, 2048)
+	frame := make([]byte, 127)
+	var h Headers
+	now := time.Unix(0, 0)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 200000; i++ {
+		n := 5 + rng.IntN(len(frame)-5)
+		for k := range frame[:n] {
+			frame[k] = byte(rng.Uint32())
+		}
+		size := uint16(40 + rng.IntN(2000))
+		fh := FragHeader{First: rng.IntN(3) == 0, Size: size, Tag: uint16(rng.IntN(64))}
+		if !fh.First {
+			fh.Offset = uint16(rng.IntN(int(size)/8)) * 8
+		} else {
+			frame[4] = 0x7e // an IPHC dispatch after FRAG1
+		}
+		fh.Encode(frame)
+		if ParseHeaders(frame[:n], &h) != nil {
+			continue
+		}
+		src := ShortLinkAddr(uint16(rng.IntN(40)))
+		r.Add(now, out, src, extDst, &h)
+		now = now.Add(time.Millisecond)
+		if m := r.MemoryInUse(); m > limit {
+			t.Fatalf("after %d fragments: %d octets in use, cap %d", i, m, limit)
+		}
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 2*limit {
+		t.Errorf("heap grew by %d octets over 200000 fragments (cap %d)", grew, limit)
+	}
+	t.Logf("stats: %+v; memory in use %d of %d", r.Stats(), r.MemoryInUse(), limit)
+}
