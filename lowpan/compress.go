@@ -34,6 +34,7 @@ type compressor struct {
 	nIPv6    int
 	nNHC     int // NHC headers emitted
 	limit    int // at most this many NHC headers; -1: no limit
+	reg      Registrations
 }
 
 func (c *compressor) room(n int) error {
@@ -56,10 +57,14 @@ func (z *Compressor) CompressHeaders(out, pkt []byte, srcLL, dstLL LinkAddr) (wr
 // compressHeaders compresses at most limit headers after the first IPv6
 // header with NHC (-1: all that can be), and reports how many it did.
 func (z *Compressor) compressHeaders(out, pkt []byte, srcLL, dstLL LinkAddr, limit int) (written, consumed, nhc int, err error) {
+	return z.compressHeadersReg(out, pkt, srcLL, dstLL, limit, nil)
+}
+
+func (z *Compressor) compressHeadersReg(out, pkt []byte, srcLL, dstLL LinkAddr, limit int, reg Registrations) (written, consumed, nhc int, err error) {
 	if err := validIPv6(pkt); err != nil {
 		return 0, 0, 0, fmt.Errorf("lowpan: compress: %w", err)
 	}
-	c := compressor{Compressor: z, pkt: pkt, out: out, src: srcLL, dst: dstLL, limit: limit}
+	c := compressor{Compressor: z, pkt: pkt, out: out, src: srcLL, dst: dstLL, limit: limit, reg: reg}
 	z.Contexts.snapshot(&c.ctx)
 	p, err := c.iphc(0)
 	if err != nil {
@@ -263,7 +268,7 @@ func (c *compressor) unicastChoices(a *[16]byte, ll LinkAddr, opts *[3]addrChoic
 		if !e.valid || !e.compress {
 			continue
 		}
-		ch, ok := contextUnicast(a, ll, e)
+		ch, ok := c.contextChoice(a, ll, e)
 		if !ok {
 			continue
 		}

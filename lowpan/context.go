@@ -108,3 +108,7 @@ func overlay(addr *[16]byte, prefix *[16]byte, bits int) {
 		addr[full] = (prefix[full] & mask) | (addr[full] &^ mask)
 	}
 }
+
+func (e *contextEntry) asPrefix() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom16(e.prefix), e.bits)
+}

@@ -29,6 +29,8 @@ type decompressor struct {
 	ctx      *ContextTable
 	fx       lengthFixups
 	nExt     int
+	reg      Registrations
+	trace    *Encoding
 }
 
 func (d *decompressor) need(n int) error {
@@ -71,6 +73,14 @@ func Decompress(out, datagram []byte, srcLL, dstLL LinkAddr, contexts *ContextTa
 // returns how many octets it wrote and read, and the fields to fill in once
 // the datagram is complete (see lengthFixups.apply).
 func decompressHeaders(out, b []byte, srcLL, dstLL LinkAddr, contexts *ContextTable) (written, read int, fx lengthFixups, err error) {
+	return decompressHeadersReg(out, b, srcLL, dstLL, contexts, nil)
+}
+
+func decompressHeadersReg(out, b []byte, srcLL, dstLL LinkAddr, contexts *ContextTable, reg Registrations) (written, read int, fx lengthFixups, err error) {
+	return decompressHeadersTrace(out, b, srcLL, dstLL, contexts, reg, nil)
+}
+
+func decompressHeadersTrace(out, b []byte, srcLL, dstLL LinkAddr, contexts *ContextTable, reg Registrations, trace *Encoding) (written, read int, fx lengthFixups, err error) {
 	if len(b) == 0 {
 		return 0, 0, fx, fmt.Errorf("lowpan: decompress: %w", ErrTruncated)
 	}
@@ -83,7 +93,7 @@ func decompressHeaders(out, b []byte, srcLL, dstLL LinkAddr, contexts *ContextTa
 	if b[0]&dispatchIPHCMask != DispatchIPHC {
 		return 0, 0, fx, checkDatagramDispatch(b)
 	}
-	d := decompressor{in: b, out: out, src: srcLL, dst: dstLL, ctx: contexts}
+	d := decompressor{in: b, out: out, src: srcLL, dst: dstLL, ctx: contexts, reg: reg, trace: trace}
 	d.fx.udp = -1
 	if err := d.iphc(); err != nil {
 		return 0, 0, fx, fmt.Errorf("lowpan: decompress IPHC at octet %d: %w", d.i, err)
@@ -100,6 +110,12 @@ func (d *decompressor) iphc() error {
 		return err
 	}
 	b0, b1 := d.in[d.i], d.in[d.i+1]
+	if d.trace != nil && d.fx.nIPv6 == 0 {
+		d.trace.setIPHC(b0, b1)
+		if b1&iphcCID != 0 && len(d.in) > d.i+2 {
+			d.trace.SCI, d.trace.DCI = d.in[d.i+2]>>4, d.in[d.i+2]&0x0f
+		}
+	}
 	d.i += iphcBaseLen
 	if err := d.room(ipv6HeaderLen); err != nil {
 		return err
@@ -231,9 +247,24 @@ func (d *decompressor) unicastAddr(addr *[16]byte, stateful bool, mode, cid uint
 			return ErrTruncated
 		}
 		addr[11], addr[12] = 0xff, 0xfe
+		if stateful && d.reg != nil {
+			if r, ok := d.reg.LatestRegistered(ll, prefix.asPrefix()); ok {
+				// RFC 7668 §3.2.4: the first 48 bits of the IID are those of
+				// the latest registered address.
+				r16 := r.As16()
+				copy(addr[8:14], r16[8:14])
+			}
+		}
 		addr[14], addr[15] = in[0], in[1]
 		d.i += 2
 	case samElided:
+		if stateful && d.reg != nil {
+			if r, ok := d.reg.LatestRegistered(ll, prefix.asPrefix()); ok {
+				// RFC 7668 §3.2.4: the address the node registered last.
+				*addr = r.As16()
+				break
+			}
+		}
 		iid, ok := ll.IID()
 		if !ok {
 			return fmt.Errorf("elided IID needs a link-layer address, frame has none: %w", ErrBadLength)
@@ -314,6 +345,10 @@ func (d *decompressor) nhcChain(nextField int) error {
 			return fmt.Errorf("NHC: %w", err)
 		}
 		id := d.in[d.i]
+		if d.trace != nil && d.trace.NumNHC < len(d.trace.NHC) {
+			d.trace.NHC[d.trace.NumNHC] = id
+			d.trace.NumNHC++
+		}
 		switch {
 		case id&nhcUDPMask == nhcUDP:
 			d.out[nextField] = protoUDP

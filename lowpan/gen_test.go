@@ -202,8 +202,9 @@ func (g *generator) extHeader(proto, next uint8) []byte {
 		return append([]byte{next, byte((len(body)+2)/8 - 1)}, body...)
 	case protoRouting:
 		n := g.r.IntN(4) // 8(n+1) octets
-		h := append([]byte{next, byte(n), byte([]int{3, 4, 253}[g.r.IntN(3)]), byte(g.r.IntN(4))}, g.bytes(4+8*n)...)
-		return h
+		// Experimental routing types (RFC 4727) with segments left 0: a
+		// generic header that dissectors accept whatever the data.
+		return append([]byte{next, byte(n), byte(253 + g.r.IntN(2)), 0}, g.bytes(4+8*n)...)
 	case protoFragment:
 		off := uint16(0)
 		if g.r.IntN(3) == 0 {
@@ -258,9 +259,11 @@ func (g *generator) packet(maxLen int) genCase {
 	var chain []uint8
 	switch g.r.IntN(6) {
 	case 0:
-		exts := []uint8{protoHopByHop, protoRouting, protoFragment, protoDestOpts, protoMobility}
-		for i := g.r.IntN(3); i >= 0; i-- {
-			chain = append(chain, exts[g.r.IntN(len(exts))])
+		// A legal order (RFC 8200 §4.1): Hop-by-Hop first, Mobility last.
+		for _, p := range []uint8{protoHopByHop, protoDestOpts, protoRouting, protoFragment, protoDestOpts, protoMobility} {
+			if g.r.IntN(3) == 0 {
+				chain = append(chain, p)
+			}
 		}
 	case 1:
 		chain = []uint8{protoIPv6}
