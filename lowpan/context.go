@@ -3,6 +3,8 @@ package lowpan
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -111,4 +113,23 @@ func overlay(addr *[16]byte, prefix *[16]byte, bits int) {
 
 func (e *contextEntry) asPrefix() netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom16(e.prefix), e.bits)
+}
+
+// ParseContext parses a context given as "ID=PREFIX", e.g.
+// "0=2001:db8:1::/64" (the form of the --context flag and of the
+// configuration file). The context may be used for compression.
+func ParseContext(spec string) (int, Context, error) {
+	idStr, prefix, ok := strings.Cut(spec, "=")
+	if !ok {
+		return 0, Context{}, fmt.Errorf("context %q: want ID=PREFIX, e.g. 0=2001:db8:1::/64", spec)
+	}
+	id, err := strconv.Atoi(strings.TrimSpace(idStr))
+	if err != nil || id < 0 || id >= MaxContexts {
+		return 0, Context{}, fmt.Errorf("context %q: ID %q must be 0..15", spec, idStr)
+	}
+	p, err := netip.ParsePrefix(strings.TrimSpace(prefix))
+	if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {
+		return 0, Context{}, fmt.Errorf("context %q: %q is not an IPv6 prefix", spec, prefix)
+	}
+	return id, Context{Prefix: p.Masked(), Compress: true}, nil
 }

@@ -20,15 +20,10 @@ package lowpan
 //     elided), IPv6-in-IPv6, FRAG1/FRAGN — matched byte for byte.
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,78 +111,8 @@ func writeCorpusPcap(t *testing.T, path string, n int) []corpusDatagram {
 	return corpus
 }
 
-var tsharkSourceLine = regexp.MustCompile(`^(\S.*?) \((\d+) bytes\):$`)
-var tsharkHexLine = regexp.MustCompile(`^[0-9a-f]{4}  ((?:[0-9a-f]{2} )*[0-9a-f]{2})`)
-
-// tsharkDataSources runs tshark -x and returns, per frame number, the
-// bytes of every named data source ("Frame", "Decompressed 6LoWPAN IPHC",
-// "Reassembled 6LoWPAN").
-func tsharkDataSources(t *testing.T, tshark string, args []string) map[int]map[string][]byte {
-	t.Helper()
-	cmd := exec.Command(tshark, append(args, "-x")...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark: %v\n%s", err, stderr.String())
-	}
-	frames := map[int]map[string][]byte{}
-	frameNo, source := 0, ""
-	inFrame := false
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			inFrame = false
-			continue
-		}
-		if !inFrame {
-			inFrame = true
-			frameNo++
-			frames[frameNo] = map[string][]byte{}
-			source = "Frame"
-		}
-		if m := tsharkSourceLine.FindStringSubmatch(line); m != nil {
-			// IPv6-in-IPv6 yields one "Decompressed 6LoWPAN IPHC" per
-			// header, innermost first; the last is the whole packet.
-			source = m[1]
-			frames[frameNo][source] = nil
-			continue
-		}
-		if m := tsharkHexLine.FindStringSubmatch(line); m != nil {
-			b, _ := hex.DecodeString(strings.ReplaceAll(m[1], " ", ""))
-			frames[frameNo][source] = append(frames[frameNo][source], b...)
-		}
-	}
-	return frames
-}
-
-// tsharkFields runs tshark -T fields and returns the fields of every frame.
-func tsharkFields(t *testing.T, tshark string, args []string, fields ...string) map[int][]string {
-	t.Helper()
-	a := append(args, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=l", "-e", "frame.number")
-	for _, f := range fields {
-		a = append(a, "-e", f)
-	}
-	out, err := exec.Command(tshark, a...).Output()
-	if err != nil {
-		t.Fatalf("tshark fields: %v", err)
-	}
-	rows := map[int][]string{}
-	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-		cols := strings.Split(line, "\t")
-		n, err := strconv.Atoi(cols[0])
-		if err != nil {
-			t.Fatalf("tshark row %q", line)
-		}
-		rows[n] = cols[1:]
-	}
-	return rows
-}
-
 func TestTsharkCrossCheck(t *testing.T) {
-	tshark := oracle.Tshark(t)
+	oracle.Tshark(t)
 	n := 600
 	if testing.Short() {
 		n = 150
@@ -202,8 +127,8 @@ func TestTsharkCrossCheck(t *testing.T) {
 	for _, c := range corpusContexts {
 		args = append(args, "-o", fmt.Sprintf("6lowpan.context%d:%s", c.id, c.prefix))
 	}
-	sources := tsharkDataSources(t, tshark, args)
-	fields := tsharkFields(t, tshark, args, "_ws.malformed", "_ws.expert.message", "wpan.fcs_ok", "frame.protocols")
+	sources := oracle.TsharkDataSources(t, args...)
+	fields := oracle.TsharkFields(t, args, "_ws.malformed", "_ws.expert.message", "wpan.fcs_ok", "frame.protocols")
 
 	fragmented, compared, patched := 0, 0, 0
 	for i, d := range corpus {
