@@ -1,6 +1,8 @@
 package pcapio
 
 import (
+	"github.com/lowpanbr/lowpanbr/internal/checksum"
+
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -288,11 +290,9 @@ func AppendIPv4UDP(b []byte, src, dst netip.AddrPort, payload []byte) []byte {
 	)
 	b = append(b, s[:]...)
 	b = append(b, d[:]...)
-	binary.BigEndian.PutUint16(b[start+10:], ^fold(sum(0, b[start:])))
+	binary.BigEndian.PutUint16(b[start+10:], checksum.Finish(checksum.Sum(b[start:], 0)))
 
-	pseudo := sum(0, s[:])
-	pseudo = sum(pseudo, d[:])
-	pseudo += protoUDP + uint32(udpLen)
+	pseudo := checksum.Sum(d[:], checksum.Sum(s[:], 0)) + protoUDP + uint32(udpLen)
 	return appendUDP(b, pseudo, src.Port(), dst.Port(), payload)
 }
 
@@ -312,9 +312,7 @@ func AppendIPv6UDP(b []byte, src, dst netip.AddrPort, payload []byte) []byte {
 	b = append(b, s[:]...)
 	b = append(b, d[:]...)
 
-	pseudo := sum(0, s[:])
-	pseudo = sum(pseudo, d[:])
-	pseudo += protoUDP + uint32(udpLen)
+	pseudo := checksum.Sum(d[:], checksum.Sum(s[:], 0)) + protoUDP + uint32(udpLen)
 	return appendUDP(b, pseudo, src.Port(), dst.Port(), payload)
 }
 
@@ -336,34 +334,10 @@ func appendUDP(b []byte, pseudo uint32, sport, dport uint16, payload []byte) []b
 	b = binary.BigEndian.AppendUint16(b, uint16(udpLen))
 	b = append(b, 0, 0)
 	b = append(b, payload...)
-	c := ^fold(sum(pseudo, b[start:]))
+	c := checksum.Finish(checksum.Sum(b[start:], pseudo))
 	if c == 0 {
 		c = 0xffff // RFC 768: a computed zero is sent as all ones
 	}
 	binary.BigEndian.PutUint16(b[start+6:], c)
 	return b
-}
-
-// sum adds b to the one's-complement accumulator acc as big-endian 16-bit
-// words (RFC 1071), padding an odd length with a zero byte.
-func sum(acc uint32, b []byte) uint32 {
-	for len(b) >= 2 {
-		acc += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-		if acc >= 1<<31 {
-			acc = acc&0xffff + acc>>16
-		}
-	}
-	if len(b) == 1 {
-		acc += uint32(b[0]) << 8
-	}
-	return acc
-}
-
-// fold reduces a 32-bit accumulator to a 16-bit one's-complement sum.
-func fold(acc uint32) uint16 {
-	for acc > 0xffff {
-		acc = acc&0xffff + acc>>16
-	}
-	return uint16(acc)
 }
