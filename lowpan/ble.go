@@ -41,8 +41,8 @@ func (b *BLECodec) Compress(out, pkt []byte, src, dst LinkAddr) (int, error) {
 	if len(pkt) > BLEMTU {
 		return 0, fmt.Errorf("lowpan: BLE: %d octets exceed the %d-octet link MTU: %w", len(pkt), BLEMTU, ErrTooBig)
 	}
-	z := Compressor{Contexts: b.Contexts, ElideUDPChecksum: b.ElideUDPChecksum, ElidePadding: true}
-	n, p, _, err := z.compressHeadersReg(out, pkt, src, dst, -1, b.Registered)
+	z := Compressor{Contexts: b.Contexts, ElideUDPChecksum: b.ElideUDPChecksum}
+	n, p, _, err := z.compressHeaders(out, pkt, src, dst, -1, b.Registered)
 	if err != nil {
 		return 0, err
 	}
@@ -62,7 +62,7 @@ func (b *BLECodec) Decompress(out, sdu []byte, src, dst LinkAddr) (int, error) {
 		}
 		return 0, fmt.Errorf("lowpan: BLE: dispatch 0x%02x: only IPHC is used on RFC 7668 links: %w", sdu[0], ErrReserved)
 	}
-	w, r, fx, err := decompressHeadersReg(out, sdu, src, dst, b.Contexts, b.Registered)
+	w, r, fx, err := decompressHeaders(out, sdu, src, dst, decodeParams{contexts: b.Contexts, reg: b.Registered})
 	if err != nil {
 		return 0, err
 	}
@@ -91,19 +91,23 @@ func (c *compressor) contextChoice(a *[16]byte, ll LinkAddr, e *contextEntry) (a
 	}
 	reg := r.As16()
 	ch := addrChoice{stateful: true}
-	var rb [16]byte
-	switch {
-	case reg == *a:
+	if reg == *a {
 		ch.mode = samElided
 		return ch, true
-	case [14]byte(reg[:14]) == [14]byte(a[:14]):
-		rb = reg
+	}
+	// SAM/DAM=10: the first 48 IID bits from the registered address, 16
+	// inline, bits covered by the context from it, the rest zero — built
+	// exactly as the decompressor will.
+	var rb [16]byte
+	if [6]byte(reg[8:14]) == [6]byte(a[8:14]) {
+		copy(rb[8:14], reg[8:14])
 		rb[14], rb[15] = a[14], a[15]
 		if overlay(&rb, &e.prefix, e.bits); rb == *a {
 			ch.mode, ch.n = sam16, 2
 			ch.inline[0], ch.inline[1] = a[14], a[15]
 			return ch, true
 		}
+		rb = [16]byte{}
 	}
 	copy(rb[8:], a[8:])
 	clear(rb[:8])

@@ -22,6 +22,7 @@ var (
 
 func TestBLECompression(t *testing.T) {
 	ctx := testContexts(t)
+	ctx.Set(2, Context{Prefix: netip.MustParsePrefix("2001:db8:1::/48"), Compress: true})
 	p0 := netip.MustParsePrefix("2001:db8:1::/64")
 	// A node that registered a privacy address (RFC 7668 §3.2.2 says not
 	// to embed the device address in non-link-local IIDs by default).
@@ -49,6 +50,11 @@ func TestBLECompression(t *testing.T) {
 		{"another address sharing 48 IID bits", "2001:db8:1::9a3c:71e2:5b04:0001", "2001:db8:1::1", bleNode, bleRouter, reg, [2]byte{0x7e, 0x65}, 10},
 		// An unrelated address under the prefix: 64 bits inline.
 		{"unrelated address", "2001:db8:1::1:2:3:4", "2001:db8:1::1", bleNode, bleRouter, reg, [2]byte{0x7e, 0x55}, 16},
+		// Context 2 is a /48: SAM=10 rebuilds prefix bits 48–63 as zero, so
+		// an address with them set cannot use it (16 octets inline), even
+		// though its IID shares 48 bits with the registered address.
+		{"short context, prefix bits beyond it", "2001:db8:1:5:9a3c:71e2:5b04:1", "2001:db8:1::1", bleNode, bleRouter,
+			registry{bleNode: {netip.MustParsePrefix("2001:db8:1::/48"): netip.MustParseAddr("2001:db8:1:5:9a3c:71e2:5b04:d8f6")}}, [2]byte{0x7e, 0x05}, 24},
 		// Without a registration, the IID from the device address is elided.
 		{"no registration, IID from device address", "2001:db8:1::11:22ff:fe33:4455", "2001:db8:1::1", bleNode, bleRouter, nil, [2]byte{0x7e, 0x75}, 8},
 	}

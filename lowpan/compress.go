@@ -15,10 +15,10 @@ type Compressor struct {
 	// when something else (a tunnel, a MIC) protects the datagram, so it is
 	// off unless configured.
 	ElideUDPChecksum bool
-	// ElidePadding drops a single trailing Pad1/PadN of Hop-by-Hop and
-	// Destination Options headers, which the decompressor restores
-	// (RFC 6282 §4.2). On by default through NewCompressor.
-	ElidePadding bool
+	// KeepPadding carries a trailing Pad1/PadN of Hop-by-Hop and
+	// Destination Options headers inline. By default a single trailing pad
+	// option is elided and the decompressor restores it (RFC 6282 §4.2).
+	KeepPadding bool
 }
 
 // compressor is the state of one datagram's compression; it lives on the
@@ -35,6 +35,7 @@ type compressor struct {
 	nNHC     int // NHC headers emitted
 	limit    int // at most this many NHC headers; -1: no limit
 	reg      Registrations
+	lastIPv6 int // offset in pkt of the IPv6 header being compressed
 }
 
 func (c *compressor) room(n int) error {
@@ -50,17 +51,14 @@ func (c *compressor) room(n int) error {
 // smallest legal encoding of every field given the link-layer addresses
 // and the context table.
 func (z *Compressor) CompressHeaders(out, pkt []byte, srcLL, dstLL LinkAddr) (written, consumed int, err error) {
-	written, consumed, _, err = z.compressHeaders(out, pkt, srcLL, dstLL, -1)
+	written, consumed, _, err = z.compressHeaders(out, pkt, srcLL, dstLL, -1, nil)
 	return written, consumed, err
 }
 
 // compressHeaders compresses at most limit headers after the first IPv6
-// header with NHC (-1: all that can be), and reports how many it did.
-func (z *Compressor) compressHeaders(out, pkt []byte, srcLL, dstLL LinkAddr, limit int) (written, consumed, nhc int, err error) {
-	return z.compressHeadersReg(out, pkt, srcLL, dstLL, limit, nil)
-}
-
-func (z *Compressor) compressHeadersReg(out, pkt []byte, srcLL, dstLL LinkAddr, limit int, reg Registrations) (written, consumed, nhc int, err error) {
+// header with NHC (-1: all that can be), and reports how many it did. reg
+// enables the RFC 7668 §3.2.4 elision of registered addresses.
+func (z *Compressor) compressHeaders(out, pkt []byte, srcLL, dstLL LinkAddr, limit int, reg Registrations) (written, consumed, nhc int, err error) {
 	if err := validIPv6(pkt); err != nil {
 		return 0, 0, 0, fmt.Errorf("lowpan: compress: %w", err)
 	}
@@ -114,6 +112,7 @@ type addrChoice struct {
 // returns the offset in pkt where the uncompressed payload starts.
 func (c *compressor) iphc(p int) (int, error) {
 	c.nIPv6++
+	c.lastIPv6 = p
 	h := c.pkt[p : p+ipv6HeaderLen]
 	vtf := binary.BigEndian.Uint32(h)
 	tc := uint8(vtf >> 20)
@@ -448,7 +447,16 @@ func (c *compressor) compressible(p int, proto uint8) bool {
 			return false
 		}
 		n, ok := c.extHeaderLen(p, proto)
-		if !ok || n-2 > 0xff {
+		if !ok {
+			return false
+		}
+		// RFC 6282 §4.2: at most 255 octets after the Length octet, counted
+		// after padding elision.
+		body := n - 2
+		if !c.KeepPadding && (proto == protoHopByHop || proto == protoDestOpts) {
+			body = trailingPadStart(c.pkt[p+2 : p+n])
+		}
+		if body > 0xff {
 			return false
 		}
 		if proto == protoFragment && c.pkt[p+1] != 0 {
@@ -474,6 +482,10 @@ func (c *compressor) chain(p int, proto uint8) (int, error) {
 			}
 			c.out[c.o] = nhcExt | eidIPv6<<nhcExtEIDShift
 			c.o++
+			// RFC 6282 §3.2.2: the inner header's elided IIDs are those of
+			// the encapsulating header's addresses.
+			outer := c.pkt[c.lastIPv6:]
+			c.src, c.dst = iidLinkAddr(outer[16:24]), iidLinkAddr(outer[32:40])
 			return c.iphc(p)
 		}
 		c.nExt++
@@ -485,7 +497,7 @@ func (c *compressor) chain(p int, proto uint8) (int, error) {
 			more = false // a non-first fragment: what follows is not a header
 		}
 		body := h[2:n]
-		if c.ElidePadding && (proto == protoHopByHop || proto == protoDestOpts) {
+		if !c.KeepPadding && (proto == protoHopByHop || proto == protoDestOpts) {
 			body = h[2 : 2+trailingPadStart(h[2:n])]
 		}
 		need := 2 + len(body)

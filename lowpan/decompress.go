@@ -16,6 +16,9 @@ type lengthFixups struct {
 	udp     int // offset of the UDP header, -1 when none
 	udpIPv6 int // offset of the IPv6 header that carries the UDP header
 	udpSum  bool
+	// uncompressed: the datagram came with the 0x41 dispatch; its carried
+	// header must agree with the datagram's size (RFC 4944 §5.3).
+	uncompressed bool
 }
 
 // decompressor holds the state of one datagram's decompression. It lives on
@@ -26,11 +29,16 @@ type decompressor struct {
 	out      []byte
 	o        int // write position in out
 	src, dst LinkAddr
-	ctx      *ContextTable
 	fx       lengthFixups
 	nExt     int
-	reg      Registrations
-	trace    *Encoding
+	decodeParams
+}
+
+// decodeParams are the optional inputs of a decompression.
+type decodeParams struct {
+	contexts *ContextTable
+	reg      Registrations // RFC 7668 §3.2.4 elision; nil on 802.15.4
+	trace    *Encoding     // filled for Inspect
 }
 
 func (d *decompressor) need(n int) error {
@@ -53,7 +61,7 @@ func (d *decompressor) room(n int) error {
 // the frame's link-layer source and destination, from which elided IIDs are
 // derived. It does not allocate.
 func Decompress(out, datagram []byte, srcLL, dstLL LinkAddr, contexts *ContextTable) (int, error) {
-	hdrOut, hdrIn, fx, err := decompressHeaders(out, datagram, srcLL, dstLL, contexts)
+	hdrOut, hdrIn, fx, err := decompressHeaders(out, datagram, srcLL, dstLL, decodeParams{contexts: contexts})
 	if err != nil {
 		return 0, err
 	}
@@ -72,28 +80,21 @@ func Decompress(out, datagram []byte, srcLL, dstLL LinkAddr, contexts *ContextTa
 // decompressHeaders expands the headers of the datagram in b into out. It
 // returns how many octets it wrote and read, and the fields to fill in once
 // the datagram is complete (see lengthFixups.apply).
-func decompressHeaders(out, b []byte, srcLL, dstLL LinkAddr, contexts *ContextTable) (written, read int, fx lengthFixups, err error) {
-	return decompressHeadersReg(out, b, srcLL, dstLL, contexts, nil)
-}
-
-func decompressHeadersReg(out, b []byte, srcLL, dstLL LinkAddr, contexts *ContextTable, reg Registrations) (written, read int, fx lengthFixups, err error) {
-	return decompressHeadersTrace(out, b, srcLL, dstLL, contexts, reg, nil)
-}
-
-func decompressHeadersTrace(out, b []byte, srcLL, dstLL LinkAddr, contexts *ContextTable, reg Registrations, trace *Encoding) (written, read int, fx lengthFixups, err error) {
+func decompressHeaders(out, b []byte, srcLL, dstLL LinkAddr, p decodeParams) (written, read int, fx lengthFixups, err error) {
 	if len(b) == 0 {
 		return 0, 0, fx, fmt.Errorf("lowpan: decompress: %w", ErrTruncated)
 	}
 	if b[0] == DispatchIPv6 {
 		// RFC 4944 §5.1: an uncompressed IPv6 header follows; lengths are
-		// carried, so nothing needs fixing.
+		// carried, and checked once the datagram is whole.
 		fx.udp = -1
+		fx.uncompressed = true
 		return 0, 1, fx, nil
 	}
 	if b[0]&dispatchIPHCMask != DispatchIPHC {
 		return 0, 0, fx, checkDatagramDispatch(b)
 	}
-	d := decompressor{in: b, out: out, src: srcLL, dst: dstLL, ctx: contexts, reg: reg, trace: trace}
+	d := decompressor{in: b, out: out, src: srcLL, dst: dstLL, decodeParams: p}
 	d.fx.udp = -1
 	if err := d.iphc(); err != nil {
 		return 0, 0, fx, fmt.Errorf("lowpan: decompress IPHC at octet %d: %w", d.i, err)
@@ -194,9 +195,6 @@ func (d *decompressor) iphc() error {
 			return fmt.Errorf("destination address: %w", err)
 		}
 	} else {
-		if dac && dam == samInline {
-			return fmt.Errorf("destination address: DAC=1 DAM=00 with M=0: %w", ErrReserved)
-		}
 		if err := d.unicastAddr(&addr, dac, dam, dci, d.dst, false); err != nil {
 			return fmt.Errorf("destination address: %w", err)
 		}
@@ -219,10 +217,10 @@ func (d *decompressor) unicastAddr(addr *[16]byte, stateful bool, mode, cid uint
 			if isSource {
 				return nil // SAC=1 SAM=00: the unspecified address ::
 			}
-			return ErrReserved
+			return fmt.Errorf("DAC=1 DAM=00 with M=0: %w", ErrReserved)
 		}
 		var ok bool
-		if prefix, ok = d.ctx.lookup(cid); !ok {
+		if prefix, ok = d.contexts.lookup(cid); !ok {
 			return fmt.Errorf("context %d: %w", cid, ErrUnknownContext)
 		}
 	} else if mode != samInline {
@@ -288,7 +286,7 @@ func (d *decompressor) multicastAddr(addr *[16]byte, stateful bool, mode, cid ui
 		}
 		// RFC 3306 unicast-prefix-based: ffXX:XXLL:PPPP:PPPP:PPPP:PPPP:XXXX:XXXX
 		// with flags/scope, RIID and group ID (48 bits) inline.
-		c, ok := d.ctx.lookup(cid)
+		c, ok := d.contexts.lookup(cid)
 		if !ok {
 			return fmt.Errorf("context %d: %w", cid, ErrUnknownContext)
 		}
@@ -363,7 +361,15 @@ func (d *decompressor) nhcChain(nextField int) error {
 			d.i++
 			if eid == eidIPv6 {
 				// RFC 6282 §4.2: an IPHC-encoded inner header follows, with its
-				// own NH bit saying whether more NHC comes.
+				// own NH bit saying whether more NHC comes; the NH bit of this
+				// NHC octet is unused and must be zero.
+				if id&nhcExtNH != 0 {
+					return fmt.Errorf("NHC IPv6 (EID 7) with NH=1: %w", ErrReserved)
+				}
+				// §3.2.2: the inner header's elided IIDs come from the
+				// encapsulating IPv6 header's addresses.
+				outer := d.out[d.fx.ipv6[d.fx.nIPv6-1]:]
+				d.src, d.dst = iidLinkAddr(outer[16:24]), iidLinkAddr(outer[32:40])
 				return d.iphc()
 			}
 			next, more, err := d.extHeader(eid, id&nhcExtNH != 0)
@@ -508,6 +514,12 @@ func (d *decompressor) udp() error {
 // pkt: RFC 6282 §3.1.1 (payload length from the lower layer), §4.3.3 (UDP
 // length; a checksum elided by agreement is recomputed).
 func (fx *lengthFixups) apply(pkt []byte) error {
+	if fx.uncompressed {
+		if err := validIPv6(pkt); err != nil {
+			return fmt.Errorf("lowpan: uncompressed IPv6 datagram: %w", err)
+		}
+		return nil
+	}
 	for k := 0; k < fx.nIPv6; k++ {
 		off := fx.ipv6[k]
 		plen := len(pkt) - off - ipv6HeaderLen

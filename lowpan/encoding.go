@@ -68,7 +68,7 @@ func Inspect(datagram []byte, srcLL, dstLL LinkAddr, contexts *ContextTable) (En
 		return e, nil
 	}
 	var scratch [reassemblySlot]byte
-	w, r, _, err := decompressHeadersTrace(scratch[:], datagram, srcLL, dstLL, contexts, nil, &e)
+	w, r, _, err := decompressHeaders(scratch[:], datagram, srcLL, dstLL, decodeParams{contexts: contexts, trace: &e})
 	e.CompressedOctets, e.UncompressedOctets = r, w
 	return e, err
 }

@@ -27,6 +27,6 @@ var (
 	ErrTooBig = errors.New("datagram too big")
 	// ErrBadLength: a length field disagrees with the data around it.
 	ErrBadLength = errors.New("inconsistent length")
+	// ErrNotFragment: the reassembler was handed a frame without a fragment header.
+	ErrNotFragment = errors.New("not a fragment")
 )
-
-func errIs(err, target error) bool { return errors.Is(err, target) }

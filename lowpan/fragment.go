@@ -1,6 +1,7 @@
 package lowpan
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 )
@@ -42,9 +43,12 @@ func (z *Compressor) Encode(scratch, pkt []byte, srcLL, dstLL LinkAddr, opts *En
 	}
 	frame, hdrs := scratch[:ScratchSize/2], scratch[ScratchSize/2:ScratchSize]
 
-	// The mesh header opens every frame.
+	// The mesh header opens every frame. With one, the originator and final
+	// destination stand for the link-layer addresses (RFC 4944 §5.2, §10.1):
+	// elided IIDs are derived from them, not from the hop's MAC addresses.
 	meshLen := 0
 	if opts.Mesh != nil {
+		srcLL, dstLL = opts.Mesh.Originator, opts.Mesh.Final
 		n, err := opts.Mesh.Encode(frame)
 		if err != nil {
 			return 0, fmt.Errorf("lowpan: encode: %w", err)
@@ -66,8 +70,8 @@ func (z *Compressor) Encode(scratch, pkt []byte, srcLL, dstLL LinkAddr, opts *En
 		// not be compressed. Compress fewer NHC headers until the rest fit.
 		limit := -1
 		for {
-			n, p, nhc, err := z.compressHeaders(hdrs, pkt, srcLL, dstLL, limit)
-			if err != nil && !errIs(err, ErrBufferTooSmall) {
+			n, p, nhc, err := z.compressHeaders(hdrs, pkt, srcLL, dstLL, limit, nil)
+			if err != nil && !errors.Is(err, ErrBufferTooSmall) {
 				return 0, err
 			}
 			fits := err == nil && (n+len(pkt)-p <= room || n <= room-frag1HeaderLen)

@@ -19,7 +19,7 @@ func fuzzSeeds(f *testing.F) {
 	}
 	g := newGenerator(99)
 	ctx := corpusContextTable(f)
-	z := &Compressor{Contexts: ctx, ElidePadding: true}
+	z := &Compressor{Contexts: ctx}
 	out := make([]byte, 2048)
 	for i := 0; i < 40; i++ {
 		c := g.packet(300)
@@ -157,7 +157,7 @@ func FuzzRoundTrip(f *testing.F) {
 		if len(c.pkt) > maxDatagramSize {
 			return
 		}
-		z := &Compressor{Contexts: ctx, ElidePadding: seed%2 == 0}
+		z := &Compressor{Contexts: ctx, KeepPadding: seed%2 == 0}
 		r, _ := NewReassembler(ReassemblyConfig{}, ctx)
 		var frames [][]byte
 		_, err := z.Encode(make([]byte, ScratchSize), c.pkt, c.src, c.dst, &EncodeOptions{MaxPayload: int(maxPayload), Tag: 1}, func(fr []byte) error {

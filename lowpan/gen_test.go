@@ -223,7 +223,13 @@ func (g *generator) extHeader(proto, next uint8) []byte {
 
 // packet draws one IPv6 packet of at most maxLen octets.
 func (g *generator) packet(maxLen int) genCase {
-	src, dst := g.linkAddr(), g.linkAddr()
+	return g.packetFrom(maxLen, g.linkAddr(), g.linkAddr())
+}
+
+// packetFrom draws a packet whose derived IIDs come from src and dst: the
+// link-layer addresses, or for an encapsulated packet the outer header's
+// addresses (RFC 6282 §3.2.2).
+func (g *generator) packetFrom(maxLen int, src, dst LinkAddr) genCase {
 	var c genCase
 	h := make([]byte, 40)
 	var tc uint8
@@ -247,7 +253,9 @@ func (g *generator) packet(maxLen int) genCase {
 	var dd string
 	if g.r.IntN(4) == 0 {
 		d, dd = g.multicast()
-		dst = ShortLinkAddr(0xffff)
+		if dst.Kind() != linkAddrIID {
+			dst = ShortLinkAddr(0xffff)
+		}
 	} else {
 		d, dd = g.unicast(dst, false)
 	}
@@ -277,7 +285,7 @@ func (g *generator) packet(maxLen int) genCase {
 	var inner []byte
 	for i, p := range chain {
 		if p == protoIPv6 {
-			ig := g.packet(maxLen - 100)
+			ig := g.packetFrom(maxLen-100, iidLinkAddr(h[16:24]), iidLinkAddr(h[32:40]))
 			inner = ig.pkt
 			c.desc += " in-IPv6(" + ig.desc + ")"
 			break

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -205,5 +206,54 @@ func TestContextPrefixLengths(t *testing.T) {
 				t.Errorf("round trip:\n got % x\nwant % x", back[:m], pkt)
 			}
 		})
+	}
+}
+
+// RFC 6282 §3.2.2: an IPHC header inside IPv6 (NHC EID 7) takes elided IIDs
+// from the encapsulating header's addresses, not from the link layer.
+func TestInnerIIDFromOuterHeader(t *testing.T) {
+	in := mustHex(t, "7e00"+"20010db8000000000000000000000001"+"20010db8000000000000000000000002"+"ee"+"7a33"+"3b")
+	out := make([]byte, 200)
+	n, err := Decompress(out, in, extSrc, extDst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := out[40:n]
+	if got, want := [16]byte(inner[8:24]), addr16(t, "fe80::1"); got != want {
+		t.Errorf("inner source % x, want fe80::1", got)
+	}
+	if got, want := [16]byte(inner[24:40]), addr16(t, "fe80::2"); got != want {
+		t.Errorf("inner destination % x, want fe80::2", got)
+	}
+	// And the compressor elides exactly those.
+	z := Compressor{}
+	enc := make([]byte, 200)
+	m, err := z.Compress(enc, out[:n], extSrc, extDst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(enc[:m], in) {
+		t.Errorf("Compress:\n got % x\nwant % x", enc[:m], in)
+	}
+	// EID 7 with the (unused) NH bit set is reserved (RFC 6282 §4.2).
+	bad := bytes.Clone(in)
+	bad[34] = 0xef
+	if _, err := Decompress(out, bad, extSrc, extDst, nil); !errors.Is(err, ErrReserved) {
+		t.Errorf("EID 7 with NH=1: err = %v, want ErrReserved", err)
+	}
+}
+
+// The 0x41 dispatch carries a whole IPv6 header, which must be one.
+func TestUncompressedDispatchValidated(t *testing.T) {
+	out := make([]byte, 200)
+	for _, in := range []string{"41010203", "41" + strings.Repeat("00", 40), "41600000000005" + "3b40" + strings.Repeat("00", 32)} {
+		if _, err := Decompress(out, mustHex(t, in), extSrc, extDst, nil); err == nil {
+			t.Errorf("Decompress(%s) accepted", in)
+		}
+	}
+	good := buildIPv6(t, ipv6Fields{src: "fe80::1", dst: "fe80::2", hlim: 1, next: 59}, []byte{1, 2, 3})
+	n, err := Decompress(out, append([]byte{0x41}, good...), extSrc, extDst, nil)
+	if err != nil || !bytes.Equal(out[:n], good) {
+		t.Errorf("valid 0x41 datagram: %v", err)
 	}
 }

@@ -19,6 +19,10 @@ const (
 	LinkAddrExtended
 	// LinkAddrBLE is a 48-bit Bluetooth device address (RFC 7668).
 	LinkAddrBLE
+	// linkAddrIID stands for an encapsulating IPv6 header's address: an
+	// inner IPHC header takes elided IIDs from the outer header's addresses,
+	// not from the link layer (RFC 6282 §3.2.2).
+	linkAddrIID
 )
 
 // LinkAddr is a link-layer address of any kind this package knows. It is a
@@ -49,6 +53,14 @@ func BLELinkAddr(bd [6]byte) LinkAddr {
 	var a LinkAddr
 	a.kind = LinkAddrBLE
 	copy(a.b[:6], bd[:])
+	return a
+}
+
+// iidLinkAddr returns the derivation source for an IPHC header
+// encapsulated in another IPv6 header whose address has this IID.
+func iidLinkAddr(iid []byte) LinkAddr {
+	a := LinkAddr{kind: linkAddrIID}
+	copy(a.b[:], iid[:8])
 	return a
 }
 
@@ -86,6 +98,8 @@ func (a LinkAddr) IID() (iid [8]byte, ok bool) {
 		iid = a.b
 		iid[0] ^= 0x02
 		return iid, true
+	case linkAddrIID:
+		return a.b, true
 	case LinkAddrShort:
 		iid = [8]byte{0, 0, 0, 0xff, 0xfe, 0, a.b[0], a.b[1]}
 		return iid, true
@@ -107,6 +121,8 @@ func (a LinkAddr) String() string {
 	case LinkAddrBLE:
 		b := a.b
 		return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
+	case linkAddrIID:
+		return fmt.Sprintf("iid:%x", a.b)
 	}
 	return "none"
 }

@@ -1,6 +1,7 @@
 package lowpan
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -68,14 +69,13 @@ type ReassemblyStats struct {
 	Overlaps   uint64 // datagrams dropped for overlapping or inconsistent fragments
 	Duplicates uint64 // fragments received twice (ignored)
 	Malformed  uint64 // fragments rejected: bad header, bad compression, bad size
-	Rejected   uint64 // fragments dropped because no room could be made
+	Rejected   uint64 // datagrams completed but not delivered: the caller's buffer was too small
 }
 
 // Reassembly errors callers may branch on.
 var (
 	ErrOverlap   = errors.New("overlapping or inconsistent fragment")
-	ErrDuplicate = errors.New("duplicate fragment")
-	ErrNoRoom    = errors.New("no reassembly buffer available")
+	ErrDuplicate = errors.New("lowpan: reassembly: duplicate fragment")
 )
 
 type reassemblyKey struct {
@@ -187,7 +187,7 @@ func (r *Reassembler) Add(now time.Time, out []byte, srcLL, dstLL LinkAddr, h *H
 	r.stats.Fragments++
 	if !h.HasFrag {
 		r.stats.Malformed++
-		return 0, fmt.Errorf("lowpan: reassembly: not a fragment")
+		return 0, fmt.Errorf("lowpan: reassembly: %w", ErrNotFragment)
 	}
 	f := &h.Frag
 	if f.Size < ipv6HeaderLen {
@@ -196,60 +196,46 @@ func (r *Reassembler) Add(now time.Time, out []byte, srcLL, dstLL LinkAddr, h *H
 	}
 	r.expireLocked(now)
 	key := reassemblyKey{src: srcLL, dst: dstLL, size: f.Size, tag: f.Tag}
+
+	// Check the fragment and prepare its data before touching any
+	// reassembly, so that a bad fragment can never evict a good datagram. A
+	// FRAG1 is decompressed into scratch, so a duplicate can be compared
+	// before anything is overwritten.
+	off, end, data, fx, bad := r.prepare(h, srcLL, dstLL)
+	if bad != nil {
+		if e := r.find(key); e != nil {
+			// An inconsistent fragment of a datagram in progress.
+			e.inUse = false
+			r.stats.Overlaps++
+			return 0, fmt.Errorf("lowpan: reassembly: %w; datagram discarded: %w", bad, ErrOverlap)
+		}
+		r.stats.Malformed++
+		return 0, fmt.Errorf("lowpan: reassembly: %w", bad)
+	}
+
 	e := r.find(key)
 	if e == nil {
-		if e, err = r.allocate(now, key); err != nil {
-			r.stats.Rejected++
-			return 0, err
-		}
+		e = r.allocate(now, key)
 	}
 	e.lastSeen = now
-
-	// Place the fragment. A FRAG1 is decompressed into scratch first, so a
-	// duplicate can be compared before anything is overwritten.
-	var off, end int
-	var data []byte
-	if f.First {
-		written, read, fx, err := decompressHeaders(r.scratch[:f.Size], h.Payload, srcLL, dstLL, r.contexts)
-		if err != nil {
-			e.inUse = false
-			r.stats.Malformed++
-			return 0, fmt.Errorf("lowpan: reassembly: FRAG1: %w", err)
-		}
-		rest := h.Payload[read:]
-		end = written + len(rest)
-		if end > int(f.Size) {
-			e.inUse = false
-			r.stats.Overlaps++
-			return 0, fmt.Errorf("lowpan: reassembly: FRAG1 carries %d octets of a %d-octet datagram: %w", end, f.Size, ErrOverlap)
-		}
-		copy(r.scratch[written:end], rest)
-		data = r.scratch[:end]
-		e.fx, e.haveFx = fx, true
-	} else {
-		off = int(f.Offset)
-		end = off + len(h.Payload)
-		if len(h.Payload) == 0 || end > int(f.Size) {
-			e.inUse = false
-			r.stats.Overlaps++
-			return 0, fmt.Errorf("lowpan: reassembly: FRAGN [%d,%d) outside a %d-octet datagram: %w", off, end, f.Size, ErrOverlap)
-		}
-		data = h.Payload
-	}
-	dup, err := r.checkSpan(e, off, end)
+	dup, err := r.recordSpan(e, off, end)
 	if err != nil {
 		return 0, err
 	}
 	if dup {
-		if string(e.buf[off:end]) != string(data) {
+		if !bytes.Equal(e.buf[off:end], data) {
 			e.inUse = false
 			r.stats.Overlaps++
 			return 0, fmt.Errorf("lowpan: reassembly: fragment [%d,%d) repeated with other contents: %w", off, end, ErrOverlap)
 		}
 		r.stats.Duplicates++
-		return 0, fmt.Errorf("lowpan: reassembly: fragment [%d,%d): %w", off, end, ErrDuplicate)
+		// A retransmitted fragment is routine (a lost ACK): no allocation.
+		return 0, ErrDuplicate
 	}
 	copy(e.buf[off:end], data)
+	if f.First {
+		e.fx, e.haveFx = fx, true
+	}
 	e.received += end - off
 	if e.received < int(f.Size) || !e.haveFx {
 		return 0, nil
@@ -270,15 +256,47 @@ func (r *Reassembler) Add(now time.Time, out []byte, srcLL, dstLL LinkAddr, h *H
 	return copy(out, pkt), nil
 }
 
-// checkSpan records [off,end) in e. An identical span is a duplicate
-// (ignored); any other overlap, or a non-final fragment that is not a
-// multiple of 8 octets, discards the datagram (RFC 4944 §5.3).
-func (r *Reassembler) checkSpan(e *reassemblyEntry, off, end int) (dup bool, err error) {
-	if end != int(e.key.size) && (end-off)%fragOffsetUnit != 0 {
-		e.inUse = false
-		r.stats.Overlaps++
-		return false, fmt.Errorf("lowpan: reassembly: fragment [%d,%d) is not the last and not a multiple of 8: %w", off, end, ErrOverlap)
+// prepare checks one fragment on its own and returns the span of the
+// uncompressed datagram it covers and its octets (for a FRAG1, decompressed
+// into r.scratch).
+func (r *Reassembler) prepare(h *Headers, srcLL, dstLL LinkAddr) (off, end int, data []byte, fx lengthFixups, err error) {
+	f := &h.Frag
+	if f.First {
+		var written, read int
+		written, read, fx, err = decompressHeaders(r.scratch[:f.Size], h.Payload, srcLL, dstLL, decodeParams{contexts: r.contexts})
+		if err != nil {
+			return 0, 0, nil, fx, fmt.Errorf("FRAG1: %w", err)
+		}
+		rest := h.Payload[read:]
+		end = written + len(rest)
+		if end > int(f.Size) {
+			return 0, 0, nil, fx, fmt.Errorf("FRAG1 carries %d octets of a %d-octet datagram: %w", end, f.Size, ErrBadLength)
+		}
+		copy(r.scratch[written:end], rest)
+		data = r.scratch[:end]
+	} else {
+		off = int(f.Offset)
+		end = off + len(h.Payload)
+		switch {
+		case off == 0:
+			// Offset 0 is FRAG1's: a FRAGN there would stand for the
+			// compressed headers it cannot carry.
+			return 0, 0, nil, fx, fmt.Errorf("FRAGN with offset 0: %w", ErrBadLength)
+		case len(h.Payload) == 0 || end > int(f.Size):
+			return 0, 0, nil, fx, fmt.Errorf("FRAGN [%d,%d) outside a %d-octet datagram: %w", off, end, f.Size, ErrBadLength)
+		}
+		data = h.Payload
 	}
+	// RFC 4944 §5.3: every fragment but the last carries a multiple of 8.
+	if end != int(f.Size) && (end-off)%fragOffsetUnit != 0 {
+		return 0, 0, nil, fx, fmt.Errorf("fragment [%d,%d) is not the last and not a multiple of 8: %w", off, end, ErrBadLength)
+	}
+	return off, end, data, fx, nil
+}
+
+// recordSpan records [off,end) in e. An identical span is a duplicate;
+// any other overlap discards the datagram (RFC 4944 §5.3).
+func (r *Reassembler) recordSpan(e *reassemblyEntry, off, end int) (dup bool, err error) {
 	for i := 0; i < e.nSpans; i++ {
 		s := e.spans[i]
 		if int(s.off) == off && int(s.end) == end {
@@ -310,33 +328,31 @@ func (r *Reassembler) find(key reassemblyKey) *reassemblyEntry {
 }
 
 // allocate takes a free slot for a new datagram, evicting one if the
-// source is at its cap or every slot is busy.
-func (r *Reassembler) allocate(now time.Time, key reassemblyKey) (*reassemblyEntry, error) {
-	var victim *reassemblyEntry
+// source is at its cap or every slot is busy (there is always a victim
+// then).
+func (r *Reassembler) allocate(now time.Time, key reassemblyKey) *reassemblyEntry {
+	var oldestOfSource *reassemblyEntry
 	perSource := 0
 	for i := range r.entries {
 		if e := &r.entries[i]; e.inUse && e.key.src == key.src {
 			perSource++
-			if victim == nil || e.lastSeen.Before(victim.lastSeen) {
-				victim = e
+			if oldestOfSource == nil || e.lastSeen.Before(oldestOfSource.lastSeen) {
+				oldestOfSource = e
 			}
 		}
 	}
+	victim := oldestOfSource
 	if perSource < r.cfg.MaxPerSource {
-		victim = nil
 		for i := range r.entries {
 			if !r.entries[i].inUse {
-				return r.reset(&r.entries[i], now, key), nil
+				return r.reset(&r.entries[i], now, key)
 			}
 		}
 		victim = r.busiestSourceOldest()
 	}
-	if victim == nil {
-		return nil, fmt.Errorf("lowpan: reassembly: %w", ErrNoRoom)
-	}
 	victim.inUse = false
 	r.stats.Evicted++
-	return r.reset(victim, now, key), nil
+	return r.reset(victim, now, key)
 }
 
 // busiestSourceOldest picks the victim when every slot is taken: a

@@ -308,3 +308,71 @@ func TestReassemblyMemoryCap(t *testing.T) {
 	}
 	t.Logf("stats: %+v; memory in use %d of %d", r.Stats(), r.MemoryInUse(), limit)
 }
+
+// A fragment that is bad on its own never evicts a datagram in progress.
+func TestReassemblyBadFragmentDoesNotEvict(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	pkt := udp1280(t, 0)
+	frames := fragmentsOf(t, z, pkt, extSrc, extDst, 104, 1)
+	r, _ := NewReassembler(ReassemblyConfig{MaxDatagrams: 1, MaxPerSource: 1}, ctx)
+	out := make([]byte, 2048)
+	now := time.Unix(0, 0)
+	if _, err := r.Add(now, out, extSrc, extDst, parsed(t, frames[0])); err != nil {
+		t.Fatal(err)
+	}
+	other := ShortLinkAddr(0x1234)
+	for _, bad := range [][]byte{
+		fragN(64, 9, 512, bytes.Repeat([]byte{1}, 8)),             // past datagram_size
+		fragN(64, 9, 0, bytes.Repeat([]byte{1}, 8)),               // FRAGN at offset 0
+		append(mustHex(t, "c0400009"), mustHex(t, "7f f3 22")...), // FRAG1 naming an unknown context
+	} {
+		if _, err := r.Add(now, out, other, extDst, parsed(t, bad)); err == nil {
+			t.Errorf("bad fragment % x accepted", bad)
+		}
+	}
+	var n int
+	for _, f := range frames[1:] {
+		var err error
+		if n, err = r.Add(now, out, extSrc, extDst, parsed(t, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(out[:n], pkt) {
+		t.Fatalf("the good datagram did not survive bad fragments from another source; stats %+v", r.Stats())
+	}
+	if st := r.Stats(); st.Evicted != 0 || st.Malformed != 3 {
+		t.Errorf("stats %+v: want no eviction and 3 malformed", st)
+	}
+}
+
+// A repeated fragment (a lost ACK makes the sender retransmit) costs no
+// allocation.
+func TestReassemblyDuplicateNoAlloc(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	frames := fragmentsOf(t, z, udp1280(t, 0), extSrc, extDst, 104, 1)
+	r, _ := NewReassembler(ReassemblyConfig{}, ctx)
+	out := make([]byte, 2048)
+	h0, h1 := parsed(t, frames[0]), parsed(t, frames[1])
+	r.Add(time.Unix(0, 0), out, extSrc, extDst, h0)
+	r.Add(time.Unix(0, 0), out, extSrc, extDst, h1)
+	if a := testing.AllocsPerRun(100, func() { r.Add(time.Unix(0, 0), out, extSrc, extDst, h1) }); a != 0 {
+		t.Errorf("%v allocs per duplicate", a)
+	}
+}
+
+// An uncompressed (0x41) datagram must agree with its datagram_size.
+func TestReassemblyUncompressedSizeMismatch(t *testing.T) {
+	r, _ := NewReassembler(ReassemblyConfig{}, nil)
+	hdr := buildIPv6(t, ipv6Fields{src: "fe80::1", dst: "fe80::2", hlim: 1, next: 59}, make([]byte, 1000))[:40]
+	frag1 := append(mustHex(t, "c0300001"), 0x41) // size 48
+	frag1 = append(frag1, hdr...)
+	if _, err := r.Add(time.Unix(0, 0), make([]byte, 2048), extSrc, extDst, parsed(t, frag1)); err != nil {
+		t.Fatal(err)
+	}
+	last := fragN(48, 1, 40, make([]byte, 8))
+	if n, err := r.Add(time.Unix(0, 0), make([]byte, 2048), extSrc, extDst, parsed(t, last)); err == nil || n != 0 {
+		t.Fatalf("payload length 1000 in a 48-octet datagram delivered (n=%d, err=%v)", n, err)
+	}
+}

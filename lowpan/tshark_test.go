@@ -14,6 +14,13 @@ package lowpan
 //     8200 §4.5 says Reserved is zero on transmission: we send 6 and rebuild
 //     0. The comparison patches that one octet (and only when it is 6 in
 //     tshark's bytes and 0 in ours); tshark is wrong.
+//   - IPv6-in-IPv6 (NHC EID 7) with elided inner IIDs: RFC 6282 §3.2.2 says
+//     that when the encapsulating header carries IPv6 addresses, the IIDs
+//     come from them. tshark 4.0 derives them from the 802.15.4 addresses
+//     instead. The test accepts exactly that difference: tshark's bytes may
+//     differ from ours only in the IIDs of encapsulated headers, and there
+//     only by holding the IIDs of the frame's MAC addresses. tshark is
+//     wrong.
 //   - An elided UDP checksum (C=1): tshark 4.0 shows 0xffff instead of
 //     recomputing it as RFC 6282 §4.3.3 requires, so that mode is checked by
 //     the round-trip tests (the recomputed checksum must equal the elided
@@ -60,7 +67,7 @@ type corpusDatagram struct {
 func writeCorpusPcap(t *testing.T, path string, n int) []corpusDatagram {
 	t.Helper()
 	ctx := corpusContextTable(t)
-	z := &Compressor{Contexts: ctx, ElidePadding: true}
+	z := &Compressor{Contexts: ctx}
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +141,7 @@ func TestTsharkCrossCheck(t *testing.T) {
 	sources := oracle.TsharkDataSources(t, args...)
 	fields := oracle.TsharkFields(t, args, "_ws.malformed", "_ws.expert.message", "wpan.fcs_ok", "frame.protocols")
 
-	fragmented, compared, patched := 0, 0, 0
+	fragmented, compared, patched, innerIID := 0, 0, 0, 0
 	for i, d := range corpus {
 		name := "Decompressed 6LoWPAN IPHC"
 		if d.lastFrame != d.firstFrame {
@@ -157,7 +164,9 @@ func TestTsharkCrossCheck(t *testing.T) {
 				}
 			}
 		}
-		if !bytes.Equal(got, d.pkt) {
+		if !bytes.Equal(got, d.pkt) && tsharkInnerIIDError(got, d) {
+			innerIID++
+		} else if !bytes.Equal(got, d.pkt) {
 			t.Errorf("packet %d (%s), frames %d–%d, our encoding % x:\ntshark % x\n  want % x", i, d.desc, d.firstFrame, d.lastFrame, d.iphc, got, d.pkt)
 			continue
 		}
@@ -178,11 +187,63 @@ func TestTsharkCrossCheck(t *testing.T) {
 		}
 		compared++
 	}
-	t.Logf("%d packets (%d fragmented) matched tshark byte for byte; %d fragment-header Reserved octets patched", compared, fragmented, patched)
+	t.Logf("%d packets (%d fragmented) compared with tshark: %d differ only by tshark's link-layer IIDs in encapsulated headers, the rest byte for byte; %d fragment-header Reserved octets patched",
+		compared, fragmented, innerIID, patched)
 	if compared < n {
 		t.Errorf("only %d of %d packets compared", compared, n)
 	}
 	checkCorpusCoverage(t, corpus)
+}
+
+// tsharkInnerIIDError reports whether got differs from d.pkt only where
+// tshark 4.0 derives an encapsulated header's elided IIDs from the MAC
+// addresses (see the top of this file).
+func tsharkInnerIIDError(got []byte, d corpusDatagram) bool {
+	if len(got) != len(d.pkt) {
+		return false
+	}
+	srcIID, _ := d.src.IID()
+	dstIID, _ := d.dst.IID()
+	allowed := map[int]byte{}
+	for _, q := range innerIPv6Offsets(d.pkt) {
+		for k := 0; k < 8; k++ {
+			allowed[q+16+k] = srcIID[k]
+			allowed[q+32+k] = dstIID[k]
+		}
+	}
+	differs := false
+	for i := range got {
+		if got[i] == d.pkt[i] {
+			continue
+		}
+		v, ok := allowed[i]
+		if !ok || got[i] != v {
+			return false
+		}
+		differs = true
+	}
+	return differs
+}
+
+// innerIPv6Offsets returns the offsets of the IPv6 headers encapsulated in
+// pkt.
+func innerIPv6Offsets(pkt []byte) []int {
+	var out []int
+	p, next := 40, pkt[6]
+	for p+8 <= len(pkt) {
+		switch next {
+		case protoHopByHop, protoRouting, protoDestOpts, protoMobility:
+			next, p = pkt[p], p+(int(pkt[p+1])+1)*8
+		case protoFragment:
+			next, p = pkt[p], p+8
+		case protoIPv6:
+			out = append(out, p)
+			next, p = pkt[p+6], p+40
+		default:
+			return out
+		}
+	}
+	return out
 }
 
 // fragmentReservedOctets returns the offsets of the Reserved octet of

@@ -58,7 +58,7 @@ func Encode(in io.Reader, out io.Writer, opts EncodeOptions) (EncodeStats, error
 	if err != nil {
 		return st, fmt.Errorf("pcap encode: %w", err)
 	}
-	z := &lowpan.Compressor{Contexts: opts.Contexts, ElideUDPChecksum: opts.ElideUDPChecksum, ElidePadding: true}
+	z := &lowpan.Compressor{Contexts: opts.Contexts, ElideUDPChecksum: opts.ElideUDPChecksum}
 	scratch := make([]byte, lowpan.ScratchSize)
 	var frame []byte
 	var tags lowpan.TagCounter
