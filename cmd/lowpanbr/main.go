@@ -25,6 +25,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"pcap", "decode 802.15.4/ZEP captures to IPv6, or encode IPv6 captures to 802.15.4", runPcap},
+		{"radio", "probe a radio co-processor: firmware, capabilities, EUI-64, energy scan", runRadio},
+		{"sim-rcp", "run a simulated RCP on stdin/stdout (for spinel+hdlc+forkpty URLs)", runSimRCP},
 		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "lowpanbr", version)
 			return nil
