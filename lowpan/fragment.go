@@ -19,6 +19,11 @@ type EncodeOptions struct {
 	// Uncompressed sends the IPv6 header as is after the 0x41 dispatch
 	// (RFC 4944 §5.1) instead of compressing it.
 	Uncompressed bool
+
+	// Set by Encode: the octets of the datagram's headers before
+	// compression and of their compressed form (for counting the octets
+	// compression saved).
+	HeaderOctets, CompressedOctets int
 }
 
 // ScratchSize is the size of the scratch buffer Encode needs: room for two
@@ -92,6 +97,7 @@ func (z *Compressor) Encode(scratch, pkt []byte, srcLL, dstLL LinkAddr, opts *En
 		}
 	}
 	payload := pkt[consumed:]
+	opts.HeaderOctets, opts.CompressedOctets = consumed, hdrLen
 
 	// One frame is enough: no fragment header (RFC 4944 §5.3).
 	if hdrLen+len(payload) <= room {

@@ -1,0 +1,32 @@
+package router
+
+import (
+	"context"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+)
+
+// Link is one link of the mesh side: an 802.15.4 PAN (LowpanLink), later a
+// BLE connection. The multilink subnet of RFC 9159 is several links under
+// one prefix and one registry.
+type Link interface {
+	// Name labels the link in logs and metrics.
+	Name() string
+	// MTU is the IPv6 MTU of the link (1280 on 6LoWPAN links).
+	MTU() int
+	// Send carries one IPv6 packet to the neighbour with link-layer
+	// address nextHop; the broadcast address sends it to every neighbour.
+	Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error
+	// LinkAddr is this router's address on the link.
+	LinkAddr() lowpan.LinkAddr
+}
+
+// Delivery is a packet received on a link. Packet is valid only during the
+// callback that receives it.
+type Delivery struct {
+	Link     Link
+	Packet   []byte
+	Src, Dst lowpan.LinkAddr // link-layer (or mesh originator/final) addresses
+	RSSI     int8
+	LQI      uint8
+}

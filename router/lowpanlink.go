@@ -1,0 +1,310 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
+	"github.com/lowpanbr/lowpanbr/radio"
+)
+
+// BroadcastShort is the 802.15.4 broadcast address; as a next hop it sends
+// a frame to every neighbour without acknowledgement.
+var BroadcastShort = lowpan.ShortLinkAddr(0xffff)
+
+// ErrNoAck: a frame of the packet was not acknowledged after every retry.
+var ErrNoAck = errors.New("no acknowledgement")
+
+// LowpanLinkConfig configures an 802.15.4 link.
+type LowpanLinkConfig struct {
+	Name     string
+	Radio    radio.Radio
+	PANID    uint16
+	ExtAddr  [8]byte // this router's EUI-64 (canonical order)
+	Contexts *lowpan.ContextTable
+	// Reassembly bounds the reassembler (zero values: defaults).
+	Reassembly lowpan.ReassemblyConfig
+	// Version is the 802.15.4 frame version sent (default 2006).
+	Version ieee802154.FrameVersion
+	// ElideUDPChecksum: see lowpan.Compressor (off by default, RFC 6282
+	// §4.3.2).
+	ElideUDPChecksum bool
+	Logger           *slog.Logger
+}
+
+// LinkStats counts a link's traffic; every counter only grows.
+type LinkStats struct {
+	PacketsSent, PacketsReceived uint64
+	FramesSent, FramesReceived   uint64
+	TxAcked, TxNoAck, TxCCA      uint64
+	TxErrors                     uint64
+	FragmentsSent                uint64
+	MACDuplicates                uint64 // retransmissions dropped (same source and sequence number)
+	BadFrames                    uint64 // frames that are not 6LoWPAN data frames for us
+	DecodeErrors                 uint64
+	// HeaderBytesSaved is uncompressed minus compressed header octets of
+	// sent packets.
+	HeaderBytesSaved uint64
+	Reassembly       lowpan.ReassemblyStats
+}
+
+// LowpanLink carries IPv6 over one IEEE 802.15.4 PAN: RFC 6282
+// compression, RFC 4944 fragmentation and reassembly, MAC headers with
+// this router's extended address, and duplicate filtering of MAC
+// retransmissions (a node that missed our ACK sends the frame again with
+// the same sequence number; it must not reach 6LoWPAN twice).
+type LowpanLink struct {
+	cfg  LowpanLinkConfig
+	log  *slog.Logger
+	comp lowpan.Compressor
+	reas *lowpan.Reassembler
+	tags lowpan.TagCounter
+	seq  atomic.Uint32
+
+	sendMu  sync.Mutex // one packet's frames at a time, in order
+	scratch [lowpan.ScratchSize]byte
+	frame   [ieee802154.MaxPSDU]byte
+
+	stats struct {
+		pktSent, pktRecv, frSent, frRecv, acked, noAck, cca, txErr, fragSent, dups, bad, decErr, saved atomic.Uint64
+	}
+}
+
+var _ Link = (*LowpanLink)(nil)
+
+// NewLowpanLink makes a link on cfg.Radio; Run receives.
+func NewLowpanLink(cfg LowpanLinkConfig) (*LowpanLink, error) {
+	if cfg.Radio == nil {
+		return nil, errors.New("router: lowpan link: no radio")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Version == ieee802154.Version2003 {
+		cfg.Version = ieee802154.Version2006
+	}
+	if cfg.Name == "" {
+		cfg.Name = "wpan0"
+	}
+	r, err := lowpan.NewReassembler(cfg.Reassembly, cfg.Contexts)
+	if err != nil {
+		return nil, fmt.Errorf("router: lowpan link %s: %w", cfg.Name, err)
+	}
+	return &LowpanLink{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r,
+		comp: lowpan.Compressor{Contexts: cfg.Contexts, ElideUDPChecksum: cfg.ElideUDPChecksum}}, nil
+}
+
+// Name implements Link.
+func (l *LowpanLink) Name() string { return l.cfg.Name }
+
+// MTU implements Link: the IPv6 minimum, carried by fragmentation.
+func (l *LowpanLink) MTU() int { return 1280 }
+
+// LinkAddr implements Link.
+func (l *LowpanLink) LinkAddr() lowpan.LinkAddr { return lowpan.ExtendedLinkAddr(l.cfg.ExtAddr) }
+
+func macAddr(a lowpan.LinkAddr) (ieee802154.Address, error) {
+	switch a.Kind() {
+	case lowpan.LinkAddrShort:
+		return ieee802154.ShortAddress(ieee802154.ShortAddr(a.Short())), nil
+	case lowpan.LinkAddrExtended:
+		return ieee802154.ExtAddress(ieee802154.ExtAddr(a.Extended())), nil
+	}
+	return ieee802154.Address{}, fmt.Errorf("router: %v is not an 802.15.4 address", a)
+}
+
+// Send implements Link: it compresses pkt, fragments it to fit the MAC
+// header it needs, and sends the frames in order, each acknowledged unless
+// broadcast. It stops at the first frame that fails.
+func (l *LowpanLink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error {
+	dst, err := macAddr(nextHop)
+	if err != nil {
+		return err
+	}
+	broadcast := dst.IsBroadcast()
+	h := ieee802154.Header{Type: ieee802154.FrameData, Version: l.cfg.Version, AckRequest: !broadcast,
+		DstPAN: ieee802154.PANID(l.cfg.PANID), SrcPAN: ieee802154.PANID(l.cfg.PANID),
+		Dst: dst, Src: ieee802154.ExtAddress(ieee802154.ExtAddr(l.cfg.ExtAddr))}
+	src := l.LinkAddr()
+	opts := lowpan.EncodeOptions{MaxPayload: h.MaxPayload(), Tag: l.tags.Next()}
+
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	var sendErr error
+	frames := 0
+	_, err = l.comp.Encode(l.scratch[:], pkt, src, nextHop, &opts, func(payload []byte) error {
+		h.Seq = uint8(l.seq.Add(1))
+		f, err := ieee802154.AppendFrame(l.frame[:0], &h, payload, true)
+		if err != nil {
+			return err
+		}
+		res, err := l.cfg.Radio.Transmit(ctx, f, radio.TxOptions{})
+		frames++
+		l.stats.frSent.Add(1)
+		if err != nil {
+			l.stats.txErr.Add(1)
+			return err
+		}
+		switch res.Status {
+		case radio.TxAcked:
+			l.stats.acked.Add(1)
+		case radio.TxSent:
+		case radio.TxNoAck:
+			l.stats.noAck.Add(1)
+			sendErr = fmt.Errorf("router: %s: frame to %v: %w", l.cfg.Name, nextHop, ErrNoAck)
+			return sendErr
+		case radio.TxChannelAccessFailure:
+			l.stats.cca.Add(1)
+			sendErr = fmt.Errorf("router: %s: frame to %v: channel access failure", l.cfg.Name, nextHop)
+			return sendErr
+		default:
+			l.stats.txErr.Add(1)
+			sendErr = fmt.Errorf("router: %s: frame to %v: %v", l.cfg.Name, nextHop, res.Status)
+			return sendErr
+		}
+		return nil
+	})
+	if frames > 1 {
+		l.stats.fragSent.Add(uint64(frames))
+	}
+	if err != nil {
+		return err
+	}
+	l.stats.pktSent.Add(1)
+	if saved := opts.HeaderOctets - opts.CompressedOctets; saved > 0 {
+		l.stats.saved.Add(uint64(saved))
+	}
+	return nil
+}
+
+// Run receives frames until ctx ends or the radio closes, and hands every
+// complete IPv6 packet to deliver (in this goroutine; the packet is valid
+// during the call only).
+func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
+	var (
+		f      ieee802154.Frame
+		h      lowpan.Headers
+		out    = make([]byte, 2048)
+		seen   = newSeqFilter(256)
+		expire = time.NewTicker(time.Second)
+	)
+	defer expire.Stop()
+	own := ieee802154.ExtAddr(l.cfg.ExtAddr)
+	for {
+		var fr radio.Frame
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-expire.C:
+			l.reas.Expire(now)
+			continue
+		case fr, ok = <-l.cfg.Radio.Receive():
+			if !ok {
+				return
+			}
+		}
+		l.stats.frRecv.Add(1)
+		if err := f.Decode(fr.PSDU, true); err != nil || f.Type != ieee802154.FrameData || f.SecurityEnabled {
+			l.stats.bad.Add(1)
+			continue
+		}
+		// Address filtering is the radio's; in promiscuous mode frames for
+		// others arrive too.
+		if f.Dst.Mode == ieee802154.AddrExtended && f.Dst.Ext != own {
+			continue
+		}
+		src, dst := linkAddr(f.Src), linkAddr(f.Dst)
+		if src.Kind() == lowpan.LinkAddrNone {
+			l.stats.bad.Add(1)
+			continue
+		}
+		if !f.SeqSuppressed && seen.duplicate(src, f.Seq) {
+			l.stats.dups.Add(1)
+			continue
+		}
+		if err := lowpan.ParseHeaders(f.Payload, &h); err != nil {
+			l.stats.decErr.Add(1)
+			l.log.Debug("6LoWPAN headers", "from", src, "err", err)
+			continue
+		}
+		if h.HasMesh {
+			src, dst = h.Mesh.Originator, h.Mesh.Final
+		}
+		var n int
+		var err error
+		if h.HasFrag {
+			n, err = l.reas.Add(time.Now(), out, src, dst, &h)
+		} else {
+			n, err = lowpan.Decompress(out, h.Payload, src, dst, l.cfg.Contexts)
+		}
+		if err != nil {
+			if !errors.Is(err, lowpan.ErrDuplicate) {
+				l.stats.decErr.Add(1)
+				l.log.Debug("6LoWPAN datagram", "from", src, "err", err)
+			}
+			continue
+		}
+		if n == 0 {
+			continue // more fragments to come
+		}
+		l.stats.pktRecv.Add(1)
+		deliver(&Delivery{Link: l, Packet: out[:n], Src: src, Dst: dst, RSSI: fr.RSSI, LQI: fr.LQI})
+	}
+}
+
+func linkAddr(a ieee802154.Address) lowpan.LinkAddr {
+	switch a.Mode {
+	case ieee802154.AddrShort:
+		return lowpan.ShortLinkAddr(uint16(a.Short))
+	case ieee802154.AddrExtended:
+		return lowpan.ExtendedLinkAddr(a.Ext)
+	}
+	return lowpan.LinkAddr{}
+}
+
+// Stats returns the link's counters.
+func (l *LowpanLink) Stats() LinkStats {
+	return LinkStats{
+		PacketsSent: l.stats.pktSent.Load(), PacketsReceived: l.stats.pktRecv.Load(),
+		FramesSent: l.stats.frSent.Load(), FramesReceived: l.stats.frRecv.Load(),
+		TxAcked: l.stats.acked.Load(), TxNoAck: l.stats.noAck.Load(), TxCCA: l.stats.cca.Load(), TxErrors: l.stats.txErr.Load(),
+		FragmentsSent: l.stats.fragSent.Load(), MACDuplicates: l.stats.dups.Load(), BadFrames: l.stats.bad.Load(),
+		DecodeErrors: l.stats.decErr.Load(), HeaderBytesSaved: l.stats.saved.Load(), Reassembly: l.reas.Stats(),
+	}
+}
+
+// seqFilter remembers the last sequence number of each source, for up to
+// max sources (the oldest is forgotten), to drop MAC retransmissions.
+type seqFilter struct {
+	last  map[lowpan.LinkAddr]uint8
+	order []lowpan.LinkAddr
+	max   int
+}
+
+func newSeqFilter(max int) *seqFilter {
+	return &seqFilter{last: make(map[lowpan.LinkAddr]uint8, max), max: max}
+}
+
+func (s *seqFilter) duplicate(src lowpan.LinkAddr, seq uint8) bool {
+	if last, ok := s.last[src]; ok {
+		if last == seq {
+			return true
+		}
+		s.last[src] = seq
+		return false
+	}
+	if len(s.order) >= s.max {
+		delete(s.last, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.order = append(s.order, src)
+	s.last[src] = seq
+	return false
+}

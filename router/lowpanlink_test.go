@@ -1,0 +1,162 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"encoding/binary"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
+	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/sim"
+	"github.com/lowpanbr/lowpanbr/sim/medium"
+)
+
+func udpPacket(src, dst string, n int) []byte {
+	p := make([]byte, 48+n)
+	p[0] = 0x60
+	binary.BigEndian.PutUint16(p[4:], uint16(8+n))
+	p[6], p[7] = 17, 64
+	s, d := netip.MustParseAddr(src).As16(), netip.MustParseAddr(dst).As16()
+	copy(p[8:], s[:])
+	copy(p[24:], d[:])
+	binary.BigEndian.PutUint16(p[40:], 5683)
+	binary.BigEndian.PutUint16(p[42:], 5683)
+	binary.BigEndian.PutUint16(p[44:], uint16(8+n))
+	for i := 0; i < n; i++ {
+		p[48+i] = byte(i * 13)
+	}
+	binary.BigEndian.PutUint16(p[46:], checksum.UDPIPv6(p[8:24], p[24:40], p[40:]))
+	return p
+}
+
+type linkPair struct {
+	a, b   *LowpanLink
+	ra, rb radio.Radio
+	got    [2]chan []byte
+	m      *medium.Medium
+}
+
+func newLinkPair(t *testing.T) *linkPair {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m := medium.New(medium.Config{Seed: 5})
+	go m.Run(ctx)
+	ctxs := &lowpan.ContextTable{}
+	ctxs.Set(0, lowpan.Context{Prefix: netip.MustParsePrefix("2001:db8:1::/64"), Compress: true})
+	p := &linkPair{m: m, got: [2]chan []byte{make(chan []byte, 16), make(chan []byte, 16)}}
+	euis := [2][8]byte{{0x02, 0, 0, 0, 0, 0, 0, 0xaa}, {0x02, 0, 0, 0, 0, 0, 0, 0xbb}}
+	var links [2]*LowpanLink
+	var radios [2]radio.Radio
+	for i := range links {
+		node, err := m.Attach(medium.NodeConfig{Name: string(rune('a' + i)), Channel: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := sim.NewNodeRadio(node)
+		if err := r.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: euis[i]}); err != nil {
+			t.Fatal(err)
+		}
+		l, err := NewLowpanLink(LowpanLinkConfig{Name: "wpan" + string(rune('a'+i)), Radio: r, PANID: 0xabcd, ExtAddr: euis[i], Contexts: ctxs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		links[i], radios[i] = l, r
+		ch := p.got[i]
+		go l.Run(ctx, func(d *Delivery) { ch <- bytes.Clone(d.Packet) })
+	}
+	p.a, p.b, p.ra, p.rb = links[0], links[1], radios[0], radios[1]
+	t.Cleanup(func() {
+		cancel()
+		radios[0].Close()
+		radios[1].Close()
+		m.Close()
+	})
+	return p
+}
+
+func expectPacket(t *testing.T, ch chan []byte, want []byte) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		if !bytes.Equal(got, want) {
+			t.Fatalf("received % x\nwant % x", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing received")
+	}
+}
+
+// 1200-octet UDP datagrams cross the link both ways, fragmented on air,
+// and arrive intact; header compression is counted.
+func TestLowpanLinkBothWays(t *testing.T) {
+	p := newLinkPair(t)
+	ctx := context.Background()
+	ab := udpPacket("2001:db8:1::aa", "2001:db8:1::bb", 1200-48)
+	if err := p.a.Send(ctx, ab, p.b.LinkAddr()); err != nil {
+		t.Fatal(err)
+	}
+	expectPacket(t, p.got[1], ab)
+	ba := udpPacket("fe80::bb", "fe80::aa", 100)
+	if err := p.b.Send(ctx, ba, p.a.LinkAddr()); err != nil {
+		t.Fatal(err)
+	}
+	expectPacket(t, p.got[0], ba)
+	// Multicast goes out as broadcast, unacknowledged.
+	mc := udpPacket("fe80::aa", "ff02::1", 20)
+	if err := p.a.Send(ctx, mc, BroadcastShort); err != nil {
+		t.Fatal(err)
+	}
+	expectPacket(t, p.got[1], mc)
+	st := p.a.Stats()
+	if st.PacketsSent != 2 || st.FragmentsSent < 12 || st.TxAcked < 12 || st.HeaderBytesSaved == 0 {
+		t.Errorf("sender stats %+v", st)
+	}
+	if st := p.b.Stats(); st.PacketsReceived != 2 || st.Reassembly.Completed != 1 {
+		t.Errorf("receiver stats %+v", st)
+	}
+}
+
+// A frame sent twice with the same sequence number (the sender missed our
+// ACK) reaches 6LoWPAN once.
+func TestLowpanLinkDropsMACRetransmissions(t *testing.T) {
+	p := newLinkPair(t)
+	pkt := udpPacket("fe80::aa", "fe80::bb", 10)
+	z := lowpan.Compressor{}
+	payload := make([]byte, 200)
+	n, err := z.Compress(payload, pkt, p.a.LinkAddr(), p.b.LinkAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ieee802154.Header{Type: ieee802154.FrameData, Version: ieee802154.Version2006, Seq: 77, AckRequest: true,
+		DstPAN: 0xabcd, SrcPAN: 0xabcd, Dst: ieee802154.ExtAddress(p.b.LinkAddr().Extended()), Src: ieee802154.ExtAddress(p.a.LinkAddr().Extended())}
+	frame, _ := ieee802154.AppendFrame(nil, &h, payload[:n], true)
+	for i := 0; i < 3; i++ {
+		if r, err := p.ra.Transmit(context.Background(), frame, radio.TxOptions{}); err != nil || r.Status != radio.TxAcked {
+			t.Fatalf("transmit %d: %v %v", i, r.Status, err)
+		}
+	}
+	expectPacket(t, p.got[1], pkt)
+	select {
+	case <-p.got[1]:
+		t.Fatal("a retransmission was delivered twice")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if st := p.b.Stats(); st.MACDuplicates != 2 {
+		t.Errorf("MAC duplicates %d, want 2", st.MACDuplicates)
+	}
+}
+
+// Sending to a neighbour that is not there fails with ErrNoAck.
+func TestLowpanLinkNoAck(t *testing.T) {
+	p := newLinkPair(t)
+	err := p.a.Send(context.Background(), udpPacket("fe80::aa", "fe80::cc", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0xcc}))
+	if !errors.Is(err, ErrNoAck) {
+		t.Fatalf("err = %v, want ErrNoAck", err)
+	}
+}
