@@ -3,8 +3,8 @@ package router
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
