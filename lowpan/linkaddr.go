@@ -3,6 +3,8 @@ package lowpan
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
 )
 
 // LinkAddrKind says which link layer an address belongs to; it decides how an
@@ -125,4 +127,28 @@ func (a LinkAddr) String() string {
 		return fmt.Sprintf("iid:%x", a.b)
 	}
 	return "none"
+}
+
+// MACLinkAddr returns the link address of an 802.15.4 MAC address (none
+// for AddrNone).
+func MACLinkAddr(a ieee802154.Address) LinkAddr {
+	switch a.Mode {
+	case ieee802154.AddrShort:
+		return ShortLinkAddr(uint16(a.Short))
+	case ieee802154.AddrExtended:
+		return ExtendedLinkAddr(a.Ext)
+	}
+	return LinkAddr{}
+}
+
+// MAC returns the 802.15.4 MAC address of a short or extended link
+// address, and false for other kinds.
+func (a LinkAddr) MAC() (ieee802154.Address, bool) {
+	switch a.kind {
+	case LinkAddrShort:
+		return ieee802154.ShortAddress(ieee802154.ShortAddr(a.Short())), true
+	case LinkAddrExtended:
+		return ieee802154.ExtAddress(ieee802154.ExtAddr(a.b)), true
+	}
+	return ieee802154.Address{}, false
 }

@@ -44,15 +44,9 @@ import (
 	"github.com/lowpanbr/lowpanbr/lowpan/pcapio"
 )
 
-// macAddress converts a link address to an 802.15.4 address.
-func macAddress(a LinkAddr) ieee802154.Address {
-	switch a.Kind() {
-	case LinkAddrShort:
-		return ieee802154.ShortAddress(ieee802154.ShortAddr(a.Short()))
-	case LinkAddrExtended:
-		return ieee802154.ExtAddress(ieee802154.ExtAddr(a.Extended()))
-	}
-	return ieee802154.Address{}
+func mustMAC(a LinkAddr) ieee802154.Address {
+	m, _ := a.MAC()
+	return m
 }
 
 // corpusDatagram is one packet of the corpus and the frames that carry it.
@@ -94,7 +88,7 @@ func writeCorpusPcap(t *testing.T, path string, n int) []corpusDatagram {
 		h := ieee802154.Header{
 			Type: ieee802154.FrameData, Version: ieee802154.Version2006,
 			Seq: uint8(i), DstPAN: 0xabcd, SrcPAN: 0xabcd,
-			Dst: macAddress(c.dst), Src: macAddress(c.src),
+			Dst: mustMAC(c.dst), Src: mustMAC(c.src),
 			AckRequest: c.dst.Kind() == LinkAddrExtended || (c.dst.Kind() == LinkAddrShort && c.dst.Short() != 0xffff),
 		}
 		if i%3 == 0 {

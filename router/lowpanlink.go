@@ -109,23 +109,13 @@ func (l *LowpanLink) MTU() int { return 1280 }
 // LinkAddr implements Link.
 func (l *LowpanLink) LinkAddr() lowpan.LinkAddr { return lowpan.ExtendedLinkAddr(l.cfg.ExtAddr) }
 
-func macAddr(a lowpan.LinkAddr) (ieee802154.Address, error) {
-	switch a.Kind() {
-	case lowpan.LinkAddrShort:
-		return ieee802154.ShortAddress(ieee802154.ShortAddr(a.Short())), nil
-	case lowpan.LinkAddrExtended:
-		return ieee802154.ExtAddress(ieee802154.ExtAddr(a.Extended())), nil
-	}
-	return ieee802154.Address{}, fmt.Errorf("router: %v is not an 802.15.4 address", a)
-}
-
 // Send implements Link: it compresses pkt, fragments it to fit the MAC
 // header it needs, and sends the frames in order, each acknowledged unless
 // broadcast. It stops at the first frame that fails.
 func (l *LowpanLink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error {
-	dst, err := macAddr(nextHop)
-	if err != nil {
-		return err
+	dst, ok := nextHop.MAC()
+	if !ok {
+		return fmt.Errorf("router: %s: next hop %v is not an 802.15.4 address", l.cfg.Name, nextHop)
 	}
 	broadcast := dst.IsBroadcast()
 	h := ieee802154.Header{Type: ieee802154.FrameData, Version: l.cfg.Version, AckRequest: !broadcast,
@@ -136,9 +126,8 @@ func (l *LowpanLink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAd
 
 	l.sendMu.Lock()
 	defer l.sendMu.Unlock()
-	var sendErr error
 	frames := 0
-	_, err = l.comp.Encode(l.scratch[:], pkt, src, nextHop, &opts, func(payload []byte) error {
+	_, err := l.comp.Encode(l.scratch[:], pkt, src, nextHop, &opts, func(payload []byte) error {
 		h.Seq = uint8(l.seq.Add(1))
 		f, err := ieee802154.AppendFrame(l.frame[:0], &h, payload, true)
 		if err != nil {
@@ -157,16 +146,13 @@ func (l *LowpanLink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAd
 		case radio.TxSent:
 		case radio.TxNoAck:
 			l.stats.noAck.Add(1)
-			sendErr = fmt.Errorf("router: %s: frame to %v: %w", l.cfg.Name, nextHop, ErrNoAck)
-			return sendErr
+			return fmt.Errorf("router: %s: frame to %v: %w", l.cfg.Name, nextHop, ErrNoAck)
 		case radio.TxChannelAccessFailure:
 			l.stats.cca.Add(1)
-			sendErr = fmt.Errorf("router: %s: frame to %v: channel access failure", l.cfg.Name, nextHop)
-			return sendErr
+			return fmt.Errorf("router: %s: frame to %v: channel access failure", l.cfg.Name, nextHop)
 		default:
 			l.stats.txErr.Add(1)
-			sendErr = fmt.Errorf("router: %s: frame to %v: %v", l.cfg.Name, nextHop, res.Status)
-			return sendErr
+			return fmt.Errorf("router: %s: frame to %v: %v", l.cfg.Name, nextHop, res.Status)
 		}
 		return nil
 	})
@@ -220,7 +206,7 @@ func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
 		if f.Dst.Mode == ieee802154.AddrExtended && f.Dst.Ext != own {
 			continue
 		}
-		src, dst := linkAddr(f.Src), linkAddr(f.Dst)
+		src, dst := lowpan.MACLinkAddr(f.Src), lowpan.MACLinkAddr(f.Dst)
 		if src.Kind() == lowpan.LinkAddrNone {
 			l.stats.bad.Add(1)
 			continue
@@ -257,16 +243,6 @@ func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
 		l.stats.pktRecv.Add(1)
 		deliver(&Delivery{Link: l, Packet: out[:n], Src: src, Dst: dst, RSSI: fr.RSSI, LQI: fr.LQI})
 	}
-}
-
-func linkAddr(a ieee802154.Address) lowpan.LinkAddr {
-	switch a.Mode {
-	case ieee802154.AddrShort:
-		return lowpan.ShortLinkAddr(uint16(a.Short))
-	case ieee802154.AddrExtended:
-		return lowpan.ExtendedLinkAddr(a.Ext)
-	}
-	return lowpan.LinkAddr{}
 }
 
 // Stats returns the link's counters.

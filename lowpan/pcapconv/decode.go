@@ -206,16 +206,6 @@ func (d *decoder) record(p pcapio.Packet) error {
 	return d.frame(p.Timestamp, z.PSDU, z.HasFCS(), &ch)
 }
 
-func linkAddr(a ieee802154.Address) lowpan.LinkAddr {
-	switch a.Mode {
-	case ieee802154.AddrShort:
-		return lowpan.ShortLinkAddr(uint16(a.Short))
-	case ieee802154.AddrExtended:
-		return lowpan.ExtendedLinkAddr(a.Ext)
-	}
-	return lowpan.LinkAddr{}
-}
-
 func intp(v int) *int { return &v }
 
 func macInfo(n int, f *ieee802154.Frame, channel *int) *MACInfo {
@@ -254,7 +244,7 @@ func (d *decoder) frame(ts time.Time, psdu []byte, hasFCS bool, channel *int) er
 	if f.SecurityEnabled && f.Security.Encrypted() {
 		return d.fail(ts, mac, errors.New("802.15.4 payload is encrypted; MAC security is not supported"))
 	}
-	src, dst := linkAddr(f.Src), linkAddr(f.Dst)
+	src, dst := lowpan.MACLinkAddr(f.Src), lowpan.MACLinkAddr(f.Dst)
 	if !d.opts.KeepDuplicates && !f.SeqSuppressed && src.Kind() != lowpan.LinkAddrNone {
 		if last, ok := d.lastSeq[src]; ok && last == f.Seq {
 			d.stats.Duplicates++

@@ -86,7 +86,7 @@ func Encode(in io.Reader, out io.Writer, opts EncodeOptions) (EncodeStats, error
 			h.Dst = macFromIPv6(pkt[24:40], true)
 		}
 		h.AckRequest = !h.Dst.IsBroadcast()
-		src, dst := linkAddr(h.Src), linkAddr(h.Dst)
+		src, dst := lowpan.MACLinkAddr(h.Src), lowpan.MACLinkAddr(h.Dst)
 		eo := &lowpan.EncodeOptions{MaxPayload: h.MaxPayload(), Tag: tags.Next(), Uncompressed: opts.Uncompressed}
 		if opts.MeshHopsLeft > 0 {
 			eo.Mesh = &lowpan.MeshHeader{HopsLeft: opts.MeshHopsLeft, Originator: src, Final: dst}
