@@ -1,0 +1,103 @@
+package router
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/checksum"
+)
+
+// ICMPv6 error types and codes a router sends (RFC 4443 §3).
+const (
+	ICMPv6DestUnreachable = 1
+	ICMPv6PacketTooBig    = 2
+	ICMPv6TimeExceeded    = 3
+
+	CodeNoRoute            = 0 // destination unreachable: no route
+	CodeAddressUnreachable = 3 // destination unreachable: address unreachable
+	CodeHopLimitExceeded   = 0 // time exceeded in transit
+)
+
+const (
+	ipv6HeaderLen  = 40
+	icmpHeaderLen  = 8
+	minIPv6MTU     = 1280
+	protoICMPv6    = 58
+	icmpErrorHLim  = 64
+	maxICMPvErrLen = minIPv6MTU
+)
+
+// AppendICMPv6Error appends an IPv6 packet from src carrying an ICMPv6
+// error about offending, addressed to offending's source, with as much of
+// the offending packet as fits in the minimum MTU (RFC 4443 §2.4(c)). param
+// is the MTU for Packet Too Big, otherwise 0. It returns b unchanged (and
+// false) when RFC 4443 §2.4(e) forbids an error: the offending packet is
+// itself an ICMPv6 error, or was sent to or from a multicast or
+// unspecified address (a Packet Too Big may answer multicast).
+func AppendICMPv6Error(b []byte, src netip.Addr, typ, code uint8, param uint32, offending []byte) ([]byte, bool) {
+	if len(offending) < ipv6HeaderLen || offending[0]>>4 != 6 {
+		return b, false
+	}
+	osrc := netip.AddrFrom16([16]byte(offending[8:24]))
+	odst := netip.AddrFrom16([16]byte(offending[24:40]))
+	if osrc.IsUnspecified() || osrc.IsMulticast() || (odst.IsMulticast() && typ != ICMPv6PacketTooBig) {
+		return b, false
+	}
+	if offending[6] == protoICMPv6 && len(offending) > ipv6HeaderLen && offending[ipv6HeaderLen] < 128 {
+		return b, false // never an error about an error
+	}
+	quote := min(len(offending), maxICMPvErrLen-ipv6HeaderLen-icmpHeaderLen)
+	plen := icmpHeaderLen + quote
+	start := len(b)
+	b = append(b, 0x60, 0, 0, 0, byte(plen>>8), byte(plen), protoICMPv6, icmpErrorHLim)
+	s16, d16 := src.As16(), osrc.As16()
+	b = append(b, s16[:]...)
+	b = append(b, d16[:]...)
+	b = append(b, typ, code, 0, 0)
+	b = binary.BigEndian.AppendUint32(b, param)
+	b = append(b, offending[:quote]...)
+	icmp := b[start+ipv6HeaderLen:]
+	sum := checksum.Finish(checksum.Sum(icmp, checksum.PseudoHeaderIPv6(s16[:], d16[:], protoICMPv6, uint32(plen))))
+	binary.BigEndian.PutUint16(icmp[2:], sum)
+	return b, true
+}
+
+// RateLimiter is a token bucket bounding the ICMPv6 errors a router sends
+// (RFC 4443 §2.4(f)): Burst at once, then Rate per second. Safe for
+// concurrent use.
+type RateLimiter struct {
+	Rate  float64
+	Burst float64
+
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+	denied uint64
+}
+
+// Allow reports whether one more error may be sent at now.
+func (r *RateLimiter) Allow(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last.IsZero() {
+		r.tokens = r.Burst
+	} else {
+		r.tokens = min(r.Burst, r.tokens+now.Sub(r.last).Seconds()*r.Rate)
+	}
+	r.last = now
+	if r.tokens >= 1 {
+		r.tokens--
+		return true
+	}
+	r.denied++
+	return false
+}
+
+// Denied counts the errors the limiter suppressed.
+func (r *RateLimiter) Denied() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.denied
+}
