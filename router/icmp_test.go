@@ -11,7 +11,7 @@ import (
 
 func TestICMPv6Error(t *testing.T) {
 	router := netip.MustParseAddr("2001:db8:1::1")
-	off := udpPacket("2001:db8:2::5", "2001:db8:1::99", 1400)
+	off := testUDP("2001:db8:2::5", "2001:db8:1::99", 1400)
 	pkt, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, off)
 	if !ok {
 		t.Fatal("no error built")
@@ -38,10 +38,10 @@ func TestICMPv6Error(t *testing.T) {
 	if _, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, 0, 0, errPkt); ok {
 		t.Error("an error about an ICMPv6 error")
 	}
-	if _, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, 0, 0, udpPacket("2001:db8:2::5", "ff05::1", 10)); ok {
+	if _, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, 0, 0, testUDP("2001:db8:2::5", "ff05::1", 10)); ok {
 		t.Error("an error about multicast")
 	}
-	if _, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, 0, 0, udpPacket("::", "2001:db8:1::2", 10)); ok {
+	if _, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, 0, 0, testUDP("::", "2001:db8:1::2", 10)); ok {
 		t.Error("an error to ::")
 	}
 }
@@ -71,4 +71,17 @@ func TestRateLimiter(t *testing.T) {
 	if r.Denied() != 190 {
 		t.Errorf("denied %d", r.Denied())
 	}
+}
+
+// testUDP builds an IPv6/UDP packet with n octets of payload.
+func testUDP(src, dst string, n int) []byte {
+	p := make([]byte, 48+n)
+	p[0] = 0x60
+	binary.BigEndian.PutUint16(p[4:], uint16(8+n))
+	p[6], p[7] = 17, 64
+	s, d := netip.MustParseAddr(src).As16(), netip.MustParseAddr(dst).As16()
+	copy(p[8:], s[:])
+	copy(p[24:], d[:])
+	binary.BigEndian.PutUint16(p[44:], uint16(8+n))
+	return p
 }

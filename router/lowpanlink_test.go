@@ -1,4 +1,4 @@
-package router
+package router_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
 	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
@@ -36,7 +37,7 @@ func udpPacket(src, dst string, n int) []byte {
 }
 
 type linkPair struct {
-	a, b   *LowpanLink
+	a, b   *router.LowpanLink
 	ra, rb radio.Radio
 	got    [2]chan []byte
 	m      *medium.Medium
@@ -51,7 +52,7 @@ func newLinkPair(t *testing.T) *linkPair {
 	ctxs.Set(0, lowpan.Context{Prefix: netip.MustParsePrefix("2001:db8:1::/64"), Compress: true})
 	p := &linkPair{m: m, got: [2]chan []byte{make(chan []byte, 16), make(chan []byte, 16)}}
 	euis := [2][8]byte{{0x02, 0, 0, 0, 0, 0, 0, 0xaa}, {0x02, 0, 0, 0, 0, 0, 0, 0xbb}}
-	var links [2]*LowpanLink
+	var links [2]*router.LowpanLink
 	var radios [2]radio.Radio
 	for i := range links {
 		node, err := m.Attach(medium.NodeConfig{Name: string(rune('a' + i)), Channel: 20})
@@ -62,13 +63,13 @@ func newLinkPair(t *testing.T) *linkPair {
 		if err := r.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: euis[i]}); err != nil {
 			t.Fatal(err)
 		}
-		l, err := NewLowpanLink(LowpanLinkConfig{Name: "wpan" + string(rune('a'+i)), Radio: r, PANID: 0xabcd, ExtAddr: euis[i], Contexts: ctxs})
+		l, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan" + string(rune('a'+i)), Radio: r, PANID: 0xabcd, ExtAddr: euis[i], Contexts: ctxs})
 		if err != nil {
 			t.Fatal(err)
 		}
 		links[i], radios[i] = l, r
 		ch := p.got[i]
-		go l.Run(ctx, func(d *Delivery) { ch <- bytes.Clone(d.Packet) })
+		go l.Run(ctx, func(d *router.Delivery) { ch <- bytes.Clone(d.Packet) })
 	}
 	p.a, p.b, p.ra, p.rb = links[0], links[1], radios[0], radios[1]
 	t.Cleanup(func() {
@@ -109,7 +110,7 @@ func TestLowpanLinkBothWays(t *testing.T) {
 	expectPacket(t, p.got[0], ba)
 	// Multicast goes out as broadcast, unacknowledged.
 	mc := udpPacket("fe80::aa", "ff02::1", 20)
-	if err := p.a.Send(ctx, mc, BroadcastShort); err != nil {
+	if err := p.a.Send(ctx, mc, router.BroadcastShort); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, p.got[1], mc)
@@ -152,11 +153,11 @@ func TestLowpanLinkDropsMACRetransmissions(t *testing.T) {
 	}
 }
 
-// Sending to a neighbour that is not there fails with ErrNoAck.
+// Sending to a neighbour that is not there fails with router.ErrNoAck.
 func TestLowpanLinkNoAck(t *testing.T) {
 	p := newLinkPair(t)
 	err := p.a.Send(context.Background(), udpPacket("fe80::aa", "fe80::cc", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0xcc}))
-	if !errors.Is(err, ErrNoAck) {
-		t.Fatalf("err = %v, want ErrNoAck", err)
+	if !errors.Is(err, router.ErrNoAck) {
+		t.Fatalf("err = %v, want router.ErrNoAck", err)
 	}
 }

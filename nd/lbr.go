@@ -1,0 +1,789 @@
+package nd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+)
+
+// Protocol constants (RFC 6775 §9).
+const (
+	// MinContextChangeDelay is MIN_CONTEXT_CHANGE_DELAY: how long a context
+	// is advertised with C=0 before it is used, changed or withdrawn.
+	MinContextChangeDelay = 300 * time.Second
+	// MultihopHopLimit is MULTIHOP_HOPLIMIT, the hop limit of DAR and DAC.
+	MultihopHopLimit = 64
+	// ndHopLimit is the hop limit of RS, RA, NS and NA (RFC 4861).
+	ndHopLimit = 255
+)
+
+// Defaults of Config.
+const (
+	DefaultPrefixValidLifetime     = 24 * time.Hour
+	DefaultPrefixPreferredLifetime = 4 * time.Hour
+	DefaultContextLifetime         = 60 * time.Minute
+	DefaultRouterLifetime          = 1800 * time.Second
+	// DefaultABROLifetime is the value a zero ABRO lifetime stands for
+	// (RFC 6775 §4.3): 10 000 minutes.
+	DefaultABROLifetime = 10000 * time.Minute
+	// DefaultCurHopLimit is the Cur Hop Limit advertised in RAs.
+	DefaultCurHopLimit = 64
+)
+
+// ContextConfig is one compression context the 6LBR distributes.
+type ContextConfig struct {
+	ID     uint8 // 0–15
+	Prefix netip.Prefix
+}
+
+// Config configures a Router. Durations are rounded down to the unit of
+// their field on the wire (seconds, or minutes for 6CO and ABRO).
+type Config struct {
+	// Prefix is the mesh prefix, advertised in a PIO with A=1 and L=0
+	// (RFC 6775 §6.1: a route-over 6LoWPAN has no on-link prefix).
+	// Registrations of addresses outside it (link-local apart) are refused
+	// as topologically incorrect.
+	Prefix                  netip.Prefix
+	PrefixValidLifetime     time.Duration // default 24 h
+	PrefixPreferredLifetime time.Duration // default 4 h
+	// Contexts are advertised in one 6CO each (RFC 6775 §7.2).
+	Contexts        []ContextConfig
+	ContextLifetime time.Duration // 6CO valid lifetime, default 60 min
+	// ContextChangeDelay is how long a new context is sent with C=0
+	// before C=1, and how long a changed or withdrawn one keeps being
+	// sent with C=0 before it is replaced or dropped (RFC 6775 §7.2). 0
+	// means MinContextChangeDelay (300 s); negative means no delay, for
+	// tests and simulations.
+	ContextChangeDelay time.Duration
+	// RouterLifetime is the RA router lifetime (default 1800 s; RFC 6775
+	// §6.3 allows up to 0xffff s).
+	RouterLifetime time.Duration
+	// ABROLifetime is the ABRO valid lifetime (default 10 000 min).
+	ABROLifetime time.Duration
+	// MTU, when non-zero, is advertised in an MTU option.
+	MTU uint32
+	// Omit6CIO leaves the 6LoWPAN Capability Indication Option out of
+	// RAs; by default it is sent with the B, E, D and L flags (RFC 8505
+	// §6.1).
+	Omit6CIO bool
+	// LinkLocal is the router's link-local address, the source of RAs and
+	// NAs. Required.
+	LinkLocal netip.Addr
+	// Global is the router's address in the mesh prefix: the 6LBR address
+	// in the ABRO and the source of DACs. Required.
+	Global netip.Addr
+	// RegistryCapacity bounds the registry (default 10 000).
+	RegistryCapacity int
+	// DeregistrationDelay: see RegistryConfig.
+	DeregistrationDelay time.Duration
+	// StatePath is the state file (registry and ABRO version); empty for
+	// no persistence.
+	StatePath string
+	// SaveInterval bounds how often registry changes alone are written
+	// (default 1 min; a flash card should not be rewritten at every
+	// registration). A change of the ABRO version is written at once.
+	SaveInterval time.Duration
+	Logger       *slog.Logger
+}
+
+func (c *Config) normalize() error {
+	if !c.LinkLocal.Is6() || !c.LinkLocal.IsLinkLocalUnicast() {
+		return fmt.Errorf("nd: config: LinkLocal %v is not an IPv6 link-local address", c.LinkLocal)
+	}
+	if !c.Global.Is6() || c.Global.IsLinkLocalUnicast() || c.Global.IsMulticast() || c.Global.IsUnspecified() {
+		return fmt.Errorf("nd: config: Global %v is not a global IPv6 address", c.Global)
+	}
+	if c.Prefix.IsValid() {
+		if !c.Prefix.Addr().Is6() || c.Prefix.Addr().Is4In6() {
+			return fmt.Errorf("nd: config: Prefix %v is not an IPv6 prefix", c.Prefix)
+		}
+		c.Prefix = c.Prefix.Masked()
+	}
+	seen := map[uint8]bool{}
+	for _, cc := range c.Contexts {
+		if cc.ID > 15 {
+			return fmt.Errorf("nd: config: context id %d: must be 0..15", cc.ID)
+		}
+		if seen[cc.ID] {
+			return fmt.Errorf("nd: config: context id %d given twice", cc.ID)
+		}
+		seen[cc.ID] = true
+		if !cc.Prefix.IsValid() || !cc.Prefix.Addr().Is6() || cc.Prefix.Addr().Is4In6() {
+			return fmt.Errorf("nd: config: context %d: %v is not an IPv6 prefix", cc.ID, cc.Prefix)
+		}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.PrefixValidLifetime, DefaultPrefixValidLifetime)
+	def(&c.PrefixPreferredLifetime, DefaultPrefixPreferredLifetime)
+	def(&c.ContextLifetime, DefaultContextLifetime)
+	def(&c.RouterLifetime, DefaultRouterLifetime)
+	def(&c.ABROLifetime, DefaultABROLifetime)
+	def(&c.SaveInterval, time.Minute)
+	if c.PrefixPreferredLifetime > c.PrefixValidLifetime {
+		return fmt.Errorf("nd: config: preferred lifetime %v exceeds valid lifetime %v (RFC 4862 §5.5.3)", c.PrefixPreferredLifetime, c.PrefixValidLifetime)
+	}
+	if c.ContextChangeDelay == 0 {
+		c.ContextChangeDelay = MinContextChangeDelay
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func seconds32(d time.Duration) uint32 {
+	s := d / time.Second
+	if s >= math.MaxUint32 {
+		return math.MaxUint32 // infinity
+	}
+	return uint32(s)
+}
+
+func seconds16(d time.Duration) uint16 { return uint16(min(d/time.Second, math.MaxUint16)) }
+func minutes16(d time.Duration) uint16 { return uint16(min(d/time.Minute, math.MaxUint16)) }
+
+// AdvertisedContext is a context as the 6LBR currently advertises it, at a
+// point of its RFC 6775 §7.2 life cycle.
+type AdvertisedContext struct {
+	ID       uint8
+	Prefix   netip.Prefix
+	Compress bool // the 6CO C flag
+	// Withdrawing: the context is being taken out of use (removed from
+	// the configuration or about to get another prefix); it is sent with
+	// C=0 until Until, then dropped.
+	Withdrawing bool
+	// Until ends the current phase (C=0 after introduction, or the
+	// withdrawal); zero when the context is in steady use.
+	Until time.Time
+}
+
+// advertised is everything whose change makes the ABRO version increase
+// (RFC 6775 §7: the PIOs' prefixes and lifetimes, the 6COs' prefixes, CIDs
+// and lifetimes — and their C flags, so that 6LRs relaying the information
+// take each step of the life cycle).
+type advertised struct {
+	Prefix            netip.Prefix
+	ValidLifetime     uint32
+	PreferredLifetime uint32
+	ContextLifetime   uint16
+	Contexts          [16]*AdvertisedContext
+}
+
+func (a *advertised) equal(b *advertised) bool {
+	if a.Prefix != b.Prefix || a.ValidLifetime != b.ValidLifetime ||
+		a.PreferredLifetime != b.PreferredLifetime || a.ContextLifetime != b.ContextLifetime {
+		return false
+	}
+	for i := range a.Contexts {
+		x, y := a.Contexts[i], b.Contexts[i]
+		if (x == nil) != (y == nil) || x != nil && (x.Prefix != y.Prefix || x.Compress != y.Compress) {
+			return false
+		}
+	}
+	return true
+}
+
+// Incoming describes how a validated ND message arrived.
+type Incoming struct {
+	Link LinkID
+	// LinkSrc is the link-layer source of the frame that carried it.
+	LinkSrc lowpan.LinkAddr
+	// Local is the router's own link-layer address on Link, put in the
+	// SLLAO of RAs and the TLLAO of NAs; its kind also tells the medium
+	// (a Bluetooth address means RFC 7668 option forms).
+	Local lowpan.LinkAddr
+	Now   time.Time
+}
+
+func (in *Incoming) medium() Medium {
+	if in.Local.Kind() == lowpan.LinkAddrBLE {
+		return MediumBLE
+	}
+	return MediumIEEE802154
+}
+
+// Reply is a message the router wants sent.
+type Reply struct {
+	Link LinkID
+	// LinkDst is the link-layer destination; of kind none when the IPv6
+	// destination is multicast (send as broadcast) or when the router
+	// does not know it (route by the IPv6 destination).
+	LinkDst lowpan.LinkAddr
+	// Packet is the whole IPv6 packet.
+	Packet []byte
+}
+
+// Counters are the router's running totals.
+type Counters struct {
+	Received      [5]uint64 // RS, NS, DAR, other ND (RA, NA, DAC), ignored NS
+	RAsSent       uint64
+	NAsSent       uint64
+	DACsSent      uint64
+	MovedSent     uint64 // asynchronous EDACs with status "moved"
+	StatusReplies [11]uint64
+}
+
+// Indexes of Counters.Received.
+const (
+	RecvRS = iota
+	RecvNS
+	RecvDAR
+	RecvOther
+	RecvNSIgnored // an NS neither registering nor for the router's addresses
+)
+
+// Router is the 6LoWPAN border router's neighbor discovery: it answers
+// RSs with RAs, registrations (NS with ARO/EARO) with NAs and duplicate
+// address requests (DAR/EDAR from 6LRs) with DACs/EDACs, keeps the
+// registry, runs the context life cycle and persists its state. It is safe
+// for concurrent use.
+type Router struct {
+	cfg Config
+	log *slog.Logger
+	reg *Registry
+
+	mu           sync.Mutex
+	adv          advertised
+	version      uint32
+	savedChanges uint64
+	savedVersion uint32
+	savedAt      time.Time
+	saveErr      error
+	// loadErr is what reading the state file at start met (LoadError).
+	loadErr error
+
+	cnt struct {
+		recv               [5]atomic.Uint64
+		ra, na, dac, moved atomic.Uint64
+		status             [11]atomic.Uint64
+	}
+}
+
+// New builds a Router from cfg at time now: it restores the state file
+// when there is one (a corrupt one is moved aside, logged and reported by
+// LoadError, and the router starts fresh), runs the context life cycle
+// from where it was, increases the ABRO version if what is advertised
+// differs from what was saved, and saves. Errors are for bad
+// configuration and unreadable state files only.
+func New(cfg Config, now time.Time) (*Router, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	r := &Router{cfg: cfg, log: cfg.Logger}
+	r.reg = NewRegistry(RegistryConfig{Capacity: cfg.RegistryCapacity, DeregistrationDelay: cfg.DeregistrationDelay})
+
+	var st *State
+	if cfg.StatePath != "" {
+		var err error
+		st, err = OpenState(cfg.StatePath, now)
+		if err != nil {
+			var ce *CorruptStateError
+			if !errors.As(err, &ce) {
+				return nil, err
+			}
+			r.loadErr = err
+			r.log.Error("nd: state file is corrupt, moved aside; starting with an empty registry",
+				"path", ce.Path, "moved_to", ce.MovedTo, "err", ce.Err)
+		}
+	}
+	fresh := st == nil || st.ABROVersion == 0
+	if !fresh {
+		r.version = st.ABROVersion
+		r.adv = st.advertised()
+		n := r.reg.restore(st.registrations(), now)
+		r.log.Info("nd: state restored", "path", cfg.StatePath, "abro_version", r.version,
+			"registrations", n, "saved", len(st.Registrations))
+	} else {
+		// Without a saved version, start from the clock (minutes since
+		// 1970) so that a lost or corrupt state file cannot make the
+		// version go backwards for the 6LRs that remember it (RFC 6775
+		// §7 wants it kept in stable storage).
+		r.version = uint32(max(now.Unix()/60, 1))
+	}
+	before := r.adv
+	r.advanceLocked(now)
+	if fresh || !before.equal(&r.adv) {
+		if !fresh {
+			r.version++
+		}
+		r.log.Info("nd: advertised information changed", "abro_version", r.version)
+	}
+	if err := r.saveLocked(now); err != nil {
+		r.log.Error("nd: cannot save state", "err", err)
+	}
+	return r, nil
+}
+
+// LoadError returns the error met reading the state file at start (a
+// *CorruptStateError), or nil.
+func (r *Router) LoadError() error { return r.loadErr }
+
+// Registry returns the router's registry: for forwarding (NextHop,
+// Lookup) and the RFC 7668 codec (LatestRegistered).
+func (r *Router) Registry() *Registry { return r.reg }
+
+// ABROVersion returns the version number advertised in the ABRO.
+func (r *Router) ABROVersion() uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.version
+}
+
+// Contexts returns the contexts as currently advertised, by ID.
+func (r *Router) Contexts() []AdvertisedContext {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []AdvertisedContext
+	for _, c := range r.adv.Contexts {
+		if c != nil {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// ApplyContexts makes t hold the advertised contexts: those with C=0 for
+// decompression only (RFC 6775 §4.2), the others for both; IDs not
+// advertised are removed.
+func (r *Router) ApplyContexts(t *lowpan.ContextTable) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, c := range r.adv.Contexts {
+		if c == nil {
+			t.Remove(id)
+			continue
+		}
+		if err := t.Set(id, lowpan.Context{Prefix: c.Prefix, Compress: c.Compress}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetAdvertised changes the prefix and contexts at run time. Context
+// changes go through the life cycle; the ABRO version increases when what
+// is advertised changes.
+func (r *Router) SetAdvertised(prefix netip.Prefix, contexts []ContextConfig, now time.Time) error {
+	c := r.cfg
+	c.Prefix, c.Contexts = prefix, contexts
+	if err := c.normalize(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cfg.Prefix, r.cfg.Contexts = c.Prefix, c.Contexts
+	before := r.adv
+	r.advanceLocked(now)
+	if !before.equal(&r.adv) {
+		r.version++
+		r.log.Info("nd: advertised information changed", "abro_version", r.version)
+	}
+	return r.saveLocked(now)
+}
+
+// Maintain does the router's timed work at now: expires registrations,
+// moves contexts along their life cycle (increasing the ABRO version when
+// that changes what is advertised) and saves the state file — at once for
+// a new ABRO version, at most every SaveInterval for registry changes.
+// Call it every few seconds, and Save at shutdown.
+func (r *Router) Maintain(now time.Time) error {
+	if n := r.reg.Expire(now); n > 0 {
+		r.log.Debug("nd: registrations expired", "count", n)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	before := r.adv
+	r.advanceLocked(now)
+	if !before.equal(&r.adv) {
+		r.version++
+		r.log.Info("nd: context life cycle step", "abro_version", r.version)
+	}
+	if r.version == r.savedVersion && r.saveErr == nil && now.Sub(r.savedAt) < r.cfg.SaveInterval {
+		return nil // registry changes wait for the interval
+	}
+	return r.saveLocked(now)
+}
+
+// Save writes the state file now if anything changed since the last save
+// (for shutdown).
+func (r *Router) Save(now time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.saveLocked(now)
+}
+
+func (r *Router) saveLocked(now time.Time) error {
+	if r.cfg.StatePath == "" {
+		return nil
+	}
+	ch := r.reg.Changes()
+	if ch == r.savedChanges && r.version == r.savedVersion && r.saveErr == nil {
+		return nil
+	}
+	st := newState(r.version, &r.adv, r.reg.Snapshot(now), now)
+	err := SaveState(r.cfg.StatePath, st)
+	r.saveErr = err
+	if err == nil {
+		r.savedChanges, r.savedVersion, r.savedAt = ch, r.version, now
+	}
+	return err
+}
+
+// advanceLocked moves the advertised set towards the configuration: the
+// PIO follows it at once; each context follows the RFC 6775 §7.2 life
+// cycle. It copies the contexts it changes, so a copy of r.adv taken
+// before stays as it was.
+func (r *Router) advanceLocked(now time.Time) {
+	c := &r.cfg
+	r.adv.Prefix = c.Prefix
+	r.adv.ValidLifetime = seconds32(c.PrefixValidLifetime)
+	r.adv.PreferredLifetime = seconds32(c.PrefixPreferredLifetime)
+	r.adv.ContextLifetime = minutes16(c.ContextLifetime)
+	var want [16]netip.Prefix
+	for _, cc := range c.Contexts {
+		want[cc.ID] = cc.Prefix.Masked()
+	}
+	delay := c.ContextChangeDelay
+	until := func() time.Time {
+		if delay < 0 {
+			return time.Time{}
+		}
+		return now.Add(delay)
+	}
+	for id := range r.adv.Contexts {
+		// A few steps at most: withdraw done → introduce → (no delay) use.
+		for range 4 {
+			a := r.adv.Contexts[id]
+			w := want[id]
+			switch {
+			case a == nil && !w.IsValid():
+			case a == nil:
+				n := &AdvertisedContext{ID: uint8(id), Prefix: w, Until: until()}
+				n.Compress = n.Until.IsZero()
+				r.adv.Contexts[id] = n
+				continue
+			case a.Prefix == w && !a.Withdrawing:
+				if !a.Compress && !now.Before(a.Until) {
+					n := *a
+					n.Compress, n.Until = true, time.Time{}
+					r.adv.Contexts[id] = &n
+				}
+			case a.Prefix == w: // withdrawal cancelled: introduce it again
+				n := *a
+				n.Withdrawing, n.Compress, n.Until = false, false, until()
+				n.Compress = n.Until.IsZero()
+				r.adv.Contexts[id] = &n
+			case !a.Withdrawing:
+				n := *a
+				n.Withdrawing, n.Compress, n.Until = true, false, until()
+				r.adv.Contexts[id] = &n
+				if n.Until.IsZero() {
+					continue
+				}
+			case !now.Before(a.Until):
+				r.adv.Contexts[id] = nil
+				continue
+			}
+			break
+		}
+	}
+}
+
+// Counters returns the router's counters.
+func (r *Router) Counters() Counters {
+	var c Counters
+	for i := range c.Received {
+		c.Received[i] = r.cnt.recv[i].Load()
+	}
+	c.RAsSent, c.NAsSent = r.cnt.ra.Load(), r.cnt.na.Load()
+	c.DACsSent, c.MovedSent = r.cnt.dac.Load(), r.cnt.moved.Load()
+	for i := range c.StatusReplies {
+		c.StatusReplies[i] = r.cnt.status[i].Load()
+	}
+	return c
+}
+
+func (r *Router) countStatus(s Status) {
+	if int(s) < len(r.cnt.status) {
+		r.cnt.status[s].Add(1)
+	}
+}
+
+// Handle answers one validated ND message (from Parse) and appends the
+// packets to send to replies:
+//
+//   - RS → a unicast RA to its source (RFC 6775 §6.3), or to ff02::1 when
+//     the source is ::, with SLLAO, PIO (A=1, L=0), a 6CO per advertised
+//     context, ABRO and 6CIO.
+//   - NS with an (E)ARO → NA with an EARO carrying the status (RFC 8505
+//     §6: NA(EARO) for NS(ARO) too). With T set the registered address is
+//     the target and the source must be link-local (RFC 8505 §5.5,
+//     §5.6); without, the registered address is the NS's source (RFC
+//     6775 §4.1) and the NA goes to it.
+//   - NS without ARO for one of the router's addresses → NA with TLLAO.
+//   - DAR/EDAR → DAC/EDAC to its source with the same rules, the 6LR
+//     recorded as the route (RFC 6775 §8.2.4, RFC 8505 §5.7).
+//   - A registration that moved away from a 6LR also yields an
+//     asynchronous EDAC "moved" to that 6LR (RFC 8505 §5.7).
+//
+// Everything else (RA, NA, DAC) is ignored.
+func (r *Router) Handle(replies []Reply, m *Message, in Incoming) []Reply {
+	switch m.Type {
+	case TypeRouterSolicit:
+		r.cnt.recv[RecvRS].Add(1)
+		return r.handleRS(replies, m, in)
+	case TypeNeighborSolicit:
+		r.cnt.recv[RecvNS].Add(1)
+		if m.ARO != nil {
+			return r.handleRegistration(replies, m, in)
+		}
+		return r.handleNS(replies, m, in)
+	case TypeDAR:
+		r.cnt.recv[RecvDAR].Add(1)
+		return r.handleDAR(replies, m, in)
+	}
+	r.cnt.recv[RecvOther].Add(1)
+	return replies
+}
+
+func (r *Router) appendReply(replies []Reply, link LinkID, lldst lowpan.LinkAddr, src, dst netip.Addr, hl uint8, msg MessageSerializer, opts ...OptionSerializer) []Reply {
+	pkt, err := AppendIPv6(make([]byte, 0, IPv6HeaderLen+MessageLen(msg, opts...)), src, dst, hl, msg, opts...)
+	if err != nil {
+		// Only reachable through a bug: every field comes from validated
+		// input or configuration.
+		r.log.Error("nd: cannot build reply", "type", msg.Type(), "err", err)
+		return replies
+	}
+	return append(replies, Reply{Link: link, LinkDst: lldst, Packet: pkt})
+}
+
+// linkDst is the link-layer address to answer: the SLLAO's, else the
+// frame's source.
+func linkDst(sllao LinkAddrOption, in *Incoming) lowpan.LinkAddr {
+	if sllao != nil {
+		if a, ok := sllao.Addr(in.medium()); ok {
+			return a
+		}
+	}
+	return in.LinkSrc
+}
+
+var allNodes = netip.MustParseAddr("ff02::1")
+
+// RAOptions returns the options of the router's RAs on a link where its
+// link-layer address is local, in the order they are sent.
+func (r *Router) RAOptions(local lowpan.LinkAddr) []OptionSerializer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	opts := make([]OptionSerializer, 0, 20)
+	if local.Kind() != lowpan.LinkAddrNone {
+		opts = append(opts, SourceLinkAddr{Addr: local})
+	}
+	if r.adv.Prefix.IsValid() {
+		opts = append(opts, PrefixInfoFields{
+			Prefix: r.adv.Prefix, Autonomous: true, OnLink: false,
+			ValidLifetime: r.adv.ValidLifetime, PreferredLifetime: r.adv.PreferredLifetime,
+		})
+	}
+	if r.cfg.MTU != 0 {
+		opts = append(opts, MTUFields{MTU: r.cfg.MTU})
+	}
+	for _, c := range r.adv.Contexts {
+		if c != nil {
+			opts = append(opts, ContextFields{CID: c.ID, Prefix: c.Prefix, Compress: c.Compress, ValidLifetime: r.adv.ContextLifetime})
+		}
+	}
+	opts = append(opts, ABROFields{Version: r.version, ValidLifetime: minutes16(r.cfg.ABROLifetime), Addr: r.cfg.Global})
+	if !r.cfg.Omit6CIO {
+		opts = append(opts, CapabilityFields{Flags: CapB | CapE | CapD | CapL})
+	}
+	return opts
+}
+
+// RAFields returns the fixed fields of the router's RAs: RFC 6775 §6 has a
+// 6LBR advertise a high default router preference.
+func (r *Router) RAFields() RAFields {
+	return RAFields{
+		CurHopLimit:    DefaultCurHopLimit,
+		Preference:     PreferenceHigh,
+		RouterLifetime: seconds16(r.cfg.RouterLifetime),
+	}
+}
+
+func (r *Router) handleRS(replies []Reply, m *Message, in Incoming) []Reply {
+	dst, lldst := m.Src, linkDst(m.SLLAO, &in)
+	if m.Src.IsUnspecified() {
+		dst, lldst = allNodes, lowpan.LinkAddr{}
+	}
+	r.cnt.ra.Add(1)
+	return r.appendReply(replies, in.Link, lldst, r.cfg.LinkLocal, dst, ndHopLimit, r.RAFields(), r.RAOptions(in.Local)...)
+}
+
+func (r *Router) isOwn(a netip.Addr) bool { return a == r.cfg.LinkLocal || a == r.cfg.Global }
+
+// handleNS answers address resolution and NUD for the router's own
+// addresses (RFC 4861 §7.2.4).
+func (r *Router) handleNS(replies []Reply, m *Message, in Incoming) []Reply {
+	if !r.isOwn(m.Target) {
+		r.cnt.recv[RecvNSIgnored].Add(1)
+		return replies
+	}
+	na := NAFields{Router: true, Solicited: true, Override: true, Target: m.Target}
+	dst, lldst := m.Src, linkDst(m.SLLAO, &in)
+	if m.Src.IsUnspecified() {
+		na.Solicited = false
+		dst, lldst = allNodes, lowpan.LinkAddr{}
+	}
+	r.cnt.na.Add(1)
+	return r.appendReply(replies, in.Link, lldst, m.Target, dst, ndHopLimit, na, TargetLinkAddr{Addr: in.Local})
+}
+
+// checkRegisteredAddr returns the status for an address nobody may
+// register here: not unicast, the router's own, or outside the prefix
+// (RFC 8505 Table 1: 8, "topologically incorrect").
+func (r *Router) checkRegisteredAddr(a netip.Addr) (Status, bool) {
+	switch {
+	case r.isOwn(a):
+		return StatusDuplicate, false
+	case a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() || a.Is4In6():
+		return StatusTopologicallyIncorrect, false
+	case a.IsLinkLocalUnicast():
+		return StatusSuccess, true
+	}
+	r.mu.Lock()
+	p := r.cfg.Prefix // SetAdvertised may change it
+	r.mu.Unlock()
+	if p.IsValid() && !p.Contains(a) {
+		return StatusTopologicallyIncorrect, false
+	}
+	return StatusSuccess, true
+}
+
+func (r *Router) handleRegistration(replies []Reply, m *Message, in Incoming) []Reply {
+	aro := m.ARO
+	extended := aro.T()
+	addr := m.Src // RFC 6775 §4.1
+	// RFC 8505 §5.5 moved the registered address to the target. A node
+	// that sets T but keeps the RFC 6775 habit of targeting the router
+	// (which RFC 8505 would answer "duplicate": nobody else may register
+	// the router's address) is read the RFC 6775 way.
+	legacyTarget := extended && r.isOwn(m.Target) && m.Src != m.Target
+	if extended && !legacyTarget {
+		addr = m.Target
+	}
+	rovr, _ := MakeROVR(aro.ROVR()) // lengths checked by Parse
+	lldst := linkDst(m.SLLAO, &in)
+	status, ok := r.checkRegisteredAddr(addr)
+	if ok && extended && !legacyTarget && !m.Src.IsLinkLocalUnicast() {
+		status, ok = StatusInvalidSource, false // RFC 8505 §5.6
+	}
+	var res Result
+	if ok {
+		res = r.reg.Register(Request{
+			Addr: addr, Link: in.Link, ROVR: rovr, TID: aro.TID(), HasTID: extended,
+			Lifetime: aro.Lifetime(), LinkAddr: lldst,
+		}, in.Now)
+		status = res.Status
+		if status == StatusRegistrySaturated && !extended {
+			// RFC 6775 knows statuses 0–2 only: an RFC 6775 node hears
+			// "neighbor cache full".
+			status = StatusNeighborCacheFull
+		}
+	}
+	r.logRegistration("NS", addr, &rovr, status, &res, netip.Addr{})
+	r.countStatus(status)
+	reply := AROFields{Status: status, Lifetime: aro.Lifetime(), ROVR: aro.ROVR()}
+	if extended {
+		reply.T, reply.TID, reply.R, reply.I, reply.Opaque = true, aro.TID(), aro.R(), aro.I(), aro.Opaque()
+	}
+	// The NA goes to the NS's source: for an RFC 6775 ARO that is the
+	// registered address, which is how such nodes match the NA to their
+	// registration (RIOT's GNRC among them); for an EARO, the registering
+	// node's link-local address. The link-layer destination is the
+	// requester's, whatever the status.
+	r.cnt.na.Add(1)
+	replies = r.appendReply(replies, in.Link, lldst, r.cfg.LinkLocal, m.Src, ndHopLimit,
+		NAFields{Router: true, Solicited: true, Target: m.Target}, reply)
+	if res.Moved && !res.Previous.Direct() {
+		replies = r.appendMoved(replies, &res.Previous, rovr, in.Now)
+	}
+	return replies
+}
+
+func (r *Router) handleDAR(replies []Reply, m *Message, in Incoming) []Reply {
+	da := m.DA()
+	extended := da.Extended()
+	addr := da.Registered()
+	rovr, _ := MakeROVR(da.ROVR())
+	status, ok := r.checkRegisteredAddr(addr)
+	if ok && addr.IsLinkLocalUnicast() {
+		// RFC 8505 §5.6: link-local addresses are not registered across
+		// the route-over domain.
+		status, ok = StatusTopologicallyIncorrect, false
+	}
+	var res Result
+	if ok {
+		res = r.reg.Register(Request{
+			Addr: addr, Link: in.Link, ROVR: rovr, TID: da.TID(), HasTID: extended,
+			Lifetime: da.Lifetime(), Via: m.Src,
+		}, in.Now)
+		status = res.Status
+		if status == StatusRegistrySaturated && !extended {
+			status = StatusNeighborCacheFull
+		}
+	}
+	r.logRegistration("DAR", addr, &rovr, status, &res, m.Src)
+	r.countStatus(status)
+	r.cnt.dac.Add(1)
+	dac := DAFields{Confirmation: true, Extended: extended, Status: status, TID: da.TID(),
+		Lifetime: da.Lifetime(), ROVR: da.ROVR(), Registered: addr}
+	replies = r.appendReply(replies, in.Link, in.LinkSrc, r.cfg.Global, m.Src, MultihopHopLimit, dac)
+	if res.Moved && !res.Previous.Direct() {
+		replies = r.appendMoved(replies, &res.Previous, rovr, in.Now)
+	}
+	return replies
+}
+
+// appendMoved tells the 6LR through which a registration was reached
+// before that it moved (RFC 8505 §5.7: an asynchronous EDAC with status
+// "moved" cleans up the state in the previous location).
+func (r *Router) appendMoved(replies []Reply, prev *Registration, rovr ROVR, now time.Time) []Reply {
+	cur, ok := r.reg.Lookup(prev.Addr, now)
+	if !ok {
+		return replies
+	}
+	link, ll, found := r.reg.NextHop(prev.Via, now)
+	if !found {
+		link = cur.Link
+	}
+	r.cnt.moved.Add(1)
+	r.log.Info("nd: registration moved, telling the previous 6LR", "addr", prev.Addr, "previous_6lr", prev.Via)
+	return r.appendReply(replies, link, ll, r.cfg.Global, prev.Via, MultihopHopLimit, DAFields{
+		Confirmation: true, Extended: true, Status: StatusMoved, TID: cur.TID,
+		Lifetime: 0, ROVR: rovr.Bytes(), Registered: prev.Addr,
+	})
+}
+
+func (r *Router) logRegistration(kind string, addr netip.Addr, rovr *ROVR, status Status, res *Result, via netip.Addr) {
+	if !r.log.Enabled(context.Background(), slog.LevelDebug) && status == StatusSuccess {
+		return
+	}
+	lvl := slog.LevelDebug
+	if status != StatusSuccess {
+		lvl = slog.LevelInfo
+	}
+	r.log.Log(context.Background(), lvl, "nd: registration", "msg", kind, "addr", addr, "rovr", rovr.String(),
+		"status", status.String(), "created", res.Created, "removed", res.Removed, "via", via)
+}

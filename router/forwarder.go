@@ -1,0 +1,320 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
+)
+
+// ForwarderConfig wires the forwarder.
+type ForwarderConfig struct {
+	TUN Device
+	// Links are the mesh links, indexed by their nd.LinkID (the index).
+	Links []*LowpanLink
+	ND    *nd.Router
+	// Source is the router's global address in the mesh prefix: the source
+	// of its ICMPv6 errors.
+	Source netip.Addr
+	// MulticastScope is the widest multicast scope forwarded from Linux
+	// into the mesh (as 802.15.4 broadcast): 2 (link-local) by default, 3
+	// (realm-local) or more to let site-wide groups in.
+	MulticastScope uint8
+	// ICMPRate and ICMPBurst bound the ICMPv6 errors sent (defaults 10/s,
+	// burst 10).
+	ICMPRate, ICMPBurst float64
+	Logger              *slog.Logger
+}
+
+// ForwarderStats counts the forwarder's decisions.
+type ForwarderStats struct {
+	FromTUN, ToTUN        uint64 // packets read from / written to Linux
+	ToMesh, MeshToMesh    uint64 // packets sent into the mesh (from Linux / between nodes)
+	NDHandled, NDReplies  uint64
+	Unreachable           uint64 // unicast to an unregistered address
+	HopLimitExceeded      uint64
+	TooBig                uint64
+	ICMPErrorsSent        uint64
+	ICMPErrorsRateLimited uint64
+	Dropped               uint64 // not IPv6, unroutable multicast, send failures
+	SendFailures          uint64
+}
+
+// Forwarder moves packets between Linux (the TUN) and the mesh links,
+// answers neighbour discovery through the 6LBR (nd.Router) and sends the
+// ICMPv6 errors a router owes: address unreachable for unregistered
+// destinations, packet too big above the mesh MTU, hop limit exceeded.
+// Nothing is flooded for unregistered unicast.
+//
+// Goroutines (started by Run, ended with its context): readTUN, one Run per
+// link delivering into fromMesh, and ndTimers.
+type Forwarder struct {
+	cfg  ForwarderConfig
+	log  *slog.Logger
+	rl   RateLimiter
+	tunW sync.Mutex // WritePacket is called from several goroutines
+
+	stats struct {
+		fromTUN, toTUN, toMesh, meshToMesh, ndHandled, ndReplies, unreach, hlim, tooBig, icmpSent, dropped, sendFail atomic.Uint64
+	}
+}
+
+// NewForwarder checks cfg and makes a forwarder.
+func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
+	if cfg.TUN == nil || cfg.ND == nil || len(cfg.Links) == 0 || !cfg.Source.Is6() {
+		return nil, errors.New("router: forwarder needs a TUN, an nd.Router, a source address and at least one link")
+	}
+	if cfg.MulticastScope == 0 {
+		cfg.MulticastScope = 2
+	}
+	if cfg.ICMPRate == 0 {
+		cfg.ICMPRate = 10
+	}
+	if cfg.ICMPBurst == 0 {
+		cfg.ICMPBurst = 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Forwarder{cfg: cfg, log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst}}, nil
+}
+
+// Run forwards until ctx ends; it waits for its goroutines.
+func (f *Forwarder) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for i, l := range f.cfg.Links {
+		id := nd.LinkID(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.Run(ctx, func(d *Delivery) { f.fromMesh(ctx, id, d) })
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f.ndTimers(ctx)
+	}()
+	err := f.readTUN(ctx)
+	wg.Wait()
+	return err
+}
+
+// ndTimers expires registrations, runs the context life cycle and saves
+// the 6LBR's state.
+func (f *Forwarder) ndTimers(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := f.cfg.ND.Save(time.Now()); err != nil {
+				f.log.Warn("saving ND state", "err", err)
+			}
+			return
+		case now := <-t.C:
+			if err := f.cfg.ND.Maintain(now); err != nil {
+				f.log.Warn("ND maintenance", "err", err)
+			}
+		}
+	}
+}
+
+// readTUN reads packets Linux routes to the mesh.
+func (f *Forwarder) readTUN(ctx context.Context) error {
+	buf := make([]byte, 65535)
+	for {
+		n, err := f.cfg.TUN.ReadPacket(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("router: read TUN: %w", err)
+		}
+		f.stats.fromTUN.Add(1)
+		f.fromLinux(ctx, buf[:n])
+	}
+}
+
+func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
+	if len(pkt) < ipv6HeaderLen || pkt[0]>>4 != 6 {
+		f.stats.dropped.Add(1)
+		return
+	}
+	dst := netip.AddrFrom16([16]byte(pkt[24:40]))
+	if dst.IsMulticast() {
+		// Only groups of the configured scope or narrower go into the
+		// mesh, as broadcast; nothing wider is flooded.
+		if scope := pkt[25] & 0x0f; scope < 2 || scope > f.cfg.MulticastScope {
+			f.stats.dropped.Add(1)
+			return
+		}
+		if pkt[7] <= 1 && pkt[25]&0x0f > 2 {
+			f.stats.dropped.Add(1)
+			return
+		}
+		for _, l := range f.cfg.Links {
+			if err := l.Send(ctx, pkt, BroadcastShort); err != nil {
+				f.stats.sendFail.Add(1)
+			}
+		}
+		f.stats.toMesh.Add(1)
+		return
+	}
+	if dst.IsLinkLocalUnicast() {
+		f.stats.dropped.Add(1) // the TUN's own link: nobody there
+		return
+	}
+	f.forward(ctx, pkt, dst, true)
+}
+
+// forward sends a unicast packet to a registered mesh node, decrementing
+// the hop limit, or answers with the ICMPv6 error the router owes.
+func (f *Forwarder) forward(ctx context.Context, pkt []byte, dst netip.Addr, fromLinux bool) {
+	now := time.Now()
+	link, ll, ok := f.cfg.ND.Registry().NextHop(dst, now)
+	if !ok {
+		f.stats.unreach.Add(1)
+		f.icmpError(ctx, pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
+		return
+	}
+	if pkt[7] <= 1 {
+		f.stats.hlim.Add(1)
+		f.icmpError(ctx, pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
+		return
+	}
+	l := f.cfg.Links[link]
+	if len(pkt) > l.MTU() {
+		f.stats.tooBig.Add(1)
+		f.icmpError(ctx, pkt, ICMPv6PacketTooBig, 0, uint32(l.MTU()), fromLinux)
+		return
+	}
+	pkt[7]--
+	if err := l.Send(ctx, pkt, ll); err != nil {
+		f.stats.sendFail.Add(1)
+		f.log.Debug("mesh send", "dst", dst, "err", err)
+		return
+	}
+	if fromLinux {
+		f.stats.toMesh.Add(1)
+	} else {
+		f.stats.meshToMesh.Add(1)
+	}
+}
+
+// icmpError sends an ICMPv6 error about pkt back where it came from.
+func (f *Forwarder) icmpError(ctx context.Context, pkt []byte, typ, code uint8, param uint32, toLinux bool) {
+	if !f.rl.Allow(time.Now()) {
+		return
+	}
+	src := f.cfg.Source
+	msg, ok := AppendICMPv6Error(make([]byte, 0, minIPv6MTU), src, typ, code, param, pkt)
+	if !ok {
+		return
+	}
+	f.stats.icmpSent.Add(1)
+	if toLinux {
+		f.writeTUN(msg)
+		return
+	}
+	dst := netip.AddrFrom16([16]byte(msg[24:40]))
+	if link, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
+		f.cfg.Links[link].Send(ctx, msg, ll)
+	}
+}
+
+func (f *Forwarder) writeTUN(pkt []byte) {
+	f.tunW.Lock()
+	err := f.cfg.TUN.WritePacket(pkt)
+	f.tunW.Unlock()
+	if err != nil {
+		f.stats.dropped.Add(1)
+		return
+	}
+	f.stats.toTUN.Add(1)
+}
+
+// isND reports an ICMPv6 message the 6LBR handles: RS, RA, NS, NA, DAR,
+// DAC (RFC 4861, RFC 6775).
+func isND(pkt []byte) bool {
+	if pkt[6] != protoICMPv6 || len(pkt) < ipv6HeaderLen+4 {
+		return false
+	}
+	switch pkt[ipv6HeaderLen] {
+	case 133, 134, 135, 136, 157, 158:
+		return true
+	}
+	return false
+}
+
+// fromMesh handles a packet a link received.
+func (f *Forwarder) fromMesh(ctx context.Context, link nd.LinkID, d *Delivery) {
+	pkt := d.Packet
+	if len(pkt) < ipv6HeaderLen || pkt[0]>>4 != 6 {
+		f.stats.dropped.Add(1)
+		return
+	}
+	dst := netip.AddrFrom16([16]byte(pkt[24:40]))
+	if isND(pkt) {
+		f.handleND(ctx, link, d)
+		return
+	}
+	if dst.IsMulticast() || dst.IsLinkLocalUnicast() {
+		// Link-scoped traffic from a node to us or to all: Linux decides.
+		f.writeTUN(pkt)
+		return
+	}
+	if _, _, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
+		f.forward(ctx, pkt, dst, false) // mesh to mesh, through us
+		return
+	}
+	f.writeTUN(pkt) // to us or beyond: Linux routes it
+}
+
+func (f *Forwarder) handleND(ctx context.Context, link nd.LinkID, d *Delivery) {
+	var m nd.Message
+	if err := nd.Parse(d.Packet, &m); err != nil {
+		f.stats.dropped.Add(1)
+		f.log.Debug("invalid ND message", "from", d.Src, "err", err)
+		return
+	}
+	f.stats.ndHandled.Add(1)
+	l := f.cfg.Links[link]
+	var replies [4]nd.Reply
+	out := f.cfg.ND.Handle(replies[:0], &m, nd.Incoming{Link: link, LinkSrc: d.Src, Local: l.LinkAddr(), Now: time.Now()})
+	for _, r := range out {
+		f.stats.ndReplies.Add(1)
+		next := r.LinkDst
+		if next.Kind() == lowpan.LinkAddrNone {
+			rd := netip.AddrFrom16([16]byte(r.Packet[24:40]))
+			if rd.IsMulticast() {
+				next = BroadcastShort
+			} else if _, ll, ok := f.cfg.ND.Registry().NextHop(rd, time.Now()); ok {
+				next = ll
+			} else {
+				next = d.Src
+			}
+		}
+		if err := f.cfg.Links[r.Link].Send(ctx, r.Packet, next); err != nil {
+			f.stats.sendFail.Add(1)
+			f.log.Debug("ND reply", "to", next, "err", err)
+		}
+	}
+}
+
+// Stats returns the forwarder's counters.
+func (f *Forwarder) Stats() ForwarderStats {
+	return ForwarderStats{
+		FromTUN: f.stats.fromTUN.Load(), ToTUN: f.stats.toTUN.Load(), ToMesh: f.stats.toMesh.Load(), MeshToMesh: f.stats.meshToMesh.Load(),
+		NDHandled: f.stats.ndHandled.Load(), NDReplies: f.stats.ndReplies.Load(), Unreachable: f.stats.unreach.Load(),
+		HopLimitExceeded: f.stats.hlim.Load(), TooBig: f.stats.tooBig.Load(), ICMPErrorsSent: f.stats.icmpSent.Load(),
+		ICMPErrorsRateLimited: f.rl.Denied(), Dropped: f.stats.dropped.Load(), SendFailures: f.stats.sendFail.Load(),
+	}
+}

@@ -1,0 +1,200 @@
+package router_test
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/sim"
+	"github.com/lowpanbr/lowpanbr/sim/medium"
+)
+
+// fakeTUN is an in-memory Device: what Linux would send and receive.
+type fakeTUN struct {
+	in     chan []byte // from "Linux" to the forwarder
+	out    chan []byte // written by the forwarder
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newFakeTUN() *fakeTUN {
+	return &fakeTUN{in: make(chan []byte, 16), out: make(chan []byte, 64), closed: make(chan struct{})}
+}
+
+func (f *fakeTUN) Name() string { return "fake0" }
+func (f *fakeTUN) MTU() int     { return 1280 }
+func (f *fakeTUN) ReadPacket(buf []byte) (int, error) {
+	select {
+	case p := <-f.in:
+		return copy(buf, p), nil
+	case <-f.closed:
+		return 0, os.ErrClosed
+	}
+}
+func (f *fakeTUN) WritePacket(p []byte) error {
+	f.out <- bytes.Clone(p)
+	return nil
+}
+func (f *fakeTUN) Close() error { f.once.Do(func() { close(f.closed) }); return nil }
+
+var (
+	meshPrefix = netip.MustParsePrefix("2001:db8:1::/64")
+	brGlobal   = netip.MustParseAddr("2001:db8:1::1")
+	brLL       = netip.MustParseAddr("fe80::ff:fe00:1")
+)
+
+// world: the border router (forwarder + 6LBR + a LowpanLink on the
+// medium) and one node link on the same medium, driven by the test.
+type world struct {
+	tun  *fakeTUN
+	fwd  *router.Forwarder
+	ndr  *nd.Router
+	node *router.LowpanLink
+	rx   chan []byte // packets the node received
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m := medium.New(medium.Config{Seed: 9})
+	go m.Run(ctx)
+	ctxs := &lowpan.ContextTable{}
+	ctxs.Set(0, lowpan.Context{Prefix: meshPrefix, Compress: true})
+	mk := func(name string, eui [8]byte) (*router.LowpanLink, radio.Radio) {
+		n, err := m.Attach(medium.NodeConfig{Name: name, Channel: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := sim.NewNodeRadio(n)
+		r.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: eui})
+		l, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: name, Radio: r, PANID: 0xabcd, ExtAddr: eui, Contexts: ctxs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, r
+	}
+	brLink, brRadio := mk("br", [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01})
+	nodeLink, nodeRadio := mk("node", [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x42})
+	ndr, err := nd.New(nd.Config{Prefix: meshPrefix, Contexts: []nd.ContextConfig{{ID: 0, Prefix: meshPrefix}}, ContextChangeDelay: -1,
+		LinkLocal: brLL, Global: brGlobal}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{tun: newFakeTUN(), ndr: ndr, node: nodeLink, rx: make(chan []byte, 16)}
+	w.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: w.tun, Links: []*router.LowpanLink{brLink}, ND: ndr, Source: brGlobal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { w.fwd.Run(ctx); close(done) }()
+	go nodeLink.Run(ctx, func(d *router.Delivery) { w.rx <- bytes.Clone(d.Packet) })
+	t.Cleanup(func() {
+		cancel()
+		w.tun.Close()
+		<-done
+		brRadio.Close()
+		nodeRadio.Close()
+		m.Close()
+	})
+	return w
+}
+
+func (w *world) nodeRecv(t *testing.T) []byte {
+	t.Helper()
+	select {
+	case p := <-w.rx:
+		return p
+	case <-time.After(5 * time.Second):
+		t.Fatal("node received nothing")
+		return nil
+	}
+}
+
+func (w *world) tunRecv(t *testing.T) []byte {
+	t.Helper()
+	select {
+	case p := <-w.tun.out:
+		return p
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing written to the TUN")
+		return nil
+	}
+}
+
+// A node solicits a router, registers its address, and is then reached
+// from Linux; an unregistered address gets an ICMPv6 error; the node's
+// traffic to the outside goes to Linux.
+func TestForwarderRegistersAndForwards(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	nodeLL := netip.MustParseAddr("fe80::0:0:0:42")
+	nodeGlobal := netip.MustParseAddr("2001:db8:1::42")
+	brMAC := lowpan.ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01})
+
+	// RS → unicast RA.
+	rs, err := nd.AppendIPv6(nil, nodeLL, netip.MustParseAddr("ff02::2"), 255, nd.RSFields{}, nd.SourceLinkAddr{Addr: w.node.LinkAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.node.Send(ctx, rs, router.BroadcastShort); err != nil {
+		t.Fatal(err)
+	}
+	ra := w.nodeRecv(t)
+	if ra[40] != 134 || [16]byte(ra[24:40]) != nodeLL.As16() {
+		t.Fatalf("reply to RS: type %d to % x", ra[40], ra[24:40])
+	}
+
+	// NS with EARO from the global address → NA with status success.
+	// RFC 8505 §5.6: the NS comes from the link-local address, the target
+	// is the address being registered.
+	ns, err := nd.AppendIPv6(nil, nodeLL, brLL, 255, nd.NSFields{Target: nodeGlobal},
+		nd.SourceLinkAddr{Addr: w.node.LinkAddr()},
+		nd.AROFields{R: true, T: true, TID: 1, Lifetime: 10, ROVR: []byte{1, 2, 3, 4, 5, 6, 7, 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.node.Send(ctx, ns, brMAC); err != nil {
+		t.Fatal(err)
+	}
+	na := w.nodeRecv(t)
+	var m nd.Message
+	if err := nd.Parse(na, &m); err != nil || m.Type != nd.TypeNeighborAdvert || m.ARO == nil || m.ARO.Status() != nd.StatusSuccess {
+		t.Fatalf("NA: %v %+v", err, m)
+	}
+
+	// Linux → the registered node, through the mesh.
+	in := udpPacket("2001:db8:9::5", nodeGlobal.String(), 1100)
+	w.tun.in <- in
+	got := w.nodeRecv(t)
+	if len(got) != len(in) || got[7] != in[7]-1 || !bytes.Equal(got[8:], in[8:]) {
+		t.Fatalf("forwarded packet differs (hop limit %d → %d)", in[7], got[7])
+	}
+
+	// Linux → an unregistered mesh address: ICMPv6 address unreachable.
+	w.tun.in <- udpPacket("2001:db8:9::5", "2001:db8:1::77", 10)
+	icmp := w.tunRecv(t)
+	if icmp[6] != 58 || icmp[40] != router.ICMPv6DestUnreachable || icmp[41] != router.CodeAddressUnreachable {
+		t.Fatalf("error to Linux: % x", icmp[:48])
+	}
+
+	// The node → the outside world: to Linux.
+	outbound := udpPacket(nodeGlobal.String(), "2001:db8:9::5", 50)
+	if err := w.node.Send(ctx, outbound, brMAC); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.tunRecv(t); !bytes.Equal(got, outbound) {
+		t.Fatalf("to Linux: % x", got)
+	}
+	st := w.fwd.Stats()
+	if st.NDHandled != 2 || st.ToMesh != 1 || st.Unreachable != 1 || st.ToTUN != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
