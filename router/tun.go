@@ -48,7 +48,9 @@ type Device interface {
 	// MTU() bytes: a longer IP packet is dropped and the error wraps
 	// io.ErrShortBuffer (the kernel truncates silently; the IP header's
 	// length tells). It does not allocate. After Close, and when Close
-	// interrupts it, the error wraps os.ErrClosed.
+	// interrupts it, the error wraps os.ErrClosed; any other error is about
+	// one packet or one event (wireguard reports a failure of its link
+	// listener through the next read) and the caller may read on.
 	ReadPacket(buf []byte) (int, error)
 
 	// WritePacket hands one IPv6 packet, starting at pkt[0], to the kernel

@@ -1,0 +1,27 @@
+//go:build !linux
+
+package router
+
+import (
+	"fmt"
+	"runtime"
+)
+
+type appliedSys struct{}
+
+// ConfigureLink is available on Linux only; elsewhere it returns
+// ErrUnsupportedOS.
+func ConfigureLink(name string, cfg LinkConfig) (*Applied, error) {
+	return nil, fmt.Errorf("router: configure %s on %s: %w", name, runtime.GOOS, ErrUnsupportedOS)
+}
+
+// Undo is never reached off Linux, where ConfigureLink always fails.
+func (a *Applied) Undo() error {
+	return fmt.Errorf("router: undo on %s: %w", runtime.GOOS, ErrUnsupportedOS)
+}
+
+// CleanupStale is available on Linux only; elsewhere it returns
+// ErrUnsupportedOS.
+func CleanupStale(name string, stateFile string) (*StaleReport, error) {
+	return nil, fmt.Errorf("router: cleanup on %s: %w", runtime.GOOS, ErrUnsupportedOS)
+}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package router
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// EnableForwarding is available on Linux only; elsewhere it returns
+// ErrUnsupportedOS.
+func EnableForwarding(enable bool, ifnames ...string) (restore func() error, err error) {
+	return nil, fmt.Errorf("router: IPv6 forwarding on %s: %w", runtime.GOOS, ErrUnsupportedOS)
+}

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package router
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// OpenTUN is available on Linux only; elsewhere it returns ErrUnsupportedOS.
+func OpenTUN(name string, mtu int) (Device, error) {
+	return nil, fmt.Errorf("router: open TUN %q on %s: %w", name, runtime.GOOS, ErrUnsupportedOS)
+}
