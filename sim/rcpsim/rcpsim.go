@@ -444,31 +444,29 @@ func (r *RCP) insertRemove(insert bool, p spinel.Prop, v []byte) spinel.Status {
 		if err != nil || len(t) != 1 {
 			return spinel.StatusParseError
 		}
-		i := slices.Index(r.st.srcShort, t[0])
-		switch {
-		case insert && i < 0:
-			r.st.srcShort = append(r.st.srcShort, t[0])
-		case !insert && i >= 0:
-			r.st.srcShort = slices.Delete(r.st.srcShort, i, i+1)
-		case !insert:
-			return spinel.StatusItemNotFound
-		}
+		return editTable(&r.st.srcShort, t[0], insert)
 	case spinel.PropMACSrcMatchExtendedAddresses:
 		t, err := spinel.ReadEUI64s(nil, v)
 		if err != nil || len(t) != 1 {
 			return spinel.StatusParseError
 		}
-		i := slices.Index(r.st.srcExt, t[0])
-		switch {
-		case insert && i < 0:
-			r.st.srcExt = append(r.st.srcExt, t[0])
-		case !insert && i >= 0:
-			r.st.srcExt = slices.Delete(r.st.srcExt, i, i+1)
-		case !insert:
-			return spinel.StatusItemNotFound
-		}
-	default:
-		return spinel.StatusInvalidCommandForProp
+		return editTable(&r.st.srcExt, t[0], insert)
+	}
+	return spinel.StatusInvalidCommandForProp
+}
+
+// editTable inserts v into (or removes it from) a source-match table;
+// removing an absent entry is ITEM_NOT_FOUND, inserting a present one is
+// harmless.
+func editTable[T comparable](table *[]T, v T, insert bool) spinel.Status {
+	i := slices.Index(*table, v)
+	switch {
+	case insert && i < 0:
+		*table = append(*table, v)
+	case !insert && i >= 0:
+		*table = slices.Delete(*table, i, i+1)
+	case !insert:
+		return spinel.StatusItemNotFound
 	}
 	return spinel.StatusOK
 }
