@@ -288,6 +288,16 @@ func (m *Medium) clock() time.Duration {
 // instant.
 func (m *Medium) Hold() (release func()) {
 	m.mu.Lock()
+	// At TimeScale 0 virtual time runs as fast as events are processed:
+	// let what is already queued happen first, so that the held instant
+	// does not depend on how far the event loop got (determinism under a
+	// seed). Bounded, in case events keep coming.
+	for start := time.Now(); m.scale == 0 && m.holds == 0 && len(m.events) > 0 && m.running && !m.closed && time.Since(start) < 100*time.Millisecond; {
+		m.mu.Unlock()
+		m.signal()
+		time.Sleep(20 * time.Microsecond)
+		m.mu.Lock()
+	}
 	if m.holds == 0 {
 		m.heldAt = m.clock()
 	}
