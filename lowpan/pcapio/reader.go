@@ -468,31 +468,11 @@ func packetData(block string, rest []byte, capLen uint32) ([]byte, error) {
 	return rest[:capLen], nil
 }
 
-// readEPB reads an Enhanced Packet Block (§4.3): interface ID, timestamp
-// (upper, lower), captured length, original length, data, options.
+// readEPB reads an Enhanced Packet Block (§4.3): interface ID (32 bits),
+// timestamp (upper, lower), captured length, original length, data,
+// options.
 func (r *Reader) readEPB(total uint32) error {
-	body, err := r.readBody("enhanced packet block", total, minEPBLen)
-	if err != nil {
-		return err
-	}
-	id := r.u32(body[0:])
-	f, err := r.iface("enhanced packet block", id)
-	if err != nil {
-		return err
-	}
-	data, err := packetData("enhanced packet block", body[20:], r.u32(body[12:]))
-	if err != nil {
-		return err
-	}
-	ts := uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:]))
-	r.pkt = Packet{
-		Timestamp: f.time(ts),
-		LinkType:  f.linkType,
-		Data:      data,
-		OrigLen:   int(r.u32(body[16:])),
-		Interface: int(id),
-	}
-	return nil
+	return r.readTimestamped("enhanced packet block", total, minEPBLen, func(body []byte) uint32 { return r.u32(body) })
 }
 
 // readSPB reads a Simple Packet Block (§4.4): original length and data, for
@@ -524,19 +504,26 @@ func (r *Reader) readSPB(total uint32) error {
 	return nil
 }
 
-// readPB reads the obsolete Packet Block (Appendix A): 16-bit interface ID,
-// drops count, timestamp, captured length, original length, data, options.
+// readPB reads the obsolete Packet Block (Appendix A): the EPB's layout
+// but for a 16-bit interface ID followed by a 16-bit drops count.
 func (r *Reader) readPB(total uint32) error {
-	body, err := r.readBody("packet block", total, minPBLen)
+	return r.readTimestamped("packet block", total, minPBLen, func(body []byte) uint32 { return uint32(r.u16(body)) })
+}
+
+// readTimestamped reads the layout the EPB and the obsolete PB share: 4
+// octets naming the interface (read by ifaceID), timestamp (upper, lower),
+// captured length, original length, data, options.
+func (r *Reader) readTimestamped(name string, total, minLen uint32, ifaceID func([]byte) uint32) error {
+	body, err := r.readBody(name, total, minLen)
 	if err != nil {
 		return err
 	}
-	id := uint32(r.u16(body[0:]))
-	f, err := r.iface("packet block", id)
+	id := ifaceID(body)
+	f, err := r.iface(name, id)
 	if err != nil {
 		return err
 	}
-	data, err := packetData("packet block", body[20:], r.u32(body[12:]))
+	data, err := packetData(name, body[20:], r.u32(body[12:]))
 	if err != nil {
 		return err
 	}
