@@ -80,12 +80,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // parseInterspersed parses flags that may come before or after positional
-// arguments, and returns the positional ones.
+// arguments, and returns the positional ones. A bad flag is a usage error;
+// -h gives flag.ErrHelp.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if err == flag.ErrHelp {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%v: %w", err, errUsage)
 		}
 		args = fs.Args()
 		if len(args) == 0 {

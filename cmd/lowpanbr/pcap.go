@@ -78,10 +78,7 @@ func runPcapDecode(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&ctx, "context", "compression context ID=PREFIX, e.g. 0=2001:db8:1::/64 (repeatable)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
+		return err
 	}
 	name, err := oneInput(pos)
 	if err != nil {
@@ -160,10 +157,7 @@ func runPcapEncode(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&ctx, "context", "compression context ID=PREFIX, e.g. 0=2001:db8:1::/64 (repeatable)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
+		return err
 	}
 	name, err := oneInput(pos)
 	if err != nil {

@@ -50,10 +50,7 @@ func runRadio(args []string, stdout, stderr io.Writer) error {
 	verbose := fs.Bool("v", false, "log what the driver does")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
+		return err
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected arguments %q: %w", pos, errUsage)

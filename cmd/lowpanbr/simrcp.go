@@ -36,10 +36,7 @@ func runSimRCP(args []string, _, stderr io.Writer) error {
 	zep := fs.String("zep", "", "serve the medium as a ZEP v2 hub on this UDP address (e.g. 127.0.0.1:17754) for external simulated nodes")
 	mirror := fs.String("mirror", "", "copy every frame as ZEP v2 to this UDP address (Wireshark listening on port 17754)")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
+		return err
 	}
 	var e [8]byte
 	if b, err := hex.DecodeString(strings.ReplaceAll(*eui, ":", "")); err != nil || len(b) != 8 {
