@@ -65,17 +65,7 @@ func (r *NodeRadio) Transmit(ctx context.Context, psdu []byte, opts radio.TxOpti
 	if err != nil {
 		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("sim radio %v: %w", r.node, err)
 	}
-	out := radio.TxResult{Ack: res.Ack, FramePending: res.FramePending}
-	switch res.Status {
-	case medium.TxSent:
-		out.Status = radio.TxSent
-	case medium.TxAcked:
-		out.Status = radio.TxAcked
-	case medium.TxNoAck:
-		out.Status = radio.TxNoAck
-	case medium.TxChannelAccessFailure:
-		out.Status = radio.TxChannelAccessFailure
-	}
+	out := radio.TxResult{Status: res.Status, Ack: res.Ack, FramePending: res.FramePending}
 	return out, nil
 }
 

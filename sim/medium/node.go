@@ -3,6 +3,7 @@ package medium
 import (
 	"context"
 	"fmt"
+	"github.com/lowpanbr/lowpanbr/radio"
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
@@ -245,34 +246,23 @@ func (n *Node) rxChannel() uint8 {
 	return n.cfg.Channel
 }
 
-// TxStatus is the outcome of a transmission.
-type TxStatus int
+// TxStatus is the outcome of a transmission: the radio package's, so the
+// medium's results need no translation. The medium never reports
+// radio.TxAborted.
+type TxStatus = radio.TxStatus
 
+// The outcomes a medium transmission can have.
 const (
 	// TxSent: the frame went out; it did not request an ACK.
-	TxSent TxStatus = iota
+	TxSent = radio.TxSent
 	// TxAcked: an ACK with the frame's sequence number arrived.
-	TxAcked
+	TxAcked = radio.TxAcked
 	// TxNoAck: no ACK after macMaxFrameRetries retransmissions.
-	TxNoAck
+	TxNoAck = radio.TxNoAck
 	// TxChannelAccessFailure: CSMA-CA found the channel busy more than
 	// macMaxCSMABackoffs times in a row.
-	TxChannelAccessFailure
+	TxChannelAccessFailure = radio.TxChannelAccessFailure
 )
-
-func (s TxStatus) String() string {
-	switch s {
-	case TxSent:
-		return "sent"
-	case TxAcked:
-		return "acked"
-	case TxNoAck:
-		return "no_ack"
-	case TxChannelAccessFailure:
-		return "channel_access_failure"
-	}
-	return fmt.Sprintf("TxStatus(%d)", int(s))
-}
 
 // TxOptions controls one transmission. The zero value sends on the node's
 // channel with CSMA-CA, the default backoffs and retries, and the FCS
