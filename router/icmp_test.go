@@ -1,4 +1,4 @@
-package router
+package router_test
 
 import (
 	"encoding/binary"
@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/router"
 )
 
 func TestICMPv6Error(t *testing.T) {
-	router := netip.MustParseAddr("2001:db8:1::1")
-	off := testUDP("2001:db8:2::5", "2001:db8:1::99", 1400)
-	pkt, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, off)
+	self := netip.MustParseAddr("2001:db8:1::1")
+	off := udpPacket("2001:db8:2::5", "2001:db8:1::99", 1400)
+	pkt, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, router.CodeAddressUnreachable, 0, off)
 	if !ok {
 		t.Fatal("no error built")
 	}
@@ -29,25 +30,25 @@ func TestICMPv6Error(t *testing.T) {
 	if c := checksum.Finish(checksum.Sum(pkt[40:], checksum.PseudoHeaderIPv6(pkt[8:24], pkt[24:40], 58, uint32(len(pkt)-40)))); c != 0 {
 		t.Errorf("checksum does not verify: %#x", c)
 	}
-	ptb, _ := AppendICMPv6Error(nil, router, ICMPv6PacketTooBig, 0, 1280, off)
+	ptb, _ := router.AppendICMPv6Error(nil, self, router.ICMPv6PacketTooBig, 0, 1280, off)
 	if binary.BigEndian.Uint32(ptb[44:]) != 1280 {
 		t.Errorf("Packet Too Big MTU %d", binary.BigEndian.Uint32(ptb[44:]))
 	}
 	// RFC 4443 §2.4(e): none about errors, multicast or unspecified sources.
 	errPkt := append([]byte(nil), pkt...)
-	if _, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, 0, 0, errPkt); ok {
+	if _, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, 0, 0, errPkt); ok {
 		t.Error("an error about an ICMPv6 error")
 	}
-	if _, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, 0, 0, testUDP("2001:db8:2::5", "ff05::1", 10)); ok {
+	if _, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, 0, 0, udpPacket("2001:db8:2::5", "ff05::1", 10)); ok {
 		t.Error("an error about multicast")
 	}
-	if _, ok := AppendICMPv6Error(nil, router, ICMPv6DestUnreachable, 0, 0, testUDP("::", "2001:db8:1::2", 10)); ok {
+	if _, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, 0, 0, udpPacket("::", "2001:db8:1::2", 10)); ok {
 		t.Error("an error to ::")
 	}
 }
 
 func TestRateLimiter(t *testing.T) {
-	r := RateLimiter{Rate: 10, Burst: 5}
+	r := router.RateLimiter{Rate: 10, Burst: 5}
 	now := time.Unix(0, 0)
 	n := 0
 	for i := 0; i < 100; i++ {
@@ -71,17 +72,4 @@ func TestRateLimiter(t *testing.T) {
 	if r.Denied() != 190 {
 		t.Errorf("denied %d", r.Denied())
 	}
-}
-
-// testUDP builds an IPv6/UDP packet with n octets of payload.
-func testUDP(src, dst string, n int) []byte {
-	p := make([]byte, 48+n)
-	p[0] = 0x60
-	binary.BigEndian.PutUint16(p[4:], uint16(8+n))
-	p[6], p[7] = 17, 64
-	s, d := netip.MustParseAddr(src).As16(), netip.MustParseAddr(dst).As16()
-	copy(p[8:], s[:])
-	copy(p[24:], d[:])
-	binary.BigEndian.PutUint16(p[44:], uint16(8+n))
-	return p
 }
