@@ -178,13 +178,17 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 // forward sends a unicast packet to a registered mesh node, decrementing
 // the hop limit, or answers with the ICMPv6 error the router owes.
 func (f *Forwarder) forward(ctx context.Context, pkt []byte, dst netip.Addr, fromLinux bool) {
-	now := time.Now()
-	link, ll, ok := f.cfg.ND.Registry().NextHop(dst, now)
+	link, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now())
 	if !ok {
 		f.stats.unreach.Add(1)
 		f.icmpError(ctx, pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
 		return
 	}
+	f.forwardTo(ctx, pkt, dst, link, ll, fromLinux)
+}
+
+// forwardTo sends pkt to the next hop the registry gave for dst.
+func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, link nd.LinkID, ll lowpan.LinkAddr, fromLinux bool) {
 	if pkt[7] <= 1 {
 		f.stats.hlim.Add(1)
 		f.icmpError(ctx, pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
@@ -271,8 +275,8 @@ func (f *Forwarder) fromMesh(ctx context.Context, link nd.LinkID, d *Delivery) {
 		f.writeTUN(pkt)
 		return
 	}
-	if _, _, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
-		f.forward(ctx, pkt, dst, false) // mesh to mesh, through us
+	if link, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
+		f.forwardTo(ctx, pkt, dst, link, ll, false) // mesh to mesh, through us
 		return
 	}
 	f.writeTUN(pkt) // to us or beyond: Linux routes it
