@@ -71,9 +71,10 @@ type RCP struct {
 	gen    uint64 // incremented on every reset: outcomes of older work are dropped
 	txBusy bool
 
-	wmu sync.Mutex
-	w   io.Writer
-	enc []byte
+	wmu   sync.Mutex
+	w     io.Writer
+	frame []byte // reused under wmu
+	enc   []byte
 
 	replyDelay atomic.Int64 // nanoseconds
 	stats      struct{ in, out, bad, tx, rx, resets atomic.Uint64 }
@@ -217,9 +218,9 @@ func (r *RCP) send(tid uint8, cmd spinel.Command, prop spinel.Prop, value []byte
 	if r.w == nil {
 		return
 	}
-	frame := spinel.AppendFrameHeader(nil, 0, tid, cmd, prop)
-	frame = append(frame, value...)
-	r.enc = spinel.AppendHDLC(r.enc[:0], frame)
+	r.frame = spinel.AppendFrameHeader(r.frame[:0], 0, tid, cmd, prop)
+	r.frame = append(r.frame, value...)
+	r.enc = spinel.AppendHDLC(r.enc[:0], r.frame)
 	if _, err := r.w.Write(r.enc); err != nil {
 		r.log.Debug("rcpsim: write", "err", err)
 		return
