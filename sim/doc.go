@@ -1,6 +1,21 @@
 // Package sim is the simulated world the border router runs in when no
 // hardware is configured: a simulated 802.15.4 medium (sim/medium) and
 // simulated RCPs on it (sim/rcpsim) reached through real PTYs, so the
-// daemon's UART and Spinel code run unchanged. Simulated 6LoWPAN nodes join
-// with the ND issue.
+// daemon's UART and Spinel code run unchanged, and simulated nodes around
+// the border router.
+//
+// Nodes (Node) are 6LNs (RFC 6775 §5, RFC 8505 §5.1: RS, address from the
+// PIO, contexts from 6COs, NS with EARO, renewal, deregistration) or 6LRs
+// (a 6LN until registered, then a router: RFC 9159 §3.3.2 item 3.b; RS →
+// RA relaying the 6LBR's PIO, 6COs and ABRO, RFC 6775 §8.1.3; registrations
+// of its children relayed in EDARs, RFC 8505 §6.1; forwarding up to the
+// parent and down to what lies below). They answer ICMPv6 echo and UDP echo
+// (port 7). StartMesh builds a mesh of them from a topology: star, line,
+// grid or random, with per-link loss.
+//
+// What stands in for a routing protocol: a 6LR learns the way down to an
+// address from the successful EDACs it forwards towards the 6LR below that
+// registered it, where a real route-over mesh would run RPL (RFC 6550)
+// beside 6LoWPAN-ND. Upward, every 6LR sends to the parent it registered
+// with.
 package sim

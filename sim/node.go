@@ -18,12 +18,35 @@ import (
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
-// NodeConfig describes a simulated 6LoWPAN node (6LN).
+// UDPEchoPort is the port of the simulated nodes' UDP echo service (the
+// echo protocol's, RFC 862).
+const UDPEchoPort = 7
+
+// Role is what a simulated node does for others.
+type Role uint8
+
+const (
+	// Host is a 6LN: it registers its own address and nothing more.
+	Host Role = iota
+	// Router is a 6LR: a 6LN until registered, then a router for nodes
+	// further out (RFC 9159 §3.3.2 item 3.b; RFC 6775 §6, §8).
+	Router
+)
+
+func (r Role) String() string {
+	if r == Router {
+		return "6LR"
+	}
+	return "6LN"
+}
+
+// NodeConfig describes a simulated node.
 type NodeConfig struct {
 	Name    string
 	EUI64   [8]byte
 	Channel uint8
 	PANID   uint16
+	Role    Role
 	// Lifetime of its registration; it renews at half of it.
 	Lifetime time.Duration
 	// ROVR overrides the registration owner (default: the EUI-64), for
@@ -37,21 +60,59 @@ type NodeConfig struct {
 
 // NodeState is what a node has learnt and registered.
 type NodeState struct {
-	Router     netip.Addr // the 6LBR's link-local address (RA source)
-	RouterMAC  lowpan.LinkAddr
-	Prefix     netip.Prefix
+	Router    netip.Addr // its router's link-local address (RA source)
+	RouterMAC lowpan.LinkAddr
+	Prefix    netip.Prefix
+	// Global is the address the node uses: set once registered, cleared
+	// when a registration is refused or withdrawn.
 	Global     netip.Addr
 	Registered bool
 	// Status of the last registration answer (0 success, 1 duplicate...).
-	Status  nd.Status
+	Status nd.Status
+	// Refused is an address the router refused (duplicate and the like);
+	// the node does not use it (RFC 8505 §5.1).
+	Refused netip.Addr
 	Renewed int
+	// Deregistered: the node withdrew its registration (lifetime 0) and
+	// stays silent.
+	Deregistered bool
+	// Routes counts the addresses a 6LR routes down to (its registered
+	// children and the ones it learnt from EDACs going through it).
+	Routes int
+	// Echoes counts the echo requests (ICMPv6 and UDP) answered.
+	Echoes int
+	// Forwarded counts the packets a 6LR forwarded.
+	Forwarded int
 }
 
-// Node is a simulated 6LN on the medium: it sends an RS, forms its
-// address from the PIO, learns contexts from 6COs, registers with an EARO
-// (RFC 8505), renews before expiry, answers ICMPv6 echo and runs a UDP
-// echo service on port 7. Its 6LoWPAN is the border router's own
-// router.LowpanLink, not a copy.
+// route is a 6LR's way down to an address below it.
+type route struct {
+	next    lowpan.LinkAddr
+	expires time.Time
+	child   bool // registered with this 6LR itself
+}
+
+// relayed is a child's registration waiting for the 6LBR's EDAC.
+type relayed struct {
+	childLL  netip.Addr
+	childMAC lowpan.LinkAddr
+	aro      nd.AROFields
+	target   netip.Addr
+}
+
+// Node is a simulated 6LoWPAN node on the medium. As a 6LN (RFC 6775 §5,
+// RFC 8505 §5) it sends an RS, forms its address from the PIO, learns
+// contexts from 6COs, registers with an EARO, renews before expiry, answers
+// ICMPv6 echo and runs a UDP echo service. As a 6LR it then answers RSs
+// with the prefix, contexts and ABRO it learnt, relays its children's
+// registrations to the 6LBR in EDARs (RFC 8505 §6; RFC 6775 §8.2) and
+// forwards between them and its parent. Its 6LoWPAN is the border router's
+// own router.LowpanLink, not a copy.
+//
+// The way down is learnt from the EDACs a 6LR forwards: a successful EDAC
+// for address A travelling to 6LR X through us tells us A lies behind X.
+// That stands in for the routing protocol (RPL storing mode) a real
+// route-over mesh runs beside 6LoWPAN-ND.
 type Node struct {
 	cfg   NodeConfig
 	log   *slog.Logger
@@ -61,13 +122,20 @@ type Node struct {
 	ll    netip.Addr
 	tid   uint8
 
-	ctx context.Context // Run's, for replies sent from the receive path
+	ctx   context.Context // Run's, for packets sent from the receive path
+	ready chan struct{}   // closed when ctx is set
+	leave chan chan error // Deregister's requests to Run
 
-	mu    sync.Mutex
-	st    NodeState
-	ra    chan struct{}
-	na    chan nd.Status
-	echos int
+	mu      sync.Mutex
+	st      NodeState
+	ra      chan struct{}
+	na      chan nd.Status
+	raOpts  []byte          // the parent's RA options but its SLLAO, for our RAs
+	raHdr   nd.RAFields     // the parent's RA fixed fields
+	lbr     netip.Addr      // the 6LBR (ABRO)
+	claimed netip.Addr      // the address to register instead of the one formed
+	routes  map[netip.Addr]route
+	pending map[netip.Addr]relayed
 }
 
 // AttachNode puts a node on the medium; Run brings it up.
@@ -78,38 +146,69 @@ func AttachNode(m *medium.Medium, cfg NodeConfig) (*Node, error) {
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = 10 * time.Minute
 	}
+	if cfg.Lifetime < time.Minute {
+		return nil, fmt.Errorf("sim: node %s: registration lifetime %v below the one-minute unit of the EARO", cfg.Name, cfg.Lifetime)
+	}
 	mn, err := m.Attach(medium.NodeConfig{Name: cfg.Name, Channel: cfg.Channel, ExtAddr: cfg.EUI64})
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), radio: NewNodeRadio(mn), ra: make(chan struct{}, 1), na: make(chan nd.Status, 1)}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), radio: NewNodeRadio(mn),
+		ra: make(chan struct{}, 1), na: make(chan nd.Status, 1), ready: make(chan struct{}), leave: make(chan chan error),
+		routes: make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed)}
 	if err := n.radio.Configure(context.Background(), radio.Settings{Channel: cfg.Channel, PANID: cfg.PANID, ShortAddr: 0xfffe, ExtAddr: cfg.EUI64}); err != nil {
+		mn.Detach()
 		return nil, err
 	}
 	if n.link, err = router.NewLowpanLink(router.LowpanLinkConfig{Name: cfg.Name, Radio: n.radio, PANID: cfg.PANID, ExtAddr: cfg.EUI64, Contexts: &n.ctxs}); err != nil {
+		mn.Detach()
 		return nil, err
 	}
-	iid, _ := lowpan.ExtendedLinkAddr(cfg.EUI64).IID()
+	n.ll = linkLocal(cfg.EUI64)
+	n.claimed = cfg.Address
+	return n, nil
+}
+
+// claim makes the node register addr instead of the address it forms.
+func (n *Node) claim(addr netip.Addr) {
+	n.mu.Lock()
+	n.claimed = addr
+	n.mu.Unlock()
+}
+
+func linkLocal(eui [8]byte) netip.Addr {
+	iid, _ := lowpan.ExtendedLinkAddr(eui).IID()
 	var a [16]byte
 	a[0], a[1] = 0xfe, 0x80
 	copy(a[8:], iid[:])
-	n.ll = netip.AddrFrom16(a)
-	return n, nil
+	return netip.AddrFrom16(a)
 }
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// Config returns the node's configuration.
+func (n *Node) Config() NodeConfig { return n.cfg }
 
 // State returns what the node knows.
 func (n *Node) State() NodeState {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.st
+	st := n.st
+	st.Routes = len(n.routes)
+	return st
 }
 
 // LinkLocal is the node's link-local address.
 func (n *Node) LinkLocal() netip.Addr { return n.ll }
 
+// LinkAddr is the node's link-layer address.
+func (n *Node) LinkAddr() lowpan.LinkAddr { return n.link.LinkAddr() }
+
 // Run receives and keeps the node registered until ctx ends.
 func (n *Node) Run(ctx context.Context) error {
 	n.ctx = ctx
+	close(n.ready)
 	defer n.radio.Close()
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -118,28 +217,64 @@ func (n *Node) Run(ctx context.Context) error {
 		n.link.Run(ctx, n.receive)
 	}()
 	defer wg.Wait()
+	backoff := time.Second
 	for ctx.Err() == nil {
-		if err := n.join(ctx); err != nil {
+		wait := n.cfg.Lifetime / 2 // renew before expiry
+		if err := n.join(ctx, uint16(n.cfg.Lifetime/time.Minute)); errors.Is(err, errNoRA) {
+			// Soliciting again soon is cheap, and how a node deep in the
+			// mesh finds a parent once one registers near it.
+			wait = time.Second
+		} else if err != nil {
 			n.log.Debug("join", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-			continue
+			wait, backoff = backoff, min(2*backoff, time.Minute)
+		} else {
+			backoff = time.Second
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(n.cfg.Lifetime / 2): // renew before expiry
+		case <-time.After(wait):
 			n.mu.Lock()
-			n.st.Renewed++
+			if n.st.Registered {
+				n.st.Renewed++
+			}
 			n.mu.Unlock()
+		case done := <-n.leave:
+			done <- n.deregister(ctx)
+			<-ctx.Done()
 		}
 	}
 	return nil
 }
 
+// Deregister withdraws the node's registration (an EARO with lifetime 0,
+// RFC 8505 §5.1) and keeps it silent until its Run ends.
+func (n *Node) Deregister(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case n.leave <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (n *Node) deregister(ctx context.Context) error {
+	err := n.register(ctx, 0)
+	n.mu.Lock()
+	n.st.Registered, n.st.Deregistered, n.st.Global = false, true, netip.Addr{}
+	n.mu.Unlock()
+	return err
+}
+
+var errNoRA = errors.New("sim: no router advertisement")
+
 // join solicits a router (until an RA arrives) and registers.
-func (n *Node) join(ctx context.Context) error {
+func (n *Node) join(ctx context.Context, lifetime uint16) error {
 	if !n.State().Prefix.IsValid() {
 		rs, err := nd.AppendIPv6(nil, n.ll, netip.MustParseAddr("ff02::2"), 255, nd.RSFields{}, nd.SourceLinkAddr{Addr: n.link.LinkAddr()})
 		if err != nil {
@@ -150,32 +285,75 @@ func (n *Node) join(ctx context.Context) error {
 		}
 		select {
 		case <-n.ra:
-		case <-time.After(2 * time.Second):
-			return errors.New("no RA")
+		case <-time.After(time.Second):
+			return errNoRA
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+	return n.register(ctx, lifetime)
+}
+
+// candidate is the address the node registers: configured, else formed
+// from the prefix and the EUI-64.
+func (n *Node) candidate() netip.Addr {
+	n.mu.Lock()
+	p, claimed := n.st.Prefix, n.claimed
+	n.mu.Unlock()
+	if claimed.IsValid() {
+		return claimed
+	}
+	if !p.IsValid() {
+		return netip.Addr{}
+	}
+	a := p.Addr().As16()
+	iid, _ := lowpan.ExtendedLinkAddr(n.cfg.EUI64).IID()
+	copy(a[8:], iid[:])
+	return netip.AddrFrom16(a)
+}
+
+// register sends an NS with an EARO for the node's address to its router
+// and waits for the NA.
+func (n *Node) register(ctx context.Context, lifetime uint16) error {
+	addr := n.candidate()
 	st := n.State()
+	if !addr.IsValid() || !st.Router.IsValid() {
+		return errors.New("no prefix or router yet")
+	}
 	n.tid++
 	rovr := n.cfg.ROVR
 	if rovr == nil {
 		rovr = n.cfg.EUI64[:]
 	}
-	ns, err := nd.AppendIPv6(nil, n.ll, st.Router, 255, nd.NSFields{Target: st.Global},
+	ns, err := nd.AppendIPv6(nil, n.ll, st.Router, 255, nd.NSFields{Target: addr},
 		nd.SourceLinkAddr{Addr: n.link.LinkAddr()},
-		nd.AROFields{R: true, T: true, TID: n.tid, Lifetime: uint16(n.cfg.Lifetime / time.Minute), ROVR: rovr})
+		nd.AROFields{R: n.cfg.Role == Router, T: true, TID: n.tid, Lifetime: lifetime, ROVR: rovr})
 	if err != nil {
 		return err
+	}
+	select { // a stale answer must not count for this request
+	case <-n.na:
+	default:
 	}
 	if err := n.link.Send(ctx, ns, st.RouterMAC); err != nil {
 		return err
 	}
 	select {
 	case s := <-n.na:
-		if s != nd.StatusSuccess {
-			return fmt.Errorf("registration of %v refused: status %v", st.Global, s)
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		n.st.Status = s
+		if lifetime == 0 {
+			return nil
 		}
+		if s != nd.StatusSuccess {
+			n.st.Registered, n.st.Global, n.st.Refused = false, netip.Addr{}, addr
+			return fmt.Errorf("registration of %v refused: status %v", addr, s)
+		}
+		if !n.st.Registered {
+			n.log.Info("registered", "addr", addr, "role", n.cfg.Role, "router", st.Router)
+		}
+		n.st.Registered, n.st.Global, n.st.Refused = true, addr, netip.Addr{}
 		return nil
 	case <-time.After(2 * time.Second):
 		return errors.New("no NA")
@@ -184,79 +362,271 @@ func (n *Node) join(ctx context.Context) error {
 	}
 }
 
+func isICMP(p []byte, typ uint8) bool { return p[6] == 58 && p[40] == typ }
+
 // receive handles a packet from the link.
 func (n *Node) receive(d *router.Delivery) {
 	p := d.Packet
 	if len(p) < 48 || p[0]>>4 != 6 {
 		return
 	}
+	dst := netip.AddrFrom16([16]byte(p[24:40]))
+	n.mu.Lock()
+	global, isRouter := n.st.Global, n.cfg.Role == Router && n.st.Registered
+	n.mu.Unlock()
+	mine := dst == n.ll || (dst == global && global.IsValid()) || dst.IsMulticast()
+	if !mine {
+		if isRouter {
+			n.forward(p, d.Src)
+		}
+		return
+	}
 	switch {
-	case p[6] == 58 && (p[40] == 134 || p[40] == 136):
-		n.handleND(p, d.Src)
-	case p[6] == 58 && p[40] == 128: // echo request
+	case isICMP(p, 134) || isICMP(p, 136) || isICMP(p, 133) || isICMP(p, 135) || isICMP(p, 158):
+		n.handleND(p, d.Src, isRouter)
+	case dst.IsMulticast():
+	case isICMP(p, 128): // echo request
 		n.reply(p, 129)
-	case p[6] == 17 && binary.BigEndian.Uint16(p[42:]) == 7: // UDP echo
+	case p[6] == 17 && binary.BigEndian.Uint16(p[42:]) == UDPEchoPort:
 		n.reply(p, 0)
 	}
 }
 
-func (n *Node) handleND(p []byte, from lowpan.LinkAddr) {
+func (n *Node) handleND(p []byte, from lowpan.LinkAddr, isRouter bool) {
 	var m nd.Message
 	if err := nd.Parse(p, &m); err != nil {
+		n.log.Debug("invalid ND message", "from", from, "err", err)
 		return
 	}
 	switch m.Type {
 	case nd.TypeRouterAdvert:
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		it := nd.Options(m.Options).Iter()
-		for {
-			o, done, err := it.Next()
-			if done || err != nil {
-				break
-			}
-			switch o.Type() {
-			case nd.OptPrefixInfo:
-				pio := nd.PrefixInfo(o)
-				if pio.Autonomous() && pio.PrefixLength() == 64 {
-					n.st.Prefix = pio.Prefix()
-				}
-			case nd.Opt6CO:
-				c := nd.ContextOption(o)
-				n.ctxs.Set(int(c.CID()), lowpan.Context{Prefix: c.Prefix(), Compress: c.Compress()})
-			}
-		}
-		n.st.Router, n.st.RouterMAC = m.Src, from
-		if n.cfg.Address.IsValid() {
-			n.st.Global = n.cfg.Address
-		} else if n.st.Prefix.IsValid() {
-			a := n.st.Prefix.Addr().As16()
-			iid, _ := lowpan.ExtendedLinkAddr(n.cfg.EUI64).IID()
-			copy(a[8:], iid[:])
-			n.st.Global = netip.AddrFrom16(a)
-		}
-		select {
-		case n.ra <- struct{}{}:
-		default:
-		}
+		n.handleRA(&m, from)
 	case nd.TypeNeighborAdvert:
-		if m.ARO == nil {
+		if m.ARO == nil || !m.Dst.IsLinkLocalUnicast() {
 			return
 		}
-		s := m.ARO.Status()
-		n.mu.Lock()
-		n.st.Status = s
-		n.st.Registered = s == nd.StatusSuccess
-		n.mu.Unlock()
 		select {
-		case n.na <- s:
+		case n.na <- m.ARO.Status():
 		default:
 		}
+	case nd.TypeRouterSolicit:
+		if isRouter {
+			n.answerRS(&m, from)
+		}
+	case nd.TypeNeighborSolicit:
+		if isRouter && m.ARO != nil && m.Dst == n.ll {
+			n.relayRegistration(&m, from)
+		}
+	case nd.TypeDAC:
+		n.handleDAC(&m)
+	}
+}
+
+// handleRA learns the prefix, the contexts and, for a 6LR, what to
+// advertise itself. The first RA heard picks the parent.
+func (n *Node) handleRA(m *nd.Message, from lowpan.LinkAddr) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.st.Router.IsValid() && m.Src != n.st.Router {
+		return // one parent: the first router heard
+	}
+	raw := make([]byte, 0, len(m.Options))
+	it := m.Options.Iter()
+	for {
+		o, done, err := it.Next()
+		if done || err != nil {
+			break
+		}
+		switch o.Type() {
+		case nd.OptSourceLinkAddr:
+			continue
+		case nd.OptPrefixInfo:
+			pio := nd.PrefixInfo(o)
+			if pio.Autonomous() && pio.PrefixLength() == 64 {
+				n.st.Prefix = pio.Prefix()
+			}
+		case nd.Opt6CO:
+			c := nd.ContextOption(o)
+			n.ctxs.Set(int(c.CID()), lowpan.Context{Prefix: c.Prefix(), Compress: c.Compress()})
+		case nd.OptABRO:
+			n.lbr = nd.ABRO(o).Addr()
+		}
+		raw = append(raw, o...)
+	}
+	ra := m.RA()
+	n.raOpts = raw
+	n.raHdr = nd.RAFields{CurHopLimit: ra.CurHopLimit(), Preference: ra.Preference(), RouterLifetime: ra.RouterLifetime()}
+	n.st.Router, n.st.RouterMAC = m.Src, from
+	select {
+	case n.ra <- struct{}{}:
+	default:
+	}
+}
+
+// rawOptions re-emits options learnt from the parent's RA unchanged: a 6LR
+// relays the 6LBR's PIO, 6COs and ABRO (RFC 6775 §5.4, §8.1.3).
+type rawOptions []byte
+
+func (o rawOptions) Len() int           { return len(o) }
+func (o rawOptions) Serialize(b []byte) { copy(b, o) }
+
+// answerRS sends a 6LR's unicast RA (RFC 6775 §6.5.5, §8.1.3).
+func (n *Node) answerRS(m *nd.Message, from lowpan.LinkAddr) {
+	if m.Src.IsUnspecified() {
+		return
+	}
+	n.mu.Lock()
+	hdr, opts := n.raHdr, rawOptions(append([]byte(nil), n.raOpts...))
+	n.mu.Unlock()
+	to := from
+	if m.SLLAO != nil {
+		if a, ok := m.SLLAO.Addr(nd.MediumIEEE802154); ok {
+			to = a
+		}
+	}
+	ra, err := nd.AppendIPv6(nil, n.ll, m.Src, 255, hdr, nd.SourceLinkAddr{Addr: n.link.LinkAddr()}, opts)
+	if err != nil {
+		n.log.Debug("RA", "err", err)
+		return
+	}
+	n.send(ra, to)
+}
+
+// relayRegistration takes a child's NS(EARO) and asks the 6LBR with an EDAR
+// (RFC 8505 §6.1); the NA follows the EDAC.
+func (n *Node) relayRegistration(m *nd.Message, from lowpan.LinkAddr) {
+	childMAC := from
+	if m.SLLAO != nil {
+		if a, ok := m.SLLAO.Addr(nd.MediumIEEE802154); ok {
+			childMAC = a
+		}
+	}
+	aro := nd.AROFields{Status: nd.StatusSuccess, Opaque: m.ARO.Opaque(), I: m.ARO.I(), R: m.ARO.R(), T: m.ARO.T(), TID: m.ARO.TID(),
+		Lifetime: m.ARO.Lifetime(), ROVR: append([]byte(nil), m.ARO.ROVR()...)}
+	target := m.Target
+	if !aro.T {
+		target = m.Src // RFC 6775 §4.1: the registered address is the source
+	}
+	if !aro.T || !m.Src.IsLinkLocalUnicast() || target.IsLinkLocalUnicast() {
+		// Only EARO registrations of global addresses go to the 6LBR; an
+		// RFC 6775 node or a link-local registration is answered here.
+		if aro.T && !m.Src.IsLinkLocalUnicast() {
+			aro.Status = nd.StatusInvalidSource
+		}
+		n.answerNS(m.Src, childMAC, target, aro)
+		return
+	}
+	n.mu.Lock()
+	global, lbr := n.st.Global, n.lbr
+	n.pending[target] = relayed{childLL: m.Src, childMAC: childMAC, aro: aro, target: target}
+	n.mu.Unlock()
+	dar, err := nd.AppendIPv6(nil, global, lbr, nd.MultihopHopLimit,
+		nd.DAFields{Extended: true, TID: aro.TID, Lifetime: aro.Lifetime, ROVR: aro.ROVR, Registered: target})
+	if err != nil {
+		n.log.Debug("EDAR", "err", err)
+		return
+	}
+	n.up(dar)
+}
+
+// handleDAC completes a relayed registration.
+func (n *Node) handleDAC(m *nd.Message) {
+	da := m.DA()
+	addr := da.Registered()
+	n.mu.Lock()
+	r, ok := n.pending[addr]
+	if ok && r.aro.TID == da.TID() {
+		delete(n.pending, addr)
+	} else {
+		ok = false
+	}
+	if ok {
+		n.learn(addr, r.childMAC, da.Status(), da.Lifetime(), true)
+	}
+	n.mu.Unlock()
+	if !ok {
+		return // an asynchronous EDAC (moved) or a stale one: nothing waits
+	}
+	r.aro.Status = da.Status()
+	n.answerNS(r.childLL, r.childMAC, r.target, r.aro)
+}
+
+// learn records (or with a lifetime of 0 or a failure, forgets) the way
+// down to addr. n.mu is held.
+func (n *Node) learn(addr netip.Addr, next lowpan.LinkAddr, s nd.Status, lifetime uint16, child bool) {
+	if s != nd.StatusSuccess || lifetime == 0 {
+		if cur, ok := n.routes[addr]; ok && (cur.next == next || s == nd.StatusSuccess) {
+			delete(n.routes, addr)
+		}
+		return
+	}
+	n.routes[addr] = route{next: next, expires: time.Now().Add(time.Duration(lifetime) * time.Minute), child: child}
+}
+
+func (n *Node) answerNS(childLL netip.Addr, childMAC lowpan.LinkAddr, target netip.Addr, aro nd.AROFields) {
+	na, err := nd.AppendIPv6(nil, n.ll, childLL, 255, nd.NAFields{Router: true, Solicited: true, Target: target}, aro)
+	if err != nil {
+		n.log.Debug("NA", "err", err)
+		return
+	}
+	n.send(na, childMAC)
+}
+
+// forward is a 6LR's routing of a packet not for itself: down when it
+// knows the way, else up to its parent; never back up what came from the
+// parent.
+func (n *Node) forward(p []byte, from lowpan.LinkAddr) {
+	if p[7] <= 1 {
+		return
+	}
+	dst := netip.AddrFrom16([16]byte(p[24:40]))
+	if dst.IsLinkLocalUnicast() {
+		return
+	}
+	n.mu.Lock()
+	r, down := n.routes[dst]
+	if down && time.Now().After(r.expires) {
+		delete(n.routes, dst)
+		down = false
+	}
+	next := n.st.RouterMAC
+	if down {
+		next = r.next
+	} else if from == n.st.RouterMAC {
+		n.mu.Unlock()
+		return // unknown below us: nothing is flooded
+	}
+	if isICMP(p, 158) {
+		// An EDAC on its way down to a 6LR below: the way to the address it
+		// confirms goes the same way.
+		var m nd.Message
+		if nd.Parse(p, &m) == nil {
+			da := m.DA()
+			n.learn(da.Registered(), next, da.Status(), da.Lifetime(), false)
+		}
+	}
+	n.st.Forwarded++
+	n.mu.Unlock()
+	p[7]--
+	n.send(p, next)
+}
+
+// up sends a packet to the parent.
+func (n *Node) up(p []byte) {
+	n.mu.Lock()
+	next := n.st.RouterMAC
+	n.mu.Unlock()
+	n.send(p, next)
+}
+
+func (n *Node) send(p []byte, next lowpan.LinkAddr) {
+	if err := n.link.Send(n.ctx, p, next); err != nil {
+		n.log.Debug("send", "to", next, "err", err)
 	}
 }
 
 // reply answers an echo request (ICMPv6 type 129) or a UDP echo (typ 0)
-// by swapping addresses (and ports), through the router.
+// by swapping addresses (and ports), through the parent.
 func (n *Node) reply(p []byte, typ uint8) {
 	st := n.State()
 	dst := netip.AddrFrom16([16]byte(p[24:40]))
@@ -277,9 +647,7 @@ func (n *Node) reply(p []byte, typ uint8) {
 		binary.BigEndian.PutUint16(body[6:], checksum.UDPIPv6(q[8:24], q[24:40], body))
 	}
 	n.mu.Lock()
-	n.echos++
+	n.st.Echoes++
 	n.mu.Unlock()
-	if err := n.link.Send(n.ctx, q, st.RouterMAC); err != nil {
-		n.log.Debug("echo reply", "err", err)
-	}
+	n.send(q, st.RouterMAC)
 }

@@ -1,0 +1,347 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/sim/medium"
+)
+
+// Topology names a shape of simulated mesh around the border router.
+type Topology string
+
+const (
+	// Star: every node in range of the border router (and of each other);
+	// all 6LNs.
+	Star Topology = "star"
+	// Line: a chain border router – n1 – n2 – … – nN, each in range of its
+	// neighbours only; n1…nN-1 are 6LRs, nN a 6LN, so nN is N hops away.
+	Line Topology = "line"
+	// Grid: the border router at a corner of a Rows × Cols grid, the nodes
+	// on the other points, each in range of its four neighbours; all 6LRs.
+	Grid Topology = "grid"
+	// Random: nodes placed at random (from Seed) around the border router,
+	// in range when closer than one unit, redrawn until connected; all
+	// 6LRs.
+	Random Topology = "random"
+)
+
+// MaxMeshNodes bounds a simulated mesh: the medium keeps a link per pair.
+const MaxMeshNodes = 1000
+
+// LinkOverride changes the link between two nodes ("br" is the border
+// router), both ways.
+type LinkOverride struct {
+	A, B         string
+	Loss         float64
+	Disconnected bool
+}
+
+// MeshConfig describes the simulated mesh.
+type MeshConfig struct {
+	Topology Topology
+	// Nodes is the number of nodes (star, line, random). For a grid it is
+	// derived from Rows × Cols (less the border router's point).
+	Nodes      int
+	Rows, Cols int
+	// Seed drives the random placement and the medium's losses.
+	Seed uint64
+	// Loss is the probability that a frame is lost on any link.
+	Loss float64
+	// Links overrides single links.
+	Links []LinkOverride
+	// Intruders names nodes whose address another node ("intruder-<name>")
+	// tries to register under its own ROVR once the named node holds it:
+	// it must get DUPLICATE and stay without an address.
+	Intruders []string
+	Channel   uint8
+	PANID     uint16
+	// Lifetime of the nodes' registrations (default 10 minutes).
+	Lifetime time.Duration
+	Logger   *slog.Logger
+}
+
+// Validate checks the configuration and fills in derived values.
+func (c *MeshConfig) Validate() error {
+	switch c.Topology {
+	case "":
+		c.Topology = Star
+	case Star, Line, Random:
+	case Grid:
+		if c.Rows < 1 || c.Cols < 1 || c.Rows*c.Cols < 2 {
+			return fmt.Errorf("sim: grid of %d × %d: rows and cols must be at least 1 and leave a point beside the border router", c.Rows, c.Cols)
+		}
+		c.Nodes = c.Rows*c.Cols - 1
+	default:
+		return fmt.Errorf("sim: topology %q: want star, line, grid or random", c.Topology)
+	}
+	if c.Nodes < 0 || c.Nodes > MaxMeshNodes {
+		return fmt.Errorf("sim: %d nodes: want 0 to %d", c.Nodes, MaxMeshNodes)
+	}
+	if c.Loss < 0 || c.Loss >= 1 || math.IsNaN(c.Loss) {
+		return fmt.Errorf("sim: loss %v: want a probability in [0, 1)", c.Loss)
+	}
+	names := map[string]bool{"br": true}
+	for i := range c.Nodes {
+		names[NodeName(i)] = true
+	}
+	for _, l := range c.Links {
+		if !names[l.A] || !names[l.B] || l.A == l.B {
+			return fmt.Errorf("sim: link override %s–%s: names two distinct nodes of the mesh (br, n1…n%d)", l.A, l.B, c.Nodes)
+		}
+		if l.Loss < 0 || l.Loss > 1 || math.IsNaN(l.Loss) {
+			return fmt.Errorf("sim: link override %s–%s: loss %v: want a probability in [0, 1]", l.A, l.B, l.Loss)
+		}
+	}
+	for _, n := range c.Intruders {
+		if !names[n] || n == "br" {
+			return fmt.Errorf("sim: intruder for %q: no such node (n1…n%d)", n, c.Nodes)
+		}
+	}
+	if c.Lifetime == 0 {
+		c.Lifetime = 10 * time.Minute
+	}
+	if c.Lifetime < time.Minute {
+		return fmt.Errorf("sim: registration lifetime %v: at least 1m (the EARO counts minutes)", c.Lifetime)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// NodeName is the name of the i-th node (from 0): n1, n2, …
+func NodeName(i int) string { return fmt.Sprintf("n%d", i+1) }
+
+// NodeEUI64 is the EUI-64 of the i-th node (from 0): 02:00:00:00:00:00
+// followed by 0x100+i, so its IID is ::1xx and stays clear of the border
+// router's ::1.
+func NodeEUI64(i int) [8]byte {
+	v := 0x100 + i
+	return [8]byte{0x02, 0, 0, 0, 0, 0, byte(v >> 8), byte(v)}
+}
+
+type point struct{ x, y float64 }
+
+func dist(a, b point) float64 { return math.Hypot(a.x-b.x, a.y-b.y) }
+
+// placement returns the positions of the border router (index 0) and the
+// nodes (1…), and whether every pair is in range regardless (star).
+func (c *MeshConfig) placement() ([]point, bool, error) {
+	pts := make([]point, c.Nodes+1)
+	switch c.Topology {
+	case Star:
+		return pts, true, nil
+	case Line:
+		for i := range pts {
+			pts[i] = point{float64(i), 0}
+		}
+	case Grid:
+		for i := range pts {
+			pts[i] = point{float64(i % c.Cols), float64(i / c.Cols)}
+		}
+	case Random:
+		// A square holding about 3 nodes per unit of area keeps the
+		// expected degree near 9 and the graph usually connected.
+		side := math.Max(1, math.Sqrt(float64(c.Nodes)/3))
+		rng := rand.New(rand.NewPCG(c.Seed, 0x6c6f7770616e))
+		for try := 0; ; try++ {
+			if try == 200 {
+				return nil, false, fmt.Errorf("sim: no connected random placement of %d nodes from seed %d", c.Nodes, c.Seed)
+			}
+			pts[0] = point{side / 2, side / 2}
+			for i := 1; i < len(pts); i++ {
+				pts[i] = point{rng.Float64() * side, rng.Float64() * side}
+			}
+			if connected(pts) {
+				break
+			}
+		}
+	}
+	return pts, false, nil
+}
+
+// inRange is the unit-disc model of the mesh (1.01 absorbs rounding).
+func inRange(a, b point) bool { return dist(a, b) <= 1.01 }
+
+func connected(pts []point) bool {
+	seen := make([]bool, len(pts))
+	seen[0] = true
+	queue, count := []int{0}, 1
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		for j := range pts {
+			if !seen[j] && inRange(pts[i], pts[j]) {
+				seen[j] = true
+				count++
+				queue = append(queue, j)
+			}
+		}
+	}
+	return count == len(pts)
+}
+
+// rssiAt maps distance to signal strength: -45 dBm next to the sender,
+// -85 dBm at the edge of range.
+func rssiAt(d float64) int8 { return int8(-45 - 40*math.Min(d, 1)) }
+
+// Mesh is a running simulated mesh.
+type Mesh struct {
+	cfg   MeshConfig
+	nodes []*Node
+	byMAC map[[8]byte]*Node
+	wg    sync.WaitGroup
+}
+
+// StartMesh attaches the configured nodes to m, sets the links between them
+// and the border router's node br, and runs every node until ctx ends.
+// Intruders start once the node they imitate is registered.
+func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshConfig) (*Mesh, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pts, everyone, err := cfg.placement()
+	if err != nil {
+		return nil, err
+	}
+	mesh := &Mesh{cfg: cfg, byMAC: make(map[[8]byte]*Node)}
+	type placed struct {
+		mn  *medium.Node
+		pos point
+	}
+	all := []placed{{br, pts[0]}}
+	fail := func(err error) (*Mesh, error) {
+		for _, n := range mesh.nodes {
+			n.radio.Close()
+		}
+		return nil, err
+	}
+	for i := range cfg.Nodes {
+		role := Router
+		switch {
+		case cfg.Topology == Star:
+			role = Host
+		case cfg.Topology == Line && i == cfg.Nodes-1:
+			role = Host
+		}
+		n, err := AttachNode(m, NodeConfig{Name: NodeName(i), EUI64: NodeEUI64(i), Channel: cfg.Channel, PANID: cfg.PANID,
+			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger})
+		if err != nil {
+			return fail(err)
+		}
+		mesh.nodes = append(mesh.nodes, n)
+		mesh.byMAC[n.cfg.EUI64] = n
+		all = append(all, placed{n.radio.node, pts[i+1]})
+	}
+	intruders := make(map[*Node]*Node)
+	for k, name := range cfg.Intruders {
+		target := mesh.Node(name)
+		n, err := AttachNode(m, NodeConfig{Name: "intruder-" + name, EUI64: NodeEUI64(cfg.Nodes + k), Channel: cfg.Channel, PANID: cfg.PANID,
+			Lifetime: cfg.Lifetime, Logger: cfg.Logger})
+		if err != nil {
+			return fail(err)
+		}
+		intruders[n] = target
+		mesh.nodes = append(mesh.nodes, n)
+		mesh.byMAC[n.cfg.EUI64] = n
+		var idx int
+		fmt.Sscanf(name, "n%d", &idx)
+		all = append(all, placed{n.radio.node, pts[idx]})
+	}
+	for i := range all {
+		for j := range all {
+			if i == j {
+				continue
+			}
+			l := medium.Link{Loss: cfg.Loss, RSSI: rssiAt(dist(all[i].pos, all[j].pos))}
+			if !everyone && !inRange(all[i].pos, all[j].pos) {
+				l = medium.Link{Disconnected: true}
+			}
+			m.SetLink(all[i].mn, all[j].mn, l)
+		}
+	}
+	find := func(name string) *medium.Node {
+		if name == "br" {
+			return br
+		}
+		return mesh.Node(name).radio.node
+	}
+	for _, o := range cfg.Links {
+		a, b := find(o.A), find(o.B)
+		l := m.Link(a, b)
+		l.Loss, l.Disconnected = o.Loss, o.Disconnected
+		m.SetLink(a, b, l)
+		m.SetLink(b, a, l)
+	}
+	for _, n := range mesh.nodes {
+		mesh.wg.Add(1)
+		go func() {
+			defer mesh.wg.Done()
+			if target, ok := intruders[n]; ok {
+				if !waitRegistered(ctx, target) {
+					n.radio.Close()
+					return
+				}
+				n.claim(target.State().Global)
+			}
+			n.Run(ctx)
+		}()
+	}
+	return mesh, nil
+}
+
+func waitRegistered(ctx context.Context, n *Node) bool {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for !n.State().Registered {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+// Nodes returns the mesh's nodes, intruders last.
+func (m *Mesh) Nodes() []*Node { return m.nodes }
+
+// Node returns the named node, or nil.
+func (m *Mesh) Node(name string) *Node {
+	for _, n := range m.nodes {
+		if n.cfg.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// Wait waits for the nodes to stop (after the context given to StartMesh
+// ends).
+func (m *Mesh) Wait() { m.wg.Wait() }
+
+// WaitRegistered waits until every node but the intruders is registered,
+// or ctx ends.
+func (m *Mesh) WaitRegistered(ctx context.Context) error {
+	for _, n := range m.nodes[:m.cfg.Nodes] {
+		if !waitRegistered(ctx, n) {
+			return fmt.Errorf("sim: node %s not registered: %w", n.cfg.Name, context.Cause(ctx))
+		}
+	}
+	return nil
+}
+
+// Addr returns the global address node i will have under prefix.
+func Addr(prefix netip.Prefix, i int) netip.Addr {
+	a := prefix.Masked().Addr().As16()
+	iid := linkLocal(NodeEUI64(i)).As16()
+	copy(a[8:], iid[8:])
+	return netip.AddrFrom16(a)
+}
