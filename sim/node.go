@@ -130,10 +130,10 @@ type Node struct {
 	st      NodeState
 	ra      chan struct{}
 	na      chan nd.Status
-	raOpts  []byte          // the parent's RA options but its SLLAO, for our RAs
-	raHdr   nd.RAFields     // the parent's RA fixed fields
-	lbr     netip.Addr      // the 6LBR (ABRO)
-	claimed netip.Addr      // the address to register instead of the one formed
+	raOpts  []byte      // the parent's RA options but its SLLAO, for our RAs
+	raHdr   nd.RAFields // the parent's RA fixed fields
+	lbr     netip.Addr  // the 6LBR (ABRO)
+	claimed netip.Addr  // the address to register instead of the one formed
 	routes  map[netip.Addr]route
 	pending map[netip.Addr]relayed
 }
