@@ -178,6 +178,7 @@ func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
 		h      lowpan.Headers
 		out    = make([]byte, 2048)
 		seen   = newSeqFilter(256)
+		dl     Delivery
 		expire = time.NewTicker(time.Second)
 	)
 	defer expire.Stop()
@@ -241,7 +242,10 @@ func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
 			continue // more fragments to come
 		}
 		l.stats.pktRecv.Add(1)
-		deliver(&Delivery{Link: l, Packet: out[:n], Src: src, Dst: dst, RSSI: fr.RSSI, LQI: fr.LQI})
+		// One Delivery for the life of Run: handed to a func value it
+		// escapes, and a fresh one per packet would be an allocation.
+		dl = Delivery{Link: l, Packet: out[:n], Src: src, Dst: dst, RSSI: fr.RSSI, LQI: fr.LQI}
+		deliver(&dl)
 	}
 }
 
