@@ -120,10 +120,10 @@ func (c *MeshConfig) Validate() error {
 func NodeName(i int) string { return fmt.Sprintf("n%d", i+1) }
 
 // NodeEUI64 is the EUI-64 of the i-th node (from 0): 02:00:00:00:00:00
-// followed by 0x100+i, so its IID is ::1xx and stays clear of the border
-// router's ::1.
+// followed by 0x101+i, so node n1's IID is ::101 (n10's ::10a), clear of
+// the border router's ::1.
 func NodeEUI64(i int) [8]byte {
-	v := 0x100 + i
+	v := 0x101 + i
 	return [8]byte{0x02, 0, 0, 0, 0, 0, byte(v >> 8), byte(v)}
 }
 

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio/rcp"
+	"github.com/lowpanbr/lowpanbr/router"
+)
+
+// The status API: JSON over HTTP on a Unix socket (only local users with
+// access to the socket file reach it).
+//
+//	GET  /api/v1/status                      radio, prefix, contexts, counters
+//	GET  /api/v1/registrations               the 6LBR registry
+//	GET  /api/v1/sim/nodes                   the simulated nodes
+//	POST /api/v1/sim/nodes/{name}/deregister a simulated node withdraws its registration
+
+type apiServer struct {
+	srv  *http.Server
+	ln   net.Listener
+	path string
+	done chan struct{}
+}
+
+type statusJSON struct {
+	Version   string                `json:"version"`
+	Uptime    string                `json:"uptime"`
+	Radio     radioJSON             `json:"radio"`
+	Prefix    string                `json:"prefix"`
+	Address   string                `json:"address"`
+	ABRO      uint32                `json:"abro_version"`
+	Contexts  []contextJSON         `json:"contexts"`
+	TUN       string                `json:"tun"`
+	Registry  nd.RegistryStats      `json:"registry"`
+	Forwarder router.ForwarderStats `json:"forwarder"`
+	Link      router.LinkStats      `json:"link"`
+	ND        nd.Counters           `json:"nd"`
+}
+
+type radioJSON struct {
+	URL       string    `json:"url"`
+	Simulated bool      `json:"simulated"`
+	Ready     bool      `json:"ready"`
+	Firmware  string    `json:"firmware"`
+	EUI64     string    `json:"eui64"`
+	Channel   uint8     `json:"channel"`
+	PANID     string    `json:"pan_id"`
+	Stats     rcp.Stats `json:"stats"`
+}
+
+type contextJSON struct {
+	ID          uint8  `json:"id"`
+	Prefix      string `json:"prefix"`
+	Compress    bool   `json:"compress"`
+	Withdrawing bool   `json:"withdrawing,omitempty"`
+}
+
+type registrationJSON struct {
+	Address   string `json:"address"`
+	ROVR      string `json:"rovr"`
+	TID       *uint8 `json:"tid,omitempty"`
+	Lifetime  string `json:"lifetime"`
+	ExpiresIn string `json:"expires_in"`
+	LinkAddr  string `json:"link_addr,omitempty"`
+	Via       string `json:"via,omitempty"`
+}
+
+type simNodeJSON struct {
+	Name         string `json:"name"`
+	EUI64        string `json:"eui64"`
+	Role         string `json:"role"`
+	Address      string `json:"address,omitempty"`
+	Registered   bool   `json:"registered"`
+	Status       string `json:"status"`
+	Refused      string `json:"refused,omitempty"`
+	Parent       string `json:"parent,omitempty"`
+	Routes       int    `json:"routes"`
+	Echoes       int    `json:"echoes"`
+	Forwarded    int    `json:"forwarded"`
+	Deregistered bool   `json:"deregistered,omitempty"`
+}
+
+func startAPI(d *daemon, path string) (*apiServer, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	// A socket left by a process that died is in the way; one that answers
+	// belongs to a running daemon.
+	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("api: %s: another lowpanbr is running (its API socket answers)", path)
+	}
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	os.Chmod(path, 0o660)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, d.status()) })
+	mux.HandleFunc("GET /api/v1/registrations", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, d.registrations()) })
+	mux.HandleFunc("GET /api/v1/sim/nodes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, d.simNodes()) })
+	mux.HandleFunc("POST /api/v1/sim/nodes/{name}/deregister", func(w http.ResponseWriter, r *http.Request) {
+		if d.mesh == nil {
+			http.Error(w, "no simulated mesh: the daemon drives a real radio", http.StatusConflict)
+			return
+		}
+		n := d.mesh.Node(r.PathValue("name"))
+		if n == nil {
+			http.Error(w, fmt.Sprintf("no simulated node %q", r.PathValue("name")), http.StatusNotFound)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		if err := n.Deregister(ctx); err != nil {
+			http.Error(w, err.Error(), http.StatusGatewayTimeout)
+			return
+		}
+		writeJSON(w, map[string]string{"deregistered": n.Name()})
+	})
+	a := &apiServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, path: path, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Warn("API server stopped", "err", err)
+		}
+	}()
+	return a, nil
+}
+
+// Close stops the server, waits for it and removes the socket.
+func (a *apiServer) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := a.srv.Shutdown(ctx)
+	<-a.done
+	os.Remove(a.path)
+	return err
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func (d *daemon) status() statusJSON {
+	id := d.driver.Identity()
+	s := statusJSON{
+		Version: version, Uptime: time.Since(d.started).Round(time.Second).String(),
+		Radio: radioJSON{URL: d.cfg.RadioURL, Simulated: d.simulated(), Ready: d.driver.Ready(), Firmware: id.Firmware,
+			EUI64: colonHex(id.EUI64[:]), Channel: d.cfg.Channel, PANID: fmt.Sprintf("0x%04x", d.cfg.PANID), Stats: d.driver.Stats()},
+		Prefix: d.cfg.Prefix.String(), Address: d.global.String(), ABRO: d.nd.ABROVersion(), TUN: d.tun.Name(),
+		Registry: d.nd.Registry().Stats(time.Now()), Forwarder: d.fwd.Stats(), Link: d.link.Stats(), ND: d.nd.Counters(),
+	}
+	if d.simulated() {
+		s.Radio.URL = d.rcpSim.URL() + " (built-in simulator)"
+	}
+	for _, c := range d.nd.Contexts() {
+		s.Contexts = append(s.Contexts, contextJSON{ID: c.ID, Prefix: c.Prefix.String(), Compress: c.Compress, Withdrawing: c.Withdrawing})
+	}
+	return s
+}
+
+func (d *daemon) registrations() []registrationJSON {
+	now := time.Now()
+	out := []registrationJSON{}
+	for _, r := range d.nd.Registry().Snapshot(now) {
+		j := registrationJSON{Address: r.Addr.String(), ROVR: r.ROVR.String(),
+			Lifetime: (time.Duration(r.Lifetime) * time.Minute).String(), ExpiresIn: r.Expires.Sub(now).Round(time.Second).String()}
+		if r.HasTID {
+			tid := r.TID
+			j.TID = &tid
+		}
+		if r.Direct() {
+			j.LinkAddr = r.LinkAddr.String()
+		} else {
+			j.Via = r.Via.String()
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+func (d *daemon) simNodes() []simNodeJSON {
+	out := []simNodeJSON{}
+	if d.mesh == nil {
+		return out
+	}
+	for _, n := range d.mesh.Nodes() {
+		st := n.State()
+		eui := n.Config().EUI64
+		j := simNodeJSON{Name: n.Name(), EUI64: colonHex(eui[:]), Role: n.Config().Role.String(), Registered: st.Registered,
+			Status: st.Status.String(), Routes: st.Routes, Echoes: st.Echoes, Forwarded: st.Forwarded, Deregistered: st.Deregistered}
+		if st.Global.IsValid() {
+			j.Address = st.Global.String()
+		}
+		if st.Refused.IsValid() {
+			j.Refused = st.Refused.String()
+		}
+		if st.Router.IsValid() {
+			j.Parent = st.RouterMAC.String()
+		}
+		out = append(out, j)
+	}
+	return out
+}

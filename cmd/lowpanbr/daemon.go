@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/radio/rcp"
+	"github.com/lowpanbr/lowpanbr/radio/transport"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/sim"
+	"github.com/lowpanbr/lowpanbr/sim/medium"
+	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
+)
+
+// daemonConfig is everything `lowpanbr run` needs, validated.
+type daemonConfig struct {
+	RadioURL   string // empty: the built-in simulator
+	Channel    uint8
+	PANID      uint16
+	TxPowerDBm int8
+
+	Prefix   netip.Prefix
+	Contexts []nd.ContextConfig
+	// ContextChangeDelay: see nd.Config (negative: none).
+	ContextChangeDelay time.Duration
+
+	TUNName    string
+	TUNMTU     int
+	Forwarding bool
+
+	RegistryCapacity int
+	Reassembly       lowpan.ReassemblyConfig
+	StateDir         string
+	APISocket        string // empty: no API
+
+	Upstream *router.UpstreamRAConfig // nil: no RAs on the LAN
+
+	Mesh      sim.MeshConfig // the simulated mesh (simulator only)
+	SimEUI64  [8]byte        // the simulated RCP's EUI-64
+	TimeScale float64        // the simulated medium's (1: real time)
+}
+
+// defaultPrefix is the mesh prefix when none is configured: a ULA
+// (RFC 4193) whose global ID spells "lowpa".
+var defaultPrefix = netip.MustParsePrefix("fd6c:6f77:7061::/64")
+
+// defaultSimEUI64 is the simulated RCP's EUI-64 (locally administered).
+var defaultSimEUI64 = [8]byte{0x02, 0x00, 0x5e, 0x10, 0x00, 0x00, 0x00, 0x01}
+
+func defaultDaemonConfig() daemonConfig {
+	return daemonConfig{
+		Channel: 15, PANID: 0xface, Prefix: defaultPrefix,
+		TUNName: "lowpan0", TUNMTU: 1280,
+		RegistryCapacity: 10000,
+		StateDir:         "/var/lib/lowpanbr",
+		APISocket:        "/run/lowpanbr/api.sock",
+		Mesh:             sim.MeshConfig{Topology: sim.Star, Nodes: 10, Seed: 1},
+		SimEUI64:         defaultSimEUI64,
+		TimeScale:        1,
+	}
+}
+
+// routerAddr is the border router's own address in the mesh prefix: ::1.
+func routerAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As16()
+	a[15] = 1
+	return netip.AddrFrom16(a)
+}
+
+// daemon is a running border router: radio, 6LoWPAN link, 6LBR, TUN,
+// forwarder, and in simulation the medium, the RCP behind its PTY and the
+// nodes. start builds it; stop takes it down in reverse order.
+type daemon struct {
+	cfg daemonConfig
+	log *slog.Logger
+
+	started time.Time
+	medium  *medium.Medium
+	rcpSim  *sim.EmbeddedRCP
+	mesh    *sim.Mesh
+	driver  *rcp.Driver
+	link    *router.LowpanLink
+	nd      *nd.Router
+	tun     router.Device
+	applied *router.Applied
+	fwd     *router.Forwarder
+	up      *router.UpstreamRA
+	api     *apiServer
+	global  netip.Addr
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error // a component that stopped on its own
+	undo   []func()   // in reverse order of start
+}
+
+func (d *daemon) simulated() bool { return d.cfg.RadioURL == "" }
+
+// goRun starts a component's goroutine; an error it returns ends the
+// daemon.
+func (d *daemon) goRun(name string, f func() error) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := f(); err != nil {
+			select {
+			case d.errs <- fmt.Errorf("%s: %w", name, err):
+			default:
+			}
+		}
+	}()
+}
+
+// startDaemon brings the border router up. On error everything started so
+// far is taken down again.
+func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d *daemon, err error) {
+	ctx, cancel := context.WithCancel(parent)
+	d = &daemon{cfg: cfg, log: log, cancel: cancel, errs: make(chan error, 8), started: time.Now()}
+	defer func() {
+		if err != nil {
+			d.stop()
+			d = nil
+		}
+	}()
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return d, fmt.Errorf("state directory: %w", err)
+	}
+	linkState := filepath.Join(cfg.StateDir, "link.json")
+	if rep, err := router.CleanupStale(cfg.TUNName, linkState); err != nil {
+		log.Warn("cleaning up after an earlier run", "err", err)
+	} else if rep.StateFound {
+		log.Info("cleaned up after an earlier run that did not stop cleanly", "pid", rep.PID, "link", rep.Link)
+	}
+
+	url := cfg.RadioURL
+	if d.simulated() {
+		// The simulated world outlives the daemon's context: the radio
+		// driver must close before the RCP it talks to disappears, or the
+		// shutdown looks like a failing dongle.
+		simCtx, simCancel := context.WithCancel(context.WithoutCancel(parent))
+		d.undo = append(d.undo, simCancel)
+		d.medium = medium.New(medium.Config{Seed: cfg.Mesh.Seed, TimeScale: cfg.TimeScale, Logger: log.With("component", "medium")})
+		d.goRun("medium", func() error { return d.medium.Run(simCtx) })
+		d.undo = append(d.undo, func() { d.medium.Close() })
+		if d.rcpSim, err = sim.StartRCP(simCtx, d.medium, "br", rcpsim.Config{EUI64: cfg.SimEUI64}, log.With("component", "rcpsim")); err != nil {
+			return d, err
+		}
+		d.undo = append(d.undo, func() { d.rcpSim.Close() })
+		url = d.rcpSim.URL()
+		log.Info("no radio configured: running on the built-in simulated RCP", "pty", d.rcpSim.Path)
+	}
+	u, err := transport.ParseURL(url)
+	if err != nil {
+		return d, fmt.Errorf("radio: %w", err)
+	}
+	d.driver, err = rcp.Open(ctx, rcp.Config{Open: rcp.URLOpener(u, log), Name: u.String(), Logger: log.With("component", "rcp"),
+		Settings: radio.Settings{Channel: cfg.Channel, PANID: cfg.PANID, ShortAddr: 0xfffe, TxPowerDBm: cfg.TxPowerDBm}})
+	if err != nil {
+		return d, fmt.Errorf("radio %s: %w", u, err)
+	}
+	d.undo = append(d.undo, func() { d.driver.Close() })
+	id := d.driver.Identity()
+	log.Info("radio ready", "firmware", id.Firmware, "eui64", colonHex(id.EUI64[:]), "channel", cfg.Channel, "pan", fmt.Sprintf("0x%04x", cfg.PANID))
+
+	ctxs := &lowpan.ContextTable{}
+	d.global = routerAddr(cfg.Prefix)
+	iid, _ := lowpan.ExtendedLinkAddr(id.EUI64).IID()
+	ll := [16]byte{0: 0xfe, 1: 0x80}
+	copy(ll[8:], iid[:])
+	d.nd, err = nd.New(nd.Config{Prefix: cfg.Prefix, Contexts: cfg.Contexts, ContextChangeDelay: cfg.ContextChangeDelay,
+		LinkLocal: netip.AddrFrom16(ll), Global: d.global, RegistryCapacity: cfg.RegistryCapacity,
+		StatePath: filepath.Join(cfg.StateDir, "nd.json"), Logger: log.With("component", "nd")}, time.Now())
+	if err != nil {
+		return d, err
+	}
+	if err := d.nd.LoadError(); err != nil {
+		log.Warn("ND state not restored; starting fresh", "err", err)
+	}
+	if err := d.nd.ApplyContexts(ctxs); err != nil {
+		return d, err
+	}
+	d.link, err = router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan0", Radio: d.driver, PANID: cfg.PANID, ExtAddr: id.EUI64,
+		Contexts: ctxs, Reassembly: cfg.Reassembly, Logger: log.With("component", "lowpan")})
+	if err != nil {
+		return d, err
+	}
+
+	if d.tun, err = router.OpenTUN(cfg.TUNName, cfg.TUNMTU); err != nil {
+		return d, err
+	}
+	d.undo = append(d.undo, func() { d.tun.Close() })
+	d.applied, err = router.ConfigureLink(d.tun.Name(), router.LinkConfig{MTU: cfg.TUNMTU, Up: true, Forwarding: cfg.Forwarding,
+		Addrs:  []netip.Prefix{netip.PrefixFrom(d.global, 128)},
+		Routes: []netip.Prefix{cfg.Prefix}, StateFile: linkState})
+	if err != nil {
+		return d, err
+	}
+	d.undo = append(d.undo, func() {
+		if err := d.applied.Undo(); err != nil {
+			log.Warn("removing what was added to the TUN", "err", err)
+		}
+	})
+	d.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: d.tun, Links: []*router.LowpanLink{d.link}, ND: d.nd,
+		Source: d.global, Logger: log.With("component", "forwarder")})
+	if err != nil {
+		return d, err
+	}
+	// The forwarder's TUN reader returns once the TUN is closed (an undo
+	// step above).
+	d.goRun("forwarder", func() error { return d.fwd.Run(ctx) })
+
+	if cfg.Upstream != nil {
+		c := *cfg.Upstream
+		c.Routes = []netip.Prefix{cfg.Prefix}
+		c.Logger = log.With("component", "upstream-ra")
+		if d.up, err = router.NewUpstreamRA(c); err != nil {
+			return d, err
+		}
+		d.goRun("upstream RA", func() error { return d.up.Run(ctx) })
+	}
+	if d.simulated() {
+		m := cfg.Mesh
+		m.Channel, m.PANID = cfg.Channel, cfg.PANID
+		m.Logger = log.With("component", "sim")
+		if d.mesh, err = sim.StartMesh(ctx, d.medium, d.rcpSim.Node, m); err != nil {
+			return d, err
+		}
+	}
+	if cfg.APISocket != "" {
+		if d.api, err = startAPI(d, cfg.APISocket); err != nil {
+			return d, err
+		}
+		d.undo = append(d.undo, func() { d.api.Close() })
+	}
+	return d, nil
+}
+
+// wait blocks until ctx ends or a component fails.
+func (d *daemon) wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-d.errs:
+		return err
+	}
+}
+
+// stop takes everything down in reverse order and waits for the
+// goroutines.
+func (d *daemon) stop() {
+	d.cancel()
+	for i := len(d.undo) - 1; i >= 0; i-- {
+		d.undo[i]()
+	}
+	d.wg.Wait()
+	if d.mesh != nil {
+		d.mesh.Wait()
+	}
+}
