@@ -276,3 +276,22 @@ func TestMeshConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// Link overrides reach the medium both ways; the rest keeps the
+// topology's links.
+func TestMeshLinkOverrides(t *testing.T) {
+	b := startBR(t, MeshConfig{Topology: Line, Nodes: 3, Loss: 0.01, Links: []LinkOverride{{A: "n1", B: "n2", Loss: 0.25}, {A: "br", B: "n3", Disconnected: true}}})
+	n1, n2, n3 := b.mesh.Node("n1").radio.node, b.mesh.Node("n2").radio.node, b.mesh.Node("n3").radio.node
+	if l := b.m.Link(n1, n2); l.Loss != 0.25 || l.Disconnected {
+		t.Errorf("n1→n2: %+v", l)
+	}
+	if l := b.m.Link(n2, n1); l.Loss != 0.25 || l.Disconnected {
+		t.Errorf("n2→n1: %+v", l)
+	}
+	if l := b.m.Link(n2, n3); l.Loss != 0.01 || l.Disconnected {
+		t.Errorf("n2→n3: %+v", l)
+	}
+	if l := b.m.Link(n1, n3); !l.Disconnected {
+		t.Errorf("n1→n3 (two apart on a line): %+v", l)
+	}
+}

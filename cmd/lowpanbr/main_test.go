@@ -36,6 +36,21 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"pcap", "encode", "-o", "/dev/null", "--pan", "0x1ffff", zepCapture}, 2, "--pan"},
 		{[]string{"pcap", "encode", "-o", "/dev/null", "--frame-version", "2011", zepCapture}, 2, "--frame-version"},
 		{[]string{"pcap", "decode", "--json", "main.go"}, 1, "pcap decode"},
+		{[]string{"run", "--channel", "27"}, 2, "--channel 27: want 11..26"},
+		{[]string{"run", "--pan-id", "0xffff"}, 2, `--pan-id "0xffff"`},
+		{[]string{"run", "--prefix", "2001:db8::/48"}, 2, "want an IPv6 /64"},
+		{[]string{"run", "--prefix", "10.0.0.0/64"}, 2, "want an IPv6 /64"},
+		{[]string{"run", "--context", "17=2001:db8::/64"}, 2, "--context"},
+		{[]string{"run", "--mtu", "1000"}, 2, "--mtu 1000: want 1280..65535"},
+		{[]string{"run", "--sim-topology", "ring"}, 2, `topology "ring"`},
+		{[]string{"run", "--sim-nodes", "5000"}, 2, "5000 nodes"},
+		{[]string{"run", "--sim-loss", "1.5"}, 2, "loss 1.5"},
+		{[]string{"run", "--sim-link", "n1n2=0.3"}, 2, "want A-B=LOSS"},
+		{[]string{"run", "--sim-link", "n1-n2=lots"}, 2, `loss "lots"`},
+		{[]string{"run", "--sim-link", "n1-n99=0.3"}, 2, "n1–n99"},
+		{[]string{"run", "--sim-intruder", "n42"}, 2, `intruder for "n42"`},
+		{[]string{"run", "--log-level", "loud"}, 2, "--log-level"},
+		{[]string{"run", "extra"}, 2, "unexpected arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

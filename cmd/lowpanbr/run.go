@@ -62,6 +62,8 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Mesh.Cols, "sim-cols", 4, "grid columns")
 	fs.Uint64Var(&cfg.Mesh.Seed, "sim-seed", cfg.Mesh.Seed, "seed of the random topology and of link losses")
 	fs.Float64Var(&cfg.Mesh.Loss, "sim-loss", 0, "probability that a frame is lost on a link")
+	var links multiFlag
+	fs.Var(&links, "sim-link", "one link's loss both ways, A-B=LOSS or A-B=off to cut it, e.g. br-n1=0.2 (repeatable)")
 	var intruders multiFlag
 	fs.Var(&intruders, "sim-intruder", "add a node that tries to register this node's address under another owner (repeatable)")
 	fs.DurationVar(&cfg.Mesh.Lifetime, "sim-lifetime", 10*time.Minute, "registration lifetime of simulated nodes")
@@ -111,6 +113,13 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Mesh.Topology = sim.Topology(*topology)
 	cfg.Mesh.Intruders = intruders
+	for _, l := range links {
+		o, err := parseLinkOverride(l)
+		if err != nil {
+			return fmt.Errorf("--sim-link: %v: %w", err, errUsage)
+		}
+		cfg.Mesh.Links = append(cfg.Mesh.Links, o)
+	}
 	if err := cfg.Mesh.Validate(); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
@@ -148,4 +157,24 @@ func printReach(w io.Writer, d *daemon) {
 	if d.cfg.Mesh.Nodes > 0 {
 		fmt.Fprintf(w, "Try: ping -6 -c 3 %v\n", sim.Addr(d.cfg.Prefix, 0))
 	}
+}
+
+// parseLinkOverride reads A-B=LOSS or A-B=off.
+func parseLinkOverride(spec string) (sim.LinkOverride, error) {
+	pair, v, ok := strings.Cut(spec, "=")
+	a, b, ok2 := strings.Cut(pair, "-")
+	if !ok || !ok2 || a == "" || b == "" {
+		return sim.LinkOverride{}, fmt.Errorf("%q: want A-B=LOSS or A-B=off, e.g. br-n1=0.2", spec)
+	}
+	o := sim.LinkOverride{A: a, B: b}
+	if v == "off" {
+		o.Disconnected = true
+		return o, nil
+	}
+	loss, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return o, fmt.Errorf("%q: loss %q is not a number from 0 to 1 (or off)", spec, v)
+	}
+	o.Loss = loss
+	return o, nil
 }
