@@ -56,6 +56,9 @@ type NodeConfig struct {
 	// the EUI-64).
 	Address netip.Addr
 	Logger  *slog.Logger
+
+	// renewEvery overrides the renewal interval (Lifetime/2), for tests.
+	renewEvery time.Duration
 }
 
 // NodeState is what a node has learnt and registered.
@@ -220,6 +223,9 @@ func (n *Node) Run(ctx context.Context) error {
 	backoff := time.Second
 	for ctx.Err() == nil {
 		wait := n.cfg.Lifetime / 2 // renew before expiry
+		if n.cfg.renewEvery > 0 {
+			wait = n.cfg.renewEvery
+		}
 		if err := n.join(ctx, uint16(n.cfg.Lifetime/time.Minute)); errors.Is(err, errNoRA) {
 			// Soliciting again soon is cheap, and how a node deep in the
 			// mesh finds a parent once one registers near it.

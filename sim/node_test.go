@@ -11,11 +11,7 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
-	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
-	"github.com/lowpanbr/lowpanbr/radio"
-	"github.com/lowpanbr/lowpanbr/router"
-	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
 // memTUN stands for Linux in these tests.
@@ -54,84 +50,48 @@ func echoRequest(src, dst netip.Addr, id uint16) []byte {
 }
 
 // Ten nodes in a star register with the border router and answer pings
-// sent from Linux; a node claiming an address held under another ROVR
-// gets DUPLICATE and does not take it.
+// sent from Linux.
 func TestStarRegistersAndAnswers(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	m := medium.New(medium.Config{Seed: 11})
-	go m.Run(ctx)
-	defer m.Close()
-	brEUI := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
-	mn, _ := m.Attach(medium.NodeConfig{Name: "br", Channel: 20, ExtAddr: brEUI})
-	br := NewNodeRadio(mn)
-	defer br.Close()
-	br.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: brEUI})
-	ctxs := &lowpan.ContextTable{}
-	ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
-	link, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
-	if err != nil {
-		t.Fatal(err)
+	b := startBR(t, MeshConfig{Topology: Star, Nodes: 10, Seed: 11})
+	for i, n := range b.mesh.Nodes() {
+		if n.State().Global != Addr(prefix, i) {
+			t.Fatalf("%s has %v, want %v", n.Name(), n.State().Global, Addr(prefix, i))
+		}
+		if p := b.ping(t, n.State().Global, uint16(i)); !isEchoReplyFrom(p, n.State().Global) {
+			t.Fatalf("ping %s: got % x", n.Name(), p[:48])
+		}
+		if reg, ok := b.nd.Registry().Lookup(n.State().Global, time.Now()); !ok || !reg.Direct() || !bytes.Equal(reg.ROVR.Bytes(), n.cfg.EUI64[:]) {
+			t.Fatalf("registry entry of %s: %+v %v", n.Name(), reg, ok)
+		}
 	}
-	global := netip.MustParseAddr("2001:db8:1::1")
-	ndr, err := nd.New(nd.Config{Prefix: prefix, Contexts: []nd.ContextConfig{{ID: 0, Prefix: prefix}}, ContextChangeDelay: -1,
-		LinkLocal: netip.MustParseAddr("fe80::1"), Global: global}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 64), closed: make(chan struct{})}
-	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []*router.LowpanLink{link}, ND: ndr, Source: global})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fwdDone := make(chan struct{})
-	go func() { fwd.Run(ctx); close(fwdDone) }()
-	defer func() { cancel(); tun.Close(); <-fwdDone }()
+}
 
-	var nodes []*Node
-	for i := 0; i < 10; i++ {
-		n, err := AttachNode(m, NodeConfig{Name: "n", EUI64: [8]byte{0x02, 0, 0, 0, 0, 0, 1, byte(i + 1)}, Channel: 20, PANID: 0xabcd})
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
-		go n.Run(ctx)
+// A node renews its registration before it runs out: each renewal is a
+// fresh EARO with the next TID, accepted, and pushes the expiry on.
+func TestNodeRenews(t *testing.T) {
+	b := startBR(t, MeshConfig{Topology: Star})
+	n, err := AttachNode(b.m, NodeConfig{Name: "r", EUI64: [8]byte{0x02, 0, 0, 0, 0, 0, 3, 1}, Channel: 20, PANID: 0xabcd, renewEvery: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
 	deadline := time.Now().Add(20 * time.Second)
-	for _, n := range nodes {
-		for !n.State().Registered {
-			if time.Now().After(deadline) {
-				t.Fatalf("node %v never registered: %+v", n.LinkLocal(), n.State())
+	var first nd.Registration
+	for {
+		st := n.State()
+		if reg, ok := b.nd.Registry().Lookup(st.Global, time.Now()); ok && st.Registered {
+			if first.TID == 0 {
+				first = reg
+			} else if st.Renewed >= 2 && reg.TID > first.TID && reg.Expires.After(first.Expires) {
+				return
 			}
-			time.Sleep(10 * time.Millisecond)
 		}
-	}
-	// Ping every node from "Linux".
-	from := netip.MustParseAddr("2001:db8:9::5")
-	for i, n := range nodes {
-		tun.in <- echoRequest(from, n.State().Global, uint16(i))
-		select {
-		case p := <-tun.out:
-			if p[40] != 129 || netip.AddrFrom16([16]byte(p[8:24])) != n.State().Global {
-				t.Fatalf("reply from node %d: type %d from % x", i, p[40], p[8:24])
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("node %d did not answer", i)
+		if time.Now().After(deadline) {
+			t.Fatalf("no renewal: state %+v, first registration %+v", st, first)
 		}
-	}
-	// Another node claims node 0's address with its own ROVR.
-	thief, _ := AttachNode(m, NodeConfig{Name: "thief", EUI64: [8]byte{0x02, 0, 0, 0, 0, 0, 2, 1}, Channel: 20, PANID: 0xabcd, Address: nodes[0].State().Global})
-	go thief.Run(ctx)
-	for thief.State().Status != nd.StatusDuplicate {
-		if time.Now().After(deadline.Add(10 * time.Second)) {
-			t.Fatalf("thief state %+v", thief.State())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if thief.State().Registered {
-		t.Fatal("the thief took the address")
-	}
-	if reg, ok := ndr.Registry().Lookup(nodes[0].State().Global, time.Now()); !ok || !bytes.Equal(reg.ROVR.Bytes(), nodes[0].cfg.EUI64[:]) {
-		t.Fatalf("registry entry for node 0 changed: %+v %v", reg, ok)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
