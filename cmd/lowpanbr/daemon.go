@@ -21,54 +21,6 @@ import (
 	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
 )
 
-// daemonConfig is everything `lowpanbr run` needs, validated.
-type daemonConfig struct {
-	RadioURL   string // empty: the built-in simulator
-	Channel    uint8
-	PANID      uint16
-	TxPowerDBm int8
-
-	Prefix   netip.Prefix
-	Contexts []nd.ContextConfig
-	// ContextChangeDelay: see nd.Config (negative: none).
-	ContextChangeDelay time.Duration
-
-	TUNName    string
-	TUNMTU     int
-	Forwarding bool
-
-	RegistryCapacity int
-	Reassembly       lowpan.ReassemblyConfig
-	StateDir         string
-	APISocket        string // empty: no API
-
-	Upstream *router.UpstreamRAConfig // nil: no RAs on the LAN
-
-	Mesh      sim.MeshConfig // the simulated mesh (simulator only)
-	SimEUI64  [8]byte        // the simulated RCP's EUI-64
-	TimeScale float64        // the simulated medium's (1: real time)
-}
-
-// defaultPrefix is the mesh prefix when none is configured: a ULA
-// (RFC 4193) whose global ID spells "lowpa".
-var defaultPrefix = netip.MustParsePrefix("fd6c:6f77:7061::/64")
-
-// defaultSimEUI64 is the simulated RCP's EUI-64 (locally administered).
-var defaultSimEUI64 = [8]byte{0x02, 0x00, 0x5e, 0x10, 0x00, 0x00, 0x00, 0x01}
-
-func defaultDaemonConfig() daemonConfig {
-	return daemonConfig{
-		Channel: 15, PANID: 0xface, Prefix: defaultPrefix,
-		TUNName: "lowpan0", TUNMTU: 1280,
-		RegistryCapacity: 10000,
-		StateDir:         "/var/lib/lowpanbr",
-		APISocket:        "/run/lowpanbr/api.sock",
-		Mesh:             sim.MeshConfig{Topology: sim.Star, Nodes: 10, Seed: 1},
-		SimEUI64:         defaultSimEUI64,
-		TimeScale:        1,
-	}
-}
-
 // routerAddr is the border router's own address in the mesh prefix: ::1.
 func routerAddr(p netip.Prefix) netip.Addr {
 	a := p.Masked().Addr().As16()
@@ -177,6 +129,8 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	ll := [16]byte{0: 0xfe, 1: 0x80}
 	copy(ll[8:], iid[:])
 	d.nd, err = nd.New(nd.Config{Prefix: cfg.Prefix, Contexts: cfg.Contexts, ContextChangeDelay: cfg.ContextChangeDelay,
+		PrefixValidLifetime: cfg.PrefixValidLifetime, PrefixPreferredLifetime: cfg.PrefixPreferredLifetime,
+		ContextLifetime: cfg.ContextLifetime, RouterLifetime: cfg.RouterLifetime, ABROLifetime: cfg.ABROLifetime,
 		LinkLocal: netip.AddrFrom16(ll), Global: d.global, RegistryCapacity: cfg.RegistryCapacity,
 		StatePath: filepath.Join(cfg.StateDir, "nd.json"), Logger: log.With("component", "nd")}, time.Now())
 	if err != nil {

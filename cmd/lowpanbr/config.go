@@ -1,0 +1,78 @@
+package main
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/sim"
+)
+
+// daemonConfig is everything `lowpanbr run` needs, validated.
+type daemonConfig struct {
+	RadioURL   string // empty: the built-in simulator
+	Channel    uint8
+	PANID      uint16
+	TxPowerDBm int8
+
+	Prefix   netip.Prefix
+	Contexts []nd.ContextConfig
+	// ContextChangeDelay: see nd.Config (negative: none).
+	ContextChangeDelay time.Duration
+
+	TUNName    string
+	TUNMTU     int
+	Forwarding bool
+
+	// 6LBR lifetimes (zero: nd's defaults).
+	PrefixValidLifetime     time.Duration
+	PrefixPreferredLifetime time.Duration
+	ContextLifetime         time.Duration
+	RouterLifetime          time.Duration
+	ABROLifetime            time.Duration
+
+	RegistryCapacity int
+	Reassembly       lowpan.ReassemblyConfig
+	StateDir         string
+	APISocket        string // empty: no API
+	MetricsListen    string // host:port of /metrics, /healthz, /readyz; empty: off
+	// MaxNeighbors caps the neighbours tracked for link quality (and so
+	// the label values of the per-neighbour metrics).
+	MaxNeighbors int
+
+	LogLevel  slog.Level
+	LogFormat string // text or json
+
+	Upstream *router.UpstreamRAConfig // nil: no RAs on the LAN
+
+	Mesh      sim.MeshConfig // the simulated mesh (simulator only)
+	SimEUI64  [8]byte        // the simulated RCP's EUI-64
+	TimeScale float64        // the simulated medium's (1: real time)
+}
+
+// defaultPrefix is the mesh prefix when none is configured: a ULA
+// (RFC 4193) whose global ID spells "lowpa".
+var defaultPrefix = netip.MustParsePrefix("fd6c:6f77:7061::/64")
+
+// defaultSimEUI64 is the simulated RCP's EUI-64 (locally administered).
+var defaultSimEUI64 = [8]byte{0x02, 0x00, 0x5e, 0x10, 0x00, 0x00, 0x00, 0x01}
+
+func defaultDaemonConfig() daemonConfig {
+	return daemonConfig{
+		Channel: 15, PANID: 0xface, Prefix: defaultPrefix,
+		TUNName: "lowpan0", TUNMTU: 1280,
+		RegistryCapacity: 10000,
+		StateDir:         "/var/lib/lowpanbr",
+		APISocket:        "/run/lowpanbr/api.sock",
+		MetricsListen:    "127.0.0.1:9580",
+		MaxNeighbors:     64,
+		LogLevel:         slog.LevelInfo,
+		LogFormat:        "text",
+		Mesh:             sim.MeshConfig{Topology: sim.Star, Nodes: 10, Seed: 1},
+		SimEUI64:         defaultSimEUI64,
+		TimeScale:        1,
+	}
+}
