@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +36,16 @@ type LowpanLinkConfig struct {
 	// ElideUDPChecksum: see lowpan.Compressor (off by default, RFC 6282
 	// §4.3.2).
 	ElideUDPChecksum bool
-	Logger           *slog.Logger
+	// CCARetries is how often a frame is sent again after a channel
+	// access failure (the RCP already did its CSMA-CA backoffs; the
+	// channel may clear a few milliseconds later). Default 2; negative:
+	// none. Retransmissions after a missing ACK are the RCP's own
+	// (TxOptions.MaxFrameRetries) and not reported over Spinel.
+	CCARetries int
+	// MaxNeighbors bounds the neighbour table (default 64): the least
+	// recently heard is forgotten first.
+	MaxNeighbors int
+	Logger       *slog.Logger
 }
 
 // LinkStats counts a link's traffic; every counter only grows.
@@ -51,7 +61,22 @@ type LinkStats struct {
 	// HeaderBytesSaved is uncompressed minus compressed header octets of
 	// sent packets.
 	HeaderBytesSaved uint64
+	// BytesSent and BytesReceived count PSDU octets (MAC header, payload
+	// and FCS) handed to and received from the radio.
+	BytesSent, BytesReceived uint64
+	// TxRetries counts frames sent again after a channel access failure.
+	TxRetries        uint64
 	Reassembly       lowpan.ReassemblyStats
+	ReassemblyMemory int
+}
+
+// Neighbor is what a link knows of a node it heard directly.
+type Neighbor struct {
+	Addr      lowpan.LinkAddr
+	RSSI      int8  // dBm, of the last frame
+	LQI       uint8 // of the last frame
+	Frames    uint64
+	LastHeard time.Time
 }
 
 // LowpanLink carries IPv6 over one IEEE 802.15.4 PAN: RFC 6282
@@ -67,12 +92,16 @@ type LowpanLink struct {
 	tags lowpan.TagCounter
 	seq  atomic.Uint32
 
+	nbMu      sync.Mutex
+	neighbors map[lowpan.LinkAddr]*Neighbor
+
 	sendMu  sync.Mutex // one packet's frames at a time, in order
 	scratch [lowpan.ScratchSize]byte
 	frame   [ieee802154.MaxPSDU]byte
 
 	stats struct {
 		pktSent, pktRecv, frSent, frRecv, acked, noAck, cca, txErr, fragSent, dups, bad, decErr, saved atomic.Uint64
+		bytesSent, bytesRecv, retries                                                                  atomic.Uint64
 	}
 }
 
@@ -92,11 +121,17 @@ func NewLowpanLink(cfg LowpanLinkConfig) (*LowpanLink, error) {
 	if cfg.Name == "" {
 		cfg.Name = "wpan0"
 	}
+	if cfg.CCARetries == 0 {
+		cfg.CCARetries = 2
+	}
+	if cfg.MaxNeighbors <= 0 {
+		cfg.MaxNeighbors = 64
+	}
 	r, err := lowpan.NewReassembler(cfg.Reassembly, cfg.Contexts)
 	if err != nil {
 		return nil, fmt.Errorf("router: lowpan link %s: %w", cfg.Name, err)
 	}
-	return &LowpanLink{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r,
+	return &LowpanLink{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r, neighbors: make(map[lowpan.LinkAddr]*Neighbor),
 		comp: lowpan.Compressor{Contexts: cfg.Contexts, ElideUDPChecksum: cfg.ElideUDPChecksum}}, nil
 }
 
@@ -134,8 +169,16 @@ func (l *LowpanLink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAd
 			return err
 		}
 		res, err := l.cfg.Radio.Transmit(ctx, f, radio.TxOptions{})
+		for try := 0; err == nil && res.Status == radio.TxChannelAccessFailure && try < l.cfg.CCARetries; try++ {
+			l.stats.retries.Add(1)
+			l.stats.cca.Add(1)
+			l.stats.frSent.Add(1)
+			l.stats.bytesSent.Add(uint64(len(f)))
+			res, err = l.cfg.Radio.Transmit(ctx, f, radio.TxOptions{})
+		}
 		frames++
 		l.stats.frSent.Add(1)
+		l.stats.bytesSent.Add(uint64(len(f)))
 		if err != nil {
 			l.stats.txErr.Add(1)
 			return err
@@ -198,6 +241,7 @@ func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
 			}
 		}
 		l.stats.frRecv.Add(1)
+		l.stats.bytesRecv.Add(uint64(len(fr.PSDU)))
 		if err := f.Decode(fr.PSDU, true); err != nil || f.Type != ieee802154.FrameData || f.SecurityEnabled {
 			l.stats.bad.Add(1)
 			continue
@@ -212,6 +256,7 @@ func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
 			l.stats.bad.Add(1)
 			continue
 		}
+		l.heard(src, &fr)
 		if !f.SeqSuppressed && seen.duplicate(src, f.Seq) {
 			l.stats.dups.Add(1)
 			continue
@@ -257,6 +302,8 @@ func (l *LowpanLink) Stats() LinkStats {
 		TxAcked: l.stats.acked.Load(), TxNoAck: l.stats.noAck.Load(), TxCCA: l.stats.cca.Load(), TxErrors: l.stats.txErr.Load(),
 		FragmentsSent: l.stats.fragSent.Load(), MACDuplicates: l.stats.dups.Load(), BadFrames: l.stats.bad.Load(),
 		DecodeErrors: l.stats.decErr.Load(), HeaderBytesSaved: l.stats.saved.Load(), Reassembly: l.reas.Stats(),
+		ReassemblyMemory: l.reas.MemoryInUse(), TxRetries: l.stats.retries.Load(),
+		BytesSent: l.stats.bytesSent.Load(), BytesReceived: l.stats.bytesRecv.Load(),
 	}
 }
 
@@ -287,4 +334,40 @@ func (s *seqFilter) duplicate(src lowpan.LinkAddr, seq uint8) bool {
 	s.order = append(s.order, src)
 	s.last[src] = seq
 	return false
+}
+
+// heard records the link quality of a frame from a neighbour (its MAC
+// source: the previous hop, even for mesh-addressed frames).
+func (l *LowpanLink) heard(mac lowpan.LinkAddr, fr *radio.Frame) {
+	l.nbMu.Lock()
+	defer l.nbMu.Unlock()
+	n, ok := l.neighbors[mac]
+	if !ok {
+		if len(l.neighbors) >= l.cfg.MaxNeighbors {
+			var oldest *Neighbor
+			for _, x := range l.neighbors {
+				if oldest == nil || x.LastHeard.Before(oldest.LastHeard) {
+					oldest = x
+				}
+			}
+			delete(l.neighbors, oldest.Addr)
+		}
+		n = &Neighbor{Addr: mac}
+		l.neighbors[mac] = n
+	}
+	n.RSSI, n.LQI, n.LastHeard = fr.RSSI, fr.LQI, time.Now()
+	n.Frames++
+}
+
+// Neighbors returns the nodes heard directly, at most MaxNeighbors, most
+// recently heard first.
+func (l *LowpanLink) Neighbors() []Neighbor {
+	l.nbMu.Lock()
+	out := make([]Neighbor, 0, len(l.neighbors))
+	for _, n := range l.neighbors {
+		out = append(out, *n)
+	}
+	l.nbMu.Unlock()
+	slices.SortFunc(out, func(a, b Neighbor) int { return b.LastHeard.Compare(a.LastHeard) })
+	return out
 }

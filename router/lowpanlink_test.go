@@ -161,3 +161,60 @@ func TestLowpanLinkNoAck(t *testing.T) {
 		t.Fatalf("err = %v, want router.ErrNoAck", err)
 	}
 }
+
+// The receiving link keeps each neighbour's link quality (the medium's
+// RSSI for the link, and the LQI it derives) and counts octets both ways.
+func TestLowpanLinkNeighbors(t *testing.T) {
+	p := newLinkPair(t)
+	nodes := p.m.Nodes()
+	p.m.SetLink(nodes[0], nodes[1], medium.Link{RSSI: -71})
+	pkt := udpPacket("fe80::aa", "fe80::bb", 300)
+	if err := p.a.Send(context.Background(), pkt, p.b.LinkAddr()); err != nil {
+		t.Fatal(err)
+	}
+	expectPacket(t, p.got[1], pkt)
+	nb := p.b.Neighbors()
+	if len(nb) != 1 || nb[0].Addr != p.a.LinkAddr() || nb[0].RSSI != -71 || nb[0].LQI != medium.LQIFromRSSI(-71) || nb[0].Frames != 4 {
+		t.Fatalf("neighbours of b: %+v", nb)
+	}
+	sa, sb := p.a.Stats(), p.b.Stats()
+	if sa.BytesSent == 0 || sa.BytesSent != sb.BytesReceived || sa.FramesSent != 4 {
+		t.Fatalf("octets: a sent %d in %d frames, b received %d", sa.BytesSent, sa.FramesSent, sb.BytesReceived)
+	}
+}
+
+// ccaRadio fails channel access a given number of times, then acks.
+type ccaRadio struct {
+	instantRadio
+	failures int
+}
+
+func (r *ccaRadio) Transmit(ctx context.Context, psdu []byte, opts radio.TxOptions) (radio.TxResult, error) {
+	if r.failures > 0 {
+		r.failures--
+		return radio.TxResult{Status: radio.TxChannelAccessFailure}, nil
+	}
+	return r.instantRadio.Transmit(ctx, psdu, opts)
+}
+
+// A channel access failure is retried CCARetries times before the packet
+// is given up.
+func TestLowpanLinkCCARetries(t *testing.T) {
+	for _, c := range []struct {
+		failures, retries int
+		ok                bool
+	}{{2, 0, true}, {3, 0, false}, {1, -1, false}, {4, 5, true}} {
+		r := &ccaRadio{failures: c.failures}
+		l, err := router.NewLowpanLink(router.LowpanLinkConfig{Radio: r, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}, CCARetries: c.retries})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = l.Send(context.Background(), udpPacket("fe80::1", "fe80::2", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 2}))
+		if (err == nil) != c.ok {
+			t.Errorf("%+v: err %v", c, err)
+		}
+		if st := l.Stats(); c.ok && st.TxRetries != uint64(c.failures) {
+			t.Errorf("%+v: %d retries counted", c, st.TxRetries)
+		}
+	}
+}
