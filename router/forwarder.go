@@ -30,7 +30,11 @@ type ForwarderConfig struct {
 	// ICMPRate and ICMPBurst bound the ICMPv6 errors sent (defaults 10/s,
 	// burst 10).
 	ICMPRate, ICMPBurst float64
-	Logger              *slog.Logger
+	// TxLatency, when set, observes the seconds from reading a packet off
+	// the TUN to the radio's transmit done of its last frame, for packets
+	// sent into the mesh (a prometheus.Histogram fits).
+	TxLatency interface{ Observe(float64) }
+	Logger    *slog.Logger
 }
 
 // ForwarderStats counts the forwarder's decisions.
@@ -43,8 +47,10 @@ type ForwarderStats struct {
 	TooBig                uint64
 	ICMPErrorsSent        uint64
 	ICMPErrorsRateLimited uint64
-	Dropped               uint64 // not IPv6, unroutable multicast, send failures
-	SendFailures          uint64
+	// Sent ICMPv6 errors by kind.
+	ICMPUnreachableSent, ICMPTooBigSent, ICMPHopLimitSent uint64
+	Dropped                                               uint64 // not IPv6, unroutable multicast, send failures
+	SendFailures                                          uint64
 }
 
 // Forwarder moves packets between Linux (the TUN) and the mesh links,
@@ -63,6 +69,7 @@ type Forwarder struct {
 
 	stats struct {
 		fromTUN, toTUN, toMesh, meshToMesh, ndHandled, ndReplies, unreach, hlim, tooBig, icmpSent, dropped, sendFail atomic.Uint64
+		unreachSent, tooBigSent, hlimSent                                                                            atomic.Uint64
 	}
 }
 
@@ -139,7 +146,15 @@ func (f *Forwarder) readTUN(ctx context.Context) error {
 			return fmt.Errorf("router: read TUN: %w", err)
 		}
 		f.stats.fromTUN.Add(1)
+		if f.cfg.TxLatency == nil {
+			f.fromLinux(ctx, buf[:n])
+			continue
+		}
+		start, sent := time.Now(), f.stats.toMesh.Load()
 		f.fromLinux(ctx, buf[:n])
+		if f.stats.toMesh.Load() != sent { // only readTUN sends from Linux
+			f.cfg.TxLatency.Observe(time.Since(start).Seconds())
+		}
 	}
 }
 
@@ -224,6 +239,14 @@ func (f *Forwarder) icmpError(ctx context.Context, pkt []byte, typ, code uint8, 
 		return
 	}
 	f.stats.icmpSent.Add(1)
+	switch typ {
+	case ICMPv6DestUnreachable:
+		f.stats.unreachSent.Add(1)
+	case ICMPv6PacketTooBig:
+		f.stats.tooBigSent.Add(1)
+	case ICMPv6TimeExceeded:
+		f.stats.hlimSent.Add(1)
+	}
 	if toLinux {
 		f.writeTUN(msg)
 		return
@@ -320,5 +343,6 @@ func (f *Forwarder) Stats() ForwarderStats {
 		NDHandled: f.stats.ndHandled.Load(), NDReplies: f.stats.ndReplies.Load(), Unreachable: f.stats.unreach.Load(),
 		HopLimitExceeded: f.stats.hlim.Load(), TooBig: f.stats.tooBig.Load(), ICMPErrorsSent: f.stats.icmpSent.Load(),
 		ICMPErrorsRateLimited: f.rl.Denied(), Dropped: f.stats.dropped.Load(), SendFailures: f.stats.sendFail.Load(),
+		ICMPUnreachableSent: f.stats.unreachSent.Load(), ICMPTooBigSent: f.stats.tooBigSent.Load(), ICMPHopLimitSent: f.stats.hlimSent.Load(),
 	}
 }

@@ -43,6 +43,7 @@ type statusJSON struct {
 	Registry  nd.RegistryStats      `json:"registry"`
 	Forwarder router.ForwarderStats `json:"forwarder"`
 	Link      router.LinkStats      `json:"link"`
+	Neighbors []neighborJSON        `json:"neighbors"`
 	ND        nd.Counters           `json:"nd"`
 }
 
@@ -55,6 +56,14 @@ type radioJSON struct {
 	Channel   uint8     `json:"channel"`
 	PANID     string    `json:"pan_id"`
 	Stats     rcp.Stats `json:"stats"`
+}
+
+type neighborJSON struct {
+	Addr      string `json:"addr"`
+	RSSI      int8   `json:"rssi_dbm"`
+	LQI       uint8  `json:"lqi"`
+	Frames    uint64 `json:"frames"`
+	LastHeard string `json:"last_heard"` // how long ago
 }
 
 type contextJSON struct {
@@ -165,6 +174,11 @@ func (d *daemon) status() statusJSON {
 	}
 	if d.simulated() {
 		s.Radio.URL = d.rcpSim.URL() + " (built-in simulator)"
+	}
+	s.Neighbors = []neighborJSON{}
+	for _, n := range d.link.Neighbors() {
+		s.Neighbors = append(s.Neighbors, neighborJSON{Addr: n.Addr.String(), RSSI: n.RSSI, LQI: n.LQI, Frames: n.Frames,
+			LastHeard: time.Since(n.LastHeard).Round(time.Millisecond).String()})
 	}
 	for _, c := range d.nd.Contexts() {
 		s.Contexts = append(s.Contexts, contextJSON{ID: c.ID, Prefix: c.Prefix.String(), Compress: c.Compress, Withdrawing: c.Withdrawing})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/metrics"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
@@ -47,6 +48,8 @@ type daemon struct {
 	fwd     *router.Forwarder
 	up      *router.UpstreamRA
 	api     *apiServer
+	metrics *metrics.Metrics
+	metSrv  *metricsServer
 	global  netip.Addr
 
 	cancel context.CancelFunc
@@ -128,7 +131,15 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	iid, _ := lowpan.ExtendedLinkAddr(id.EUI64).IID()
 	ll := [16]byte{0: 0xfe, 1: 0x80}
 	copy(ll[8:], iid[:])
-	d.nd, err = nd.New(nd.Config{Prefix: cfg.Prefix, Contexts: cfg.Contexts, ContextChangeDelay: cfg.ContextChangeDelay,
+	changeDelay := cfg.ContextChangeDelay
+	if d.simulated() && changeDelay == 0 {
+		// RFC 6775 §7.2 has a new context advertised for a while with C=0
+		// (decompression only) so that every node learns it before anyone
+		// compresses with it. The simulated nodes all start with the
+		// border router and learn it from their first RA: wait for nobody.
+		changeDelay = -1
+	}
+	d.nd, err = nd.New(nd.Config{Prefix: cfg.Prefix, Contexts: cfg.Contexts, ContextChangeDelay: changeDelay,
 		PrefixValidLifetime: cfg.PrefixValidLifetime, PrefixPreferredLifetime: cfg.PrefixPreferredLifetime,
 		ContextLifetime: cfg.ContextLifetime, RouterLifetime: cfg.RouterLifetime, ABROLifetime: cfg.ABROLifetime,
 		LinkLocal: netip.AddrFrom16(ll), Global: d.global, RegistryCapacity: cfg.RegistryCapacity,
@@ -143,7 +154,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		return d, err
 	}
 	d.link, err = router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan0", Radio: d.driver, PANID: cfg.PANID, ExtAddr: id.EUI64,
-		Contexts: ctxs, Reassembly: cfg.Reassembly, Logger: log.With("component", "lowpan")})
+		Contexts: ctxs, Reassembly: cfg.Reassembly, MaxNeighbors: cfg.MaxNeighbors, Logger: log.With("component", "lowpan")})
 	if err != nil {
 		return d, err
 	}
@@ -163,9 +174,13 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 			log.Warn("removing what was added to the TUN", "err", err)
 		}
 	})
+	d.metrics = metrics.New(version)
 	d.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: d.tun, Links: []*router.LowpanLink{d.link}, ND: d.nd,
-		Source: d.global, Logger: log.With("component", "forwarder")})
+		Source: d.global, TxLatency: d.metrics.TxLatency, Logger: log.With("component", "forwarder")})
 	if err != nil {
+		return d, err
+	}
+	if err := d.metrics.Register(metrics.Sources{Links: []metrics.Link{d.link}, RCP: d.driver, Forwarder: d.fwd, ND: d.nd}); err != nil {
 		return d, err
 	}
 	// The forwarder's TUN reader returns once the TUN is closed (an undo
@@ -188,6 +203,13 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		if d.mesh, err = sim.StartMesh(ctx, d.medium, d.rcpSim.Node, m); err != nil {
 			return d, err
 		}
+	}
+	if cfg.MetricsListen != "" {
+		if d.metSrv, err = startMetrics(d, cfg.MetricsListen); err != nil {
+			return d, err
+		}
+		d.undo = append(d.undo, func() { d.metSrv.Close() })
+		log.Info("metrics", "url", "http://"+d.metSrv.Addr()+"/metrics")
 	}
 	if cfg.APISocket != "" {
 		if d.api, err = startAPI(d, cfg.APISocket); err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -327,6 +329,44 @@ func unreachable(t *testing.T, ns string, dst, from netip.Addr) {
 	}
 }
 
+// scrape fetches the daemon's /metrics over real HTTP from inside the br
+// namespace (where it listens on loopback) and returns the samples by
+// name{labels}.
+func scrape(t *testing.T, ns string) map[string]float64 {
+	t.Helper()
+	var conn net.Conn
+	if err := inNetns(t, ns, func() (err error) {
+		conn, err = net.DialTimeout("tcp", "127.0.0.1:9580", 5*time.Second)
+		return err
+	}); err != nil {
+		t.Fatalf("metrics endpoint: %v", err)
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(context.Context, string, string) (net.Conn, error) { return conn, nil }, DisableKeepAlives: true}}
+	resp, err := c.Get("http://127.0.0.1:9580/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", resp.Status)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
 var e2ePrefix = netip.MustParsePrefix("2001:db8:1::/64")
 
 func nodeAddr(i int) netip.Addr {
@@ -348,6 +388,7 @@ func TestEndToEndStar(t *testing.T) {
 		names[i] = fmt.Sprintf("n%d", i+1)
 	}
 	nodes := d.waitRegistered(t, names...)
+	before := scrape(t, n.br)
 	for i, name := range names {
 		if got := nodes[name].Address; got != nodeAddr(i).String() {
 			t.Fatalf("%s registered %s, want %v", name, got, nodeAddr(i))
@@ -401,13 +442,50 @@ func TestEndToEndStar(t *testing.T) {
 		t.Fatalf("no fragmentation seen: link stats %+v", st.Link)
 	}
 
-	// n5 deregisters: unreachable, with an ICMPv6 error from the router.
+	// The metrics moved with the traffic: 10 pings + a 1200-octet ping +
+	// a 1200-octet UDP echo (13 fragments each way for the large ones).
+	after := scrape(t, n.br)
+	atLeast := func(name string, want float64) {
+		t.Helper()
+		if got := after[name] - before[name]; got < want {
+			t.Errorf("%s moved by %v, want at least %v", name, got, want)
+		}
+	}
+	atLeast(`lowpanbr_tun_packets_total{direction="rx"}`, 12)
+	atLeast(`lowpanbr_tun_packets_total{direction="tx"}`, 12)
+	atLeast(`lowpanbr_forwarded_packets_total{path="to_mesh"}`, 12)
+	atLeast(`lowpanbr_radio_tx_latency_seconds_count`, 12)
+	atLeast(`lowpanbr_radio_frames_sent_total{link="wpan0",result="acked"}`, 10+2*13)
+	atLeast(`lowpanbr_lowpan_fragments_sent_total{link="wpan0"}`, 2*13)
+	atLeast(`lowpanbr_lowpan_fragments_received_total{link="wpan0"}`, 2*13)
+	atLeast(`lowpanbr_lowpan_reassemblies_total{link="wpan0",outcome="completed"}`, 2)
+	atLeast(`lowpanbr_lowpan_header_bytes_saved_total{link="wpan0"}`, 12*16) // the LAN source is carried inline
+	atLeast(`lowpanbr_radio_bytes_sent_total{link="wpan0"}`, 2*1200)
+	if after[`lowpanbr_nd_registrations{path="direct"}`] != 10 || after["lowpanbr_radio_up"] != 1 || after[`lowpanbr_neighbors{link="wpan0"}`] != 11 {
+		t.Errorf("gauges: registrations %v, radio up %v, neighbours %v", after[`lowpanbr_nd_registrations{path="direct"}`], after["lowpanbr_radio_up"], after[`lowpanbr_neighbors{link="wpan0"}`])
+	}
+	if after[`lowpanbr_nd_registration_outcomes_total{status="duplicate"}`] < 1 {
+		t.Error("the intruder's DUPLICATE is not counted")
+	}
+	if rssi, ok := after[`lowpanbr_neighbor_rssi_dbm{link="wpan0",neighbor="02:00:00:00:00:00:01:01"}`]; !ok || rssi != -45 {
+		t.Errorf("n1's RSSI: %v %v", rssi, ok)
+	}
+
+	// n5 deregisters: unreachable, with an ICMPv6 error from the router,
+	// counted once.
 	resp, err := d.client.Post("http://lowpanbr/api/v1/sim/nodes/n5/deregister", "", nil)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("deregister n5: %v %v", err, resp)
 	}
 	resp.Body.Close()
 	unreachable(t, n.lan, nodeAddr(4), routerAddr(e2ePrefix))
+	final := scrape(t, n.br)
+	if got := final[`lowpanbr_icmpv6_errors_sent_total{type="unreachable"}`] - after[`lowpanbr_icmpv6_errors_sent_total{type="unreachable"}`]; got != 1 {
+		t.Errorf("address unreachable errors sent: %v, want 1", got)
+	}
+	if final[`lowpanbr_nd_registrations{path="direct"}`] != 9 {
+		t.Errorf("registrations after n5 left: %v", final[`lowpanbr_nd_registrations{path="direct"}`])
+	}
 	d.stop(t, n)
 }
 

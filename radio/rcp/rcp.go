@@ -636,6 +636,10 @@ func (d *Driver) Transmit(ctx context.Context, psdu []byte, opts radio.TxOptions
 	}
 }
 
+// QueueDepth is the number of frames waiting in the transmit queue (the
+// one in the RCP's hands not included).
+func (d *Driver) QueueDepth() int { return len(d.txq) }
+
 // Receive implements radio.Radio.
 func (d *Driver) Receive() <-chan radio.Frame { return d.rx }
 

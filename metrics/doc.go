@@ -1,0 +1,18 @@
+// Package metrics exports the border router's counters to Prometheus
+// (github.com/prometheus/client_golang): a collector that reads the
+// components' own counters when scraped (so the packet path keeps its
+// atomic counters and pays nothing for Prometheus), the transmit latency
+// histogram the forwarder observes into, and the Go runtime and process
+// collectors.
+//
+// Names follow the Prometheus conventions: a lowpanbr_ prefix, base units
+// in the name (_seconds, _bytes, _dbm), _total on counters. Per-neighbour
+// gauges carry the neighbour's EUI-64 as a label; the link bounds its
+// neighbour table (router.LowpanLinkConfig.MaxNeighbors, 64 by default),
+// which bounds the label values.
+//
+// The architecture sketch has this package import nothing of ours; reading
+// the components' Stats structs directly is less code than mirroring each
+// in a type of its own, so it imports router, nd and radio/rcp (nothing
+// imports it but cmd).
+package metrics

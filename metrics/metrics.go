@@ -1,0 +1,242 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio/rcp"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Link is what the collector reads of an 802.15.4 link.
+type Link interface {
+	Name() string
+	Stats() router.LinkStats
+	Neighbors() []router.Neighbor
+}
+
+// RCP is what the collector reads of the radio driver.
+type RCP interface {
+	Stats() rcp.Stats
+	QueueDepth() int
+}
+
+// Forwarder is what the collector reads of the forwarder.
+type Forwarder interface{ Stats() router.ForwarderStats }
+
+// Sources are the components the collector reads; nil ones are skipped.
+type Sources struct {
+	Links     []Link
+	RCP       RCP
+	Forwarder Forwarder
+	ND        *nd.Router
+}
+
+// Metrics is the registry the daemon serves and the instruments the
+// packet path observes into.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// TxLatency: seconds from a packet read off the TUN to its last
+	// frame's transmit done (router.ForwarderConfig.TxLatency).
+	TxLatency prometheus.Histogram
+}
+
+// New makes a registry with the Go runtime and process collectors, build
+// information and the transmit latency histogram. Register adds the
+// components once they exist.
+func New(version string) *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry()}
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "lowpanbr_build_info", Help: "Build information; the value is 1.",
+		ConstLabels: prometheus.Labels{"version": version}})
+	info.Set(1)
+	// 250 kbit/s: one frame takes 0.5–5 ms with CSMA and ACK, a 1280-octet
+	// packet 13 frames, a queue of them much longer.
+	m.TxLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "lowpanbr_radio_tx_latency_seconds",
+		Help:    "Time from reading a packet off the TUN to the transmit done of its last frame.",
+		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}})
+	m.Registry.MustRegister(info, m.TxLatency)
+	return m
+}
+
+// Register adds the collector for the components.
+func (m *Metrics) Register(s Sources) error {
+	return m.Registry.Register(newCollector(s))
+}
+
+type desc = *prometheus.Desc
+
+func d(name, help string, labels ...string) desc {
+	return prometheus.NewDesc("lowpanbr_"+name, help, labels, nil)
+}
+
+var (
+	dFramesSent    = d("radio_frames_sent_total", "802.15.4 frames handed to the radio, by result (acked, no_ack, cca_failure, error, broadcast).", "link", "result")
+	dFramesRecv    = d("radio_frames_received_total", "802.15.4 frames received.", "link")
+	dRetries       = d("radio_tx_retries_total", "Frames sent again by the host after a channel access failure (retries after a missing ACK happen inside the RCP and are not reported).", "link")
+	dBytesSent     = d("radio_bytes_sent_total", "PSDU octets handed to the radio (FCS included).", "link")
+	dBytesRecv     = d("radio_bytes_received_total", "PSDU octets received.", "link")
+	dQueueDepth    = d("radio_tx_queue_depth", "Frames waiting in the RCP driver's transmit queue.")
+	dRadioUp       = d("radio_up", "1 when the RCP is initialised and usable.")
+	dRCPResets     = d("rcp_resets_total", "Unexpected RCP resets.")
+	dRCPReconnects = d("rcp_reconnects_total", "Successful re-initialisations of the RCP after a reset, timeout or transport failure.")
+	dRCPTimeouts   = d("rcp_timeouts_total", "Spinel requests the RCP did not answer in time.")
+	dRCPDisconn    = d("rcp_disconnects_total", "Transport failures (the dongle went away, read or write errors).")
+	dSpinelErrors  = d("spinel_errors_total", "HDLC and Spinel errors of the current RCP connection, by kind.", "kind")
+	dNbRSSI        = d("neighbor_rssi_dbm", "RSSI of the last frame heard from a neighbour.", "link", "neighbor")
+	dNbLQI         = d("neighbor_lqi", "LQI of the last frame heard from a neighbour.", "link", "neighbor")
+	dNeighbors     = d("neighbors", "Neighbours tracked (bounded by the link's MaxNeighbors).", "link")
+
+	dPktSent     = d("lowpan_packets_sent_total", "IPv6 packets sent as 6LoWPAN.", "link")
+	dPktRecv     = d("lowpan_packets_received_total", "IPv6 packets received (reassembled and decompressed).", "link")
+	dSaved       = d("lowpan_header_bytes_saved_total", "Header octets saved by compression (uncompressed minus compressed).", "link")
+	dFragSent    = d("lowpan_fragments_sent_total", "RFC 4944 fragments sent.", "link")
+	dFragRecv    = d("lowpan_fragments_received_total", "RFC 4944 fragments received.", "link")
+	dReasm       = d("lowpan_reassemblies_total", "Datagram reassemblies by outcome (completed, timed_out, evicted, overlap, malformed, rejected).", "link", "outcome")
+	dReasmMemory = d("lowpan_reassembly_memory_bytes", "Octets of reassembly buffers in use.", "link")
+	dMACDups     = d("lowpan_mac_duplicates_total", "MAC retransmissions dropped (same source and sequence number).", "link")
+	dDecodeErrs  = d("lowpan_decode_errors_total", "Frames or datagrams that could not be decoded.", "link")
+
+	dTUN         = d("tun_packets_total", "Packets read from (rx) and written to (tx) the TUN.", "direction")
+	dForwarded   = d("forwarded_packets_total", "Packets sent into the mesh, from Linux (to_mesh) or between nodes (mesh_to_mesh).", "path")
+	dDropped     = d("dropped_packets_total", "Packets dropped: not IPv6, unroutable multicast, failed writes.")
+	dSendFails   = d("send_failures_total", "Packets whose transmission failed (no ACK, channel access failure, radio down).")
+	dICMPSent    = d("icmpv6_errors_sent_total", "ICMPv6 errors sent, by type (unreachable, too_big, hop_limit).", "type")
+	dICMPLimited = d("icmpv6_errors_rate_limited_total", "ICMPv6 errors not sent because of the rate limit.")
+
+	dRegs         = d("nd_registrations", "Live registrations, registered directly or through a 6LR.", "path")
+	dRegCapacity  = d("nd_registry_capacity", "Most registrations the 6LBR holds.")
+	dRegOutcomes  = d("nd_registration_outcomes_total", "Answers to registrations (NS with (E)ARO and (E)DAR), by status.", "status")
+	dNDReceived   = d("nd_messages_received_total", "ND messages handled by the 6LBR, by type (rs, ns, edar, other).", "type")
+	dRASent       = d("nd_ra_sent_total", "Router Advertisements sent into the mesh.")
+	dNASent       = d("nd_na_sent_total", "Neighbor Advertisements sent.")
+	dEDACSent     = d("nd_edac_sent_total", "(E)DACs sent to 6LRs.")
+	dABROVersion  = d("nd_abro_version", "The ABRO version number advertised.")
+	allDescs      = []desc{dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion}
+	statusLabels  = [...]string{"success", "duplicate", "neighbor_cache_full", "moved", "removed", "validation_requested", "duplicate_source", "invalid_source", "topologically_incorrect", "registry_saturated", "validation_failed"}
+	receivedTypes = [...]string{"rs", "ns", "edar", "other", "ns_ignored"}
+)
+
+type collector struct{ s Sources }
+
+func newCollector(s Sources) *collector { return &collector{s: s} }
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+func counter(ch chan<- prometheus.Metric, d desc, v uint64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+}
+
+func gauge(ch chan<- prometheus.Metric, d desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	for _, l := range c.s.Links {
+		collectLink(ch, l)
+	}
+	if r := c.s.RCP; r != nil {
+		st := r.Stats()
+		gauge(ch, dQueueDepth, float64(r.QueueDepth()))
+		up := 0.0
+		if st.Up {
+			up = 1
+		}
+		gauge(ch, dRadioUp, up)
+		counter(ch, dRCPResets, st.Resets)
+		counter(ch, dRCPReconnects, st.Reconnects)
+		counter(ch, dRCPTimeouts, st.Timeouts)
+		counter(ch, dRCPDisconn, st.Disconnects)
+		sp := st.Spinel
+		for _, k := range []struct {
+			kind string
+			v    uint64
+		}{
+			{"hdlc_bad_fcs", sp.HDLC.BadFCS}, {"hdlc_runt", sp.HDLC.Runts}, {"hdlc_oversize", sp.HDLC.Oversize},
+			{"hdlc_aborted", sp.HDLC.Aborted}, {"hdlc_garbage_bytes", sp.HDLC.GarbageBytes},
+			{"spinel_bad_frame", sp.BadFrames}, {"spinel_unmatched", sp.Unmatched}, {"spinel_timeout", sp.Timeouts},
+			{"spinel_subscriber_drop", sp.SubscriberDrops},
+		} {
+			counter(ch, dSpinelErrors, k.v, k.kind)
+		}
+	}
+	if f := c.s.Forwarder; f != nil {
+		st := f.Stats()
+		counter(ch, dTUN, st.FromTUN, "rx")
+		counter(ch, dTUN, st.ToTUN, "tx")
+		counter(ch, dForwarded, st.ToMesh, "to_mesh")
+		counter(ch, dForwarded, st.MeshToMesh, "mesh_to_mesh")
+		counter(ch, dDropped, st.Dropped)
+		counter(ch, dSendFails, st.SendFailures)
+		counter(ch, dICMPSent, st.ICMPUnreachableSent, "unreachable")
+		counter(ch, dICMPSent, st.ICMPTooBigSent, "too_big")
+		counter(ch, dICMPSent, st.ICMPHopLimitSent, "hop_limit")
+		counter(ch, dICMPLimited, st.ICMPErrorsRateLimited)
+	}
+	if r := c.s.ND; r != nil {
+		rs := r.Registry().Stats(time.Now())
+		gauge(ch, dRegs, float64(rs.Direct), "direct")
+		gauge(ch, dRegs, float64(rs.Via6LR), "via_6lr")
+		gauge(ch, dRegCapacity, float64(rs.Capacity))
+		cn := r.Counters()
+		for i, s := range statusLabels {
+			if i < len(cn.StatusReplies) {
+				counter(ch, dRegOutcomes, cn.StatusReplies[i], s)
+			}
+		}
+		for i, t := range receivedTypes {
+			if i < len(cn.Received) {
+				counter(ch, dNDReceived, cn.Received[i], t)
+			}
+		}
+		counter(ch, dRASent, cn.RAsSent)
+		counter(ch, dNASent, cn.NAsSent)
+		counter(ch, dEDACSent, cn.DACsSent)
+		gauge(ch, dABROVersion, float64(r.ABROVersion()))
+	}
+}
+
+func collectLink(ch chan<- prometheus.Metric, l Link) {
+	name := l.Name()
+	st := l.Stats()
+	// Frames without an ACK request (broadcast) end as "sent"; every
+	// attempt is counted once by its result.
+	broadcast := st.FramesSent - min(st.FramesSent, st.TxAcked+st.TxNoAck+st.TxCCA+st.TxErrors)
+	counter(ch, dFramesSent, st.TxAcked, name, "acked")
+	counter(ch, dFramesSent, st.TxNoAck, name, "no_ack")
+	counter(ch, dFramesSent, st.TxCCA, name, "cca_failure")
+	counter(ch, dFramesSent, st.TxErrors, name, "error")
+	counter(ch, dFramesSent, broadcast, name, "broadcast")
+	counter(ch, dFramesRecv, st.FramesReceived, name)
+	counter(ch, dRetries, st.TxRetries, name)
+	counter(ch, dBytesSent, st.BytesSent, name)
+	counter(ch, dBytesRecv, st.BytesReceived, name)
+	counter(ch, dPktSent, st.PacketsSent, name)
+	counter(ch, dPktRecv, st.PacketsReceived, name)
+	counter(ch, dSaved, st.HeaderBytesSaved, name)
+	counter(ch, dFragSent, st.FragmentsSent, name)
+	counter(ch, dFragRecv, st.Reassembly.Fragments, name)
+	ra := st.Reassembly
+	for _, o := range []struct {
+		outcome string
+		v       uint64
+	}{{"completed", ra.Completed}, {"timed_out", ra.TimedOut}, {"evicted", ra.Evicted}, {"overlap", ra.Overlaps}, {"malformed", ra.Malformed}, {"rejected", ra.Rejected}} {
+		counter(ch, dReasm, o.v, name, o.outcome)
+	}
+	gauge(ch, dReasmMemory, float64(st.ReassemblyMemory), name)
+	counter(ch, dMACDups, st.MACDuplicates, name)
+	counter(ch, dDecodeErrs, st.DecodeErrors+st.BadFrames, name)
+	nbs := l.Neighbors()
+	gauge(ch, dNeighbors, float64(len(nbs)), name)
+	for _, n := range nbs {
+		a := n.Addr.String()
+		gauge(ch, dNbRSSI, float64(n.RSSI), name, a)
+		gauge(ch, dNbLQI, float64(n.LQI), name, a)
+	}
+}

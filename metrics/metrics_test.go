@@ -1,0 +1,109 @@
+package metrics
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio/rcp"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+type fakeLink struct{}
+
+func (fakeLink) Name() string { return "wpan0" }
+func (fakeLink) Stats() router.LinkStats {
+	return router.LinkStats{FramesSent: 20, TxAcked: 12, TxNoAck: 3, TxCCA: 2, TxErrors: 1, TxRetries: 2, BytesSent: 1500,
+		FragmentsSent: 13, HeaderBytesSaved: 77, Reassembly: lowpan.ReassemblyStats{Fragments: 9, Completed: 1, TimedOut: 2}}
+}
+func (fakeLink) Neighbors() []router.Neighbor {
+	return []router.Neighbor{{Addr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 1, 1}), RSSI: -67, LQI: 180, Frames: 4, LastHeard: time.Now()}}
+}
+
+type fakeRCP struct{}
+
+func (fakeRCP) Stats() rcp.Stats { return rcp.Stats{Up: true, Resets: 1, Reconnects: 2} }
+func (fakeRCP) QueueDepth() int  { return 3 }
+
+type fakeForwarder struct{}
+
+func (fakeForwarder) Stats() router.ForwarderStats {
+	return router.ForwarderStats{FromTUN: 5, ToTUN: 4, ToMesh: 5, ICMPUnreachableSent: 1}
+}
+
+// The families, scraped over real HTTP in the text format, with the
+// values the components report; and the collector passes client_golang's
+// naming lint.
+func TestScrape(t *testing.T) {
+	ndr, err := nd.New(nd.Config{Prefix: netip.MustParsePrefix("2001:db8:1::/64"), LinkLocal: netip.MustParseAddr("fe80::1"),
+		Global: netip.MustParseAddr("2001:db8:1::1"), ContextChangeDelay: -1}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
+	ndr.Registry().Register(nd.Request{Addr: netip.MustParseAddr("2001:db8:1::42"), ROVR: rovr, Lifetime: 10,
+		LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x42})}, time.Now())
+	m := New("test")
+	src := Sources{Links: []Link{fakeLink{}}, RCP: fakeRCP{}, Forwarder: fakeForwarder{}, ND: ndr}
+	if err := m.Register(src); err != nil {
+		t.Fatal(err)
+	}
+	m.TxLatency.Observe(0.004)
+	problems, err := testutil.CollectAndLint(newCollector(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	srv := httptest.NewServer(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	for _, want := range []string{
+		`lowpanbr_radio_frames_sent_total{link="wpan0",result="acked"} 12`,
+		`lowpanbr_radio_frames_sent_total{link="wpan0",result="no_ack"} 3`,
+		`lowpanbr_radio_frames_sent_total{link="wpan0",result="cca_failure"} 2`,
+		`lowpanbr_radio_frames_sent_total{link="wpan0",result="broadcast"} 2`,
+		`lowpanbr_radio_tx_retries_total{link="wpan0"} 2`,
+		`lowpanbr_radio_bytes_sent_total{link="wpan0"} 1500`,
+		`lowpanbr_radio_tx_queue_depth 3`,
+		`lowpanbr_radio_up 1`,
+		`lowpanbr_rcp_resets_total 1`,
+		`lowpanbr_rcp_reconnects_total 2`,
+		`lowpanbr_spinel_errors_total{kind="hdlc_bad_fcs"} 0`,
+		`lowpanbr_lowpan_header_bytes_saved_total{link="wpan0"} 77`,
+		`lowpanbr_lowpan_fragments_sent_total{link="wpan0"} 13`,
+		`lowpanbr_lowpan_fragments_received_total{link="wpan0"} 9`,
+		`lowpanbr_lowpan_reassemblies_total{link="wpan0",outcome="timed_out"} 2`,
+		`lowpanbr_tun_packets_total{direction="rx"} 5`,
+		`lowpanbr_icmpv6_errors_sent_total{type="unreachable"} 1`,
+		`lowpanbr_nd_registrations{path="direct"} 1`,
+		`lowpanbr_nd_registrations{path="via_6lr"} 0`,
+		`lowpanbr_nd_registry_capacity 10000`,
+		`lowpanbr_nd_registration_outcomes_total{status="duplicate"} 0`,
+		`lowpanbr_neighbor_rssi_dbm{link="wpan0",neighbor="02:00:00:00:00:00:01:01"} -67`,
+		`lowpanbr_neighbor_lqi{link="wpan0",neighbor="02:00:00:00:00:00:01:01"} 180`,
+		`lowpanbr_radio_tx_latency_seconds_bucket{le="0.005"} 1`,
+		`lowpanbr_build_info{version="test"} 1`,
+		`go_goroutines `,
+		`process_resident_memory_bytes `,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+}
