@@ -83,6 +83,15 @@ type registrationJSON struct {
 	Via       string `json:"via,omitempty"`
 }
 
+// routeJSON is how the border router reaches a registered address.
+type routeJSON struct {
+	Destination string `json:"destination"`
+	Link        string `json:"link"`
+	NextHop     string `json:"next_hop,omitempty"` // link-layer address; empty: unreachable (a 6LR on the way is gone)
+	Via         string `json:"via,omitempty"`      // the 6LR the address registered through
+	Hops        int    `json:"hops"`               // 1 for a neighbour, +1 per 6LR
+}
+
 type simNodeJSON struct {
 	Name         string `json:"name"`
 	EUI64        string `json:"eui64"`
@@ -117,6 +126,7 @@ func startAPI(d *daemon, path string) (*apiServer, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, d.status()) })
 	mux.HandleFunc("GET /api/v1/registrations", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, d.registrations()) })
+	mux.HandleFunc("GET /api/v1/routes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, d.routes()) })
 	mux.HandleFunc("GET /api/v1/sim/nodes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, d.simNodes()) })
 	mux.HandleFunc("POST /api/v1/sim/nodes/{name}/deregister", func(w http.ResponseWriter, r *http.Request) {
 		if d.mesh == nil {
@@ -200,6 +210,31 @@ func (d *daemon) registrations() []registrationJSON {
 			j.LinkAddr = r.LinkAddr.String()
 		} else {
 			j.Via = r.Via.String()
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+func (d *daemon) routes() []routeJSON {
+	now := time.Now()
+	reg := d.nd.Registry()
+	out := []routeJSON{}
+	for _, r := range reg.Snapshot(now) {
+		j := routeJSON{Destination: r.Addr.String(), Link: d.link.Name(), Hops: 1}
+		if !r.Direct() {
+			j.Via = r.Via.String()
+			// Count the 6LRs on the way: each registered through the next.
+			for via := r.Via; via.IsValid() && j.Hops < 16; j.Hops++ {
+				up, ok := reg.Lookup(via, now)
+				if !ok {
+					break
+				}
+				via = up.Via
+			}
+		}
+		if _, ll, ok := reg.NextHop(r.Addr, now); ok {
+			j.NextHop = ll.String()
 		}
 		out = append(out, j)
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -528,6 +529,30 @@ func TestEndToEndLine(t *testing.T) {
 		}
 	}
 	udpEcho(t, n.lan, nodeAddr(2), 1200)
+
+	// The status commands, as an operator runs them against the daemon.
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(daemonBinary(t), append(args, "--api", d.api)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("lowpanbr %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	routes := cli("routes")
+	for i, want := range []string{"-", nodeAddr(0).String(), nodeAddr(1).String()} {
+		re := regexp.MustCompile(regexp.QuoteMeta(nodeAddr(i).String()) + `\s+wpan0\s+02:00:00:00:00:00:01:01\s+` + regexp.QuoteMeta(want) + `\s+` + fmt.Sprint(i+1) + `\n`)
+		if !re.MatchString(routes) {
+			t.Errorf("lowpanbr routes: no line for n%d through n1, via %s, %d hops:\n%s", i+1, want, i+1, routes)
+		}
+	}
+	if nodes := cli("nodes"); !strings.Contains(nodes, "via 6LR "+nodeAddr(1).String()) || !strings.Contains(nodes, "3 registered") {
+		t.Errorf("lowpanbr nodes:\n%s", nodes)
+	}
+	if st := cli("status"); !strings.Contains(st, "Registrations:  3 live (1 direct, 2 via 6LRs)") || !strings.Contains(st, "02:00:00:00:00:00:01:01") {
+		t.Errorf("lowpanbr status:\n%s", st)
+	}
+
 	resp, err := d.client.Post("http://lowpanbr/api/v1/sim/nodes/n3/deregister", "", nil)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("deregister n3: %v %v", err, resp)

@@ -25,6 +25,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "run the border router (on the built-in simulator when no radio is configured)", runRun},
+		{"status", "show a running daemon's radio, prefix, counters and neighbours", runStatus},
+		{"nodes", "list the addresses registered with a running daemon", runNodes},
+		{"routes", "show how a running daemon reaches each registered address", runRoutes},
 		{"pcap", "decode 802.15.4/ZEP captures to IPv6, or encode IPv6 captures to 802.15.4", runPcap},
 		{"radio", "probe a radio co-processor: firmware, capabilities, EUI-64, energy scan", runRadio},
 		{"sim-rcp", "run a simulated RCP on stdin/stdout (for spinel+hdlc+forkpty URLs)", runSimRCP},
