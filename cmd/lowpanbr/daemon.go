@@ -241,4 +241,5 @@ func (d *daemon) stop() {
 	if d.mesh != nil {
 		d.mesh.Wait()
 	}
+	d.log.Info("stopped", "uptime", time.Since(d.started).Round(time.Second))
 }
