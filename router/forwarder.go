@@ -30,6 +30,10 @@ type ForwarderConfig struct {
 	// ICMPRate and ICMPBurst bound the ICMPv6 errors sent (defaults 10/s,
 	// burst 10).
 	ICMPRate, ICMPBurst float64
+	// Contexts, when set, is the links' compression context table: it is
+	// kept in step with the 6LBR's context life cycle (RFC 6775 §7.2: C=0,
+	// then C=1, then withdrawn) after every maintenance tick.
+	Contexts *lowpan.ContextTable
 	// TxLatency, when set, observes the seconds from reading a packet off
 	// the TUN to the radio's transmit done of its last frame, for packets
 	// sent into the mesh (a prometheus.Histogram fits).
@@ -130,7 +134,19 @@ func (f *Forwarder) ndTimers(ctx context.Context) {
 			if err := f.cfg.ND.Maintain(now); err != nil {
 				f.log.Warn("ND maintenance", "err", err)
 			}
+			f.applyContexts()
 		}
+	}
+}
+
+// applyContexts copies the 6LBR's contexts, in their current phase, into
+// the links' table.
+func (f *Forwarder) applyContexts() {
+	if f.cfg.Contexts == nil {
+		return
+	}
+	if err := f.cfg.ND.ApplyContexts(f.cfg.Contexts); err != nil {
+		f.log.Warn("applying compression contexts", "err", err)
 	}
 }
 

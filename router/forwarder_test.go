@@ -198,3 +198,49 @@ func TestForwarderRegistersAndForwards(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// The links' context table follows the 6LBR's context life cycle: a new
+// context is used for decompression only (C=0) for the change delay, then
+// for compression too (RFC 6775 §7.2).
+func TestForwarderFollowsContextLifeCycle(t *testing.T) {
+	ndr, err := nd.New(nd.Config{Prefix: meshPrefix, Contexts: []nd.ContextConfig{{ID: 0, Prefix: meshPrefix}}, ContextChangeDelay: 1500 * time.Millisecond,
+		LinkLocal: brLL, Global: brGlobal}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxs := &lowpan.ContextTable{}
+	link, err := router.NewLowpanLink(router.LowpanLinkConfig{Radio: &instantRadio{rx: make(chan radio.Frame)}, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}, Contexts: ctxs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun := newFakeTUN()
+	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []*router.LowpanLink{link}, ND: ndr, Source: brGlobal, Contexts: ctxs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { fwd.Run(ctx); close(done) }()
+	defer func() { cancel(); tun.Close(); <-done }()
+	var sawDecompressOnly bool
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, ok := ctxs.Get(0)
+		if ok && !c.Compress {
+			sawDecompressOnly = true
+		}
+		if ok && c.Compress {
+			if !sawDecompressOnly {
+				t.Fatal("context 0 was used for compression before its C=0 phase")
+			}
+			if c.Prefix != meshPrefix {
+				t.Fatalf("context 0 = %v", c.Prefix)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("context 0 never reached compression: %+v %v", c, ok)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -176,7 +176,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	})
 	d.metrics = metrics.New(version)
 	d.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: d.tun, Links: []*router.LowpanLink{d.link}, ND: d.nd,
-		Source: d.global, TxLatency: d.metrics.TxLatency, Logger: log.With("component", "forwarder")})
+		Source: d.global, Contexts: ctxs, TxLatency: d.metrics.TxLatency, Logger: log.With("component", "forwarder")})
 	if err != nil {
 		return d, err
 	}
