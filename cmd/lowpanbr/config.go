@@ -71,7 +71,7 @@ func defaultDaemonConfig() daemonConfig {
 		MaxNeighbors:     64,
 		LogLevel:         slog.LevelInfo,
 		LogFormat:        "text",
-		Mesh:             sim.MeshConfig{Topology: sim.Star, Nodes: 10, Seed: 1},
+		Mesh:             sim.MeshConfig{Topology: sim.Star, Nodes: 10, Rows: 3, Cols: 4, Seed: 1, Lifetime: 10 * time.Minute},
 		SimEUI64:         defaultSimEUI64,
 		TimeScale:        1,
 	}

@@ -25,6 +25,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "run the border router (on the built-in simulator when no radio is configured)", runRun},
+		{"config", "check the configuration, or print an example file with every key", runConfig},
 		{"status", "show a running daemon's radio, prefix, counters and neighbours", runStatus},
 		{"nodes", "list the addresses registered with a running daemon", runNodes},
 		{"routes", "show how a running daemon reaches each registered address", runRoutes},
