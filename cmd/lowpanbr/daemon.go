@@ -51,6 +51,8 @@ type daemon struct {
 	metrics *metrics.Metrics
 	metSrv  *metricsServer
 	global  netip.Addr
+	// contexts is the links' compression context table.
+	contexts *lowpan.ContextTable
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -127,6 +129,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	log.Info("radio ready", "firmware", id.Firmware, "eui64", colonHex(id.EUI64[:]), "channel", cfg.Channel, "pan", fmt.Sprintf("0x%04x", cfg.PANID))
 
 	ctxs := &lowpan.ContextTable{}
+	d.contexts = ctxs
 	d.global = routerAddr(cfg.Prefix)
 	iid, _ := lowpan.ExtendedLinkAddr(id.EUI64).IID()
 	ll := [16]byte{0: 0xfe, 1: 0x80}
@@ -218,6 +221,19 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		d.undo = append(d.undo, func() { d.api.Close() })
 	}
 	return d, nil
+}
+
+// waitOrSignal blocks until ctx ends, a component fails (its error) or a
+// signal arrives on sig (nil).
+func (d *daemon) waitOrSignal(ctx context.Context, sig <-chan os.Signal) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-d.errs:
+		return err
+	case <-sig:
+		return nil
+	}
 }
 
 // wait blocks until ctx ends or a component fails.

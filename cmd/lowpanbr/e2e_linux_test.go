@@ -565,3 +565,48 @@ func TestEndToEndLine(t *testing.T) {
 		t.Errorf("route still there after the daemon stopped:\n%s", out)
 	}
 }
+
+// SIGHUP re-reads the configuration file: new compression contexts take
+// effect, a new channel is reported as needing a restart and left alone,
+// and a broken file changes nothing.
+func TestEndToEndReload(t *testing.T) {
+	requireE2EHost(t)
+	n := newE2ENet(t)
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("mesh:\n  prefix: 2001:db8:1::/64\nsim:\n  nodes: 2\n")
+	d := startE2EDaemon(t, n, "--config", file)
+	d.waitRegistered(t, "n1", "n2")
+	waitLog := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(d.stderr.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the daemon never logged %q", want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	write("mesh:\n  prefix: 2001:db8:1::/64\n  contexts: [0=2001:db8:1::/64, 1=2001:db8:77::/64]\nradio:\n  channel: 20\nsim:\n  nodes: 2\n")
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(`need_restart=[radio.channel]`)
+	if log := d.stderr.String(); !strings.Contains(log, `applied=[mesh.contexts]`) {
+		t.Fatalf("reload log:\n%s", tail(log, 5))
+	}
+	var st statusJSON
+	if err := d.get(t, "/api/v1/status", &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Contexts) != 2 || st.Contexts[1].Prefix != "2001:db8:77::/64" || st.Radio.Channel != 15 {
+		t.Fatalf("after SIGHUP: contexts %+v, channel %d", st.Contexts, st.Radio.Channel)
+	}
+	write("radio:\n  chanel: 20\n")
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog("configuration not reloaded")
+	ping(t, n.br, nodeAddr(0), 56) // still running, from the router itself
+	d.stop(t, n)
+}

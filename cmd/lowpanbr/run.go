@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -41,7 +42,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log, _ := newLogger(stderr, cfg)
+	log, level := newLogger(stderr, cfg)
 	file := src.Read
 	if file == "" {
 		file = "none"
@@ -55,10 +56,42 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printReach(stdout, d)
-	err = d.wait(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		err = d.waitOrSignal(ctx, hup)
+		if err != nil || ctx.Err() != nil {
+			break
+		}
+		reloadConfig(src, d, level, log)
+	}
 	log.Info("shutting down")
 	d.stop()
 	return err
+}
+
+// reloadConfig re-reads the configuration on SIGHUP and says what took
+// effect and what needs a restart.
+func reloadConfig(src *configSource, d *daemon, level *slog.LevelVar, log *slog.Logger) {
+	cfg, err := src.Load()
+	if err != nil {
+		log.Error("SIGHUP: configuration not reloaded, keeping the running one", "err", err)
+		return
+	}
+	applied, restart, err := d.reload(cfg, level)
+	if err != nil {
+		log.Error("SIGHUP: reload failed", "applied", applied, "err", err)
+		return
+	}
+	switch {
+	case len(applied) == 0 && len(restart) == 0:
+		log.Info("SIGHUP: configuration reloaded, nothing changed")
+	case len(restart) == 0:
+		log.Info("SIGHUP: configuration reloaded", "applied", applied)
+	default:
+		log.Warn("SIGHUP: configuration reloaded; some changes need a restart and are not in effect", "applied", applied, "need_restart", restart)
+	}
 }
 
 // printReach tells the operator how to reach the mesh.
