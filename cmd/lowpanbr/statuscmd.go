@@ -23,8 +23,8 @@ const statusUsage = `usage:
   lowpanbr nodes  [--api SOCKET]   registered addresses: owner (ROVR), TID, lifetime, how reached
   lowpanbr routes [--api SOCKET]   the next hop of every registered address
 
-They talk to the daemon's status API (api.socket in the configuration,
-default /run/lowpanbr/api.sock).
+They talk to the daemon's status API: --api, else $LOWPANBR_API_SOCKET,
+else /run/lowpanbr/api.sock (api.socket's default).
 `
 
 type apiClient struct {
@@ -64,7 +64,11 @@ func statusFlags(name string, args []string, stderr io.Writer) (*apiClient, erro
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, statusUsage); fs.PrintDefaults() }
-	socket := fs.String("api", defaultDaemonConfig().APISocket, "the daemon's API socket")
+	def := defaultDaemonConfig().APISocket
+	if env, ok := os.LookupEnv("LOWPANBR_API_SOCKET"); ok && env != "" {
+		def = env // as run reads it
+	}
+	socket := fs.String("api", def, "the daemon's API socket (default: $LOWPANBR_API_SOCKET, else api.socket's default)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return nil, err
