@@ -38,7 +38,10 @@ type ForwarderConfig struct {
 	// the TUN to the radio's transmit done of its last frame, for packets
 	// sent into the mesh (a prometheus.Histogram fits).
 	TxLatency interface{ Observe(float64) }
-	Logger    *slog.Logger
+	// DrainTimeout bounds how long transmissions go on after Run's context
+	// ends (default 2 s).
+	DrainTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // ForwarderStats counts the forwarder's decisions.
@@ -88,6 +91,9 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	if cfg.ICMPRate == 0 {
 		cfg.ICMPRate = 10
 	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 2 * time.Second
+	}
 	if cfg.ICMPBurst == 0 {
 		cfg.ICMPBurst = 10
 	}
@@ -97,15 +103,39 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	return &Forwarder{cfg: cfg, log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst}}, nil
 }
 
-// Run forwards until ctx ends; it waits for its goroutines.
+// Run forwards until ctx ends and the TUN is closed; it waits for its
+// goroutines. A packet being sent when ctx ends is finished (its frames
+// are not cut off halfway), for at most DrainTimeout; so are packets read
+// from the TUN until it is closed.
 func (f *Forwarder) Run(ctx context.Context) error {
+	// Sends outlive ctx by the drain time: shutdown stops the receive
+	// loops and timers at once, and the transmissions under way a moment
+	// later.
+	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
 	var wg sync.WaitGroup
+	drained := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-drained:
+			return
+		}
+		t := time.NewTimer(f.cfg.DrainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelSend()
+		case <-drained:
+		}
+	}()
+	defer close(drained)
 	for i, l := range f.cfg.Links {
 		id := nd.LinkID(i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.Run(ctx, func(d *Delivery) { f.fromMesh(ctx, id, d) })
+			l.Run(ctx, func(d *Delivery) { f.fromMesh(sendCtx, id, d) })
 		}()
 	}
 	wg.Add(1)
@@ -113,7 +143,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		defer wg.Done()
 		f.ndTimers(ctx)
 	}()
-	err := f.readTUN(ctx)
+	err := f.readTUN(ctx, sendCtx)
 	wg.Wait()
 	return err
 }
@@ -151,7 +181,7 @@ func (f *Forwarder) applyContexts() {
 }
 
 // readTUN reads packets Linux routes to the mesh.
-func (f *Forwarder) readTUN(ctx context.Context) error {
+func (f *Forwarder) readTUN(ctx, sendCtx context.Context) error {
 	buf := make([]byte, 65535)
 	for {
 		n, err := f.cfg.TUN.ReadPacket(buf)
@@ -163,11 +193,11 @@ func (f *Forwarder) readTUN(ctx context.Context) error {
 		}
 		f.stats.fromTUN.Add(1)
 		if f.cfg.TxLatency == nil {
-			f.fromLinux(ctx, buf[:n])
+			f.fromLinux(sendCtx, buf[:n])
 			continue
 		}
 		start, sent := time.Now(), f.stats.toMesh.Load()
-		f.fromLinux(ctx, buf[:n])
+		f.fromLinux(sendCtx, buf[:n])
 		if f.stats.toMesh.Load() != sent { // only readTUN sends from Linux
 			f.cfg.TxLatency.Observe(time.Since(start).Seconds())
 		}

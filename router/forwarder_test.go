@@ -244,3 +244,72 @@ func TestForwarderFollowsContextLifeCycle(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// slowRadio takes its time over every frame, and says when it began.
+type slowRadio struct {
+	instantRadio
+	per     time.Duration
+	started chan struct{}
+	mu      sync.Mutex
+	count   int
+}
+
+func (r *slowRadio) Transmit(ctx context.Context, psdu []byte, opts radio.TxOptions) (radio.TxResult, error) {
+	select {
+	case r.started <- struct{}{}:
+	default:
+	}
+	select {
+	case <-time.After(r.per):
+	case <-ctx.Done():
+		return radio.TxResult{Status: radio.TxAborted}, ctx.Err()
+	}
+	r.mu.Lock()
+	r.count++
+	r.mu.Unlock()
+	return radio.TxResult{Status: radio.TxAcked}, nil
+}
+
+// Shutting down finishes the packet on the air — all 13 fragments of a
+// 1200-octet datagram — within the drain time, and cuts it off after.
+func TestForwarderDrainsOnShutdown(t *testing.T) {
+	for _, c := range []struct {
+		drain  time.Duration
+		frames int
+	}{{3 * time.Second, 13}, {60 * time.Millisecond, -1}} {
+		r := &slowRadio{per: 20 * time.Millisecond, started: make(chan struct{}, 1)}
+		link, err := router.NewLowpanLink(router.LowpanLinkConfig{Radio: r, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ndr, err := nd.New(nd.Config{Prefix: meshPrefix, LinkLocal: brLL, Global: brGlobal, ContextChangeDelay: -1}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		node := netip.MustParseAddr("2001:db8:1::42")
+		rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
+		ndr.Registry().Register(nd.Request{Addr: node, ROVR: rovr, Lifetime: 60, LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x42})}, time.Now())
+		tun := newFakeTUN()
+		fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []*router.LowpanLink{link}, ND: ndr, Source: brGlobal, DrainTimeout: c.drain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { fwd.Run(ctx); close(done) }()
+		tun.in <- udpPacket("2001:db8:9::5", node.String(), 1200-48)
+		<-r.started
+		cancel()
+		tun.Close()
+		<-done
+		r.mu.Lock()
+		n := r.count
+		r.mu.Unlock()
+		if c.frames > 0 && (n != c.frames || fwd.Stats().ToMesh != 1) {
+			t.Errorf("drain %v: %d frames sent, %d packets, want all %d", c.drain, n, fwd.Stats().ToMesh, c.frames)
+		}
+		if c.frames < 0 && n >= 13 {
+			t.Errorf("drain %v: all %d frames sent; the drain time did not bound the shutdown", c.drain, n)
+		}
+	}
+}

@@ -36,21 +36,23 @@ type daemon struct {
 	cfg daemonConfig
 	log *slog.Logger
 
-	started time.Time
-	medium  *medium.Medium
-	rcpSim  *sim.EmbeddedRCP
-	mesh    *sim.Mesh
-	driver  *rcp.Driver
-	link    *router.LowpanLink
-	nd      *nd.Router
-	tun     router.Device
-	applied *router.Applied
-	fwd     *router.Forwarder
-	up      *router.UpstreamRA
-	api     *apiServer
-	metrics *metrics.Metrics
-	metSrv  *metricsServer
-	global  netip.Addr
+	started    time.Time
+	medium     *medium.Medium
+	rcpSim     *sim.EmbeddedRCP
+	mesh       *sim.Mesh
+	driver     *rcp.Driver
+	link       *router.LowpanLink
+	nd         *nd.Router
+	tun        router.Device
+	applied    *router.Applied
+	fwd        *router.Forwarder
+	fwdDone    chan struct{} // closed when the forwarder's Run returns
+	fwdStarted bool
+	up         *router.UpstreamRA
+	api        *apiServer
+	metrics    *metrics.Metrics
+	metSrv     *metricsServer
+	global     netip.Addr
 	// contexts is the links' compression context table.
 	contexts *lowpan.ContextTable
 
@@ -125,6 +127,15 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		return d, fmt.Errorf("radio %s: %w", u, err)
 	}
 	d.undo = append(d.undo, func() { d.driver.Close() })
+	// Undone before the radio closes: the forwarder finishes the
+	// transmissions under way once the TUN (closed just before) gives no
+	// more packets.
+	d.fwdDone = make(chan struct{})
+	d.undo = append(d.undo, func() {
+		if d.fwdStarted {
+			<-d.fwdDone
+		}
+	})
 	id := d.driver.Identity()
 	log.Info("radio ready", "firmware", id.Firmware, "eui64", colonHex(id.EUI64[:]), "channel", cfg.Channel, "pan", fmt.Sprintf("0x%04x", cfg.PANID))
 
@@ -188,7 +199,11 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	}
 	// The forwarder's TUN reader returns once the TUN is closed (an undo
 	// step above).
-	d.goRun("forwarder", func() error { return d.fwd.Run(ctx) })
+	d.fwdStarted = true
+	d.goRun("forwarder", func() error {
+		defer close(d.fwdDone)
+		return d.fwd.Run(ctx)
+	})
 
 	if cfg.Upstream != nil {
 		c := *cfg.Upstream
