@@ -107,3 +107,28 @@ func TestScrape(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScrape: one scrape's cost, gathering every family (64
+// neighbours) into the exposition format.
+func BenchmarkScrape(b *testing.B) {
+	ndr, _ := nd.New(nd.Config{Prefix: netip.MustParsePrefix("2001:db8:1::/64"), LinkLocal: netip.MustParseAddr("fe80::1"),
+		Global: netip.MustParseAddr("2001:db8:1::1"), ContextChangeDelay: -1}, time.Now())
+	m := New("bench")
+	m.Register(Sources{Links: []Link{manyNeighbors{}}, RCP: fakeRCP{}, Forwarder: fakeForwarder{}, ND: ndr})
+	h := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	}
+}
+
+type manyNeighbors struct{ fakeLink }
+
+func (manyNeighbors) Neighbors() []router.Neighbor {
+	out := make([]router.Neighbor, 64)
+	for i := range out {
+		out[i] = router.Neighbor{Addr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 1, byte(i)}), RSSI: -60, LQI: 200}
+	}
+	return out
+}
