@@ -606,6 +606,41 @@ func (r *Registry) LatestRegistered(node lowpan.LinkAddr, prefix netip.Prefix) (
 	return netip.Addr{}, false
 }
 
+// RegisteredOn reports whether the node with link-layer address node holds
+// a live registration made directly over link: on a point-to-point link
+// (a BLE connection), whether its neighbour registered with this router.
+func (r *Registry) RegisteredOn(link LinkID, node lowpan.LinkAddr, now time.Time) bool {
+	t := now.UnixNano()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	idx, ok := r.nodes[node]
+	if !ok {
+		return false
+	}
+	for i := 0; i < int(idx.n); i++ {
+		if e, found := r.entries[idx.keys[i]]; found && e.live(t) && e.link == link && e.ll == node {
+			return true
+		}
+	}
+	return false
+}
+
+// RemoveLink deletes every registration made over link (directly or
+// through a 6LR there), when the link itself went away; it returns how
+// many.
+func (r *Registry) RemoveLink(link LinkID) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for k, e := range r.entries {
+		if e.link == link {
+			r.delete(k, &e)
+			n++
+		}
+	}
+	return n
+}
+
 // Remove deletes the registration of addr (link matters for a link-local
 // address only), as an administrative action; it reports whether there
 // was one.

@@ -17,8 +17,10 @@ import (
 // ForwarderConfig wires the forwarder.
 type ForwarderConfig struct {
 	TUN Device
-	// Links are the mesh links, indexed by their nd.LinkID (the index).
-	Links []*LowpanLink
+	// Links are the links present from the start (802.15.4 PANs), with
+	// nd.LinkID 0, 1, …; AddLink adds more while the forwarder runs (BLE
+	// connections).
+	Links []RunnableLink
 	ND    *nd.Router
 	// Source is the router's global address in the mesh prefix: the source
 	// of its ICMPv6 errors.
@@ -74,6 +76,16 @@ type Forwarder struct {
 	rl   RateLimiter
 	tunW sync.Mutex // WritePacket is called from several goroutines
 
+	// links is the link table indexed by nd.LinkID, copied on write: the
+	// packet path reads it without a lock. A nil slot is a link that went
+	// away.
+	links   atomic.Pointer[[]RunnableLink]
+	linksMu sync.Mutex // writers
+	// runCtx and sendCtx are Run's, for links added while it runs.
+	runMu           sync.Mutex
+	runCtx, sendCtx context.Context
+	linkWG          sync.WaitGroup
+
 	stats struct {
 		fromTUN, toTUN, toMesh, meshToMesh, ndHandled, ndReplies, unreach, hlim, tooBig, icmpSent, dropped, sendFail atomic.Uint64
 		unreachSent, tooBigSent, hlimSent                                                                            atomic.Uint64
@@ -82,8 +94,8 @@ type Forwarder struct {
 
 // NewForwarder checks cfg and makes a forwarder.
 func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
-	if cfg.TUN == nil || cfg.ND == nil || len(cfg.Links) == 0 || !cfg.Source.Is6() {
-		return nil, errors.New("router: forwarder needs a TUN, an nd.Router, a source address and at least one link")
+	if cfg.TUN == nil || cfg.ND == nil || !cfg.Source.Is6() {
+		return nil, errors.New("router: forwarder needs a TUN, an nd.Router and a source address")
 	}
 	if cfg.MulticastScope == 0 {
 		cfg.MulticastScope = 2
@@ -100,7 +112,10 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Forwarder{cfg: cfg, log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst}}, nil
+	f := &Forwarder{cfg: cfg, log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst}}
+	links := append([]RunnableLink(nil), cfg.Links...)
+	f.links.Store(&links)
+	return f, nil
 }
 
 // Run forwards until ctx ends and the TUN is closed; it waits for its
@@ -130,14 +145,13 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		}
 	}()
 	defer close(drained)
+	f.runMu.Lock()
+	f.runCtx, f.sendCtx = ctx, sendCtx
+	f.runMu.Unlock()
 	for i, l := range f.cfg.Links {
-		id := nd.LinkID(i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l.Run(ctx, func(d *Delivery) { f.fromMesh(sendCtx, id, d) })
-		}()
+		f.runLink(ctx, sendCtx, nd.LinkID(i), l)
 	}
+	defer f.linkWG.Wait()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -146,6 +160,90 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	err := f.readTUN(ctx, sendCtx)
 	wg.Wait()
 	return err
+}
+
+// runLink starts the receive loop of link id; when it returns (the link
+// went away) the link leaves the table and its registrations go with it.
+func (f *Forwarder) runLink(ctx, sendCtx context.Context, id nd.LinkID, l RunnableLink) {
+	f.linkWG.Add(1)
+	go func() {
+		defer f.linkWG.Done()
+		l.Run(ctx, func(d *Delivery) { f.fromMesh(sendCtx, id, d) })
+		if ctx.Err() == nil {
+			f.dropLink(id)
+		}
+	}()
+}
+
+// AddLink adds a link while the forwarder runs (a BLE connection that
+// opened) and starts its receive loop; it returns the link's nd.LinkID.
+// The link leaves when its Run returns.
+func (f *Forwarder) AddLink(l RunnableLink) (nd.LinkID, error) {
+	f.runMu.Lock()
+	ctx, sendCtx := f.runCtx, f.sendCtx
+	f.runMu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		return 0, errors.New("router: AddLink: the forwarder is not running")
+	}
+	f.linksMu.Lock()
+	cur := *f.links.Load()
+	id := -1
+	for i, x := range cur {
+		if x == nil && i >= len(f.cfg.Links) {
+			id = i // a slot freed by a link that went away
+			break
+		}
+	}
+	next := append([]RunnableLink(nil), cur...)
+	if id < 0 {
+		id = len(next)
+		next = append(next, l)
+	} else {
+		next[id] = l
+	}
+	f.links.Store(&next)
+	f.linksMu.Unlock()
+	f.log.Info("link up", "link", l.Name(), "id", id)
+	f.runLink(ctx, sendCtx, nd.LinkID(id), l)
+	return nd.LinkID(id), nil
+}
+
+// dropLink empties link id's slot and removes the registrations made over
+// it: the neighbour is gone, and the slot may serve another link next.
+func (f *Forwarder) dropLink(id nd.LinkID) {
+	f.linksMu.Lock()
+	cur := *f.links.Load()
+	if int(id) >= len(cur) || cur[id] == nil {
+		f.linksMu.Unlock()
+		return
+	}
+	name := cur[id].Name()
+	next := append([]RunnableLink(nil), cur...)
+	next[id] = nil
+	f.links.Store(&next)
+	f.linksMu.Unlock()
+	n := f.cfg.ND.Registry().RemoveLink(id)
+	f.log.Info("link down", "link", name, "id", id, "registrations_removed", n)
+}
+
+// link returns link id, or nil when it went away.
+func (f *Forwarder) link(id nd.LinkID) RunnableLink {
+	links := *f.links.Load()
+	if int(id) >= len(links) {
+		return nil
+	}
+	return links[id]
+}
+
+// Links returns the links present now (nil slots left out).
+func (f *Forwarder) Links() []RunnableLink {
+	var out []RunnableLink
+	for _, l := range *f.links.Load() {
+		if l != nil {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // ndTimers expires registrations, runs the context life cycle and saves
@@ -221,8 +319,22 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 			f.stats.dropped.Add(1)
 			return
 		}
-		for _, l := range f.cfg.Links {
-			if err := l.Send(ctx, pkt, BroadcastShort); err != nil {
+		for id, l := range *f.links.Load() {
+			if l == nil {
+				continue
+			}
+			next := BroadcastShort
+			if p2p, ok := l.(PointToPoint); ok {
+				// No broadcast on a point-to-point link: unicast to the
+				// neighbour, and only when it registered with us (RFC 9159
+				// §3.3.4 keeps multicast off links whose node did not
+				// ask for it).
+				next = p2p.Peer()
+				if !f.cfg.ND.Registry().RegisteredOn(nd.LinkID(id), next, time.Now()) {
+					continue
+				}
+			}
+			if err := l.Send(ctx, pkt, next); err != nil {
 				f.stats.sendFail.Add(1)
 			}
 		}
@@ -255,7 +367,12 @@ func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, l
 		f.icmpError(ctx, pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
 		return
 	}
-	l := f.cfg.Links[link]
+	l := f.link(link)
+	if l == nil {
+		f.stats.unreach.Add(1)
+		f.icmpError(ctx, pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
+		return
+	}
 	if len(pkt) > l.MTU() {
 		f.stats.tooBig.Add(1)
 		f.icmpError(ctx, pkt, ICMPv6PacketTooBig, 0, uint32(l.MTU()), fromLinux)
@@ -299,7 +416,9 @@ func (f *Forwarder) icmpError(ctx context.Context, pkt []byte, typ, code uint8, 
 	}
 	dst := netip.AddrFrom16([16]byte(msg[24:40]))
 	if link, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
-		f.cfg.Links[link].Send(ctx, msg, ll)
+		if l := f.link(link); l != nil {
+			l.Send(ctx, msg, ll)
+		}
 	}
 }
 
@@ -359,7 +478,10 @@ func (f *Forwarder) handleND(ctx context.Context, link nd.LinkID, d *Delivery) {
 		return
 	}
 	f.stats.ndHandled.Add(1)
-	l := f.cfg.Links[link]
+	l := f.link(link)
+	if l == nil {
+		return
+	}
 	var replies [4]nd.Reply
 	out := f.cfg.ND.Handle(replies[:0], &m, nd.Incoming{Link: link, LinkSrc: d.Src, Local: l.LinkAddr(), Now: time.Now()})
 	for _, r := range out {
@@ -375,7 +497,14 @@ func (f *Forwarder) handleND(ctx context.Context, link nd.LinkID, d *Delivery) {
 				next = d.Src
 			}
 		}
-		if err := f.cfg.Links[r.Link].Send(ctx, r.Packet, next); err != nil {
+		rl := f.link(r.Link)
+		if rl == nil {
+			continue
+		}
+		if p2p, ok := rl.(PointToPoint); ok && next == BroadcastShort {
+			next = p2p.Peer()
+		}
+		if err := rl.Send(ctx, r.Packet, next); err != nil {
 			f.stats.sendFail.Add(1)
 			f.log.Debug("ND reply", "to", next, "err", err)
 		}

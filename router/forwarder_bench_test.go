@@ -61,7 +61,7 @@ func BenchmarkLinuxToRadio(b *testing.B) {
 				b.Fatalf("register: %v", res.Status)
 			}
 			tun := newFakeTUN()
-			fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []*router.LowpanLink{link}, ND: ndr, Source: brGlobal})
+			fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: brGlobal})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -154,7 +154,7 @@ func BenchmarkRadioToLinux(b *testing.B) {
 				b.Fatal(err)
 			}
 			tun := &countingTUN{closed: make(chan struct{})}
-			fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []*router.LowpanLink{link}, ND: ndr, Source: brGlobal})
+			fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: brGlobal})
 			if err != nil {
 				b.Fatal(err)
 			}

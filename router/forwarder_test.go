@@ -89,7 +89,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w := &world{tun: newFakeTUN(), ndr: ndr, node: nodeLink, rx: make(chan []byte, 16)}
-	w.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: w.tun, Links: []*router.LowpanLink{brLink}, ND: ndr, Source: brGlobal})
+	w.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: w.tun, Links: []router.RunnableLink{brLink}, ND: ndr, Source: brGlobal})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestForwarderFollowsContextLifeCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	tun := newFakeTUN()
-	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []*router.LowpanLink{link}, ND: ndr, Source: brGlobal, Contexts: ctxs})
+	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: brGlobal, Contexts: ctxs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestForwarderDrainsOnShutdown(t *testing.T) {
 		rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
 		ndr.Registry().Register(nd.Request{Addr: node, ROVR: rovr, Lifetime: 60, LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x42})}, time.Now())
 		tun := newFakeTUN()
-		fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []*router.LowpanLink{link}, ND: ndr, Source: brGlobal, DrainTimeout: c.drain})
+		fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: brGlobal, DrainTimeout: c.drain})
 		if err != nil {
 			t.Fatal(err)
 		}

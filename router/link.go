@@ -21,6 +21,24 @@ type Link interface {
 	LinkAddr() lowpan.LinkAddr
 }
 
+// RunnableLink is a Link with a receive loop: Run hands every packet
+// received to deliver until ctx ends or the link goes away (a BLE
+// connection that dropped), then returns.
+type RunnableLink interface {
+	Link
+	Run(ctx context.Context, deliver func(*Delivery))
+}
+
+// PointToPoint is implemented by links with exactly one neighbour (a BLE
+// connection): they have no broadcast, so multicast is replicated to them
+// as unicast, and only when their neighbour asked for it (RFC 9159
+// §3.3.4).
+type PointToPoint interface {
+	Link
+	// Peer is the neighbour's link-layer address.
+	Peer() lowpan.LinkAddr
+}
+
 // Delivery is a packet received on a link. Packet is valid only during the
 // callback that receives it.
 type Delivery struct {

@@ -55,7 +55,7 @@ func startBR(t *testing.T, cfg MeshConfig) *testBR {
 		t.Fatal(err)
 	}
 	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 256), closed: make(chan struct{})}
-	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []*router.LowpanLink{link}, ND: ndr, Source: global})
+	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: global})
 	if err != nil {
 		t.Fatal(err)
 	}

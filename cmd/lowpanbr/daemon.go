@@ -189,7 +189,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		}
 	})
 	d.metrics = metrics.New(version)
-	d.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: d.tun, Links: []*router.LowpanLink{d.link}, ND: d.nd,
+	d.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: d.tun, Links: []router.RunnableLink{d.link}, ND: d.nd,
 		Source: d.global, Contexts: ctxs, TxLatency: d.metrics.TxLatency, Logger: log.With("component", "forwarder")})
 	if err != nil {
 		return d, err
