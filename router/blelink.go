@@ -1,0 +1,155 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+)
+
+// SDUChannel is one L2CAP LE credit-based channel on the IPSP PSM: it
+// carries one IPv6 packet per SDU (RFC 7668 §2.2). The BLE host implements
+// it; a simulated peripheral does too.
+type SDUChannel interface {
+	// SendSDU queues one SDU for the peer (copying it: the caller reuses
+	// its buffer). It does not wait for the peer's
+	// credits: an SDU that cannot be queued fails at once (a peer that
+	// withholds credits must not stall the caller or other links).
+	SendSDU(ctx context.Context, sdu []byte) error
+	// Receive calls deliver for every SDU received, in order, until the
+	// channel closes or ctx ends; the SDU is valid during the call only.
+	Receive(ctx context.Context, deliver func(sdu []byte)) error
+}
+
+// ErrChannelClosed: the L2CAP channel (or its connection) is gone.
+var ErrChannelClosed = errors.New("router: BLE channel closed")
+
+// BLELinkConfig configures a BLELink.
+type BLELinkConfig struct {
+	Name    string
+	Channel SDUChannel
+	// Local and Peer are the two device addresses (RFC 7668 §3.2.2 derives
+	// the IIDs from them).
+	Local, Peer [6]byte
+	Contexts    *lowpan.ContextTable
+	// Registered lets the codec elide a node's registered address (RFC
+	// 7668 §3.2.4, RFC 9159 §3.3.3): the 6LBR's registry, or a node's own
+	// registrations.
+	Registered lowpan.Registrations
+	Logger     *slog.Logger
+}
+
+// BLELinkStats counts a BLE link's traffic.
+type BLELinkStats struct {
+	PacketsSent, PacketsReceived uint64
+	BytesSent, BytesReceived     uint64 // SDU octets
+	HeaderBytesSaved             uint64
+	SendErrors, DecodeErrors     uint64
+}
+
+// BLELink is IPv6 over one BLE connection (RFC 7668): a point-to-point
+// link to one neighbour, RFC 6282 IPHC with RFC 7668 address derivation
+// and elision, no 6LoWPAN fragmentation (L2CAP segments the SDU).
+type BLELink struct {
+	cfg         BLELinkConfig
+	log         *slog.Logger
+	codec       lowpan.BLECodec
+	local, peer lowpan.LinkAddr
+
+	sendMu  sync.Mutex
+	scratch [lowpan.BLEMTU + 64]byte
+
+	stats struct {
+		pktSent, pktRecv, bSent, bRecv, saved, sendErr, decErr atomic.Uint64
+	}
+}
+
+var _ PointToPoint = (*BLELink)(nil)
+var _ RunnableLink = (*BLELink)(nil)
+
+// NewBLELink makes a link on an open channel.
+func NewBLELink(cfg BLELinkConfig) (*BLELink, error) {
+	if cfg.Channel == nil {
+		return nil, errors.New("router: BLE link: no channel")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "ble-" + lowpan.BLELinkAddr(cfg.Peer).String()
+	}
+	return &BLELink{cfg: cfg, log: cfg.Logger.With("link", cfg.Name),
+		codec: lowpan.BLECodec{Contexts: cfg.Contexts, Registered: cfg.Registered},
+		local: lowpan.BLELinkAddr(cfg.Local), peer: lowpan.BLELinkAddr(cfg.Peer)}, nil
+}
+
+// Name implements Link.
+func (l *BLELink) Name() string { return l.cfg.Name }
+
+// MTU implements Link: RFC 7668 §3.2 (1280, L2CAP carrying it whole).
+func (l *BLELink) MTU() int { return lowpan.BLEMTU }
+
+// LinkAddr implements Link.
+func (l *BLELink) LinkAddr() lowpan.LinkAddr { return l.local }
+
+// Peer implements PointToPoint.
+func (l *BLELink) Peer() lowpan.LinkAddr { return l.peer }
+
+// Send implements Link: one compressed packet, one SDU. The next hop can
+// only be the peer (or the broadcast address, which means the peer: BLE
+// has no link-layer multicast).
+func (l *BLELink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error {
+	if nextHop != l.peer && nextHop != BroadcastShort {
+		return fmt.Errorf("router: %s: next hop %v is not this link's peer %v", l.cfg.Name, nextHop, l.peer)
+	}
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	n, err := l.codec.Compress(l.scratch[:], pkt, l.local, l.peer)
+	if err != nil {
+		l.stats.sendErr.Add(1)
+		return fmt.Errorf("router: %s: %w", l.cfg.Name, err)
+	}
+	if err := l.cfg.Channel.SendSDU(ctx, l.scratch[:n]); err != nil {
+		l.stats.sendErr.Add(1)
+		return fmt.Errorf("router: %s: %w", l.cfg.Name, err)
+	}
+	l.stats.pktSent.Add(1)
+	l.stats.bSent.Add(uint64(n))
+	if len(pkt) > n {
+		l.stats.saved.Add(uint64(len(pkt) - n))
+	}
+	return nil
+}
+
+// Run implements RunnableLink: it decompresses every SDU and delivers the
+// packet until the channel closes or ctx ends.
+func (l *BLELink) Run(ctx context.Context, deliver func(*Delivery)) {
+	out := make([]byte, lowpan.BLEMTU+64)
+	var dl Delivery
+	err := l.cfg.Channel.Receive(ctx, func(sdu []byte) {
+		l.stats.bRecv.Add(uint64(len(sdu)))
+		n, err := l.codec.Decompress(out, sdu, l.peer, l.local)
+		if err != nil {
+			l.stats.decErr.Add(1)
+			l.log.Debug("RFC 7668 SDU", "err", err)
+			return
+		}
+		l.stats.pktRecv.Add(1)
+		dl = Delivery{Link: l, Packet: out[:n], Src: l.peer, Dst: l.local}
+		deliver(&dl)
+	})
+	if err != nil && ctx.Err() == nil {
+		l.log.Info("BLE channel closed", "err", err)
+	}
+}
+
+// Stats returns the link's counters.
+func (l *BLELink) Stats() BLELinkStats {
+	return BLELinkStats{PacketsSent: l.stats.pktSent.Load(), PacketsReceived: l.stats.pktRecv.Load(),
+		BytesSent: l.stats.bSent.Load(), BytesReceived: l.stats.bRecv.Load(), HeaderBytesSaved: l.stats.saved.Load(),
+		SendErrors: l.stats.sendErr.Load(), DecodeErrors: l.stats.decErr.Load()}
+}
