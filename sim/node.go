@@ -119,10 +119,12 @@ type relayed struct {
 type Node struct {
 	cfg   NodeConfig
 	log   *slog.Logger
-	radio *NodeRadio
-	link  *router.LowpanLink
+	radio *NodeRadio // the 802.15.4 radio; nil on BLE
+	link  router.RunnableLink
 	ctxs  lowpan.ContextTable
 	ll    netip.Addr
+	iid   [8]byte // from the link-layer address
+	rovr  []byte  // the default registration owner
 	tid   uint8
 
 	ctx   context.Context // Run's, for packets sent from the receive path
@@ -156,9 +158,8 @@ func AttachNode(m *medium.Medium, cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name), radio: NewNodeRadio(mn),
-		ra: make(chan struct{}, 1), na: make(chan nd.Status, 1), ready: make(chan struct{}), leave: make(chan chan error),
-		routes: make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed)}
+	n := newNode(cfg, lowpan.ExtendedLinkAddr(cfg.EUI64), cfg.EUI64[:])
+	n.radio = NewNodeRadio(mn)
 	if err := n.radio.Configure(context.Background(), radio.Settings{Channel: cfg.Channel, PANID: cfg.PANID, ShortAddr: 0xfffe, ExtAddr: cfg.EUI64}); err != nil {
 		mn.Detach()
 		return nil, err
@@ -167,9 +168,20 @@ func AttachNode(m *medium.Medium, cfg NodeConfig) (*Node, error) {
 		mn.Detach()
 		return nil, err
 	}
-	n.ll = linkLocal(cfg.EUI64)
-	n.claimed = cfg.Address
 	return n, nil
+}
+
+// newNode makes a node whose link-layer address is addr (its IID comes
+// from it, RFC 4944 §6 / RFC 7668 §3.2.2) and whose registrations are
+// owned by rovr unless cfg says otherwise; the caller sets its link.
+func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
+		ra: make(chan struct{}, 1), na: make(chan nd.Status, 1), ready: make(chan struct{}), leave: make(chan chan error),
+		routes: make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed), rovr: rovr}
+	n.iid, _ = addr.IID()
+	n.ll = linkLocalIID(n.iid)
+	n.claimed = cfg.Address
+	return n
 }
 
 // claim makes the node register addr instead of the address it forms.
@@ -181,6 +193,10 @@ func (n *Node) claim(addr netip.Addr) {
 
 func linkLocal(eui [8]byte) netip.Addr {
 	iid, _ := lowpan.ExtendedLinkAddr(eui).IID()
+	return linkLocalIID(iid)
+}
+
+func linkLocalIID(iid [8]byte) netip.Addr {
 	var a [16]byte
 	a[0], a[1] = 0xfe, 0x80
 	copy(a[8:], iid[:])
@@ -212,7 +228,9 @@ func (n *Node) LinkAddr() lowpan.LinkAddr { return n.link.LinkAddr() }
 func (n *Node) Run(ctx context.Context) error {
 	n.ctx = ctx
 	close(n.ready)
-	defer n.radio.Close()
+	if n.radio != nil {
+		defer n.radio.Close()
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -313,8 +331,7 @@ func (n *Node) candidate() netip.Addr {
 		return netip.Addr{}
 	}
 	a := p.Addr().As16()
-	iid, _ := lowpan.ExtendedLinkAddr(n.cfg.EUI64).IID()
-	copy(a[8:], iid[:])
+	copy(a[8:], n.iid[:])
 	return netip.AddrFrom16(a)
 }
 
@@ -329,7 +346,7 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 	n.tid++
 	rovr := n.cfg.ROVR
 	if rovr == nil {
-		rovr = n.cfg.EUI64[:]
+		rovr = n.rovr
 	}
 	ns, err := nd.AppendIPv6(nil, n.ll, st.Router, 255, nd.NSFields{Target: addr},
 		nd.SourceLinkAddr{Addr: n.link.LinkAddr()},
@@ -656,4 +673,18 @@ func (n *Node) reply(p []byte, typ uint8) {
 	n.st.Echoes++
 	n.mu.Unlock()
 	n.send(q, st.RouterMAC)
+}
+
+// LatestRegistered implements lowpan.Registrations for the node's own
+// link: the address it registered, for RFC 7668 §3.2.4 elision on BLE.
+func (n *Node) LatestRegistered(node lowpan.LinkAddr, prefix netip.Prefix) (netip.Addr, bool) {
+	if node != n.link.LinkAddr() {
+		return netip.Addr{}, false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.st.Registered && prefix.Contains(n.st.Global) {
+		return n.st.Global, true
+	}
+	return netip.Addr{}, false
 }
