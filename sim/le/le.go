@@ -615,3 +615,14 @@ func (l *link) event() (timedOut bool) {
 	}
 	return timedOut
 }
+
+// Conns returns the device's connections.
+func (d *Device) Conns() []*Conn {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	out := make([]*Conn, 0, len(d.conns))
+	for _, c := range d.conns {
+		out = append(out, c)
+	}
+	return out
+}
