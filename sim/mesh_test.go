@@ -227,10 +227,25 @@ func TestGridAndRandomMeshes(t *testing.T) {
 	} {
 		t.Run(string(cfg.Topology), func(t *testing.T) {
 			b := startBR(t, cfg)
-			for i, n := range b.mesh.Nodes() {
+			nodes := b.mesh.Nodes()
+			for i, n := range nodes {
 				if p := b.ping(t, n.State().Global, uint16(i)); !isEchoReplyFrom(p, n.State().Global) {
 					t.Fatalf("ping %s: got % x", n.Name(), p[:48])
 				}
+			}
+			// Node to node, across the mesh and through the border router.
+			first, last := nodes[0], nodes[len(nodes)-1]
+			var err error
+			for try := 0; try < 5; try++ {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				_, err = last.Ping(ctx, first.State().Global, 100)
+				cancel()
+				if err == nil {
+					break
+				}
+			}
+			if err != nil {
+				t.Fatalf("%s pinging %s: %v", last.Name(), first.Name(), err)
 			}
 		})
 	}

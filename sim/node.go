@@ -139,6 +139,8 @@ type Node struct {
 	raHdr   nd.RAFields // the parent's RA fixed fields
 	lbr     netip.Addr  // the 6LBR (ABRO)
 	claimed netip.Addr  // the address to register instead of the one formed
+	pings   map[uint16]chan struct{}
+	pingID  uint16
 	routes  map[netip.Addr]route
 	pending map[netip.Addr]relayed
 }
@@ -177,7 +179,7 @@ func AttachNode(m *medium.Medium, cfg NodeConfig) (*Node, error) {
 func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
 		ra: make(chan struct{}, 1), na: make(chan nd.Status, 1), ready: make(chan struct{}), leave: make(chan chan error),
-		routes: make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed), rovr: rovr}
+		routes: make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed), rovr: rovr, pings: make(map[uint16]chan struct{})}
 	n.iid, _ = addr.IID()
 	n.ll = linkLocalIID(n.iid)
 	n.claimed = cfg.Address
@@ -410,6 +412,16 @@ func (n *Node) receive(d *router.Delivery) {
 	case dst.IsMulticast():
 	case isICMP(p, 128): // echo request
 		n.reply(p, 129)
+	case isICMP(p, 129): // echo reply, to one of our pings
+		n.mu.Lock()
+		w := n.pings[binary.BigEndian.Uint16(p[44:])]
+		n.mu.Unlock()
+		if w != nil {
+			select {
+			case w <- struct{}{}:
+			default:
+			}
+		}
 	case p[6] == 17 && binary.BigEndian.Uint16(p[42:]) == UDPEchoPort:
 		n.reply(p, 0)
 	}
@@ -687,4 +699,46 @@ func (n *Node) LatestRegistered(node lowpan.LinkAddr, prefix netip.Prefix) (neti
 		return n.st.Global, true
 	}
 	return netip.Addr{}, false
+}
+
+// Ping sends an ICMPv6 echo request from the node's global address to dst
+// through its router and waits for the reply; it returns the round trip.
+func (n *Node) Ping(ctx context.Context, dst netip.Addr, size int) (time.Duration, error) {
+	st := n.State()
+	if !st.Registered {
+		return 0, errors.New("sim: the node is not registered")
+	}
+	n.mu.Lock()
+	n.pingID++
+	id := n.pingID
+	w := make(chan struct{}, 1)
+	n.pings[id] = w
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.pings, id)
+		n.mu.Unlock()
+	}()
+	p := make([]byte, 48+max(size, 0))
+	p[0], p[6], p[7] = 0x60, 58, 64
+	binary.BigEndian.PutUint16(p[4:], uint16(8+max(size, 0)))
+	src, d := st.Global.As16(), dst.As16()
+	copy(p[8:], src[:])
+	copy(p[24:], d[:])
+	p[40] = 128
+	binary.BigEndian.PutUint16(p[44:], id)
+	for i := 48; i < len(p); i++ {
+		p[i] = byte(i)
+	}
+	binary.BigEndian.PutUint16(p[42:], checksum.Finish(checksum.Sum(p[40:], checksum.PseudoHeaderIPv6(p[8:24], p[24:40], 58, uint32(len(p)-40)))))
+	start := time.Now()
+	if err := n.link.Send(ctx, p, st.RouterMAC); err != nil {
+		return 0, err
+	}
+	select {
+	case <-w:
+		return time.Since(start), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
