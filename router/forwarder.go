@@ -147,10 +147,12 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	defer close(drained)
 	f.runMu.Lock()
 	f.runCtx, f.sendCtx = ctx, sendCtx
-	f.runMu.Unlock()
-	for i, l := range f.cfg.Links {
-		f.runLink(ctx, sendCtx, nd.LinkID(i), l)
+	for i, l := range *f.links.Load() { // static links, and any added before Run
+		if l != nil {
+			f.runLink(ctx, sendCtx, nd.LinkID(i), l)
+		}
 	}
+	f.runMu.Unlock()
 	defer f.linkWG.Wait()
 	wg.Add(1)
 	go func() {
@@ -179,11 +181,16 @@ func (f *Forwarder) runLink(ctx, sendCtx context.Context, id nd.LinkID, l Runnab
 // opened) and starts its receive loop; it returns the link's nd.LinkID.
 // The link leaves when its Run returns.
 func (f *Forwarder) AddLink(l RunnableLink) (nd.LinkID, error) {
+	if l == nil {
+		return 0, errors.New("router: AddLink: no link")
+	}
+	// runMu is held throughout, so that a link added while Run starts is
+	// started exactly once: by Run, or here.
 	f.runMu.Lock()
+	defer f.runMu.Unlock()
 	ctx, sendCtx := f.runCtx, f.sendCtx
-	f.runMu.Unlock()
-	if ctx == nil || ctx.Err() != nil {
-		return 0, errors.New("router: AddLink: the forwarder is not running")
+	if ctx != nil && ctx.Err() != nil {
+		return 0, errors.New("router: AddLink: the forwarder has stopped")
 	}
 	f.linksMu.Lock()
 	cur := *f.links.Load()
@@ -204,7 +211,9 @@ func (f *Forwarder) AddLink(l RunnableLink) (nd.LinkID, error) {
 	f.links.Store(&next)
 	f.linksMu.Unlock()
 	f.log.Info("link up", "link", l.Name(), "id", id)
-	f.runLink(ctx, sendCtx, nd.LinkID(id), l)
+	if ctx != nil {
+		f.runLink(ctx, sendCtx, nd.LinkID(id), l)
+	}
 	return nd.LinkID(id), nil
 }
 

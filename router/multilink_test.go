@@ -92,8 +92,10 @@ func TestForwarderDynamicLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fwd.AddLink(newP2P("early", 9)); err == nil {
-		t.Fatal("AddLink before Run succeeded")
+	early := newP2P("early", 9)
+	idEarly, err := fwd.AddLink(early) // before Run: started by Run
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -110,6 +112,9 @@ func TestForwarderDynamicLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if ida == idEarly {
+		t.Fatalf("two links with id %d", ida)
 	}
 	b := newP2P("ble-b", 3)
 	idb, err := fwd.AddLink(b)
@@ -170,7 +175,15 @@ func TestForwarderDynamicLinks(t *testing.T) {
 	if idc, err := fwd.AddLink(c); err != nil || idc != ida {
 		t.Fatalf("third link: id %d, want the freed %d (%v)", idc, ida, err)
 	}
-	if n := len(fwd.Links()); n != 2 {
-		t.Fatalf("%d links, want 2", n)
+	if n := len(fwd.Links()); n != 3 {
+		t.Fatalf("%d links, want 3", n)
+	}
+	// The early link runs: closing it removes it.
+	close(early.in)
+	for deadline := time.Now().Add(5 * time.Second); len(fwd.Links()) != 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("the link added before Run was never run")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
