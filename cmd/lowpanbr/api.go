@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/sim"
 )
 
 // The status API: JSON over HTTP on a Unix socket (only local users with
@@ -23,6 +26,8 @@ import (
 //	GET  /api/v1/registrations               the 6LBR registry
 //	GET  /api/v1/sim/nodes                   the simulated nodes
 //	POST /api/v1/sim/nodes/{name}/deregister a simulated node withdraws its registration
+//	POST /api/v1/sim/nodes/{name}/ping?to=A  a simulated node pings A
+//	POST /api/v1/sim/nodes/{name}/drop       a simulated BLE node's connection drops
 
 type apiServer struct {
 	srv  *http.Server
@@ -105,6 +110,7 @@ type simNodeJSON struct {
 	Echoes       int    `json:"echoes"`
 	Forwarded    int    `json:"forwarded"`
 	Deregistered bool   `json:"deregistered,omitempty"`
+	Sessions     int    `json:"sessions,omitempty"` // BLE: connections so far
 }
 
 func startAPI(d *daemon, path string) (*apiServer, error) {
@@ -129,13 +135,8 @@ func startAPI(d *daemon, path string) (*apiServer, error) {
 	mux.HandleFunc("GET /api/v1/routes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, d.routes()) })
 	mux.HandleFunc("GET /api/v1/sim/nodes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, d.simNodes()) })
 	mux.HandleFunc("POST /api/v1/sim/nodes/{name}/deregister", func(w http.ResponseWriter, r *http.Request) {
-		if d.mesh == nil {
-			http.Error(w, "no simulated mesh: the daemon drives a real radio", http.StatusConflict)
-			return
-		}
-		n := d.mesh.Node(r.PathValue("name"))
-		if n == nil {
-			http.Error(w, fmt.Sprintf("no simulated node %q", r.PathValue("name")), http.StatusNotFound)
+		n, ok := d.findSimNode(w, r.PathValue("name"))
+		if !ok {
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
@@ -145,6 +146,42 @@ func startAPI(d *daemon, path string) (*apiServer, error) {
 			return
 		}
 		writeJSON(w, map[string]string{"deregistered": n.Name()})
+	})
+	mux.HandleFunc("POST /api/v1/sim/nodes/{name}/ping", func(w http.ResponseWriter, r *http.Request) {
+		n, ok := d.findSimNode(w, r.PathValue("name"))
+		if !ok {
+			return
+		}
+		to, err := netip.ParseAddr(r.URL.Query().Get("to"))
+		if err != nil || !to.Is6() {
+			http.Error(w, "want ?to=IPV6-ADDRESS[&size=N]", http.StatusBadRequest)
+			return
+		}
+		size := 56
+		if s := r.URL.Query().Get("size"); s != "" {
+			if size, err = strconv.Atoi(s); err != nil || size < 0 || size > 1232 {
+				http.Error(w, "size: want 0..1232", http.StatusBadRequest)
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		rtt, err := n.Ping(ctx, to, size)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("%s: ping %v: %v", n.Name(), to, err), http.StatusGatewayTimeout)
+			return
+		}
+		writeJSON(w, map[string]string{"from": n.Name(), "to": to.String(), "rtt": rtt.String()})
+	})
+	mux.HandleFunc("POST /api/v1/sim/nodes/{name}/drop", func(w http.ResponseWriter, r *http.Request) {
+		for _, b := range d.bleNodes {
+			if b.Name() == r.PathValue("name") {
+				b.Drop()
+				writeJSON(w, map[string]string{"dropped": b.Name()})
+				return
+			}
+		}
+		http.Error(w, fmt.Sprintf("no simulated BLE node %q (only BLE connections can be dropped)", r.PathValue("name")), http.StatusNotFound)
 	})
 	a := &apiServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, path: path, done: make(chan struct{})}
 	go func() {
@@ -241,8 +278,48 @@ func (d *daemon) routes() []routeJSON {
 	return out
 }
 
+// simNode is what the API does with a simulated node, 802.15.4 or BLE.
+type simNode interface {
+	Name() string
+	State() sim.NodeState
+	Deregister(ctx context.Context) error
+	Ping(ctx context.Context, dst netip.Addr, size int) (time.Duration, error)
+}
+
+func (d *daemon) findSimNode(w http.ResponseWriter, name string) (simNode, bool) {
+	if d.mesh != nil {
+		if n := d.mesh.Node(name); n != nil {
+			return n, true
+		}
+	}
+	for _, b := range d.bleNodes {
+		if b.Name() == name {
+			return b, true
+		}
+	}
+	if d.mesh == nil && len(d.bleNodes) == 0 {
+		http.Error(w, "no simulated nodes: the daemon drives real radios", http.StatusConflict)
+	} else {
+		http.Error(w, fmt.Sprintf("no simulated node %q", name), http.StatusNotFound)
+	}
+	return nil, false
+}
+
 func (d *daemon) simNodes() []simNodeJSON {
 	out := []simNodeJSON{}
+	for _, b := range d.bleNodes {
+		st := b.State()
+		addr := b.Addr()
+		j := simNodeJSON{Name: b.Name(), EUI64: addr.String(), Role: "6LN (BLE)", Registered: st.Registered, Status: st.Status.String(),
+			Echoes: st.Echoes, Deregistered: st.Deregistered, Sessions: b.Sessions()}
+		if st.Global.IsValid() {
+			j.Address = st.Global.String()
+		}
+		if st.Router.IsValid() {
+			j.Parent = st.RouterMAC.String()
+		}
+		out = append(out, j)
+	}
 	if d.mesh == nil {
 		return out
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio/hci"
 	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
 )
@@ -48,6 +49,11 @@ type daemonConfig struct {
 
 	Upstream *router.UpstreamRAConfig // nil: no RAs on the LAN
 
+	// BLE is the IPv6-over-BLE side (IPSP); off without a URL, unless
+	// SimBLENodes asks for a simulated controller.
+	BLE         bleConfig
+	SimBLENodes int
+
 	Mesh      sim.MeshConfig // the simulated mesh (simulator only)
 	SimEUI64  [8]byte        // the simulated RCP's EUI-64
 	TimeScale float64        // the simulated medium's (1: real time)
@@ -74,5 +80,16 @@ func defaultDaemonConfig() daemonConfig {
 		Mesh:             sim.MeshConfig{Topology: sim.Star, Nodes: 10, Rows: 3, Cols: 4, Seed: 1, Lifetime: 10 * time.Minute},
 		SimEUI64:         defaultSimEUI64,
 		TimeScale:        1,
+		BLE:              bleConfig{Connect: true, MaxConnections: 4, ConnInterval: 30 * time.Millisecond},
 	}
+}
+
+// bleConfig is the ble section.
+type bleConfig struct {
+	URL            string
+	Connect        bool
+	Advertise      bool
+	AllowList      []hci.BDAddr
+	MaxConnections int
+	ConnInterval   time.Duration
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lowpanbr/lowpanbr/radio/hci"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -330,6 +331,91 @@ var configKeys = []configKey{
 	upstreamDurationKey("upstream.router_lifetime", "Router Lifetime of the RAs, whole seconds: max_interval..2h30m; 0: not a default router, the route only",
 		func(c *router.UpstreamRAConfig) *time.Duration { return &c.RouterLifetime }),
 
+	{key: "ble.url", flag: "ble", meta: "URL", kind: kindString,
+		doc: `BLE controller for IPv6 over BLE (IPSP): hci+uart:///dev/ttyACM1?uart-baudrate=1000000 or hci+user://hci0; "": none (on the simulator, sim.ble_nodes adds a simulated one)`,
+		get: func(d *configDraft) any { return d.BLE.URL },
+		set: func(d *configDraft, v any) error {
+			s, err := asString(v)
+			if err == nil && s != "" {
+				if _, err = transport.ParseHCIURL(s); err != nil {
+					return err
+				}
+			}
+			if err == nil {
+				d.BLE.URL = s
+			}
+			return err
+		}},
+	{key: "ble.connect", flag: "ble-connect", kind: kindBool,
+		doc: "scan for IPSP nodes (advertising the IPSS, 0x1820) and connect to them as central: true or false",
+		get: func(d *configDraft) any { return strconv.FormatBool(d.BLE.Connect) },
+		set: func(d *configDraft, v any) error {
+			b, err := asBool(v)
+			if err == nil {
+				d.BLE.Connect = b
+			}
+			return err
+		}},
+	{key: "ble.advertise", flag: "ble-advertise", kind: kindBool,
+		doc: "advertise the IPSS and accept connections from nodes acting as central: true or false",
+		get: func(d *configDraft) any { return strconv.FormatBool(d.BLE.Advertise) },
+		set: func(d *configDraft, v any) error {
+			b, err := asBool(v)
+			if err == nil {
+				d.BLE.Advertise = b
+			}
+			return err
+		}},
+	{key: "ble.allow", flag: "ble-allow", meta: "BD_ADDR", kind: kindList,
+		doc: "connect only to these device addresses (C0:11:22:33:44:55); []: any IPSP node",
+		get: func(d *configDraft) any {
+			out := []string{}
+			for _, a := range d.BLE.AllowList {
+				out = append(out, a.String())
+			}
+			return out
+		},
+		set: func(d *configDraft, v any) error {
+			l, err := asList(v)
+			if err != nil {
+				return err
+			}
+			var addrs []hci.BDAddr
+			for _, s := range l {
+				a, err := hci.ParseBDAddr(s)
+				if err != nil {
+					return fmt.Errorf("%q: want a device address such as C0:11:22:33:44:55", s)
+				}
+				addrs = append(addrs, a)
+			}
+			d.BLE.AllowList = addrs
+			return nil
+		}},
+	{key: "ble.max_connections", flag: "ble-max-connections", meta: "N", kind: kindInt,
+		doc: "simultaneous BLE connections: 1..32",
+		get: func(d *configDraft) any { return strconv.Itoa(d.BLE.MaxConnections) },
+		set: func(d *configDraft, v any) error {
+			n, err := asInt(v, 1, 32, "1..32")
+			if err == nil {
+				d.BLE.MaxConnections = int(n)
+			}
+			return err
+		}},
+	{key: "ble.conn_interval", flag: "ble-conn-interval", meta: "DURATION", kind: kindDuration,
+		doc: "connection interval asked for as central: 7.5ms..4s, a multiple of 1.25ms",
+		get: func(d *configDraft) any { return fmtDuration(d.BLE.ConnInterval) },
+		set: func(d *configDraft, v any) error {
+			t, err := asDuration(v)
+			if err != nil {
+				return err
+			}
+			if t < 7500*time.Microsecond || t > 4*time.Second || t%(1250*time.Microsecond) != 0 {
+				return fmt.Errorf("%v: want 7.5ms..4s in steps of 1.25ms", t)
+			}
+			d.BLE.ConnInterval = t
+			return nil
+		}},
+
 	{key: "metrics.listen", flag: "metrics-listen", meta: "HOST:PORT", kind: kindString,
 		doc: `address of the HTTP server of /metrics, /healthz and /readyz, host:port; "": off`,
 		get: func(d *configDraft) any { return d.MetricsListen },
@@ -526,6 +612,16 @@ var configKeys = []configKey{
 			t, err := asDuration(v)
 			if err == nil {
 				d.Mesh.Lifetime = t
+			}
+			return err
+		}},
+	{key: "sim.ble_nodes", flag: "sim-ble-nodes", meta: "N", kind: kindInt,
+		doc: "simulated BLE IPSP nodes beside the 802.15.4 mesh, on a simulated BLE controller (without ble.url): 0..32",
+		get: func(d *configDraft) any { return strconv.Itoa(d.SimBLENodes) },
+		set: func(d *configDraft, v any) error {
+			n, err := asInt(v, 0, 32, "0..32")
+			if err == nil {
+				d.SimBLENodes = int(n)
 			}
 			return err
 		}},

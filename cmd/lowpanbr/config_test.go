@@ -269,6 +269,13 @@ var configErrorTests = []struct {
 	{"sim.intruders", `[n42]`, `sim.intruders: intruder for "n42": no such node (n1…n10)`},
 	{"sim.intruders", `[br]`, `sim.intruders: intruder for "br": no such node`},
 	{"sim.lifetime", "30s", "sim.lifetime: registration lifetime 30s: at least 1m"},
+	{"ble.url", "hci+usb://hci0", `ble.url: radio URL "hci+usb://hci0": unknown scheme "hci+usb" for a BLE controller`},
+	{"ble.connect", "maybe", "ble.connect"},
+	{"ble.advertise", "2", "ble.advertise"},
+	{"ble.allow", "[C0:11:22]", `ble.allow: "C0:11:22": want a device address`},
+	{"ble.max_connections", "0", "ble.max_connections: 0"},
+	{"ble.conn_interval", "8ms", "ble.conn_interval: 8ms: want 7.5ms..4s in steps of 1.25ms"},
+	{"sim.ble_nodes", "33", "sim.ble_nodes: 33"},
 }
 
 func TestConfigErrors(t *testing.T) {

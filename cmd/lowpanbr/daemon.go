@@ -14,10 +14,13 @@ import (
 	"github.com/lowpanbr/lowpanbr/metrics"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/radio/ble"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
 	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
+	"github.com/lowpanbr/lowpanbr/sim/hcisim"
+	"github.com/lowpanbr/lowpanbr/sim/le"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
 )
@@ -55,6 +58,12 @@ type daemon struct {
 	global     netip.Addr
 	// contexts is the links' compression context table.
 	contexts *lowpan.ContextTable
+	simCtx   context.Context // the simulated world's: it outlives the daemon's
+
+	leWorld  *le.World
+	bleCtrl  *hcisim.EmbeddedController
+	bleHost  *ble.Host
+	bleNodes []*sim.BLENode
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -106,6 +115,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		// driver must close before the RCP it talks to disappears, or the
 		// shutdown looks like a failing dongle.
 		simCtx, simCancel := context.WithCancel(context.WithoutCancel(parent))
+		d.simCtx = simCtx
 		d.undo = append(d.undo, simCancel)
 		d.medium = medium.New(medium.Config{Seed: cfg.Mesh.Seed, TimeScale: cfg.TimeScale, Logger: log.With("component", "medium")})
 		d.goRun("medium", func() error { return d.medium.Run(simCtx) })
@@ -219,6 +229,11 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		m.Channel, m.PANID = cfg.Channel, cfg.PANID
 		m.Logger = log.With("component", "sim")
 		if d.mesh, err = sim.StartMesh(ctx, d.medium, d.rcpSim.Node, m); err != nil {
+			return d, err
+		}
+	}
+	if cfg.BLE.URL != "" || (d.simulated() && cfg.SimBLENodes > 0) {
+		if err := d.startBLE(ctx, ctxs); err != nil {
 			return d, err
 		}
 	}

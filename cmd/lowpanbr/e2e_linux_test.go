@@ -610,3 +610,84 @@ func TestEndToEndReload(t *testing.T) {
 	ping(t, n.br, nodeAddr(0), 56) // still running, from the router itself
 	d.stop(t, n)
 }
+
+// BLE beside the 802.15.4 mesh, under one prefix and one registry: two
+// simulated IPSP nodes on the simulated BLE controller (behind a real
+// PTY, like the RCP). From the LAN: ping and 1200-octet UDP both ways to a
+// BLE node; a BLE node pings an 802.15.4 node through the border router;
+// a dropped BLE connection is re-established and traffic resumes.
+func TestEndToEndBLE(t *testing.T) {
+	requireE2EHost(t)
+	n := newE2ENet(t)
+	sh(t, "ip", "-n", n.lan, "-6", "route", "add", e2ePrefix.String(), "via", n.brAddr.String())
+	d := startE2EDaemon(t, n, "--prefix", e2ePrefix.String(), "--sim-nodes", "3", "--sim-ble-nodes", "2")
+	nodes := d.waitRegistered(t, "n1", "n2", "n3", "b1", "b2")
+	b1 := netip.MustParseAddr(nodes["b1"].Address)
+	if want := simBLENodeGlobal(e2ePrefix, 0); b1 != want {
+		t.Fatalf("b1 registered %v, want %v (IID from its device address)", b1, want)
+	}
+	ping(t, n.lan, b1, 56)
+	ping(t, n.lan, netip.MustParseAddr(nodes["b2"].Address), 1200)
+	udpEcho(t, n.lan, b1, 1200)
+	post := func(path string) (int, string) {
+		t.Helper()
+		resp, err := d.client.Post("http://lowpanbr"+path, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	// BLE → 802.15.4, through the border router.
+	var code int
+	var body string
+	for try := 0; try < 4; try++ {
+		if code, body = post("/api/v1/sim/nodes/b1/ping?to=" + nodeAddr(0).String()); code == http.StatusOK {
+			break
+		}
+	}
+	if code != http.StatusOK {
+		t.Fatalf("b1 → n1: %d %s", code, body)
+	}
+	var regs []registrationJSON
+	if err := d.get(t, "/api/v1/registrations", &regs); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range regs {
+		if r.Address == b1.String() {
+			found = r.LinkAddr == "c0:00:00:00:01:01"
+		}
+	}
+	if !found {
+		t.Fatalf("b1 is not registered with its BLE address: %+v", regs)
+	}
+	// The connection drops; the node advertises again, the border router
+	// reconnects, the node registers again.
+	if code, body := post("/api/v1/sim/nodes/b1/drop"); code != http.StatusOK {
+		t.Fatalf("drop: %d %s", code, body)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var all []simNodeJSON
+		if err := d.get(t, "/api/v1/sim/nodes", &all); err != nil {
+			t.Fatal(err)
+		}
+		var b simNodeJSON
+		for _, x := range all {
+			if x.Name == "b1" {
+				b = x
+			}
+		}
+		if b.Sessions >= 2 && b.Registered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b1 did not come back: %+v", b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	ping(t, n.lan, b1, 56)
+	d.stop(t, n)
+}

@@ -106,6 +106,12 @@ func printReach(w io.Writer, d *daemon) {
 	for i := range d.cfg.Mesh.Nodes {
 		fmt.Fprintf(w, "  %-4s %v\n", sim.NodeName(i), sim.Addr(d.cfg.Prefix, i))
 	}
+	if len(d.bleNodes) > 0 {
+		fmt.Fprintf(w, "Simulated BLE (IPSP) nodes: %d, on a simulated controller:\n", len(d.bleNodes))
+		for i, b := range d.bleNodes {
+			fmt.Fprintf(w, "  %-4s %v  (%v)\n", b.Name(), simBLENodeGlobal(d.cfg.Prefix, i), b.Addr())
+		}
+	}
 	if d.cfg.Mesh.Nodes > 0 {
 		fmt.Fprintf(w, "Try: ping -6 -c 3 %v\n", sim.Addr(d.cfg.Prefix, 0))
 	}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/radio/ble"
+	"github.com/lowpanbr/lowpanbr/radio/hci"
+	"github.com/lowpanbr/lowpanbr/radio/transport"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/sim"
+	"github.com/lowpanbr/lowpanbr/sim/hcisim"
+	"github.com/lowpanbr/lowpanbr/sim/le"
+)
+
+// simBLEControllerAddr is the simulated BLE controller's address (HCI
+// order): C0:00:00:00:00:01.
+var simBLEControllerAddr = hci.BDAddr{0x01, 0x00, 0x00, 0x00, 0x00, 0xc0}
+
+// simBLENodeAddr is the i-th simulated BLE node's address (HCI order):
+// C0:00:00:00:01:xx with xx = i+1.
+func simBLENodeAddr(i int) hci.BDAddr { return hci.BDAddr{byte(i + 1), 0x01, 0x00, 0x00, 0x00, 0xc0} }
+
+// simBLENodeGlobal is the address the i-th simulated BLE node forms under
+// prefix: its IID comes from the device address (RFC 7668 §3.2.2).
+func simBLENodeGlobal(prefix netip.Prefix, i int) netip.Addr {
+	iid, _ := lowpan.BLELinkAddr(ble.Canonical(simBLENodeAddr(i))).IID()
+	a := prefix.Masked().Addr().As16()
+	copy(a[8:], iid[:])
+	return netip.AddrFrom16(a)
+}
+
+// startBLE brings up the IPv6-over-BLE side: the host on the configured
+// controller — or, on the simulator, on a simulated controller behind a
+// PTY with simulated IPSP nodes around it — and a link per IPSP channel.
+func (d *daemon) startBLE(ctx context.Context, ctxs *lowpan.ContextTable) error {
+	cfg, log := d.cfg, d.log
+	url := cfg.BLE.URL
+	if url == "" {
+		d.leWorld = le.New(le.Config{Seed: cfg.Mesh.Seed, Logger: log.With("component", "le")})
+		d.undo = append(d.undo, d.leWorld.Close)
+		var err error
+		d.bleCtrl, err = hcisim.StartController(d.simCtx, d.leWorld, "br-ble", hcisim.Config{Addr: simBLEControllerAddr}, log.With("component", "hcisim"))
+		if err != nil {
+			return err
+		}
+		d.undo = append(d.undo, func() { d.bleCtrl.Close() })
+		url = d.bleCtrl.URL()
+		log.Info("BLE: running on the built-in simulated controller", "pty", d.bleCtrl.Path)
+	}
+	u, err := transport.ParseHCIURL(url)
+	if err != nil {
+		return fmt.Errorf("ble.url: %w", err)
+	}
+	d.bleHost, err = ble.Open(ctx, ble.Config{
+		Open:           func(ctx context.Context) (io.ReadWriteCloser, error) { return transport.OpenHCI(ctx, u) },
+		Name:           u.String(),
+		Connect:        cfg.BLE.Connect,
+		Advertise:      cfg.BLE.Advertise,
+		AllowList:      cfg.BLE.AllowList,
+		MaxConnections: cfg.BLE.MaxConnections,
+		ConnInterval:   cfg.BLE.ConnInterval,
+		Logger:         log.With("component", "ble"),
+	})
+	if err != nil {
+		return fmt.Errorf("BLE controller %s: %w", u, err)
+	}
+	d.undo = append(d.undo, func() { d.bleHost.Close() })
+	d.goRun("ble", func() error {
+		router.ServeBLE(ctx, d.fwd, d.bleHost.Channels(), ctxs, log.With("component", "ble-link"))
+		return nil
+	})
+	if d.leWorld != nil {
+		for i := range cfg.SimBLENodes {
+			n, err := sim.StartBLENode(d.simCtx, d.leWorld, sim.BLENodeConfig{Name: fmt.Sprintf("b%d", i+1), Addr: simBLENodeAddr(i),
+				Lifetime: cfg.Mesh.Lifetime, Logger: log.With("component", "sim-ble")})
+			if err != nil {
+				return err
+			}
+			d.bleNodes = append(d.bleNodes, n)
+		}
+	}
+	return nil
+}
