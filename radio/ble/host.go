@@ -87,6 +87,17 @@ func (c *Config) defaults() error {
 	if c.Channel.MTU == 0 {
 		c.Channel.MTU = 1280
 	}
+	if c.Channel.MPS == 0 {
+		c.Channel.MPS = 247 // one K-frame per 251-octet LE data PDU
+	}
+	if c.Channel.InitialCredits == 0 {
+		// Four SDUs' worth: the peer keeps sending while our credit returns
+		// are on their way back (one connection event or more); two (the
+		// l2cap default) leave the link idle one event in four at a 7.5 ms
+		// interval. K-frames are reassembled as they come, so credits cost
+		// no memory here.
+		c.Channel.InitialCredits = uint16(4 * l2cap.KFrames(int(c.Channel.MTU), c.Channel.MPS))
+	}
 	if c.ReconnectMin <= 0 {
 		c.ReconnectMin = time.Second
 	}

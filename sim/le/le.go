@@ -96,6 +96,7 @@ type World struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
+	rngMu   sync.Mutex // its own: chance is called with a link's mu held, and takeDown takes w.mu then l.mu
 	rng     *rand.Rand
 	devices map[hci.BDAddr]*Device
 	closed  bool
@@ -131,8 +132,8 @@ func (w *World) chance(p float64) bool {
 	if p <= 0 {
 		return false
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.rngMu.Lock()
+	defer w.rngMu.Unlock()
 	return w.rng.Float64() < p
 }
 
