@@ -244,6 +244,14 @@ func (f *Forwarder) link(id nd.LinkID) RunnableLink {
 	return links[id]
 }
 
+// LinkName names link id ("" when it went away).
+func (f *Forwarder) LinkName(id nd.LinkID) string {
+	if l := f.link(id); l != nil {
+		return l.Name()
+	}
+	return ""
+}
+
 // Links returns the links present now (nil slots left out).
 func (f *Forwarder) Links() []RunnableLink {
 	var out []RunnableLink

@@ -31,7 +31,10 @@ type BLENodeConfig struct {
 	// (defaults 251 and true).
 	DataLength int
 	NoPHY2M    bool
-	Logger     *slog.Logger
+	// WithholdCredits makes the node a misbehaving peer that never
+	// returns L2CAP credits.
+	WithholdCredits bool
+	Logger          *slog.Logger
 }
 
 // BLENode is a simulated BLE 6LN: a simulated controller in the LE world,
@@ -69,10 +72,11 @@ func StartBLENode(ctx context.Context, w *le.World, cfg BLENodeConfig) (*BLENode
 	hostEnd, ctrlEnd := net.Pipe()
 	go ctrl.Serve(ctx, ctrlEnd)
 	host, err := ble.Open(ctx, ble.Config{
-		Open:      func(context.Context) (io.ReadWriteCloser, error) { return hostEnd, nil },
-		Name:      cfg.Name,
-		Advertise: true,
-		Logger:    cfg.Logger,
+		Open:            func(context.Context) (io.ReadWriteCloser, error) { return hostEnd, nil },
+		Name:            cfg.Name,
+		Advertise:       true,
+		WithholdCredits: cfg.WithholdCredits,
+		Logger:          cfg.Logger,
 	})
 	if err != nil {
 		ctrl.Close()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio/ble"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
@@ -49,6 +50,7 @@ type statusJSON struct {
 	Forwarder router.ForwarderStats `json:"forwarder"`
 	Link      router.LinkStats      `json:"link"`
 	Neighbors []neighborJSON        `json:"neighbors"`
+	BLE       *bleJSON              `json:"ble,omitempty"`
 	ND        nd.Counters           `json:"nd"`
 }
 
@@ -61,6 +63,24 @@ type radioJSON struct {
 	Channel   uint8     `json:"channel"`
 	PANID     string    `json:"pan_id"`
 	Stats     rcp.Stats `json:"stats"`
+}
+
+type bleJSON struct {
+	Controller ble.ControllerInfo `json:"controller"`
+	Stats      ble.Stats          `json:"stats"`
+	Channels   []bleChannelJSON   `json:"channels"`
+}
+
+type bleChannelJSON struct {
+	Peer         string `json:"peer"`
+	Handle       uint16 `json:"handle"`
+	Central      bool   `json:"central"`
+	Credits      uint16 `json:"credits"`
+	Pending      int    `json:"pending_sdus"`
+	SDUsSent     uint64 `json:"sdus_sent"`
+	SDUsReceived uint64 `json:"sdus_received"`
+	CreditStalls uint64 `json:"credit_stalls"`
+	QueueFull    uint64 `json:"queue_full"`
 }
 
 type neighborJSON struct {
@@ -222,6 +242,14 @@ func (d *daemon) status() statusJSON {
 	if d.simulated() {
 		s.Radio.URL = d.rcpSim.URL() + " (built-in simulator)"
 	}
+	if d.bleHost != nil {
+		b := &bleJSON{Controller: d.bleHost.Info(), Stats: d.bleHost.Stats(), Channels: []bleChannelJSON{}}
+		for _, c := range d.bleHost.OpenChannels() {
+			b.Channels = append(b.Channels, bleChannelJSON{Peer: c.Peer.String(), Handle: c.Handle, Central: c.Central, Credits: c.Credits,
+				Pending: c.Pending, SDUsSent: c.Stats.SDUsSent, SDUsReceived: c.Stats.SDUsReceived, CreditStalls: c.Stats.CreditStalls, QueueFull: c.Stats.QueueFull})
+		}
+		s.BLE = b
+	}
 	s.Neighbors = []neighborJSON{}
 	for _, n := range d.link.Neighbors() {
 		s.Neighbors = append(s.Neighbors, neighborJSON{Addr: n.Addr.String(), RSSI: n.RSSI, LQI: n.LQI, Frames: n.Frames,
@@ -258,7 +286,7 @@ func (d *daemon) routes() []routeJSON {
 	reg := d.nd.Registry()
 	out := []routeJSON{}
 	for _, r := range reg.Snapshot(now) {
-		j := routeJSON{Destination: r.Addr.String(), Link: d.link.Name(), Hops: 1}
+		j := routeJSON{Destination: r.Addr.String(), Link: d.fwd.LinkName(r.Link), Hops: 1}
 		if !r.Direct() {
 			j.Via = r.Via.String()
 			// Count the 6LRs on the way: each registered through the next.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/radio/ble"
@@ -75,8 +76,9 @@ func (d *daemon) startBLE(ctx context.Context, ctxs *lowpan.ContextTable) error 
 	})
 	if d.leWorld != nil {
 		for i := range cfg.SimBLENodes {
-			n, err := sim.StartBLENode(d.simCtx, d.leWorld, sim.BLENodeConfig{Name: fmt.Sprintf("b%d", i+1), Addr: simBLENodeAddr(i),
-				Lifetime: cfg.Mesh.Lifetime, Logger: log.With("component", "sim-ble")})
+			name := fmt.Sprintf("b%d", i+1)
+			n, err := sim.StartBLENode(d.simCtx, d.leWorld, sim.BLENodeConfig{Name: name, Addr: simBLENodeAddr(i),
+				Lifetime: cfg.Mesh.Lifetime, WithholdCredits: slices.Contains(cfg.SimBLEStalled, name), Logger: log.With("component", "sim-ble")})
 			if err != nil {
 				return err
 			}

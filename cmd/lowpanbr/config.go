@@ -53,6 +53,9 @@ type daemonConfig struct {
 	// SimBLENodes asks for a simulated controller.
 	BLE         bleConfig
 	SimBLENodes int
+	// SimBLEStalled names simulated BLE nodes that never return L2CAP
+	// credits (a misbehaving peer, for tests and demonstrations).
+	SimBLEStalled []string
 
 	Mesh      sim.MeshConfig // the simulated mesh (simulator only)
 	SimEUI64  [8]byte        // the simulated RCP's EUI-64

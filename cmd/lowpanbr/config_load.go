@@ -615,6 +615,23 @@ var configKeys = []configKey{
 			}
 			return err
 		}},
+	{key: "sim.ble_stalled", flag: "sim-ble-stalled", meta: "NODE", kind: kindList,
+		doc: "simulated BLE nodes (b1, b2, …) that never return L2CAP credits, a misbehaving peer: it must not hold up the others",
+		get: func(d *configDraft) any { return append([]string{}, d.SimBLEStalled...) },
+		set: func(d *configDraft, v any) error {
+			l, err := asList(v)
+			if err != nil {
+				return err
+			}
+			for _, n := range l {
+				var i int
+				if _, err := fmt.Sscanf(n, "b%d", &i); err != nil || i < 1 || fmt.Sprintf("b%d", i) != n {
+					return fmt.Errorf("%q: want a simulated BLE node name such as b1", n)
+				}
+			}
+			d.SimBLEStalled = l
+			return nil
+		}},
 	{key: "sim.ble_nodes", flag: "sim-ble-nodes", meta: "N", kind: kindInt,
 		doc: "simulated BLE IPSP nodes beside the 802.15.4 mesh, on a simulated BLE controller (without ble.url): 0..32",
 		get: func(d *configDraft) any { return strconv.Itoa(d.SimBLENodes) },

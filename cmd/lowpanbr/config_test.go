@@ -276,6 +276,7 @@ var configErrorTests = []struct {
 	{"ble.max_connections", "0", "ble.max_connections: 0"},
 	{"ble.conn_interval", "8ms", "ble.conn_interval: 8ms: want 7.5ms..4s in steps of 1.25ms"},
 	{"sim.ble_nodes", "33", "sim.ble_nodes: 33"},
+	{"sim.ble_stalled", "[n1]", `sim.ble_stalled: "n1": want a simulated BLE node name`},
 }
 
 func TestConfigErrors(t *testing.T) {

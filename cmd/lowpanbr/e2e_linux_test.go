@@ -620,8 +620,8 @@ func TestEndToEndBLE(t *testing.T) {
 	requireE2EHost(t)
 	n := newE2ENet(t)
 	sh(t, "ip", "-n", n.lan, "-6", "route", "add", e2ePrefix.String(), "via", n.brAddr.String())
-	d := startE2EDaemon(t, n, "--prefix", e2ePrefix.String(), "--sim-nodes", "3", "--sim-ble-nodes", "2")
-	nodes := d.waitRegistered(t, "n1", "n2", "n3", "b1", "b2")
+	d := startE2EDaemon(t, n, "--prefix", e2ePrefix.String(), "--sim-nodes", "3", "--sim-ble-nodes", "3", "--sim-ble-stalled", "b3")
+	nodes := d.waitRegistered(t, "n1", "n2", "n3", "b1", "b2", "b3")
 	b1 := netip.MustParseAddr(nodes["b1"].Address)
 	if want := simBLENodeGlobal(e2ePrefix, 0); b1 != want {
 		t.Fatalf("b1 registered %v, want %v (IID from its device address)", b1, want)
@@ -663,6 +663,40 @@ func TestEndToEndBLE(t *testing.T) {
 	if !found {
 		t.Fatalf("b1 is not registered with its BLE address: %+v", regs)
 	}
+	// b3 never returns credits: a burst for it fills its channel's queue
+	// and is refused there, while b1 keeps answering at once.
+	var conn *net.UDPConn
+	if err := inNetns(t, n.lan, func() (err error) {
+		conn, err = net.ListenUDP("udp6", &net.UDPAddr{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	b3 := netip.MustParseAddr(nodes["b3"].Address)
+	for range 40 {
+		conn.WriteToUDPAddrPort(make([]byte, 1200), netip.AddrPortFrom(b3, 9))
+	}
+	start := time.Now()
+	ping(t, n.lan, b1, 56)
+	udpEcho(t, n.lan, b1, 1200)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("b1 took %v to answer beside a stalled peer", d)
+	}
+	var st statusJSON
+	if err := d.get(t, "/api/v1/status", &st); err != nil {
+		t.Fatal(err)
+	}
+	stalled := false
+	for _, c := range st.BLE.Channels {
+		if c.Peer == "C0:00:00:00:01:03" {
+			stalled = c.CreditStalls > 0 && c.QueueFull > 0
+		}
+	}
+	if !stalled {
+		t.Errorf("b3's channel shows no credit stall: %+v", st.BLE.Channels)
+	}
+
 	// The connection drops; the node advertises again, the border router
 	// reconnects, the node registers again.
 	if code, body := post("/api/v1/sim/nodes/b1/drop"); code != http.StatusOK {

@@ -380,3 +380,32 @@ func (ch *Channel) LocalCanonical() [6]byte { return Canonical(ch.c.h.info.Addr)
 // Canonical turns an address from HCI order (least significant octet
 // first) into printed order.
 func Canonical(a hci.BDAddr) [6]byte { return [6]byte{a[5], a[4], a[3], a[2], a[1], a[0]} }
+
+// ChannelInfo describes one open IPSP channel, for status pages.
+type ChannelInfo struct {
+	Peer    hci.BDAddr
+	Handle  uint16
+	Central bool
+	Credits uint16 // ours to send with
+	Pending int    // SDUs waiting for credits
+	Stats   l2cap.ChannelStats
+}
+
+// OpenChannels describes the open IPSP channels.
+func (h *Host) OpenChannels() []ChannelInfo {
+	h.mu.Lock()
+	conns := make([]*connection, 0, len(h.conns))
+	for _, c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	var out []ChannelInfo
+	for _, c := range conns {
+		c.mu.Lock()
+		if ch := c.ch; ch != nil {
+			out = append(out, ChannelInfo{Peer: c.peer, Handle: c.handle, Central: c.central, Credits: ch.l2.Credits(), Pending: ch.l2.Pending(), Stats: ch.l2.Stats()})
+		}
+		c.mu.Unlock()
+	}
+	return out
+}
