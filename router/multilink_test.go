@@ -187,3 +187,50 @@ func TestForwarderDynamicLinks(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A BLE 6LR (RFC 9159 §3.3.2): a node on a point-to-point link registers
+// itself, then relays a child's registration in an EDAR; the 6LBR answers
+// with an EDAC on that link and routes the child's traffic to the 6LR.
+func TestForwarderBLE6LR(t *testing.T) {
+	ndr, err := nd.New(nd.Config{Prefix: meshPrefix, LinkLocal: brLL, Global: brGlobal, ContextChangeDelay: -1}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun := newFakeTUN()
+	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, ND: ndr, Source: brGlobal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := newP2P("ble-6lr", 5)
+	if _, err := fwd.AddLink(lr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { fwd.Run(ctx); close(done) }()
+	defer func() { cancel(); tun.Close(); <-done }()
+	lrAddr := netip.MustParseAddr("2001:db8:1::c0ff:fe00:5")
+	ns, _ := nd.AppendIPv6(nil, netip.MustParseAddr("fe80::c200:ff:fe00:5"), brLL, 255, nd.NSFields{Target: lrAddr}, nd.SourceLinkAddr{Addr: lr.peer},
+		nd.AROFields{T: true, R: true, TID: 1, Lifetime: 10, ROVR: []byte{9, 9, 9, 9, 9, 9, 9, 5}})
+	lr.in <- ns
+	lr.waitSent(t, 1)
+	child := netip.MustParseAddr("2001:db8:1::77")
+	dar, err := nd.AppendIPv6(nil, lrAddr, brGlobal, nd.MultihopHopLimit,
+		nd.DAFields{Extended: true, TID: 3, Lifetime: 10, ROVR: []byte{7, 7, 7, 7, 7, 7, 7, 7}, Registered: child})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr.in <- dar
+	dac, to := lr.waitSent(t, 2)
+	var m nd.Message
+	if err := nd.Parse(dac, &m); err != nil || m.Type != nd.TypeDAC || m.DA().Status() != nd.StatusSuccess || m.DA().Registered() != child || to != lr.peer {
+		t.Fatalf("EDAC: %v %+v to %v", err, m, to)
+	}
+	if reg, ok := ndr.Registry().Lookup(child, time.Now()); !ok || reg.Via != lrAddr {
+		t.Fatalf("child registered %v via %v", ok, reg.Via)
+	}
+	tun.in <- udpPacket("2001:db8:9::5", child.String(), 20)
+	if p, to := lr.waitSent(t, 3); p[6] != 17 || to != lr.peer || netip.AddrFrom16([16]byte(p[24:40])) != child {
+		t.Fatalf("the child's packet went to %v", to)
+	}
+}
