@@ -81,11 +81,11 @@ func TestAddressFiltering(t *testing.T) {
 			}
 			// The sniffer sees the frame, and the ACK if there was one,
 			// and never acknowledges.
-			sn := drain(sniffer)
 			want := 1
 			if tc.wantsAck {
 				want = 2
 			}
+			sn := drainAtLeast(sniffer, want, time.Second)
 			if len(sn) != want || string(sn[0].PSDU) != string(psdu) || sn[0].BadFCS != tc.badFCS || sn[0].AckSent {
 				t.Errorf("sniffer saw %+v", sn)
 			}

@@ -96,6 +96,26 @@ func drain(n *Node) []Reception {
 	}
 }
 
+// drainAtLeast collects receptions until it has want of them or d of wall
+// time passed: a frame's end at a bystander may be handed over just after
+// the transmitter's outcome (an ACK's reception by a sniffer, say).
+func drainAtLeast(n *Node, want int, d time.Duration) []Reception {
+	out := drain(n)
+	deadline := time.After(d)
+	for len(out) < want {
+		select {
+		case r, ok := <-n.Receive():
+			if !ok {
+				return out
+			}
+			out = append(out, r)
+		case <-deadline:
+			return out
+		}
+	}
+	return append(out, drain(n)...)
+}
+
 // recvWithin waits up to d of wall time for one reception.
 func recvWithin(t testing.TB, n *Node, d time.Duration) (Reception, bool) {
 	t.Helper()
