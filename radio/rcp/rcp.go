@@ -63,7 +63,17 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the delay between reconnection
 	// attempts (defaults 100 ms and 5 s).
 	MinBackoff, MaxBackoff time.Duration
-	Client                 spinel.ClientOptions
+	// InitTimeout bounds one initialisation of the RCP once its transport
+	// is open: reset, identity, settings (default 10 s).
+	InitTimeout time.Duration
+	// OnRecovered, when set, is called each time the RCP is up again after
+	// a fault (a reconnection or a re-initialisation), from the driver's
+	// supervising goroutine, with what the RCP now is. Its EUI-64 may
+	// differ from before (another dongle plugged in, another simulation
+	// node): whatever the caller derived from it must follow. It must not
+	// block.
+	OnRecovered func(radio.Identity)
+	Client      spinel.ClientOptions
 }
 
 // Stats counts what the driver did.
@@ -157,6 +167,9 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(5*time.Second, cfg.MinBackoff)
 	}
+	if cfg.InitTimeout <= 0 {
+		cfg.InitTimeout = 10 * time.Second
+	}
 	d := &Driver{
 		cfg:      cfg,
 		log:      cfg.Logger.With("radio", cfg.Name),
@@ -166,7 +179,9 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 		settings: cloneSettings(cfg.Settings),
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	conn, err := d.connect(ctx)
+	ictx, icancel := context.WithTimeout(ctx, cfg.InitTimeout)
+	conn, err := d.connect(ictx)
+	icancel()
 	if err != nil {
 		d.cancel()
 		return nil, err
@@ -184,45 +199,82 @@ type connection struct {
 	cancel func()
 }
 
-// connect opens a connection and initialises the RCP.
+func (c *connection) close() {
+	c.cancel()
+	c.client.Close()
+}
+
+// connect opens a connection and brings the RCP up on it. The transport
+// lives as long as the driver, whatever ctx says: for forkpty the context
+// given to the transport bounds the child's life (exec.CommandContext), so
+// a context that ends when connect returns would kill the fresh RCP a
+// moment after it came up. ctx bounds the opening and the initialisation.
 func (d *Driver) connect(ctx context.Context) (*connection, error) {
-	fc, err := d.cfg.Open(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("radio %s: open: %w", d.cfg.Name, err)
+	}
+	fc, err := d.cfg.Open(d.ctx)
 	if err != nil {
 		return nil, fmt.Errorf("radio %s: open: %w", d.cfg.Name, err)
 	}
 	client := spinel.NewClient(fc, d.cfg.Logger, d.cfg.Client)
 	events, cancel := client.Subscribe(d.cfg.RxBuffer, spinel.PropStreamRaw, spinel.PropLastStatus, spinel.PropMACEnergyScanResult, spinel.PropMACScanState)
 	c := &connection{client: client, events: events, cancel: cancel}
-	id, err := d.initialise(ctx, c)
-	if err != nil {
-		cancel()
-		client.Close()
-		return nil, fmt.Errorf("radio %s: %w", d.cfg.Name, err)
+	if err := d.bringUp(ctx, c); err != nil {
+		c.close()
+		return nil, err
 	}
-	d.mu.Lock()
-	d.identity = id
-	settings := cloneSettings(d.settings)
-	d.mu.Unlock()
-	if err := d.apply(ctx, client, &settings, id); err != nil {
-		cancel()
-		client.Close()
-		return nil, fmt.Errorf("radio %s: configure: %w", d.cfg.Name, err)
-	}
-	d.mu.Lock()
-	d.client = client
-	d.mu.Unlock()
-	d.up.Store(true)
-	d.log.Info("RCP ready", "firmware", id.Firmware, "eui64", fmt.Sprintf("%x", id.EUI64), "rcp_api", id.RCPAPIVersion, "channel", settings.Channel)
 	return c, nil
 }
 
-// initialise resets the RCP and reads and checks what it is.
+// bringUp initialises the RCP on an open connection, applies the settings
+// and puts the driver in service on it.
+func (d *Driver) bringUp(ctx context.Context, c *connection) error {
+	id, err := d.initialise(ctx, c)
+	if err != nil {
+		return fmt.Errorf("radio %s: %w", d.cfg.Name, err)
+	}
+	d.mu.Lock()
+	settings := cloneSettings(d.settings)
+	d.mu.Unlock()
+	if err := d.apply(ctx, c.client, &settings, id); err != nil {
+		return fmt.Errorf("radio %s: configure: %w", d.cfg.Name, err)
+	}
+	d.mu.Lock()
+	d.identity = id
+	d.client = c.client
+	d.mu.Unlock()
+	d.up.Store(true)
+	d.log.Info("RCP ready", "firmware", id.Firmware, "eui64", fmt.Sprintf("%x", id.EUI64), "rcp_api", id.RCPAPIVersion, "channel", settings.Channel)
+	return nil
+}
+
+// maxResetsWhileSyncing bounds the reset notifications that may cut into
+// the request that synchronises with the RCP after RESET.
+const maxResetsWhileSyncing = 4
+
+// initialise resets the RCP, synchronises with it, and reads and checks
+// what it is.
+//
+// An RCP announces every start with an unsolicited reset notification, at
+// a time the host does not choose: a USB dongle re-enumerating or a
+// program still loading may boot well after the port opened and after our
+// RESET went out (ot-rcp's NcpBase constructor queues the notification
+// when the process starts; a PTY holds our RESET until the child reads
+// it). So the first notification seen after RESET may be the boot's, with
+// the answer to our RESET still to come. The driver therefore never takes
+// a notification for the end of the reset: it waits for one (the RCP is
+// alive), then sends a request with a TID and waits for its answer. The
+// RCP handles its input in order, so every notification our RESET causes
+// comes before that answer; the client delivers unsolicited frames in the
+// order they arrive, before it signals the answer; so once the answer is
+// in, every notification still queued describes a reset that is over, and
+// is dropped. Only a notification that arrives after that is a new reset.
 func (d *Driver) initialise(ctx context.Context, c *connection) (radio.Identity, error) {
 	var id radio.Identity
-	// A reset notification sent before we listened (the RCP booting as the
-	// port opened) may still be queued in the tty; had we sent RESET first
-	// we would take it for the answer and then see ours fail the next
-	// request. Let the line go quiet first.
+	// Chatter already on the line (a boot notification, log lines, frames
+	// of an earlier session) is dropped until the line is quiet, so that
+	// it does not crowd the buffer we read the reset from.
 	quiet := time.NewTimer(quietPeriod)
 drain:
 	for {
@@ -252,12 +304,9 @@ wait:
 			if !ok {
 				return id, fmt.Errorf("reset: %w", c.client.Err())
 			}
-			if f.Prop == spinel.PropLastStatus {
-				r := spinel.NewReader(f.Value, "LAST_STATUS")
-				if st := spinel.Status(r.PackedUint()); r.Err() == nil && st.IsReset() {
-					d.log.Debug("RCP reset", "reason", st.String())
-					break wait
-				}
+			if st, ok := resetStatus(&f); ok {
+				d.log.Debug("RCP reset", "reason", st.String())
+				break wait
 			}
 		case <-timer.C:
 			return id, fmt.Errorf("reset: no reset notification within %v (is this an OpenThread RCP, at the right baud rate?): %w", d.cfg.ResetTimeout, spinel.ErrTimeout)
@@ -266,17 +315,20 @@ wait:
 		}
 	}
 
-	// A second notification may still follow ours (a reset queued before
-	// the RESET took effect): it fails the request in flight; ask again.
+	// Synchronise (see above): a notification that arrives while the
+	// request is pending fails it with ErrReset; ask again.
 	var f spinel.Frame
 	var err error
-	for range 3 {
+	for range maxResetsWhileSyncing {
 		if f, err = c.client.Get(ctx, spinel.PropProtocolVersion); !errors.Is(err, spinel.ErrReset) {
 			break
 		}
 	}
 	if err != nil {
 		return id, fmt.Errorf("PROTOCOL_VERSION: %w", err)
+	}
+	if n := dropStaleResets(c.events); n > 0 {
+		d.log.Debug("dropped reset notifications sent before the RCP answered", "count", n)
 	}
 	major, minor, err := spinel.DecodeProtocolVersion(f.Value)
 	if err != nil {
@@ -304,6 +356,7 @@ wait:
 	if !spinel.HasCap(caps, spinel.CapConfigRadio) || !spinel.HasCap(caps, spinel.CapMACRaw) {
 		return id, fmt.Errorf("firmware %q lacks the CONFIG_RADIO and MAC_RAW capabilities (it has %v): it is not an RCP — flash OpenThread's ot-rcp image: %w", id.Firmware, caps, radio.ErrNotRCP)
 	}
+	// Read on every (re)connection: the RCP may be another one now.
 	if f, err = c.client.Get(ctx, spinel.PropHWAddr); err != nil {
 		return id, fmt.Errorf("HWADDR: %w", err)
 	}
@@ -332,6 +385,36 @@ wait:
 		return id, err
 	}
 	return id, nil
+}
+
+// resetStatus reports whether f is a reset notification, and its reason.
+func resetStatus(f *spinel.Frame) (spinel.Status, bool) {
+	if f.Prop != spinel.PropLastStatus || f.TID != 0 {
+		return 0, false
+	}
+	r := spinel.NewReader(f.Value, "LAST_STATUS")
+	st := spinel.Status(r.PackedUint())
+	return st, r.Err() == nil && st.IsReset()
+}
+
+// dropStaleResets removes the reset notifications already queued in
+// events and counts them; other frames queued with them are dropped too
+// (before the raw stream is enabled there are none that matter).
+func dropStaleResets(events <-chan spinel.Frame) int {
+	n := 0
+	for {
+		select {
+		case f, ok := <-events:
+			if !ok {
+				return n
+			}
+			if _, reset := resetStatus(&f); reset {
+				n++
+			}
+		default:
+			return n
+		}
+	}
 }
 
 func getUint(ctx context.Context, c *spinel.Client, p spinel.Prop) (uint32, error) {
@@ -392,65 +475,119 @@ func cloneSettings(s radio.Settings) radio.Settings {
 	return s
 }
 
-// superviseRCP owns the connection lifecycle: it runs the receive
-// goroutine of each connection, takes the radio down when the connection
-// fails, and reconnects with backoff.
+// fault is why a connection stopped serving, and decides how the driver
+// recovers.
+type fault uint8
+
+const (
+	faultClosed fault = iota // the driver is closing
+	// faultLink: the transport failed (unplugged, the child exited) or the
+	// RCP stopped answering (a transmit-done or a request timed out: the
+	// RCP hangs or is stopped). The connection is closed (for forkpty:
+	// the child is killed) and opened again.
+	faultLink
+	// faultReset: the RCP announced a reset nobody asked for. The
+	// transport is fine, so the RCP is initialised again over the same
+	// connection (as OpenThread's RadioSpinel::RecoverFromRcpFailure does);
+	// only if that fails is the connection opened again.
+	faultReset
+)
+
+// superviseRCP owns the connection lifecycle: it serves each connection,
+// takes the radio down when it fails, and brings it up again — over the
+// same connection after a reset, over a new one (with backoff) after a
+// transport failure or a timeout. Each fault opens the transport at most
+// once more per attempt; closing the driver opens nothing.
 func (d *Driver) superviseRCP(c *connection) {
 	defer d.wg.Done()
-	backoff := d.cfg.MinBackoff
 	for {
-		reason := d.serve(c)
-		d.down(c)
+		why, f := d.serve(c)
+		d.down()
 		if d.ctx.Err() != nil {
+			c.close()
 			return
 		}
-		d.log.Warn("RCP down, reconnecting", "reason", reason)
-		for {
-			select {
-			case <-d.ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			var err error
-			ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
-			c, err = d.connect(ctx)
+		if f == faultReset {
+			d.log.Warn("RCP reset on its own; initialising it again", "reason", why)
+			ctx, cancel := context.WithTimeout(d.ctx, d.cfg.InitTimeout)
+			err := d.bringUp(ctx, c)
 			cancel()
 			if err == nil {
-				d.stats.reconnects.Add(1)
-				backoff = d.cfg.MinBackoff
-				break
+				d.recovered()
+				continue
 			}
-			d.log.Warn("RCP reconnect failed", "err", err, "retry_in", backoff)
-			backoff = min(2*backoff, d.cfg.MaxBackoff)
+			d.down()
+			if d.ctx.Err() != nil {
+				c.close()
+				return
+			}
+			why = fmt.Sprintf("%s; initialising it again failed: %v", why, err)
 		}
+		c.close()
+		d.log.Warn("RCP down, reconnecting", "reason", why)
+		if c = d.reconnect(); c == nil {
+			return
+		}
+		d.recovered()
+	}
+}
+
+// reconnect opens a new connection, with backoff, until one comes up or
+// the driver closes (nil).
+func (d *Driver) reconnect() *connection {
+	backoff := d.cfg.MinBackoff
+	for {
+		select {
+		case <-d.ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		ctx, cancel := context.WithTimeout(d.ctx, d.cfg.InitTimeout)
+		c, err := d.connect(ctx)
+		cancel()
+		if err == nil {
+			return c
+		}
+		if d.ctx.Err() != nil {
+			return nil
+		}
+		d.log.Warn("RCP reconnect failed", "err", err, "retry_in", backoff)
+		backoff = min(2*backoff, d.cfg.MaxBackoff)
+	}
+}
+
+func (d *Driver) recovered() {
+	d.stats.reconnects.Add(1)
+	if d.cfg.OnRecovered != nil {
+		d.cfg.OnRecovered(d.Identity())
 	}
 }
 
 // serve runs a live connection until it fails, and says why.
-func (d *Driver) serve(c *connection) string {
+func (d *Driver) serve(c *connection) (string, fault) {
 	for {
 		select {
 		case <-d.ctx.Done():
-			return "closed"
+			return "closed", faultClosed
 		case <-c.client.Done():
 			d.stats.disconnects.Add(1)
-			return fmt.Sprintf("connection lost: %v", c.client.Err())
+			return fmt.Sprintf("connection lost: %v", c.client.Err()), faultLink
 		case why := <-d.recover:
-			return why
+			return why, faultLink
 		case f, ok := <-c.events:
 			if !ok {
 				d.stats.disconnects.Add(1)
-				return fmt.Sprintf("connection lost: %v", c.client.Err())
+				return fmt.Sprintf("connection lost: %v", c.client.Err()), faultLink
 			}
 			if why := d.event(&f); why != "" {
-				return why
+				return why, faultReset
 			}
 		}
 	}
 }
 
 // event handles one unsolicited frame; it returns a reason when the RCP
-// must be recovered.
+// reset and must be initialised again.
 func (d *Driver) event(f *spinel.Frame) string {
 	switch f.Prop {
 	case spinel.PropStreamRaw:
@@ -470,8 +607,7 @@ func (d *Driver) event(f *spinel.Frame) string {
 			d.stats.rxDropped.Add(1)
 		}
 	case spinel.PropLastStatus:
-		r := spinel.NewReader(f.Value, "LAST_STATUS")
-		if st := spinel.Status(r.PackedUint()); r.Err() == nil && st.IsReset() {
+		if st, ok := resetStatus(f); ok {
 			d.stats.resets.Add(1)
 			return "unexpected RCP reset (" + st.String() + ")"
 		}
@@ -492,17 +628,14 @@ func (d *Driver) event(f *spinel.Frame) string {
 	return ""
 }
 
-// down takes the radio down after a connection ended.
-func (d *Driver) down(c *connection) {
+// down takes the radio out of service. Anything the transmit loop sends
+// on the old client after this fails (reset, closed) and is reported as
+// aborted.
+func (d *Driver) down() {
 	d.up.Store(false)
 	d.mu.Lock()
 	d.client = nil
 	d.mu.Unlock()
-	c.cancel()
-	c.client.Close()
-	// Anything the transmit loop sends on a closed client fails with
-	// ErrClosed and is reported as aborted; nothing waits on the old
-	// connection after this.
 	select {
 	case <-d.recover:
 	default:
@@ -550,12 +683,23 @@ func (d *Driver) transmitOne(req *txRequest, ackBuf []byte) (radio.TxResult, err
 		d.stats.txAborted.Add(1)
 		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: transmit aborted, RCP down: %w", d.cfg.Name, ErrNotReady)
 	}
+	// The receiver goes back to the configured channel when the
+	// transmission ends. OpenThread's RCP honours this field
+	// (ncp_base_radio.cpp DecodeStreamRawTxRequest; sub_mac.cpp
+	// HandleTransmitDone moves the receiver to it when it differs from the
+	// transmit channel): a 0 here leaves a real RCP listening on channel 0,
+	// deaf to the mesh. OpenThread's own host sends the radio channel too
+	// (radio_spinel.cpp Transmit sends mTxInfo.mRxChannelAfterTxDone,
+	// which mac.cpp sets to mRadioChannel; mac_frame.hpp SetChannel sets
+	// both to the same channel).
+	rxCh := ch
 	if req.opts.Channel != 0 {
 		ch = req.opts.Channel
 	}
 	tx := spinel.TxRequest{
 		PSDU: req.psdu[:req.n], Channel: ch, CSMAEnabled: !req.opts.DisableCSMA,
 		MaxCSMABackoffs: 4, MaxFrameRetries: 3, TxPower: spinel.TxPowerUnset,
+		RxChannelAfterTx: rxCh,
 	}
 	if req.opts.MaxCSMABackoffs > 0 {
 		tx.MaxCSMABackoffs = uint8(min(req.opts.MaxCSMABackoffs, 255))
