@@ -286,26 +286,81 @@ const (
 	CapOpenThreadLogMetadata Cap = 518
 )
 
+// capNames are the SPINEL_CAP_* names of spinel.h (OpenThread
+// src/lib/spinel/spinel.h, enum of capabilities), without the prefix.
+var capNames = map[Cap]string{
+	1:     "LOCK",
+	2:     "NET_SAVE",
+	3:     "HBO",
+	4:     "POWER_SAVE",
+	5:     "COUNTERS",
+	6:     "JAM_DETECT",
+	7:     "PEEK_POKE",
+	8:     "WRITABLE_RAW_STREAM",
+	9:     "GPIO",
+	10:    "TRNG",
+	11:    "CMD_MULTI",
+	12:    "UNSOL_UPDATE_FILTER",
+	13:    "MCU_POWER_STATE",
+	14:    "PCAP",
+	16:    "802_15_4_2003",
+	17:    "802_15_4_2006",
+	18:    "802_15_4_2011",
+	21:    "802_15_4_PIB",
+	24:    "802_15_4_2450MHZ_OQPSK",
+	25:    "802_15_4_915MHZ_OQPSK",
+	26:    "802_15_4_868MHZ_OQPSK",
+	27:    "802_15_4_915MHZ_BPSK",
+	28:    "802_15_4_868MHZ_BPSK",
+	29:    "802_15_4_915MHZ_ASK",
+	30:    "802_15_4_868MHZ_ASK",
+	32:    "CONFIG_FTD",
+	33:    "CONFIG_MTD",
+	34:    "CONFIG_RADIO",
+	48:    "ROLE_ROUTER",
+	49:    "ROLE_SLEEPY",
+	52:    "NET_THREAD_1_0",
+	53:    "NET_THREAD_1_1",
+	54:    "NET_THREAD_1_2",
+	64:    "RCP_API_VERSION",
+	65:    "RCP_MIN_HOST_API_VERSION",
+	66:    "RCP_RESET_TO_BOOTLOADER",
+	67:    "RCP_LOG_CRASH_DUMP",
+	512:   "MAC_ALLOWLIST",
+	513:   "MAC_RAW",
+	514:   "OOB_STEERING_DATA",
+	515:   "CHANNEL_MONITOR",
+	516:   "ERROR_RATE_TRACKING",
+	517:   "CHANNEL_MANAGER",
+	518:   "OPENTHREAD_LOG_METADATA",
+	519:   "TIME_SYNC",
+	520:   "CHILD_SUPERVISION",
+	521:   "POSIX",
+	522:   "SLAAC",
+	523:   "RADIO_COEX",
+	524:   "MAC_RETRY_HISTOGRAM",
+	525:   "MULTI_RADIO",
+	526:   "SRP_CLIENT",
+	527:   "DUA",
+	528:   "REFERENCE_DEVICE",
+	1024:  "THREAD_COMMISSIONER",
+	1025:  "THREAD_TMF_PROXY",
+	1026:  "THREAD_UDP_FORWARD",
+	1027:  "THREAD_JOINER",
+	1028:  "THREAD_BORDER_ROUTER",
+	1029:  "THREAD_SERVICE",
+	1030:  "THREAD_CSL_RECEIVER",
+	1031:  "THREAD_LINK_METRICS",
+	1032:  "THREAD_BACKBONE_ROUTER",
+	15296: "NEST_LEGACY_INTERFACE",
+	15297: "NEST_LEGACY_NET_WAKE",
+}
+
+// String is the capability's spinel.h name without SPINEL_CAP_, or CAP_n
+// for a number spinel.h does not name.
 func (c Cap) String() string {
-	switch c {
-	case CapConfigFTD:
-		return "CONFIG_FTD"
-	case CapConfigMTD:
-		return "CONFIG_MTD"
-	case CapConfigRadio:
-		return "CONFIG_RADIO"
-	case CapRCPAPIVersion:
-		return "RCP_API_VERSION"
-	case CapRCPMinHostAPIVersion:
-		return "RCP_MIN_HOST_API_VERSION"
-	case CapRCPResetToBootloader:
-		return "RCP_RESET_TO_BOOTLOADER"
-	case CapRCPLogCrashDump:
-		return "RCP_LOG_CRASH_DUMP"
-	case CapMACRaw:
-		return "MAC_RAW"
-	case CapOpenThreadLogMetadata:
-		return "OPENTHREAD_LOG_METADATA"
+	if n, ok := capNames[c]; ok {
+		return n
 	}
 	return "CAP_" + strconv.FormatUint(uint64(c), 10)
 }
