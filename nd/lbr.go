@@ -254,13 +254,17 @@ type Router struct {
 	log *slog.Logger
 	reg *Registry
 
-	mu           sync.Mutex
-	adv          advertised
-	version      uint32
-	savedChanges uint64
-	savedVersion uint32
-	savedAt      time.Time
-	saveErr      error
+	mu  sync.Mutex
+	adv advertised
+	// linkLocal is the router's link-local address now; it starts as
+	// Config.LinkLocal and follows the radio's EUI-64 (SetLinkLocal).
+	// formerLinkLocal is the one before, still answered for.
+	linkLocal, formerLinkLocal netip.Addr
+	version                    uint32
+	savedChanges               uint64
+	savedVersion               uint32
+	savedAt                    time.Time
+	saveErr                    error
 	// loadErr is what reading the state file at start met (LoadError).
 	loadErr error
 
@@ -281,7 +285,7 @@ func New(cfg Config, now time.Time) (*Router, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
-	r := &Router{cfg: cfg, log: cfg.Logger}
+	r := &Router{cfg: cfg, log: cfg.Logger, linkLocal: cfg.LinkLocal}
 	r.reg = NewRegistry(RegistryConfig{Capacity: cfg.RegistryCapacity, DeregistrationDelay: cfg.DeregistrationDelay})
 
 	var st *State
@@ -628,10 +632,50 @@ func (r *Router) handleRS(replies []Reply, m *Message, in Incoming) []Reply {
 		dst, lldst = allNodes, lowpan.LinkAddr{}
 	}
 	r.cnt.ra.Add(1)
-	return r.appendReply(replies, in.Link, lldst, r.cfg.LinkLocal, dst, ndHopLimit, r.RAFields(), r.RAOptions(in.Local)...)
+	return r.appendReply(replies, in.Link, lldst, r.LinkLocal(), dst, ndHopLimit, r.RAFields(), r.RAOptions(in.Local)...)
 }
 
-func (r *Router) isOwn(a netip.Addr) bool { return a == r.cfg.LinkLocal || a == r.cfg.Global }
+// LinkLocal is the router's link-local address: the source of its RAs and
+// NAs.
+func (r *Router) LinkLocal() netip.Addr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.linkLocal
+}
+
+// SetLinkLocal changes the router's link-local address: its radio came
+// back with another EUI-64, from which the address is derived. The former
+// address stays the router's own for NUD and address resolution (nodes
+// still know the router by it until they learn the new one from an RA).
+func (r *Router) SetLinkLocal(a netip.Addr) error {
+	if !a.Is6() || !a.IsLinkLocalUnicast() {
+		return fmt.Errorf("nd: link-local address %v is not an IPv6 link-local address", a)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a != r.linkLocal {
+		r.formerLinkLocal, r.linkLocal = r.linkLocal, a
+	}
+	return nil
+}
+
+// UnsolicitedRA appends a multicast RA to all nodes (ff02::1) for link,
+// with the same options as the answers to RS, from the current link-local
+// address and with local as SLLAO. A router sends one when its link-layer
+// address changed, so that nodes learn the new one at once (RFC 4861
+// §6.2.4 lets a router send unsolicited RAs when its advertised
+// information changes, and §7.2.6 a node announce a new link-layer
+// address).
+func (r *Router) UnsolicitedRA(replies []Reply, link LinkID, local lowpan.LinkAddr) []Reply {
+	r.cnt.ra.Add(1)
+	return r.appendReply(replies, link, lowpan.LinkAddr{}, r.LinkLocal(), allNodes, ndHopLimit, r.RAFields(), r.RAOptions(local)...)
+}
+
+func (r *Router) isOwn(a netip.Addr) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return a == r.linkLocal || a == r.cfg.Global || (r.formerLinkLocal.IsValid() && a == r.formerLinkLocal)
+}
 
 // handleNS answers address resolution and NUD for the router's own
 // addresses (RFC 4861 §7.2.4).
@@ -714,7 +758,7 @@ func (r *Router) handleRegistration(replies []Reply, m *Message, in Incoming) []
 	// node's link-local address. The link-layer destination is the
 	// requester's, whatever the status.
 	r.cnt.na.Add(1)
-	replies = r.appendReply(replies, in.Link, lldst, r.cfg.LinkLocal, m.Src, ndHopLimit,
+	replies = r.appendReply(replies, in.Link, lldst, r.LinkLocal(), m.Src, ndHopLimit,
 		NAFields{Router: true, Solicited: true, Target: m.Target}, reply)
 	if res.Moved && !res.Previous.Direct() {
 		replies = r.appendMoved(replies, &res.Previous, rovr, in.Now)

@@ -60,6 +60,10 @@ type ForwarderStats struct {
 	ICMPUnreachableSent, ICMPTooBigSent, ICMPHopLimitSent uint64
 	Dropped                                               uint64 // not IPv6, unroutable multicast, send failures
 	SendFailures                                          uint64
+	// HostLinkControl counts Linux's own RS, RA, NS, NA, redirects and
+	// MLD messages read from the TUN and kept out of the mesh: the 6LBR
+	// speaks ND there itself (RFC 6775), and a 6LoWPAN-ND mesh has no MLD.
+	HostLinkControl uint64
 }
 
 // Forwarder moves packets between Linux (the TUN) and the mesh links,
@@ -88,6 +92,7 @@ type Forwarder struct {
 
 	stats struct {
 		fromTUN, toTUN, toMesh, meshToMesh, ndHandled, ndReplies, unreach, hlim, tooBig, icmpSent, dropped, sendFail atomic.Uint64
+		hostLinkControl                                                                                              atomic.Uint64
 		unreachSent, tooBigSent, hlimSent                                                                            atomic.Uint64
 	}
 }
@@ -324,6 +329,10 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 		f.stats.dropped.Add(1)
 		return
 	}
+	if hostLinkControl(pkt) {
+		f.stats.hostLinkControl.Add(1)
+		return
+	}
 	dst := netip.AddrFrom16([16]byte(pkt[24:40]))
 	if dst.IsMulticast() {
 		// Only groups of the configured scope or narrower go into the
@@ -365,8 +374,8 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 	f.forward(ctx, pkt, dst, true)
 }
 
-// forward sends a unicast packet to a registered mesh node, decrementing
-// the hop limit, or answers with the ICMPv6 error the router owes.
+// forward sends a unicast packet to a registered mesh node, or answers
+// with the ICMPv6 error the router owes.
 func (f *Forwarder) forward(ctx context.Context, pkt []byte, dst netip.Addr, fromLinux bool) {
 	link, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now())
 	if !ok {
@@ -378,8 +387,14 @@ func (f *Forwarder) forward(ctx context.Context, pkt []byte, dst netip.Addr, fro
 }
 
 // forwardTo sends pkt to the next hop the registry gave for dst.
+//
+// The hop limit is decremented only when the 6LBR itself routes, mesh to
+// mesh. A packet from Linux was routed by Linux into the TUN, which to
+// Linux is the mesh link: Linux decremented it already (and answered
+// "time exceeded" itself if it reached 0); doing it again would count one
+// router twice (RFC 8200 §3: each node that forwards decrements by 1).
 func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, link nd.LinkID, ll lowpan.LinkAddr, fromLinux bool) {
-	if pkt[7] <= 1 {
+	if !fromLinux && pkt[7] <= 1 {
 		f.stats.hlim.Add(1)
 		f.icmpError(ctx, pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
 		return
@@ -395,7 +410,9 @@ func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, l
 		f.icmpError(ctx, pkt, ICMPv6PacketTooBig, 0, uint32(l.MTU()), fromLinux)
 		return
 	}
-	pkt[7]--
+	if !fromLinux {
+		pkt[7]--
+	}
 	if err := l.Send(ctx, pkt, ll); err != nil {
 		f.stats.sendFail.Add(1)
 		f.log.Debug("mesh send", "dst", dst, "err", err)
@@ -536,5 +553,51 @@ func (f *Forwarder) Stats() ForwarderStats {
 		HopLimitExceeded: f.stats.hlim.Load(), TooBig: f.stats.tooBig.Load(), ICMPErrorsSent: f.stats.icmpSent.Load(),
 		ICMPErrorsRateLimited: f.rl.Denied(), Dropped: f.stats.dropped.Load(), SendFailures: f.stats.sendFail.Load(),
 		ICMPUnreachableSent: f.stats.unreachSent.Load(), ICMPTooBigSent: f.stats.tooBigSent.Load(), ICMPHopLimitSent: f.stats.hlimSent.Load(),
+		HostLinkControl: f.stats.hostLinkControl.Load(),
 	}
+}
+
+// AdvertiseNow sends an unsolicited RA to all nodes on link id, from the
+// 6LBR's current link-local address and with the link's current address
+// as SLLAO: after the radio came back with another EUI-64, nodes learn the
+// new one at once instead of at their next RS.
+func (f *Forwarder) AdvertiseNow(ctx context.Context, id nd.LinkID) error {
+	l := f.link(id)
+	if l == nil {
+		return fmt.Errorf("router: advertise on link %d: no such link", id)
+	}
+	var out [1]nd.Reply
+	for _, r := range f.cfg.ND.UnsolicitedRA(out[:0], id, l.LinkAddr()) {
+		next := BroadcastShort
+		if p2p, ok := l.(PointToPoint); ok {
+			next = p2p.Peer()
+		}
+		f.stats.ndReplies.Add(1)
+		if err := l.Send(ctx, r.Packet, next); err != nil {
+			f.stats.sendFail.Add(1)
+			return fmt.Errorf("router: advertise on %s: %w", l.Name(), err)
+		}
+	}
+	return nil
+}
+
+// hostLinkControl reports a packet Linux sent on the TUN for the link
+// itself: router and neighbour discovery (RFC 4861 types 133–137) and
+// multicast listener discovery (RFC 2710 types 130–132, RFC 3810 type
+// 143, behind a hop-by-hop Router Alert). Linux sends them because the
+// TUN is a link to it; the mesh's ND is the 6LBR's, from its own
+// link-local address and with its SLLAO, and 6LoWPAN-ND has no MLD.
+func hostLinkControl(pkt []byte) bool {
+	next, off := pkt[6], ipv6HeaderLen
+	if next == 0 && len(pkt) >= off+8 { // hop-by-hop options
+		next, off = pkt[off], off+8*(1+int(pkt[off+1]))
+	}
+	if next != protoICMPv6 || len(pkt) < off+1 {
+		return false
+	}
+	switch pkt[off] {
+	case 130, 131, 132, 133, 134, 135, 136, 137, 143:
+		return true
+	}
+	return false
 }

@@ -54,11 +54,13 @@ var (
 // world: the border router (forwarder + 6LBR + a LowpanLink on the
 // medium) and one node link on the same medium, driven by the test.
 type world struct {
-	tun  *fakeTUN
-	fwd  *router.Forwarder
-	ndr  *nd.Router
-	node *router.LowpanLink
-	rx   chan []byte // packets the node received
+	brLink  *router.LowpanLink
+	brRadio radio.Radio
+	tun     *fakeTUN
+	fwd     *router.Forwarder
+	ndr     *nd.Router
+	node    *router.LowpanLink
+	rx      chan []byte // packets the node received
 }
 
 func newWorld(t *testing.T) *world {
@@ -88,7 +90,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{tun: newFakeTUN(), ndr: ndr, node: nodeLink, rx: make(chan []byte, 16)}
+	w := &world{tun: newFakeTUN(), ndr: ndr, node: nodeLink, rx: make(chan []byte, 16), brLink: brLink, brRadio: brRadio}
 	w.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: w.tun, Links: []router.RunnableLink{brLink}, ND: ndr, Source: brGlobal})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +176,7 @@ func TestForwarderRegistersAndForwards(t *testing.T) {
 	in := udpPacket("2001:db8:9::5", nodeGlobal.String(), 1100)
 	w.tun.in <- in
 	got := w.nodeRecv(t)
-	if len(got) != len(in) || got[7] != in[7]-1 || !bytes.Equal(got[8:], in[8:]) {
+	if !bytes.Equal(got, in) {
 		t.Fatalf("forwarded packet differs (hop limit %d → %d)", in[7], got[7])
 	}
 
@@ -195,6 +197,68 @@ func TestForwarderRegistersAndForwards(t *testing.T) {
 	}
 	st := w.fwd.Stats()
 	if st.NDHandled != 2 || st.ToMesh != 1 || st.Unreachable != 1 || st.ToTUN != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// register has the world's node register addr with the 6LBR (NS with
+// EARO from its link-local address, RFC 8505 §5.6) and waits for the NA.
+func (w *world) register(t *testing.T, addr netip.Addr, tid uint8) {
+	t.Helper()
+	ns, err := nd.AppendIPv6(nil, netip.MustParseAddr("fe80::42"), brLL, 255, nd.NSFields{Target: addr},
+		nd.SourceLinkAddr{Addr: w.node.LinkAddr()},
+		nd.AROFields{R: true, T: true, TID: tid, Lifetime: 10, ROVR: []byte{1, 2, 3, 4, 5, 6, 7, 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.node.Send(context.Background(), ns, lowpan.ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01})); err != nil {
+		t.Fatal(err)
+	}
+	var m nd.Message
+	if na := w.nodeRecv(t); nd.Parse(na, &m) != nil || m.ARO == nil || m.ARO.Status() != nd.StatusSuccess {
+		t.Fatalf("registration of %v: %+v", addr, m)
+	}
+}
+
+// The hop limit counts routers once each (RFC 8200 §3). Linux routed a
+// packet from the LAN into the TUN and decremented it: to Linux the TUN is
+// the mesh link, so the forwarder passes it on untouched, even with hop
+// limit 1 (before, a LAN packet with hop limit 2 to a node one hop away got
+// "time exceeded" from the border router). Between two mesh nodes the 6LBR
+// is the router and decrements, and answers hop limit 1 with time exceeded.
+func TestForwarderHopLimit(t *testing.T) {
+	w := newWorld(t)
+	a := netip.MustParseAddr("2001:db8:1::42")
+	b := netip.MustParseAddr("2001:db8:1::43")
+	w.register(t, a, 1)
+	w.register(t, b, 2)
+	brMAC := lowpan.ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01})
+
+	for _, hl := range []uint8{1, 2, 64} {
+		in := udpPacket("2001:db8:9::5", a.String(), 20)
+		in[7] = hl
+		w.tun.in <- in
+		if got := w.nodeRecv(t); !bytes.Equal(got, in) {
+			t.Errorf("Linux → node with hop limit %d: arrived with %d (or changed)", hl, got[7])
+		}
+	}
+
+	p := udpPacket(a.String(), b.String(), 20)
+	p[7] = 5
+	if err := w.node.Send(context.Background(), p, brMAC); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.nodeRecv(t); got[7] != 4 || !bytes.Equal(got[8:], p[8:]) {
+		t.Errorf("mesh → mesh through the 6LBR: hop limit %d → %d, want 4", p[7], got[7])
+	}
+	p[7] = 1
+	if err := w.node.Send(context.Background(), p, brMAC); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.nodeRecv(t); got[6] != 58 || got[40] != router.ICMPv6TimeExceeded || [16]byte(got[24:40]) != a.As16() {
+		t.Errorf("mesh → mesh with hop limit 1: got next header %d type %d, want ICMPv6 time exceeded to the source", got[6], got[40])
+	}
+	if st := w.fwd.Stats(); st.HopLimitExceeded != 1 || st.ToMesh != 3 || st.MeshToMesh != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -311,5 +375,73 @@ func TestForwarderDrainsOnShutdown(t *testing.T) {
 		if c.frames < 0 && n >= 13 {
 			t.Errorf("drain %v: all %d frames sent; the drain time did not bound the shutdown", c.drain, n)
 		}
+	}
+}
+
+// Linux's own link control on the TUN (RS, MLD reports behind a hop-by-hop
+// Router Alert) stays out of the mesh; other link-scope multicast goes in.
+func TestForwarderKeepsHostLinkControlOut(t *testing.T) {
+	w := newWorld(t)
+	ll := netip.MustParseAddr("fe80::3083:1234:5678:9abc")
+	rs, err := nd.AppendIPv6(nil, ll, netip.MustParseAddr("ff02::2"), 255, nd.RSFields{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An MLDv2 report (type 143) as Linux sends it: IPv6, hop-by-hop with
+	// Router Alert (RFC 3810 §5), ICMPv6.
+	mld := make([]byte, 40+8+8)
+	mld[0], mld[6], mld[7] = 0x60, 0, 1
+	mld[5] = 16
+	copy(mld[8:24], ll.AsSlice())
+	copy(mld[24:40], netip.MustParseAddr("ff02::16").AsSlice())
+	copy(mld[40:48], []byte{58, 0, 5, 2, 0, 0, 1, 0}) // next ICMPv6, len 0, Router Alert MLD, PadN
+	mld[48] = 143
+	w.tun.in <- rs
+	w.tun.in <- mld
+	echo := udpPacket("fe80::1", "ff02::1", 8)
+	w.tun.in <- echo
+	if got := w.nodeRecv(t); !bytes.Equal(got, echo) {
+		t.Fatalf("node got % x, want the UDP packet to ff02::1 only", got[:48])
+	}
+	if st := w.fwd.Stats(); st.HostLinkControl != 2 {
+		t.Errorf("HostLinkControl = %d, want 2", st.HostLinkControl)
+	}
+}
+
+// The radio came back with another EUI-64: the link sends from it, the
+// 6LBR's link-local address follows, and AdvertiseNow tells the nodes at
+// once with an RA to all nodes carrying the new SLLAO; a node then
+// registers with the router at its new address.
+func TestForwarderAdvertisesNewLinkAddr(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	newEUI := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x09}
+	newLL := netip.MustParseAddr("fe80::ff:fe00:9")
+	w.brRadio.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: newEUI})
+	w.brLink.SetExtAddr(newEUI)
+	if err := w.ndr.SetLinkLocal(newLL); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.fwd.AdvertiseNow(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	var m nd.Message
+	if err := nd.Parse(w.nodeRecv(t), &m); err != nil || m.Type != nd.TypeRouterAdvert || m.Src != newLL || m.Dst != netip.MustParseAddr("ff02::1") {
+		t.Fatalf("after the change: %v %+v", err, m)
+	}
+	if a, ok := m.SLLAO.Addr(nd.MediumIEEE802154); !ok || a != lowpan.ExtendedLinkAddr(newEUI) {
+		t.Fatalf("SLLAO %v, want the new EUI-64", a)
+	}
+	ns, err := nd.AppendIPv6(nil, netip.MustParseAddr("fe80::42"), newLL, 255, nd.NSFields{Target: netip.MustParseAddr("2001:db8:1::42")},
+		nd.SourceLinkAddr{Addr: w.node.LinkAddr()},
+		nd.AROFields{R: true, T: true, TID: 1, Lifetime: 10, ROVR: []byte{1, 2, 3, 4, 5, 6, 7, 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.node.Send(ctx, ns, lowpan.ExtendedLinkAddr(newEUI)); err != nil {
+		t.Fatalf("frame to the new address: %v", err)
+	}
+	if err := nd.Parse(w.nodeRecv(t), &m); err != nil || m.ARO == nil || m.ARO.Status() != nd.StatusSuccess || m.Src != newLL {
+		t.Fatalf("registration at the new address: %v %+v", err, m)
 	}
 }

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,6 +92,9 @@ type LowpanLink struct {
 	reas *lowpan.Reassembler
 	tags lowpan.TagCounter
 	seq  atomic.Uint32
+	// ext is this router's EUI-64 (big-endian in a uint64): it follows the
+	// radio's when an RCP comes back as another one (SetExtAddr).
+	ext atomic.Uint64
 
 	nbMu      sync.Mutex
 	neighbors map[lowpan.LinkAddr]*Neighbor
@@ -131,8 +135,26 @@ func NewLowpanLink(cfg LowpanLinkConfig) (*LowpanLink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: lowpan link %s: %w", cfg.Name, err)
 	}
-	return &LowpanLink{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r, neighbors: make(map[lowpan.LinkAddr]*Neighbor),
-		comp: lowpan.Compressor{Contexts: cfg.Contexts, ElideUDPChecksum: cfg.ElideUDPChecksum}}, nil
+	l := &LowpanLink{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r, neighbors: make(map[lowpan.LinkAddr]*Neighbor),
+		comp: lowpan.Compressor{Contexts: cfg.Contexts, ElideUDPChecksum: cfg.ElideUDPChecksum}}
+	l.ext.Store(binary.BigEndian.Uint64(cfg.ExtAddr[:]))
+	return l, nil
+}
+
+// ExtAddr is the extended address frames are sent from and accepted for.
+func (l *LowpanLink) ExtAddr() [8]byte {
+	var e [8]byte
+	binary.BigEndian.PutUint64(e[:], l.ext.Load())
+	return e
+}
+
+// SetExtAddr changes the link's extended address: the radio now has
+// another EUI-64 (an RCP replaced or restarted as another one). Frames
+// sent from then on carry it; frames are accepted for it.
+func (l *LowpanLink) SetExtAddr(e [8]byte) {
+	if old := l.ext.Swap(binary.BigEndian.Uint64(e[:])); old != binary.BigEndian.Uint64(e[:]) {
+		l.log.Info("link-layer address changed", "eui64", lowpan.ExtendedLinkAddr(e))
+	}
 }
 
 // Name implements Link.
@@ -142,7 +164,7 @@ func (l *LowpanLink) Name() string { return l.cfg.Name }
 func (l *LowpanLink) MTU() int { return 1280 }
 
 // LinkAddr implements Link.
-func (l *LowpanLink) LinkAddr() lowpan.LinkAddr { return lowpan.ExtendedLinkAddr(l.cfg.ExtAddr) }
+func (l *LowpanLink) LinkAddr() lowpan.LinkAddr { return lowpan.ExtendedLinkAddr(l.ExtAddr()) }
 
 // Send implements Link: it compresses pkt, fragments it to fit the MAC
 // header it needs, and sends the frames in order, each acknowledged unless
@@ -155,8 +177,10 @@ func (l *LowpanLink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAd
 	broadcast := dst.IsBroadcast()
 	h := ieee802154.Header{Type: ieee802154.FrameData, Version: l.cfg.Version, AckRequest: !broadcast,
 		DstPAN: ieee802154.PANID(l.cfg.PANID), SrcPAN: ieee802154.PANID(l.cfg.PANID),
-		Dst: dst, Src: ieee802154.ExtAddress(ieee802154.ExtAddr(l.cfg.ExtAddr))}
-	src := l.LinkAddr()
+		Dst: dst}
+	ext := l.ExtAddr()
+	h.Src = ieee802154.ExtAddress(ieee802154.ExtAddr(ext))
+	src := lowpan.ExtendedLinkAddr(ext)
 	opts := lowpan.EncodeOptions{MaxPayload: h.MaxPayload(), Tag: l.tags.Next()}
 
 	l.sendMu.Lock()
@@ -225,7 +249,6 @@ func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
 		expire = time.NewTicker(time.Second)
 	)
 	defer expire.Stop()
-	own := ieee802154.ExtAddr(l.cfg.ExtAddr)
 	for {
 		var fr radio.Frame
 		var ok bool
@@ -248,7 +271,7 @@ func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
 		}
 		// Address filtering is the radio's; in promiscuous mode frames for
 		// others arrive too.
-		if f.Dst.Mode == ieee802154.AddrExtended && f.Dst.Ext != own {
+		if f.Dst.Mode == ieee802154.AddrExtended && f.Dst.Ext != ieee802154.ExtAddr(l.ExtAddr()) {
 			continue
 		}
 		src, dst := lowpan.MACLinkAddr(f.Src), lowpan.MACLinkAddr(f.Dst)

@@ -37,6 +37,17 @@ type LinkConfig struct {
 	// net.ipv6.conf.all.forwarding no longer holds the value we set.
 	Forwarding bool
 
+	// LinkLocal, when valid, is the interface's only link-local address:
+	// the kernel's address generation is turned off on it
+	// (IN6_ADDR_GEN_MODE_NONE) before it goes up, link-local addresses the
+	// kernel made are removed, and LinkLocal/64 is added (recorded like
+	// Addrs). The 6LBR's link-local address derives from the radio's
+	// EUI-64; a stable-privacy address the kernel made up would send RS and
+	// MLD reports into the mesh from an identity the 6LBR does not have and
+	// no node can answer at the link layer. Only for interfaces that are
+	// ours (the TUN): the generation mode is not restored by Undo.
+	LinkLocal netip.Addr
+
 	// StateFile, when set, is where ConfigureLink records what it changes,
 	// before it changes it, so that CleanupStale can undo it after a crash.
 	// The file is written atomically and deleted by a successful Undo.
@@ -248,6 +259,9 @@ func (c *LinkConfig) validate() error {
 		if !p.IsValid() || !p.Addr().Is6() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
 			return fmt.Errorf("route %v: not an IPv6 prefix", p)
 		}
+	}
+	if c.LinkLocal.IsValid() && (!c.LinkLocal.Is6() || !c.LinkLocal.IsLinkLocalUnicast() || c.LinkLocal.Zone() != "") {
+		return fmt.Errorf("link-local address %v: not an IPv6 link-local unicast address", c.LinkLocal)
 	}
 	return nil
 }

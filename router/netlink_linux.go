@@ -92,7 +92,23 @@ func configureLink(h *netlink.Handle, name string, cfg *LinkConfig) (*Applied, e
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range cfg.Addrs {
+	want := slices.Clone(cfg.Addrs)
+	if cfg.LinkLocal.IsValid() {
+		// Before the link goes up (apply), or the kernel makes its own.
+		if err := h.LinkSetIP6AddrGenMode(link, in6AddrGenModeNone); err != nil {
+			return nil, fmt.Errorf("turn off link-local address generation: %w", err)
+		}
+		ll := netip.PrefixFrom(cfg.LinkLocal, 64)
+		for _, a := range addrs {
+			if p := addrPrefix(a); p.Addr().IsLinkLocalUnicast() && p != ll {
+				if err := h.AddrDel(link, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+					return nil, fmt.Errorf("remove the kernel's link-local address %v: %w", p, err)
+				}
+			}
+		}
+		want = append(want, ll)
+	}
+	for _, p := range want {
 		if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return addrPrefix(a) == p }) && !slices.Contains(plan.Addrs, p) {
 			plan.Addrs = append(plan.Addrs, p)
 		}
@@ -266,6 +282,61 @@ func (a *Applied) undoLocked() error {
 		}
 	}
 	return err
+}
+
+// in6AddrGenModeNone is IN6_ADDR_GEN_MODE_NONE of linux/if_link.h: the
+// kernel makes no link-local address on the interface.
+const in6AddrGenModeNone = 1
+
+// ReplaceAddr replaces an address ConfigureLink added with another (the
+// link-local address after the radio's EUI-64 changed): the new one is
+// added (without DAD, like the others) before the old one goes, and the
+// record Undo and CleanupStale work from is updated.
+func (a *Applied) ReplaceAddr(old, new netip.Prefix) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.undone {
+		return fmt.Errorf("router: replace address on %s: configuration already undone", a.state.Link)
+	}
+	if old == new {
+		return nil
+	}
+	i := slices.Index(a.state.Addrs, old)
+	if i < 0 {
+		return fmt.Errorf("router: replace address %v on %s: not one this configuration added", old, a.state.Link)
+	}
+	if !new.IsValid() || !new.Addr().Is6() || new.Addr().Zone() != "" {
+		return fmt.Errorf("router: replace address on %s: %v is not an IPv6 prefix", a.state.Link, new)
+	}
+	h := a.sys.h
+	link, err := h.LinkByIndex(a.state.Index)
+	if err != nil {
+		return fmt.Errorf("router: replace address on %s: %w", a.state.Link, err)
+	}
+	next := slices.Clone(a.state.Addrs)
+	next[i] = new
+	st := a.state
+	st.Addrs = next
+	if a.stateFile != "" {
+		// Record both until both steps are done: a crash in between leaves
+		// nothing CleanupStale does not know of.
+		both := st
+		both.Addrs = append(slices.Clone(a.state.Addrs), new)
+		if err := writeStateFile(a.stateFile, &both); err != nil {
+			return err
+		}
+	}
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: prefixNet(new), Flags: unix.IFA_F_NODAD}); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("router: add address %v on %s: %w", new, a.state.Link, err)
+	}
+	if err := h.AddrDel(link, &netlink.Addr{IPNet: prefixNet(old)}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+		return fmt.Errorf("router: remove address %v on %s: %w", old, a.state.Link, err)
+	}
+	a.state = st
+	if a.stateFile != "" {
+		return writeStateFile(a.stateFile, &a.state)
+	}
+	return nil
 }
 
 // CleanupStale undoes what a previous run recorded in stateFile and did not

@@ -399,3 +399,52 @@ func TestCleanupStaleStateFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigureLinkLocal: with LinkLocal the TUN gets the 6LBR's
+// link-local address and no address the kernel made up (before, the
+// kernel's stable-privacy fe80:: address sent RS and MLD into the mesh);
+// ReplaceAddr moves it when the radio's EUI-64 changes; Undo removes it.
+func TestConfigureLinkLocal(t *testing.T) {
+	ns := tunEnterNetns(t)
+	openTestTUN(t, "lowpan0", 1500)
+	state := filepath.Join(t.TempDir(), "link.json")
+	ll1 := netip.MustParseAddr("fe80::1:2:3:4")
+	ll2 := netip.MustParseAddr("fe80::1:2:3:5")
+	a, err := ConfigureLink("lowpan0", LinkConfig{Addrs: []netip.Prefix{tunRouterAddr}, LinkLocal: ll1, Up: true, StateFile: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkLocals := func() []string {
+		var out []string
+		for _, l := range tunLinkSnapshot(t, ns, "lowpan0") {
+			if strings.Contains(l, "inet6 fe80:") {
+				out = append(out, strings.Fields(l)[3])
+			}
+		}
+		return out
+	}
+	// The kernel would add its own a moment after the link came up.
+	time.Sleep(300 * time.Millisecond)
+	if got := linkLocals(); !slices.Equal(got, []string{"fe80::1:2:3:4/64"}) {
+		t.Fatalf("link-local addresses on the TUN: %v, want only fe80::1:2:3:4/64", got)
+	}
+	if err := a.ReplaceAddr(netip.PrefixFrom(ll1, 64), netip.PrefixFrom(ll2, 64)); err != nil {
+		t.Fatal(err)
+	}
+	if got := linkLocals(); !slices.Equal(got, []string{"fe80::1:2:3:5/64"}) {
+		t.Fatalf("after ReplaceAddr: %v, want only fe80::1:2:3:5/64", got)
+	}
+	st, err := readStateFile(state)
+	if err != nil || !slices.Contains(st.Addrs, netip.PrefixFrom(ll2, 64)) || slices.Contains(st.Addrs, netip.PrefixFrom(ll1, 64)) {
+		t.Fatalf("state file after ReplaceAddr: %+v, %v", st, err)
+	}
+	if err := a.ReplaceAddr(netip.PrefixFrom(ll1, 64), netip.PrefixFrom(ll2, 64)); err == nil {
+		t.Error("ReplaceAddr of an address it no longer has succeeded")
+	}
+	if err := a.Undo(); err != nil {
+		t.Fatal(err)
+	}
+	if got := linkLocals(); len(got) != 0 {
+		t.Errorf("after Undo: %v", got)
+	}
+}

@@ -4,6 +4,7 @@ package router
 
 import (
 	"fmt"
+	"net/netip"
 	"runtime"
 )
 
@@ -18,6 +19,11 @@ func ConfigureLink(name string, cfg LinkConfig) (*Applied, error) {
 // Undo is never reached off Linux, where ConfigureLink always fails.
 func (a *Applied) Undo() error {
 	return fmt.Errorf("router: undo on %s: %w", runtime.GOOS, ErrUnsupportedOS)
+}
+
+// ReplaceAddr is never reached off Linux, where ConfigureLink always fails.
+func (a *Applied) ReplaceAddr(old, new netip.Prefix) error {
+	return fmt.Errorf("router: replace address on %s: %w", runtime.GOOS, ErrUnsupportedOS)
 }
 
 // CleanupStale is available on Linux only; elsewhere it returns
