@@ -56,6 +56,7 @@ type daemon struct {
 	metrics    *metrics.Metrics
 	metSrv     *metricsServer
 	global     netip.Addr
+	radioUp    chan radio.Identity // the RCP's identity after each recovery
 	// contexts is the links' compression context table.
 	contexts *lowpan.ContextTable
 	simCtx   context.Context // the simulated world's: it outlives the daemon's
@@ -131,8 +132,20 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	if err != nil {
 		return d, fmt.Errorf("radio: %w", err)
 	}
+	// The RCP may come back from a fault as another one (another dongle,
+	// another simulation node): followRadio makes everything derived from
+	// its EUI-64 follow. Only the latest identity matters.
+	d.radioUp = make(chan radio.Identity, 1)
+	onRecovered := func(id radio.Identity) {
+		select {
+		case <-d.radioUp:
+		default:
+		}
+		d.radioUp <- id
+	}
 	d.driver, err = rcp.Open(ctx, rcp.Config{Open: rcp.URLOpener(u, log), Name: u.String(), Logger: log.With("component", "rcp"),
-		Settings: radio.Settings{Channel: cfg.Channel, PANID: cfg.PANID, ShortAddr: 0xfffe, TxPowerDBm: cfg.TxPowerDBm}})
+		Settings:    radio.Settings{Channel: cfg.Channel, PANID: cfg.PANID, ShortAddr: 0xfffe, TxPowerDBm: cfg.TxPowerDBm},
+		OnRecovered: onRecovered})
 	if err != nil {
 		return d, fmt.Errorf("radio %s: %w", u, err)
 	}
@@ -152,9 +165,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	ctxs := &lowpan.ContextTable{}
 	d.contexts = ctxs
 	d.global = routerAddr(cfg.Prefix)
-	iid, _ := lowpan.ExtendedLinkAddr(id.EUI64).IID()
-	ll := [16]byte{0: 0xfe, 1: 0x80}
-	copy(ll[8:], iid[:])
+	ll := linkLocalOf(id.EUI64)
 	changeDelay := cfg.ContextChangeDelay
 	if d.simulated() && changeDelay == 0 {
 		// RFC 6775 §7.2 has a new context advertised for a while with C=0
@@ -166,7 +177,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	d.nd, err = nd.New(nd.Config{Prefix: cfg.Prefix, Contexts: cfg.Contexts, ContextChangeDelay: changeDelay,
 		PrefixValidLifetime: cfg.PrefixValidLifetime, PrefixPreferredLifetime: cfg.PrefixPreferredLifetime,
 		ContextLifetime: cfg.ContextLifetime, RouterLifetime: cfg.RouterLifetime, ABROLifetime: cfg.ABROLifetime,
-		LinkLocal: netip.AddrFrom16(ll), Global: d.global, RegistryCapacity: cfg.RegistryCapacity,
+		LinkLocal: ll, Global: d.global, RegistryCapacity: cfg.RegistryCapacity,
 		StatePath: filepath.Join(cfg.StateDir, "nd.json"), Logger: log.With("component", "nd")}, time.Now())
 	if err != nil {
 		return d, err
@@ -188,7 +199,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	}
 	d.undo = append(d.undo, func() { d.tun.Close() })
 	d.applied, err = router.ConfigureLink(d.tun.Name(), router.LinkConfig{MTU: cfg.TUNMTU, Up: true, Forwarding: cfg.Forwarding,
-		Addrs:  []netip.Prefix{netip.PrefixFrom(d.global, 128)},
+		Addrs: []netip.Prefix{netip.PrefixFrom(d.global, 128)}, LinkLocal: ll,
 		Routes: []netip.Prefix{cfg.Prefix}, StateFile: linkState})
 	if err != nil {
 		return d, err
@@ -214,6 +225,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		defer close(d.fwdDone)
 		return d.fwd.Run(ctx)
 	})
+	d.goRun("radio identity", func() error { d.followRadio(ctx, id.EUI64); return nil })
 
 	if cfg.Upstream != nil {
 		c := *cfg.Upstream
@@ -251,6 +263,46 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		d.undo = append(d.undo, func() { d.api.Close() })
 	}
 	return d, nil
+}
+
+// linkLocalOf is the link-local address with the IID of an EUI-64 (RFC
+// 4944 §6, the U/L bit inverted).
+func linkLocalOf(eui [8]byte) netip.Addr {
+	iid, _ := lowpan.ExtendedLinkAddr(eui).IID()
+	ll := [16]byte{0: 0xfe, 1: 0x80}
+	copy(ll[8:], iid[:])
+	return netip.AddrFrom16(ll)
+}
+
+// followRadio keeps everything derived from the RCP's EUI-64 in step with
+// it after each recovery: the link's source address, the 6LBR's link-local
+// address (source of RAs and NAs, SLLAO) and the TUN's. Each recovery also
+// sends an RA to all nodes at once, so that nodes learn a new address (and
+// hear the 6LBR again) without waiting for their next RS.
+func (d *daemon) followRadio(ctx context.Context, eui [8]byte) {
+	for {
+		var id radio.Identity
+		select {
+		case <-ctx.Done():
+			return
+		case id = <-d.radioUp:
+		}
+		if id.EUI64 != eui {
+			old, ll := linkLocalOf(eui), linkLocalOf(id.EUI64)
+			d.log.Warn("the RCP came back with another EUI-64; following it", "old", colonHex(eui[:]), "new", colonHex(id.EUI64[:]), "link_local", ll)
+			d.link.SetExtAddr(id.EUI64)
+			if err := d.nd.SetLinkLocal(ll); err != nil {
+				d.log.Warn("6LBR link-local address", "err", err)
+			}
+			if err := d.applied.ReplaceAddr(netip.PrefixFrom(old, 64), netip.PrefixFrom(ll, 64)); err != nil {
+				d.log.Warn("TUN link-local address", "err", err)
+			}
+			eui = id.EUI64
+		}
+		if err := d.fwd.AdvertiseNow(ctx, 0); err != nil {
+			d.log.Debug("RA after the RCP's recovery", "err", err)
+		}
+	}
 }
 
 // waitOrSignal blocks until ctx ends, a component fails (its error) or a
