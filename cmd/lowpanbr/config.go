@@ -57,9 +57,12 @@ type daemonConfig struct {
 	// credits (a misbehaving peer, for tests and demonstrations).
 	SimBLEStalled []string
 
-	Mesh      sim.MeshConfig // the simulated mesh (simulator only)
-	SimEUI64  [8]byte        // the simulated RCP's EUI-64
-	TimeScale float64        // the simulated medium's (1: real time)
+	Mesh     sim.MeshConfig // the simulated mesh (simulator only)
+	SimEUI64 [8]byte        // the simulated RCP's EUI-64
+	// SimZEP is the UDP address of the simulated medium's ZEP hub for
+	// external nodes; empty: none.
+	SimZEP    string
+	TimeScale float64 // the simulated medium's (1: real time)
 }
 
 // defaultPrefix is the mesh prefix when none is configured: a ULA

@@ -632,6 +632,24 @@ var configKeys = []configKey{
 			d.SimBLEStalled = l
 			return nil
 		}},
+	{key: "sim.zep", flag: "sim-zep", meta: "ADDR", kind: kindString,
+		doc: `serve the simulated medium as a ZEP v2 hub on this UDP address (e.g. 127.0.0.1:17754), so that external simulated nodes (RIOT's native build with socket_zep) join the mesh; "": off`,
+		get: func(d *configDraft) any { return d.SimZEP },
+		set: func(d *configDraft, v any) error {
+			s, err := asString(v)
+			if err == nil && s != "" {
+				var ap netip.AddrPort
+				if ap, err = netip.ParseAddrPort(s); err == nil && (ap.Port() == 0 || ap.Addr().IsUnspecified()) {
+					err = fmt.Errorf("%q: want an address nodes send to and a port, e.g. 127.0.0.1:17754 (replies must leave from the very address nodes connect to)", s)
+				} else if err != nil {
+					err = fmt.Errorf("%q: want ADDRESS:PORT, e.g. 127.0.0.1:17754", s)
+				}
+			}
+			if err == nil {
+				d.SimZEP = s
+			}
+			return err
+		}},
 	{key: "sim.ble_nodes", flag: "sim-ble-nodes", meta: "N", kind: kindInt,
 		doc: "simulated BLE IPSP nodes beside the 802.15.4 mesh, on a simulated BLE controller (without ble.url): 0..32",
 		get: func(d *configDraft) any { return strconv.Itoa(d.SimBLENodes) },

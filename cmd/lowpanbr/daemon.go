@@ -121,6 +121,20 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		d.medium = medium.New(medium.Config{Seed: cfg.Mesh.Seed, TimeScale: cfg.TimeScale, Logger: log.With("component", "medium")})
 		d.goRun("medium", func() error { return d.medium.Run(simCtx) })
 		d.undo = append(d.undo, func() { d.medium.Close() })
+		if cfg.SimZEP != "" {
+			conn, err := listenUDP(cfg.SimZEP)
+			if err != nil {
+				return d, fmt.Errorf("sim.zep: %w", err)
+			}
+			d.undo = append(d.undo, func() { conn.Close() })
+			d.goRun("ZEP hub", func() error {
+				if err := d.medium.ServeZEP(simCtx, conn); err != nil && simCtx.Err() == nil {
+					return err
+				}
+				return nil
+			})
+			log.Info("simulated medium open to ZEP nodes", "zep", conn.LocalAddr().String())
+		}
 		if d.rcpSim, err = sim.StartRCP(simCtx, d.medium, "br", rcpsim.Config{EUI64: cfg.SimEUI64}, log.With("component", "rcpsim")); err != nil {
 			return d, err
 		}

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
@@ -35,6 +36,7 @@ func runSimRCP(args []string, _, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "random seed of the simulated medium")
 	zep := fs.String("zep", "", "serve the medium as a ZEP v2 hub on this UDP address (e.g. 127.0.0.1:17754) for external simulated nodes")
 	mirror := fs.String("mirror", "", "copy every frame as ZEP v2 to this UDP address (Wireshark listening on port 17754)")
+	boot := fs.Duration("boot-delay", 0, "time the RCP takes to boot before it announces itself (a dongle re-enumerating, a slow process); what the host sends meanwhile waits in the PTY")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -44,7 +46,13 @@ func runSimRCP(args []string, _, stderr io.Writer) error {
 	} else {
 		copy(e[:], b)
 	}
+	if *boot < 0 || *boot > time.Minute {
+		return fmt.Errorf("--boot-delay %v: want 0..1m: %w", *boot, errUsage)
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Booting: not reading the terminal, not announcing anything yet, as
+	// an RCP's firmware before its NcpBase is constructed.
+	time.Sleep(*boot)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := medium.New(medium.Config{Seed: *seed, TimeScale: 1, Logger: logger})
