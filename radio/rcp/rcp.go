@@ -831,6 +831,16 @@ func (d *Driver) EnergyScan(ctx context.Context, channel uint8, dur time.Duratio
 		return 0, fmt.Errorf("radio %s: energy scan: %w", d.cfg.Name, ErrNotReady)
 	}
 	ms := uint16(min(max(dur.Milliseconds(), 1), 65535))
+	// OpenThread's RCP answers SET MAC_SCAN_STATE at once, when the scan
+	// has started (ncp_base.cpp HandlePropertySet<SPINEL_PROP_MAC_SCAN_STATE>
+	// returns as soon as otLinkRawEnergyScan has started it), and reports
+	// the result unsolicited when the period is over
+	// (ncp_base_radio.cpp LinkRawEnergyScanDone: MAC_ENERGY_SCAN_RESULT,
+	// then MAC_SCAN_STATE idle). So the wait that the scan's length bounds
+	// is the result's, not the SET's; an answer to the SET that got lost or
+	// came late on a busy host is not a dead RCP as long as the result
+	// comes.
+	var startErr error
 	for _, st := range []struct {
 		p spinel.Prop
 		v []byte
@@ -840,6 +850,10 @@ func (d *Driver) EnergyScan(ctx context.Context, channel uint8, dur time.Duratio
 		{spinel.PropMACScanState, []byte{spinel.ScanStateEnergy}},
 	} {
 		if _, err := c.Set(ctx, st.p, st.v); err != nil {
+			if st.p == spinel.PropMACScanState && errors.Is(err, spinel.ErrTimeout) {
+				startErr = err
+				break
+			}
 			if errors.Is(err, spinel.ErrTimeout) {
 				d.stats.timeouts.Add(1)
 				d.requestRecovery("energy scan timeout")
@@ -856,6 +870,11 @@ func (d *Driver) EnergyScan(ctx context.Context, channel uint8, dur time.Duratio
 				return e.MaxRSSI, nil
 			}
 		case <-timer.C:
+			if startErr != nil {
+				d.stats.timeouts.Add(1)
+				d.requestRecovery("energy scan timeout")
+				return 0, fmt.Errorf("radio %s: energy scan of channel %d: neither an answer to the start nor a result (%v): %w", d.cfg.Name, channel, startErr, spinel.ErrTimeout)
+			}
 			return 0, fmt.Errorf("radio %s: energy scan of channel %d: no result: %w", d.cfg.Name, channel, spinel.ErrTimeout)
 		case <-ctx.Done():
 			return 0, fmt.Errorf("radio %s: energy scan: %w", d.cfg.Name, ctx.Err())

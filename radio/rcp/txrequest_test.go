@@ -60,3 +60,44 @@ func TestTransmitRequestKeepsReceiveChannel(t *testing.T) {
 		}
 	}
 }
+
+// droppingConn loses the RCP's answers (not its notifications) to one
+// property, as a busy host that misses a frame would.
+type droppingConn struct {
+	spinel.FrameConn
+	prop spinel.Prop
+}
+
+func (c droppingConn) ReadFrame(b []byte) (int, error) {
+	for {
+		n, err := c.FrameConn.ReadFrame(b)
+		var f spinel.Frame
+		if err == nil && f.Decode(b[:n]) == nil && f.TID != 0 && f.Prop == c.prop {
+			continue
+		}
+		return n, err
+	}
+}
+
+// OpenThread's RCP answers SET MAC_SCAN_STATE at once and reports the
+// scan's result unsolicited at its end: a lost answer to the SET does not
+// fail a scan whose result arrives (radio probe failed with "set
+// MAC_SCAN_STATE: no response from the RCP after 2s" on a busy machine).
+func TestEnergyScanSurvivesLostStartAnswer(t *testing.T) {
+	h := newHarness(t, 0, rcpsim.Config{})
+	d := h.open(t, func(c *Config) {
+		c.Client.Timeout = 300 * time.Millisecond
+		c.Open = func(ctx context.Context) (spinel.FrameConn, error) {
+			fc, err := h.opener(ctx)
+			return droppingConn{fc, spinel.PropMACScanState}, err
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := d.EnergyScan(ctx, 15, 50*time.Millisecond); err != nil {
+		t.Fatalf("EnergyScan: %v", err)
+	}
+	if s := d.Stats(); s.Timeouts != 0 || s.Reconnects != 0 {
+		t.Errorf("stats %+v: the RCP was taken for dead", s)
+	}
+}
