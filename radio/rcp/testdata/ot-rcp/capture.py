@@ -273,6 +273,8 @@ def describe(frame, tx_tids):
     elif prop == P_MAC_ENERGY_SCAN_RESULT:
         d["channel"] = r.u8()
         d["max_rssi"] = r.i8()
+    elif prop == P_MAC_SCAN_MASK:
+        d["channels"] = list(r.take(r.left()))
     elif prop in (P_MAC_SCAN_STATE, P_PHY_CHAN, P_MAC_PROMISCUOUS_MODE):
         d["u8"] = r.u8()
     elif prop in (P_PHY_ENABLED, P_MAC_RAW_STREAM_ENABLED, P_MAC_SRC_MATCH_ENABLED):
@@ -940,6 +942,34 @@ SCENARIOS = {
 }
 
 
+def reannotate(path):
+    """Rewrite the "#=" lines of a transcript from its frames (after a change
+    to describe()); the captured bytes are not touched."""
+    out, tx_tids = [], set()
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        if line.startswith("#="):
+            continue
+        out.append(line)
+        if line[:1] not in "<>" or not line:
+            continue
+        frame = bytes.fromhex(line.split()[2])
+        if line[0] == ">":
+            if frame[1:2] == b"\x03" and frame[2:3] == bytes([P_STREAM_RAW]):
+                tx_tids.add(frame[0] & 0x0F)
+            continue
+        try:
+            d = describe(frame, tx_tids)
+        except ValueError as e:
+            d = {"error": str(e)}
+        if d.get("tid") in tx_tids and d.get("prop") == "LAST_STATUS":
+            tx_tids.discard(d["tid"])
+        out.append("#= " + json.dumps(d, sort_keys=True))
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ot-rcp", required=True)
@@ -948,8 +978,14 @@ def main():
     ap.add_argument("--port-base", type=int, default=19000,
                     help="PORT_BASE for ot-rcp and the fake peers (not 9000, so other simulations do not interfere)")
     ap.add_argument("--commit", default="")
+    ap.add_argument("--reannotate", action="store_true",
+                    help="rewrite the #= lines of the transcripts in --out from their frames, capture nothing")
     ap.add_argument("scenarios", nargs="*")
     a = ap.parse_args()
+    if a.reannotate:
+        for name in a.scenarios or sorted(SCENARIOS):
+            reannotate(os.path.join(a.out, name + ".txt"))
+        return
     names = a.scenarios or sorted(SCENARIOS)
     for name in names:
         fn, what = SCENARIOS[name]
