@@ -930,6 +930,39 @@ def sc_energy_scan(a, tr):
         rcp.stop()
 
 
+def sc_reset_burst(a, tr):
+    """Requests written before ot-rcp has booted, and RESET pipelined with
+    a request: TID != 0 answers go in the RCP's high-priority queue and
+    overtake TID 0 frames (src/lib/spinel/spinel_encoder.cpp
+    Encoder::BeginFrame)."""
+    def burst(rcp, frames):
+        with tr.lock:
+            for f in frames:
+                tr.lines.append("> %.3f %s" % (tr.now(), f.hex()))
+        os.write(rcp.master, b"".join(hdlc_encode(f) for f in frames))
+
+    tr.note("1. RESET(stack) and GET HWADDR written to the PTY in one write right after starting ot-rcp, before its boot notification")
+    rcp = RCP(a.ot_rcp, a.node, a.port_base, tr)
+    rcp.start()
+    burst(rcp, [spinel_frame(1, 1, None, b"\x02"), spinel_frame(2, 2, P_HWADDR)])
+    time.sleep(0.3)
+    tr.note("2. once booted: RESET(stack) and GET HWADDR in one write: the GET's answer comes before the reset notification")
+    burst(rcp, [spinel_frame(3, 1, None, b"\x02"), spinel_frame(4, 2, P_HWADDR)])
+    time.sleep(0.2)
+    tr.note("3. RESET(stack), then GET HWADDR after the reset notification: in order")
+    rcp.tid = 4
+    rcp.reset(2)
+    rcp.get(P_HWADDR)
+    time.sleep(0.1)
+    rcp.stop()
+    tr.note("4. a new process; GET HWADDR written right after the start: answered before the boot notification")
+    rcp = RCP(a.ot_rcp, a.node, a.port_base, tr)
+    rcp.start()
+    burst(rcp, [spinel_frame(7, 2, P_HWADDR)])
+    time.sleep(0.3)
+    rcp.stop()
+
+
 SCENARIOS = {
     "01-startup": (sc_startup, "start-up as lowpanbr's driver does it"),
     "02-transmit": (sc_transmit, "STREAM_RAW transmissions and their transmit-done; rx-channel-after-tx"),
@@ -939,6 +972,7 @@ SCENARIOS = {
     "05-unexpected-reset": (sc_unexpected_reset, "kill -9 and restart: the power-on notification with nothing asked"),
     "06-second-tx": (sc_second_tx, "a second STREAM_RAW before the first one's transmit-done"),
     "07-energy-scan": (sc_energy_scan, "energy scan of one channel with its timing"),
+    "08-reset-burst": (sc_reset_burst, "requests before boot and pipelined after RESET: answers overtake TID 0 notifications"),
 }
 
 
