@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/spinel"
 )
@@ -20,44 +18,72 @@ import (
 // Identity defaults: what a current ot-rcp reports.
 const (
 	DefaultFirmware          = "OPENTHREAD/lowpanbr-rcpsim; SIMULATION"
-	DefaultRCPAPIVersion     = 11
-	DefaultMinHostAPIVersion = 4
+	DefaultRCPAPIVersion     = 11 // spinel.h SPINEL_RCP_API_VERSION
+	DefaultMinHostAPIVersion = 4  // spinel.h SPINEL_MIN_HOST_SUPPORTED_RCP_API_VERSION
 )
 
-// Config describes the simulated firmware.
+// DefaultCaps is what ot-rcp lists in CAPS (ncp_base.cpp
+// HandlePropertyGet<SPINEL_PROP_CAPS>, RCP build with the default
+// configuration): COUNTERS, UNSOL_UPDATE_FILTER, 802_15_4_2450MHZ_OQPSK,
+// CONFIG_RADIO, MAC_RAW, RCP_API_VERSION, RCP_MIN_HOST_API_VERSION.
+var DefaultCaps = []spinel.Cap{
+	5,  // SPINEL_CAP_COUNTERS
+	12, // SPINEL_CAP_UNSOL_UPDATE_FILTER
+	24, // SPINEL_CAP_802_15_4_2450MHZ_OQPSK
+	spinel.CapConfigRadio, spinel.CapMACRaw, spinel.CapRCPAPIVersion, spinel.CapRCPMinHostAPIVersion,
+}
+
+// Config describes the simulated firmware and how it boots.
 type Config struct {
 	EUI64             [8]byte
 	Firmware          string
-	Caps              []spinel.Cap // default: an RCP's (CONFIG_RADIO, MAC_RAW, RCP API versions)
+	Caps              []spinel.Cap // default DefaultCaps
 	RCPAPIVersion     uint32
 	MinHostAPIVersion uint32
 	ProtocolMajor     uint32 // default 4
 	Logger            *slog.Logger
+
+	// BootDelay is how long the RCP takes from power-on (Serve, Reboot, a
+	// spontaneous Reset, a host RESET other than RESET_STACK) until it is
+	// up and announces itself with its reset notification. 0 boots at
+	// once. A USB dongle enumerating or a process starting on a loaded
+	// machine takes tens to hundreds of milliseconds.
+	BootDelay time.Duration
+	// BufferInputWhileBooting decides what happens to frames the host
+	// sends before the RCP is up. False: they are lost, as on a UART or a
+	// USB device whose firmware is not running yet. True: they wait and
+	// are answered once the RCP is up, as with a process on a PTY (ot-rcp
+	// under forkpty, lowpanbr sim-rcp): the kernel keeps the bytes until
+	// the process reads them.
+	BufferInputWhileBooting bool
+	// BootReason is the reset reason of the boot notification; default
+	// RESET_POWER_ON, what OpenThread's simulation platform reports for a
+	// fresh process (examples/platforms/simulation/misc.c
+	// otPlatGetResetReason). A RESET_STACK is always answered with
+	// RESET_POWER_ON whatever this says (ncp_base.cpp
+	// CommandHandler_RESET).
+	BootReason spinel.Status
+	// BootChatter are Spinel frames (header, command, property, value;
+	// not HDLC-encoded) the RCP sends at every boot before its reset
+	// notification: log lines (LogFrame), a stale answer, anything a host
+	// must tolerate before the RCP is in sync.
+	BootChatter [][]byte
+	// ResetDelay is how long a host RESET_STACK takes before its
+	// notification; frames sent meanwhile are treated as during a boot.
+	// 0, the default, is OpenThread's behaviour: the notification is
+	// written from the RESET handler itself.
+	ResetDelay time.Duration
 }
 
 // Stats counts what the simulated RCP did.
 type Stats struct {
 	FramesIn, FramesOut uint64
 	BadFrames           uint64 // undecodable Spinel frames
+	LostFrames          uint64 // frames that arrived while the RCP was not up
 	Transmissions       uint64
 	Receptions          uint64 // frames passed to the host
-	Resets              uint64
+	Resets              uint64 // spontaneous resets and reboots (not host RESETs)
 	HDLC                spinel.HDLCStats
-}
-
-type state struct {
-	phyEnabled, rawStream bool
-	channel               uint8
-	panID, shortAddr      uint16
-	extAddr               [8]byte
-	txPower, ccaThreshold int8
-	promiscuous           uint8
-	srcMatchEnabled       bool
-	srcShort              []uint16
-	srcExt                [][8]byte
-	scanMask              []uint8
-	scanPeriod            uint16
-	scanState             uint8
 }
 
 // RCP is one simulated radio co-processor on a medium node.
@@ -66,29 +92,38 @@ type RCP struct {
 	cfg  Config
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	st     state
-	gen    uint64 // incremented on every reset: outcomes of older work are dropped
-	txBusy bool
+	mu    sync.Mutex
+	eui64 [8]byte
+	st    state    // cleared by every reset
+	plat  platform // cleared by a reboot only
+	gen   uint64   // incremented on every reset: outcomes of older work are dropped
+	up    bool     // booted: frames from the host are handled
+	upCh  chan struct{}
+	thaw  chan struct{} // non-nil while frozen; closed by Thaw
+	tx    *txJob        // the transmission under way
+	scan  *scanJob      // the energy scan under way
+	last  spinel.Status // LAST_STATUS as GET returns it
 
-	wmu   sync.Mutex
-	w     io.Writer
-	frame []byte // reused under wmu
-	enc   []byte
+	// Guarded by wmu: the stream to the host.
+	wmu       sync.Mutex
+	w         io.Writer
+	serveDone <-chan struct{}
+	frame     []byte // reused under wmu
+	enc       []byte
 
 	replyDelay atomic.Int64 // nanoseconds
-	stats      struct{ in, out, bad, tx, rx, resets atomic.Uint64 }
+	stats      struct{ in, out, bad, lost, tx, rx, resets atomic.Uint64 }
 	hdlc       atomic.Pointer[spinel.HDLCStats]
 }
 
-// New makes an RCP on node. The node's configuration follows what the host
-// sets.
+// New makes an RCP on node, powered off until Serve. The node's
+// configuration follows what the host sets.
 func New(node *medium.Node, cfg Config) *RCP {
 	if cfg.Firmware == "" {
 		cfg.Firmware = DefaultFirmware
 	}
 	if cfg.Caps == nil {
-		cfg.Caps = []spinel.Cap{spinel.CapConfigRadio, spinel.CapMACRaw, spinel.CapRCPAPIVersion, spinel.CapRCPMinHostAPIVersion}
+		cfg.Caps = DefaultCaps
 	}
 	if cfg.RCPAPIVersion == 0 {
 		cfg.RCPAPIVersion = DefaultRCPAPIVersion
@@ -99,27 +134,34 @@ func New(node *medium.Node, cfg Config) *RCP {
 	if cfg.ProtocolMajor == 0 {
 		cfg.ProtocolMajor = spinel.ProtocolVersionMajor
 	}
+	if cfg.BootReason == 0 {
+		cfg.BootReason = spinel.StatusResetPowerOn
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &RCP{node: node, cfg: cfg, log: cfg.Logger}
-	r.st = r.initialState()
+	r := &RCP{node: node, cfg: cfg, log: cfg.Logger, eui64: cfg.EUI64, upCh: make(chan struct{})}
+	r.st = initialState()
+	r.plat = initialPlatform()
 	r.node.Configure(func(c *medium.NodeConfig) {
-		c.ExtAddr = cfg.EUI64
 		c.FramePending = r.framePending
 	})
 	r.applyToNode()
 	return r
 }
 
-func (r *RCP) initialState() state {
-	return state{channel: 11, panID: 0xffff, shortAddr: 0xfffe, extAddr: r.cfg.EUI64, ccaThreshold: -75, scanPeriod: 300}
+// EUI64 returns the factory EUI-64 the RCP reports in HWADDR.
+func (r *RCP) EUI64() [8]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.eui64
 }
 
 // Stats returns the counters.
 func (r *RCP) Stats() Stats {
 	s := Stats{FramesIn: r.stats.in.Load(), FramesOut: r.stats.out.Load(), BadFrames: r.stats.bad.Load(),
-		Transmissions: r.stats.tx.Load(), Receptions: r.stats.rx.Load(), Resets: r.stats.resets.Load()}
+		LostFrames: r.stats.lost.Load(), Transmissions: r.stats.tx.Load(), Receptions: r.stats.rx.Load(),
+		Resets: r.stats.resets.Load()}
 	if h := r.hdlc.Load(); h != nil {
 		s.HDLC = *h
 	}
@@ -131,12 +173,15 @@ func (r *RCP) Stats() Stats {
 func (r *RCP) SetReplyDelay(d time.Duration) { r.replyDelay.Store(int64(d)) }
 
 // Serve speaks Spinel on rw until rw fails or ctx ends (then it closes rw).
-// It starts with the power-on reset notification, as a booting RCP does.
+// It starts as a device powered on does: after Config.BootDelay, its boot
+// chatter and its reset notification. When Serve returns the RCP is
+// powered off (an unplugged dongle): its radio neither receives nor
+// acknowledges until the next Serve.
 func (r *RCP) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r.wmu.Lock()
-	r.w = rw
+	r.w, r.serveDone = rw, ctx.Done()
 	r.wmu.Unlock()
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -149,8 +194,15 @@ func (r *RCP) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 		defer wg.Done()
 		r.forwardReceptions(ctx)
 	}()
-	defer wg.Wait()
-	r.reset(false)
+	defer func() {
+		cancel()
+		wg.Wait()
+		r.wmu.Lock()
+		r.w = nil
+		r.wmu.Unlock()
+		r.powerOff()
+	}()
+	r.restart(ctx, r.cfg.BootDelay, bootPowerOn)
 
 	dec := spinel.NewHDLCDecoder(spinel.DefaultMaxFrame)
 	buf := make([]byte, 4096)
@@ -182,22 +234,48 @@ func (r *RCP) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 }
 
 // Reset makes the RCP reset on its own (a crash, a watchdog): its state is
-// lost, a pending transmission is forgotten, and the host is told with an
-// unsolicited reset notification.
-func (r *RCP) Reset() { r.reset(true) }
+// lost, a pending transmission is forgotten, and after Config.BootDelay the
+// host is told with an unsolicited reset notification.
+func (r *RCP) Reset() {
+	r.stats.resets.Add(1)
+	r.restart(nil, r.cfg.BootDelay, bootPowerOn)
+}
 
-func (r *RCP) reset(spontaneous bool) {
+// Reboot power-cycles the RCP with another factory EUI-64, as when the
+// firmware restarts with another identity (another dongle on the same
+// port, ot-rcp restarted with another node id): everything is lost, and
+// after Config.BootDelay it announces itself and reports eui64 in HWADDR.
+func (r *RCP) Reboot(eui64 [8]byte) {
 	r.mu.Lock()
-	r.gen++
-	r.st = r.initialState()
-	r.txBusy = false
+	r.eui64 = eui64
+	r.mu.Unlock()
+	r.stats.resets.Add(1)
+	r.restart(nil, r.cfg.BootDelay, bootPowerOn)
+}
+
+// Freeze stops the RCP as SIGSTOP stops a process: it reads nothing
+// (the host's frames wait in the stream), writes nothing (answers,
+// transmit-done reports and received frames wait), and its radio neither
+// receives nor acknowledges. A transmission already on the air finishes;
+// its report waits. Thaw resumes everything in order.
+func (r *RCP) Freeze() {
+	r.mu.Lock()
+	if r.thaw == nil {
+		r.thaw = make(chan struct{})
+	}
 	r.mu.Unlock()
 	r.applyToNode()
-	if spontaneous {
-		r.stats.resets.Add(1)
+}
+
+// Thaw resumes a frozen RCP.
+func (r *RCP) Thaw() {
+	r.mu.Lock()
+	if r.thaw != nil {
+		close(r.thaw)
+		r.thaw = nil
 	}
-	// OpenThread's RCP reports power-on whatever the cause.
-	r.send(0, spinel.CmdPropValueIs, spinel.PropLastStatus, spinel.AppendPackedUint(nil, uint32(spinel.StatusResetPowerOn)))
+	r.mu.Unlock()
+	r.applyToNode()
 }
 
 // InjectGarbage writes b into the stream, between frames.
@@ -211,16 +289,179 @@ func (r *RCP) InjectGarbage(b []byte) error {
 	return err
 }
 
-// send writes one Spinel frame.
-func (r *RCP) send(tid uint8, cmd spinel.Command, prop spinel.Prop, value []byte) {
+// LogFrame returns an unsolicited IS STREAM_LOG frame carrying line, the
+// way an RCP's log output reaches the host (ncp_base.cpp, the log stream;
+// a `U` string followed by optional metadata, left out here), for
+// Config.BootChatter.
+func LogFrame(line string) []byte {
+	f := spinel.AppendFrameHeader(nil, 0, 0, spinel.CmdPropValueIs, spinel.PropStreamLog)
+	return spinel.AppendUTF8(f, line)
+}
+
+type bootKind uint8
+
+const (
+	bootPowerOn   bootKind = iota // a power cycle: everything is lost, chatter, BootReason
+	bootStackOnly                 // RESET_STACK: NcpBase and radio state only, RESET_POWER_ON
+)
+
+// restart resets the RCP and announces it after delay. With delay 0 the
+// notification is written before restart returns, as OpenThread writes it
+// from the RESET handler. ctx bounds the wait (nil: until the next reset or
+// the end of Serve).
+func (r *RCP) restart(ctx context.Context, delay time.Duration, kind bootKind) {
+	r.mu.Lock()
+	r.gen++
+	gen := r.gen
+	r.st = initialState()
+	if kind == bootPowerOn {
+		r.plat = initialPlatform()
+	}
+	r.abandonLocked()
+	if r.up {
+		r.up = false
+		r.upCh = make(chan struct{})
+	}
+	r.mu.Unlock()
+	r.applyToNode()
+	if delay <= 0 {
+		r.announce(gen, kind)
+		return
+	}
+	r.wmu.Lock()
+	done := r.serveDone
+	r.wmu.Unlock()
+	go func() {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		var ctxDone <-chan struct{}
+		if ctx != nil {
+			ctxDone = ctx.Done()
+		}
+		select {
+		case <-t.C:
+			r.announce(gen, kind)
+		case <-ctxDone:
+		case <-done:
+		}
+	}()
+}
+
+// announce ends a boot or reset: the chatter and the reset notification go
+// out, then the RCP takes frames from the host (nothing it answers can
+// overtake the notification). A newer reset makes it a no-op.
+func (r *RCP) announce(gen uint64, kind bootKind) {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
+	r.waitThawLocked()
+	r.mu.Lock()
+	if r.gen != gen || r.up {
+		r.mu.Unlock()
+		return
+	}
+	reason := r.cfg.BootReason
+	chatter := r.cfg.BootChatter
+	if kind == bootStackOnly {
+		// ncp_base.cpp CommandHandler_RESET: RESET_STACK writes
+		// RESET_POWER_ON itself, whatever the platform says.
+		reason, chatter = spinel.StatusResetPowerOn, nil
+	}
+	r.last = reason
+	r.up = true
+	close(r.upCh)
+	r.mu.Unlock()
+	for _, f := range chatter {
+		r.writeLocked(f)
+	}
+	// At boot the NcpBase constructor queues LAST_STATUS RESET_UNKNOWN,
+	// replaced by otPlatGetResetReason when sent (ncp_base.cpp NcpBase,
+	// UpdateChangedProps); TID 0, interface 0.
+	r.frame = spinel.AppendFrameHeader(r.frame[:0], 0, 0, spinel.CmdPropValueIs, spinel.PropLastStatus)
+	r.frame = spinel.AppendPackedUint(r.frame, uint32(reason))
+	r.writeLocked(r.frame)
+}
+
+// powerOff is the end of Serve: the device loses power.
+func (r *RCP) powerOff() {
+	r.mu.Lock()
+	r.gen++
+	r.st = initialState()
+	r.abandonLocked()
+	if r.up {
+		r.up = false
+		r.upCh = make(chan struct{})
+	}
+	r.mu.Unlock()
+	r.applyToNode()
+}
+
+// abandonLocked forgets the transmission and the scan under way: their
+// outcomes are never reported (ncp_base.cpp CommandHandler_RESET clears
+// mCurTransmitTID and mCurScanChannel).
+func (r *RCP) abandonLocked() {
+	if r.tx != nil {
+		r.tx.cancel()
+		r.tx = nil
+	}
+	if r.scan != nil {
+		r.scan.cancel()
+		r.scan = nil
+	}
+}
+
+// awaitUp holds a frame from the host until the RCP is up and not frozen.
+// It reports false when the frame is lost: it came while the RCP was
+// booting and input is not buffered, or ctx ended.
+func (r *RCP) awaitUp(ctx context.Context) bool {
+	for {
+		r.mu.Lock()
+		up, upCh, thaw := r.up, r.upCh, r.thaw
+		r.mu.Unlock()
+		switch {
+		case thaw != nil:
+			select {
+			case <-thaw:
+			case <-ctx.Done():
+				return false
+			}
+		case !up && !r.cfg.BufferInputWhileBooting:
+			r.stats.lost.Add(1)
+			return false
+		case !up:
+			select {
+			case <-upCh:
+			case <-ctx.Done():
+				return false
+			}
+		default:
+			return true
+		}
+	}
+}
+
+// waitThawLocked blocks a writer while the RCP is frozen. Callers hold wmu.
+func (r *RCP) waitThawLocked() {
+	for {
+		r.mu.Lock()
+		thaw := r.thaw
+		r.mu.Unlock()
+		if thaw == nil {
+			return
+		}
+		select {
+		case <-thaw:
+		case <-r.serveDone:
+			return
+		}
+	}
+}
+
+// writeLocked writes one Spinel frame. Callers hold wmu.
+func (r *RCP) writeLocked(frame []byte) {
 	if r.w == nil {
 		return
 	}
-	r.frame = spinel.AppendFrameHeader(r.frame[:0], 0, tid, cmd, prop)
-	r.frame = append(r.frame, value...)
-	r.enc = spinel.AppendHDLC(r.enc[:0], r.frame)
+	r.enc = spinel.AppendHDLC(r.enc[:0], frame)
 	if _, err := r.w.Write(r.enc); err != nil {
 		r.log.Debug("rcpsim: write", "err", err)
 		return
@@ -228,16 +469,55 @@ func (r *RCP) send(tid uint8, cmd spinel.Command, prop spinel.Prop, value []byte
 	r.stats.out.Add(1)
 }
 
-func (r *RCP) status(tid uint8, st spinel.Status) {
-	r.send(tid, spinel.CmdPropValueIs, spinel.PropLastStatus, spinel.AppendPackedUint(nil, uint32(st)))
+// emit writes one Spinel frame unless the RCP was reset since generation
+// gen (0: always); it waits while the RCP is frozen.
+func (r *RCP) emit(gen uint64, tid uint8, cmd spinel.Command, prop spinel.Prop, value []byte) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.waitThawLocked()
+	if gen != 0 {
+		r.mu.Lock()
+		stale := r.gen != gen
+		r.mu.Unlock()
+		if stale {
+			return
+		}
+	}
+	r.frame = spinel.AppendFrameHeader(r.frame[:0], 0, tid, cmd, prop)
+	r.frame = append(r.frame, value...)
+	r.writeLocked(r.frame)
 }
 
-// handle answers one frame from the host.
+// status answers with LAST_STATUS. With TID 0 it is the unsolicited
+// LAST_STATUS OpenThread emits instead of a response (ncp_base.cpp
+// EnqueueResponse: "No response is required for TID zero", but a status
+// goes out as a property update).
+func (r *RCP) status(tid uint8, st spinel.Status) {
+	r.mu.Lock()
+	r.last = st
+	r.mu.Unlock()
+	r.emit(0, tid, spinel.CmdPropValueIs, spinel.PropLastStatus, spinel.AppendPackedUint(nil, uint32(st)))
+}
+
+// reply answers with cmd and a value; requests with TID 0 get none
+// (ncp_base.cpp EnqueueResponse).
+func (r *RCP) reply(tid uint8, cmd spinel.Command, prop spinel.Prop, value []byte) {
+	if tid == 0 {
+		return
+	}
+	r.emit(0, tid, cmd, prop, value)
+}
+
+// handle answers one frame from the host (ncp_base.cpp HandleReceive,
+// HandleCommand).
 func (r *RCP) handle(ctx context.Context, b []byte) {
 	r.stats.in.Add(1)
 	var f spinel.Frame
 	if err := f.Decode(b); err != nil {
 		r.stats.bad.Add(1)
+		return
+	}
+	if !r.awaitUp(ctx) {
 		return
 	}
 	if d := time.Duration(r.replyDelay.Load()); d > 0 {
@@ -247,371 +527,65 @@ func (r *RCP) handle(ctx context.Context, b []byte) {
 			return
 		}
 	}
+	if f.IID != 0 {
+		// HandleReceive: a single-interface RCP answers any other
+		// interface ID with INVALID_INTERFACE in that frame's header.
+		r.wmu.Lock()
+		r.frame = spinel.AppendFrameHeader(r.frame[:0], f.IID, f.TID, spinel.CmdPropValueIs, spinel.PropLastStatus)
+		r.frame = spinel.AppendPackedUint(r.frame, uint32(spinel.StatusInvalidInterface))
+		r.writeLocked(r.frame)
+		r.wmu.Unlock()
+		return
+	}
 	switch f.Command {
 	case spinel.CmdNoop:
 		r.status(f.TID, spinel.StatusOK)
 	case spinel.CmdReset:
-		r.reset(false)
+		r.hostReset(ctx, f.Value)
 	case spinel.CmdPropValueGet:
 		v, st := r.get(f.Prop)
 		if st != spinel.StatusOK {
 			r.status(f.TID, st)
 			return
 		}
-		r.send(f.TID, spinel.CmdPropValueIs, f.Prop, v)
+		r.reply(f.TID, spinel.CmdPropValueIs, f.Prop, v)
 	case spinel.CmdPropValueSet:
 		if f.Prop == spinel.PropStreamRaw {
 			r.transmit(ctx, f.TID, f.Value)
 			return
 		}
-		if st := r.set(ctx, f.Prop, f.Value); st != spinel.StatusOK {
-			r.status(f.TID, st)
-			return
-		}
-		v, _ := r.get(f.Prop)
-		r.send(f.TID, spinel.CmdPropValueIs, f.Prop, v)
+		r.setAndAnswer(ctx, f.TID, f.Prop, f.Value)
 	case spinel.CmdPropValueInsert, spinel.CmdPropValueRemove:
-		if st := r.insertRemove(f.Command == spinel.CmdPropValueInsert, f.Prop, f.Value); st != spinel.StatusOK {
+		insert := f.Command == spinel.CmdPropValueInsert
+		if st := r.insertRemove(insert, f.Prop, f.Value); st != spinel.StatusOK {
 			r.status(f.TID, st)
 			return
 		}
 		cmd := spinel.CmdPropValueInserted
-		if f.Command == spinel.CmdPropValueRemove {
+		if !insert {
 			cmd = spinel.CmdPropValueRemoved
 		}
-		r.send(f.TID, cmd, f.Prop, f.Value)
+		// HandleCommandPropertyInsertRemove echoes the whole value.
+		r.reply(f.TID, cmd, f.Prop, f.Value)
 	default:
 		r.status(f.TID, spinel.StatusInvalidCommand)
 	}
 }
 
-func (r *RCP) get(p spinel.Prop) ([]byte, spinel.Status) {
-	r.mu.Lock()
-	s := r.st
-	r.mu.Unlock()
-	switch p {
-	case spinel.PropProtocolVersion:
-		return spinel.AppendProtocolVersion(nil, r.cfg.ProtocolMajor, spinel.ProtocolVersionMinor), spinel.StatusOK
-	case spinel.PropNCPVersion:
-		return spinel.AppendUTF8(nil, r.cfg.Firmware), spinel.StatusOK
-	case spinel.PropInterfaceType:
-		return spinel.AppendPackedUint(nil, spinel.InterfaceTypeThread), spinel.StatusOK
-	case spinel.PropCaps:
-		return spinel.AppendCaps(nil, r.cfg.Caps), spinel.StatusOK
-	case spinel.PropHWAddr:
-		return spinel.AppendEUI64(nil, r.cfg.EUI64), spinel.StatusOK
-	case spinel.PropRCPAPIVersion:
-		if !spinel.HasCap(r.cfg.Caps, spinel.CapRCPAPIVersion) {
-			return nil, spinel.StatusPropNotFound
-		}
-		return spinel.AppendPackedUint(nil, r.cfg.RCPAPIVersion), spinel.StatusOK
-	case spinel.PropRCPMinHostAPIVersion:
-		if !spinel.HasCap(r.cfg.Caps, spinel.CapRCPMinHostAPIVersion) {
-			return nil, spinel.StatusPropNotFound
-		}
-		return spinel.AppendPackedUint(nil, r.cfg.MinHostAPIVersion), spinel.StatusOK
-	case spinel.PropRadioCaps:
-		caps := spinel.RadioCapAckTimeout | spinel.RadioCapEnergyScan | spinel.RadioCapTransmitRetries |
-			spinel.RadioCapCSMABackoff | spinel.RadioCapSleepToTx | spinel.RadioCapRxOnWhenIdle
-		return spinel.AppendPackedUint(nil, uint32(caps)), spinel.StatusOK
-	case spinel.PropPHYEnabled:
-		return spinel.AppendBool(nil, s.phyEnabled), spinel.StatusOK
-	case spinel.PropPHYChan:
-		return []byte{s.channel}, spinel.StatusOK
-	case spinel.PropPHYTxPower:
-		return spinel.AppendInt8(nil, s.txPower), spinel.StatusOK
-	case spinel.PropPHYCCAThreshold:
-		return spinel.AppendInt8(nil, s.ccaThreshold), spinel.StatusOK
-	case spinel.PropPHYRxSensitivity:
-		return spinel.AppendInt8(nil, -100), spinel.StatusOK
-	case spinel.PropPHYRSSI:
-		rssi, err := r.node.EnergyScan(context.Background(), s.channel, 128*time.Microsecond)
-		if err != nil {
-			return nil, spinel.StatusFailure
-		}
-		return spinel.AppendInt8(nil, rssi), spinel.StatusOK
-	case spinel.PropMAC154PANID:
-		return spinel.AppendUint16(nil, s.panID), spinel.StatusOK
-	case spinel.PropMAC154SAddr:
-		return spinel.AppendUint16(nil, s.shortAddr), spinel.StatusOK
-	case spinel.PropMAC154LAddr:
-		return spinel.AppendEUI64(nil, s.extAddr), spinel.StatusOK
-	case spinel.PropMACRawStreamEnabled:
-		return spinel.AppendBool(nil, s.rawStream), spinel.StatusOK
-	case spinel.PropMACPromiscuousMode:
-		return []byte{s.promiscuous}, spinel.StatusOK
-	case spinel.PropMACSrcMatchEnabled:
-		return spinel.AppendBool(nil, s.srcMatchEnabled), spinel.StatusOK
-	case spinel.PropMACSrcMatchShortAddresses:
-		return spinel.AppendShortAddrs(nil, s.srcShort), spinel.StatusOK
-	case spinel.PropMACSrcMatchExtendedAddresses:
-		return spinel.AppendEUI64s(nil, s.srcExt), spinel.StatusOK
-	case spinel.PropMACScanMask:
-		return append([]byte(nil), s.scanMask...), spinel.StatusOK
-	case spinel.PropMACScanPeriod:
-		return spinel.AppendUint16(nil, s.scanPeriod), spinel.StatusOK
-	case spinel.PropMACScanState:
-		return []byte{s.scanState}, spinel.StatusOK
+// hostReset handles RESET (ncp_base.cpp CommandHandler_RESET): the type
+// byte defaults to RESET_STACK; RESET_STACK (the one hosts send,
+// radio_spinel.cpp ResetRcp) resets the radio stack and NcpBase's radio
+// state and writes RESET_POWER_ON at once; any other type resets the
+// platform (otInstanceReset: on the simulation platform the process
+// re-executes itself), which reboots.
+func (r *RCP) hostReset(ctx context.Context, value []byte) {
+	kind := spinel.ResetStack
+	if len(value) > 0 {
+		kind = spinel.ResetType(value[0])
 	}
-	return nil, spinel.StatusPropNotFound
-}
-
-func (r *RCP) set(ctx context.Context, p spinel.Prop, v []byte) spinel.Status {
-	rd := spinel.NewReader(v, p.String())
-	r.mu.Lock()
-	s := r.st
-	r.mu.Unlock()
-	switch p {
-	case spinel.PropPHYEnabled:
-		s.phyEnabled = rd.Bool()
-	case spinel.PropPHYChan:
-		ch := rd.U8()
-		if rd.Err() == nil && (ch < medium.MinChannel || ch > medium.MaxChannel) {
-			return spinel.StatusInvalidArgument
-		}
-		s.channel = ch
-	case spinel.PropPHYTxPower:
-		s.txPower = rd.I8()
-	case spinel.PropPHYCCAThreshold:
-		s.ccaThreshold = rd.I8()
-	case spinel.PropMAC154PANID:
-		s.panID = rd.U16()
-	case spinel.PropMAC154SAddr:
-		s.shortAddr = rd.U16()
-	case spinel.PropMAC154LAddr:
-		s.extAddr = rd.EUI64()
-	case spinel.PropMACRawStreamEnabled:
-		s.rawStream = rd.Bool()
-	case spinel.PropMACPromiscuousMode:
-		s.promiscuous = rd.U8()
-	case spinel.PropMACSrcMatchEnabled:
-		s.srcMatchEnabled = rd.Bool()
-	case spinel.PropMACSrcMatchShortAddresses:
-		t, err := spinel.ReadShortAddrs(nil, v)
-		if err != nil {
-			return spinel.StatusParseError
-		}
-		s.srcShort = t
-	case spinel.PropMACSrcMatchExtendedAddresses:
-		t, err := spinel.ReadEUI64s(nil, v)
-		if err != nil {
-			return spinel.StatusParseError
-		}
-		s.srcExt = t
-	case spinel.PropMACScanMask:
-		s.scanMask = append([]byte(nil), v...)
-	case spinel.PropMACScanPeriod:
-		s.scanPeriod = rd.U16()
-	case spinel.PropMACScanState:
-		st := rd.U8()
-		if rd.Err() != nil {
-			return spinel.StatusParseError
-		}
-		if st == spinel.ScanStateEnergy {
-			s.scanState = st
-			r.mu.Lock()
-			r.st.scanState = st
-			gen := r.gen
-			r.mu.Unlock()
-			go r.energyScan(ctx, gen, slices.Clone(s.scanMask), time.Duration(s.scanPeriod)*time.Millisecond)
-			return spinel.StatusOK
-		}
-		if st != spinel.ScanStateIdle {
-			return spinel.StatusInvalidArgument
-		}
-		s.scanState = st
-	default:
-		if _, known := r.get(p); known == spinel.StatusOK {
-			return spinel.StatusInvalidCommandForProp // read-only
-		}
-		return spinel.StatusPropNotFound
-	}
-	if rd.Err() != nil {
-		return spinel.StatusParseError
-	}
-	r.mu.Lock()
-	r.st = s
-	r.mu.Unlock()
-	r.applyToNode()
-	return spinel.StatusOK
-}
-
-func (r *RCP) insertRemove(insert bool, p spinel.Prop, v []byte) spinel.Status {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch p {
-	case spinel.PropMACSrcMatchShortAddresses:
-		t, err := spinel.ReadShortAddrs(nil, v)
-		if err != nil || len(t) != 1 {
-			return spinel.StatusParseError
-		}
-		return editTable(&r.st.srcShort, t[0], insert)
-	case spinel.PropMACSrcMatchExtendedAddresses:
-		t, err := spinel.ReadEUI64s(nil, v)
-		if err != nil || len(t) != 1 {
-			return spinel.StatusParseError
-		}
-		return editTable(&r.st.srcExt, t[0], insert)
-	}
-	return spinel.StatusInvalidCommandForProp
-}
-
-// editTable inserts v into (or removes it from) a source-match table;
-// removing an absent entry is ITEM_NOT_FOUND, inserting a present one is
-// harmless.
-func editTable[T comparable](table *[]T, v T, insert bool) spinel.Status {
-	i := slices.Index(*table, v)
-	switch {
-	case insert && i < 0:
-		*table = append(*table, v)
-	case !insert && i >= 0:
-		*table = slices.Delete(*table, i, i+1)
-	case !insert:
-		return spinel.StatusItemNotFound
-	}
-	return spinel.StatusOK
-}
-
-// applyToNode mirrors the radio state onto the medium node: the receiver is
-// on only with the PHY enabled and the raw stream on.
-func (r *RCP) applyToNode() {
-	r.mu.Lock()
-	s := r.st
-	r.mu.Unlock()
-	r.node.Configure(func(c *medium.NodeConfig) {
-		c.Channel = s.channel
-		c.PANID = s.panID
-		c.ShortAddr = s.shortAddr
-		c.ExtAddr = s.extAddr
-		c.Promiscuous = s.promiscuous != spinel.PromiscuousOff
-		c.RxOnWhenIdle = s.phyEnabled && s.rawStream
-	})
-}
-
-// framePending decides the frame-pending bit of the ACKs the radio sends:
-// set for sources in the source-match tables (sleepy children with data
-// waiting), or for everyone when matching is off (OpenThread's behaviour).
-// It runs on the medium's event loop: no medium calls here.
-func (r *RCP) framePending(src ieee802154.Address) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.st.srcMatchEnabled {
-		return true
-	}
-	switch src.Mode {
-	case ieee802154.AddrShort:
-		return slices.Contains(r.st.srcShort, uint16(src.Short))
-	case ieee802154.AddrExtended:
-		return slices.Contains(r.st.srcExt, [8]byte(src.Ext))
-	}
-	return false
-}
-
-// transmit starts a SET STREAM_RAW; the answer comes when it ends.
-func (r *RCP) transmit(ctx context.Context, tid uint8, value []byte) {
-	var req spinel.TxRequest
-	if err := req.Decode(value); err != nil {
-		r.status(tid, spinel.StatusParseError)
+	if kind == spinel.ResetStack {
+		r.restart(ctx, r.cfg.ResetDelay, bootStackOnly)
 		return
 	}
-	r.mu.Lock()
-	if !r.st.rawStream || !r.st.phyEnabled {
-		r.mu.Unlock()
-		r.status(tid, spinel.StatusInvalidState)
-		return
-	}
-	if r.txBusy {
-		r.mu.Unlock()
-		r.status(tid, spinel.StatusBusy)
-		return
-	}
-	r.txBusy = true
-	gen := r.gen
-	r.mu.Unlock()
-	opts := medium.TxOptions{Channel: req.Channel, DisableCSMA: !req.CSMAEnabled,
-		MaxCSMABackoffs: int(req.MaxCSMABackoffs), MaxFrameRetries: int(req.MaxFrameRetries)}
-	// Spinel's 0 means none; the medium's 0 means its default.
-	if req.MaxCSMABackoffs == 0 {
-		opts.MaxCSMABackoffs = -1
-	}
-	if req.MaxFrameRetries == 0 {
-		opts.MaxFrameRetries = -1
-	}
-	psdu := append([]byte(nil), req.PSDU...)
-	r.stats.tx.Add(1)
-	go func() {
-		res, err := r.node.Transmit(ctx, psdu, opts)
-		r.mu.Lock()
-		stale := r.gen != gen
-		if !stale {
-			r.txBusy = false
-		}
-		r.mu.Unlock()
-		if stale {
-			return // forgotten by a reset, as a real RCP does
-		}
-		var done spinel.TxDone
-		switch {
-		case err != nil:
-			done.Status = spinel.StatusFailure
-		case res.Status == medium.TxAcked:
-			done.Status, done.FramePending, done.HasAck = spinel.StatusOK, res.FramePending, true
-			done.Ack = spinel.RxFrame{PSDU: res.Ack, RSSI: -50, NoiseFloor: spinel.NoiseFloorUnknown, Channel: req.Channel, LQI: 255, Timestamp: uint64(res.End / time.Microsecond)}
-		case res.Status == medium.TxSent:
-			done.Status = spinel.StatusOK
-		case res.Status == medium.TxNoAck:
-			done.Status = spinel.StatusNoAck
-		case res.Status == medium.TxChannelAccessFailure:
-			done.Status = spinel.StatusCCAFailure
-		}
-		r.send(tid, spinel.CmdPropValueIs, spinel.PropLastStatus, spinel.AppendTxDone(nil, &done))
-	}()
-}
-
-// energyScan scans each channel of the mask and reports, then goes idle.
-func (r *RCP) energyScan(ctx context.Context, gen uint64, mask []uint8, period time.Duration) {
-	for _, ch := range mask {
-		rssi, err := r.node.EnergyScan(ctx, ch, period)
-		r.mu.Lock()
-		stale := r.gen != gen
-		r.mu.Unlock()
-		if err != nil || stale {
-			return
-		}
-		r.send(0, spinel.CmdPropValueIs, spinel.PropMACEnergyScanResult, spinel.AppendEnergyScanResult(nil, spinel.EnergyScanResult{Channel: ch, MaxRSSI: rssi}))
-	}
-	r.mu.Lock()
-	r.st.scanState = spinel.ScanStateIdle
-	r.mu.Unlock()
-	r.send(0, spinel.CmdPropValueIs, spinel.PropMACScanState, []byte{spinel.ScanStateIdle})
-}
-
-// forwardReceptions passes received frames to the host while the raw
-// stream is on.
-func (r *RCP) forwardReceptions(ctx context.Context) {
-	var value []byte
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case rec, ok := <-r.node.Receive():
-			if !ok {
-				return
-			}
-			r.mu.Lock()
-			on := r.st.rawStream && r.st.phyEnabled
-			r.mu.Unlock()
-			if !on || rec.BadFCS {
-				continue
-			}
-			f := spinel.RxFrame{PSDU: rec.PSDU, RSSI: rec.RSSI, NoiseFloor: spinel.NoiseFloorUnknown,
-				Channel: rec.Channel, LQI: rec.LQI, Timestamp: uint64(rec.End / time.Microsecond)}
-			if rec.AckFramePending {
-				f.Flags |= spinel.RxFlagAckedFramePending
-			}
-			value = spinel.AppendRxFrame(value[:0], &f)
-			r.send(0, spinel.CmdPropValueIs, spinel.PropStreamRaw, value)
-			r.stats.rx.Add(1)
-		}
-	}
+	r.restart(ctx, r.cfg.BootDelay, bootPowerOn)
 }
