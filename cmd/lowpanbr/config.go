@@ -61,7 +61,11 @@ type daemonConfig struct {
 	SimEUI64 [8]byte        // the simulated RCP's EUI-64
 	// SimZEP is the UDP address of the simulated medium's ZEP hub for
 	// external nodes; empty: none.
-	SimZEP    string
+	SimZEP string
+	// SimOTNode, with a radio URL, is the node id of an OpenThread
+	// simulation ot-rcp whose UDP medium the simulated mesh joins through
+	// a bridge; 0: no simulated mesh beside a real radio.
+	SimOTNode int
 	TimeScale float64 // the simulated medium's (1: real time)
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/radio/transport"
 	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
+	"github.com/lowpanbr/lowpanbr/sim/otsim"
 )
 
 // The configuration of `lowpanbr run` comes from four layers, each
@@ -647,6 +648,16 @@ var configKeys = []configKey{
 			}
 			if err == nil {
 				d.SimZEP = s
+			}
+			return err
+		}},
+	{key: "sim.ot_node", flag: "sim-ot-node", meta: "N", kind: kindInt,
+		doc: "with radio.url running OpenThread's simulation ot-rcp N: put the simulated mesh on its UDP radio through a bridge (for tests against the real RCP code): 0 (off) or 1..33",
+		get: func(d *configDraft) any { return strconv.Itoa(d.SimOTNode) },
+		set: func(d *configDraft, v any) error {
+			n, err := asInt(v, 0, otsim.MaxNodeID, "0..33")
+			if err == nil {
+				d.SimOTNode = int(n)
 			}
 			return err
 		}},

@@ -259,6 +259,7 @@ var configErrorTests = []struct {
 	{"sim.cols", "0", "sim.cols: grid of 3 × 0: rows and cols must be at least 1"},
 	{"sim.seed", "-1", "sim.seed: -1: want an integer 0..18446744073709551615"},
 	{"sim.seed", "x", `sim.seed: "x": want an integer 0..18446744073709551615`},
+	{"sim.ot_node", "34", "sim.ot_node: 34: want 0..33"},
 	{"sim.zep", "localhost", `sim.zep: "localhost": want ADDRESS:PORT, e.g. 127.0.0.1:17754`},
 	{"sim.zep", "0.0.0.0:17754", `sim.zep: "0.0.0.0:17754": want an address nodes send to and a port`},
 	{"sim.loss", "1", "sim.loss: loss 1: want a probability in [0, 1)"},

@@ -22,6 +22,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/sim/hcisim"
 	"github.com/lowpanbr/lowpanbr/sim/le"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
+	"github.com/lowpanbr/lowpanbr/sim/otsim"
 	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
 )
 
@@ -42,6 +43,7 @@ type daemon struct {
 	started    time.Time
 	medium     *medium.Medium
 	rcpSim     *sim.EmbeddedRCP
+	otBridge   *otsim.Bridge // the mesh on OpenThread's simulation radio (sim.ot_node)
 	mesh       *sim.Mesh
 	driver     *rcp.Driver
 	link       *router.LowpanLink
@@ -141,6 +143,22 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		d.undo = append(d.undo, func() { d.rcpSim.Close() })
 		url = d.rcpSim.URL()
 		log.Info("no radio configured: running on the built-in simulated RCP", "pty", d.rcpSim.Path)
+	}
+	if !d.simulated() && cfg.SimOTNode > 0 {
+		// The radio is OpenThread's simulation ot-rcp: our simulated nodes
+		// join its UDP medium through a bridge node on a medium of ours.
+		simCtx, simCancel := context.WithCancel(context.WithoutCancel(parent))
+		d.simCtx = simCtx
+		d.undo = append(d.undo, simCancel)
+		d.medium = medium.New(medium.Config{Seed: cfg.Mesh.Seed, TimeScale: cfg.TimeScale, Logger: log.With("component", "medium")})
+		d.goRun("medium", func() error { return d.medium.Run(simCtx) })
+		d.undo = append(d.undo, func() { d.medium.Close() })
+		if d.otBridge, err = otsim.Start(simCtx, otsim.Config{NodeID: cfg.SimOTNode, Medium: d.medium, Channel: cfg.Channel, PANID: cfg.PANID,
+			Logger: log.With("component", "otsim")}); err != nil {
+			return d, fmt.Errorf("sim.ot_node: %w", err)
+		}
+		d.undo = append(d.undo, func() { d.otBridge.Close() })
+		log.Info("simulated mesh bridged to OpenThread's simulation radio", "ot_node", cfg.SimOTNode)
 	}
 	u, err := transport.ParseURL(url)
 	if err != nil {
@@ -250,11 +268,17 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		}
 		d.goRun("upstream RA", func() error { return d.up.Run(ctx) })
 	}
-	if d.simulated() {
+	if d.simulated() || d.otBridge != nil {
 		m := cfg.Mesh
 		m.Channel, m.PANID = cfg.Channel, cfg.PANID
 		m.Logger = log.With("component", "sim")
-		if d.mesh, err = sim.StartMesh(ctx, d.medium, d.rcpSim.Node, m); err != nil {
+		brNode := func() *medium.Node {
+			if d.otBridge != nil {
+				return d.otBridge.Node()
+			}
+			return d.rcpSim.Node
+		}()
+		if d.mesh, err = sim.StartMesh(ctx, d.medium, brNode, m); err != nil {
 			return d, err
 		}
 	}
