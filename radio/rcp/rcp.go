@@ -269,7 +269,10 @@ const maxResetsWhileSyncing = 4
 // comes before that answer; the client delivers unsolicited frames in the
 // order they arrive, before it signals the answer; so once the answer is
 // in, every notification still queued describes a reset that is over, and
-// is dropped. Only a notification that arrives after that is a new reset.
+// is dropped. OpenThread's RCP may send a notification after an answer
+// that was queued later (answers go first), so the driver then stays quiet
+// for a moment and drops what still comes. Only a notification that
+// arrives after that is a new reset.
 func (d *Driver) initialise(ctx context.Context, c *connection) (radio.Identity, error) {
 	var id radio.Identity
 	// Chatter already on the line (a boot notification, log lines, frames
@@ -327,7 +330,34 @@ wait:
 	if err != nil {
 		return id, fmt.Errorf("PROTOCOL_VERSION: %w", err)
 	}
-	if n := dropStaleResets(c.events); n > 0 {
+	// OpenThread's RCP queues answers (frames with a TID) ahead of
+	// notifications (spinel_encoder.cpp Encoder::BeginFrame: TID 0 goes to
+	// the low-priority queue), so a reset notification our RESET caused may
+	// still be queued behind the answer. Sending nothing for a moment lets
+	// it out; whatever reset notification arrives until then is dropped
+	// too. A reset that really happens in this moment loses nothing: the
+	// settings are applied after it.
+	n := dropStaleResets(c.events)
+	settle := time.NewTimer(quietPeriod)
+wait2:
+	for {
+		select {
+		case f, ok := <-c.events:
+			if !ok {
+				settle.Stop()
+				return id, fmt.Errorf("reset: %w", c.client.Err())
+			}
+			if _, reset := resetStatus(&f); reset {
+				n++
+			}
+		case <-settle.C:
+			break wait2
+		case <-ctx.Done():
+			settle.Stop()
+			return id, fmt.Errorf("reset: %w", ctx.Err())
+		}
+	}
+	if n > 0 {
 		d.log.Debug("dropped reset notifications sent before the RCP answered", "count", n)
 	}
 	major, minor, err := spinel.DecodeProtocolVersion(f.Value)
