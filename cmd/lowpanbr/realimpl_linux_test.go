@@ -43,7 +43,9 @@ func pingCount(t *testing.T, ns, dst string, count, size int, interval string) (
 }
 
 // rcpChildren counts the RCP children the daemon logged.
-func rcpChildren(d *daemonProc) int { return strings.Count(d.stderr.String(), `msg="RCP child started"`) }
+func rcpChildren(d *daemonProc) int {
+	return strings.Count(d.stderr.String(), `msg="RCP child started"`)
+}
 
 // currentChild is the PID of the newest ot-rcp child.
 func currentChild(t *testing.T, d *daemonProc) int {
