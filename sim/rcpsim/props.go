@@ -118,10 +118,10 @@ func (r *RCP) get(p spinel.Prop) ([]byte, spinel.Status) {
 	case spinel.PropRadioCaps:
 		// sub_mac.cpp GetCaps on the simulation platform: the platform's
 		// TRANSMIT_SEC plus what SubMac does in software, and
-		// SLEEP_TO_TX in an RCP build.
+		// SLEEP_TO_TX in an RCP build: 0x7f (01-startup.txt).
 		caps := spinel.RadioCapAckTimeout | spinel.RadioCapEnergyScan | spinel.RadioCapTransmitRetries |
 			spinel.RadioCapCSMABackoff | spinel.RadioCapSleepToTx | spinel.RadioCapTransmitSec |
-			spinel.RadioCapTransmitTiming | spinel.RadioCapReceiveTiming | spinel.RadioCapRxOnWhenIdle
+			spinel.RadioCapTransmitTiming
 		return spinel.AppendPackedUint(nil, uint32(caps)), spinel.StatusOK
 	case spinel.PropPHYEnabled:
 		return spinel.AppendBool(nil, s.phyEnabled), spinel.StatusOK

@@ -1,6 +1,7 @@
 package rcpsim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,15 +23,15 @@ const (
 	DefaultMinHostAPIVersion = 4  // spinel.h SPINEL_MIN_HOST_SUPPORTED_RCP_API_VERSION
 )
 
-// DefaultCaps is what ot-rcp lists in CAPS (ncp_base.cpp
-// HandlePropertyGet<SPINEL_PROP_CAPS>, RCP build with the default
-// configuration): COUNTERS, UNSOL_UPDATE_FILTER, 802_15_4_2450MHZ_OQPSK,
-// CONFIG_RADIO, MAC_RAW, RCP_API_VERSION, RCP_MIN_HOST_API_VERSION.
+// DefaultCaps is what the simulation ot-rcp lists in CAPS, in its order
+// (ncp_base.cpp HandlePropertyGet<SPINEL_PROP_CAPS>, RCP build; recorded in
+// radio/rcp/testdata/ot-rcp/01-startup.txt).
 var DefaultCaps = []spinel.Cap{
 	5,  // SPINEL_CAP_COUNTERS
 	12, // SPINEL_CAP_UNSOL_UPDATE_FILTER
 	24, // SPINEL_CAP_802_15_4_2450MHZ_OQPSK
 	spinel.CapConfigRadio, spinel.CapMACRaw, spinel.CapRCPAPIVersion, spinel.CapRCPMinHostAPIVersion,
+	spinel.CapOpenThreadLogMetadata,
 }
 
 // Config describes the simulated firmware and how it boots.
@@ -110,6 +111,10 @@ type RCP struct {
 	serveDone <-chan struct{}
 	frame     []byte // reused under wmu
 	enc       []byte
+	// While the frames of one read from the host are handled, what the
+	// RCP writes is queued, then sent answers first (see flushLocked).
+	batch  bool
+	hi, lo [][]byte
 
 	replyDelay atomic.Int64 // nanoseconds
 	stats      struct{ in, out, bad, lost, tx, rx, resets atomic.Uint64 }
@@ -198,7 +203,8 @@ func (r *RCP) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 		cancel()
 		wg.Wait()
 		r.wmu.Lock()
-		r.w = nil
+		r.w, r.batch = nil, false
+		r.clearQueuedLocked()
 		r.wmu.Unlock()
 		r.powerOff()
 	}()
@@ -209,7 +215,13 @@ func (r *RCP) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 	for {
 		n, err := rw.Read(buf)
 		if n > 0 {
+			r.wmu.Lock()
+			r.batch = true
+			r.wmu.Unlock()
 			dec.Feed(buf[:n], func(frame []byte) { r.handle(ctx, frame) })
+			r.wmu.Lock()
+			r.flushLocked()
+			r.wmu.Unlock()
 			st := dec.Stats()
 			r.hdlc.Store(&st)
 		}
@@ -324,13 +336,14 @@ func (r *RCP) restart(ctx context.Context, delay time.Duration, kind bootKind) {
 	}
 	r.mu.Unlock()
 	r.applyToNode()
+	r.wmu.Lock()
+	r.clearQueuedLocked() // a reset or a reboot loses what was not sent yet
+	done := r.serveDone
+	r.wmu.Unlock()
 	if delay <= 0 {
 		r.announce(gen, kind)
 		return
 	}
-	r.wmu.Lock()
-	done := r.serveDone
-	r.wmu.Unlock()
 	go func() {
 		t := time.NewTimer(delay)
 		defer t.Stop()
@@ -456,8 +469,57 @@ func (r *RCP) waitThawLocked() {
 	}
 }
 
-// writeLocked writes one Spinel frame. Callers hold wmu.
+// writeLocked writes one Spinel frame, or queues it while a read's
+// frames are handled. Callers hold wmu.
 func (r *RCP) writeLocked(frame []byte) {
+	if r.w == nil {
+		return
+	}
+	if r.batch {
+		if spinel.Header(frame[0]).TID() != 0 {
+			r.hi = append(r.hi, bytes.Clone(frame))
+		} else {
+			r.lo = append(r.lo, bytes.Clone(frame))
+		}
+		return
+	}
+	r.put(frame)
+}
+
+// flushLocked ends a batch. OpenThread's NCP queues frames with a TID
+// (answers, transmit-done) at high priority and TID 0 frames (reset
+// notifications, received frames, scan results) at low priority, and
+// sends the high-priority queue first (src/lib/spinel/spinel_encoder.cpp
+// Encoder::BeginFrame, spinel_buffer.hpp): the answers to the frames of
+// one read overtake the notifications written meanwhile — a RESET_STACK
+// and a GET in one write are answered GET first, then the reset
+// notification (radio/rcp/testdata/ot-rcp/08-reset-burst.txt). Callers
+// hold wmu.
+func (r *RCP) flushLocked() {
+	r.waitThawLocked()
+	r.batch = false
+	for _, f := range r.hi {
+		r.put(f)
+	}
+	for _, f := range r.lo {
+		r.put(f)
+	}
+	clear(r.hi)
+	clear(r.lo)
+	r.hi, r.lo = r.hi[:0], r.lo[:0]
+}
+
+// clearQueuedLocked discards the frames not yet sent
+// (ncp_base.cpp CommandHandler_RESET: mEncoder.ClearNcpBuffer). Callers
+// hold wmu.
+func (r *RCP) clearQueuedLocked() {
+	clear(r.hi)
+	clear(r.lo)
+	r.hi, r.lo = r.hi[:0], r.lo[:0]
+}
+
+// put writes one frame to the host. Callers hold wmu.
+func (r *RCP) put(frame []byte) {
 	if r.w == nil {
 		return
 	}

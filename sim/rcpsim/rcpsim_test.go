@@ -17,6 +17,7 @@ import (
 type host struct {
 	t      *testing.T
 	conn   *spinel.HDLCConn
+	raw    net.Conn
 	frames chan spinel.Frame
 }
 
@@ -46,7 +47,7 @@ func start(t *testing.T, scale float64, cfg Config) (*host, *world) {
 	r := New(node, cfg)
 	served := make(chan struct{})
 	go func() { r.Serve(ctx, a); close(served) }()
-	h := &host{t: t, conn: spinel.NewHDLCConn(b), frames: make(chan spinel.Frame, 64)}
+	h := &host{t: t, conn: spinel.NewHDLCConn(b), raw: b, frames: make(chan spinel.Frame, 64)}
 	go func() {
 		buf := make([]byte, 2048)
 		for {
@@ -74,6 +75,19 @@ func (h *host) send(tid uint8, cmd spinel.Command, prop spinel.Prop, value []byt
 	h.t.Helper()
 	f := spinel.AppendFrameHeader(nil, 0, tid, cmd, prop)
 	if err := h.conn.WriteFrame(append(f, value...)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// sendTogether writes several frames in one write, as a host pipelining
+// requests does.
+func (h *host) sendTogether(frames ...[]byte) {
+	h.t.Helper()
+	var b []byte
+	for _, f := range frames {
+		b = spinel.AppendHDLC(b, f)
+	}
+	if _, err := h.raw.Write(b); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -357,13 +371,31 @@ func TestBoot(t *testing.T) {
 		h.expectStatus(0, spinel.StatusResetSoftware)
 		h.expectNothing(20 * time.Millisecond)
 	})
+	// Frames wait for the boot. The RESET_STACK discards the boot
+	// notification still queued (ClearNcpBuffer) and queues its own.
 	t.Run("buffered", func(t *testing.T) {
 		h, _ := start(t, 0, Config{BootDelay: delay, BufferInputWhileBooting: true})
 		h.send(0, spinel.CmdReset, 0, []byte{byte(spinel.ResetStack)})
 		h.send(1, spinel.CmdNoop, 0, nil)
-		h.expectStatus(0, spinel.StatusResetPowerOn) // the boot
-		h.expectStatus(0, spinel.StatusResetPowerOn) // the RESET's answer
+		h.expectStatus(0, spinel.StatusResetPowerOn)
 		h.expectStatus(1, spinel.StatusOK)
+		h.expectNothing(20 * time.Millisecond)
+	})
+	// Answers overtake the TID 0 frames queued while the frames of one
+	// read are handled (08-reset-burst.txt): RESET and GET in one write
+	// before the boot, and again once up, are answered GET first, then one
+	// reset notification.
+	t.Run("pipelined", func(t *testing.T) {
+		h, _ := start(t, 0, Config{BootDelay: delay, BufferInputWhileBooting: true})
+		reset := spinel.AppendFrameHeader(nil, 0, 1, spinel.CmdReset, 0)
+		reset = append(reset, byte(spinel.ResetStack))
+		get := spinel.AppendFrameHeader(nil, 0, 2, spinel.CmdPropValueGet, spinel.PropHWAddr)
+		for range 2 {
+			h.sendTogether(reset, get)
+			h.expectIs(2, spinel.PropHWAddr, testEUI[:])
+			h.expectStatus(0, spinel.StatusResetPowerOn)
+			h.expectNothing(20 * time.Millisecond)
+		}
 	})
 }
 
