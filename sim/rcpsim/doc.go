@@ -34,6 +34,13 @@
 //   - Energy scan: one channel (the scan mask must hold exactly one),
 //     IS SCAN_STATE = ENERGY at once, MAC_ENERGY_SCAN_RESULT and
 //     SCAN_STATE = IDLE after the scan period.
+//   - Order: the answers to the frames of one read from the host go out
+//     before the TID 0 frames queued meanwhile (a RESET_STACK and a GET
+//     in one write: the GET's answer, then the reset notification), and a
+//     reset discards what was not sent yet.
+//
+// The known-answer test replays the Spinel transcripts recorded from the
+// real ot-rcp (radio/rcp/testdata/ot-rcp) and compares every frame.
 //
 // For tests it can misbehave on demand: reset spontaneously (Reset),
 // come back with another EUI-64 (Reboot), stop like a SIGSTOPped process
