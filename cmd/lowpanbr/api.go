@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/nd"
@@ -29,6 +31,9 @@ import (
 //	POST /api/v1/sim/nodes/{name}/deregister a simulated node withdraws its registration
 //	POST /api/v1/sim/nodes/{name}/ping?to=A  a simulated node pings A
 //	POST /api/v1/sim/nodes/{name}/drop       a simulated BLE node's connection drops
+//	POST /api/v1/sim/rcp/{fault}             the simulated RCP fails: reset (on its own),
+//	                                         restart?eui64=HEX (comes back as another RCP),
+//	                                         stall?for=DURATION (hangs, as SIGSTOP), unplug, replug
 
 type apiServer struct {
 	srv  *http.Server
@@ -202,6 +207,42 @@ func startAPI(d *daemon, path string) (*apiServer, error) {
 			}
 		}
 		http.Error(w, fmt.Sprintf("no simulated BLE node %q (only BLE connections can be dropped)", r.PathValue("name")), http.StatusNotFound)
+	})
+	mux.HandleFunc("POST /api/v1/sim/rcp/{fault}", func(w http.ResponseWriter, r *http.Request) {
+		if d.rcpSim == nil {
+			http.Error(w, "no simulated RCP: the daemon drives "+d.cfg.RadioURL, http.StatusNotFound)
+			return
+		}
+		q := r.URL.Query()
+		switch f := r.PathValue("fault"); f {
+		case "reset":
+			d.rcpSim.Reset()
+		case "restart":
+			b, err := hex.DecodeString(strings.ReplaceAll(q.Get("eui64"), ":", ""))
+			if err != nil || len(b) != 8 {
+				http.Error(w, "want ?eui64= and 16 hex digits", http.StatusBadRequest)
+				return
+			}
+			d.rcpSim.Restart([8]byte(b))
+		case "stall":
+			dur, err := time.ParseDuration(q.Get("for"))
+			if err != nil || dur <= 0 || dur > 5*time.Minute {
+				http.Error(w, "want ?for=DURATION, up to 5m", http.StatusBadRequest)
+				return
+			}
+			d.rcpSim.Stall(dur)
+		case "unplug":
+			d.rcpSim.Unplug()
+		case "replug":
+			if err := d.rcpSim.Replug(); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		default:
+			http.Error(w, fmt.Sprintf("fault %q: want reset, restart, stall, unplug or replug", f), http.StatusNotFound)
+			return
+		}
+		writeJSON(w, map[string]string{"rcp": r.PathValue("fault")})
 	})
 	a := &apiServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln, path: path, done: make(chan struct{})}
 	go func() {
