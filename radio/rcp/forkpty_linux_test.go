@@ -188,11 +188,11 @@ func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 // the host's RESET, whose own notification follows) is started once and
 // stays up: neither notification is taken for an unexpected reset.
 func TestForkPTYSlowBootOneChild(t *testing.T) {
-	for _, boot := range []time.Duration{0, 300 * time.Millisecond, 1200 * time.Millisecond} {
+	for _, boot := range []time.Duration{0, 300 * time.Millisecond, 600 * time.Millisecond} {
 		t.Run(boot.String(), func(t *testing.T) {
 			c := newChildRCP(t, boot)
 			d := c.open(t, nil)
-			c.settle(d, 1, 2*time.Second)
+			c.settle(d, 1, time.Second)
 			if s := d.Stats(); s.Resets != 0 || s.Reconnects != 0 {
 				t.Errorf("stats after a slow boot: %+v, want no resets and no reconnects", s)
 			}
@@ -210,7 +210,7 @@ func TestForkPTYKilledChildOneRespawn(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "reconnection", 5*time.Second, func() bool { return d.Stats().Reconnects == 1 && d.Ready() })
-	c.settle(d, 2, 2*time.Second)
+	c.settle(d, 2, time.Second)
 	second := c.current()
 	if !alive(second) {
 		t.Fatalf("the new RCP child %d is not running", second)
@@ -240,7 +240,7 @@ func TestForkPTYStoppedChildOneRespawn(t *testing.T) {
 		t.Fatal("transmit to a stopped RCP succeeded")
 	}
 	waitFor(t, "reconnection", 5*time.Second, func() bool { return d.Stats().Reconnects == 1 && d.Ready() })
-	c.settle(d, 2, 1500*time.Millisecond)
+	c.settle(d, 2, time.Second)
 	if err := transmitBroadcast(t, d); err != nil {
 		t.Fatalf("transmit after recovery: %v", err)
 	}

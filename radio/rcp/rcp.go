@@ -127,6 +127,9 @@ type Driver struct {
 	client   *spinel.Client // nil while down
 	identity radio.Identity
 	settings radio.Settings
+	// settingsGen counts Configure calls, so that a bring-up that applied
+	// older settings knows to apply them again.
+	settingsGen uint64
 	up       atomic.Bool
 	closeRx  sync.Once
 
@@ -230,20 +233,47 @@ func (d *Driver) connect(ctx context.Context) (*connection, error) {
 // bringUp initialises the RCP on an open connection, applies the settings
 // and puts the driver in service on it.
 func (d *Driver) bringUp(ctx context.Context, c *connection) error {
-	id, err := d.initialise(ctx, c)
-	if err != nil {
-		return fmt.Errorf("radio %s: %w", d.cfg.Name, err)
+	var id radio.Identity
+	var err error
+	var settings radio.Settings
+	// A reset that cuts into the initialisation (an RCP resetting twice,
+	// a notification that came later than the settling allowed) fails the
+	// request in flight with ErrReset: start again from RESET, a bounded
+	// number of times, rather than count it as a fault of the connection.
+	for range maxResetsWhileSyncing {
+		if id, err = d.initialise(ctx, c); err != nil {
+			if errors.Is(err, spinel.ErrReset) {
+				continue
+			}
+			return fmt.Errorf("radio %s: %w", d.cfg.Name, err)
+		}
+		// Settings that change while they are being applied (Configure
+		// stores them and returns while the RCP is down) are applied
+		// again, so that the RCP never keeps an older set.
+		for {
+			d.mu.Lock()
+			settings = cloneSettings(d.settings)
+			gen := d.settingsGen
+			d.mu.Unlock()
+			if err = d.apply(ctx, c.client, &settings, id); err != nil {
+				break
+			}
+			d.mu.Lock()
+			if d.settingsGen == gen {
+				d.identity = id
+				d.client = c.client
+				d.mu.Unlock()
+				break
+			}
+			d.mu.Unlock()
+		}
+		if err == nil || !errors.Is(err, spinel.ErrReset) {
+			break
+		}
 	}
-	d.mu.Lock()
-	settings := cloneSettings(d.settings)
-	d.mu.Unlock()
-	if err := d.apply(ctx, c.client, &settings, id); err != nil {
+	if err != nil {
 		return fmt.Errorf("radio %s: configure: %w", d.cfg.Name, err)
 	}
-	d.mu.Lock()
-	d.identity = id
-	d.client = c.client
-	d.mu.Unlock()
 	d.up.Store(true)
 	d.log.Info("RCP ready", "firmware", id.Firmware, "eui64", fmt.Sprintf("%x", id.EUI64), "rcp_api", id.RCPAPIVersion, "channel", settings.Channel)
 	return nil
@@ -278,20 +308,25 @@ func (d *Driver) initialise(ctx context.Context, c *connection) (radio.Identity,
 	// Chatter already on the line (a boot notification, log lines, frames
 	// of an earlier session) is dropped until the line is quiet, so that
 	// it does not crowd the buffer we read the reset from.
+	// An RCP that never falls silent (its raw stream still on, on a busy
+	// mesh) is reset anyway after ResetTimeout.
 	quiet := time.NewTimer(quietPeriod)
+	defer quiet.Stop()
+	enough := time.NewTimer(d.cfg.ResetTimeout)
+	defer enough.Stop()
 drain:
 	for {
 		select {
 		case _, ok := <-c.events:
 			if !ok {
-				quiet.Stop()
 				return id, fmt.Errorf("reset: %w", c.client.Err())
 			}
 			quiet.Reset(quietPeriod)
 		case <-quiet.C:
 			break drain
+		case <-enough.C:
+			break drain
 		case <-ctx.Done():
-			quiet.Stop()
 			return id, fmt.Errorf("reset: %w", ctx.Err())
 		}
 	}
@@ -825,6 +860,7 @@ func (d *Driver) Configure(ctx context.Context, s radio.Settings) error {
 	s = cloneSettings(s)
 	d.mu.Lock()
 	d.settings = s
+	d.settingsGen++
 	c, id := d.client, d.identity
 	d.mu.Unlock()
 	if c == nil {
