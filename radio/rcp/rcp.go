@@ -130,8 +130,8 @@ type Driver struct {
 	// settingsGen counts Configure calls, so that a bring-up that applied
 	// older settings knows to apply them again.
 	settingsGen uint64
-	up       atomic.Bool
-	closeRx  sync.Once
+	up          atomic.Bool
+	closeRx     sync.Once
 
 	stats struct {
 		txSent, txAcked, txNoAck, txCCA, txAborted, txNotReady atomic.Uint64
