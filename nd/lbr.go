@@ -260,6 +260,7 @@ type Router struct {
 	// Config.LinkLocal and follows the radio's EUI-64 (SetLinkLocal).
 	// formerLinkLocal is the one before, still answered for.
 	linkLocal, formerLinkLocal netip.Addr
+	withdrawFormer             bool // the next UnsolicitedRA withdraws formerLinkLocal
 	version                    uint32
 	savedChanges               uint64
 	savedVersion               uint32
@@ -655,6 +656,7 @@ func (r *Router) SetLinkLocal(a netip.Addr) error {
 	defer r.mu.Unlock()
 	if a != r.linkLocal {
 		r.formerLinkLocal, r.linkLocal = r.linkLocal, a
+		r.withdrawFormer = true
 	}
 	return nil
 }
@@ -666,7 +668,28 @@ func (r *Router) SetLinkLocal(a netip.Addr) error {
 // §6.2.4 lets a router send unsolicited RAs when its advertised
 // information changes, and §7.2.6 a node announce a new link-layer
 // address).
+//
+// After SetLinkLocal it is preceded by an RA from the former address with
+// router lifetime 0 and the new SLLAO: nodes drop the former address from
+// their default routers at once (RFC 4861 §6.2.5, §6.3.4) instead of
+// after their neighbour unreachability detection gives up, and register
+// with the router they now have (RFC 6775 §5.3, §5.5).
 func (r *Router) UnsolicitedRA(replies []Reply, link LinkID, local lowpan.LinkAddr) []Reply {
+	r.mu.Lock()
+	former := r.formerLinkLocal
+	withdraw := r.withdrawFormer
+	r.withdrawFormer = false
+	r.mu.Unlock()
+	if withdraw && former.IsValid() {
+		r.cnt.ra.Add(1)
+		f := r.RAFields()
+		f.RouterLifetime = 0
+		var opts []OptionSerializer
+		if local.Kind() != lowpan.LinkAddrNone {
+			opts = append(opts, SourceLinkAddr{Addr: local})
+		}
+		replies = r.appendReply(replies, link, lowpan.LinkAddr{}, former, allNodes, ndHopLimit, f, opts...)
+	}
 	r.cnt.ra.Add(1)
 	return r.appendReply(replies, link, lowpan.LinkAddr{}, r.LinkLocal(), allNodes, ndHopLimit, r.RAFields(), r.RAOptions(local)...)
 }

@@ -25,7 +25,20 @@ func TestLinkLocalFollowsRadio(t *testing.T) {
 		t.Fatalf("LinkLocal = %v, want %v", got, newLL)
 	}
 	out := r.UnsolicitedRA(nil, 3, newMAC)
-	m, rep := oneReply(t, out)
+	if len(out) != 2 {
+		t.Fatalf("%d RAs after the change, want the former address's withdrawal and the new one", len(out))
+	}
+	w := mustParse(t, out[0].Packet)
+	if w.Type != TypeRouterAdvert || w.Src != rtrLL || w.RA().RouterLifetime() != 0 || w.Dst != mustAddr("ff02::1") {
+		t.Fatalf("withdrawal: %v from %v, router lifetime %d", w.Type, w.Src, w.RA().RouterLifetime())
+	}
+	if a, ok := w.SLLAO.Addr(MediumIEEE802154); !ok || a != newMAC {
+		t.Fatalf("withdrawal SLLAO %v, want %v", a, newMAC)
+	}
+	m, rep := oneReply(t, out[1:])
+	if again := r.UnsolicitedRA(nil, 3, newMAC); len(again) != 1 {
+		t.Errorf("%d RAs on the next UnsolicitedRA, want 1 (the withdrawal is sent once)", len(again))
+	}
 	if m.Type != TypeRouterAdvert || m.Src != newLL || m.Dst != mustAddr("ff02::1") || rep.Link != 3 || rep.LinkDst.Kind() != lowpan.LinkAddrNone {
 		t.Fatalf("unsolicited RA: type %v %v → %v on link %d to %v", m.Type, m.Src, m.Dst, rep.Link, rep.LinkDst)
 	}

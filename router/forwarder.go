@@ -341,10 +341,6 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 			f.stats.dropped.Add(1)
 			return
 		}
-		if pkt[7] <= 1 && pkt[25]&0x0f > 2 {
-			f.stats.dropped.Add(1)
-			return
-		}
 		for id, l := range *f.links.Load() {
 			if l == nil {
 				continue

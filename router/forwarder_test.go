@@ -426,6 +426,9 @@ func TestForwarderAdvertisesNewLinkAddr(t *testing.T) {
 		t.Fatal(err)
 	}
 	var m nd.Message
+	if err := nd.Parse(w.nodeRecv(t), &m); err != nil || m.Type != nd.TypeRouterAdvert || m.Src != brLL || m.RA().RouterLifetime() != 0 {
+		t.Fatalf("first after the change, want the former address's withdrawal: %v %+v", err, m)
+	}
 	if err := nd.Parse(w.nodeRecv(t), &m); err != nil || m.Type != nd.TypeRouterAdvert || m.Src != newLL || m.Dst != netip.MustParseAddr("ff02::1") {
 		t.Fatalf("after the change: %v %+v", err, m)
 	}
