@@ -113,47 +113,22 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	}
 
 	url := cfg.RadioURL
-	if d.simulated() {
-		// The simulated world outlives the daemon's context: the radio
-		// driver must close before the RCP it talks to disappears, or the
-		// shutdown looks like a failing dongle.
-		simCtx, simCancel := context.WithCancel(context.WithoutCancel(parent))
-		d.simCtx = simCtx
-		d.undo = append(d.undo, simCancel)
-		d.medium = medium.New(medium.Config{Seed: cfg.Mesh.Seed, TimeScale: cfg.TimeScale, Logger: log.With("component", "medium")})
-		d.goRun("medium", func() error { return d.medium.Run(simCtx) })
-		d.undo = append(d.undo, func() { d.medium.Close() })
-		if cfg.SimZEP != "" {
-			conn, err := listenUDP(cfg.SimZEP)
-			if err != nil {
-				return d, fmt.Errorf("sim.zep: %w", err)
-			}
-			d.undo = append(d.undo, func() { conn.Close() })
-			d.goRun("ZEP hub", func() error {
-				if err := d.medium.ServeZEP(simCtx, conn); err != nil && simCtx.Err() == nil {
-					return err
-				}
-				return nil
-			})
-			log.Info("simulated medium open to ZEP nodes", "zep", conn.LocalAddr().String())
+	if d.simulated() || cfg.SimOTNode > 0 {
+		if err := d.startMedium(parent); err != nil {
+			return d, err
 		}
-		if d.rcpSim, err = sim.StartRCP(simCtx, d.medium, "br", rcpsim.Config{EUI64: cfg.SimEUI64}, log.With("component", "rcpsim")); err != nil {
+	}
+	if d.simulated() {
+		if d.rcpSim, err = sim.StartRCP(d.simCtx, d.medium, "br", rcpsim.Config{EUI64: cfg.SimEUI64}, log.With("component", "rcpsim")); err != nil {
 			return d, err
 		}
 		d.undo = append(d.undo, func() { d.rcpSim.Close() })
 		url = d.rcpSim.URL()
 		log.Info("no radio configured: running on the built-in simulated RCP", "pty", d.rcpSim.Path)
-	}
-	if !d.simulated() && cfg.SimOTNode > 0 {
+	} else if cfg.SimOTNode > 0 {
 		// The radio is OpenThread's simulation ot-rcp: our simulated nodes
 		// join its UDP medium through a bridge node on a medium of ours.
-		simCtx, simCancel := context.WithCancel(context.WithoutCancel(parent))
-		d.simCtx = simCtx
-		d.undo = append(d.undo, simCancel)
-		d.medium = medium.New(medium.Config{Seed: cfg.Mesh.Seed, TimeScale: cfg.TimeScale, Logger: log.With("component", "medium")})
-		d.goRun("medium", func() error { return d.medium.Run(simCtx) })
-		d.undo = append(d.undo, func() { d.medium.Close() })
-		if d.otBridge, err = otsim.Start(simCtx, otsim.Config{NodeID: cfg.SimOTNode, Medium: d.medium, Channel: cfg.Channel, PANID: cfg.PANID,
+		if d.otBridge, err = otsim.Start(d.simCtx, otsim.Config{NodeID: cfg.SimOTNode, Medium: d.medium, Channel: cfg.Channel, PANID: cfg.PANID,
 			Logger: log.With("component", "otsim")}); err != nil {
 			return d, fmt.Errorf("sim.ot_node: %w", err)
 		}
@@ -301,6 +276,35 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		d.undo = append(d.undo, func() { d.api.Close() })
 	}
 	return d, nil
+}
+
+// startMedium starts the simulated medium and, when configured, its ZEP
+// hub. The simulated world outlives the daemon's context: the radio driver
+// must close before the RCP it talks to disappears, or the shutdown looks
+// like a failing dongle.
+func (d *daemon) startMedium(parent context.Context) error {
+	simCtx, simCancel := context.WithCancel(context.WithoutCancel(parent))
+	d.simCtx = simCtx
+	d.undo = append(d.undo, simCancel)
+	d.medium = medium.New(medium.Config{Seed: d.cfg.Mesh.Seed, TimeScale: d.cfg.TimeScale, Logger: d.log.With("component", "medium")})
+	d.goRun("medium", func() error { return d.medium.Run(simCtx) })
+	d.undo = append(d.undo, func() { d.medium.Close() })
+	if d.cfg.SimZEP == "" {
+		return nil
+	}
+	conn, err := listenUDP(d.cfg.SimZEP)
+	if err != nil {
+		return fmt.Errorf("sim.zep: %w", err)
+	}
+	d.undo = append(d.undo, func() { conn.Close() })
+	d.goRun("ZEP hub", func() error {
+		if err := d.medium.ServeZEP(simCtx, conn); err != nil && simCtx.Err() == nil {
+			return err
+		}
+		return nil
+	})
+	d.log.Info("simulated medium open to ZEP nodes", "zep", conn.LocalAddr().String())
+	return nil
 }
 
 // linkLocalOf is the link-local address with the IID of an EUI-64 (RFC
