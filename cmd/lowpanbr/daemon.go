@@ -128,8 +128,10 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	} else if cfg.SimOTNode > 0 {
 		// The radio is OpenThread's simulation ot-rcp: our simulated nodes
 		// join its UDP medium through a bridge node on a medium of ours.
+		// AnyRCP: the ot-rcp may be restarted under the daemon with
+		// another node id, and is still the one on this medium.
 		if d.otBridge, err = otsim.Start(d.simCtx, otsim.Config{NodeID: cfg.SimOTNode, Medium: d.medium, Channel: cfg.Channel, PANID: cfg.PANID,
-			Logger: log.With("component", "otsim")}); err != nil {
+			AnyRCP: true, Logger: log.With("component", "otsim")}); err != nil {
 			return d, fmt.Errorf("sim.ot_node: %w", err)
 		}
 		d.undo = append(d.undo, func() { d.otBridge.Close() })

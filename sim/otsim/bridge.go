@@ -71,6 +71,11 @@ type Config struct {
 	// medium; it must not be used by a simulated OpenThread node. 0 means
 	// MaxNodeID (MaxNodeID−1 when NodeID is MaxNodeID).
 	BridgeID int
+	// AnyRCP takes the frames of every node on OpenThread's medium but the
+	// bridge for the RCP's: ot-rcp restarted under the same host with
+	// another node id (another EUI-64) is still bridged. For a medium with
+	// only that one OpenThread node.
+	AnyRCP bool
 	// AckMode: see AckByMedium and AckFromRCP.
 	AckMode AckMode
 	// Name labels the medium node; empty means "ot-rcp <NodeID>".
@@ -266,7 +271,7 @@ func (b *Bridge) datagramReader(ctx context.Context) {
 		// (simul_utils.c utilsReceiveFromSocket). The bridge carries only
 		// its RCP's frames; its own datagrams loop back and are dropped
 		// here too.
-		if int(port)-b.cfg.PortBase != b.cfg.NodeID {
+		if id := int(port) - b.cfg.PortBase; id == b.cfg.BridgeID || (!b.cfg.AnyRCP && id != b.cfg.NodeID) {
 			b.ignored.Add(1)
 			continue
 		}
