@@ -100,7 +100,11 @@
 //
 // Transmit takes the PSDU with two placeholder FCS octets, which the
 // medium fills in as a radio does (TxOptions.KeepFCS sends them as they
-// are). ServeZEP lets external simulators (RIOT native with socket_zep)
-// join through a UDP socket; Mirror copies every frame on the air to a UDP
-// port as ZEP for Wireshark.
+// are). ServeZEP (ServeZEPWith) lets external simulators (RIOT native with
+// socket_zep) join through a UDP socket, on socket_zep's terms: a peer's
+// datagram marks the end of its frame's air time, a medium node's Imm-Ack
+// reaches the peer aTurnaroundTime after it by the wall clock, and peers
+// send their own Imm-Acks (the medium acknowledges for a peer only when
+// ZEPConfig.AutoAck asks it to). Mirror copies every frame on the air to a
+// UDP port as ZEP for Wireshark.
 package medium

@@ -14,7 +14,7 @@ import (
 
 var loopback = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
 
-func listenLoopback(t *testing.T) *net.UDPConn {
+func listenLoopback(t testing.TB) *net.UDPConn {
 	t.Helper()
 	c, err := net.ListenUDP("udp4", loopback)
 	if err != nil {
@@ -45,16 +45,17 @@ func zepData(channel uint8, psdu []byte) []byte {
 	return pcapio.AppendZEP(nil, &pcapio.ZEP{Type: pcapio.ZEPTypeData, Channel: channel, LQIMode: true, LQI: 255, PSDU: psdu})
 }
 
-// TestZEPPeer plays a RIOT native node: a UDP socket bound to its own
-// port and connect()ed to the hub, so its kernel accepts datagrams only
-// from the hub's address and port.
+// TestZEPPeer plays a ZEP node that does not acknowledge frames itself,
+// with a socket like RIOT's native nodes: bound to its own port and
+// connect()ed to the hub, so its kernel accepts datagrams only from the
+// hub's address and port.
 func TestZEPPeer(t *testing.T) {
 	m := startMedium(t, Config{Seed: 1})
 	b := attach(t, m, "b", 2)
 	hub := listenLoopback(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- m.ServeZEP(ctx, hub) }()
+	go func() { served <- m.ServeZEPWith(ctx, hub, ZEPConfig{AutoAck: ZEPAutoAckAll}) }()
 
 	peer, err := net.DialUDP("udp4", loopback, hub.LocalAddr().(*net.UDPAddr))
 	if err != nil {
