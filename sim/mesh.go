@@ -50,7 +50,9 @@ type MeshConfig struct {
 	// derived from Rows × Cols (less the border router's point).
 	Nodes      int
 	Rows, Cols int
-	// Seed drives the random placement and the medium's losses.
+	// Seed drives the random placement, the medium's losses (as the
+	// daemon seeds it) and, with each node's name and EUI-64, the jitter of
+	// the nodes' timers.
 	Seed uint64
 	// Loss is the probability that a frame is lost on any link.
 	Loss float64
@@ -232,7 +234,7 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 			role = Host
 		}
 		n, err := AttachNode(m, NodeConfig{Name: NodeName(i), EUI64: NodeEUI64(i), Channel: cfg.Channel, PANID: cfg.PANID,
-			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger})
+			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed})
 		if err != nil {
 			return fail(err)
 		}
@@ -244,7 +246,7 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 	for k, name := range cfg.Intruders {
 		target := mesh.Node(name)
 		n, err := AttachNode(m, NodeConfig{Name: "intruder-" + name, EUI64: NodeEUI64(cfg.Nodes + k), Channel: cfg.Channel, PANID: cfg.PANID,
-			Lifetime: cfg.Lifetime, Logger: cfg.Logger})
+			Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed})
 		if err != nil {
 			return fail(err)
 		}

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"time"
@@ -56,9 +58,122 @@ type NodeConfig struct {
 	// the EUI-64).
 	Address netip.Addr
 	Logger  *slog.Logger
+	// Seed seeds the node's own random source (its timers' jitter),
+	// together with its name and link-layer address: the same seed gives
+	// every node the same draws, and two nodes different ones.
+	Seed uint64
 
 	// renewEvery overrides the renewal interval (Lifetime/2), for tests.
 	renewEvery time.Duration
+}
+
+// Timers of 6LoWPAN Neighbor Discovery. RFC 4861 §10 lets documents for a
+// link layer override its constants; RFC 6775 §9 does so for 6LoWPAN
+// (hosts solicit less often; 6LRs wait longer before answering and
+// advertise less often). None of them is configurable, so none is
+// shortened here.
+const (
+	// MAX_RTR_SOLICITATION_DELAY (RFC 4861 §10, kept by RFC 6775): the
+	// first RS waits a random time up to this (RFC 4861 §6.3.7), so that
+	// nodes starting together do not solicit together.
+	maxRtrSolicitationDelay = time.Second
+	// RTR_SOLICITATION_INTERVAL and MAX_RTR_SOLICITATIONS (RFC 6775 §9:
+	// 10 s, 3): the first RSs are this far apart (RFC 4861 §6.3.7).
+	rtrSolicitationInterval = 10 * time.Second
+	maxRtrSolicitations     = 3
+	// MAX_RTR_SOLICITATION_INTERVAL (RFC 6775 §9): after the first RSs a
+	// host backs off exponentially up to this (RFC 6775 §5.3), and never
+	// stops while it has no router.
+	maxRtrSolicitationInterval = 60 * time.Second
+	// RETRANS_TIMER and MAX_UNICAST_SOLICIT (RFC 4861 §10): an NS(EARO)
+	// is a unicast solicitation of the router and is retransmitted like
+	// NUD's probes (RFC 6775 §5.5.1), with RFC 7048 §3's exponential
+	// backoff and random factor, truncated at MAX_RETRANS_TIMER.
+	retransTimer      = time.Second
+	maxUnicastSolicit = 3
+	maxRetransTimer   = 60 * time.Second
+	// MIN_RANDOM_FACTOR and MAX_RANDOM_FACTOR (RFC 4861 §10).
+	minRandomFactor = 0.5
+	maxRandomFactor = 1.5
+	// MAX_RA_DELAY_TIME (RFC 6775 §9: 2 s): a router delays its answer to
+	// an RS by a random time up to this (RFC 4861 §6.2.6, "in all
+	// cases"), so that the routers around a soliciting node do not all
+	// answer at once.
+	maxRADelayTime = 2 * time.Second
+	// MAX_RTR_ADVERTISEMENTS and MIN_DELAY_BETWEEN_RAS (RFC 6775 §9: 3,
+	// 10 s), MAX_INITIAL_RTR_ADVERT_INTERVAL (RFC 4861 §10: 16 s): the
+	// unsolicited multicast RAs of a router that has just become one.
+	maxRtrAdvertisements        = 3
+	minDelayBetweenRAs          = 10 * time.Second
+	maxInitialRtrAdvertInterval = 16 * time.Second
+	// failedBackoff bounds the wait before a refused registration is tried
+	// again.
+	failedBackoff = time.Minute
+)
+
+// jitter is a node's own random source for its timers. Run and the receive
+// path both draw from it, hence its own lock.
+type jitter struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+// newJitter seeds a source from seed and the node's identity, so that runs
+// are reproducible under a seed and nodes do not draw in step.
+func newJitter(seed uint64, name string, addr []byte) *jitter {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write(addr)
+	return &jitter{rng: rand.New(rand.NewPCG(seed, h.Sum64()))}
+}
+
+// upTo returns a duration drawn uniformly from [0, d].
+func (j *jitter) upTo(d time.Duration) time.Duration {
+	return j.between(0, d)
+}
+
+// between returns a duration drawn uniformly from [lo, hi].
+func (j *jitter) between(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return lo + time.Duration(j.rng.Int64N(int64(hi-lo)+1))
+}
+
+// scale returns d times a factor drawn uniformly from [lo, hi).
+func (j *jitter) scale(d time.Duration, lo, hi float64) time.Duration {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return time.Duration(float64(d) * (lo + (hi-lo)*j.rng.Float64()))
+}
+
+// rsInterval is how long a host waits for an RA after its sent-th RS
+// (from 1) before soliciting again, given the previous wait: RFC 6775
+// §5.3's truncated binary exponential backoff after the first
+// MAX_RTR_SOLICITATIONS, each wait with the randomisation RFC 7559 §2
+// gives RS retransmissions (RFC 8415 §15: RT = 2·RTprev + RAND·RTprev,
+// RAND in [-0.1, 0.1]; past the maximum, RT = MRT + RAND·MRT).
+func (j *jitter) rsInterval(sent int, prev time.Duration) time.Duration {
+	switch {
+	case sent < maxRtrSolicitations:
+		return j.scale(rtrSolicitationInterval, 0.9, 1.1)
+	case 2*prev >= maxRtrSolicitationInterval:
+		return j.scale(maxRtrSolicitationInterval, 0.9, 1.1)
+	default:
+		return 2*prev + j.scale(prev, -0.1, 0.1)
+	}
+}
+
+// nsTimeout is how long the attempt-th transmission (from 0) of an
+// NS(EARO) waits for its NA: RETRANS_TIMER doubled at each retransmission
+// (RFC 7048 §3 with a BACKOFF_MULTIPLE of 2, as RIOT's GNRC:
+// _nib-arsm.h _exp_backoff_retrans_timer_factor) times a random factor in
+// [MIN_RANDOM_FACTOR, MAX_RANDOM_FACTOR), at most MAX_RETRANS_TIMER.
+func (j *jitter) nsTimeout(attempt int) time.Duration {
+	return min(j.scale(retransTimer<<attempt, minRandomFactor, maxRandomFactor), maxRetransTimer)
 }
 
 // NodeState is what a node has learnt and registered.
@@ -112,6 +227,13 @@ type relayed struct {
 // forwards between them and its parent. Its 6LoWPAN is the border router's
 // own router.LowpanLink, not a copy.
 //
+// Its timers are the RFCs' (see the constants above), each drawn from the
+// node's own random source: the first RS after a random delay, RSs backing
+// off to a minute while no router answers, NS(EARO) retransmissions,
+// refreshes, a 6LR's delayed answers and its first multicast RAs. Nodes
+// that met once (in a collision, or by starting together) do not meet
+// again at every retry.
+//
 // The way down is learnt from the EDACs a 6LR forwards: a successful EDAC
 // for address A travelling to 6LR X through us tells us A lies behind X.
 // That stands in for the routing protocol (RPL storing mode) a real
@@ -126,6 +248,11 @@ type Node struct {
 	iid   [8]byte // from the link-layer address
 	rovr  []byte  // the default registration owner
 	tid   uint8
+	rng   *jitter
+
+	// timers counts the goroutines of delayed RAs (answers and a new
+	// router's unsolicited ones); Run waits for them.
+	timers sync.WaitGroup
 
 	ctx   context.Context // Run's, for packets sent from the receive path
 	ready chan struct{}   // closed when ctx is set
@@ -143,6 +270,10 @@ type Node struct {
 	pingID  uint16
 	routes  map[netip.Addr]route
 	pending map[netip.Addr]relayed
+	// answering holds the children whose RS has an RA on its way.
+	answering map[netip.Addr]bool
+	// advertising: the node started its initial multicast RAs.
+	advertising bool
 }
 
 // AttachNode puts a node on the medium; Run brings it up.
@@ -179,7 +310,8 @@ func AttachNode(m *medium.Medium, cfg NodeConfig) (*Node, error) {
 func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
 		ra: make(chan struct{}, 1), na: make(chan nd.Status, 1), ready: make(chan struct{}), leave: make(chan chan error),
-		routes: make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed), rovr: rovr, pings: make(map[uint16]chan struct{})}
+		routes: make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed), rovr: rovr, pings: make(map[uint16]chan struct{}),
+		answering: make(map[netip.Addr]bool), rng: newJitter(cfg.Seed, cfg.Name, rovr)}
 	n.iid, _ = addr.IID()
 	n.ll = linkLocalIID(n.iid)
 	n.claimed = cfg.Address
@@ -226,7 +358,9 @@ func (n *Node) LinkLocal() netip.Addr { return n.ll }
 // LinkAddr is the node's link-layer address.
 func (n *Node) LinkAddr() lowpan.LinkAddr { return n.link.LinkAddr() }
 
-// Run receives and keeps the node registered until ctx ends.
+// Run receives and keeps the node registered until ctx ends: it solicits
+// a router, registers its address, refreshes the registration before it
+// runs out, and solicits again when its router stops answering.
 func (n *Node) Run(ctx context.Context) error {
 	n.ctx = ctx
 	close(n.ready)
@@ -239,37 +373,73 @@ func (n *Node) Run(ctx context.Context) error {
 		defer wg.Done()
 		n.link.Run(ctx, n.receive)
 	}()
+	// The receive path starts timers: they are waited for once it ended.
+	defer n.timers.Wait()
 	defer wg.Wait()
-	backoff := time.Second
+	// RFC 4861 §6.3.7: the first RS waits a random time, so that nodes
+	// powered on together do not solicit together.
+	if !n.pause(ctx, n.rng.upTo(maxRtrSolicitationDelay)) {
+		return nil
+	}
+	var backoff time.Duration
 	for ctx.Err() == nil {
-		wait := n.cfg.Lifetime / 2 // renew before expiry
+		if !n.State().Router.IsValid() && !n.solicit(ctx) {
+			return nil
+		}
+		wait := n.cfg.Lifetime / 2 // refresh before expiry
 		if n.cfg.renewEvery > 0 {
 			wait = n.cfg.renewEvery
 		}
-		if err := n.join(ctx, uint16(n.cfg.Lifetime/time.Minute)); errors.Is(err, errNoRA) {
-			// Soliciting again soon is cheap, and how a node deep in the
-			// mesh finds a parent once one registers near it.
-			wait = time.Second
-		} else if err != nil {
-			n.log.Debug("join", "err", err)
-			wait, backoff = backoff, min(2*backoff, time.Minute)
-		} else {
-			backoff = time.Second
+		// Spread the refreshes of nodes that registered together (RFC
+		// 8415 §15's ±10 %, as for the RSs).
+		wait = n.rng.scale(wait, 0.9, 1.1)
+		err := n.register(ctx, uint16(n.cfg.Lifetime/time.Minute))
+		switch {
+		case err == nil:
+			backoff = 0
+		case errors.Is(err, errNoNA) && !n.State().Registered:
+			// RFC 6775 §5.5.3 / RFC 4861 §7.3.3: a router that answers
+			// none of MAX_UNICAST_SOLICIT NSs is unreachable; look for a
+			// router again (RFC 6775 §5.3: "whenever the default router
+			// list is empty").
+			n.log.Debug("router unreachable", "router", n.State().Router)
+			n.forgetRouter()
+			continue
+		default:
+			// Refused (duplicate and the like), or a refresh that went
+			// unanswered while the registration still runs: try again
+			// later, backing off with jitter.
+			n.log.Debug("registration", "err", err)
+			backoff = min(max(2*backoff, retransTimer), failedBackoff)
+			wait = n.rng.scale(backoff, 0.9, 1.1)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-			n.mu.Lock()
-			if n.st.Registered {
-				n.st.Renewed++
-			}
-			n.mu.Unlock()
-		case done := <-n.leave:
-			done <- n.deregister(ctx)
-			<-ctx.Done()
+		if !n.pause(ctx, wait) {
+			return nil
 		}
+		n.mu.Lock()
+		if n.st.Registered {
+			n.st.Renewed++
+		}
+		n.mu.Unlock()
 	}
 	return nil
+}
+
+// pause waits d, answering a Deregister meanwhile; false when the node is
+// to stop (ctx ended, or it deregistered and stays silent until then).
+func (n *Node) pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	case done := <-n.leave:
+		done <- n.deregister(ctx)
+		<-ctx.Done()
+		return false
+	}
 }
 
 // Deregister withdraws the node's registration (an EARO with lifetime 0,
@@ -297,27 +467,50 @@ func (n *Node) deregister(ctx context.Context) error {
 	return err
 }
 
-var errNoRA = errors.New("sim: no router advertisement")
+var errNoNA = errors.New("sim: no neighbour advertisement")
 
-// join solicits a router (until an RA arrives) and registers.
-func (n *Node) join(ctx context.Context, lifetime uint16) error {
-	if !n.State().Prefix.IsValid() {
+// solicit sends RSs until an RA gives the node a router (RFC 4861 §6.3.7
+// with RFC 6775 §5.3's backoff); false when the node is to stop.
+func (n *Node) solicit(ctx context.Context) bool {
+	var wait time.Duration
+	for sent := 1; ; sent++ {
 		rs, err := nd.AppendIPv6(nil, n.ll, netip.MustParseAddr("ff02::2"), 255, nd.RSFields{}, nd.SourceLinkAddr{Addr: n.link.LinkAddr()})
 		if err != nil {
-			return err
+			n.log.Error("RS", "err", err) // only reachable through a bug
+			return false
 		}
-		if err := n.link.Send(ctx, rs, router.BroadcastShort); err != nil {
-			return err
-		}
-		select {
-		case <-n.ra:
-		case <-time.After(time.Second):
-			return errNoRA
-		case <-ctx.Done():
-			return ctx.Err()
+		n.send(rs, router.BroadcastShort)
+		wait = n.rng.rsInterval(sent, wait)
+		t := time.NewTimer(wait)
+	waiting:
+		for {
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return false
+			case <-n.ra:
+				if n.State().Router.IsValid() {
+					t.Stop()
+					return true
+				}
+			case <-t.C:
+				break waiting
+			case done := <-n.leave:
+				t.Stop()
+				done <- n.deregister(ctx)
+				<-ctx.Done()
+				return false
+			}
 		}
 	}
-	return n.register(ctx, lifetime)
+}
+
+// forgetRouter drops the node's router, so that the next RA, from any
+// router, gives it one. What it learnt from it (prefix, contexts) stays.
+func (n *Node) forgetRouter() {
+	n.mu.Lock()
+	n.st.Router, n.st.RouterMAC = netip.Addr{}, lowpan.LinkAddr{}
+	n.mu.Unlock()
 }
 
 // candidate is the address the node registers: configured, else formed
@@ -338,13 +531,17 @@ func (n *Node) candidate() netip.Addr {
 }
 
 // register sends an NS with an EARO for the node's address to its router
-// and waits for the NA.
+// and waits for the NA, sending the NS up to MAX_UNICAST_SOLICIT times
+// (RFC 6775 §5.5.1); errNoNA when none was answered.
 func (n *Node) register(ctx context.Context, lifetime uint16) error {
 	addr := n.candidate()
 	st := n.State()
 	if !addr.IsValid() || !st.Router.IsValid() {
 		return errors.New("no prefix or router yet")
 	}
+	// One TID per registration: a retransmission is the same registration
+	// (RFC 8505 §5.2 orders registrations by TID), and the 6LR relaying
+	// it matches the EDAC to it by TID.
 	n.tid++
 	rovr := n.cfg.ROVR
 	if rovr == nil {
@@ -360,31 +557,47 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 	case <-n.na:
 	default:
 	}
-	if err := n.link.Send(ctx, ns, st.RouterMAC); err != nil {
-		return err
+	for attempt := range maxUnicastSolicit {
+		// A frame that was not acknowledged is no answer either: wait for
+		// the timer all the same rather than retry at once.
+		if err := n.link.Send(ctx, ns, st.RouterMAC); err != nil {
+			n.log.Debug("NS", "attempt", attempt, "err", err)
+		}
+		t := time.NewTimer(n.rng.nsTimeout(attempt))
+		select {
+		case s := <-n.na:
+			t.Stop()
+			return n.registered(addr, st.Router, lifetime, s)
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
 	}
-	select {
-	case s := <-n.na:
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		n.st.Status = s
-		if lifetime == 0 {
-			return nil
-		}
-		if s != nd.StatusSuccess {
-			n.st.Registered, n.st.Global, n.st.Refused = false, netip.Addr{}, addr
-			return fmt.Errorf("registration of %v refused: status %v", addr, s)
-		}
-		if !n.st.Registered {
-			n.log.Info("registered", "addr", addr, "role", n.cfg.Role, "router", st.Router)
-		}
-		n.st.Registered, n.st.Global, n.st.Refused = true, addr, netip.Addr{}
+	return fmt.Errorf("registration of %v with %v: %w", addr, st.Router, errNoNA)
+}
+
+// registered records the answer s to a registration of addr.
+func (n *Node) registered(addr, router netip.Addr, lifetime uint16, s nd.Status) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.st.Status = s
+	if lifetime == 0 {
 		return nil
-	case <-time.After(2 * time.Second):
-		return errors.New("no NA")
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	if s != nd.StatusSuccess {
+		n.st.Registered, n.st.Global, n.st.Refused = false, netip.Addr{}, addr
+		return fmt.Errorf("registration of %v refused: status %v", addr, s)
+	}
+	if !n.st.Registered {
+		n.log.Info("registered", "addr", addr, "role", n.cfg.Role, "router", router)
+	}
+	n.st.Registered, n.st.Global, n.st.Refused = true, addr, netip.Addr{}
+	if n.cfg.Role == Router && !n.advertising {
+		n.advertising = true
+		n.startAdvertising()
+	}
+	return nil
 }
 
 func isICMP(p []byte, typ uint8) bool { return p[6] == 58 && p[40] == typ }
@@ -505,26 +718,92 @@ type rawOptions []byte
 func (o rawOptions) Len() int           { return len(o) }
 func (o rawOptions) Serialize(b []byte) { copy(b, o) }
 
-// answerRS sends a 6LR's unicast RA (RFC 6775 §6.5.5, §8.1.3).
+// answerRS sends a 6LR's unicast RA (RFC 6775 §6.5.5, §8.1.3) after a
+// random delay of up to MAX_RA_DELAY_TIME (RFC 4861 §6.2.6; RFC 6775 §9):
+// every router in range of the soliciting node heard the same RS, and
+// answers sent at once collide at the node each time it asks again (on a
+// grid, routers on either side of it cannot hear each other). One answer
+// is pending per child at most; the RA is built when it leaves, from what
+// the router knows then.
 func (n *Node) answerRS(m *nd.Message, from lowpan.LinkAddr) {
 	if m.Src.IsUnspecified() {
 		return
 	}
-	n.mu.Lock()
-	hdr, opts := n.raHdr, rawOptions(append([]byte(nil), n.raOpts...))
-	n.mu.Unlock()
 	to := from
 	if m.SLLAO != nil {
 		if a, ok := m.SLLAO.Addr(nd.MediumIEEE802154); ok {
 			to = a
 		}
 	}
-	ra, err := nd.AppendIPv6(nil, n.ll, m.Src, 255, hdr, nd.SourceLinkAddr{Addr: n.link.LinkAddr()}, opts)
+	child := m.Src
+	n.mu.Lock()
+	if n.answering[child] {
+		n.mu.Unlock()
+		return
+	}
+	n.answering[child] = true
+	n.mu.Unlock()
+	n.later(n.rng.upTo(maxRADelayTime), func() {
+		n.mu.Lock()
+		delete(n.answering, child)
+		n.mu.Unlock()
+		n.advertise(child, to)
+	})
+}
+
+// advertise sends an RA to dst (a child, or all nodes) at link-layer
+// address to, with what the node learnt from its parent's RA.
+func (n *Node) advertise(dst netip.Addr, to lowpan.LinkAddr) {
+	n.mu.Lock()
+	hdr, opts := n.raHdr, rawOptions(append([]byte(nil), n.raOpts...))
+	n.mu.Unlock()
+	ra, err := nd.AppendIPv6(nil, n.ll, dst, 255, hdr, nd.SourceLinkAddr{Addr: n.link.LinkAddr()}, opts)
 	if err != nil {
 		n.log.Debug("RA", "err", err)
 		return
 	}
 	n.send(ra, to)
+}
+
+// startAdvertising sends the unsolicited multicast RAs of a 6LR that has
+// just become a router (its address registered, RFC 6775 §8.1.3): RFC 4861
+// §6.2.4 has a router send its first few advertisements, up to
+// MAX_RTR_ADVERTISEMENTS (RFC 6775 §9), at random intervals of at most
+// MAX_INITIAL_RTR_ADVERT_INTERVAL and at least MIN_DELAY_BETWEEN_RAS
+// apart (§6.2.6). The first leaves after a random delay of up to
+// MAX_RA_DELAY_TIME, so that neighbours registered by the same EDAC round
+// do not advertise together. Nodes that solicited in vain meanwhile learn
+// of the new router at once instead of at their next RS (up to
+// MAX_RTR_SOLICITATION_INTERVAL later): a deep mesh comes up hop by hop at
+// the pace of these RAs. No periodic RAs follow: hosts solicit (RFC 6775
+// §5.3). n.mu is held.
+func (n *Node) startAdvertising() {
+	allNodes := netip.MustParseAddr("ff02::1")
+	delay := n.rng.upTo(maxRADelayTime)
+	var send func(sent int)
+	send = func(sent int) {
+		n.advertise(allNodes, router.BroadcastShort)
+		if sent < maxRtrAdvertisements {
+			n.later(n.rng.between(minDelayBetweenRAs, maxInitialRtrAdvertInterval), func() { send(sent + 1) })
+		}
+	}
+	n.later(delay, func() { send(1) })
+}
+
+// later runs fn after d in a goroutine of its own, unless Run's context
+// ends first; Run waits for it.
+func (n *Node) later(d time.Duration, fn func()) {
+	n.timers.Add(1)
+	go func() {
+		defer n.timers.Done()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-n.ctx.Done():
+		case <-t.C:
+			fn()
+		}
+	}()
 }
 
 // relayRegistration takes a child's NS(EARO) and asks the 6LBR with an EDAR

@@ -6,12 +6,17 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
 // memTUN stands for Linux in these tests.
@@ -93,5 +98,209 @@ func TestNodeRenews(t *testing.T) {
 			t.Fatalf("no renewal: state %+v, first registration %+v", st, first)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The timers' random draws: the same seed and identity draw the same
+// sequence, another identity another one; RSs follow RFC 6775 §5.3
+// (three at RTR_SOLICITATION_INTERVAL, then doubling up to
+// MAX_RTR_SOLICITATION_INTERVAL) within RFC 7559's ±10 %; NS(EARO)
+// retransmissions double from RETRANS_TIMER within RFC 4861's random
+// factor.
+func TestTimerJitter(t *testing.T) {
+	eui := NodeEUI64(0)
+	seq := func(j *jitter) []time.Duration {
+		var out []time.Duration
+		var w time.Duration
+		for sent := 1; sent <= 8; sent++ {
+			w = j.rsInterval(sent, w)
+			out = append(out, w)
+		}
+		return out
+	}
+	a, b, c := seq(newJitter(7, "n1", eui[:])), seq(newJitter(7, "n1", eui[:])), seq(newJitter(7, "n2", eui[:]))
+	if !slices.Equal(a, b) {
+		t.Fatalf("same seed and node, different draws: %v, %v", a, b)
+	}
+	if slices.Equal(a, c) {
+		t.Fatalf("two nodes draw the same RS intervals: %v", a)
+	}
+	for _, s := range [][]time.Duration{a, c} {
+		for i, w := range s {
+			lo, hi := 9*time.Second, 11*time.Second
+			if i >= maxRtrSolicitations-1 {
+				lo, hi = min(s[i-1]*19/10, 54*time.Second), min(s[i-1]*21/10, 66*time.Second)
+			}
+			if w < lo || w > hi {
+				t.Fatalf("wait after RS %d: %v, want %v–%v (all: %v)", i+1, w, lo, hi, s)
+			}
+		}
+		if s[len(s)-1] < 54*time.Second {
+			t.Fatalf("RS backoff never reaches MAX_RTR_SOLICITATION_INTERVAL: %v", s)
+		}
+	}
+	j := newJitter(1, "n1", eui[:])
+	for attempt := range maxUnicastSolicit {
+		base := retransTimer << attempt
+		for range 100 {
+			if d := j.nsTimeout(attempt); d < base/2 || d >= base*3/2 {
+				t.Fatalf("NS attempt %d waits %v, want [%v, %v)", attempt, d, base/2, base*3/2)
+			}
+		}
+	}
+}
+
+// sniffer records the ND messages broadcast on a medium.
+type sniffer struct {
+	mu    sync.Mutex
+	start time.Time
+	heard []heardND
+}
+
+type heardND struct {
+	at       time.Duration
+	typ      uint8
+	src, dst netip.Addr
+}
+
+func sniff(t *testing.T, ctx context.Context, m *medium.Medium, channel uint8, pan uint16) *sniffer {
+	t.Helper()
+	eui := [8]byte{0x02, 0, 0, 0, 0, 0, 0xee, 0xee}
+	mn, err := m.Attach(medium.NodeConfig{Name: "sniffer", Channel: channel, ExtAddr: eui})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewNodeRadio(mn)
+	if err := r.Configure(ctx, radio.Settings{Channel: channel, PANID: pan, ShortAddr: 0xfffe, ExtAddr: eui}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "sniff", Radio: r, PANID: pan, ExtAddr: eui, Contexts: &lowpan.ContextTable{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sniffer{start: time.Now()}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Run(ctx, func(d *router.Delivery) {
+			p := d.Packet
+			if len(p) < 41 || p[6] != 58 {
+				return
+			}
+			s.mu.Lock()
+			s.heard = append(s.heard, heardND{at: time.Since(s.start), typ: p[40],
+				src: netip.AddrFrom16([16]byte(p[8:24])), dst: netip.AddrFrom16([16]byte(p[24:40]))})
+			s.mu.Unlock()
+		})
+	}()
+	t.Cleanup(func() { <-done; r.Close() })
+	return s
+}
+
+// first returns when the first message of type typ from src was heard.
+func (s *sniffer) first(typ uint8, src netip.Addr) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.heard {
+		if h.typ == typ && h.src == src {
+			return h.at, true
+		}
+	}
+	return 0, false
+}
+
+// Nodes powered on together do not solicit together: each delays its first
+// RS by its own random time up to MAX_RTR_SOLICITATION_DELAY (RFC 4861
+// §6.3.7), and does not solicit again a second later (nodes on fixed
+// one-second timers did, all together).
+func TestFirstRouterSolicitationsSpread(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := medium.New(medium.Config{Seed: 3, TimeScale: 1})
+	mediumDone := make(chan struct{})
+	go func() { m.Run(ctx); close(mediumDone) }()
+	defer func() { <-mediumDone }()
+	defer m.Close()
+	defer cancel()
+	s := sniff(t, ctx, m, 20, 0xabcd)
+	var nodes []*Node
+	for i := range 6 {
+		n, err := AttachNode(m, NodeConfig{Name: NodeName(i), EUI64: NodeEUI64(i), Channel: 20, PANID: 0xabcd, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	for _, n := range nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); n.Run(ctx) }()
+	}
+	const window = maxRtrSolicitationDelay + time.Second
+	time.Sleep(window)
+	var firsts []time.Duration
+	for _, n := range nodes {
+		at, ok := s.first(133, n.LinkLocal())
+		if !ok {
+			t.Fatalf("%s sent no RS within %v", n.Name(), window)
+		}
+		firsts = append(firsts, at)
+	}
+	slices.Sort(firsts)
+	if spread := firsts[len(firsts)-1] - firsts[0]; spread < 200*time.Millisecond {
+		t.Fatalf("first RSs within %v of each other: %v", spread, firsts)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	count := make(map[netip.Addr]int)
+	for _, h := range s.heard {
+		if h.typ == 133 {
+			if count[h.src]++; count[h.src] > 1 {
+				t.Fatalf("%v solicited again within %v: %+v", h.src, window, s.heard)
+			}
+		}
+	}
+}
+
+// A 6LR that has just registered advertises itself with a multicast RA
+// within MAX_RA_DELAY_TIME (RFC 4861 §6.2.4, RFC 6775 §9), so that nodes
+// that solicited in vain learn of it without waiting for their next RS.
+func TestNewRouterAdvertises(t *testing.T) {
+	b := startBR(t, MeshConfig{Topology: Star})
+	ctx, cancel := context.WithCancel(context.Background())
+	s := sniff(t, ctx, b.m, 20, 0xabcd)
+	n, err := AttachNode(b.m, NodeConfig{Name: "r", EUI64: [8]byte{0x02, 0, 0, 0, 0, 0, 3, 2}, Channel: 20, PANID: 0xabcd, Role: Router, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !n.State().Registered {
+		if time.Now().After(deadline) {
+			t.Fatalf("not registered: %+v", n.State())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	registered := time.Since(s.start)
+	for {
+		if at, ok := s.first(134, n.LinkLocal()); ok {
+			if at > registered+maxRADelayTime+time.Second {
+				t.Fatalf("first RA %v after registration, want at most %v", at-registered, maxRADelayTime)
+			}
+			break
+		}
+		if time.Since(s.start) > registered+maxRADelayTime+2*time.Second {
+			t.Fatalf("no multicast RA from the new router %v after its registration", maxRADelayTime+time.Second)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.heard {
+		if h.typ == 134 && h.src == n.LinkLocal() && h.dst != netip.MustParseAddr("ff02::1") {
+			t.Fatalf("RA to %v, want ff02::1", h.dst)
+		}
 	}
 }

@@ -1,0 +1,266 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/radio/rcp"
+	"github.com/lowpanbr/lowpanbr/radio/transport"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/sim/medium"
+	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
+)
+
+// convergenceEnv turns on the long convergence measurements (issue 11's
+// targets: minutes of wall-clock time, since the nodes' timers run on the
+// wall clock).
+const convergenceEnv = "LOWPANBR_SIM_CONVERGENCE"
+
+// convergence is how a mesh came up: when each node registered, and how
+// many were registered at the deadline.
+type convergence struct {
+	nodes int
+	// full is the time from the start until every node was registered;
+	// zero when that did not happen before the run ended.
+	full time.Duration
+	// atDeadline counts the nodes registered at the deadline (or at full,
+	// if that came first: none deregisters).
+	atDeadline int
+	// registered is the first time each node was seen registered (zero:
+	// never), in the mesh's order.
+	registered []time.Duration
+	medium     medium.Stats
+	link       router.LinkStats // the border router's
+	missing    []string         // nodes not registered at the end, with their state
+}
+
+func (c convergence) String() string {
+	full := "never"
+	if c.full > 0 {
+		full = c.full.Round(100 * time.Millisecond).String()
+	}
+	return fmt.Sprintf("%d/%d registered at the deadline, all registered after %s (medium: %d frames, %d collisions, %d losses, %d rx dropped, %d CCA busy, %d no-ack; br: %d rx, %d tx, %d no-ack)",
+		c.atDeadline, c.nodes, full, c.medium.Frames, c.medium.Collisions, c.medium.Losses, c.medium.RxDropped, c.medium.CCABusy,
+		c.medium.NoAcks, c.link.FramesReceived, c.link.FramesSent, c.link.TxNoAck)
+}
+
+// measureConvergence runs a border router (6LBR and forwarder, as
+// startBR) and cfg's mesh on a medium at real time — as `lowpanbr run`
+// does (TimeScale 1) — and watches the nodes register until all are or
+// until deadline, then keeps watching until overtime to learn when the
+// last one registered. With viaRCP the border router's radio is the one
+// `lowpanbr run` uses without --radio: the embedded simulated RCP on a
+// PTY, driven by the Spinel driver; otherwise a NodeRadio straight on the
+// medium.
+func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Duration, viaRCP bool) convergence {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The daemon seeds its medium with the mesh's seed (cmd/lowpanbr
+	// daemon.go) and runs it at TimeScale 1.
+	m := medium.New(medium.Config{Seed: cfg.Seed, TimeScale: 1})
+	mediumDone := make(chan struct{})
+	go func() { m.Run(ctx); close(mediumDone) }()
+	brEUI := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
+	var (
+		mn *medium.Node
+		br radio.Radio
+	)
+	if viaRCP {
+		e, err := StartRCP(ctx, m, "br", rcpsim.Config{EUI64: brEUI}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		u, err := transport.ParseURL(e.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := rcp.Open(ctx, rcp.Config{Open: rcp.URLOpener(u, nil), Name: u.String(),
+			Settings: radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mn, br = e.Node, d
+	} else {
+		var err error
+		if mn, err = m.Attach(medium.NodeConfig{Name: "br", Channel: 20, ExtAddr: brEUI}); err != nil {
+			t.Fatal(err)
+		}
+		nr := NewNodeRadio(mn)
+		nr.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: brEUI})
+		br = nr
+	}
+	ctxs := &lowpan.ContextTable{}
+	ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
+	link, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	global := netip.MustParseAddr("2001:db8:1::1")
+	ndr, err := nd.New(nd.Config{Prefix: prefix, Contexts: []nd.ContextConfig{{ID: 0, Prefix: prefix}}, ContextChangeDelay: -1,
+		LinkLocal: netip.MustParseAddr("fe80::1"), Global: global}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 1024), closed: make(chan struct{})}
+	go func() { // nobody reads what the mesh sends to "Linux"
+		for {
+			select {
+			case <-tun.out:
+			case <-tun.closed:
+				return
+			}
+		}
+	}()
+	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: global})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwdDone := make(chan struct{})
+	go func() { fwd.Run(ctx); close(fwdDone) }()
+	cfg.Channel, cfg.PANID = 20, 0xabcd
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	mesh, err := StartMesh(ctx, m, mn, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		tun.Close()
+		<-fwdDone
+		mesh.Wait()
+		br.Close()
+		m.Close()
+		<-mediumDone
+	}()
+
+	nodes := mesh.Nodes()[:cfg.Nodes]
+	c := convergence{nodes: len(nodes), registered: make([]time.Duration, len(nodes))}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	countAt := func() int {
+		k := 0
+		for i, n := range nodes {
+			if c.registered[i] == 0 && n.State().Registered {
+				c.registered[i] = time.Since(start)
+			}
+			if c.registered[i] != 0 {
+				k++
+			}
+		}
+		return k
+	}
+	deadlineSeen := false
+	for {
+		<-tick.C
+		k := countAt()
+		el := time.Since(start)
+		if !deadlineSeen && el >= deadline {
+			c.atDeadline, deadlineSeen = k, true
+		}
+		if k == len(nodes) {
+			c.full = el
+			if !deadlineSeen {
+				c.atDeadline = k
+			}
+			break
+		}
+		if el >= overtime {
+			break
+		}
+	}
+	c.medium, c.link = m.Stats(), link.Stats()
+	for i, n := range nodes {
+		if c.registered[i] == 0 {
+			c.missing = append(c.missing, fmt.Sprintf("%s %+v", n.Name(), n.State()))
+		}
+	}
+	return c
+}
+
+// The cheap variant of issue 11's convergence target, for every run: a
+// 4 × 5 grid of 6LRs (seven hops deep) with 5 % frame loss registers every
+// node within half the target of 60 s; with the RFCs' randomised timers it
+// takes 6–13 s. Nodes retrying on fixed timers did not manage it: two
+// 6LRs that cannot hear each other but share a parent collided on every
+// retry (seed 1: 14 of 19 registered after 20 s, 18 of 19 after 120 s).
+func TestConvergenceGridWithLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("wall-clock convergence run (~10 s); skipped with -short")
+	}
+	cfg := MeshConfig{Topology: Grid, Rows: 4, Cols: 5, Loss: 0.05, Seed: 1}
+	const limit = 30 * time.Second
+	c := measureConvergence(t, cfg, limit, limit, false)
+	t.Logf("grid 4×5 loss 0.05 seed %d: %v", cfg.Seed, c)
+	if c.full == 0 {
+		t.Fatalf("not every node registered within %v: %v\n%s", limit, c, strings.Join(c.missing, "\n"))
+	}
+}
+
+// Issue 11's convergence targets, measured when LOWPANBR_SIM_CONVERGENCE
+// is set (it takes minutes): a 4 × 5 grid with 5 % loss and a random mesh
+// of 40 nodes register every node within 60 s for 10 of 10 seeds, a random
+// mesh of 200 within 3 minutes; and the default star of 10 within 10 s.
+// LOWPANBR_SIM_CONVERGENCE_SEEDS overrides the number of seeds,
+// LOWPANBR_SIM_CONVERGENCE_ONLY picks one of star, grid, random40 and
+// random200.
+func TestConvergenceTargets(t *testing.T) {
+	if os.Getenv(convergenceEnv) == "" {
+		t.Skipf("set %s=1 to measure issue 11's convergence targets (minutes of wall-clock time)", convergenceEnv)
+	}
+	seeds := 10
+	if s, err := strconv.Atoi(os.Getenv(convergenceEnv + "_SEEDS")); err == nil && s > 0 {
+		seeds = s
+	}
+	only := os.Getenv(convergenceEnv + "_ONLY") // star, grid, random40 or random200
+	// LOWPANBR_SIM_CONVERGENCE_BR=rcp puts the border router behind the
+	// embedded simulated RCP and the Spinel driver, as `lowpanbr run`.
+	viaRCP := os.Getenv(convergenceEnv+"_BR") == "rcp"
+	for _, c := range []struct {
+		name     string
+		cfg      MeshConfig
+		seeds    int
+		deadline time.Duration
+	}{
+		// The default star of `lowpanbr run` must stay quick.
+		{"star", MeshConfig{Topology: Star, Nodes: 10}, seeds, 10 * time.Second},
+		{"grid", MeshConfig{Topology: Grid, Rows: 4, Cols: 5, Loss: 0.05}, seeds, time.Minute},
+		{"random40", MeshConfig{Topology: Random, Nodes: 40}, seeds, time.Minute},
+		{"random200", MeshConfig{Topology: Random, Nodes: 200}, 1, 3 * time.Minute},
+	} {
+		if only != "" && only != c.name {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			ok := 0
+			for seed := uint64(1); seed <= uint64(c.seeds); seed++ {
+				cfg := c.cfg
+				cfg.Seed = seed
+				res := measureConvergence(t, cfg, c.deadline, 2*c.deadline, viaRCP)
+				t.Logf("%s seed %d: %v", c.name, seed, res)
+				if res.full > 0 && res.full <= c.deadline {
+					ok++
+				} else {
+					t.Logf("%s seed %d: not registered:\n%s", c.name, seed, strings.Join(res.missing, "\n"))
+				}
+			}
+			t.Logf("%s: %d of %d seeds registered every node within %v", c.name, ok, c.seeds, c.deadline)
+			if ok != c.seeds {
+				t.Errorf("%s: %d of %d seeds registered every node within %v", c.name, ok, c.seeds, c.deadline)
+			}
+		})
+	}
+}
