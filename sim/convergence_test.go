@@ -25,6 +25,17 @@ import (
 // wall clock).
 const convergenceEnv = "LOWPANBR_SIM_CONVERGENCE"
 
+// convergenceOptions vary measureConvergence's setting.
+type convergenceOptions struct {
+	// viaRCP: the border router's radio is the one `lowpanbr run` uses
+	// without --radio, the embedded simulated RCP on a PTY driven by the
+	// Spinel driver; otherwise a NodeRadio straight on the medium.
+	viaRCP bool
+	// onMedium, when set, sees the medium before anyone is attached (to
+	// mirror its frames, say).
+	onMedium func(*medium.Medium)
+}
+
 // convergence is how a mesh came up: when each node registered, and how
 // many were registered at the deadline.
 type convergence struct {
@@ -57,17 +68,17 @@ func (c convergence) String() string {
 // startBR) and cfg's mesh on a medium at real time — as `lowpanbr run`
 // does (TimeScale 1) — and watches the nodes register until all are or
 // until deadline, then keeps watching until overtime to learn when the
-// last one registered. With viaRCP the border router's radio is the one
-// `lowpanbr run` uses without --radio: the embedded simulated RCP on a
-// PTY, driven by the Spinel driver; otherwise a NodeRadio straight on the
-// medium.
-func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Duration, viaRCP bool) convergence {
+// last one registered.
+func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Duration, opt convergenceOptions) convergence {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The daemon seeds its medium with the mesh's seed (cmd/lowpanbr
 	// daemon.go) and runs it at TimeScale 1.
 	m := medium.New(medium.Config{Seed: cfg.Seed, TimeScale: 1})
+	if opt.onMedium != nil {
+		opt.onMedium(m)
+	}
 	mediumDone := make(chan struct{})
 	go func() { m.Run(ctx); close(mediumDone) }()
 	brEUI := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
@@ -75,7 +86,7 @@ func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Du
 		mn *medium.Node
 		br radio.Radio
 	)
-	if viaRCP {
+	if opt.viaRCP {
 		e, err := StartRCP(ctx, m, "br", rcpsim.Config{EUI64: brEUI}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -203,7 +214,7 @@ func TestConvergenceGridWithLoss(t *testing.T) {
 	}
 	cfg := MeshConfig{Topology: Grid, Rows: 4, Cols: 5, Loss: 0.05, Seed: 1}
 	const limit = 30 * time.Second
-	c := measureConvergence(t, cfg, limit, limit, false)
+	c := measureConvergence(t, cfg, limit, limit, convergenceOptions{})
 	t.Logf("grid 4×5 loss 0.05 seed %d: %v", cfg.Seed, c)
 	if c.full == 0 {
 		t.Fatalf("not every node registered within %v: %v\n%s", limit, c, strings.Join(c.missing, "\n"))
@@ -249,7 +260,7 @@ func TestConvergenceTargets(t *testing.T) {
 			for seed := uint64(1); seed <= uint64(c.seeds); seed++ {
 				cfg := c.cfg
 				cfg.Seed = seed
-				res := measureConvergence(t, cfg, c.deadline, 2*c.deadline, viaRCP)
+				res := measureConvergence(t, cfg, c.deadline, 2*c.deadline, convergenceOptions{viaRCP: viaRCP})
 				t.Logf("%s seed %d: %v", c.name, seed, res)
 				if res.full > 0 && res.full <= c.deadline {
 					ok++
