@@ -1,0 +1,5 @@
+//go:build !race
+
+package medium
+
+const raceEnabled = false
