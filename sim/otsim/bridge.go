@@ -349,6 +349,42 @@ func (b *Bridge) mediumTransmitter(ctx context.Context) {
 			b.acksToRCP.Add(1)
 		}
 	}
+	// ot-rcp reports a frame without AR done as soon as its datagram is
+	// written (radio.c otPlatRadioTransmit: no ACK to wait for), so the
+	// host sends the next one at once, while the first still takes its air
+	// time here: such frames wait their turn (up to pendingMax). A frame
+	// with AR holds ot-rcp until the ACK or its 16 ms timeout; what it
+	// sends before our medium finished is a retransmission or a frame the
+	// host sent after giving up, which replaces it, as ot-rcp's one
+	// transmit buffer (radio.c sTransmitFrame) does.
+	const pendingMax = 16
+	var (
+		pending [][]byte
+		curAR   bool
+	)
+	start := func(d []byte) {
+		ch, psdu, _ := ParseDatagram(d)
+		b.learn(psdu)
+		// ot-rcp ran its own CSMA-CA and retransmissions (SubMac); on our
+		// medium the frame still contends for the channel, but is sent
+		// once: a missing ACK is ot-rcp's to retry.
+		t, err := b.node.StartTransmit(psdu, medium.TxOptions{Channel: ch, KeepFCS: true, MaxFrameRetries: -1})
+		if err != nil {
+			b.errs.Add(1)
+			b.log.Debug("otsim: frame from ot-rcp not sent", "channel", ch, "err", err)
+			return
+		}
+		b.fromRCP.Add(1)
+		curAR = len(psdu) > 0 && psdu[0]&0x20 != 0
+		cur, curCh, done = t, ch, t.Done()
+	}
+	next := func() {
+		for cur == nil && len(pending) > 0 {
+			d := pending[0]
+			pending = pending[1:]
+			start(d)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -358,33 +394,33 @@ func (b *Bridge) mediumTransmitter(ctx context.Context) {
 			return
 		case <-done:
 			finish()
+			next()
 		case d := <-b.txReq:
 			if cur != nil {
 				select {
 				case <-done:
 					finish()
 				default:
-					// ot-rcp moved on (its ACK wait ran out and it sent
-					// again, or the host sent another frame): its radio
-					// holds one frame at a time (radio.c sTransmitFrame).
-					cur.Cancel()
-					cur, done = nil, nil
-					b.superseded.Add(1)
 				}
 			}
-			ch, psdu, _ := ParseDatagram(d)
-			b.learn(psdu)
-			// ot-rcp ran its own CSMA-CA and retransmissions (SubMac);
-			// on our medium the frame still contends for the channel, but
-			// is sent once: a missing ACK is ot-rcp's to retry.
-			t, err := b.node.StartTransmit(psdu, medium.TxOptions{Channel: ch, KeepFCS: true, MaxFrameRetries: -1})
-			if err != nil {
-				b.errs.Add(1)
-				b.log.Debug("otsim: frame from ot-rcp not sent", "channel", ch, "err", err)
-				continue
+			switch {
+			case cur == nil:
+				start(d)
+			case !curAR:
+				if len(pending) == pendingMax {
+					pending = pending[1:]
+					b.superseded.Add(1)
+				}
+				pending = append(pending, d)
+			default:
+				// ot-rcp moved on: its ACK wait ran out and it sent again,
+				// or the host sent another frame.
+				cur.Cancel()
+				cur, done = nil, nil
+				b.superseded.Add(1)
+				pending = append(pending[:0], d)
+				next()
 			}
-			b.fromRCP.Add(1)
-			cur, curCh, done = t, ch, t.Done()
 		}
 	}
 }

@@ -313,14 +313,40 @@ func TestIgnoresOthers(t *testing.T) {
 	}
 }
 
-// A frame ot-rcp sends while the previous one is still waiting for the
-// channel replaces it: its radio holds one frame.
-func TestSupersede(t *testing.T) {
+// Frames without AR that ot-rcp sends while the previous one is still on
+// our medium wait their turn: ot-rcp reported the first done as soon as
+// its datagram was written, and the host sent the next (the two fragments
+// of an RA, say). None may be lost.
+func TestBroadcastsQueued(t *testing.T) {
 	m := startMedium(t, 0)
 	b, lk := startBridge(t, m)
 	peer := attachPeer(t, m)
 	release := m.Hold()
 	lk.fromRCP(testChannel, frame(t, 1, testPAN, bcast, ext(EUI64(testNodeID)), false, "first"))
+	waitStats(t, b, func(s Stats) bool { return s.FromRCP == 1 })
+	lk.fromRCP(testChannel, frame(t, 2, testPAN, bcast, ext(EUI64(testNodeID)), false, "second"))
+	time.Sleep(20 * time.Millisecond)
+	release()
+	for _, want := range []byte{1, 2} {
+		if rec := receive(t, peer); rec.PSDU[2] != want {
+			t.Fatalf("peer got seq %d, want %d", rec.PSDU[2], want)
+		}
+	}
+	if s := b.Stats(); s.Superseded != 0 || s.FromRCP != 2 {
+		t.Errorf("stats %+v, want 2 frames, none superseded", s)
+	}
+}
+
+// A frame ot-rcp sends while one with AR is still waiting for the channel
+// replaces it: ot-rcp gave up waiting for its ACK, and its radio holds one
+// frame.
+func TestSupersede(t *testing.T) {
+	m := startMedium(t, 0)
+	b, lk := startBridge(t, m)
+	peer := attachPeer(t, m)
+	nobody := ext([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x77})
+	release := m.Hold()
+	lk.fromRCP(testChannel, frame(t, 1, testPAN, nobody, ext(EUI64(testNodeID)), true, "first"))
 	waitStats(t, b, func(s Stats) bool { return s.FromRCP == 1 })
 	lk.fromRCP(testChannel, frame(t, 2, testPAN, bcast, ext(EUI64(testNodeID)), false, "second"))
 	waitStats(t, b, func(s Stats) bool { return s.FromRCP == 2 })
