@@ -65,9 +65,10 @@ type zepHub struct {
 type zepOut struct {
 	zepItem
 	peer *zepPeer
-	// mark is the virtual time the message stands for at the peer: the
-	// end of a frame's last symbol, or the first symbol of an ACK sent
-	// ahead (zepAir). It ties the peer's wall clock to virtual time.
+	// mark is the virtual time the message stands for at the peer: when
+	// socket_zep would have written the frame (zepWriteDelay after its
+	// first symbol), the first symbol for an ACK sent ahead (zepAckAhead).
+	// It ties the peer's wall clock to virtual time.
 	mark time.Duration
 	// notBefore, when set, is the wall-clock time before which the
 	// message must not leave.
@@ -131,44 +132,54 @@ func (m *Medium) ServeZEP(ctx context.Context, conn *net.UDPConn) error {
 // ACK wait. Every frame the peer hears on its channel (its own excepted,
 // subject to links, collisions and loss like any node) is sent back as a
 // ZEP v2 data message in CRC mode, with the link's LQI, from conn itself,
-// when the frame's last symbol is over: peers connect() their socket to
+// when the frame's last symbol is over (an Imm-Ack for the peer's own
+// frame sooner, see below): peers connect() their socket to
 // the hub's address and port and their kernel drops datagrams from
 // anywhere else. Bind conn to the address peers send to, not to a
 // wildcard, so replies leave from it.
 //
-// Timing follows RIOT's socket_zep (cpu/native/socket_zep/socket_zep.c).
-// It writes a frame's datagram when the frame's air time is over:
-// _request_transmit arms a timer for the PSDU's octets at 32 µs each, less
-// 200 µs of allowance for the native port's timer overhead (frames of at
+// Timing follows RIOT's socket_zep (cpu/native/socket_zep/socket_zep.c),
+// which writes a frame's datagram when the frame's air time is over:
+// _request_transmit arms a timer for the PSDU's octets at 32 µs each less
+// 200 µs (its allowance for the native port's timer overhead; frames of at
 // most 200 µs, Imm-Acks among them, are written at once), and _send_frame
 // writes the datagram when it fires. Then the node waits macAckWaitDuration
 // (864 µs, ACK_TIMEOUT_US in sys/net/link_layer/ieee802154/submac.c) from
-// about that write for an Imm-Ack, and retransmits at once when none came
-// (up to 4 times). So the hub takes a datagram's arrival as the END of the
-// frame's air time: the frame occupied the channel for AirTime before it,
-// collides with what overlapped that interval at each receiver (frames the
-// medium still knows of), and is received at once. A medium node that
-// acknowledges it does so aTurnaroundTime later, as always; the peer is
-// sent that ACK when its first symbol goes out, as socket_zep would write
-// it, at aTurnaroundTime after the datagram arrived by the wall clock
-// (waited for precisely, not on the medium's timer, which may wake up to a
-// millisecond late), so it lands well inside the peer's 864 µs. The ACK's
-// own copy from the air is then not sent again.
+// about that write for an Imm-Ack, and retransmits at once, without
+// CSMA-CA, when none came (up to 4 times). So:
 //
-// The peer lives by the wall clock and the medium by its virtual clock,
-// which in real time may lag the wall clock by the event loop's wake-up
-// latency. A peer's datagram is placed in virtual time by the peer's own
-// reaction time: the wall time since the hub handed the peer its latest
-// message, added to the virtual time that message stood for (and never
-// later than the medium's clock). So a peer's Imm-Ack to a frame from a
-// medium node reaches that node within its macAckWaitDuration when the
-// peer answered within it, however late the event loop delivered the
-// frame.
+//   - A datagram's arrival is the END of the frame's air time: the frame
+//     occupied the channel for AirTime before it and is received at once by
+//     every node that can (zepAir).
+//   - A medium node that acknowledges a peer's frame does so
+//     aTurnaroundTime later on the air, as always; the peer is sent that ACK
+//     aTurnaroundTime after its datagram arrived by the wall clock, the
+//     ACK's first symbol, which is when socket_zep writes an ACK too —
+//     waited for precisely rather than on the medium's timer, which may wake
+//     up a millisecond late — so it lands well inside the peer's 864 µs
+//     (zepAckAhead). The ACK's own copy from the air is not sent again.
+//   - The peer acknowledges frames to it itself (see ZEPConfig.AutoAck),
+//     and its Imm-Ack must reach the sender, a medium node waiting
+//     macAckWaitDuration in virtual time, when the peer answered in time by
+//     the wall clock. A peer's datagram is placed in virtual time by the
+//     peer's own reaction time: the wall time since the hub handed it its
+//     latest message, added to the virtual time that message stood for —
+//     for a frame, the moment a socket_zep sender would have written it,
+//     392 µs before its last symbol (zepWriteDelay) — and no later than the
+//     medium's clock. And once a frame the peer is to acknowledge is handed
+//     over, the medium's events wait until the peer's next datagram arrives
+//     or twice macAckWaitDuration of wall time has passed, so that the
+//     sender's ACK timeout cannot run before a timely answer is placed,
+//     however slowly the peer and the hub are scheduled (zepReceive). Whether
+//     the answer was in time is decided by where it lands in virtual time,
+//     so a late one stays late.
 //
-// Frames from the medium reach a peer only while it listens: socket_zep
-// discards what arrives while it transmits or before its MAC turned the
-// receiver back on (_socket_isr), which is the peer's business, not the
-// hub's.
+// The peer is a radio like any other on the medium: it hears what its
+// links let it hear, and frames still on the air at a receiver when a
+// peer's datagram arrives collide with the peer's frame there. It is not
+// made deaf to what it hears while it transmits: socket_zep discards what
+// arrives while it transmits or before its MAC turned its receiver back on
+// (_socket_isr), which is the peer's business.
 //
 // RIOT's "hello" messages (type 255) are ignored. Other undecodable
 // datagrams, ZEP acks, and PSDUs of fewer than 4 octets are counted in
@@ -350,8 +361,7 @@ func (p *zepPeer) learn(fr *ieee802154.Frame) {
 // as the medium can tell the peer, which sends without CCA, sent it after
 // them. No CCA already made could find the channel busy with it; CCAs still
 // under way do. The peer itself is not made deaf to what it hears meanwhile:
-// socket_zep drops what arrives while it transmits on its own
-// (_socket_isr), and nothing else.
+// socket_zep itself drops what arrives while it transmits (_socket_isr).
 func (m *Medium) zepAir(src *Node, ch uint8, psdu []byte, arrived time.Time) {
 	p := src.peer
 	f := &airFrame{id: m.nextFrameID, src: src, channel: ch, start: m.now - AirTime(len(psdu)), end: m.now, psdu: psdu}
