@@ -184,6 +184,10 @@ func TestEndToEndRIOT(t *testing.T) {
 	r := &riotNode{}
 	r.cmd = exec.Command("ip", "netns", "exec", n.br, elf, "-z", "127.0.0.1:17755,127.0.0.1:17754", "-U", "02:00:00:00:00:00:aa:01")
 	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
+	// RIOT native forks a helper per descriptor that outlives a killed
+	// parent and ignores SIGTERM: run it in a process group of its own and
+	// kill the group.
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := r.cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +197,7 @@ func TestEndToEndRIOT(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		r.cmd.Process.Kill()
+		syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
 		r.cmd.Wait()
 		if t.Failed() {
 			t.Logf("RIOT output (last 40 lines):\n%s", tail(r.out.String(), 40))
