@@ -260,7 +260,7 @@ type Router struct {
 	// Config.LinkLocal and follows the radio's EUI-64 (SetLinkLocal).
 	// formerLinkLocal is the one before, still answered for.
 	linkLocal, formerLinkLocal netip.Addr
-	withdrawFormer             bool // the next UnsolicitedRA withdraws formerLinkLocal
+	withdrawFormer             int // the next UnsolicitedRAs that withdraw formerLinkLocal
 	version                    uint32
 	savedChanges               uint64
 	savedVersion               uint32
@@ -656,10 +656,15 @@ func (r *Router) SetLinkLocal(a netip.Addr) error {
 	defer r.mu.Unlock()
 	if a != r.linkLocal {
 		r.formerLinkLocal, r.linkLocal = r.linkLocal, a
-		r.withdrawFormer = true
+		r.withdrawFormer = MaxInitialRAs
 	}
 	return nil
 }
+
+// MaxInitialRAs is how many unsolicited RAs a router sends when what it
+// advertises changes (RFC 4861 §10, MAX_INITIAL_RTR_ADVERTISEMENTS): an
+// RA to all nodes is not acknowledged and may be lost.
+const MaxInitialRAs = 3
 
 // UnsolicitedRA appends a multicast RA to all nodes (ff02::1) for link,
 // with the same options as the answers to RS, from the current link-local
@@ -669,7 +674,8 @@ func (r *Router) SetLinkLocal(a netip.Addr) error {
 // information changes, and §7.2.6 a node announce a new link-layer
 // address).
 //
-// After SetLinkLocal it is preceded by an RA from the former address with
+// After SetLinkLocal the next MaxInitialRAs are preceded by an RA from the
+// former address with
 // router lifetime 0 and the new SLLAO: nodes drop the former address from
 // their default routers at once (RFC 4861 §6.2.5, §6.3.4) instead of
 // after their neighbour unreachability detection gives up, and register
@@ -677,8 +683,10 @@ func (r *Router) SetLinkLocal(a netip.Addr) error {
 func (r *Router) UnsolicitedRA(replies []Reply, link LinkID, local lowpan.LinkAddr) []Reply {
 	r.mu.Lock()
 	former := r.formerLinkLocal
-	withdraw := r.withdrawFormer
-	r.withdrawFormer = false
+	withdraw := r.withdrawFormer > 0
+	if withdraw {
+		r.withdrawFormer--
+	}
 	r.mu.Unlock()
 	if withdraw && former.IsValid() {
 		r.cnt.ra.Add(1)

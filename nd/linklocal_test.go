@@ -36,8 +36,13 @@ func TestLinkLocalFollowsRadio(t *testing.T) {
 		t.Fatalf("withdrawal SLLAO %v, want %v", a, newMAC)
 	}
 	m, rep := oneReply(t, out[1:])
+	for i := 2; i <= MaxInitialRAs; i++ {
+		if again := r.UnsolicitedRA(nil, 3, newMAC); len(again) != 2 {
+			t.Errorf("UnsolicitedRA number %d: %d RAs, want the withdrawal again and the RA", i, len(again))
+		}
+	}
 	if again := r.UnsolicitedRA(nil, 3, newMAC); len(again) != 1 {
-		t.Errorf("%d RAs on the next UnsolicitedRA, want 1 (the withdrawal is sent once)", len(again))
+		t.Errorf("%d RAs after %d, want 1 (the withdrawal is repeated MaxInitialRAs times)", len(again), MaxInitialRAs)
 	}
 	if m.Type != TypeRouterAdvert || m.Src != newLL || m.Dst != mustAddr("ff02::1") || rep.Link != 3 || rep.LinkDst.Kind() != lowpan.LinkAddrNone {
 		t.Fatalf("unsolicited RA: type %v %v → %v on link %d to %v", m.Type, m.Src, m.Dst, rep.Link, rep.LinkDst)

@@ -257,6 +257,9 @@ type Node struct {
 	ctx   context.Context // Run's, for packets sent from the receive path
 	ready chan struct{}   // closed when ctx is set
 	leave chan chan error // Deregister's requests to Run
+	// lostRouter wakes Run when the router stopped being one: it withdrew
+	// (router lifetime 0) or stopped acknowledging (upFails).
+	lostRouter chan struct{}
 
 	mu      sync.Mutex
 	st      NodeState
@@ -269,6 +272,7 @@ type Node struct {
 	pings   map[uint16]chan struct{}
 	pingID  uint16
 	routes  map[netip.Addr]route
+	upFails int // frames to the router in a row that got no ACK
 	pending map[netip.Addr]relayed
 	// answering holds the children whose RS has an RA on its way.
 	answering map[netip.Addr]bool
@@ -310,7 +314,8 @@ func AttachNode(m *medium.Medium, cfg NodeConfig) (*Node, error) {
 func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
 		ra: make(chan struct{}, 1), na: make(chan nd.Status, 1), ready: make(chan struct{}), leave: make(chan chan error),
-		routes: make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed), rovr: rovr, pings: make(map[uint16]chan struct{}),
+		lostRouter: make(chan struct{}, 1),
+		routes:     make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed), rovr: rovr, pings: make(map[uint16]chan struct{}),
 		answering: make(map[netip.Addr]bool), rng: newJitter(cfg.Seed, cfg.Name, rovr)}
 	n.iid, _ = addr.IID()
 	n.ll = linkLocalIID(n.iid)
@@ -435,10 +440,30 @@ func (n *Node) pause(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
+	case <-n.lostRouter:
+		return true // look for a router and register with it now
 	case done := <-n.leave:
 		done <- n.deregister(ctx)
 		<-ctx.Done()
 		return false
+	}
+}
+
+// maxUpFails is how many frames in a row to its router may go
+// unacknowledged before a node takes the router for unreachable: the
+// link layer's hint of RFC 4861 §7.3.1, after which RFC 4861 §7.3.3 has the
+// entry go, and RFC 6775 §5.3 the node solicit again once it has no
+// default router.
+const maxUpFails = 3
+
+// dropRouter forgets the router and wakes Run to find one (a router that
+// withdrew, RFC 4861 §6.3.4, or one that stopped acknowledging).
+func (n *Node) dropRouter(why string) {
+	n.log.Debug("router lost", "router", n.State().Router, "why", why)
+	n.forgetRouter()
+	select {
+	case n.lostRouter <- struct{}{}:
+	default:
 	}
 }
 
@@ -673,6 +698,18 @@ func (n *Node) handleND(p []byte, from lowpan.LinkAddr, isRouter bool) {
 // handleRA learns the prefix, the contexts and, for a 6LR, what to
 // advertise itself. The first RA heard picks the parent.
 func (n *Node) handleRA(m *nd.Message, from lowpan.LinkAddr) {
+	if m.RA().RouterLifetime() == 0 {
+		// Not a default router (RFC 4861 §6.3.4): the router withdraws,
+		// as the 6LBR does from its former link-local address when its
+		// radio came back with another EUI-64. Look for one again.
+		n.mu.Lock()
+		mine := n.st.Router.IsValid() && m.Src == n.st.Router
+		n.mu.Unlock()
+		if mine {
+			n.dropRouter("router lifetime 0")
+		}
+		return
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.st.Router.IsValid() && m.Src != n.st.Router {
@@ -930,7 +967,25 @@ func (n *Node) up(p []byte) {
 	n.mu.Lock()
 	next := n.st.RouterMAC
 	n.mu.Unlock()
-	n.send(p, next)
+	err := n.link.Send(n.ctx, p, next)
+	n.mu.Lock()
+	fails := 0
+	if errors.Is(err, router.ErrNoAck) {
+		n.upFails++
+		fails = n.upFails
+	} else if err == nil {
+		n.upFails = 0
+	}
+	n.mu.Unlock()
+	if err != nil {
+		n.log.Debug("send", "to", next, "err", err)
+	}
+	if fails >= maxUpFails {
+		n.mu.Lock()
+		n.upFails = 0
+		n.mu.Unlock()
+		n.dropRouter("no acknowledgement")
+	}
 }
 
 func (n *Node) send(p []byte, next lowpan.LinkAddr) {

@@ -146,11 +146,18 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	// its EUI-64 follow. Only the latest identity matters.
 	d.radioUp = make(chan radio.Identity, 1)
 	onRecovered := func(id radio.Identity) {
-		select {
-		case <-d.radioUp:
-		default:
+		// Never blocks: an older identity still queued is replaced.
+		for {
+			select {
+			case d.radioUp <- id:
+				return
+			default:
+			}
+			select {
+			case <-d.radioUp:
+			default:
+			}
 		}
-		d.radioUp <- id
 	}
 	d.driver, err = rcp.Open(ctx, rcp.Config{Open: rcp.URLOpener(u, log), Name: u.String(), Logger: log.With("component", "rcp"),
 		Settings:    radio.Settings{Channel: cfg.Channel, PANID: cfg.PANID, ShortAddr: 0xfffe, TxPowerDBm: cfg.TxPowerDBm},
@@ -343,8 +350,29 @@ func (d *daemon) followRadio(ctx context.Context, eui [8]byte) {
 			}
 			eui = id.EUI64
 		}
-		if err := d.fwd.AdvertiseNow(ctx, 0); err != nil {
-			d.log.Debug("RA after the RCP's recovery", "err", err)
+		// MAX_INITIAL_RTR_ADVERTISEMENTS RAs (RFC 4861 §6.2.4), a second or
+		// two apart: an RA to all nodes is not acknowledged and may be
+		// lost. A newer recovery starts the series again.
+	series:
+		for i := range nd.MaxInitialRAs {
+			if i > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case id2 := <-d.radioUp:
+					// Put it back for the outer loop to handle, unless a
+					// newer one took its place already.
+					select {
+					case d.radioUp <- id2:
+					default:
+					}
+					break series
+				case <-time.After(time.Duration(i) * time.Second):
+				}
+			}
+			if err := d.fwd.AdvertiseNow(ctx, 0); err != nil {
+				d.log.Debug("RA after the RCP's recovery", "err", err)
+			}
 		}
 	}
 }
