@@ -417,7 +417,7 @@ func (b *Bridge) mediumTransmitter(ctx context.Context) {
 				// or the host sent another frame.
 				cur.Cancel()
 				cur, done = nil, nil
-				b.superseded.Add(1)
+				b.superseded.Add(1 + uint64(len(pending)))
 				pending = append(pending[:0], d)
 				next()
 			}
