@@ -13,6 +13,19 @@
 // (port 7). StartMesh builds a mesh of them from a topology: star, line,
 // grid or random, with per-link loss.
 //
+// Timers are the RFCs' and randomised, so that nodes that collide once do
+// not collide again: the first RS after a random 0–1 s (RFC 4861 §6.3.7),
+// further RSs RTR_SOLICITATION_INTERVAL (10 s) apart then backing off to
+// 60 s, ±10 % (RFC 6775 §5.3, §9; RFC 7559 §2); NS(EARO) retransmissions
+// with RFC 7048 §3's back-off and random factor under one TID; refreshes
+// at half the lifetime ±10 %; a 6LR answers an RS after a random 0–2 s
+// (RFC 4861 §6.2.6) and sends its initial multicast RAs once registered
+// (§6.2.4). Each node has its own random source, seeded from the mesh seed
+// and its name and EUI-64, so a run is reproducible under a seed. A node
+// drops its router when that router withdraws (an RA with router lifetime
+// 0, RFC 4861 §6.3.4) or leaves three frames in a row unacknowledged (a
+// link-layer hint of unreachability, RFC 4861 §7.3.1), and solicits again.
+//
 // What stands in for a routing protocol: a 6LR learns the way down to an
 // address from the successful EDACs it forwards towards the 6LR below that
 // registered it, where a real route-over mesh would run RPL (RFC 6550)
