@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 )
@@ -325,7 +326,8 @@ func (f *Forwarder) readTUN(ctx, sendCtx context.Context) error {
 }
 
 func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
-	if len(pkt) < ipv6HeaderLen || pkt[0]>>4 != 6 {
+	h := ip6.Header(pkt)
+	if !h.IsValid() {
 		f.stats.dropped.Add(1)
 		return
 	}
@@ -333,11 +335,11 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 		f.stats.hostLinkControl.Add(1)
 		return
 	}
-	dst := netip.AddrFrom16([16]byte(pkt[24:40]))
+	dst := h.Dst()
 	if dst.IsMulticast() {
 		// Only groups of the configured scope or narrower go into the
 		// mesh, as broadcast; nothing wider is flooded.
-		if scope := pkt[25] & 0x0f; scope < 2 || scope > f.cfg.MulticastScope {
+		if scope := h.MulticastScope(); scope < 2 || scope > f.cfg.MulticastScope {
 			f.stats.dropped.Add(1)
 			return
 		}
@@ -390,7 +392,8 @@ func (f *Forwarder) forward(ctx context.Context, pkt []byte, dst netip.Addr, fro
 // "time exceeded" itself if it reached 0); doing it again would count one
 // router twice (RFC 8200 §3: each node that forwards decrements by 1).
 func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, link nd.LinkID, ll lowpan.LinkAddr, fromLinux bool) {
-	if !fromLinux && pkt[7] <= 1 {
+	h := ip6.Header(pkt)
+	if !fromLinux && h.HopLimit() <= 1 {
 		f.stats.hlim.Add(1)
 		f.icmpError(ctx, pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
 		return
@@ -407,7 +410,7 @@ func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, l
 		return
 	}
 	if !fromLinux {
-		pkt[7]--
+		h.SetHopLimit(h.HopLimit() - 1)
 	}
 	if err := l.Send(ctx, pkt, ll); err != nil {
 		f.stats.sendFail.Add(1)
@@ -444,7 +447,7 @@ func (f *Forwarder) icmpError(ctx context.Context, pkt []byte, typ, code uint8, 
 		f.writeTUN(msg)
 		return
 	}
-	dst := netip.AddrFrom16([16]byte(msg[24:40]))
+	dst := ip6.Header(msg).Dst()
 	if link, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
 		if l := f.link(link); l != nil {
 			l.Send(ctx, msg, ll)
@@ -466,10 +469,11 @@ func (f *Forwarder) writeTUN(pkt []byte) {
 // isND reports an ICMPv6 message the 6LBR handles: RS, RA, NS, NA, DAR,
 // DAC (RFC 4861, RFC 6775).
 func isND(pkt []byte) bool {
-	if pkt[6] != protoICMPv6 || len(pkt) < ipv6HeaderLen+4 {
+	h := ip6.Header(pkt)
+	if h.NextHeader() != ip6.ProtoICMPv6 || len(pkt) < ip6.HeaderLen+4 {
 		return false
 	}
-	switch pkt[ipv6HeaderLen] {
+	switch h.Payload()[0] {
 	case 133, 134, 135, 136, 157, 158:
 		return true
 	}
@@ -479,11 +483,12 @@ func isND(pkt []byte) bool {
 // fromMesh handles a packet a link received.
 func (f *Forwarder) fromMesh(ctx context.Context, link nd.LinkID, d *Delivery) {
 	pkt := d.Packet
-	if len(pkt) < ipv6HeaderLen || pkt[0]>>4 != 6 {
+	h := ip6.Header(pkt)
+	if !h.IsValid() {
 		f.stats.dropped.Add(1)
 		return
 	}
-	dst := netip.AddrFrom16([16]byte(pkt[24:40]))
+	dst := h.Dst()
 	if isND(pkt) {
 		f.handleND(ctx, link, d)
 		return
@@ -518,7 +523,7 @@ func (f *Forwarder) handleND(ctx context.Context, link nd.LinkID, d *Delivery) {
 		f.stats.ndReplies.Add(1)
 		next := r.LinkDst
 		if next.Kind() == lowpan.LinkAddrNone {
-			rd := netip.AddrFrom16([16]byte(r.Packet[24:40]))
+			rd := ip6.Header(r.Packet).Dst()
 			if rd.IsMulticast() {
 				next = BroadcastShort
 			} else if _, ll, ok := f.cfg.ND.Registry().NextHop(rd, time.Now()); ok {
@@ -584,11 +589,11 @@ func (f *Forwarder) AdvertiseNow(ctx context.Context, id nd.LinkID) error {
 // TUN is a link to it; the mesh's ND is the 6LBR's, from its own
 // link-local address and with its SLLAO, and 6LoWPAN-ND has no MLD.
 func hostLinkControl(pkt []byte) bool {
-	next, off := pkt[6], ipv6HeaderLen
-	if next == 0 && len(pkt) >= off+8 { // hop-by-hop options
+	next, off := ip6.Header(pkt).NextHeader(), ip6.HeaderLen
+	if next == ip6.ProtoHopByHop && len(pkt) >= off+8 {
 		next, off = pkt[off], off+8*(1+int(pkt[off+1]))
 	}
-	if next != protoICMPv6 || len(pkt) < off+1 {
+	if next != ip6.ProtoICMPv6 || len(pkt) < off+1 {
 		return false
 	}
 	switch pkt[off] {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 )
 
 // ICMPv6 error types and codes a router sends (RFC 4443 §3).
@@ -21,10 +22,8 @@ const (
 )
 
 const (
-	ipv6HeaderLen  = 40
 	icmpHeaderLen  = 8
 	minIPv6MTU     = 1280
-	protoICMPv6    = 58
 	icmpErrorHLim  = 64
 	maxICMPvErrLen = minIPv6MTU
 )
@@ -37,29 +36,29 @@ const (
 // itself an ICMPv6 error, or was sent to or from a multicast or
 // unspecified address (a Packet Too Big may answer multicast).
 func AppendICMPv6Error(b []byte, src netip.Addr, typ, code uint8, param uint32, offending []byte) ([]byte, bool) {
-	if len(offending) < ipv6HeaderLen || offending[0]>>4 != 6 {
+	oh := ip6.Header(offending)
+	if !oh.IsValid() {
 		return b, false
 	}
-	osrc := netip.AddrFrom16([16]byte(offending[8:24]))
-	odst := netip.AddrFrom16([16]byte(offending[24:40]))
+	osrc, odst := oh.Src(), oh.Dst()
 	if osrc.IsUnspecified() || osrc.IsMulticast() || (odst.IsMulticast() && typ != ICMPv6PacketTooBig) {
 		return b, false
 	}
-	if offending[6] == protoICMPv6 && len(offending) > ipv6HeaderLen && offending[ipv6HeaderLen] < 128 {
+	if oh.NextHeader() == ip6.ProtoICMPv6 && len(oh.Payload()) > 0 && oh.Payload()[0] < 128 {
 		return b, false // never an error about an error
 	}
-	quote := min(len(offending), maxICMPvErrLen-ipv6HeaderLen-icmpHeaderLen)
+	quote := min(len(offending), maxICMPvErrLen-ip6.HeaderLen-icmpHeaderLen)
 	plen := icmpHeaderLen + quote
 	start := len(b)
-	b = append(b, 0x60, 0, 0, 0, byte(plen>>8), byte(plen), protoICMPv6, icmpErrorHLim)
-	s16, d16 := src.As16(), osrc.As16()
-	b = append(b, s16[:]...)
-	b = append(b, d16[:]...)
+	b = append(b, make([]byte, ip6.HeaderLen)...)
+	h := ip6.Header(b[start:])
+	h.Encode(&ip6.Fields{PayloadLength: uint16(plen), NextHeader: ip6.ProtoICMPv6, HopLimit: icmpErrorHLim, Src: src, Dst: osrc})
 	b = append(b, typ, code, 0, 0)
 	b = binary.BigEndian.AppendUint32(b, param)
 	b = append(b, offending[:quote]...)
-	icmp := b[start+ipv6HeaderLen:]
-	sum := checksum.Finish(checksum.Sum(icmp, checksum.PseudoHeaderIPv6(s16[:], d16[:], protoICMPv6, uint32(plen))))
+	h = ip6.Header(b[start:])
+	icmp := h.Payload()
+	sum := checksum.Finish(checksum.Sum(icmp, checksum.PseudoHeaderIPv6(h.SrcBytes(), h.DstBytes(), ip6.ProtoICMPv6, uint32(plen))))
 	binary.BigEndian.PutUint16(icmp[2:], sum)
 	return b, true
 }

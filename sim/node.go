@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
@@ -625,15 +626,18 @@ func (n *Node) registered(addr, router netip.Addr, lifetime uint16, s nd.Status)
 	return nil
 }
 
-func isICMP(p []byte, typ uint8) bool { return p[6] == 58 && p[40] == typ }
+func isICMP(p []byte, typ uint8) bool {
+	h := ip6.Header(p)
+	return h.NextHeader() == ip6.ProtoICMPv6 && len(h.Payload()) > 0 && h.Payload()[0] == typ
+}
 
 // receive handles a packet from the link.
 func (n *Node) receive(d *router.Delivery) {
 	p := d.Packet
-	if len(p) < 48 || p[0]>>4 != 6 {
+	if len(p) < ip6.HeaderLen+8 || !ip6.Header(p).IsValid() {
 		return
 	}
-	dst := netip.AddrFrom16([16]byte(p[24:40]))
+	dst := ip6.Header(p).Dst()
 	n.mu.Lock()
 	global, isRouter := n.st.Global, n.cfg.Role == Router && n.st.Registered
 	n.mu.Unlock()
@@ -660,7 +664,7 @@ func (n *Node) receive(d *router.Delivery) {
 			default:
 			}
 		}
-	case p[6] == 17 && binary.BigEndian.Uint16(p[42:]) == UDPEchoPort:
+	case ip6.Header(p).NextHeader() == ip6.ProtoUDP && binary.BigEndian.Uint16(ip6.Header(p).Payload()[2:]) == UDPEchoPort:
 		n.reply(p, 0)
 	}
 }
@@ -927,10 +931,11 @@ func (n *Node) answerNS(childLL netip.Addr, childMAC lowpan.LinkAddr, target net
 // knows the way, else up to its parent; never back up what came from the
 // parent.
 func (n *Node) forward(p []byte, from lowpan.LinkAddr) {
-	if p[7] <= 1 {
+	h := ip6.Header(p)
+	if h.HopLimit() <= 1 {
 		return
 	}
-	dst := netip.AddrFrom16([16]byte(p[24:40]))
+	dst := h.Dst()
 	if dst.IsLinkLocalUnicast() {
 		return
 	}
@@ -958,7 +963,7 @@ func (n *Node) forward(p []byte, from lowpan.LinkAddr) {
 	}
 	n.st.Forwarded++
 	n.mu.Unlock()
-	p[7]--
+	h.SetHopLimit(h.HopLimit() - 1)
 	n.send(p, next)
 }
 
@@ -998,22 +1003,23 @@ func (n *Node) send(p []byte, next lowpan.LinkAddr) {
 // by swapping addresses (and ports), through the parent.
 func (n *Node) reply(p []byte, typ uint8) {
 	st := n.State()
-	dst := netip.AddrFrom16([16]byte(p[24:40]))
+	ph := ip6.Header(p)
+	dst := ph.Dst()
 	if dst != st.Global && dst != n.ll {
 		return
 	}
-	q := append([]byte(nil), p[:40+int(binary.BigEndian.Uint16(p[4:]))]...)
-	copy(q[8:24], p[24:40])
-	copy(q[24:40], p[8:24])
-	q[7] = 64
-	body := q[40:]
+	q := ip6.Header(append([]byte(nil), p[:ip6.HeaderLen+int(ph.PayloadLength())]...))
+	q.SetSrc(dst)
+	q.SetDst(ph.Src())
+	q.SetHopLimit(64)
+	body, in := q.Payload(), ph.Payload()
 	if typ != 0 {
 		body[0], body[2], body[3] = typ, 0, 0
-		binary.BigEndian.PutUint16(body[2:], checksum.Finish(checksum.Sum(body, checksum.PseudoHeaderIPv6(q[8:24], q[24:40], 58, uint32(len(body))))))
+		binary.BigEndian.PutUint16(body[2:], checksum.Finish(checksum.Sum(body, checksum.PseudoHeaderIPv6(q.SrcBytes(), q.DstBytes(), ip6.ProtoICMPv6, uint32(len(body))))))
 	} else {
-		body[0], body[1], body[2], body[3] = p[42], p[43], p[40], p[41]
+		body[0], body[1], body[2], body[3] = in[2], in[3], in[0], in[1] // ports swapped
 		body[6], body[7] = 0, 0
-		binary.BigEndian.PutUint16(body[6:], checksum.UDPIPv6(q[8:24], q[24:40], body))
+		binary.BigEndian.PutUint16(body[6:], checksum.UDPIPv6(q.SrcBytes(), q.DstBytes(), body))
 	}
 	n.mu.Lock()
 	n.st.Echoes++
@@ -1053,18 +1059,15 @@ func (n *Node) Ping(ctx context.Context, dst netip.Addr, size int) (time.Duratio
 		delete(n.pings, id)
 		n.mu.Unlock()
 	}()
-	p := make([]byte, 48+max(size, 0))
-	p[0], p[6], p[7] = 0x60, 58, 64
-	binary.BigEndian.PutUint16(p[4:], uint16(8+max(size, 0)))
-	src, d := st.Global.As16(), dst.As16()
-	copy(p[8:], src[:])
-	copy(p[24:], d[:])
-	p[40] = 128
-	binary.BigEndian.PutUint16(p[44:], id)
-	for i := 48; i < len(p); i++ {
-		p[i] = byte(i)
+	p := ip6.Header(make([]byte, ip6.HeaderLen+8+max(size, 0)))
+	p.Encode(&ip6.Fields{PayloadLength: uint16(8 + max(size, 0)), NextHeader: ip6.ProtoICMPv6, HopLimit: 64, Src: st.Global, Dst: dst})
+	echo := p.Payload()
+	echo[0] = 128 // echo request
+	binary.BigEndian.PutUint16(echo[4:], id)
+	for i := 8; i < len(echo); i++ {
+		echo[i] = byte(ip6.HeaderLen + i)
 	}
-	binary.BigEndian.PutUint16(p[42:], checksum.Finish(checksum.Sum(p[40:], checksum.PseudoHeaderIPv6(p[8:24], p[24:40], 58, uint32(len(p)-40)))))
+	binary.BigEndian.PutUint16(echo[2:], checksum.Finish(checksum.Sum(echo, checksum.PseudoHeaderIPv6(p.SrcBytes(), p.DstBytes(), ip6.ProtoICMPv6, uint32(len(echo))))))
 	start := time.Now()
 	if err := n.link.Send(ctx, p, st.RouterMAC); err != nil {
 		return 0, err

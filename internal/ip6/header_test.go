@@ -1,0 +1,58 @@
+package ip6
+
+import (
+	"bytes"
+	"encoding/hex"
+	"net/netip"
+	"testing"
+)
+
+// A known answer built by hand from RFC 8200 §3: version 6, traffic class
+// 0xb8, flow label 0x12345, payload 8, UDP, hop limit 63,
+// 2001:db8::1 → ff02::1.
+const known = "6b812345" + "0008" + "11" + "3f" +
+	"20010db8000000000000000000000001" + "ff020000000000000000000000000001"
+
+func TestHeaderKnownAnswer(t *testing.T) {
+	b, _ := hex.DecodeString(known + "0000000000000000")
+	h := Header(b)
+	if !h.IsValid() || h.TrafficClass() != 0xb8 || h.FlowLabel() != 0x12345 || h.PayloadLength() != 8 ||
+		h.NextHeader() != ProtoUDP || h.HopLimit() != 63 || h.MulticastScope() != 2 ||
+		h.Src() != netip.MustParseAddr("2001:db8::1") || h.Dst() != netip.MustParseAddr("ff02::1") || len(h.Payload()) != 8 {
+		t.Fatalf("accessors: tc %#x flow %#x plen %d nh %d hl %d src %v dst %v", h.TrafficClass(), h.FlowLabel(), h.PayloadLength(), h.NextHeader(), h.HopLimit(), h.Src(), h.Dst())
+	}
+	out := make(Header, HeaderLen)
+	out.Encode(&Fields{TrafficClass: 0xb8, FlowLabel: 0x12345, PayloadLength: 8, NextHeader: ProtoUDP, HopLimit: 63,
+		Src: netip.MustParseAddr("2001:db8::1"), Dst: netip.MustParseAddr("ff02::1")})
+	if !bytes.Equal(out, b[:HeaderLen]) {
+		t.Fatalf("Encode:\n got %x\nwant %x", []byte(out), b[:HeaderLen])
+	}
+	h.SetHopLimit(1)
+	if b[7] != 1 {
+		t.Error("SetHopLimit did not write the packet")
+	}
+}
+
+func TestHeaderIsValid(t *testing.T) {
+	b, _ := hex.DecodeString(known)
+	for _, c := range []struct {
+		b    []byte
+		want bool
+	}{{b, true}, {b[:39], false}, {nil, false}, {append([]byte{0x45}, b[1:]...), false}} {
+		if got := Header(c.b).IsValid(); got != c.want {
+			t.Errorf("IsValid(% x…) = %v, want %v", c.b[:min(len(c.b), 2)], got, c.want)
+		}
+	}
+}
+
+func TestAccessorsDoNotAllocate(t *testing.T) {
+	b, _ := hex.DecodeString(known)
+	h := Header(b)
+	if n := testing.AllocsPerRun(100, func() {
+		_ = h.Src()
+		_ = h.Dst()
+		h.SetHopLimit(h.HopLimit() - 1)
+	}); n != 0 {
+		t.Errorf("%v allocations per run", n)
+	}
+}
