@@ -56,3 +56,26 @@ func TestAccessorsDoNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per run", n)
 	}
 }
+
+// FuzzHeader: any input either fails IsValid or reads without panicking,
+// and re-encoding what the accessors read gives back the fixed header.
+func FuzzHeader(f *testing.F) {
+	b, _ := hex.DecodeString(known)
+	f.Add(b)
+	f.Add(b[:39])
+	f.Add([]byte{0x60})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h := Header(b)
+		if !h.IsValid() {
+			return
+		}
+		out := make(Header, HeaderLen)
+		out.Encode(&Fields{TrafficClass: h.TrafficClass(), FlowLabel: h.FlowLabel(), PayloadLength: h.PayloadLength(),
+			NextHeader: h.NextHeader(), HopLimit: h.HopLimit(), Src: h.Src(), Dst: h.Dst()})
+		if !bytes.Equal(out, b[:HeaderLen]) {
+			t.Fatalf("re-encoded % x, want % x", []byte(out), b[:HeaderLen])
+		}
+		_ = h.Payload()
+		_ = h.MulticastScope()
+	})
+}
