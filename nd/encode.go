@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 )
 
@@ -425,7 +426,7 @@ func (f DAFields) Serialize(b []byte) {
 // --- Packets ---
 
 // IPv6HeaderLen is the length of the fixed IPv6 header.
-const IPv6HeaderLen = 40
+const IPv6HeaderLen = ip6.HeaderLen
 
 // MessageLen returns the ICMPv6 length (fixed part and options) of m.
 func MessageLen(m MessageSerializer, opts ...OptionSerializer) int {
@@ -465,14 +466,9 @@ func AppendIPv6(b []byte, src, dst netip.Addr, hopLimit uint8, m MessageSerializ
 	}
 	start := len(b)
 	b = grow(b, IPv6HeaderLen+n)
-	p := b[start:]
-	p[0], p[1], p[2], p[3] = 0x60, 0, 0, 0
-	binary.BigEndian.PutUint16(p[4:], uint16(n))
-	p[6], p[7] = protoICMPv6, hopLimit
-	s, d := src.As16(), dst.As16()
-	copy(p[8:24], s[:])
-	copy(p[24:40], d[:])
-	icmp := p[IPv6HeaderLen:]
+	p := ip6.Header(b[start:])
+	p.Encode(&ip6.Fields{PayloadLength: uint16(n), NextHeader: ip6.ProtoICMPv6, HopLimit: hopLimit, Src: src, Dst: dst})
+	icmp := p.Payload()
 	icmp[0], icmp[1], icmp[2], icmp[3] = byte(m.Type()), m.Code(), 0, 0
 	m.Serialize(icmp[:m.Len()])
 	off := m.Len()
@@ -480,7 +476,7 @@ func AppendIPv6(b []byte, src, dst netip.Addr, hopLimit uint8, m MessageSerializ
 		o.Serialize(icmp[off : off+o.Len()])
 		off += o.Len()
 	}
-	c := checksum.Finish(checksum.Sum(icmp, checksum.PseudoHeaderIPv6(s[:], d[:], protoICMPv6, uint32(n))))
+	c := checksum.Finish(checksum.Sum(icmp, checksum.PseudoHeaderIPv6(p.SrcBytes(), p.DstBytes(), ip6.ProtoICMPv6, uint32(n))))
 	binary.BigEndian.PutUint16(icmp[2:], c)
 	return b, nil
 }

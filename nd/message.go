@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 )
 
 // ICMPType is an ICMPv6 message type.
@@ -231,25 +232,24 @@ func (m *Message) NA() NeighborAdvert { return NeighborAdvert(m.Body) }
 // octets beyond the IPv6 payload length are ignored. Errors wrap the
 // package's sentinels. It does not allocate.
 func Parse(pkt []byte, m *Message) error {
-	if len(pkt) < IPv6HeaderLen {
+	h := ip6.Header(pkt)
+	if len(pkt) < ip6.HeaderLen {
 		return errShortIPv6
 	}
-	if pkt[0]>>4 != 6 {
+	if !h.IsValid() {
 		return errVersion
 	}
-	plen := int(binary.BigEndian.Uint16(pkt[4:6]))
+	plen := int(h.PayloadLength())
 	if plen == 0 {
 		return errJumbo
 	}
-	if plen > len(pkt)-IPv6HeaderLen {
+	if plen > len(h.Payload()) {
 		return errPayloadLen
 	}
-	if pkt[6] != protoICMPv6 {
+	if h.NextHeader() != ip6.ProtoICMPv6 {
 		return errNextHeader
 	}
-	src := netip.AddrFrom16([16]byte(pkt[8:24]))
-	dst := netip.AddrFrom16([16]byte(pkt[24:40]))
-	return ParseICMP(src, dst, pkt[7], pkt[IPv6HeaderLen:IPv6HeaderLen+plen], m)
+	return ParseICMP(h.Src(), h.Dst(), h.HopLimit(), h.Payload()[:plen], m)
 }
 
 // ParseICMP is Parse for a caller that has already taken the IPv6 header
