@@ -233,14 +233,7 @@ func (r *RCP) set(ctx context.Context, p spinel.Prop, v []byte) spinel.Status {
 			// SubMac::Disable stops its timer: a transmission or scan
 			// under way never reports (mCurScanChannel stays set).
 			s.phyEnabled, s.receiving = false, false
-			if r.tx != nil {
-				r.tx.cancel()
-				r.tx = nil
-			}
-			if r.scan != nil {
-				r.scan.cancel()
-				r.scan = nil
-			}
+			r.abandonLocked()
 		}
 	case spinel.PropPHYChan:
 		// Read as a packed integer and truncated to 8 bits; LinkRaw

@@ -323,16 +323,9 @@ const (
 // the end of Serve).
 func (r *RCP) restart(ctx context.Context, delay time.Duration, kind bootKind) {
 	r.mu.Lock()
-	r.gen++
-	gen := r.gen
-	r.st = initialState()
+	gen := r.wipeLocked()
 	if kind == bootPowerOn {
 		r.plat = initialPlatform()
-	}
-	r.abandonLocked()
-	if r.up {
-		r.up = false
-		r.upCh = make(chan struct{})
 	}
 	r.mu.Unlock()
 	r.applyToNode()
@@ -397,6 +390,17 @@ func (r *RCP) announce(gen uint64, kind bootKind) {
 // powerOff is the end of Serve: the device loses power.
 func (r *RCP) powerOff() {
 	r.mu.Lock()
+	r.wipeLocked()
+	r.mu.Unlock()
+	r.applyToNode()
+}
+
+// wipeLocked is what a reset, a reboot and a power-off have in common: a
+// new generation (work of the old one finds itself stale), the radio state
+// back to its initial values, the transmission and scan under way
+// forgotten, and the RCP not up until it boots. It returns the new
+// generation.
+func (r *RCP) wipeLocked() uint64 {
 	r.gen++
 	r.st = initialState()
 	r.abandonLocked()
@@ -404,8 +408,7 @@ func (r *RCP) powerOff() {
 		r.up = false
 		r.upCh = make(chan struct{})
 	}
-	r.mu.Unlock()
-	r.applyToNode()
+	return r.gen
 }
 
 // abandonLocked forgets the transmission and the scan under way: their
