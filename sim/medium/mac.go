@@ -177,6 +177,19 @@ func (m *Medium) ackTimeout(t *Tx, gen int) {
 	m.endTx(t, nil)
 }
 
+// inRange calls fn for every node but src tuned to ch and not cut off
+// from src, with the link from src to it.
+func (m *Medium) inRange(src *Node, ch uint8, fn func(r *Node, l Link)) {
+	for _, r := range m.nodes {
+		if r == src || r.rxChannel() != ch {
+			continue
+		}
+		if l := m.link(src, r); !l.Disconnected {
+			fn(r, l)
+		}
+	}
+}
+
 // startFrame puts a PPDU on the air and works out, for every node tuned to
 // the channel and in range, whether it can receive it.
 func (m *Medium) startFrame(src *Node, ch uint8, psdu []byte) *airFrame {
@@ -189,14 +202,7 @@ func (m *Medium) startFrame(src *Node, ch uint8, psdu []byte) *airFrame {
 	for _, e := range src.rxing {
 		e.deaf = true
 	}
-	for _, r := range m.nodes {
-		if r == src || r.rxChannel() != ch {
-			continue
-		}
-		l := m.link(src, r)
-		if l.Disconnected {
-			continue
-		}
+	m.inRange(src, ch, func(r *Node, l Link) {
 		e := &rxEntry{f: f, link: l, deaf: r.onAir > 0 || !r.listening()}
 		// Frames overlapping in time at a receiver destroy each other
 		// (no capture effect).
@@ -207,7 +213,7 @@ func (m *Medium) startFrame(src *Node, ch uint8, psdu []byte) *airFrame {
 			}
 		}
 		r.rxing = append(r.rxing, e)
-	}
+	})
 	for _, mr := range m.mirrors {
 		m.mirrorFrame(mr, f)
 	}

@@ -374,19 +374,12 @@ func (m *Medium) zepAir(src *Node, ch uint8, psdu []byte, arrived time.Time) {
 		collided bool
 	}
 	var hits []hit
-	for _, r := range m.nodes {
-		if r == src || r.rxChannel() != ch {
-			continue
-		}
-		l := m.link(src, r)
-		if l.Disconnected {
-			continue
-		}
+	m.inRange(src, ch, func(r *Node, l Link) {
 		hits = append(hits, hit{r: r, link: l, deaf: r.onAir > 0 || !r.listening(), collided: len(r.rxing) > 0})
 		for _, e := range r.rxing {
 			e.collided = true
 		}
-	}
+	})
 	m.air = append(m.air, f)
 	for _, mr := range m.mirrors {
 		m.mirrorFrame(mr, f)
