@@ -3,15 +3,12 @@ package sim
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan"
-	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
@@ -111,18 +108,6 @@ func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Du
 		nr.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: brEUI})
 		br = nr
 	}
-	ctxs := &lowpan.ContextTable{}
-	ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
-	link, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	global := netip.MustParseAddr("2001:db8:1::1")
-	ndr, err := nd.New(nd.Config{Prefix: prefix, Contexts: []nd.ContextConfig{{ID: 0, Prefix: prefix}}, ContextChangeDelay: -1,
-		LinkLocal: netip.MustParseAddr("fe80::1"), Global: global}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 1024), closed: make(chan struct{})}
 	go func() { // nobody reads what the mesh sends to "Linux"
 		for {
@@ -133,12 +118,7 @@ func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Du
 			}
 		}
 	}()
-	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: global})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fwdDone := make(chan struct{})
-	go func() { fwd.Run(ctx); close(fwdDone) }()
+	link, _, _, fwdDone := startLBR(t, ctx, br, brEUI, tun)
 	cfg.Channel, cfg.PANID = 20, 0xabcd
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

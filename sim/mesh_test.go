@@ -29,6 +29,32 @@ type testBR struct {
 
 var lanHost = netip.MustParseAddr("2001:db8:9::5")
 
+// startLBR runs the border router's side on br: a LowpanLink with
+// context 0 = the mesh prefix, the 6LBR (2001:db8:1::1) and the forwarder
+// to tun. fwdDone closes when the forwarder returns (ctx ended, tun closed).
+func startLBR(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]byte, tun *memTUN) (link *router.LowpanLink, ndr *nd.Router, fwd *router.Forwarder, fwdDone <-chan struct{}) {
+	t.Helper()
+	ctxs := &lowpan.ContextTable{}
+	ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
+	link, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	global := netip.MustParseAddr("2001:db8:1::1")
+	ndr, err = nd.New(nd.Config{Prefix: prefix, Contexts: []nd.ContextConfig{{ID: 0, Prefix: prefix}}, ContextChangeDelay: -1,
+		LinkLocal: netip.MustParseAddr("fe80::1"), Global: global}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: global})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { fwd.Run(ctx); close(done) }()
+	return link, ndr, fwd, done
+}
+
 func startBR(t *testing.T, cfg MeshConfig) *testBR {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -42,25 +68,8 @@ func startBR(t *testing.T, cfg MeshConfig) *testBR {
 	}
 	br := NewNodeRadio(mn)
 	br.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: brEUI})
-	ctxs := &lowpan.ContextTable{}
-	ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
-	link, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	global := netip.MustParseAddr("2001:db8:1::1")
-	ndr, err := nd.New(nd.Config{Prefix: prefix, Contexts: []nd.ContextConfig{{ID: 0, Prefix: prefix}}, ContextChangeDelay: -1,
-		LinkLocal: netip.MustParseAddr("fe80::1"), Global: global}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 256), closed: make(chan struct{})}
-	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: global})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fwdDone := make(chan struct{})
-	go func() { fwd.Run(ctx); close(fwdDone) }()
+	_, ndr, fwd, fwdDone := startLBR(t, ctx, br, brEUI, tun)
 	cfg.Channel, cfg.PANID = 20, 0xabcd
 	mesh, err := StartMesh(ctx, m, mn, cfg)
 	if err != nil {
