@@ -10,15 +10,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/oracle"
 )
 
 // End-to-end tests against implementations nobody on this project wrote.
 // They need the programs built from their upstream sources (README,
 // "Against the real implementations") and skip, naming the variable,
 // without them.
-
-// EnvOTRCP names OpenThread's simulation ot-rcp.
-const EnvOTRCP = "LOWPANBR_OT_RCP"
 
 // otNodeID is the ot-rcp node id these tests use (its EUI-64 ends in it,
 // and its UDP port is 9000 plus it).
@@ -69,10 +68,7 @@ func currentChild(t *testing.T, d *daemonProc) int {
 // nodes answer again within 10 s; SIGTERM stops the daemon without
 // starting another child.
 func TestEndToEndOpenThreadRCP(t *testing.T) {
-	rcp := os.Getenv(EnvOTRCP)
-	if rcp == "" {
-		t.Skipf("set %s to OpenThread's simulation ot-rcp (README, \"Against the real implementations\") to run this test", EnvOTRCP)
-	}
+	rcp := oracle.OTRCP(t)
 	requireE2EHost(t)
 	// The RCP runs behind a wrapper that reads its node id from a file,
 	// so that the one that comes back after a fault can be another.
@@ -154,9 +150,6 @@ func TestEndToEndOpenThreadRCP(t *testing.T) {
 	}
 }
 
-// EnvRIOT6LN names a RIOT GNRC 6LN built for native64 with socket_zep.
-const EnvRIOT6LN = "LOWPANBR_RIOT_6LN"
-
 // riotNode is a RIOT native process on the daemon's ZEP hub.
 type riotNode struct {
 	cmd   *exec.Cmd
@@ -171,10 +164,7 @@ type riotNode struct {
 // fewer than 5 % of the frames it sends are retransmissions the border
 // router saw twice.
 func TestEndToEndRIOT(t *testing.T) {
-	elf := os.Getenv(EnvRIOT6LN)
-	if elf == "" {
-		t.Skipf("set %s to a RIOT GNRC 6LN native64 ELF with socket_zep (README, \"Against the real implementations\") to run this test", EnvRIOT6LN)
-	}
+	elf := oracle.RIOT6LN(t)
 	requireE2EHost(t)
 	n := newE2ENet(t)
 	sh(t, "ip", "-n", n.lan, "-6", "route", "add", e2ePrefix.String(), "via", n.brAddr.String())

@@ -1,5 +1,6 @@
 // Package oracle locates the independent implementations the tests
-// cross-check against (tshark, Scapy). On a developer's machine a missing
+// cross-check against (tshark, Scapy; and, opt-in, OpenThread's ot-rcp and
+// RIOT nodes: realimpl.go). On a developer's machine a missing
 // tool skips the test with a message saying what to install; with
 // LOWPANBR_REQUIRE_ORACLES=1 (set by .ci/run) it fails instead, so CI can
 // never pass by skipping.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/oracle"
 	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
 	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
@@ -25,13 +26,8 @@ import (
 	"github.com/lowpanbr/lowpanbr/sim/otsim"
 )
 
-const envOTRCP = "LOWPANBR_OT_RCP"
-
 func TestDriverWithRealOTRCP(t *testing.T) {
-	path := os.Getenv(envOTRCP)
-	if path == "" {
-		t.Skipf("%s is not set: set it to OpenThread's simulation ot-rcp (testdata/ot-rcp/README.md) to run the driver against it", envOTRCP)
-	}
+	path := oracle.OTRCP(t)
 	const (
 		node    = 1
 		channel = 15

@@ -14,19 +14,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/oracle"
 	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
 )
 
-// EnvRIOT6LN names a RIOT GNRC 6LN built for native64 with socket_zep
-// (testdata/riot/README.md says how); EnvRIOTMaxRetx optionally sets the
+// EnvRIOTMaxRetx optionally sets the
 // highest retransmission rate TestRIOTNodeOnHub accepts (default 0.05,
 // issue 11's target; 0.2 under the race detector, which slows the hub
 // enough for RIOT to miss some ACKs: 9–14 % measured on 2 cores, against
 // 1–3 % without it).
-const (
-	EnvRIOT6LN     = "LOWPANBR_RIOT_6LN"
-	EnvRIOTMaxRetx = "LOWPANBR_RIOT_MAX_RETX"
-)
+const EnvRIOTMaxRetx = "LOWPANBR_RIOT_MAX_RETX"
 
 // lockedBuffer collects a process's output for the test log.
 type lockedBuffer struct {
@@ -102,10 +99,7 @@ func echoRequestFrame(t testing.TB, seq uint8, src, dst ieee802154.ExtAddr, id, 
 // medium node in time; and RIOT's retransmission rate (the same frame sent
 // again after macAckWaitDuration without an ACK) over all its frames.
 func TestRIOTNodeOnHub(t *testing.T) {
-	elf := os.Getenv(EnvRIOT6LN)
-	if elf == "" {
-		t.Skipf("set %s to a RIOT GNRC 6LN built for native64 with socket_zep (sim/medium/testdata/riot/README.md) to run this test", EnvRIOT6LN)
-	}
+	elf := oracle.RIOT6LN(t)
 	maxRetx := 0.05
 	if raceEnabled {
 		maxRetx = 0.2

@@ -12,16 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/oracle"
 	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/sim/otsim"
 	"github.com/lowpanbr/lowpanbr/spinel"
 )
-
-// envOTRCP names OpenThread's simulation ot-rcp (build steps: README's
-// development section, radio/rcp/testdata/ot-rcp/README.md).
-const envOTRCP = "LOWPANBR_OT_RCP"
 
 const (
 	otNode    = 1
@@ -43,10 +40,7 @@ type otRCP struct {
 
 func startOTRCP(t *testing.T, mode otsim.AckMode, scale float64) *otRCP {
 	t.Helper()
-	path := os.Getenv(envOTRCP)
-	if path == "" {
-		t.Skipf("%s is not set: set it to OpenThread's simulation ot-rcp to run this test against it", envOTRCP)
-	}
+	path := oracle.OTRCP(t)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
