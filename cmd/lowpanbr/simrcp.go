@@ -50,9 +50,6 @@ func runSimRCP(args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("--boot-delay %v: want 0..1m: %w", *boot, errUsage)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	// Booting: not reading the terminal, not announcing anything yet, as
-	// an RCP's firmware before its NcpBase is constructed.
-	time.Sleep(*boot)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := medium.New(medium.Config{Seed: *seed, TimeScale: 1, Logger: logger})
@@ -82,7 +79,9 @@ func runSimRCP(args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r := rcpsim.New(node, rcpsim.Config{EUI64: e, Logger: logger})
+	// A process on a PTY: what the host sends while it boots waits in the
+	// terminal and is read once it runs.
+	r := rcpsim.New(node, rcpsim.Config{EUI64: e, Logger: logger, BootDelay: *boot, BufferInputWhileBooting: true})
 	return r.Serve(ctx, stdio{})
 }
 
