@@ -17,7 +17,6 @@ import (
 	"github.com/lowpanbr/lowpanbr/radio/transport"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
-	"github.com/lowpanbr/lowpanbr/spinel"
 )
 
 // The tests in this file run the driver against RCP child processes on a
@@ -304,18 +303,4 @@ func transmitBroadcast(t *testing.T, d *Driver) error {
 		err = fmt.Errorf("status %v", res.Status)
 	}
 	return err
-}
-
-// recordingConn records the frames the host writes.
-type recordingConn struct {
-	spinel.FrameConn
-	frames chan []byte
-}
-
-func (r *recordingConn) WriteFrame(b []byte) error {
-	select {
-	case r.frames <- append([]byte(nil), b...):
-	default:
-	}
-	return r.FrameConn.WriteFrame(b)
 }

@@ -101,3 +101,17 @@ func TestEnergyScanSurvivesLostStartAnswer(t *testing.T) {
 		t.Errorf("stats %+v: the RCP was taken for dead", s)
 	}
 }
+
+// recordingConn records the frames the host writes.
+type recordingConn struct {
+	spinel.FrameConn
+	frames chan []byte
+}
+
+func (r *recordingConn) WriteFrame(b []byte) error {
+	select {
+	case r.frames <- append([]byte(nil), b...):
+	default:
+	}
+	return r.FrameConn.WriteFrame(b)
+}
