@@ -3,6 +3,7 @@ package lowpan
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 
 	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
 )
@@ -110,6 +111,23 @@ func (a LinkAddr) IID() (iid [8]byte, ok bool) {
 		return iid, true
 	}
 	return iid, false
+}
+
+// LinkLocal is the link-local address fe80::/64 with a's IID (RFC 4944 §7,
+// RFC 7668 §3.2.2); ok is false when a has no IID.
+func (a LinkAddr) LinkLocal() (addr netip.Addr, ok bool) {
+	iid, ok := a.IID()
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return LinkLocalFromIID(iid), true
+}
+
+// LinkLocalFromIID is the link-local address fe80::/64 with iid.
+func LinkLocalFromIID(iid [8]byte) netip.Addr {
+	b := [16]byte{0: 0xfe, 1: 0x80}
+	copy(b[8:], iid[:])
+	return netip.AddrFrom16(b)
 }
 
 // String formats the address in its usual notation.

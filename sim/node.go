@@ -319,7 +319,7 @@ func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
 		routes:     make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed), rovr: rovr, pings: make(map[uint16]chan struct{}),
 		answering: make(map[netip.Addr]bool), rng: newJitter(cfg.Seed, cfg.Name, rovr)}
 	n.iid, _ = addr.IID()
-	n.ll = linkLocalIID(n.iid)
+	n.ll = lowpan.LinkLocalFromIID(n.iid)
 	n.claimed = cfg.Address
 	return n
 }
@@ -332,15 +332,8 @@ func (n *Node) claim(addr netip.Addr) {
 }
 
 func linkLocal(eui [8]byte) netip.Addr {
-	iid, _ := lowpan.ExtendedLinkAddr(eui).IID()
-	return linkLocalIID(iid)
-}
-
-func linkLocalIID(iid [8]byte) netip.Addr {
-	var a [16]byte
-	a[0], a[1] = 0xfe, 0x80
-	copy(a[8:], iid[:])
-	return netip.AddrFrom16(a)
+	ll, _ := lowpan.ExtendedLinkAddr(eui).LinkLocal()
+	return ll
 }
 
 // Name is the node's name.

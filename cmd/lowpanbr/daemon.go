@@ -319,10 +319,8 @@ func (d *daemon) startMedium(parent context.Context) error {
 // linkLocalOf is the link-local address with the IID of an EUI-64 (RFC
 // 4944 §6, the U/L bit inverted).
 func linkLocalOf(eui [8]byte) netip.Addr {
-	iid, _ := lowpan.ExtendedLinkAddr(eui).IID()
-	ll := [16]byte{0: 0xfe, 1: 0x80}
-	copy(ll[8:], iid[:])
-	return netip.AddrFrom16(ll)
+	ll, _ := lowpan.ExtendedLinkAddr(eui).LinkLocal()
+	return ll
 }
 
 // followRadio keeps everything derived from the RCP's EUI-64 in step with
