@@ -61,8 +61,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
 )
 
 // scapyTimeout bounds both runs of frames.py together.

@@ -39,9 +39,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
-	"github.com/lowpanbr/lowpanbr/lowpan/pcapio"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 func mustMAC(a LinkAddr) ieee802154.Address {

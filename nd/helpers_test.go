@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/lowpan"
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
-	"github.com/lowpanbr/lowpanbr/lowpan/pcapio"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 var (

@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/ble"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/lowpan"
-	"github.com/lowpanbr/lowpanbr/radio/ble"
-	"github.com/lowpanbr/lowpanbr/radio/hci"
 	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim/hcisim"
 	"github.com/lowpanbr/lowpanbr/sim/le"

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/ble"
 	"github.com/lowpanbr/lowpanbr/nd"
-	"github.com/lowpanbr/lowpanbr/radio/ble"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/lowpanbr/lowpanbr/radio/hci"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"io"
 	"io/fs"
 	"log/slog"

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-const zepCapture = "../../lowpan/pcapconv/testdata/gen_zep.pcap"
+const zepCapture = "../../pcap/pcapconv/testdata/gen_zep.pcap"
 
 func runCLI(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/lowpan"
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
-	"github.com/lowpanbr/lowpanbr/lowpan/pcapconv"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapconv"
 )
 
 const pcapUsage = `usage:

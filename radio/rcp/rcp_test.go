@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
 	"github.com/lowpanbr/lowpanbr/sim/medium"

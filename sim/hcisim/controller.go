@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/hci"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/sim/le"
 )
 

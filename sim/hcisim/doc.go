@@ -1,7 +1,7 @@
 // Package hcisim is a simulated Bluetooth LE controller: it speaks HCI
 // framed with H4 (Core v5.4 Vol 4 Part A §2) on a byte stream — a PTY
 // master, or one end of a net.Pipe — and drives a device of the simulated
-// LE link layer (sim/le). The BLE host (radio/ble) and the daemon run
+// LE link layer (sim/le). The BLE host (ble) and the daemon run
 // against it unchanged, as they would against Zephyr's hci_uart on an
 // nRF52840, which is what the zero Config looks like.
 //

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/hci"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/sim/le"
 )
 

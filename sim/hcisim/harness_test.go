@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/hci"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/sim/le"
 )
 
@@ -48,7 +48,7 @@ func (p packet) acl() hci.ACL {
 }
 
 // host is a test's end of one controller's H4 stream, built from raw
-// packets with radio/hci's encoders. A goroutine reads what the controller
+// packets with ble/hci's encoders. A goroutine reads what the controller
 // writes; packets not yet asked for wait in a backlog.
 type host struct {
 	t       *testing.T

@@ -3,7 +3,7 @@ package hcisim
 import (
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/hci"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/sim/le"
 )
 

@@ -23,7 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/hci"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
 )
 
 // PHY is an LE PHY.

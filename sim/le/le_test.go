@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/hci"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
 )
 
 type recorder struct {

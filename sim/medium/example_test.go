@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 )
 
 const testPAN = 0xabcd

@@ -3,7 +3,7 @@ package medium
 import (
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 )
 
 // Everything in this file runs on the event loop with m.mu held.

@@ -6,7 +6,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/radio"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 )
 
 // NodeConfig is a node's radio configuration: the MAC PIB attributes its

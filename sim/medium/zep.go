@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
-	"github.com/lowpanbr/lowpanbr/lowpan/pcapio"
+	"github.com/lowpanbr/lowpanbr/ieee802154"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 // zepQueueLen bounds each ZEP writer's queue; zepPeerMaxQueue bounds the

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
 )
 
 // EnvRIOTMaxRetx optionally sets the

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
-	"github.com/lowpanbr/lowpanbr/lowpan/pcapio"
+	"github.com/lowpanbr/lowpanbr/ieee802154"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 // The captures in testdata/riot hold ZEP traffic between RIOT GNRC nodes

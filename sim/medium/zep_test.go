@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/pcapio"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 var loopback = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}

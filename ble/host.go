@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/hci"
-	"github.com/lowpanbr/lowpanbr/radio/l2cap"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
+	"github.com/lowpanbr/lowpanbr/ble/l2cap"
 )
 
 // IPSS is the Internet Protocol Support Service UUID an IPSP node

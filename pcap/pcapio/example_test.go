@@ -10,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/lowpan/pcapio"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 // Read a capture of ZEP over UDP and print the 802.15.4 frames it carries.

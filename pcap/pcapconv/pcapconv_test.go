@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
 	"github.com/lowpanbr/lowpanbr/lowpan"
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
-	"github.com/lowpanbr/lowpanbr/lowpan/pcapio"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 var genContexts = []string{"0=2001:db8:1::/64", "1=2001:db8:2::/64"}

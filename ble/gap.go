@@ -4,8 +4,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/hci"
-	"github.com/lowpanbr/lowpanbr/radio/l2cap"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
+	"github.com/lowpanbr/lowpanbr/ble/l2cap"
 )
 
 // event handles one HCI event in the reader goroutine. It never sends a

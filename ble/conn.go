@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/hci"
-	"github.com/lowpanbr/lowpanbr/radio/l2cap"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
+	"github.com/lowpanbr/lowpanbr/ble/l2cap"
 )
 
 // connection is one LE ACL connection: its L2CAP signalling and channels,

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/ble"
-	"github.com/lowpanbr/lowpanbr/radio/hci"
+	"github.com/lowpanbr/lowpanbr/ble"
+	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/sim/hcisim"
 	"github.com/lowpanbr/lowpanbr/sim/le"
 )

@@ -7,9 +7,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/lowpan"
-	"github.com/lowpanbr/lowpanbr/lowpan/ieee802154"
-	"github.com/lowpanbr/lowpanbr/lowpan/pcapio"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 // EncodeOptions configures Encode.

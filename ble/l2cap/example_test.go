@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio/l2cap"
+	"github.com/lowpanbr/lowpanbr/ble/l2cap"
 )
 
 // A host opens the IPSP channel on a new LE connection, sends an IPv6
