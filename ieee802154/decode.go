@@ -182,9 +182,7 @@ func getAddr(b []byte, a *Address) int {
 		a.Short = ShortAddr(binary.LittleEndian.Uint16(b))
 		return shortAddrLen
 	case AddrExtended:
-		for i := range extAddrLen {
-			a.Ext[i] = b[extAddrLen-1-i]
-		}
+		binary.BigEndian.PutUint64(a.Ext[:], binary.LittleEndian.Uint64(b))
 		return extAddrLen
 	}
 	return 0

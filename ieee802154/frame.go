@@ -496,6 +496,11 @@ func (h *Header) Encode(b []byte) (int, error) {
 	if len(b) < n {
 		return 0, errEncodeShort
 	}
+	return h.encode(b, fc, dstPAN, srcPAN), nil
+}
+
+// encode writes the header as layout computed it into b, which has room.
+func (h *Header) encode(b []byte, fc FrameControl, dstPAN, srcPAN bool) int {
 	binary.LittleEndian.PutUint16(b, uint16(fc))
 	i := fcLen
 	if !h.SeqSuppressed {
@@ -515,7 +520,7 @@ func (h *Header) Encode(b []byte) (int, error) {
 	if h.SecurityEnabled {
 		i += h.Security.put(b[i:])
 	}
-	return i, nil
+	return i
 }
 
 // putAddr writes a in its on-air form and returns its length. Extended
@@ -528,9 +533,7 @@ func putAddr(b []byte, a Address) int {
 		binary.LittleEndian.PutUint16(b, uint16(a.Short))
 		return shortAddrLen
 	case AddrExtended:
-		for i := range extAddrLen {
-			b[i] = a.Ext[extAddrLen-1-i]
-		}
+		binary.LittleEndian.PutUint64(b, binary.BigEndian.Uint64(a.Ext[:]))
 		return extAddrLen
 	}
 	return 0
@@ -544,7 +547,7 @@ func putAddr(b []byte, a Address) int {
 // capacity. The payload may be at most h.MaxPayload() bytes, whether or not
 // the FCS is appended here: the radio sends it anyway.
 func AppendFrame(b []byte, h *Header, payload []byte, withFCS bool) ([]byte, error) {
-	_, _, _, hl, err := h.layout()
+	fc, dstPAN, srcPAN, hl, err := h.layout()
 	if err != nil {
 		return b, err
 	}
@@ -576,9 +579,7 @@ func AppendFrame(b []byte, h *Header, payload []byte, withFCS bool) ([]byte, err
 	}
 	b = b[:start+n]
 	frame := b[start:]
-	if _, err := h.Encode(frame); err != nil {
-		return b[:start], err
-	}
+	h.encode(frame, fc, dstPAN, srcPAN) // layout was checked above; frame has room
 	i := hl + copy(frame[hl:], payload)
 	clear(frame[i : i+mic])
 	i += mic
