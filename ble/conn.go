@@ -34,7 +34,7 @@ type connection struct {
 }
 
 // Channel is an open IPSP channel on one connection: one IPv6 packet per
-// SDU. It implements router.SDUChannel.
+// SDU. It implements link.SDUChannel.
 type Channel struct {
 	c    *connection
 	l2   *l2cap.Channel

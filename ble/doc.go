@@ -8,7 +8,7 @@
 // connections, reconnection with backoff), and one L2CAP LE credit-based
 // channel on the IPSP PSM 0x0023 per connection (Vol 3 Part A §4.22–4.24,
 // §10.1; ble/l2cap). Each open channel is handed out as a Channel that
-// carries one IPv6 packet per SDU (router.SDUChannel).
+// carries one IPv6 packet per SDU (link.SDUChannel).
 //
 // LE security (pairing, encryption) is not implemented: links are
 // unencrypted, and Open says so in the log.

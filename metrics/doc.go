@@ -8,7 +8,7 @@
 // Names follow the Prometheus conventions: a lowpanbr_ prefix, base units
 // in the name (_seconds, _bytes, _dbm), _total on counters. Per-neighbour
 // gauges carry the neighbour's EUI-64 as a label; the link bounds its
-// neighbour table (router.LowpanLinkConfig.MaxNeighbors, 64 by default),
+// neighbour table (link.LowpanConfig.MaxNeighbors, 64 by default),
 // which bounds the label values.
 //
 // The architecture sketch has this package import nothing of ours; reading

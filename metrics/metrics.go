@@ -3,18 +3,20 @@ package metrics
 import (
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Link is what the collector reads of an 802.15.4 link.
 type Link interface {
 	Name() string
-	Stats() router.LinkStats
-	Neighbors() []router.Neighbor
+	Stats() link.LowpanStats
+	Neighbors() []link.Neighbor
 }
 
 // RCP is what the collector reads of the radio driver.

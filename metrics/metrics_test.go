@@ -9,23 +9,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 type fakeLink struct{}
 
 func (fakeLink) Name() string { return "wpan0" }
-func (fakeLink) Stats() router.LinkStats {
-	return router.LinkStats{FramesSent: 20, TxAcked: 12, TxNoAck: 3, TxCCA: 2, TxErrors: 1, TxRetries: 2, BytesSent: 1500,
+func (fakeLink) Stats() link.LowpanStats {
+	return link.LowpanStats{FramesSent: 20, TxAcked: 12, TxNoAck: 3, TxCCA: 2, TxErrors: 1, TxRetries: 2, BytesSent: 1500,
 		FragmentsSent: 13, HeaderBytesSaved: 77, Reassembly: lowpan.ReassemblyStats{Fragments: 9, Completed: 1, TimedOut: 2}}
 }
-func (fakeLink) Neighbors() []router.Neighbor {
-	return []router.Neighbor{{Addr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 1, 1}), RSSI: -67, LQI: 180, Frames: 4, LastHeard: time.Now()}}
+func (fakeLink) Neighbors() []link.Neighbor {
+	return []link.Neighbor{{Addr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 1, 1}), RSSI: -67, LQI: 180, Frames: 4, LastHeard: time.Now()}}
 }
 
 type fakeRCP struct{}
@@ -125,10 +127,10 @@ func BenchmarkScrape(b *testing.B) {
 
 type manyNeighbors struct{ fakeLink }
 
-func (manyNeighbors) Neighbors() []router.Neighbor {
-	out := make([]router.Neighbor, 64)
+func (manyNeighbors) Neighbors() []link.Neighbor {
+	out := make([]link.Neighbor, 64)
 	for i := range out {
-		out[i] = router.Neighbor{Addr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 1, byte(i)}), RSSI: -60, LQI: 200}
+		out[i] = link.Neighbor{Addr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 1, byte(i)}), RSSI: -60, LQI: 200}
 	}
 	return out
 }

@@ -1,13 +1,16 @@
-// Package router is the border router's forwarding plane: the links of the
-// mesh side (LowpanLink carries IPv6 over an IEEE 802.15.4 PAN with RFC 6282
-// compression, RFC 4944 fragmentation and reassembly and MAC duplicate
-// filtering), the Linux side (a TUN device configured over netlink), and
-// the forwarder between them (RFC 4443 §2.4 errors with a rate limit), and
-// on the LAN side an optional sender of Router Advertisements with a Route
-// Information Option for the mesh prefix (UpstreamRA: RFC 4191 §2.3,
-// RFC 4861 §6.2 timing and RS handling).
+// Package router is the border router's forwarder: it moves packets
+// between Linux (a TUN, seen through the small TUN interface) and the mesh
+// links (package link), asks the 6LBR (nd.Router) for next hops and hands
+// it neighbour discovery, decrements the hop limit only where it routes
+// mesh to mesh (RFC 8200 §3), and sends the ICMPv6 errors a router owes
+// (RFC 4443 §2.4, with a rate limit): address unreachable for unregistered
+// destinations, packet too big above a link's MTU, hop limit exceeded.
+// Nothing is flooded for unregistered unicast. ServeBLE adds a BLE link
+// for every IPSP channel that opens (RFC 7668, RFC 9159 multilink).
 //
-// Goroutines: each link's Run receives frames and delivers packets; the
-// TUN reader and the forwarder are started by their owner with a context
-// and stop with it.
+// It leaves out: RPL (RFC 6550) routes, multicast wider than the
+// configured scope, and RFC 8929 backbone proxying.
+//
+// Goroutines (started by Run, ended with its context): the TUN reader,
+// one receive loop per link (the link's own Run) and the ND timers.
 package router

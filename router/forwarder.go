@@ -11,17 +11,18 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/ip6"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 )
 
 // ForwarderConfig wires the forwarder.
 type ForwarderConfig struct {
-	TUN Device
+	TUN TUN
 	// Links are the links present from the start (802.15.4 PANs), with
 	// nd.LinkID 0, 1, …; AddLink adds more while the forwarder runs (BLE
 	// connections).
-	Links []RunnableLink
+	Links []link.Runnable
 	ND    *nd.Router
 	// Source is the router's global address in the mesh prefix: the source
 	// of its ICMPv6 errors.
@@ -84,7 +85,7 @@ type Forwarder struct {
 	// links is the link table indexed by nd.LinkID, copied on write: the
 	// packet path reads it without a lock. A nil slot is a link that went
 	// away.
-	links   atomic.Pointer[[]RunnableLink]
+	links   atomic.Pointer[[]link.Runnable]
 	linksMu sync.Mutex // writers
 	// runCtx and sendCtx are Run's, for links added while it runs.
 	runMu           sync.Mutex
@@ -119,7 +120,7 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	f := &Forwarder{cfg: cfg, log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst}}
-	links := append([]RunnableLink(nil), cfg.Links...)
+	links := append([]link.Runnable(nil), cfg.Links...)
 	f.links.Store(&links)
 	return f, nil
 }
@@ -172,11 +173,11 @@ func (f *Forwarder) Run(ctx context.Context) error {
 
 // runLink starts the receive loop of link id; when it returns (the link
 // went away) the link leaves the table and its registrations go with it.
-func (f *Forwarder) runLink(ctx, sendCtx context.Context, id nd.LinkID, l RunnableLink) {
+func (f *Forwarder) runLink(ctx, sendCtx context.Context, id nd.LinkID, l link.Runnable) {
 	f.linkWG.Add(1)
 	go func() {
 		defer f.linkWG.Done()
-		l.Run(ctx, func(d *Delivery) { f.fromMesh(sendCtx, id, d) })
+		l.Run(ctx, func(d *link.Delivery) { f.fromMesh(sendCtx, id, d) })
 		if ctx.Err() == nil {
 			f.dropLink(id)
 		}
@@ -186,7 +187,7 @@ func (f *Forwarder) runLink(ctx, sendCtx context.Context, id nd.LinkID, l Runnab
 // AddLink adds a link while the forwarder runs (a BLE connection that
 // opened) and starts its receive loop; it returns the link's nd.LinkID.
 // The link leaves when its Run returns.
-func (f *Forwarder) AddLink(l RunnableLink) (nd.LinkID, error) {
+func (f *Forwarder) AddLink(l link.Runnable) (nd.LinkID, error) {
 	if l == nil {
 		return 0, errors.New("router: AddLink: no link")
 	}
@@ -207,7 +208,7 @@ func (f *Forwarder) AddLink(l RunnableLink) (nd.LinkID, error) {
 			break
 		}
 	}
-	next := append([]RunnableLink(nil), cur...)
+	next := append([]link.Runnable(nil), cur...)
 	if id < 0 {
 		id = len(next)
 		next = append(next, l)
@@ -233,7 +234,7 @@ func (f *Forwarder) dropLink(id nd.LinkID) {
 		return
 	}
 	name := cur[id].Name()
-	next := append([]RunnableLink(nil), cur...)
+	next := append([]link.Runnable(nil), cur...)
 	next[id] = nil
 	f.links.Store(&next)
 	f.linksMu.Unlock()
@@ -242,7 +243,7 @@ func (f *Forwarder) dropLink(id nd.LinkID) {
 }
 
 // link returns link id, or nil when it went away.
-func (f *Forwarder) link(id nd.LinkID) RunnableLink {
+func (f *Forwarder) link(id nd.LinkID) link.Runnable {
 	links := *f.links.Load()
 	if int(id) >= len(links) {
 		return nil
@@ -259,8 +260,8 @@ func (f *Forwarder) LinkName(id nd.LinkID) string {
 }
 
 // Links returns the links present now (nil slots left out).
-func (f *Forwarder) Links() []RunnableLink {
-	var out []RunnableLink
+func (f *Forwarder) Links() []link.Runnable {
+	var out []link.Runnable
 	for _, l := range *f.links.Load() {
 		if l != nil {
 			out = append(out, l)
@@ -347,8 +348,8 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 			if l == nil {
 				continue
 			}
-			next := BroadcastShort
-			if p2p, ok := l.(PointToPoint); ok {
+			next := link.BroadcastShort
+			if p2p, ok := l.(link.PointToPoint); ok {
 				// No broadcast on a point-to-point link: unicast to the
 				// neighbour, and only when it registered with us (RFC 9159
 				// §3.3.4 keeps multicast off links whose node did not
@@ -375,13 +376,13 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 // forward sends a unicast packet to a registered mesh node, or answers
 // with the ICMPv6 error the router owes.
 func (f *Forwarder) forward(ctx context.Context, pkt []byte, dst netip.Addr, fromLinux bool) {
-	link, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now())
+	lid, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now())
 	if !ok {
 		f.stats.unreach.Add(1)
 		f.icmpError(ctx, pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
 		return
 	}
-	f.forwardTo(ctx, pkt, dst, link, ll, fromLinux)
+	f.forwardTo(ctx, pkt, dst, lid, ll, fromLinux)
 }
 
 // forwardTo sends pkt to the next hop the registry gave for dst.
@@ -391,14 +392,14 @@ func (f *Forwarder) forward(ctx context.Context, pkt []byte, dst netip.Addr, fro
 // Linux is the mesh link: Linux decremented it already (and answered
 // "time exceeded" itself if it reached 0); doing it again would count one
 // router twice (RFC 8200 §3: each node that forwards decrements by 1).
-func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, link nd.LinkID, ll lowpan.LinkAddr, fromLinux bool) {
+func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, lid nd.LinkID, ll lowpan.LinkAddr, fromLinux bool) {
 	h := ip6.Header(pkt)
 	if !fromLinux && h.HopLimit() <= 1 {
 		f.stats.hlim.Add(1)
 		f.icmpError(ctx, pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
 		return
 	}
-	l := f.link(link)
+	l := f.link(lid)
 	if l == nil {
 		f.stats.unreach.Add(1)
 		f.icmpError(ctx, pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
@@ -448,8 +449,8 @@ func (f *Forwarder) icmpError(ctx context.Context, pkt []byte, typ, code uint8, 
 		return
 	}
 	dst := ip6.Header(msg).Dst()
-	if link, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
-		if l := f.link(link); l != nil {
+	if lid, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
+		if l := f.link(lid); l != nil {
 			l.Send(ctx, msg, ll)
 		}
 	}
@@ -481,7 +482,7 @@ func isND(pkt []byte) bool {
 }
 
 // fromMesh handles a packet a link received.
-func (f *Forwarder) fromMesh(ctx context.Context, link nd.LinkID, d *Delivery) {
+func (f *Forwarder) fromMesh(ctx context.Context, lid nd.LinkID, d *link.Delivery) {
 	pkt := d.Packet
 	h := ip6.Header(pkt)
 	if !h.IsValid() {
@@ -490,7 +491,7 @@ func (f *Forwarder) fromMesh(ctx context.Context, link nd.LinkID, d *Delivery) {
 	}
 	dst := h.Dst()
 	if isND(pkt) {
-		f.handleND(ctx, link, d)
+		f.handleND(ctx, lid, d)
 		return
 	}
 	if dst.IsMulticast() || dst.IsLinkLocalUnicast() {
@@ -498,14 +499,14 @@ func (f *Forwarder) fromMesh(ctx context.Context, link nd.LinkID, d *Delivery) {
 		f.writeTUN(pkt)
 		return
 	}
-	if link, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
-		f.forwardTo(ctx, pkt, dst, link, ll, false) // mesh to mesh, through us
+	if lid, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
+		f.forwardTo(ctx, pkt, dst, lid, ll, false) // mesh to mesh, through us
 		return
 	}
 	f.writeTUN(pkt) // to us or beyond: Linux routes it
 }
 
-func (f *Forwarder) handleND(ctx context.Context, link nd.LinkID, d *Delivery) {
+func (f *Forwarder) handleND(ctx context.Context, lid nd.LinkID, d *link.Delivery) {
 	var m nd.Message
 	if err := nd.Parse(d.Packet, &m); err != nil {
 		f.stats.dropped.Add(1)
@@ -513,19 +514,19 @@ func (f *Forwarder) handleND(ctx context.Context, link nd.LinkID, d *Delivery) {
 		return
 	}
 	f.stats.ndHandled.Add(1)
-	l := f.link(link)
+	l := f.link(lid)
 	if l == nil {
 		return
 	}
 	var replies [4]nd.Reply
-	out := f.cfg.ND.Handle(replies[:0], &m, nd.Incoming{Link: link, LinkSrc: d.Src, Local: l.LinkAddr(), Now: time.Now()})
+	out := f.cfg.ND.Handle(replies[:0], &m, nd.Incoming{Link: lid, LinkSrc: d.Src, Local: l.LinkAddr(), Now: time.Now()})
 	for _, r := range out {
 		f.stats.ndReplies.Add(1)
 		next := r.LinkDst
 		if next.Kind() == lowpan.LinkAddrNone {
 			rd := ip6.Header(r.Packet).Dst()
 			if rd.IsMulticast() {
-				next = BroadcastShort
+				next = link.BroadcastShort
 			} else if _, ll, ok := f.cfg.ND.Registry().NextHop(rd, time.Now()); ok {
 				next = ll
 			} else {
@@ -536,7 +537,7 @@ func (f *Forwarder) handleND(ctx context.Context, link nd.LinkID, d *Delivery) {
 		if rl == nil {
 			continue
 		}
-		if p2p, ok := rl.(PointToPoint); ok && next == BroadcastShort {
+		if p2p, ok := rl.(link.PointToPoint); ok && next == link.BroadcastShort {
 			next = p2p.Peer()
 		}
 		if err := rl.Send(ctx, r.Packet, next); err != nil {
@@ -569,8 +570,8 @@ func (f *Forwarder) AdvertiseNow(ctx context.Context, id nd.LinkID) error {
 	}
 	var out [1]nd.Reply
 	for _, r := range f.cfg.ND.UnsolicitedRA(out[:0], id, l.LinkAddr()) {
-		next := BroadcastShort
-		if p2p, ok := l.(PointToPoint); ok {
+		next := link.BroadcastShort
+		if p2p, ok := l.(link.PointToPoint); ok {
 			next = p2p.Peer()
 		}
 		f.stats.ndReplies.Add(1)
@@ -601,4 +602,12 @@ func hostLinkControl(pkt []byte) bool {
 		return true
 	}
 	return false
+}
+
+// TUN is what the forwarder needs of the host interface (hostif.TUN is
+// one): packets in and out of Linux. One goroutine reads while others
+// write; WritePacket calls are serialised by the forwarder.
+type TUN interface {
+	ReadPacket(buf []byte) (int, error)
+	WritePacket(pkt []byte) error
 }

@@ -8,33 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/packettest"
+	"github.com/lowpanbr/lowpanbr/internal/radiotest"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/router"
 )
-
-// instantRadio acknowledges every frame at once and counts them: the host
-// side's cost without air time.
-type instantRadio struct {
-	frames int
-	rx     chan radio.Frame
-}
-
-func (r *instantRadio) Transmit(_ context.Context, psdu []byte, _ radio.TxOptions) (radio.TxResult, error) {
-	r.frames++
-	if psdu[0]&0x20 != 0 {
-		return radio.TxResult{Status: radio.TxAcked}, nil
-	}
-	return radio.TxResult{Status: radio.TxSent}, nil
-}
-func (r *instantRadio) Receive() <-chan radio.Frame                     { return r.rx }
-func (r *instantRadio) Configure(context.Context, radio.Settings) error { return nil }
-func (r *instantRadio) EnergyScan(context.Context, uint8, time.Duration) (int8, error) {
-	return -100, nil
-}
-func (r *instantRadio) Identity() radio.Identity { return radio.Identity{} }
-func (r *instantRadio) Close() error             { return nil }
 
 // BenchmarkLinuxToRadio: the host-side cost of one packet from the TUN to
 // the frames handed to the radio (registry lookup, hop limit, compression,
@@ -43,10 +24,10 @@ func (r *instantRadio) Close() error             { return nil }
 func BenchmarkLinuxToRadio(b *testing.B) {
 	for _, size := range []int{100, 1200} {
 		b.Run(fmtSize(size), func(b *testing.B) {
-			r := &instantRadio{rx: make(chan radio.Frame)}
+			r := &radiotest.Instant{RX: make(chan radio.Frame)}
 			ctxs := &lowpan.ContextTable{}
 			ctxs.Set(0, lowpan.Context{Prefix: meshPrefix, Compress: true})
-			link, err := router.NewLowpanLink(router.LowpanLinkConfig{Radio: r, PANID: 0xabcd, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}, Contexts: ctxs})
+			ml, err := link.NewLowpan(link.LowpanConfig{Radio: r, PANID: 0xabcd, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}, Contexts: ctxs})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -61,7 +42,7 @@ func BenchmarkLinuxToRadio(b *testing.B) {
 				b.Fatalf("register: %v", res.Status)
 			}
 			tun := newFakeTUN()
-			fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: brGlobal})
+			fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -69,7 +50,7 @@ func BenchmarkLinuxToRadio(b *testing.B) {
 			done := make(chan struct{})
 			go func() { fwd.Run(ctx); close(done) }()
 			defer func() { cancel(); tun.Close(); <-done }()
-			pkt := udpPacket("2001:db8:9::5", node.String(), size-48)
+			pkt := packettest.UDP("2001:db8:9::5", node.String(), size-48)
 			b.ReportAllocs()
 			b.SetBytes(int64(size))
 			b.ResetTimer()
@@ -80,7 +61,7 @@ func BenchmarkLinuxToRadio(b *testing.B) {
 				time.Sleep(10 * time.Microsecond)
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(r.frames)/float64(b.N), "frames/packet")
+			b.ReportMetric(float64(r.Frames)/float64(b.N), "frames/packet")
 		})
 	}
 }
@@ -94,13 +75,13 @@ func fmtSize(n int) string {
 
 // recordingRadio keeps copies of the frames handed to it.
 type recordingRadio struct {
-	instantRadio
+	radiotest.Instant
 	frames [][]byte
 }
 
 func (r *recordingRadio) Transmit(ctx context.Context, psdu []byte, opts radio.TxOptions) (radio.TxResult, error) {
 	r.frames = append(r.frames, append([]byte(nil), psdu...))
-	return r.instantRadio.Transmit(ctx, psdu, opts)
+	return r.Instant.Transmit(ctx, psdu, opts)
 }
 
 // countingTUN counts what the forwarder writes, without keeping it.
@@ -134,18 +115,18 @@ func BenchmarkRadioToLinux(b *testing.B) {
 			// replaying them never repeats a MAC sequence number back to
 			// back (the duplicate filter would drop it).
 			rec := &recordingRadio{}
-			sender, err := router.NewLowpanLink(router.LowpanLinkConfig{Radio: rec, PANID: 0xabcd, ExtAddr: nodeEUI, Contexts: ctxs})
+			sender, err := link.NewLowpan(link.LowpanConfig{Radio: rec, PANID: 0xabcd, ExtAddr: nodeEUI, Contexts: ctxs})
 			if err != nil {
 				b.Fatal(err)
 			}
-			pkt := udpPacket("2001:db8:1::42", "2001:db8:9::5", size-48)
+			pkt := packettest.UDP("2001:db8:1::42", "2001:db8:9::5", size-48)
 			for range 2 {
 				if err := sender.Send(context.Background(), pkt, lowpan.ExtendedLinkAddr(brEUI)); err != nil {
 					b.Fatal(err)
 				}
 			}
-			r := &instantRadio{rx: make(chan radio.Frame, 64)}
-			link, err := router.NewLowpanLink(router.LowpanLinkConfig{Radio: r, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
+			r := &radiotest.Instant{RX: make(chan radio.Frame, 64)}
+			ml, err := link.NewLowpan(link.LowpanConfig{Radio: r, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -154,7 +135,7 @@ func BenchmarkRadioToLinux(b *testing.B) {
 				b.Fatal(err)
 			}
 			tun := &countingTUN{closed: make(chan struct{})}
-			fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: brGlobal})
+			fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -168,7 +149,7 @@ func BenchmarkRadioToLinux(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for _, f := range rec.frames[(i%2)*perPacket : (i%2+1)*perPacket] {
-					r.rx <- radio.Frame{PSDU: f, RSSI: -50, LQI: 200}
+					r.RX <- radio.Frame{PSDU: f, RSSI: -50, LQI: 200}
 				}
 			}
 			for tun.written.Load() < uint64(b.N) {

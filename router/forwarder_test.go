@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/packettest"
+	"github.com/lowpanbr/lowpanbr/internal/radiotest"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
@@ -51,15 +54,15 @@ var (
 	brLL       = netip.MustParseAddr("fe80::ff:fe00:1")
 )
 
-// world: the border router (forwarder + 6LBR + a LowpanLink on the
+// world: the border router (forwarder + 6LBR + a Lowpan on the
 // medium) and one node link on the same medium, driven by the test.
 type world struct {
-	brLink  *router.LowpanLink
+	brLink  *link.Lowpan
 	brRadio radio.Radio
 	tun     *fakeTUN
 	fwd     *router.Forwarder
 	ndr     *nd.Router
-	node    *router.LowpanLink
+	node    *link.Lowpan
 	rx      chan []byte // packets the node received
 }
 
@@ -70,14 +73,14 @@ func newWorld(t *testing.T) *world {
 	go m.Run(ctx)
 	ctxs := &lowpan.ContextTable{}
 	ctxs.Set(0, lowpan.Context{Prefix: meshPrefix, Compress: true})
-	mk := func(name string, eui [8]byte) (*router.LowpanLink, radio.Radio) {
+	mk := func(name string, eui [8]byte) (*link.Lowpan, radio.Radio) {
 		n, err := m.Attach(medium.NodeConfig{Name: name, Channel: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r := sim.NewNodeRadio(n)
 		r.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: eui})
-		l, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: name, Radio: r, PANID: 0xabcd, ExtAddr: eui, Contexts: ctxs})
+		l, err := link.NewLowpan(link.LowpanConfig{Name: name, Radio: r, PANID: 0xabcd, ExtAddr: eui, Contexts: ctxs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,13 +94,13 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w := &world{tun: newFakeTUN(), ndr: ndr, node: nodeLink, rx: make(chan []byte, 16), brLink: brLink, brRadio: brRadio}
-	w.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: w.tun, Links: []router.RunnableLink{brLink}, ND: ndr, Source: brGlobal})
+	w.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: w.tun, Links: []link.Runnable{brLink}, ND: ndr, Source: brGlobal})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { w.fwd.Run(ctx); close(done) }()
-	go nodeLink.Run(ctx, func(d *router.Delivery) { w.rx <- bytes.Clone(d.Packet) })
+	go nodeLink.Run(ctx, func(d *link.Delivery) { w.rx <- bytes.Clone(d.Packet) })
 	t.Cleanup(func() {
 		cancel()
 		w.tun.Close()
@@ -146,7 +149,7 @@ func TestForwarderRegistersAndForwards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.node.Send(ctx, rs, router.BroadcastShort); err != nil {
+	if err := w.node.Send(ctx, rs, link.BroadcastShort); err != nil {
 		t.Fatal(err)
 	}
 	ra := w.nodeRecv(t)
@@ -173,7 +176,7 @@ func TestForwarderRegistersAndForwards(t *testing.T) {
 	}
 
 	// Linux → the registered node, through the mesh.
-	in := udpPacket("2001:db8:9::5", nodeGlobal.String(), 1100)
+	in := packettest.UDP("2001:db8:9::5", nodeGlobal.String(), 1100)
 	w.tun.in <- in
 	got := w.nodeRecv(t)
 	if !bytes.Equal(got, in) {
@@ -181,14 +184,14 @@ func TestForwarderRegistersAndForwards(t *testing.T) {
 	}
 
 	// Linux → an unregistered mesh address: ICMPv6 address unreachable.
-	w.tun.in <- udpPacket("2001:db8:9::5", "2001:db8:1::77", 10)
+	w.tun.in <- packettest.UDP("2001:db8:9::5", "2001:db8:1::77", 10)
 	icmp := w.tunRecv(t)
 	if icmp[6] != 58 || icmp[40] != router.ICMPv6DestUnreachable || icmp[41] != router.CodeAddressUnreachable {
 		t.Fatalf("error to Linux: % x", icmp[:48])
 	}
 
 	// The node → the outside world: to Linux.
-	outbound := udpPacket(nodeGlobal.String(), "2001:db8:9::5", 50)
+	outbound := packettest.UDP(nodeGlobal.String(), "2001:db8:9::5", 50)
 	if err := w.node.Send(ctx, outbound, brMAC); err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +238,7 @@ func TestForwarderHopLimit(t *testing.T) {
 	brMAC := lowpan.ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01})
 
 	for _, hl := range []uint8{1, 2, 64} {
-		in := udpPacket("2001:db8:9::5", a.String(), 20)
+		in := packettest.UDP("2001:db8:9::5", a.String(), 20)
 		in[7] = hl
 		w.tun.in <- in
 		if got := w.nodeRecv(t); !bytes.Equal(got, in) {
@@ -243,7 +246,7 @@ func TestForwarderHopLimit(t *testing.T) {
 		}
 	}
 
-	p := udpPacket(a.String(), b.String(), 20)
+	p := packettest.UDP(a.String(), b.String(), 20)
 	p[7] = 5
 	if err := w.node.Send(context.Background(), p, brMAC); err != nil {
 		t.Fatal(err)
@@ -273,12 +276,12 @@ func TestForwarderFollowsContextLifeCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctxs := &lowpan.ContextTable{}
-	link, err := router.NewLowpanLink(router.LowpanLinkConfig{Radio: &instantRadio{rx: make(chan radio.Frame)}, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}, Contexts: ctxs})
+	ml, err := link.NewLowpan(link.LowpanConfig{Radio: &radiotest.Instant{RX: make(chan radio.Frame)}, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}, Contexts: ctxs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tun := newFakeTUN()
-	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: brGlobal, Contexts: ctxs})
+	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal, Contexts: ctxs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +314,7 @@ func TestForwarderFollowsContextLifeCycle(t *testing.T) {
 
 // slowRadio takes its time over every frame, and says when it began.
 type slowRadio struct {
-	instantRadio
+	radiotest.Instant
 	per     time.Duration
 	started chan struct{}
 	mu      sync.Mutex
@@ -342,7 +345,7 @@ func TestForwarderDrainsOnShutdown(t *testing.T) {
 		frames int
 	}{{3 * time.Second, 13}, {60 * time.Millisecond, -1}} {
 		r := &slowRadio{per: 20 * time.Millisecond, started: make(chan struct{}, 1)}
-		link, err := router.NewLowpanLink(router.LowpanLinkConfig{Radio: r, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}})
+		ml, err := link.NewLowpan(link.LowpanConfig{Radio: r, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,14 +357,14 @@ func TestForwarderDrainsOnShutdown(t *testing.T) {
 		rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
 		ndr.Registry().Register(nd.Request{Addr: node, ROVR: rovr, Lifetime: 60, LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x42})}, time.Now())
 		tun := newFakeTUN()
-		fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: brGlobal, DrainTimeout: c.drain})
+		fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal, DrainTimeout: c.drain})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { fwd.Run(ctx); close(done) }()
-		tun.in <- udpPacket("2001:db8:9::5", node.String(), 1200-48)
+		tun.in <- packettest.UDP("2001:db8:9::5", node.String(), 1200-48)
 		<-r.started
 		cancel()
 		tun.Close()
@@ -398,7 +401,7 @@ func TestForwarderKeepsHostLinkControlOut(t *testing.T) {
 	mld[48] = 143
 	w.tun.in <- rs
 	w.tun.in <- mld
-	echo := udpPacket("fe80::1", "ff02::1", 8)
+	echo := packettest.UDP("fe80::1", "ff02::1", 8)
 	w.tun.in <- echo
 	if got := w.nodeRecv(t); !bytes.Equal(got, echo) {
 		t.Fatalf("node got % x, want the UDP packet to ff02::1 only", got[:48])

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/internal/packettest"
 	"github.com/lowpanbr/lowpanbr/router"
 )
 
 func TestICMPv6Error(t *testing.T) {
 	self := netip.MustParseAddr("2001:db8:1::1")
-	off := udpPacket("2001:db8:2::5", "2001:db8:1::99", 1400)
+	off := packettest.UDP("2001:db8:2::5", "2001:db8:1::99", 1400)
 	pkt, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, router.CodeAddressUnreachable, 0, off)
 	if !ok {
 		t.Fatal("no error built")
@@ -39,10 +40,10 @@ func TestICMPv6Error(t *testing.T) {
 	if _, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, 0, 0, errPkt); ok {
 		t.Error("an error about an ICMPv6 error")
 	}
-	if _, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, 0, 0, udpPacket("2001:db8:2::5", "ff05::1", 10)); ok {
+	if _, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, 0, 0, packettest.UDP("2001:db8:2::5", "ff05::1", 10)); ok {
 		t.Error("an error about multicast")
 	}
-	if _, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, 0, 0, udpPacket("::", "2001:db8:1::2", 10)); ok {
+	if _, ok := router.AppendICMPv6Error(nil, self, router.ICMPv6DestUnreachable, 0, 0, packettest.UDP("::", "2001:db8:1::2", 10)); ok {
 		t.Error("an error to ::")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/packettest"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/router"
@@ -39,7 +41,7 @@ func (l *p2pLink) Send(_ context.Context, pkt []byte, next lowpan.LinkAddr) erro
 	l.sentTo = append(l.sentTo, next)
 	return nil
 }
-func (l *p2pLink) Run(ctx context.Context, deliver func(*router.Delivery)) {
+func (l *p2pLink) Run(ctx context.Context, deliver func(*link.Delivery)) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -48,7 +50,7 @@ func (l *p2pLink) Run(ctx context.Context, deliver func(*router.Delivery)) {
 			if !ok {
 				return // the connection dropped
 			}
-			deliver(&router.Delivery{Link: l, Packet: p, Src: l.peer, Dst: l.local})
+			deliver(&link.Delivery{Link: l, Packet: p, Src: l.peer, Dst: l.local})
 		}
 	}
 }
@@ -136,13 +138,13 @@ func TestForwarderDynamicLinks(t *testing.T) {
 		t.Fatalf("answer to the registration: %v %+v to %v", err, m, to)
 	}
 	// Unicast from Linux goes down A's link.
-	tun.in <- udpPacket("2001:db8:9::5", addrA.String(), 20)
+	tun.in <- packettest.UDP("2001:db8:9::5", addrA.String(), 20)
 	if p, to := a.waitSent(t, 2); p[6] != 17 || to != a.peer {
 		t.Fatalf("unicast: proto %d to %v", p[6], to)
 	}
 	// Link-local multicast: replicated as unicast to A (registered), not
 	// to B (silent).
-	tun.in <- udpPacket("fe80::1", "ff02::1", 20)
+	tun.in <- packettest.UDP("fe80::1", "ff02::1", 20)
 	if _, to := a.waitSent(t, 3); to != a.peer {
 		t.Fatalf("multicast to A went to %v", to)
 	}
@@ -161,7 +163,7 @@ func TestForwarderDynamicLinks(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	tun.in <- udpPacket("2001:db8:9::5", addrA.String(), 20)
+	tun.in <- packettest.UDP("2001:db8:9::5", addrA.String(), 20)
 	select {
 	case p := <-tun.out:
 		if p[40] != 1 || p[41] != 3 {
@@ -229,7 +231,7 @@ func TestForwarderBLE6LR(t *testing.T) {
 	if reg, ok := ndr.Registry().Lookup(child, time.Now()); !ok || reg.Via != lrAddr {
 		t.Fatalf("child registered %v via %v", ok, reg.Via)
 	}
-	tun.in <- udpPacket("2001:db8:9::5", child.String(), 20)
+	tun.in <- packettest.UDP("2001:db8:9::5", child.String(), 20)
 	if p, to := lr.waitSent(t, 3); p[6] != 17 || to != lr.peer || netip.AddrFrom16([16]byte(p[24:40])) != child {
 		t.Fatalf("the child's packet went to %v", to)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/lowpanbr/lowpanbr/ble"
 	"github.com/lowpanbr/lowpanbr/ble/hci"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
-	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim/hcisim"
 	"github.com/lowpanbr/lowpanbr/sim/le"
 )
@@ -145,12 +145,12 @@ func (b *BLENode) session(ctx context.Context, ch *ble.Channel) {
 	iid, _ := own.IID()
 	n := newNode(NodeConfig{Name: b.cfg.Name, Lifetime: b.cfg.Lifetime, Logger: b.cfg.Logger}, own, iid[:])
 	peer, _ := ch.Peer()
-	link, err := router.NewBLELink(router.BLELinkConfig{Name: b.cfg.Name, Channel: ch, Local: ble.Canonical(b.cfg.Addr), Peer: ble.Canonical(peer),
+	bl, err := link.NewBLE(link.BLEConfig{Name: b.cfg.Name, Channel: ch, Local: ble.Canonical(b.cfg.Addr), Peer: ble.Canonical(peer),
 		Contexts: &n.ctxs, Registered: n, Logger: b.cfg.Logger})
 	if err != nil {
 		return
 	}
-	n.link = link
+	n.link = bl
 	b.mu.Lock()
 	n.tid = b.tid // TIDs go on increasing across sessions (RFC 8505 §5.2)
 	b.cur, b.channel = n, ch

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
-	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
 )
@@ -47,7 +47,7 @@ type convergence struct {
 	// never), in the mesh's order.
 	registered []time.Duration
 	medium     medium.Stats
-	link       router.LinkStats // the border router's
+	link       link.LowpanStats // the border router's
 	missing    []string         // nodes not registered at the end, with their state
 }
 
@@ -118,7 +118,7 @@ func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Du
 			}
 		}
 	}()
-	link, _, _, fwdDone := startLBR(t, ctx, br, brEUI, tun)
+	ml, _, _, fwdDone := startLBR(t, ctx, br, brEUI, tun)
 	cfg.Channel, cfg.PANID = 20, 0xabcd
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Du
 			break
 		}
 	}
-	c.medium, c.link = m.Stats(), link.Stats()
+	c.medium, c.link = m.Stats(), ml.Stats()
 	for i, n := range nodes {
 		if c.registered[i] == 0 {
 			c.missing = append(c.missing, fmt.Sprintf("%s %+v", n.Name(), n.State()))

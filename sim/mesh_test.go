@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
@@ -29,14 +30,14 @@ type testBR struct {
 
 var lanHost = netip.MustParseAddr("2001:db8:9::5")
 
-// startLBR runs the border router's side on br: a LowpanLink with
+// startLBR runs the border router's side on br: a Lowpan with
 // context 0 = the mesh prefix, the 6LBR (2001:db8:1::1) and the forwarder
 // to tun. fwdDone closes when the forwarder returns (ctx ended, tun closed).
-func startLBR(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]byte, tun *memTUN) (link *router.LowpanLink, ndr *nd.Router, fwd *router.Forwarder, fwdDone <-chan struct{}) {
+func startLBR(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]byte, tun *memTUN) (ml *link.Lowpan, ndr *nd.Router, fwd *router.Forwarder, fwdDone <-chan struct{}) {
 	t.Helper()
 	ctxs := &lowpan.ContextTable{}
 	ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
-	link, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
+	ml, err := link.NewLowpan(link.LowpanConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,13 +47,13 @@ func startLBR(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]byte, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []router.RunnableLink{link}, ND: ndr, Source: global})
+	fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: global})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { fwd.Run(ctx); close(done) }()
-	return link, ndr, fwd, done
+	return ml, ndr, fwd, done
 }
 
 func startBR(t *testing.T, cfg MeshConfig) *testBR {

@@ -14,10 +14,10 @@ import (
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
 	"github.com/lowpanbr/lowpanbr/internal/ip6"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
-	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
@@ -226,7 +226,7 @@ type relayed struct {
 // with the prefix, contexts and ABRO it learnt, relays its children's
 // registrations to the 6LBR in EDARs (RFC 8505 §6; RFC 6775 §8.2) and
 // forwards between them and its parent. Its 6LoWPAN is the border router's
-// own router.LowpanLink, not a copy.
+// own link.Lowpan, not a copy.
 //
 // Its timers are the RFCs' (see the constants above), each drawn from the
 // node's own random source: the first RS after a random delay, RSs backing
@@ -243,7 +243,7 @@ type Node struct {
 	cfg   NodeConfig
 	log   *slog.Logger
 	radio *NodeRadio // the 802.15.4 radio; nil on BLE
-	link  router.RunnableLink
+	link  link.Runnable
 	ctxs  lowpan.ContextTable
 	ll    netip.Addr
 	iid   [8]byte // from the link-layer address
@@ -302,7 +302,7 @@ func AttachNode(m *medium.Medium, cfg NodeConfig) (*Node, error) {
 		mn.Detach()
 		return nil, err
 	}
-	if n.link, err = router.NewLowpanLink(router.LowpanLinkConfig{Name: cfg.Name, Radio: n.radio, PANID: cfg.PANID, ExtAddr: cfg.EUI64, Contexts: &n.ctxs}); err != nil {
+	if n.link, err = link.NewLowpan(link.LowpanConfig{Name: cfg.Name, Radio: n.radio, PANID: cfg.PANID, ExtAddr: cfg.EUI64, Contexts: &n.ctxs}); err != nil {
 		mn.Detach()
 		return nil, err
 	}
@@ -498,7 +498,7 @@ func (n *Node) solicit(ctx context.Context) bool {
 			n.log.Error("RS", "err", err) // only reachable through a bug
 			return false
 		}
-		n.send(rs, router.BroadcastShort)
+		n.send(rs, link.BroadcastShort)
 		wait = n.rng.rsInterval(sent, wait)
 		t := time.NewTimer(wait)
 	waiting:
@@ -625,7 +625,7 @@ func isICMP(p []byte, typ uint8) bool {
 }
 
 // receive handles a packet from the link.
-func (n *Node) receive(d *router.Delivery) {
+func (n *Node) receive(d *link.Delivery) {
 	p := d.Packet
 	if len(p) < ip6.HeaderLen+8 || !ip6.Header(p).IsValid() {
 		return
@@ -816,7 +816,7 @@ func (n *Node) startAdvertising() {
 	delay := n.rng.upTo(maxRADelayTime)
 	var send func(sent int)
 	send = func(sent int) {
-		n.advertise(allNodes, router.BroadcastShort)
+		n.advertise(allNodes, link.BroadcastShort)
 		if sent < maxRtrAdvertisements {
 			n.later(n.rng.between(minDelayBetweenRAs, maxInitialRtrAdvertInterval), func() { send(sent + 1) })
 		}
@@ -968,7 +968,7 @@ func (n *Node) up(p []byte) {
 	err := n.link.Send(n.ctx, p, next)
 	n.mu.Lock()
 	fails := 0
-	if errors.Is(err, router.ErrNoAck) {
+	if errors.Is(err, link.ErrNoAck) {
 		n.upFails++
 		fails = n.upFails
 	} else if err == nil {

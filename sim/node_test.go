@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
-	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
@@ -174,7 +174,7 @@ func sniff(t *testing.T, ctx context.Context, m *medium.Medium, channel uint8, p
 	if err := r.Configure(ctx, radio.Settings{Channel: channel, PANID: pan, ShortAddr: 0xfffe, ExtAddr: eui}); err != nil {
 		t.Fatal(err)
 	}
-	l, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "sniff", Radio: r, PANID: pan, ExtAddr: eui, Contexts: &lowpan.ContextTable{}})
+	l, err := link.NewLowpan(link.LowpanConfig{Name: "sniff", Radio: r, PANID: pan, ExtAddr: eui, Contexts: &lowpan.ContextTable{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func sniff(t *testing.T, ctx context.Context, m *medium.Medium, channel uint8, p
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		l.Run(ctx, func(d *router.Delivery) {
+		l.Run(ctx, func(d *link.Delivery) {
 			p := d.Packet
 			if len(p) < 41 || p[6] != 58 {
 				return

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/ble"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
@@ -53,7 +54,7 @@ type statusJSON struct {
 	TUN       string                `json:"tun"`
 	Registry  nd.RegistryStats      `json:"registry"`
 	Forwarder router.ForwarderStats `json:"forwarder"`
-	Link      router.LinkStats      `json:"link"`
+	Link      link.LowpanStats      `json:"link"`
 	Neighbors []neighborJSON        `json:"neighbors"`
 	BLE       *bleJSON              `json:"ble,omitempty"`
 	ND        nd.Counters           `json:"nd"`

@@ -8,8 +8,8 @@ import (
 	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
-	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
+	"github.com/lowpanbr/lowpanbr/upstream"
 )
 
 // daemonConfig is everything `lowpanbr run` needs, validated.
@@ -47,7 +47,7 @@ type daemonConfig struct {
 	LogLevel  slog.Level
 	LogFormat string // text or json
 
-	Upstream *router.UpstreamRAConfig // nil: no RAs on the LAN
+	Upstream *upstream.Config // nil: no RAs on the LAN
 
 	// BLE is the IPv6-over-BLE side (IPSP); off without a URL, unless
 	// SimBLENodes asks for a simulated controller.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -19,12 +18,14 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/lowpanbr/lowpanbr/ble/hci"
+	"github.com/lowpanbr/lowpanbr/upstream"
+
 	"github.com/spf13/viper"
 
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
-	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
 	"github.com/lowpanbr/lowpanbr/sim/otsim"
 )
@@ -91,7 +92,7 @@ func (k *configKey) section() string {
 // them on.
 type configDraft struct {
 	daemonConfig
-	upstream router.UpstreamRAConfig
+	upstream upstream.Config
 }
 
 func defaultDraft() configDraft { return configDraft{daemonConfig: defaultDaemonConfig()} }
@@ -308,11 +309,11 @@ var configKeys = []configKey{
 			return err
 		}},
 	upstreamDurationKey("upstream.route_lifetime", "Route Lifetime of the route (RFC 4191 §2.3), whole seconds, at least max_interval; 0: 30m",
-		func(c *router.UpstreamRAConfig) *time.Duration { return &c.RouteLifetime }),
+		func(c *upstream.Config) *time.Duration { return &c.RouteLifetime }),
 	upstreamDurationKey("upstream.min_interval", "least time between unsolicited RAs (RFC 4861 §6.2.1): 3s..0.75 × max_interval; 0: 0.33 × max_interval, at least 3s",
-		func(c *router.UpstreamRAConfig) *time.Duration { return &c.MinInterval }),
+		func(c *upstream.Config) *time.Duration { return &c.MinInterval }),
 	upstreamDurationKey("upstream.max_interval", "most time between unsolicited RAs (RFC 4861 §6.2.1): 4s..30m; 0: 10m",
-		func(c *router.UpstreamRAConfig) *time.Duration { return &c.MaxInterval }),
+		func(c *upstream.Config) *time.Duration { return &c.MaxInterval }),
 	{key: "upstream.preference", kind: kindString,
 		doc: "Route Preference (RFC 4191 §2.1): low, medium or high",
 		get: func(d *configDraft) any { return preferenceNames[d.upstream.Preference] },
@@ -330,7 +331,7 @@ var configKeys = []configKey{
 			return fmt.Errorf("%q: want low, medium or high", s)
 		}},
 	upstreamDurationKey("upstream.router_lifetime", "Router Lifetime of the RAs, whole seconds: max_interval..2h30m; 0: not a default router, the route only",
-		func(c *router.UpstreamRAConfig) *time.Duration { return &c.RouterLifetime }),
+		func(c *upstream.Config) *time.Duration { return &c.RouterLifetime }),
 
 	{key: "ble.url", flag: "ble", meta: "URL", kind: kindString,
 		doc: `BLE controller for IPv6 over BLE (IPSP): hci+uart:///dev/ttyACM1?uart-baudrate=1000000 or hci+user://hci0; "": none (on the simulator, sim.ble_nodes adds a simulated one)`,
@@ -705,7 +706,7 @@ func lifetimeKey(key, what string, def, unit, limit time.Duration, field func(*c
 
 // upstreamDurationKey is an upstream RA interval or lifetime; router checks
 // the values (see checkUpstream).
-func upstreamDurationKey(key, doc string, field func(*router.UpstreamRAConfig) *time.Duration) configKey {
+func upstreamDurationKey(key, doc string, field func(*upstream.Config) *time.Duration) configKey {
 	return configKey{key: key, kind: kindDuration, doc: doc,
 		get: func(d *configDraft) any { return fmtDuration(*field(&d.upstream)) },
 		set: func(d *configDraft, v any) error {
@@ -941,20 +942,20 @@ func (d *configDraft) checkReassembly() []*keyError {
 	return errs
 }
 
-// checkUpstream validates the upstream RA keys with router.NewUpstreamRA
+// checkUpstream validates the upstream RA keys with upstream.New
 // (which touches nothing on the system), for the mesh prefix, whether or
 // not upstream.interface turns the RAs on; then it sets d.Upstream.
 func (d *configDraft) checkUpstream() []*keyError {
 	u := d.upstream
 	var errs []*keyError
-	probe := func(key, field string, c router.UpstreamRAConfig) bool {
+	probe := func(key, field string, c upstream.Config) bool {
 		if c.Interface == "" {
 			c.Interface = "eth0" // only upstream.interface is about the interface
 		}
 		c.Routes = []netip.Prefix{d.Prefix}
-		if _, err := router.NewUpstreamRA(c); err != nil {
-			if errors.Is(err, router.ErrUpstreamRAConfig) {
-				err = trimmed(err, "router: upstream RA: "+field+" ", ": "+router.ErrUpstreamRAConfig.Error())
+		if _, err := upstream.New(c); err != nil {
+			if errors.Is(err, upstream.ErrConfig) {
+				err = trimmed(err, "router: upstream RA: "+field+" ", ": "+upstream.ErrConfig.Error())
 			}
 			errs = append(errs, &keyError{Key: key, Err: err})
 			return false
@@ -962,16 +963,16 @@ func (d *configDraft) checkUpstream() []*keyError {
 		return true
 	}
 	if u.Interface != "" {
-		probe("upstream.interface", "Interface", router.UpstreamRAConfig{Interface: u.Interface})
+		probe("upstream.interface", "Interface", upstream.Config{Interface: u.Interface})
 	}
 	// The other intervals and lifetimes are bounded by max_interval.
-	if probe("upstream.max_interval", "MaxInterval", router.UpstreamRAConfig{MaxInterval: u.MaxInterval}) {
-		probe("upstream.min_interval", "MinInterval", router.UpstreamRAConfig{MaxInterval: u.MaxInterval, MinInterval: u.MinInterval})
-		probe("upstream.route_lifetime", "RouteLifetime", router.UpstreamRAConfig{MaxInterval: u.MaxInterval, RouteLifetime: u.RouteLifetime})
-		probe("upstream.router_lifetime", "RouterLifetime", router.UpstreamRAConfig{MaxInterval: u.MaxInterval, RouterLifetime: u.RouterLifetime})
+	if probe("upstream.max_interval", "MaxInterval", upstream.Config{MaxInterval: u.MaxInterval}) {
+		probe("upstream.min_interval", "MinInterval", upstream.Config{MaxInterval: u.MaxInterval, MinInterval: u.MinInterval})
+		probe("upstream.route_lifetime", "RouteLifetime", upstream.Config{MaxInterval: u.MaxInterval, RouteLifetime: u.RouteLifetime})
+		probe("upstream.router_lifetime", "RouterLifetime", upstream.Config{MaxInterval: u.MaxInterval, RouterLifetime: u.RouterLifetime})
 	}
 	if len(errs) == 0 && probe("upstream", "", u) && u.Interface != "" {
-		d.Upstream = &router.UpstreamRAConfig{Interface: u.Interface, RouteLifetime: u.RouteLifetime, MinInterval: u.MinInterval,
+		d.Upstream = &upstream.Config{Interface: u.Interface, RouteLifetime: u.RouteLifetime, MinInterval: u.MinInterval,
 			MaxInterval: u.MaxInterval, Preference: u.Preference, RouterLifetime: u.RouterLifetime}
 	}
 	return errs

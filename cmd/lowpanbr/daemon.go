@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/ble"
+	"github.com/lowpanbr/lowpanbr/hostif"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/metrics"
 	"github.com/lowpanbr/lowpanbr/nd"
@@ -24,6 +26,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/sim/otsim"
 	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
+	"github.com/lowpanbr/lowpanbr/upstream"
 )
 
 // routerAddr is the border router's own address in the mesh prefix: ::1.
@@ -46,14 +49,14 @@ type daemon struct {
 	otBridge   *otsim.Bridge // the mesh on OpenThread's simulation radio (sim.ot_node)
 	mesh       *sim.Mesh
 	driver     *rcp.Driver
-	link       *router.LowpanLink
+	link       *link.Lowpan
 	nd         *nd.Router
-	tun        router.Device
-	applied    *router.Applied
+	tun        hostif.TUN
+	applied    *hostif.Applied
 	fwd        *router.Forwarder
 	fwdDone    chan struct{} // closed when the forwarder's Run returns
 	fwdStarted bool
-	up         *router.UpstreamRA
+	up         *upstream.Advertiser
 	api        *apiServer
 	metrics    *metrics.Metrics
 	metSrv     *metricsServer
@@ -106,7 +109,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		return d, fmt.Errorf("state directory: %w", err)
 	}
 	linkState := filepath.Join(cfg.StateDir, "link.json")
-	if rep, err := router.CleanupStale(cfg.TUNName, linkState); err != nil {
+	if rep, err := hostif.CleanupStale(cfg.TUNName, linkState); err != nil {
 		log.Warn("cleaning up after an earlier run", "err", err)
 	} else if rep.StateFound {
 		log.Info("cleaned up after an earlier run that did not stop cleanly", "pid", rep.PID, "link", rep.Link)
@@ -204,17 +207,17 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 	if err := d.nd.ApplyContexts(ctxs); err != nil {
 		return d, err
 	}
-	d.link, err = router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan0", Radio: d.driver, PANID: cfg.PANID, ExtAddr: id.EUI64,
+	d.link, err = link.NewLowpan(link.LowpanConfig{Name: "wpan0", Radio: d.driver, PANID: cfg.PANID, ExtAddr: id.EUI64,
 		Contexts: ctxs, Reassembly: cfg.Reassembly, MaxNeighbors: cfg.MaxNeighbors, Logger: log.With("component", "lowpan")})
 	if err != nil {
 		return d, err
 	}
 
-	if d.tun, err = router.OpenTUN(cfg.TUNName, cfg.TUNMTU); err != nil {
+	if d.tun, err = hostif.OpenTUN(cfg.TUNName, cfg.TUNMTU); err != nil {
 		return d, err
 	}
 	d.undo = append(d.undo, func() { d.tun.Close() })
-	d.applied, err = router.ConfigureLink(d.tun.Name(), router.LinkConfig{MTU: cfg.TUNMTU, Up: true, Forwarding: cfg.Forwarding,
+	d.applied, err = hostif.Configure(d.tun.Name(), hostif.Config{MTU: cfg.TUNMTU, Up: true, Forwarding: cfg.Forwarding,
 		Addrs: []netip.Prefix{netip.PrefixFrom(d.global, 128)}, LinkLocal: ll,
 		Routes: []netip.Prefix{cfg.Prefix}, StateFile: linkState})
 	if err != nil {
@@ -226,7 +229,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		}
 	})
 	d.metrics = metrics.New(version)
-	d.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: d.tun, Links: []router.RunnableLink{d.link}, ND: d.nd,
+	d.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: d.tun, Links: []link.Runnable{d.link}, ND: d.nd,
 		Source: d.global, Contexts: ctxs, TxLatency: d.metrics.TxLatency, Logger: log.With("component", "forwarder")})
 	if err != nil {
 		return d, err
@@ -247,7 +250,7 @@ func startDaemon(parent context.Context, cfg daemonConfig, log *slog.Logger) (d 
 		c := *cfg.Upstream
 		c.Routes = []netip.Prefix{cfg.Prefix}
 		c.Logger = log.With("component", "upstream-ra")
-		if d.up, err = router.NewUpstreamRA(c); err != nil {
+		if d.up, err = upstream.New(c); err != nil {
 			return d, err
 		}
 		d.goRun("upstream RA", func() error { return d.up.Run(ctx) })

@@ -24,8 +24,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/internal/oracle"
 	"golang.org/x/sys/unix"
+
+	"github.com/lowpanbr/lowpanbr/internal/oracle"
 )
 
 // The end-to-end test: a namespace "lan" with a host, a veth to a namespace

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package router
+package upstream
 
 import (
 	"context"
@@ -10,6 +10,6 @@ import (
 
 // Run is available on Linux only (it needs a raw ICMPv6 socket and
 // netlink); elsewhere it returns ErrUnsupportedOS.
-func (u *UpstreamRA) Run(ctx context.Context) error {
+func (u *Advertiser) Run(ctx context.Context) error {
 	return fmt.Errorf("router: upstream RA on %s: not supported: %w", runtime.GOOS, ErrUnsupportedOS)
 }

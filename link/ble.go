@@ -1,4 +1,4 @@
-package router
+package link
 
 import (
 	"context"
@@ -28,8 +28,8 @@ type SDUChannel interface {
 // ErrChannelClosed: the L2CAP channel (or its connection) is gone.
 var ErrChannelClosed = errors.New("router: BLE channel closed")
 
-// BLELinkConfig configures a BLELink.
-type BLELinkConfig struct {
+// BLEConfig configures a BLE.
+type BLEConfig struct {
 	Name    string
 	Channel SDUChannel
 	// Local and Peer are the two device addresses (RFC 7668 §3.2.2 derives
@@ -43,19 +43,19 @@ type BLELinkConfig struct {
 	Logger     *slog.Logger
 }
 
-// BLELinkStats counts a BLE link's traffic.
-type BLELinkStats struct {
+// BLEStats counts a BLE link's traffic.
+type BLEStats struct {
 	PacketsSent, PacketsReceived uint64
 	BytesSent, BytesReceived     uint64 // SDU octets
 	HeaderBytesSaved             uint64
 	SendErrors, DecodeErrors     uint64
 }
 
-// BLELink is IPv6 over one BLE connection (RFC 7668): a point-to-point
+// BLE is IPv6 over one BLE connection (RFC 7668): a point-to-point
 // link to one neighbour, RFC 6282 IPHC with RFC 7668 address derivation
 // and elision, no 6LoWPAN fragmentation (L2CAP segments the SDU).
-type BLELink struct {
-	cfg         BLELinkConfig
+type BLE struct {
+	cfg         BLEConfig
 	log         *slog.Logger
 	codec       lowpan.BLECodec
 	local, peer lowpan.LinkAddr
@@ -68,11 +68,11 @@ type BLELink struct {
 	}
 }
 
-var _ PointToPoint = (*BLELink)(nil)
-var _ RunnableLink = (*BLELink)(nil)
+var _ PointToPoint = (*BLE)(nil)
+var _ Runnable = (*BLE)(nil)
 
-// NewBLELink makes a link on an open channel.
-func NewBLELink(cfg BLELinkConfig) (*BLELink, error) {
+// NewBLE makes a link on an open channel.
+func NewBLE(cfg BLEConfig) (*BLE, error) {
 	if cfg.Channel == nil {
 		return nil, errors.New("router: BLE link: no channel")
 	}
@@ -82,27 +82,27 @@ func NewBLELink(cfg BLELinkConfig) (*BLELink, error) {
 	if cfg.Name == "" {
 		cfg.Name = "ble-" + lowpan.BLELinkAddr(cfg.Peer).String()
 	}
-	return &BLELink{cfg: cfg, log: cfg.Logger.With("link", cfg.Name),
+	return &BLE{cfg: cfg, log: cfg.Logger.With("link", cfg.Name),
 		codec: lowpan.BLECodec{Contexts: cfg.Contexts, Registered: cfg.Registered},
 		local: lowpan.BLELinkAddr(cfg.Local), peer: lowpan.BLELinkAddr(cfg.Peer)}, nil
 }
 
 // Name implements Link.
-func (l *BLELink) Name() string { return l.cfg.Name }
+func (l *BLE) Name() string { return l.cfg.Name }
 
 // MTU implements Link: RFC 7668 §3.2 (1280, L2CAP carrying it whole).
-func (l *BLELink) MTU() int { return lowpan.BLEMTU }
+func (l *BLE) MTU() int { return lowpan.BLEMTU }
 
 // LinkAddr implements Link.
-func (l *BLELink) LinkAddr() lowpan.LinkAddr { return l.local }
+func (l *BLE) LinkAddr() lowpan.LinkAddr { return l.local }
 
 // Peer implements PointToPoint.
-func (l *BLELink) Peer() lowpan.LinkAddr { return l.peer }
+func (l *BLE) Peer() lowpan.LinkAddr { return l.peer }
 
 // Send implements Link: one compressed packet, one SDU. The next hop can
 // only be the peer (or the broadcast address, which means the peer: BLE
 // has no link-layer multicast).
-func (l *BLELink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error {
+func (l *BLE) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error {
 	if nextHop != l.peer && nextHop != BroadcastShort {
 		return fmt.Errorf("router: %s: next hop %v is not this link's peer %v", l.cfg.Name, nextHop, l.peer)
 	}
@@ -125,9 +125,9 @@ func (l *BLELink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr)
 	return nil
 }
 
-// Run implements RunnableLink: it decompresses every SDU and delivers the
+// Run implements Runnable: it decompresses every SDU and delivers the
 // packet until the channel closes or ctx ends.
-func (l *BLELink) Run(ctx context.Context, deliver func(*Delivery)) {
+func (l *BLE) Run(ctx context.Context, deliver func(*Delivery)) {
 	out := make([]byte, lowpan.BLEMTU+64)
 	var dl Delivery
 	err := l.cfg.Channel.Receive(ctx, func(sdu []byte) {
@@ -148,43 +148,8 @@ func (l *BLELink) Run(ctx context.Context, deliver func(*Delivery)) {
 }
 
 // Stats returns the link's counters.
-func (l *BLELink) Stats() BLELinkStats {
-	return BLELinkStats{PacketsSent: l.stats.pktSent.Load(), PacketsReceived: l.stats.pktRecv.Load(),
+func (l *BLE) Stats() BLEStats {
+	return BLEStats{PacketsSent: l.stats.pktSent.Load(), PacketsReceived: l.stats.pktRecv.Load(),
 		BytesSent: l.stats.bSent.Load(), BytesReceived: l.stats.bRecv.Load(), HeaderBytesSaved: l.stats.saved.Load(),
 		SendErrors: l.stats.sendErr.Load(), DecodeErrors: l.stats.decErr.Load()}
-}
-
-// BLEChannel is an open IPSP channel as a BLE host hands it out.
-type BLEChannel interface {
-	SDUChannel
-	PeerCanonical() [6]byte
-	LocalCanonical() [6]byte
-	Done() <-chan struct{}
-}
-
-// ServeBLE adds a BLELink to the forwarder for every channel that opens,
-// until ctx ends; each link leaves the forwarder when its channel closes
-// (its Run returns). The 6LBR's registry tells the codec which addresses
-// its nodes registered (RFC 7668 §3.2.4 elision).
-func ServeBLE[C BLEChannel](ctx context.Context, f *Forwarder, channels <-chan C, contexts *lowpan.ContextTable, log *slog.Logger) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	for {
-		var ch C
-		select {
-		case <-ctx.Done():
-			return
-		case ch = <-channels:
-		}
-		link, err := NewBLELink(BLELinkConfig{Channel: ch, Local: ch.LocalCanonical(), Peer: ch.PeerCanonical(),
-			Contexts: contexts, Registered: f.cfg.ND.Registry(), Logger: log})
-		if err != nil {
-			log.Warn("BLE link", "err", err)
-			continue
-		}
-		if _, err := f.AddLink(link); err != nil {
-			log.Warn("BLE link", "err", err)
-		}
-	}
 }

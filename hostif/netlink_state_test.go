@@ -1,4 +1,4 @@
-package router
+package hostif
 
 import (
 	"net/netip"
@@ -46,15 +46,15 @@ func TestStateFileRoundTrip(t *testing.T) {
 func TestLinkConfigValidate(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		cfg  LinkConfig
+		cfg  Config
 		ok   bool
 	}{
-		{"empty", LinkConfig{}, true},
-		{"mesh", LinkConfig{MTU: 1280, Addrs: []netip.Prefix{netip.MustParsePrefix("2001:db8:1::1/64")}, Routes: []netip.Prefix{netip.MustParsePrefix("2001:db8:1::/64")}}, true},
-		{"small MTU", LinkConfig{MTU: 1000}, false},
-		{"IPv4 address", LinkConfig{Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}}, false},
-		{"mapped route", LinkConfig{Routes: []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.0/120")}}, false},
-		{"zero prefix", LinkConfig{Routes: []netip.Prefix{{}}}, false},
+		{"empty", Config{}, true},
+		{"mesh", Config{MTU: 1280, Addrs: []netip.Prefix{netip.MustParsePrefix("2001:db8:1::1/64")}, Routes: []netip.Prefix{netip.MustParsePrefix("2001:db8:1::/64")}}, true},
+		{"small MTU", Config{MTU: 1000}, false},
+		{"IPv4 address", Config{Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}}, false},
+		{"mapped route", Config{Routes: []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.0/120")}}, false},
+		{"zero prefix", Config{Routes: []netip.Prefix{{}}}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if err := c.cfg.validate(); (err == nil) != c.ok {

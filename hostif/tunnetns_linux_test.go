@@ -1,6 +1,6 @@
 //go:build linux
 
-package router
+package hostif
 
 import (
 	"encoding/binary"
@@ -11,13 +11,14 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/internal/checksum"
 	"golang.org/x/sys/unix"
+
+	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/internal/netnstest"
 )
 
 // Helpers shared by the TUN, netlink and sysctl tests: a network namespace
@@ -49,8 +50,8 @@ func requireTUNHost(tb testing.TB) {
 func tunEnterNetns(tb testing.TB) string {
 	tb.Helper()
 	requireTUNHost(tb)
-	removeAbandonedNetns(tb)
-	ns := fmt.Sprintf("%s%d-%08x", testNetnsPrefix, os.Getpid(), rand.Uint32())
+	netnstest.RemoveAbandoned(tb)
+	ns := fmt.Sprintf("%s%d-%08x", netnstest.Prefix, os.Getpid(), rand.Uint32())
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		tb.Fatalf("ip netns add %s: %v: %s", ns, err, out)
 	}
@@ -71,41 +72,8 @@ func tunEnterNetns(tb testing.TB) string {
 	return ns
 }
 
-const testNetnsPrefix = "lowpanbr-test-"
-
-// removeAbandonedNetns deletes test namespaces whose test process has died
-// without its cleanups (killed, or panicked on -timeout). Names carry the
-// PID of the process that made them.
-func removeAbandonedNetns(tb testing.TB) {
-	ents, _ := os.ReadDir("/run/netns")
-	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), testNetnsPrefix)
-		if !ok {
-			continue
-		}
-		pidStr, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || pid == os.Getpid() || unix.Kill(pid, 0) != unix.ESRCH {
-			continue
-		}
-		if out, err := exec.Command("ip", "netns", "del", e.Name()).CombinedOutput(); err != nil {
-			tb.Logf("removing abandoned namespace %s: %v: %s", e.Name(), err, out)
-		}
-	}
-}
-
-// tunIP runs "ip -n ns args..." and returns its output.
-func tunIP(tb testing.TB, ns string, args ...string) string {
-	tb.Helper()
-	out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("ip -n %s %s: %v: %s", ns, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // openTestTUN opens a TUN and closes it at the end of the test.
-func openTestTUN(tb testing.TB, name string, mtu int) Device {
+func openTestTUN(tb testing.TB, name string, mtu int) TUN {
 	tb.Helper()
 	dev, err := OpenTUN(name, mtu)
 	if err != nil {
@@ -113,23 +81,6 @@ func openTestTUN(tb testing.TB, name string, mtu int) Device {
 	}
 	tb.Cleanup(func() { dev.Close() })
 	return dev
-}
-
-// tunCheckGoroutines fails the test if, once its later cleanups have run, more
-// goroutines are left than when it was called.
-func tunCheckGoroutines(tb testing.TB) {
-	before := runtime.NumGoroutine()
-	tb.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				tb.Errorf("goroutines: %d before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
 }
 
 // tunPacketReader reads a device on a goroutine of its own until the device
@@ -140,7 +91,7 @@ type tunPacketReader struct {
 	err  chan error
 }
 
-func tunStartReader(tb testing.TB, dev Device) *tunPacketReader {
+func tunStartReader(tb testing.TB, dev TUN) *tunPacketReader {
 	r := &tunPacketReader{pkts: make(chan []byte, 256), err: make(chan error, 1)}
 	go func() {
 		buf := make([]byte, 2048)

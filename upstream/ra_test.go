@@ -1,4 +1,4 @@
-package router
+package upstream
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
 	"github.com/lowpanbr/lowpanbr/nd"
@@ -31,64 +32,64 @@ var (
 )
 
 func TestNewUpstreamRAValidation(t *testing.T) {
-	ok := func(c *UpstreamRAConfig) {}
+	ok := func(c *Config) {}
 	for _, tc := range []struct {
 		name string
-		mod  func(c *UpstreamRAConfig)
+		mod  func(c *Config)
 		want string // substring of the error; "" for none
 	}{
 		{"defaults", ok, ""},
-		{"no interface", func(c *UpstreamRAConfig) { c.Interface = "" }, `Interface "": required`},
-		{"long interface", func(c *UpstreamRAConfig) { c.Interface = "abcdefghijklmnop" }, `Interface "abcdefghijklmnop": longer than`},
-		{"no routes", func(c *UpstreamRAConfig) { c.Routes = nil }, "Routes []: at least one"},
-		{"too many routes", func(c *UpstreamRAConfig) {
+		{"no interface", func(c *Config) { c.Interface = "" }, `Interface "": required`},
+		{"long interface", func(c *Config) { c.Interface = "abcdefghijklmnop" }, `Interface "abcdefghijklmnop": longer than`},
+		{"no routes", func(c *Config) { c.Routes = nil }, "Routes []: at least one"},
+		{"too many routes", func(c *Config) {
 			c.Routes = nil
 			for i := range 51 {
 				c.Routes = append(c.Routes, netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i)}), 40))
 			}
 		}, "Routes (51 prefixes): at most 50"},
-		{"IPv4 route", func(c *UpstreamRAConfig) { c.Routes = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }, "Routes[0] 10.0.0.0/8: must be an IPv6 prefix"},
-		{"invalid route", func(c *UpstreamRAConfig) { c.Routes = []netip.Prefix{raMeshPrefix, {}} }, "Routes[1] invalid Prefix: must be an IPv6 prefix"},
-		{"host bits", func(c *UpstreamRAConfig) { c.Routes = []netip.Prefix{netip.MustParsePrefix("2001:db8:1::1/64")} }, "Routes[0] 2001:db8:1::1/64: has bits set beyond the prefix length (2001:db8:1::/64?)"},
-		{"link-local route", func(c *UpstreamRAConfig) { c.Routes = []netip.Prefix{netip.MustParsePrefix("fe80::/64")} }, "Routes[0] fe80::/64: must not be a link-local or multicast prefix"},
-		{"multicast route", func(c *UpstreamRAConfig) { c.Routes = []netip.Prefix{netip.MustParsePrefix("ff05::/16")} }, "Routes[0] ff05::/16: must not be"},
-		{"duplicate route", func(c *UpstreamRAConfig) { c.Routes = []netip.Prefix{raMeshPrefix, raOtherPrefix, raMeshPrefix} }, "Routes[2] 2001:db8:1::/64: duplicate"},
-		{"max too small", func(c *UpstreamRAConfig) { c.MaxInterval = 3 * time.Second }, "MaxInterval 3s: must be from 4s to 30m0s"},
-		{"max too large", func(c *UpstreamRAConfig) { c.MaxInterval = 1801 * time.Second }, "MaxInterval 30m1s: must be from 4s to 30m0s"},
-		{"max negative", func(c *UpstreamRAConfig) { c.MaxInterval = -time.Second }, "MaxInterval -1s: must be from 4s"},
-		{"min too small", func(c *UpstreamRAConfig) { c.MinInterval = 2 * time.Second }, "MinInterval 2s: must be from 3s to 0.75 × MaxInterval = 7m30s"},
-		{"min too large", func(c *UpstreamRAConfig) { c.MaxInterval, c.MinInterval = 10*time.Second, 8*time.Second }, "MinInterval 8s: must be from 3s to 0.75 × MaxInterval = 7.5s"},
-		{"min at most", func(c *UpstreamRAConfig) { c.MaxInterval, c.MinInterval = 4*time.Second, 3*time.Second }, ""},
-		{"route lifetime short", func(c *UpstreamRAConfig) { c.RouteLifetime = 599 * time.Second }, "RouteLifetime 9m59s: must be from MaxInterval (10m0s) to 1193046h28m15s (infinity)"},
-		{"route lifetime long", func(c *UpstreamRAConfig) { c.RouteLifetime = infiniteRouteLifetime + time.Second }, "RouteLifetime 1193046h28m16s: must be from"},
-		{"route lifetime infinite", func(c *UpstreamRAConfig) { c.RouteLifetime = infiniteRouteLifetime }, ""},
-		{"route lifetime fraction", func(c *UpstreamRAConfig) { c.RouteLifetime = 3600*time.Second + time.Millisecond }, "RouteLifetime 1h0m0.001s: must be whole seconds"},
-		{"router lifetime short", func(c *UpstreamRAConfig) { c.RouterLifetime = time.Second }, "RouterLifetime 1s: must be 0 (not a default router) or from MaxInterval (10m0s) to 2h30m0s"},
-		{"router lifetime long", func(c *UpstreamRAConfig) { c.RouterLifetime = 9001 * time.Second }, "RouterLifetime 2h30m1s: must be 0"},
-		{"router lifetime fraction", func(c *UpstreamRAConfig) { c.RouterLifetime = 1800*time.Second + time.Millisecond }, "RouterLifetime 30m0.001s: must be whole seconds"},
-		{"router lifetime ok", func(c *UpstreamRAConfig) { c.RouterLifetime = 1800 * time.Second }, ""},
-		{"preference reserved", func(c *UpstreamRAConfig) { c.Preference = nd.PreferenceReserved }, "Preference 2: must be nd.PreferenceLow, PreferenceMedium or PreferenceHigh"},
-		{"preference out of range", func(c *UpstreamRAConfig) { c.Preference = 7 }, "Preference 7: must be"},
-		{"preference low", func(c *UpstreamRAConfig) { c.Preference = nd.PreferenceLow }, ""},
+		{"IPv4 route", func(c *Config) { c.Routes = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }, "Routes[0] 10.0.0.0/8: must be an IPv6 prefix"},
+		{"invalid route", func(c *Config) { c.Routes = []netip.Prefix{raMeshPrefix, {}} }, "Routes[1] invalid Prefix: must be an IPv6 prefix"},
+		{"host bits", func(c *Config) { c.Routes = []netip.Prefix{netip.MustParsePrefix("2001:db8:1::1/64")} }, "Routes[0] 2001:db8:1::1/64: has bits set beyond the prefix length (2001:db8:1::/64?)"},
+		{"link-local route", func(c *Config) { c.Routes = []netip.Prefix{netip.MustParsePrefix("fe80::/64")} }, "Routes[0] fe80::/64: must not be a link-local or multicast prefix"},
+		{"multicast route", func(c *Config) { c.Routes = []netip.Prefix{netip.MustParsePrefix("ff05::/16")} }, "Routes[0] ff05::/16: must not be"},
+		{"duplicate route", func(c *Config) { c.Routes = []netip.Prefix{raMeshPrefix, raOtherPrefix, raMeshPrefix} }, "Routes[2] 2001:db8:1::/64: duplicate"},
+		{"max too small", func(c *Config) { c.MaxInterval = 3 * time.Second }, "MaxInterval 3s: must be from 4s to 30m0s"},
+		{"max too large", func(c *Config) { c.MaxInterval = 1801 * time.Second }, "MaxInterval 30m1s: must be from 4s to 30m0s"},
+		{"max negative", func(c *Config) { c.MaxInterval = -time.Second }, "MaxInterval -1s: must be from 4s"},
+		{"min too small", func(c *Config) { c.MinInterval = 2 * time.Second }, "MinInterval 2s: must be from 3s to 0.75 × MaxInterval = 7m30s"},
+		{"min too large", func(c *Config) { c.MaxInterval, c.MinInterval = 10*time.Second, 8*time.Second }, "MinInterval 8s: must be from 3s to 0.75 × MaxInterval = 7.5s"},
+		{"min at most", func(c *Config) { c.MaxInterval, c.MinInterval = 4*time.Second, 3*time.Second }, ""},
+		{"route lifetime short", func(c *Config) { c.RouteLifetime = 599 * time.Second }, "RouteLifetime 9m59s: must be from MaxInterval (10m0s) to 1193046h28m15s (infinity)"},
+		{"route lifetime long", func(c *Config) { c.RouteLifetime = infiniteRouteLifetime + time.Second }, "RouteLifetime 1193046h28m16s: must be from"},
+		{"route lifetime infinite", func(c *Config) { c.RouteLifetime = infiniteRouteLifetime }, ""},
+		{"route lifetime fraction", func(c *Config) { c.RouteLifetime = 3600*time.Second + time.Millisecond }, "RouteLifetime 1h0m0.001s: must be whole seconds"},
+		{"router lifetime short", func(c *Config) { c.RouterLifetime = time.Second }, "RouterLifetime 1s: must be 0 (not a default router) or from MaxInterval (10m0s) to 2h30m0s"},
+		{"router lifetime long", func(c *Config) { c.RouterLifetime = 9001 * time.Second }, "RouterLifetime 2h30m1s: must be 0"},
+		{"router lifetime fraction", func(c *Config) { c.RouterLifetime = 1800*time.Second + time.Millisecond }, "RouterLifetime 30m0.001s: must be whole seconds"},
+		{"router lifetime ok", func(c *Config) { c.RouterLifetime = 1800 * time.Second }, ""},
+		{"preference reserved", func(c *Config) { c.Preference = nd.PreferenceReserved }, "Preference 2: must be nd.PreferenceLow, PreferenceMedium or PreferenceHigh"},
+		{"preference out of range", func(c *Config) { c.Preference = 7 }, "Preference 7: must be"},
+		{"preference low", func(c *Config) { c.Preference = nd.PreferenceLow }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := UpstreamRAConfig{Interface: "eth0", Routes: []netip.Prefix{raMeshPrefix}}
+			cfg := Config{Interface: "eth0", Routes: []netip.Prefix{raMeshPrefix}}
 			tc.mod(&cfg)
-			u, err := NewUpstreamRA(cfg)
+			u, err := New(cfg)
 			if tc.want == "" {
 				if err != nil {
-					t.Fatalf("NewUpstreamRA: %v", err)
+					t.Fatalf("New: %v", err)
 				}
 				if u == nil {
-					t.Fatal("NewUpstreamRA returned nil without an error")
+					t.Fatal("New returned nil without an error")
 				}
 				return
 			}
 			if err == nil {
-				t.Fatalf("NewUpstreamRA succeeded, want an error containing %q", tc.want)
+				t.Fatalf("New succeeded, want an error containing %q", tc.want)
 			}
-			if !errors.Is(err, ErrUpstreamRAConfig) || !strings.HasPrefix(err.Error(), "router: upstream RA: ") || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q: want ErrUpstreamRAConfig, prefix \"router: upstream RA: \" and %q", err, tc.want)
+			if !errors.Is(err, ErrConfig) || !strings.HasPrefix(err.Error(), "router: upstream RA: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q: want ErrConfig, prefix \"router: upstream RA: \" and %q", err, tc.want)
 			}
 		})
 	}
@@ -103,7 +104,7 @@ func TestNewUpstreamRADefaults(t *testing.T) {
 		{9 * time.Second, 3 * time.Second}, // 0.33 × 9 s = 2.97 s, raised to 3 s
 		{4 * time.Second, 3 * time.Second},
 	} {
-		u, err := NewUpstreamRA(UpstreamRAConfig{Interface: "eth0", Routes: []netip.Prefix{raMeshPrefix}, MaxInterval: tc.max})
+		u, err := New(Config{Interface: "eth0", Routes: []netip.Prefix{raMeshPrefix}, MaxInterval: tc.max})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,12 +186,12 @@ func summarizeRA(t *testing.T, ra []byte) raSummary {
 }
 
 func TestUpstreamRAAppendRA(t *testing.T) {
-	cfg := UpstreamRAConfig{
+	cfg := Config{
 		Interface:  "eth0",
 		Routes:     []netip.Prefix{raMeshPrefix, raOtherPrefix, netip.MustParsePrefix("2001:db8:3:4:5::/80"), netip.MustParsePrefix("::/0")},
 		Preference: nd.PreferenceHigh, RouteLifetime: 3600 * time.Second,
 	}
-	u, err := NewUpstreamRA(cfg)
+	u, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +231,7 @@ func TestUpstreamRAAppendRA(t *testing.T) {
 
 	// A default router: Router Lifetime and Prf in the header.
 	cfg.RouterLifetime = 1800 * time.Second
-	u, err = NewUpstreamRA(cfg)
+	u, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +273,7 @@ func TestHWAddrOption(t *testing.T) {
 // AppendRA, then the final one.
 func TestUpstreamRATshark(t *testing.T) {
 	tshark := oracle.Tshark(t)
-	u, err := NewUpstreamRA(UpstreamRAConfig{
+	u, err := New(Config{
 		Interface:  "eth0",
 		Routes:     []netip.Prefix{raMeshPrefix, raOtherPrefix, netip.MustParsePrefix("2001:db8:3:4:5::/80")},
 		Preference: nd.PreferenceLow, RouteLifetime: 1800 * time.Second, RouterLifetime: 1200 * time.Second,
@@ -475,7 +476,7 @@ func rsBody(t *testing.T, src netip.Addr, mac net.HardwareAddr) []byte {
 }
 
 // newFakeUpstreamRA makes a sender with the timing shortened for tests.
-func newFakeUpstreamRA(t *testing.T, cfg UpstreamRAConfig) *UpstreamRA {
+func newFakeUpstreamRA(t *testing.T, cfg Config) *Advertiser {
 	t.Helper()
 	if cfg.Interface == "" {
 		cfg.Interface = "fake0"
@@ -483,7 +484,7 @@ func newFakeUpstreamRA(t *testing.T, cfg UpstreamRAConfig) *UpstreamRA {
 	if cfg.Routes == nil {
 		cfg.Routes = []netip.Prefix{raMeshPrefix}
 	}
-	u, err := NewUpstreamRA(cfg)
+	u, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +493,7 @@ func newFakeUpstreamRA(t *testing.T, cfg UpstreamRAConfig) *UpstreamRA {
 }
 
 // runFake runs u on link until the returned cancel, or the end of the test.
-func runFake(t *testing.T, u *UpstreamRA, link *fakeRALink) (context.CancelFunc, <-chan error) {
+func runFake(t *testing.T, u *Advertiser, link *fakeRALink) (context.CancelFunc, <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -513,7 +514,7 @@ func runFake(t *testing.T, u *UpstreamRA, link *fakeRALink) (context.CancelFunc,
 
 // waitStats waits up to a second for the counters to be want: an RA
 // reaches the fake link before it is counted.
-func waitStats(t *testing.T, u *UpstreamRA, want UpstreamRAStats) {
+func waitStats(t *testing.T, u *Advertiser, want Stats) {
 	t.Helper()
 	deadline := time.Now().Add(time.Second)
 	for u.Stats() != want && time.Now().Before(deadline) {
@@ -528,7 +529,7 @@ func waitStats(t *testing.T, u *UpstreamRA, want UpstreamRAStats) {
 // MAX_INITIAL_RTR_ADVERT_INTERVAL apart, then silence until MinInterval
 // (RFC 4861 §6.2.4).
 func TestUpstreamRAInitialBurst(t *testing.T) {
-	u := newFakeUpstreamRA(t, UpstreamRAConfig{MaxInterval: 4 * time.Second, MinInterval: 3 * time.Second})
+	u := newFakeUpstreamRA(t, Config{MaxInterval: 4 * time.Second, MinInterval: 3 * time.Second})
 	link := newFakeRALink()
 	start := time.Now()
 	runFake(t, u, link)
@@ -550,7 +551,7 @@ func TestUpstreamRAInitialBurst(t *testing.T) {
 		prev = ra.at
 	}
 	link.none(t, 2*time.Second)
-	waitStats(t, u, UpstreamRAStats{Unsolicited: 3})
+	waitStats(t, u, Stats{Unsolicited: 3})
 	ra := link.next(t, 3*time.Second)
 	if d := ra.at.Sub(prev); d < 3*time.Second || d > 4*time.Second+100*time.Millisecond {
 		t.Errorf("fourth RA %v after the third, want within [MinInterval, MaxInterval]", d)
@@ -562,7 +563,7 @@ func TestUpstreamRAInitialBurst(t *testing.T) {
 // previous RA, several by one RA; invalid ones (RFC 4861 §6.1.1) are
 // counted and not answered.
 func TestUpstreamRASolicitations(t *testing.T) {
-	u := newFakeUpstreamRA(t, UpstreamRAConfig{})
+	u := newFakeUpstreamRA(t, Config{})
 	link := newFakeRALink()
 	runFake(t, u, link)
 	var last time.Time
@@ -616,14 +617,14 @@ func TestUpstreamRASolicitations(t *testing.T) {
 		link.inject(t, rs)
 	}
 	link.none(t, u.minDelay+u.maxDelay+100*time.Millisecond)
-	waitStats(t, u, UpstreamRAStats{Unsolicited: 3, Solicited: 3, RSReceived: 5, RSInvalid: 6})
+	waitStats(t, u, Stats{Unsolicited: 3, Solicited: 3, RSReceived: 5, RSInvalid: 6})
 }
 
 // TestUpstreamRAWaitsForLinkLocal: without a usable link-local address
 // nothing is sent and nothing counted as an error; once there is one, the
 // initial advertisements go.
 func TestUpstreamRAWaitsForLinkLocal(t *testing.T) {
-	u := newFakeUpstreamRA(t, UpstreamRAConfig{})
+	u := newFakeUpstreamRA(t, Config{})
 	link := newFakeRALink()
 	link.set(true, nil)
 	runFake(t, u, link)
@@ -632,13 +633,13 @@ func TestUpstreamRAWaitsForLinkLocal(t *testing.T) {
 	for range 3 {
 		link.next(t, linkLocalRetry+500*time.Millisecond)
 	}
-	waitStats(t, u, UpstreamRAStats{Unsolicited: 3})
+	waitStats(t, u, Stats{Unsolicited: 3})
 }
 
 // TestUpstreamRASendErrors: a failing send is counted and retried; the
 // initial advertisements are kept for when it works.
 func TestUpstreamRASendErrors(t *testing.T) {
-	u := newFakeUpstreamRA(t, UpstreamRAConfig{})
+	u := newFakeUpstreamRA(t, Config{})
 	link := newFakeRALink()
 	link.set(false, errors.New("network is down"))
 	runFake(t, u, link)
@@ -657,14 +658,14 @@ func TestUpstreamRASendErrors(t *testing.T) {
 	if errs < 3 {
 		t.Errorf("%d send errors, want at least 3", errs)
 	}
-	waitStats(t, u, UpstreamRAStats{Unsolicited: 3, SendErrors: errs})
+	waitStats(t, u, Stats{Unsolicited: 3, SendErrors: errs})
 }
 
 // TestUpstreamRAFinal: cancelling sends one RA with every lifetime 0 (RFC
 // 4861 §6.2.5) and returns nil at once; without a previous RA there is
 // nothing to withdraw.
 func TestUpstreamRAFinal(t *testing.T) {
-	u := newFakeUpstreamRA(t, UpstreamRAConfig{Routes: []netip.Prefix{raMeshPrefix, raOtherPrefix}, RouterLifetime: 1800 * time.Second})
+	u := newFakeUpstreamRA(t, Config{Routes: []netip.Prefix{raMeshPrefix, raOtherPrefix}, RouterLifetime: 1800 * time.Second})
 	link := newFakeRALink()
 	cancel, done := runFake(t, u, link)
 	for range 3 {
@@ -700,7 +701,7 @@ func TestUpstreamRAFinal(t *testing.T) {
 	}
 
 	// Cancelled before anything was sent.
-	u = newFakeUpstreamRA(t, UpstreamRAConfig{})
+	u = newFakeUpstreamRA(t, Config{})
 	link = newFakeRALink()
 	link.set(true, nil)
 	cancel, done = runFake(t, u, link)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package router
+package hostif
 
 import (
 	"errors"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/netnstest"
 )
 
 var (
@@ -27,12 +29,12 @@ var (
 // the kernel answers back through it.
 func TestTUNBothDirections(t *testing.T) {
 	ns := tunEnterNetns(t)
-	tunCheckGoroutines(t)
+	netnstest.CheckGoroutines(t)
 	dev := openTestTUN(t, "lowpan0", 0)
 	if dev.Name() != "lowpan0" || dev.MTU() != DefaultMTU {
 		t.Fatalf("Name, MTU = %q, %d; want lowpan0, %d", dev.Name(), dev.MTU(), DefaultMTU)
 	}
-	a, err := ConfigureLink(dev.Name(), LinkConfig{
+	a, err := Configure(dev.Name(), Config{
 		MTU:    1280,
 		Addrs:  []netip.Prefix{tunRouterAddr},
 		Routes: []netip.Prefix{tunMeshPrefix, tunOtherPrefix},
@@ -47,9 +49,9 @@ func TestTUNBothDirections(t *testing.T) {
 		}
 	})
 
-	link := tunIP(t, ns, "link", "show", "dev", "lowpan0")
-	addrs := tunIP(t, ns, "-6", "addr", "show", "dev", "lowpan0")
-	routes := tunIP(t, ns, "-6", "route", "show", "dev", "lowpan0")
+	link := netnstest.IP(t, ns, "link", "show", "dev", "lowpan0")
+	addrs := netnstest.IP(t, ns, "-6", "addr", "show", "dev", "lowpan0")
+	routes := netnstest.IP(t, ns, "-6", "route", "show", "dev", "lowpan0")
 	for _, c := range []struct{ out, want string }{
 		{link, "mtu 1280"},
 		{link, ",UP,"},
@@ -93,7 +95,7 @@ func TestTUNBothDirections(t *testing.T) {
 // goroutine outlives the device.
 func TestTUNCloseWakesRead(t *testing.T) {
 	tunEnterNetns(t)
-	tunCheckGoroutines(t)
+	netnstest.CheckGoroutines(t)
 	dev := openTestTUN(t, "lowpan0", 0)
 	// Down, the interface receives nothing, so the read really blocks.
 	done := make(chan error, 1)
@@ -135,7 +137,7 @@ func TestTUNCloseWakesRead(t *testing.T) {
 func TestTUNShortBuffer(t *testing.T) {
 	tunEnterNetns(t)
 	dev := openTestTUN(t, "lowpan0", 0)
-	a, err := ConfigureLink(dev.Name(), LinkConfig{Addrs: []netip.Prefix{tunRouterAddr}, Up: true})
+	a, err := Configure(dev.Name(), Config{Addrs: []netip.Prefix{tunRouterAddr}, Up: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,19 +171,19 @@ func TestTUNShortBuffer(t *testing.T) {
 	t.Fatal("no io.ErrShortBuffer in 20 reads")
 }
 
-// TestTUNMTUFollowsLink checks that Device.MTU follows a change made from
+// TestTUNMTUFollowsLink checks that TUN.MTU follows a change made from
 // outside, through wireguard's link-event listener.
 func TestTUNMTUFollowsLink(t *testing.T) {
 	ns := tunEnterNetns(t)
-	tunCheckGoroutines(t)
+	netnstest.CheckGoroutines(t)
 	dev := openTestTUN(t, "lowpan0", 1500)
 	if got := dev.MTU(); got != 1500 {
 		t.Fatalf("MTU after OpenTUN(1500) = %d", got)
 	}
-	if out := tunIP(t, ns, "link", "show", "dev", "lowpan0"); !strings.Contains(out, "mtu 1500") {
+	if out := netnstest.IP(t, ns, "link", "show", "dev", "lowpan0"); !strings.Contains(out, "mtu 1500") {
 		t.Fatalf("kernel MTU not 1500:\n%s", out)
 	}
-	tunIP(t, ns, "link", "set", "dev", "lowpan0", "mtu", "1400")
+	netnstest.IP(t, ns, "link", "set", "dev", "lowpan0", "mtu", "1400")
 	deadline := time.Now().Add(5 * time.Second)
 	for dev.MTU() != 1400 {
 		if time.Now().After(deadline) {
@@ -194,8 +196,8 @@ func TestTUNMTUFollowsLink(t *testing.T) {
 // TestOpenTUNErrors checks the errors an operator meets.
 func TestOpenTUNErrors(t *testing.T) {
 	ns := tunEnterNetns(t)
-	tunCheckGoroutines(t)
-	tunIP(t, ns, "link", "add", "lowpan0", "type", "bridge")
+	netnstest.CheckGoroutines(t)
+	netnstest.IP(t, ns, "link", "add", "lowpan0", "type", "bridge")
 	if _, err := OpenTUN("lowpan0", 0); err == nil || !strings.Contains(err.Error(), "exists and is a bridge, not a TUN") {
 		t.Errorf("OpenTUN over a bridge: %v", err)
 	}
@@ -217,18 +219,18 @@ func TestOpenTUNErrors(t *testing.T) {
 // made by the operator, and that on Close the TUN stays with its MTU back.
 func TestTUNPersistentAttach(t *testing.T) {
 	ns := tunEnterNetns(t)
-	tunIP(t, ns, "tuntap", "add", "dev", "lowpan0", "mode", "tun")
+	netnstest.IP(t, ns, "tuntap", "add", "dev", "lowpan0", "mode", "tun")
 	dev, err := OpenTUN("lowpan0", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out := tunIP(t, ns, "link", "show", "dev", "lowpan0"); !strings.Contains(out, "mtu 1280") {
+	if out := netnstest.IP(t, ns, "link", "show", "dev", "lowpan0"); !strings.Contains(out, "mtu 1280") {
 		t.Errorf("MTU not 1280 while attached:\n%s", out)
 	}
 	if err := dev.Close(); err != nil {
 		t.Fatal(err)
 	}
-	out := tunIP(t, ns, "-d", "link", "show", "dev", "lowpan0")
+	out := netnstest.IP(t, ns, "-d", "link", "show", "dev", "lowpan0")
 	if !strings.Contains(out, "persist") || !strings.Contains(out, "mtu 1500") {
 		t.Errorf("persistent TUN gone, or its MTU not back to 1500, after Close:\n%s", out)
 	}
@@ -239,7 +241,7 @@ func TestTUNPersistentAttach(t *testing.T) {
 func TestTUNRoundTripAllocs(t *testing.T) {
 	tunEnterNetns(t)
 	dev := openTestTUN(t, "lowpan0", 0)
-	a, err := ConfigureLink(dev.Name(), LinkConfig{Addrs: []netip.Prefix{tunRouterAddr}, Routes: []netip.Prefix{tunMeshPrefix}, Up: true})
+	a, err := Configure(dev.Name(), Config{Addrs: []netip.Prefix{tunRouterAddr}, Routes: []netip.Prefix{tunMeshPrefix}, Up: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +274,7 @@ func TestTUNRoundTripAllocs(t *testing.T) {
 func BenchmarkTUNRoundTrip(b *testing.B) {
 	tunEnterNetns(b)
 	dev := openTestTUN(b, "lowpan0", 0)
-	a, err := ConfigureLink(dev.Name(), LinkConfig{Addrs: []netip.Prefix{tunRouterAddr}, Routes: []netip.Prefix{tunMeshPrefix}, Up: true})
+	a, err := Configure(dev.Name(), Config{Addrs: []netip.Prefix{tunRouterAddr}, Routes: []netip.Prefix{tunMeshPrefix}, Up: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package router
+package hostif
 
 import "errors"
 
@@ -16,13 +16,13 @@ const (
 	tunMaxMTU = 65535
 )
 
-// ErrUnsupportedOS is returned by OpenTUN, ConfigureLink, EnableForwarding and
+// ErrUnsupportedOS is returned by OpenTUN, Configure, EnableForwarding and
 // CleanupStale on systems other than Linux: the border router's host side
 // (TUN, rtnetlink, /proc/sys) is Linux-only, while the protocol packages build
 // and test anywhere.
 var ErrUnsupportedOS = errors.New("router: TUN and netlink configuration are supported on Linux only")
 
-// Device is the host side of the border router: a layer-3 interface that
+// TUN is the host side of the border router: a layer-3 interface that
 // carries bare IPv6 packets between the Linux stack and the forwarder. The
 // forwarder depends on this interface only; OpenTUN returns the Linux TUN
 // implementation.
@@ -35,7 +35,7 @@ var ErrUnsupportedOS = errors.New("router: TUN and netlink configuration are sup
 //
 // One goroutine may call ReadPacket while another calls WritePacket; calls of
 // the same method are serialised.
-type Device interface {
+type TUN interface {
 	// Name is the interface name, as the kernel knows it.
 	Name() string
 

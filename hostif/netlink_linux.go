@@ -1,6 +1,6 @@
 //go:build linux
 
-package router
+package hostif
 
 import (
 	"errors"
@@ -14,35 +14,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/netlinkx"
+
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
-// appliedSys holds the netlink socket ConfigureLink used. It is bound to the
-// network namespace ConfigureLink ran in, so Undo reaches the same
+// appliedSys holds the netlink socket Configure used. It is bound to the
+// network namespace Configure ran in, so Undo reaches the same
 // interfaces from any thread.
 type appliedSys struct {
 	h *netlink.Handle
 }
 
-// dumpAttempts bounds the retries of a netlink dump that the kernel marked
-// NLM_F_DUMP_INTR (the table changed while it was being dumped; the result
-// may be incomplete).
-const dumpAttempts = 5
-
-func retryDump[T any](what string, list func() (T, error)) (T, error) {
-	var v T
-	var err error
-	for range dumpAttempts {
-		if v, err = list(); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return v, err
-		}
-	}
-	var zero T
-	return zero, fmt.Errorf("%s: %w %d times", what, err, dumpAttempts)
-}
-
-// ConfigureLink configures the interface called name (normally the TUN from
+// Configure configures the interface called name (normally the TUN from
 // OpenTUN) as cfg says, changing only what differs, and returns a record of
 // the changes for Undo. In order: MTU, link up, addresses, routes, IPv6
 // forwarding. An address or route that is already there is left out of the
@@ -51,11 +36,11 @@ func retryDump[T any](what string, list func() (T, error)) (T, error) {
 //
 // With cfg.StateFile set, the planned changes are written to that file
 // before the first one is made; a state file that already exists means a
-// previous run did not clean up, and ConfigureLink refuses until
+// previous run did not clean up, and Configure refuses until
 // CleanupStale has dealt with it.
 //
-// ConfigureLink works in the network namespace of the calling thread.
-func ConfigureLink(name string, cfg LinkConfig) (*Applied, error) {
+// Configure works in the network namespace of the calling thread.
+func Configure(name string, cfg Config) (*Applied, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("router: configure %s: %w", name, err)
 	}
@@ -68,7 +53,7 @@ func ConfigureLink(name string, cfg LinkConfig) (*Applied, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: configure %s: netlink: %w", name, err)
 	}
-	a, err := configureLink(h, name, &cfg)
+	a, err := configure(h, name, &cfg)
 	if err != nil {
 		h.Close()
 		return nil, fmt.Errorf("router: configure %s: %w", name, err)
@@ -76,8 +61,8 @@ func ConfigureLink(name string, cfg LinkConfig) (*Applied, error) {
 	return a, nil
 }
 
-func configureLink(h *netlink.Handle, name string, cfg *LinkConfig) (*Applied, error) {
-	link, err := retryDump("find link", func() (netlink.Link, error) { return h.LinkByName(name) })
+func configure(h *netlink.Handle, name string, cfg *Config) (*Applied, error) {
+	link, err := netlinkx.RetryDump("find link", func() (netlink.Link, error) { return h.LinkByName(name) })
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +231,7 @@ func waitAddrsUsable(h *netlink.Handle, index int, addrs []netip.Prefix) error {
 	return nil
 }
 
-// Undo reverses what ConfigureLink changed: it removes the routes and
+// Undo reverses what Configure changed: it removes the routes and
 // addresses it added, puts back the MTU, takes the link down if it raised
 // it, and restores IPv6 forwarding. Anything someone else changed since is
 // left as they set it. If the interface has gone (a closed TUN takes its
@@ -269,7 +254,7 @@ func (a *Applied) Undo() error {
 
 func (a *Applied) undoLocked() error {
 	if _, ns := currentIdentity(); ns != 0 && a.state.NetNS != 0 && ns != a.state.NetNS {
-		return errors.New("called from another network namespace than ConfigureLink")
+		return errors.New("called from another network namespace than Configure")
 	}
 	var r StaleReport
 	err := undoState(a.sys.h, &a.state, &r)
@@ -288,7 +273,7 @@ func (a *Applied) undoLocked() error {
 // kernel makes no link-local address on the interface.
 const in6AddrGenModeNone = 1
 
-// ReplaceAddr replaces an address ConfigureLink added with another (the
+// ReplaceAddr replaces an address Configure added with another (the
 // link-local address after the radio's EUI-64 changed): the new one is
 // added (without DAD, like the others) before the old one goes, and the
 // record Undo and CleanupStale work from is updated.
@@ -506,7 +491,7 @@ func findRecordedLink(h *netlink.Handle, st *linkState) (netlink.Link, string, e
 	case ns != 0 && st.NetNS != 0 && ns != st.NetNS:
 		return nil, "recorded in another network namespace", nil
 	}
-	l, err := retryDump("find link", func() (netlink.Link, error) { return h.LinkByIndex(st.Index) })
+	l, err := netlinkx.RetryDump("find link", func() (netlink.Link, error) { return h.LinkByIndex(st.Index) })
 	var nf netlink.LinkNotFoundError
 	switch {
 	case errors.As(err, &nf) || errors.Is(err, unix.ENODEV):
@@ -530,7 +515,7 @@ func describeOccupant(h *netlink.Handle, name string) (string, error) {
 	if name == "" {
 		return "", nil
 	}
-	l, err := retryDump("find link", func() (netlink.Link, error) { return h.LinkByName(name) })
+	l, err := netlinkx.RetryDump("find link", func() (netlink.Link, error) { return h.LinkByName(name) })
 	var nf netlink.LinkNotFoundError
 	if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
 		return "", nil
@@ -550,13 +535,13 @@ func describeOccupant(h *netlink.Handle, name string) (string, error) {
 }
 
 func listAddrs(h *netlink.Handle, link netlink.Link) ([]netlink.Addr, error) {
-	return retryDump("list addresses", func() ([]netlink.Addr, error) { return h.AddrList(link, netlink.FAMILY_V6) })
+	return netlinkx.RetryDump("list addresses", func() ([]netlink.Addr, error) { return h.AddrList(link, netlink.FAMILY_V6) })
 }
 
 // listRoutes lists the IPv6 routes of the main table through the interface.
 func listRoutes(h *netlink.Handle, index int) ([]netlink.Route, error) {
 	filter := &netlink.Route{LinkIndex: index, Table: unix.RT_TABLE_MAIN}
-	return retryDump("list routes", func() ([]netlink.Route, error) {
+	return netlinkx.RetryDump("list routes", func() ([]netlink.Route, error) {
 		return h.RouteListFiltered(netlink.FAMILY_V6, filter, netlink.RT_FILTER_OIF|netlink.RT_FILTER_TABLE)
 	})
 }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package router
+package hostif
 
 import (
 	"fmt"
@@ -10,18 +10,18 @@ import (
 
 type appliedSys struct{}
 
-// ConfigureLink is available on Linux only; elsewhere it returns
+// Configure is available on Linux only; elsewhere it returns
 // ErrUnsupportedOS.
-func ConfigureLink(name string, cfg LinkConfig) (*Applied, error) {
+func Configure(name string, cfg Config) (*Applied, error) {
 	return nil, fmt.Errorf("router: configure %s on %s: %w", name, runtime.GOOS, ErrUnsupportedOS)
 }
 
-// Undo is never reached off Linux, where ConfigureLink always fails.
+// Undo is never reached off Linux, where Configure always fails.
 func (a *Applied) Undo() error {
 	return fmt.Errorf("router: undo on %s: %w", runtime.GOOS, ErrUnsupportedOS)
 }
 
-// ReplaceAddr is never reached off Linux, where ConfigureLink always fails.
+// ReplaceAddr is never reached off Linux, where Configure always fails.
 func (a *Applied) ReplaceAddr(old, new netip.Prefix) error {
 	return fmt.Errorf("router: replace address on %s: %w", runtime.GOOS, ErrUnsupportedOS)
 }

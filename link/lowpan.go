@@ -1,4 +1,4 @@
-package router
+package link
 
 import (
 	"context"
@@ -23,8 +23,8 @@ var BroadcastShort = lowpan.ShortLinkAddr(0xffff)
 // ErrNoAck: a frame of the packet was not acknowledged after every retry.
 var ErrNoAck = errors.New("no acknowledgement")
 
-// LowpanLinkConfig configures an 802.15.4 link.
-type LowpanLinkConfig struct {
+// LowpanConfig configures an 802.15.4 link.
+type LowpanConfig struct {
 	Name     string
 	Radio    radio.Radio
 	PANID    uint16
@@ -49,8 +49,8 @@ type LowpanLinkConfig struct {
 	Logger       *slog.Logger
 }
 
-// LinkStats counts a link's traffic; every counter only grows.
-type LinkStats struct {
+// LowpanStats counts a link's traffic; every counter only grows.
+type LowpanStats struct {
 	PacketsSent, PacketsReceived uint64
 	FramesSent, FramesReceived   uint64
 	TxAcked, TxNoAck, TxCCA      uint64
@@ -80,13 +80,13 @@ type Neighbor struct {
 	LastHeard time.Time
 }
 
-// LowpanLink carries IPv6 over one IEEE 802.15.4 PAN: RFC 6282
+// Lowpan carries IPv6 over one IEEE 802.15.4 PAN: RFC 6282
 // compression, RFC 4944 fragmentation and reassembly, MAC headers with
 // this router's extended address, and duplicate filtering of MAC
 // retransmissions (a node that missed our ACK sends the frame again with
 // the same sequence number; it must not reach 6LoWPAN twice).
-type LowpanLink struct {
-	cfg  LowpanLinkConfig
+type Lowpan struct {
+	cfg  LowpanConfig
 	log  *slog.Logger
 	comp lowpan.Compressor
 	reas *lowpan.Reassembler
@@ -109,10 +109,10 @@ type LowpanLink struct {
 	}
 }
 
-var _ Link = (*LowpanLink)(nil)
+var _ Link = (*Lowpan)(nil)
 
-// NewLowpanLink makes a link on cfg.Radio; Run receives.
-func NewLowpanLink(cfg LowpanLinkConfig) (*LowpanLink, error) {
+// NewLowpan makes a link on cfg.Radio; Run receives.
+func NewLowpan(cfg LowpanConfig) (*Lowpan, error) {
 	if cfg.Radio == nil {
 		return nil, errors.New("router: lowpan link: no radio")
 	}
@@ -135,14 +135,14 @@ func NewLowpanLink(cfg LowpanLinkConfig) (*LowpanLink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: lowpan link %s: %w", cfg.Name, err)
 	}
-	l := &LowpanLink{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r, neighbors: make(map[lowpan.LinkAddr]*Neighbor),
+	l := &Lowpan{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r, neighbors: make(map[lowpan.LinkAddr]*Neighbor),
 		comp: lowpan.Compressor{Contexts: cfg.Contexts, ElideUDPChecksum: cfg.ElideUDPChecksum}}
 	l.ext.Store(binary.BigEndian.Uint64(cfg.ExtAddr[:]))
 	return l, nil
 }
 
 // ExtAddr is the extended address frames are sent from and accepted for.
-func (l *LowpanLink) ExtAddr() [8]byte {
+func (l *Lowpan) ExtAddr() [8]byte {
 	var e [8]byte
 	binary.BigEndian.PutUint64(e[:], l.ext.Load())
 	return e
@@ -151,25 +151,25 @@ func (l *LowpanLink) ExtAddr() [8]byte {
 // SetExtAddr changes the link's extended address: the radio now has
 // another EUI-64 (an RCP replaced or restarted as another one). Frames
 // sent from then on carry it; frames are accepted for it.
-func (l *LowpanLink) SetExtAddr(e [8]byte) {
+func (l *Lowpan) SetExtAddr(e [8]byte) {
 	if old := l.ext.Swap(binary.BigEndian.Uint64(e[:])); old != binary.BigEndian.Uint64(e[:]) {
 		l.log.Info("link-layer address changed", "eui64", lowpan.ExtendedLinkAddr(e))
 	}
 }
 
 // Name implements Link.
-func (l *LowpanLink) Name() string { return l.cfg.Name }
+func (l *Lowpan) Name() string { return l.cfg.Name }
 
 // MTU implements Link: the IPv6 minimum, carried by fragmentation.
-func (l *LowpanLink) MTU() int { return 1280 }
+func (l *Lowpan) MTU() int { return 1280 }
 
 // LinkAddr implements Link.
-func (l *LowpanLink) LinkAddr() lowpan.LinkAddr { return lowpan.ExtendedLinkAddr(l.ExtAddr()) }
+func (l *Lowpan) LinkAddr() lowpan.LinkAddr { return lowpan.ExtendedLinkAddr(l.ExtAddr()) }
 
 // Send implements Link: it compresses pkt, fragments it to fit the MAC
 // header it needs, and sends the frames in order, each acknowledged unless
 // broadcast. It stops at the first frame that fails.
-func (l *LowpanLink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error {
+func (l *Lowpan) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error {
 	dst, ok := nextHop.MAC()
 	if !ok {
 		return fmt.Errorf("router: %s: next hop %v is not an 802.15.4 address", l.cfg.Name, nextHop)
@@ -239,7 +239,7 @@ func (l *LowpanLink) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAd
 // Run receives frames until ctx ends or the radio closes, and hands every
 // complete IPv6 packet to deliver (in this goroutine; the packet is valid
 // during the call only).
-func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
+func (l *Lowpan) Run(ctx context.Context, deliver func(*Delivery)) {
 	var (
 		f      ieee802154.Frame
 		h      lowpan.Headers
@@ -318,8 +318,8 @@ func (l *LowpanLink) Run(ctx context.Context, deliver func(*Delivery)) {
 }
 
 // Stats returns the link's counters.
-func (l *LowpanLink) Stats() LinkStats {
-	return LinkStats{
+func (l *Lowpan) Stats() LowpanStats {
+	return LowpanStats{
 		PacketsSent: l.stats.pktSent.Load(), PacketsReceived: l.stats.pktRecv.Load(),
 		FramesSent: l.stats.frSent.Load(), FramesReceived: l.stats.frRecv.Load(),
 		TxAcked: l.stats.acked.Load(), TxNoAck: l.stats.noAck.Load(), TxCCA: l.stats.cca.Load(), TxErrors: l.stats.txErr.Load(),
@@ -361,7 +361,7 @@ func (s *seqFilter) duplicate(src lowpan.LinkAddr, seq uint8) bool {
 
 // heard records the link quality of a frame from a neighbour (its MAC
 // source: the previous hop, even for mesh-addressed frames).
-func (l *LowpanLink) heard(mac lowpan.LinkAddr, fr *radio.Frame) {
+func (l *Lowpan) heard(mac lowpan.LinkAddr, fr *radio.Frame) {
 	l.nbMu.Lock()
 	defer l.nbMu.Unlock()
 	n, ok := l.neighbors[mac]
@@ -384,7 +384,7 @@ func (l *LowpanLink) heard(mac lowpan.LinkAddr, fr *radio.Frame) {
 
 // Neighbors returns the nodes heard directly, at most MaxNeighbors, most
 // recently heard first.
-func (l *LowpanLink) Neighbors() []Neighbor {
+func (l *Lowpan) Neighbors() []Neighbor {
 	l.nbMu.Lock()
 	out := make([]Neighbor, 0, len(l.neighbors))
 	for _, n := range l.neighbors {

@@ -1,4 +1,4 @@
-package router
+package upstream
 
 import (
 	"context"
@@ -61,8 +61,8 @@ const maxUpstreamRoutes = 50
 // interface has no usable link-local address yet (DAD still running).
 const linkLocalRetry = time.Second
 
-// ErrUpstreamRAConfig is wrapped by NewUpstreamRA's errors.
-var ErrUpstreamRAConfig = errors.New("invalid upstream RA configuration")
+// ErrConfig is wrapped by New's errors.
+var ErrConfig = errors.New("invalid upstream RA configuration")
 
 // errNoLinkLocal means the interface has no link-local address that may be
 // used yet: RFC 4861 §4.2 and §6.1.2 make the link-local address the only
@@ -70,9 +70,9 @@ var ErrUpstreamRAConfig = errors.New("invalid upstream RA configuration")
 // §5.4) has finished.
 var errNoLinkLocal = errors.New("no usable link-local address yet")
 
-// UpstreamRAConfig configures router advertisements on the upstream
+// Config configures router advertisements on the upstream
 // (Ethernet) interface. Zero values take the defaults given.
-type UpstreamRAConfig struct {
+type Config struct {
 	// Interface is the upstream interface, e.g. "eth0". Required.
 	Interface string
 	// Routes are the mesh prefixes, each advertised in a Route Information
@@ -102,8 +102,8 @@ type UpstreamRAConfig struct {
 	Logger         *slog.Logger
 }
 
-// UpstreamRAStats counts what the sender did.
-type UpstreamRAStats struct {
+// Stats counts what the sender did.
+type Stats struct {
 	// Unsolicited counts the periodic advertisements, the final one
 	// included; Solicited those sent while a Router Solicitation was
 	// waiting for its answer (one answers every RS received before it).
@@ -117,10 +117,10 @@ type UpstreamRAStats struct {
 	SendErrors uint64
 }
 
-// UpstreamRA sends router advertisements on the upstream interface. Make
-// one with NewUpstreamRA and call Run.
-type UpstreamRA struct {
-	cfg UpstreamRAConfig
+// Advertiser sends router advertisements on the upstream interface. Make
+// one with New and call Run.
+type Advertiser struct {
+	cfg Config
 	log *slog.Logger
 
 	// The RFC 4861 §10 timing constants; tests shorten them.
@@ -138,9 +138,9 @@ type UpstreamRA struct {
 	}
 }
 
-// NewUpstreamRA checks cfg, fills in its defaults and makes a sender. It
+// New checks cfg, fills in its defaults and makes a sender. It
 // does not touch the system; Run does.
-func NewUpstreamRA(cfg UpstreamRAConfig) (*UpstreamRA, error) {
+func New(cfg Config) (*Advertiser, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("router: upstream RA: %w", err)
 	}
@@ -148,7 +148,7 @@ func NewUpstreamRA(cfg UpstreamRAConfig) (*UpstreamRA, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Routes = append([]netip.Prefix(nil), cfg.Routes...)
-	return &UpstreamRA{
+	return &Advertiser{
 		cfg:             cfg,
 		log:             cfg.Logger.With("iface", cfg.Interface),
 		initialInterval: maxInitialRtrAdvertInterval,
@@ -158,11 +158,11 @@ func NewUpstreamRA(cfg UpstreamRAConfig) (*UpstreamRA, error) {
 }
 
 func configError(field string, value any, allowed string) error {
-	return fmt.Errorf("%s %v: %s: %w", field, value, allowed, ErrUpstreamRAConfig)
+	return fmt.Errorf("%s %v: %s: %w", field, value, allowed, ErrConfig)
 }
 
 // setDefaults validates c and replaces its zero values by the defaults.
-func (c *UpstreamRAConfig) setDefaults() error {
+func (c *Config) setDefaults() error {
 	switch {
 	case c.Interface == "":
 		return configError("Interface", `""`, `required (the upstream interface, e.g. "eth0")`)
@@ -232,8 +232,8 @@ func (c *UpstreamRAConfig) setDefaults() error {
 }
 
 // Stats returns the counters so far.
-func (u *UpstreamRA) Stats() UpstreamRAStats {
-	return UpstreamRAStats{
+func (u *Advertiser) Stats() Stats {
+	return Stats{
 		Unsolicited: u.stats.unsolicited.Load(),
 		Solicited:   u.stats.solicited.Load(),
 		RSReceived:  u.stats.rsReceived.Load(),
@@ -248,17 +248,17 @@ func (u *UpstreamRA) Stats() UpstreamRAStats {
 // in the order configured. The checksum is left 0: the kernel computes it
 // for a raw ICMPv6 socket (RFC 3542 §3.1), over the source address it
 // sends from. There is no IPv6 header.
-func (u *UpstreamRA) AppendRA(b []byte) ([]byte, error) {
+func (u *Advertiser) AppendRA(b []byte) ([]byte, error) {
 	return u.appendRA(b, u.hardwareAddr(), false), nil
 }
 
-func (u *UpstreamRA) hardwareAddr() net.HardwareAddr {
+func (u *Advertiser) hardwareAddr() net.HardwareAddr {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.hwAddr
 }
 
-func (u *UpstreamRA) setHardwareAddr(hw net.HardwareAddr) {
+func (u *Advertiser) setHardwareAddr(hw net.HardwareAddr) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if string(hw) != string(u.hwAddr) {
@@ -268,7 +268,7 @@ func (u *UpstreamRA) setHardwareAddr(hw net.HardwareAddr) {
 
 // appendRA writes the advertisement; final sets both lifetimes to 0, which
 // withdraws the router and its routes (RFC 4861 §6.2.5, RFC 4191 §2.3).
-func (u *UpstreamRA) appendRA(b []byte, hw net.HardwareAddr, final bool) []byte {
+func (u *Advertiser) appendRA(b []byte, hw net.HardwareAddr, final bool) []byte {
 	ra := nd.RAFields{}
 	if !final && u.cfg.RouterLifetime != 0 {
 		ra.RouterLifetime = uint16(u.cfg.RouterLifetime / time.Second)
@@ -357,7 +357,7 @@ type raLink interface {
 // started here, reads Router Solicitations and hands each over on a channel
 // of one slot (solicitations that find it full are answered by the same
 // RA). Closing link, after ctx has ended, stops the reader.
-func (u *UpstreamRA) run(ctx context.Context, link raLink) error {
+func (u *Advertiser) run(ctx context.Context, link raLink) error {
 	rs := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -377,7 +377,7 @@ func (u *UpstreamRA) run(ctx context.Context, link raLink) error {
 // readSolicitations reads Router Solicitations from link and validates
 // them (RFC 4861 §6.1.1, by nd.ParseICMP: hop limit 255, code 0, at least
 // 8 octets, well-formed options, no SLLAO from the unspecified address).
-func (u *UpstreamRA) readSolicitations(ctx context.Context, link raLink, rs chan<- struct{}) {
+func (u *Advertiser) readSolicitations(ctx context.Context, link raLink, rs chan<- struct{}) {
 	buf := make([]byte, 2048)
 	var m nd.Message
 	failing := false
@@ -430,7 +430,7 @@ func (u *UpstreamRA) readSolicitations(ctx context.Context, link raLink, rs chan
 // instead if that one is due first. §6.2.5: when the interface stops
 // advertising, a final RA with Router Lifetime 0 — and here Route
 // Lifetime 0 — withdraws what the previous ones said.
-func (u *UpstreamRA) advertise(ctx context.Context, link raLink, rs <-chan struct{}) {
+func (u *Advertiser) advertise(ctx context.Context, link raLink, rs <-chan struct{}) {
 	var (
 		buf        []byte
 		initial    int       // unsolicited advertisements sent so far, up to the initial count
@@ -555,7 +555,7 @@ func (u *UpstreamRA) advertise(ctx context.Context, link raLink, rs <-chan struc
 // interval draws the time to the next unsolicited advertisement (RFC 4861
 // §6.2.4): uniform in [MinInterval, MaxInterval], cut to
 // MAX_INITIAL_RTR_ADVERT_INTERVAL while initial.
-func (u *UpstreamRA) interval(initial bool) time.Duration {
+func (u *Advertiser) interval(initial bool) time.Duration {
 	d := u.cfg.MinInterval + time.Duration(rand.Int64N(int64(u.cfg.MaxInterval-u.cfg.MinInterval)+1))
 	if initial {
 		d = min(d, u.initialInterval)

@@ -1,4 +1,4 @@
-package router_test
+package link_test
 
 import (
 	"bytes"
@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/packettest"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
-	"github.com/lowpanbr/lowpanbr/router"
 )
 
 // memChannel is one end of an in-memory L2CAP channel.
@@ -22,7 +23,7 @@ func (c *memChannel) SendSDU(_ context.Context, sdu []byte) error {
 	case c.out <- bytes.Clone(sdu):
 		return nil
 	default:
-		return router.ErrChannelClosed
+		return link.ErrChannelClosed
 	}
 }
 
@@ -33,7 +34,7 @@ func (c *memChannel) Receive(ctx context.Context, deliver func([]byte)) error {
 			return ctx.Err()
 		case sdu, ok := <-c.in:
 			if !ok {
-				return router.ErrChannelClosed
+				return link.ErrChannelClosed
 			}
 			deliver(sdu)
 		}
@@ -61,33 +62,35 @@ func (r oneRegistration) LatestRegistered(node lowpan.LinkAddr, prefix netip.Pre
 // Packets cross a BLE link both ways intact; the node's registered
 // address is elided entirely (RFC 7668 §3.2.4); the link refuses a next
 // hop other than its peer and a packet above the MTU.
+var testMeshPrefix = netip.MustParsePrefix("2001:db8:1::/64")
+
 func TestBLELinkBothWays(t *testing.T) {
 	routerBD, nodeBD := [6]byte{0x00, 0x1a, 0x7d, 0xda, 0x71, 0x01}, [6]byte{0xc0, 0x01, 0x02, 0x03, 0x04, 0x05}
 	ctxs := &lowpan.ContextTable{}
-	ctxs.Set(0, lowpan.Context{Prefix: meshPrefix, Compress: true})
+	ctxs.Set(0, lowpan.Context{Prefix: testMeshPrefix, Compress: true})
 	nodeAddr := netip.MustParseAddr("2001:db8:1::77")
 	reg := oneRegistration{node: lowpan.BLELinkAddr(nodeBD), addr: nodeAddr}
 	rc, nc := memChannelPair()
-	rl, err := router.NewBLELink(router.BLELinkConfig{Channel: rc, Local: routerBD, Peer: nodeBD, Contexts: ctxs, Registered: reg})
+	rl, err := link.NewBLE(link.BLEConfig{Channel: rc, Local: routerBD, Peer: nodeBD, Contexts: ctxs, Registered: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	nl, err := router.NewBLELink(router.BLELinkConfig{Channel: nc, Local: nodeBD, Peer: routerBD, Contexts: ctxs, Registered: reg})
+	nl, err := link.NewBLE(link.BLEConfig{Channel: nc, Local: nodeBD, Peer: routerBD, Contexts: ctxs, Registered: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := [2]chan []byte{make(chan []byte, 4), make(chan []byte, 4)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go rl.Run(ctx, func(d *router.Delivery) { got[0] <- bytes.Clone(d.Packet) })
-	go nl.Run(ctx, func(d *router.Delivery) { got[1] <- bytes.Clone(d.Packet) })
+	go rl.Run(ctx, func(d *link.Delivery) { got[0] <- bytes.Clone(d.Packet) })
+	go nl.Run(ctx, func(d *link.Delivery) { got[1] <- bytes.Clone(d.Packet) })
 
-	down := udpPacket("2001:db8:9::5", nodeAddr.String(), 1200-48)
+	down := packettest.UDP("2001:db8:9::5", nodeAddr.String(), 1200-48)
 	if err := rl.Send(ctx, down, rl.Peer()); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, got[1], down)
-	up := udpPacket(nodeAddr.String(), "2001:db8:9::5", 30)
+	up := packettest.UDP(nodeAddr.String(), "2001:db8:9::5", 30)
 	if err := nl.Send(ctx, up, nl.Peer()); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +103,7 @@ func TestBLELinkBothWays(t *testing.T) {
 	if err := rl.Send(ctx, down, lowpan.BLELinkAddr([6]byte{1, 2, 3, 4, 5, 6})); err == nil {
 		t.Fatal("sent to a next hop that is not the peer")
 	}
-	if err := rl.Send(ctx, udpPacket("2001:db8:9::5", nodeAddr.String(), 1300), rl.Peer()); err == nil {
+	if err := rl.Send(ctx, packettest.UDP("2001:db8:9::5", nodeAddr.String(), 1300), rl.Peer()); err == nil {
 		t.Fatal("sent a packet above the BLE MTU")
 	}
 }
@@ -109,9 +112,9 @@ func TestBLELinkBothWays(t *testing.T) {
 // dropped), which is how the forwarder learns the link is gone.
 func TestBLELinkEndsWithChannel(t *testing.T) {
 	rc, nc := memChannelPair()
-	l, _ := router.NewBLELink(router.BLELinkConfig{Channel: rc, Local: [6]byte{1}, Peer: [6]byte{2}})
+	l, _ := link.NewBLE(link.BLEConfig{Channel: rc, Local: [6]byte{1}, Peer: [6]byte{2}})
 	done := make(chan struct{})
-	go func() { l.Run(context.Background(), func(*router.Delivery) {}); close(done) }()
+	go func() { l.Run(context.Background(), func(*link.Delivery) {}); close(done) }()
 	close(nc.out)
 	select {
 	case <-done:

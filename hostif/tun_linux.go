@@ -1,6 +1,6 @@
 //go:build linux
 
-package router
+package hostif
 
 import (
 	"encoding/binary"
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/lowpanbr/lowpanbr/internal/netlinkx"
+
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 	wgtun "golang.zx2c4.com/wireguard/tun"
@@ -18,7 +20,7 @@ import (
 
 const cloneDevice = "/dev/net/tun"
 
-// tunDevice is the Linux Device: a TUN opened without IFF_VNET_HDR, driven by
+// tunDevice is the Linux TUN: a TUN opened without IFF_VNET_HDR, driven by
 // wireguard-go's NativeTun for its I/O (netpoller integration, EBADFD
 // mapping) and its link-event listener.
 type tunDevice struct {
@@ -51,7 +53,7 @@ type tunDevice struct {
 // OpenTUN creates (or attaches to an existing persistent) TUN interface
 // called name and sets its MTU; mtu 0 means DefaultMTU. An empty name lets
 // the kernel choose tunN. The interface is left down and unaddressed:
-// ConfigureLink does the rest.
+// Configure does the rest.
 //
 // The device is opened here with IFF_TUN|IFF_NO_PI and without IFF_VNET_HDR,
 // then handed to wireguard-go's CreateTUNFromFile. wireguard's own CreateTUN
@@ -62,12 +64,12 @@ type tunDevice struct {
 // Attached to a persistent TUN made by someone else ("ip tuntap add"), the
 // device puts the interface's MTU back on Close; the interface stays. (After
 // a crash that MTU is not restored: CleanupStale knows only what
-// ConfigureLink recorded.)
+// Configure recorded.)
 //
 // It needs CAP_NET_ADMIN, or ownership of a persistent TUN made with
 // "ip tuntap add ... user U". The interface lives in the network namespace
 // of the calling OS thread.
-func OpenTUN(name string, mtu int) (Device, error) {
+func OpenTUN(name string, mtu int) (TUN, error) {
 	if mtu == 0 {
 		mtu = DefaultMTU
 	}
@@ -131,7 +133,7 @@ func (d *tunDevice) init() error {
 	if d.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 		return fmt.Errorf("netlink: %w", err)
 	}
-	l, err := retryDump("find link", func() (netlink.Link, error) { return d.nl.LinkByName(d.name) })
+	l, err := netlinkx.RetryDump("find link", func() (netlink.Link, error) { return d.nl.LinkByName(d.name) })
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package router
+package hostif
 
 import (
 	"encoding/json"
@@ -11,8 +11,8 @@ import (
 	"sync"
 )
 
-// LinkConfig is what ConfigureLink makes of the TUN interface.
-type LinkConfig struct {
+// Config is what Configure makes of the TUN interface.
+type Config struct {
 	// MTU of the interface; 0 leaves it as it is (OpenTUN already set one).
 	MTU int
 
@@ -48,13 +48,13 @@ type LinkConfig struct {
 	// ours (the TUN): the generation mode is not restored by Undo.
 	LinkLocal netip.Addr
 
-	// StateFile, when set, is where ConfigureLink records what it changes,
+	// StateFile, when set, is where Configure records what it changes,
 	// before it changes it, so that CleanupStale can undo it after a crash.
 	// The file is written atomically and deleted by a successful Undo.
 	StateFile string
 }
 
-// routeMetric is the metric of the routes ConfigureLink adds: the kernel's
+// routeMetric is the metric of the routes Configure adds: the kernel's
 // default for IPv6 routes added by a user (IP6_RT_PRIO_USER). The kernel's
 // own prefix route for an address has metric 256, so both can coexist and
 // Undo removes only ours.
@@ -64,7 +64,7 @@ const routeMetric = 1024
 // be understood; the file has been renamed with a ".corrupt" suffix.
 var ErrCorruptStateFile = errors.New("router: corrupt link state file")
 
-// Applied is what ConfigureLink changed; Undo reverses exactly that.
+// Applied is what Configure changed; Undo reverses exactly that.
 type Applied struct {
 	mu        sync.Mutex
 	state     linkState // what has been applied, and is still to undo
@@ -76,7 +76,7 @@ type Applied struct {
 // Link is the name of the configured interface.
 func (a *Applied) Link() string { return a.state.Link }
 
-// Addrs are the addresses ConfigureLink added (those already present are not
+// Addrs are the addresses Configure added (those already present are not
 // listed: Undo leaves them).
 func (a *Applied) Addrs() []netip.Prefix {
 	a.mu.Lock()
@@ -84,7 +84,7 @@ func (a *Applied) Addrs() []netip.Prefix {
 	return slices.Clone(a.state.Addrs)
 }
 
-// Routes are the routes ConfigureLink added.
+// Routes are the routes Configure added.
 func (a *Applied) Routes() []netip.Prefix {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -128,7 +128,7 @@ type StaleReport struct {
 	Occupant string
 }
 
-// linkState is the state file: what ConfigureLink changed, recorded before
+// linkState is the state file: what Configure changed, recorded before
 // each change so that a crash at any point leaves a superset of the changes
 // on disk. Undoing an item that was recorded but never applied finds it
 // absent and skips it.
@@ -245,8 +245,8 @@ func readStateFile(path string) (*linkState, error) {
 	return &st, nil
 }
 
-// validate checks a LinkConfig before anything is changed.
-func (c *LinkConfig) validate() error {
+// validate checks a Config before anything is changed.
+func (c *Config) validate() error {
 	if c.MTU != 0 && (c.MTU < tunMinMTU || c.MTU > tunMaxMTU) {
 		return fmt.Errorf("MTU %d outside %d..%d", c.MTU, tunMinMTU, tunMaxMTU)
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package router
+package upstream
 
 import (
 	"context"
@@ -13,9 +13,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/internal/netlinkx"
+
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/lowpanbr/lowpanbr/nd"
 )
 
 // Run advertises until ctx ends, then sends a final advertisement with
@@ -32,7 +35,7 @@ import (
 // address detection, Run waits and retries every second rather than fail,
 // or send from another address (RFC 4861 §6.1.2: hosts discard an RA whose
 // source is not link-local).
-func (u *UpstreamRA) Run(ctx context.Context) error {
+func (u *Advertiser) Run(ctx context.Context) error {
 	if !u.running.CompareAndSwap(false, true) {
 		return errors.New("router: upstream RA: already running")
 	}
@@ -70,7 +73,7 @@ func openRawRALink(ifname string) (*rawRALink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}
-	l, err := retryDump("find link", func() (netlink.Link, error) { return h.LinkByName(ifname) })
+	l, err := netlinkx.RetryDump("find link", func() (netlink.Link, error) { return h.LinkByName(ifname) })
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -153,11 +156,11 @@ func setupRASocket(fd int, ifname string, ifindex int) error {
 // source finds the interface's link-local address that has passed DAD and
 // its hardware address, through netlink (in the namespace Run started in).
 func (l *rawRALink) source() (netip.Addr, net.HardwareAddr, error) {
-	link, err := retryDump("find link", func() (netlink.Link, error) { return l.h.LinkByIndex(l.ifindex) })
+	link, err := netlinkx.RetryDump("find link", func() (netlink.Link, error) { return l.h.LinkByIndex(l.ifindex) })
 	if err != nil {
 		return netip.Addr{}, nil, err
 	}
-	addrs, err := retryDump("list addresses", func() ([]netlink.Addr, error) { return l.h.AddrList(link, netlink.FAMILY_V6) })
+	addrs, err := netlinkx.RetryDump("list addresses", func() ([]netlink.Addr, error) { return l.h.AddrList(link, netlink.FAMILY_V6) })
 	if err != nil {
 		return netip.Addr{}, nil, err
 	}

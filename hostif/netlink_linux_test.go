@@ -1,6 +1,6 @@
 //go:build linux
 
-package router
+package hostif
 
 import (
 	"encoding/json"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/lowpanbr/lowpanbr/internal/netnstest"
 )
 
 // tunLinkSnapshot is what iproute2 says about an interface: its flags and
@@ -26,15 +28,15 @@ func tunLinkSnapshot(t *testing.T, ns, ifname string) []string {
 	t.Helper()
 	// Flags, MTU and state only: the kernel attaches a qdisc the first time
 	// a link comes up, and nobody takes it away.
-	f := strings.Fields(tunIP(t, ns, "-o", "link", "show", "dev", ifname))
+	f := strings.Fields(netnstest.IP(t, ns, "-o", "link", "show", "dev", ifname))
 	lines := []string{"link " + strings.Join(f[1:5], " ") + " " + strings.Join(f[7:9], " ")}
-	for _, l := range strings.Split(tunIP(t, ns, "-6", "-o", "addr", "show", "dev", ifname), "\n") {
+	for _, l := range strings.Split(netnstest.IP(t, ns, "-6", "-o", "addr", "show", "dev", ifname), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			_, l, _ = strings.Cut(l, ": ")
 			lines = append(lines, "addr "+l)
 		}
 	}
-	for _, l := range strings.Split(tunIP(t, ns, "-6", "route", "show", "table", "all", "dev", ifname), "\n") {
+	for _, l := range strings.Split(netnstest.IP(t, ns, "-6", "route", "show", "table", "all", "dev", ifname), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			lines = append(lines, "route "+l)
 		}
@@ -58,14 +60,14 @@ func readSysctl(t *testing.T, conf string) string {
 // added goes, the MTU returns.
 func TestConfigureLinkUndoExact(t *testing.T) {
 	ns := tunEnterNetns(t)
-	tunCheckGoroutines(t)
+	netnstest.CheckGoroutines(t)
 	openTestTUN(t, "lowpan0", 1500)
-	tunIP(t, ns, "link", "set", "dev", "lowpan0", "up")
-	tunIP(t, ns, "-6", "addr", "add", "2001:db8:9::9/64", "dev", "lowpan0", "nodad")
-	tunIP(t, ns, "-6", "route", "add", "2001:db8:7::/64", "dev", "lowpan0")
+	netnstest.IP(t, ns, "link", "set", "dev", "lowpan0", "up")
+	netnstest.IP(t, ns, "-6", "addr", "add", "2001:db8:9::9/64", "dev", "lowpan0", "nodad")
+	netnstest.IP(t, ns, "-6", "route", "add", "2001:db8:7::/64", "dev", "lowpan0")
 	before := tunLinkSnapshot(t, ns, "lowpan0")
 
-	a, err := ConfigureLink("lowpan0", LinkConfig{
+	a, err := Configure("lowpan0", Config{
 		MTU:    1280,
 		Addrs:  []netip.Prefix{tunRouterAddr, netip.MustParsePrefix("2001:db8:9::9/64")},
 		Routes: []netip.Prefix{tunMeshPrefix, tunOtherPrefix, netip.MustParsePrefix("2001:db8:7::/64")},
@@ -105,7 +107,7 @@ func TestConfigureLinkRollback(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "link.json")
 	openTestTUN(t, "lowpan0", 1500)
 	before := tunLinkSnapshot(t, ns, "lowpan0")
-	_, err := ConfigureLink("lowpan0", LinkConfig{
+	_, err := Configure("lowpan0", Config{
 		MTU:       1280,
 		Addrs:     []netip.Prefix{tunRouterAddr, netip.MustParsePrefix("::1/128")},
 		Routes:    []netip.Prefix{tunMeshPrefix},
@@ -113,10 +115,10 @@ func TestConfigureLinkRollback(t *testing.T) {
 		StateFile: state,
 	})
 	if err == nil || !strings.Contains(err.Error(), "add address ::1/128") {
-		t.Fatalf("ConfigureLink with ::1: %v", err)
+		t.Fatalf("Configure with ::1: %v", err)
 	}
 	if diff := cmp.Diff(before, tunLinkSnapshot(t, ns, "lowpan0")); diff != "" {
-		t.Errorf("after the failed ConfigureLink (-before +after):\n%s", diff)
+		t.Errorf("after the failed Configure (-before +after):\n%s", diff)
 	}
 	if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state file after rollback: %v", err)
@@ -124,13 +126,13 @@ func TestConfigureLinkRollback(t *testing.T) {
 }
 
 // TestConfigureLinkStateFile checks what the state file records, that Undo
-// deletes it, and that ConfigureLink refuses to overwrite one left behind.
+// deletes it, and that Configure refuses to overwrite one left behind.
 func TestConfigureLinkStateFile(t *testing.T) {
 	tunEnterNetns(t)
 	state := filepath.Join(t.TempDir(), "link.json")
 	openTestTUN(t, "lowpan0", 1500)
-	cfg := LinkConfig{MTU: 1280, Addrs: []netip.Prefix{tunRouterAddr}, Routes: []netip.Prefix{tunMeshPrefix}, Up: true, StateFile: state}
-	a, err := ConfigureLink("lowpan0", cfg)
+	cfg := Config{MTU: 1280, Addrs: []netip.Prefix{tunRouterAddr}, Routes: []netip.Prefix{tunMeshPrefix}, Up: true, StateFile: state}
+	a, err := Configure("lowpan0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +156,8 @@ func TestConfigureLinkStateFile(t *testing.T) {
 	if got.BootID == "" || got.NetNS == 0 || got.Index == 0 {
 		t.Errorf("state file lacks identity: %+v", got)
 	}
-	if _, err := ConfigureLink("lowpan0", cfg); err == nil || !strings.Contains(err.Error(), "call CleanupStale first") {
-		t.Errorf("ConfigureLink over an existing state file: %v", err)
+	if _, err := Configure("lowpan0", cfg); err == nil || !strings.Contains(err.Error(), "call CleanupStale first") {
+		t.Errorf("Configure over an existing state file: %v", err)
 	}
 	if err := a.Undo(); err != nil {
 		t.Fatal(err)
@@ -171,7 +173,7 @@ func TestConfigureLinkStateFile(t *testing.T) {
 
 // crash drops a configuration without undoing it, as a killed process
 // would: its netlink socket closes, nothing else happens.
-func crash(a *Applied, dev Device) {
+func crash(a *Applied, dev TUN) {
 	a.sys.h.Close()
 	dev.Close()
 }
@@ -181,9 +183,9 @@ func crash(a *Applied, dev Device) {
 // forwarding remain until CleanupStale undoes them.
 func TestCleanupStalePersistentTUN(t *testing.T) {
 	ns := tunEnterNetns(t)
-	tunCheckGoroutines(t)
+	netnstest.CheckGoroutines(t)
 	state := filepath.Join(t.TempDir(), "link.json")
-	tunIP(t, ns, "tuntap", "add", "dev", "lowpan0", "mode", "tun")
+	netnstest.IP(t, ns, "tuntap", "add", "dev", "lowpan0", "mode", "tun")
 	before := tunLinkSnapshot(t, ns, "lowpan0")
 	fwdBefore := readSysctl(t, "all")
 
@@ -191,7 +193,7 @@ func TestCleanupStalePersistentTUN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := ConfigureLink("lowpan0", LinkConfig{
+	a, err := Configure("lowpan0", Config{
 		MTU: 1400, Addrs: []netip.Prefix{tunRouterAddr}, Routes: []netip.Prefix{tunMeshPrefix, tunOtherPrefix},
 		Up: true, Forwarding: true, StateFile: state,
 	})
@@ -257,17 +259,17 @@ func TestCleanupStaleReplacedInterface(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := ConfigureLink("lowpan0", LinkConfig{
+	a, err := Configure("lowpan0", Config{
 		Addrs: []netip.Prefix{tunRouterAddr}, Routes: []netip.Prefix{tunOtherPrefix}, Up: true, Forwarding: true, StateFile: state,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	crash(a, dev)
-	tunIP(t, ns, "link", "add", "lowpan0", "type", "bridge")
-	tunIP(t, ns, "link", "set", "dev", "lowpan0", "up")
-	tunIP(t, ns, "-6", "addr", "add", "2001:db8:1::1/64", "dev", "lowpan0", "nodad")
-	tunIP(t, ns, "-6", "route", "add", "2001:db8:2::/48", "dev", "lowpan0")
+	netnstest.IP(t, ns, "link", "add", "lowpan0", "type", "bridge")
+	netnstest.IP(t, ns, "link", "set", "dev", "lowpan0", "up")
+	netnstest.IP(t, ns, "-6", "addr", "add", "2001:db8:1::1/64", "dev", "lowpan0", "nodad")
+	netnstest.IP(t, ns, "-6", "route", "add", "2001:db8:2::/48", "dev", "lowpan0")
 	before := tunLinkSnapshot(t, ns, "lowpan0")
 
 	r, err := CleanupStale("lowpan0", state)
@@ -301,7 +303,7 @@ func TestCleanupStaleOtherBoot(t *testing.T) {
 	ns := tunEnterNetns(t)
 	state := filepath.Join(t.TempDir(), "link.json")
 	dev := openTestTUN(t, "lowpan0", 0)
-	a, err := ConfigureLink(dev.Name(), LinkConfig{Addrs: []netip.Prefix{tunRouterAddr}, Up: true, StateFile: state})
+	a, err := Configure(dev.Name(), Config{Addrs: []netip.Prefix{tunRouterAddr}, Up: true, StateFile: state})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +412,7 @@ func TestConfigureLinkLocal(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "link.json")
 	ll1 := netip.MustParseAddr("fe80::1:2:3:4")
 	ll2 := netip.MustParseAddr("fe80::1:2:3:5")
-	a, err := ConfigureLink("lowpan0", LinkConfig{Addrs: []netip.Prefix{tunRouterAddr}, LinkLocal: ll1, Up: true, StateFile: state})
+	a, err := Configure("lowpan0", Config{Addrs: []netip.Prefix{tunRouterAddr}, LinkLocal: ll1, Up: true, StateFile: state})
 	if err != nil {
 		t.Fatal(err)
 	}

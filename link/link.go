@@ -1,4 +1,4 @@
-package router
+package link
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/lowpan"
 )
 
-// Link is one link of the mesh side: an 802.15.4 PAN (LowpanLink), later a
+// Link is one link of the mesh side: an 802.15.4 PAN (Lowpan), later a
 // BLE connection. The multilink subnet of RFC 9159 is several links under
 // one prefix and one registry.
 type Link interface {
@@ -21,10 +21,10 @@ type Link interface {
 	LinkAddr() lowpan.LinkAddr
 }
 
-// RunnableLink is a Link with a receive loop: Run hands every packet
+// Runnable is a Link with a receive loop: Run hands every packet
 // received to deliver until ctx ends or the link goes away (a BLE
 // connection that dropped), then returns.
-type RunnableLink interface {
+type Runnable interface {
 	Link
 	Run(ctx context.Context, deliver func(*Delivery))
 }

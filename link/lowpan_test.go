@@ -1,43 +1,25 @@
-package router_test
+package link_test
 
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/ieee802154"
-	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/internal/packettest"
+	"github.com/lowpanbr/lowpanbr/internal/radiotest"
+	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/radio"
-	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
-func udpPacket(src, dst string, n int) []byte {
-	p := make([]byte, 48+n)
-	p[0] = 0x60
-	binary.BigEndian.PutUint16(p[4:], uint16(8+n))
-	p[6], p[7] = 17, 64
-	s, d := netip.MustParseAddr(src).As16(), netip.MustParseAddr(dst).As16()
-	copy(p[8:], s[:])
-	copy(p[24:], d[:])
-	binary.BigEndian.PutUint16(p[40:], 5683)
-	binary.BigEndian.PutUint16(p[42:], 5683)
-	binary.BigEndian.PutUint16(p[44:], uint16(8+n))
-	for i := 0; i < n; i++ {
-		p[48+i] = byte(i * 13)
-	}
-	binary.BigEndian.PutUint16(p[46:], checksum.UDPIPv6(p[8:24], p[24:40], p[40:]))
-	return p
-}
-
 type linkPair struct {
-	a, b   *router.LowpanLink
+	a, b   *link.Lowpan
 	ra, rb radio.Radio
 	got    [2]chan []byte
 	m      *medium.Medium
@@ -52,7 +34,7 @@ func newLinkPair(t *testing.T) *linkPair {
 	ctxs.Set(0, lowpan.Context{Prefix: netip.MustParsePrefix("2001:db8:1::/64"), Compress: true})
 	p := &linkPair{m: m, got: [2]chan []byte{make(chan []byte, 16), make(chan []byte, 16)}}
 	euis := [2][8]byte{{0x02, 0, 0, 0, 0, 0, 0, 0xaa}, {0x02, 0, 0, 0, 0, 0, 0, 0xbb}}
-	var links [2]*router.LowpanLink
+	var links [2]*link.Lowpan
 	var radios [2]radio.Radio
 	for i := range links {
 		node, err := m.Attach(medium.NodeConfig{Name: string(rune('a' + i)), Channel: 20})
@@ -63,13 +45,13 @@ func newLinkPair(t *testing.T) *linkPair {
 		if err := r.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: euis[i]}); err != nil {
 			t.Fatal(err)
 		}
-		l, err := router.NewLowpanLink(router.LowpanLinkConfig{Name: "wpan" + string(rune('a'+i)), Radio: r, PANID: 0xabcd, ExtAddr: euis[i], Contexts: ctxs})
+		l, err := link.NewLowpan(link.LowpanConfig{Name: "wpan" + string(rune('a'+i)), Radio: r, PANID: 0xabcd, ExtAddr: euis[i], Contexts: ctxs})
 		if err != nil {
 			t.Fatal(err)
 		}
 		links[i], radios[i] = l, r
 		ch := p.got[i]
-		go l.Run(ctx, func(d *router.Delivery) { ch <- bytes.Clone(d.Packet) })
+		go l.Run(ctx, func(d *link.Delivery) { ch <- bytes.Clone(d.Packet) })
 	}
 	p.a, p.b, p.ra, p.rb = links[0], links[1], radios[0], radios[1]
 	t.Cleanup(func() {
@@ -98,19 +80,19 @@ func expectPacket(t *testing.T, ch chan []byte, want []byte) {
 func TestLowpanLinkBothWays(t *testing.T) {
 	p := newLinkPair(t)
 	ctx := context.Background()
-	ab := udpPacket("2001:db8:1::aa", "2001:db8:1::bb", 1200-48)
+	ab := packettest.UDP("2001:db8:1::aa", "2001:db8:1::bb", 1200-48)
 	if err := p.a.Send(ctx, ab, p.b.LinkAddr()); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, p.got[1], ab)
-	ba := udpPacket("fe80::bb", "fe80::aa", 100)
+	ba := packettest.UDP("fe80::bb", "fe80::aa", 100)
 	if err := p.b.Send(ctx, ba, p.a.LinkAddr()); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, p.got[0], ba)
 	// Multicast goes out as broadcast, unacknowledged.
-	mc := udpPacket("fe80::aa", "ff02::1", 20)
-	if err := p.a.Send(ctx, mc, router.BroadcastShort); err != nil {
+	mc := packettest.UDP("fe80::aa", "ff02::1", 20)
+	if err := p.a.Send(ctx, mc, link.BroadcastShort); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, p.got[1], mc)
@@ -127,7 +109,7 @@ func TestLowpanLinkBothWays(t *testing.T) {
 // ACK) reaches 6LoWPAN once.
 func TestLowpanLinkDropsMACRetransmissions(t *testing.T) {
 	p := newLinkPair(t)
-	pkt := udpPacket("fe80::aa", "fe80::bb", 10)
+	pkt := packettest.UDP("fe80::aa", "fe80::bb", 10)
 	z := lowpan.Compressor{}
 	payload := make([]byte, 200)
 	n, err := z.Compress(payload, pkt, p.a.LinkAddr(), p.b.LinkAddr())
@@ -153,12 +135,12 @@ func TestLowpanLinkDropsMACRetransmissions(t *testing.T) {
 	}
 }
 
-// Sending to a neighbour that is not there fails with router.ErrNoAck.
+// Sending to a neighbour that is not there fails with link.ErrNoAck.
 func TestLowpanLinkNoAck(t *testing.T) {
 	p := newLinkPair(t)
-	err := p.a.Send(context.Background(), udpPacket("fe80::aa", "fe80::cc", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0xcc}))
-	if !errors.Is(err, router.ErrNoAck) {
-		t.Fatalf("err = %v, want router.ErrNoAck", err)
+	err := p.a.Send(context.Background(), packettest.UDP("fe80::aa", "fe80::cc", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0xcc}))
+	if !errors.Is(err, link.ErrNoAck) {
+		t.Fatalf("err = %v, want link.ErrNoAck", err)
 	}
 }
 
@@ -168,7 +150,7 @@ func TestLowpanLinkNeighbors(t *testing.T) {
 	p := newLinkPair(t)
 	nodes := p.m.Nodes()
 	p.m.SetLink(nodes[0], nodes[1], medium.Link{RSSI: -71})
-	pkt := udpPacket("fe80::aa", "fe80::bb", 300)
+	pkt := packettest.UDP("fe80::aa", "fe80::bb", 300)
 	if err := p.a.Send(context.Background(), pkt, p.b.LinkAddr()); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +167,7 @@ func TestLowpanLinkNeighbors(t *testing.T) {
 
 // ccaRadio fails channel access a given number of times, then acks.
 type ccaRadio struct {
-	instantRadio
+	radiotest.Instant
 	failures int
 }
 
@@ -194,7 +176,7 @@ func (r *ccaRadio) Transmit(ctx context.Context, psdu []byte, opts radio.TxOptio
 		r.failures--
 		return radio.TxResult{Status: radio.TxChannelAccessFailure}, nil
 	}
-	return r.instantRadio.Transmit(ctx, psdu, opts)
+	return r.Instant.Transmit(ctx, psdu, opts)
 }
 
 // A channel access failure is retried CCARetries times before the packet
@@ -205,11 +187,11 @@ func TestLowpanLinkCCARetries(t *testing.T) {
 		ok                bool
 	}{{2, 0, true}, {3, 0, false}, {1, -1, false}, {4, 5, true}} {
 		r := &ccaRadio{failures: c.failures}
-		l, err := router.NewLowpanLink(router.LowpanLinkConfig{Radio: r, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}, CCARetries: c.retries})
+		l, err := link.NewLowpan(link.LowpanConfig{Radio: r, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}, CCARetries: c.retries})
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = l.Send(context.Background(), udpPacket("fe80::1", "fe80::2", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 2}))
+		err = l.Send(context.Background(), packettest.UDP("fe80::1", "fe80::2", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 2}))
 		if (err == nil) != c.ok {
 			t.Errorf("%+v: err %v", c, err)
 		}

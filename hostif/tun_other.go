@@ -1,6 +1,6 @@
 //go:build !linux
 
-package router
+package hostif
 
 import (
 	"fmt"
@@ -8,6 +8,6 @@ import (
 )
 
 // OpenTUN is available on Linux only; elsewhere it returns ErrUnsupportedOS.
-func OpenTUN(name string, mtu int) (Device, error) {
+func OpenTUN(name string, mtu int) (TUN, error) {
 	return nil, fmt.Errorf("router: open TUN %q on %s: %w", name, runtime.GOOS, ErrUnsupportedOS)
 }

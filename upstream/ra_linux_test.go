@@ -1,6 +1,6 @@
 //go:build linux
 
-package router
+package upstream
 
 import (
 	"bytes"
@@ -19,8 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/nd"
 	"golang.org/x/sys/unix"
+
+	"github.com/lowpanbr/lowpanbr/internal/netnstest"
+	"github.com/lowpanbr/lowpanbr/nd"
 )
 
 // The upstream RA against a real kernel: two network namespaces joined by
@@ -42,10 +44,10 @@ func requireNetnsHost(t *testing.T) {
 
 // newTestNetns creates a namespace lowpanbr-test-<pid>-<random>-<role>,
 // deleted by a cleanup that runs even when the test fails (and, should the
-// process die first, by removeAbandonedNetns in a later run).
+// process die first, by netnstest.RemoveAbandoned in a later run).
 func newTestNetns(t *testing.T, role string) string {
 	t.Helper()
-	ns := fmt.Sprintf("%s%d-%08x-%s", testNetnsPrefix, os.Getpid(), rand.Uint32(), role)
+	ns := fmt.Sprintf("%s%d-%08x-%s", netnstest.Prefix, os.Getpid(), rand.Uint32(), role)
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add %s: %v: %s", ns, err, out)
 	}
@@ -176,10 +178,10 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 
 func TestUpstreamRANetns(t *testing.T) {
 	requireNetnsHost(t)
-	removeAbandonedNetns(t)
-	tunCheckGoroutines(t)
+	netnstest.RemoveAbandoned(t)
+	netnstest.CheckGoroutines(t)
 	rtr, host := newTestNetns(t, "rtr"), newTestNetns(t, "host")
-	tunIP(t, rtr, "link", "add", "veth-r", "type", "veth", "peer", "name", "veth-h", "netns", host)
+	netnstest.IP(t, rtr, "link", "add", "veth-r", "type", "veth", "peer", "name", "veth-h", "netns", host)
 	// The host: a host (no forwarding) that takes RAs and their RIOs up
 	// to /64, and sends no solicitations of its own (the test sends them);
 	// no DAD, so that it can send at once.
@@ -190,12 +192,12 @@ func TestUpstreamRANetns(t *testing.T) {
 	setSysctls(t, rtr, "veth-r", "accept_ra", "0")
 	raSock := raTestSocket(t, host, "veth-h", nd.TypeRouterAdvert)
 	rsSock := raTestSocket(t, host, "veth-h", nd.TypeRouterSolicit)
-	tunIP(t, host, "link", "set", "veth-h", "up")
-	tunIP(t, rtr, "link", "set", "veth-r", "up")
+	netnstest.IP(t, host, "link", "set", "veth-h", "up")
+	netnstest.IP(t, rtr, "link", "set", "veth-r", "up")
 	hostIndex := linkIndex(t, host, "veth-h")
 
 	mesh, other := netip.MustParsePrefix("2001:db8:1::/64"), netip.MustParsePrefix("2001:db8:2::/48")
-	u, err := NewUpstreamRA(UpstreamRAConfig{
+	u, err := New(Config{
 		Interface: "veth-r", Routes: []netip.Prefix{mesh, other}, Preference: nd.PreferenceHigh,
 		MinInterval: 3 * time.Second, MaxInterval: 4 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -242,14 +244,14 @@ func TestUpstreamRANetns(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("RA on the wire %x\nAppendRA         %x", got, want)
 	}
-	rtrMAC := strings.Fields(strings.SplitN(tunIP(t, rtr, "-o", "link", "show", "veth-r"), "link/ether ", 2)[1])[0]
+	rtrMAC := strings.Fields(strings.SplitN(netnstest.IP(t, rtr, "-o", "link", "show", "veth-r"), "link/ether ", 2)[1])[0]
 	if s := summarizeRA(t, buf[:n]); s.SLLAO != rtrMAC {
 		t.Errorf("SLLAO %q, want veth-r's %q", s.SLLAO, rtrMAC)
 	}
 
 	// The host learns both routes via the router's link-local address.
 	routeOf := func(p netip.Prefix) string {
-		return strings.TrimSpace(tunIP(t, host, "-6", "route", "show", p.String()))
+		return strings.TrimSpace(netnstest.IP(t, host, "-6", "route", "show", p.String()))
 	}
 	for _, p := range []netip.Prefix{mesh, other} {
 		waitFor(t, 5*time.Second, "route to "+p.String(), func() bool { return routeOf(p) != "" })
@@ -297,9 +299,9 @@ func TestUpstreamRANetns(t *testing.T) {
 // not exist, naming it.
 func TestUpstreamRARunErrors(t *testing.T) {
 	requireNetnsHost(t)
-	removeAbandonedNetns(t)
+	netnstest.RemoveAbandoned(t)
 	ns := newTestNetns(t, "err")
-	u, err := NewUpstreamRA(UpstreamRAConfig{Interface: "nosuch0", Routes: []netip.Prefix{netip.MustParsePrefix("2001:db8:1::/64")}})
+	u, err := New(Config{Interface: "nosuch0", Routes: []netip.Prefix{netip.MustParsePrefix("2001:db8:1::/64")}})
 	if err != nil {
 		t.Fatal(err)
 	}
