@@ -79,3 +79,24 @@ func FuzzHeader(f *testing.F) {
 		_ = h.MulticastScope()
 	})
 }
+
+// The field setters write what Encode writes.
+func TestHeaderSetters(t *testing.T) {
+	want, _ := hex.DecodeString(known)
+	h := make(Header, HeaderLen)
+	h.SetVersionTrafficClassFlowLabel(0xb8, 0xfff12345) // bits above 20 are not the flow label's
+	h.SetPayloadLength(8)
+	h.SetNextHeader(ProtoUDP)
+	h.SetHopLimit(63)
+	h.SetSrc(netip.MustParseAddr("2001:db8::1"))
+	copy(h.DstBytes(), netip.MustParseAddr("ff02::1").AsSlice())
+	if !bytes.Equal(h, want) || h.Version() != 6 {
+		t.Fatalf("setters:\n got %x\nwant %x", []byte(h), want)
+	}
+	if Header([]byte{0x45}).Version() != 4 {
+		t.Error("Version of an IPv4 first octet")
+	}
+	if h[NextHeaderOffset] != ProtoUDP {
+		t.Error("NextHeaderOffset does not name the Next Header field")
+	}
+}
