@@ -3,6 +3,8 @@ package lowpan
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 )
 
 // Compressor encodes IPv6 datagrams with IPHC and LOWPAN_NHC (RFC 6282). It
@@ -86,14 +88,15 @@ func (z *Compressor) Compress(out, pkt []byte, srcLL, dstLL LinkAddr) (int, erro
 }
 
 func validIPv6(pkt []byte) error {
-	if len(pkt) < ipv6HeaderLen {
+	h := ip6.Header(pkt)
+	if len(h) < ip6.HeaderLen {
 		return fmt.Errorf("%d octets, shorter than an IPv6 header: %w", len(pkt), ErrBadPacket)
 	}
-	if pkt[0]>>4 != 6 {
-		return fmt.Errorf("IP version %d: %w", pkt[0]>>4, ErrBadPacket)
+	if !h.IsValid() {
+		return fmt.Errorf("IP version %d: %w", h.Version(), ErrBadPacket)
 	}
-	if plen := int(binary.BigEndian.Uint16(pkt[4:])); plen != len(pkt)-ipv6HeaderLen {
-		return fmt.Errorf("payload length %d but %d octets follow the header: %w", plen, len(pkt)-ipv6HeaderLen, ErrBadPacket)
+	if plen := int(h.PayloadLength()); plen != len(h.Payload()) {
+		return fmt.Errorf("payload length %d but %d octets follow the header: %w", plen, len(h.Payload()), ErrBadPacket)
 	}
 	return nil
 }
@@ -113,14 +116,10 @@ type addrChoice struct {
 func (c *compressor) iphc(p int) (int, error) {
 	c.nIPv6++
 	c.lastIPv6 = p
-	h := c.pkt[p : p+ipv6HeaderLen]
-	vtf := binary.BigEndian.Uint32(h)
-	tc := uint8(vtf >> 20)
-	flow := vtf & 0xfffff
-	nextHdr, hlim := h[6], h[7]
-	var src, dst [16]byte
-	copy(src[:], h[8:24])
-	copy(dst[:], h[24:40])
+	h := ip6.Header(c.pkt[p : p+ip6.HeaderLen])
+	tc, flow := h.TrafficClass(), h.FlowLabel()
+	nextHdr, hlim := h.NextHeader(), h.HopLimit()
+	src, dst := [16]byte(h.SrcBytes()), [16]byte(h.DstBytes())
 
 	b0 := uint8(DispatchIPHC)
 	var b1 uint8
@@ -146,7 +145,7 @@ func (c *compressor) iphc(p int) (int, error) {
 		tfLen = 4
 	}
 
-	nhc := c.compressible(p+ipv6HeaderLen, nextHdr)
+	nhc := c.compressible(p+ip6.HeaderLen, nextHdr)
 	if nhc {
 		b0 |= iphcNH
 	}
@@ -240,9 +239,9 @@ func (c *compressor) iphc(p int) (int, error) {
 	i += copy(o[i:], d.inline[:d.n])
 	c.o += i
 	if nhc {
-		return c.chain(p+ipv6HeaderLen, nextHdr)
+		return c.chain(p+ip6.HeaderLen, nextHdr)
 	}
-	return p + ipv6HeaderLen, nil
+	return p + ip6.HeaderLen, nil
 }
 
 // sourceChoices lists the candidate encodings of a source address.
@@ -422,7 +421,7 @@ func (c *compressor) extHeaderLen(p int, proto uint8) (int, bool) {
 		return 0, false
 	}
 	n := 8
-	if proto != protoFragment {
+	if proto != ip6.ProtoFragment {
 		n = (int(c.pkt[p+1]) + 1) * 8
 	}
 	return n, len(c.pkt)-p >= n
@@ -436,13 +435,14 @@ func (c *compressor) compressible(p int, proto uint8) bool {
 	}
 	rest := len(c.pkt) - p
 	switch proto {
-	case protoUDP:
+	case ip6.ProtoUDP:
 		// The UDP length is elided and rebuilt from the datagram, so it
 		// must describe exactly the rest of the packet (RFC 6282 §4.3.3).
-		return rest >= udpHeaderLen && int(binary.BigEndian.Uint16(c.pkt[p+4:])) == rest
-	case protoIPv6:
+		u := ip6.UDP(c.pkt[p:])
+		return u.IsValid() && int(u.Length()) == rest
+	case ip6.ProtoIPv6:
 		return c.nIPv6 < maxIPv6Nest && validIPv6(c.pkt[p:]) == nil
-	case protoHopByHop, protoRouting, protoDestOpts, protoMobility, protoFragment:
+	case ip6.ProtoHopByHop, ip6.ProtoRouting, ip6.ProtoDestOpts, ip6.ProtoMobility, ip6.ProtoFragment:
 		if c.nExt >= maxExtHeaders {
 			return false
 		}
@@ -453,13 +453,13 @@ func (c *compressor) compressible(p int, proto uint8) bool {
 		// RFC 6282 §4.2: at most 255 octets after the Length octet, counted
 		// after padding elision.
 		body := n - 2
-		if !c.KeepPadding && (proto == protoHopByHop || proto == protoDestOpts) {
+		if !c.KeepPadding && (proto == ip6.ProtoHopByHop || proto == ip6.ProtoDestOpts) {
 			body = trailingPadStart(c.pkt[p+2 : p+n])
 		}
 		if body > 0xff {
 			return false
 		}
-		if proto == protoFragment && c.pkt[p+1] != 0 {
+		if proto == ip6.ProtoFragment && c.pkt[p+1] != 0 {
 			return false // a non-zero Reserved octet would be lost
 		}
 		return true
@@ -472,7 +472,7 @@ func (c *compressor) compressible(p int, proto uint8) bool {
 func (c *compressor) chain(p int, proto uint8) (int, error) {
 	for {
 		c.nNHC++
-		if proto == protoUDP {
+		if proto == ip6.ProtoUDP {
 			return c.udp(p)
 		}
 		eid, _ := protoEID(proto)
@@ -484,8 +484,8 @@ func (c *compressor) chain(p int, proto uint8) (int, error) {
 			c.o++
 			// RFC 6282 §3.2.2: the inner header's elided IIDs are those of
 			// the encapsulating header's addresses.
-			outer := c.pkt[c.lastIPv6:]
-			c.src, c.dst = iidLinkAddr(outer[16:24]), iidLinkAddr(outer[32:40])
+			outer := ip6.Header(c.pkt[c.lastIPv6:])
+			c.src, c.dst = iidLinkAddr(outer.SrcBytes()[8:]), iidLinkAddr(outer.DstBytes()[8:])
 			return c.iphc(p)
 		}
 		c.nExt++
@@ -493,11 +493,11 @@ func (c *compressor) chain(p int, proto uint8) (int, error) {
 		h := c.pkt[p : p+n]
 		next := h[0]
 		more := c.compressible(p+n, next)
-		if proto == protoFragment && binary.BigEndian.Uint16(h[2:])&0xfff8 != 0 {
+		if proto == ip6.ProtoFragment && binary.BigEndian.Uint16(h[2:])&0xfff8 != 0 {
 			more = false // a non-first fragment: what follows is not a header
 		}
 		body := h[2:n]
-		if !c.KeepPadding && (proto == protoHopByHop || proto == protoDestOpts) {
+		if !c.KeepPadding && (proto == ip6.ProtoHopByHop || proto == ip6.ProtoDestOpts) {
 			body = h[2 : 2+trailingPadStart(h[2:n])]
 		}
 		need := 2 + len(body)
@@ -560,8 +560,8 @@ func trailingPadStart(opts []byte) int {
 // udp compresses the UDP header at pkt[p:] (RFC 6282 §4.3), choosing the
 // shortest port form.
 func (c *compressor) udp(p int) (int, error) {
-	u := c.pkt[p : p+udpHeaderLen]
-	sport, dport := binary.BigEndian.Uint16(u), binary.BigEndian.Uint16(u[2:])
+	u := ip6.UDP(c.pkt[p : p+ip6.UDPHeaderLen])
+	sport, dport := u.SourcePort(), u.DestinationPort()
 	if err := c.room(1 + 4 + 2); err != nil {
 		return 0, err
 	}
@@ -591,9 +591,9 @@ func (c *compressor) udp(p int) (int, error) {
 	if c.ElideUDPChecksum {
 		o[0] |= nhcUDPChecksum
 	} else {
-		o[i], o[i+1] = u[6], u[7]
+		binary.BigEndian.PutUint16(o[i:], u.Checksum())
 		i += 2
 	}
 	c.o += i
-	return p + udpHeaderLen, nil
+	return p + ip6.UDPHeaderLen, nil
 }

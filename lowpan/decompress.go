@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 )
 
 // lengthFixups records the fields that IPHC elides and that can be filled in
@@ -118,13 +118,13 @@ func (d *decompressor) iphc() error {
 		}
 	}
 	d.i += iphcBaseLen
-	if err := d.room(ipv6HeaderLen); err != nil {
+	if err := d.room(ip6.HeaderLen); err != nil {
 		return err
 	}
-	h := d.out[d.o : d.o+ipv6HeaderLen]
+	h := ip6.Header(d.out[d.o : d.o+ip6.HeaderLen])
 	d.fx.ipv6[d.fx.nIPv6] = d.o
 	d.fx.nIPv6++
-	d.o += ipv6HeaderLen
+	d.o += ip6.HeaderLen
 
 	var sci, dci uint8
 	if b1&iphcCID != 0 {
@@ -162,24 +162,24 @@ func (d *decompressor) iphc() error {
 		tc = in[0]<<2 | in[0]>>6
 		d.i++
 	}
-	binary.BigEndian.PutUint32(h[0:4], 6<<28|uint32(tc)<<20|flow)
-	h[4], h[5] = 0, 0 // payload length: fixed up when the datagram is whole
+	h.SetVersionTrafficClassFlowLabel(tc, flow)
+	h.SetPayloadLength(0) // fixed up when the datagram is whole
 
 	nhCompressed := b0&iphcNH != 0
 	if !nhCompressed {
 		if err := d.need(1); err != nil {
 			return err
 		}
-		h[6] = d.in[d.i]
+		h.SetNextHeader(d.in[d.i])
 		d.i++
 	}
 	if hl := b0 & iphcHLIMMask; hl != hlimInline {
-		h[7] = hopLimitFor[hl]
+		h.SetHopLimit(hopLimitFor[hl])
 	} else {
 		if err := d.need(1); err != nil {
 			return err
 		}
-		h[7] = d.in[d.i]
+		h.SetHopLimit(d.in[d.i])
 		d.i++
 	}
 
@@ -187,7 +187,7 @@ func (d *decompressor) iphc() error {
 	if err := d.unicastAddr(&addr, b1&iphcSAC != 0, (b1&iphcSAMMask)>>iphcSAMShift, sci, d.src, true); err != nil {
 		return fmt.Errorf("source address: %w", err)
 	}
-	copy(h[8:24], addr[:])
+	copy(h.SrcBytes(), addr[:])
 	dac, dam := b1&iphcDAC != 0, b1&iphcDAMMask
 	if b1&iphcM != 0 {
 		err := d.multicastAddr(&addr, dac, dam, dci)
@@ -199,10 +199,10 @@ func (d *decompressor) iphc() error {
 			return fmt.Errorf("destination address: %w", err)
 		}
 	}
-	copy(h[24:40], addr[:])
+	copy(h.DstBytes(), addr[:])
 
 	if nhCompressed {
-		return d.nhcChain(d.o - ipv6HeaderLen + 6)
+		return d.nhcChain(d.o - ip6.HeaderLen + ip6.NextHeaderOffset)
 	}
 	return nil
 }
@@ -349,7 +349,7 @@ func (d *decompressor) nhcChain(nextField int) error {
 		}
 		switch {
 		case id&nhcUDPMask == nhcUDP:
-			d.out[nextField] = protoUDP
+			d.out[nextField] = ip6.ProtoUDP
 			return d.udp()
 		case id&nhcExtMask == nhcExt:
 			eid := int(id&nhcExtEIDMask) >> nhcExtEIDShift
@@ -368,8 +368,8 @@ func (d *decompressor) nhcChain(nextField int) error {
 				}
 				// §3.2.2: the inner header's elided IIDs come from the
 				// encapsulating IPv6 header's addresses.
-				outer := d.out[d.fx.ipv6[d.fx.nIPv6-1]:]
-				d.src, d.dst = iidLinkAddr(outer[16:24]), iidLinkAddr(outer[32:40])
+				outer := ip6.Header(d.out[d.fx.ipv6[d.fx.nIPv6-1]:])
+				d.src, d.dst = iidLinkAddr(outer.SrcBytes()[8:]), iidLinkAddr(outer.DstBytes()[8:])
 				return d.iphc()
 			}
 			next, more, err := d.extHeader(eid, id&nhcExtNH != 0)
@@ -459,10 +459,10 @@ func (d *decompressor) extHeader(eid int, nhElided bool) (int, bool, error) {
 func (d *decompressor) udp() error {
 	id := d.in[d.i]
 	d.i++
-	if err := d.room(udpHeaderLen); err != nil {
+	if err := d.room(ip6.UDPHeaderLen); err != nil {
 		return err
 	}
-	u := d.out[d.o : d.o+udpHeaderLen]
+	u := ip6.UDP(d.out[d.o : d.o+ip6.UDPHeaderLen])
 	in := d.in[d.i:]
 	var sport, dport uint16
 	switch id & nhcUDPPortsMask {
@@ -491,22 +491,22 @@ func (d *decompressor) udp() error {
 		sport, dport = udpPort4Prefix|uint16(in[0]>>4), udpPort4Prefix|uint16(in[0]&0x0f)
 		d.i++
 	}
-	binary.BigEndian.PutUint16(u[0:], sport)
-	binary.BigEndian.PutUint16(u[2:], dport)
-	u[4], u[5] = 0, 0
+	u.SetSourcePort(sport)
+	u.SetDestinationPort(dport)
+	u.SetLength(0) // fixed up when the datagram is whole
 	if id&nhcUDPChecksum != 0 {
-		u[6], u[7] = 0, 0
+		u.SetChecksum(0) // recomputed when the datagram is whole
 		d.fx.udpSum = true
 	} else {
 		if err := d.need(2); err != nil {
 			return err
 		}
-		u[6], u[7] = d.in[d.i], d.in[d.i+1]
+		u.SetChecksum(binary.BigEndian.Uint16(d.in[d.i:]))
 		d.i += 2
 	}
 	d.fx.udp = d.o
 	d.fx.udpIPv6 = d.fx.ipv6[d.fx.nIPv6-1]
-	d.o += udpHeaderLen
+	d.o += ip6.UDPHeaderLen
 	return nil
 }
 
@@ -521,26 +521,25 @@ func (fx *lengthFixups) apply(pkt []byte) error {
 		return nil
 	}
 	for k := 0; k < fx.nIPv6; k++ {
-		off := fx.ipv6[k]
-		plen := len(pkt) - off - ipv6HeaderLen
+		h := ip6.Header(pkt[fx.ipv6[k]:])
+		plen := len(h) - ip6.HeaderLen
 		if plen < 0 || plen > 0xffff {
 			return fmt.Errorf("lowpan: IPv6 payload length %d: %w", plen, ErrBadLength)
 		}
-		binary.BigEndian.PutUint16(pkt[off+4:], uint16(plen))
+		h.SetPayloadLength(uint16(plen))
 	}
 	if fx.udp < 0 {
 		return nil
 	}
 	ulen := len(pkt) - fx.udp
-	if ulen < udpHeaderLen || ulen > 0xffff {
+	if ulen < ip6.UDPHeaderLen || ulen > 0xffff {
 		return fmt.Errorf("lowpan: UDP length %d: %w", ulen, ErrBadLength)
 	}
-	u := pkt[fx.udp:]
-	binary.BigEndian.PutUint16(u[4:], uint16(ulen))
+	u := ip6.UDP(pkt[fx.udp:])
+	u.SetLength(uint16(ulen))
 	if fx.udpSum {
-		ip := pkt[fx.udpIPv6:]
-		u[6], u[7] = 0, 0
-		binary.BigEndian.PutUint16(u[6:], checksum.UDPIPv6(ip[8:24], ip[24:40], u))
+		ip := ip6.Header(pkt[fx.udpIPv6:])
+		u.SetChecksum(u.CalculateChecksum(ip.SrcBytes(), ip.DstBytes()))
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package lowpan
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
+)
 
 // Encoding describes how a datagram's headers were compressed: the IPHC
 // fields of its outer header and the LOWPAN_NHC identifiers that followed.
@@ -64,7 +68,7 @@ func Inspect(datagram []byte, srcLL, dstLL LinkAddr, contexts *ContextTable) (En
 	var e Encoding
 	if len(datagram) > 0 && datagram[0] == DispatchIPv6 {
 		e.Dispatch = "IPv6"
-		e.CompressedOctets, e.UncompressedOctets = 1+ipv6HeaderLen, ipv6HeaderLen
+		e.CompressedOctets, e.UncompressedOctets = 1+ip6.HeaderLen, ip6.HeaderLen
 		return e, nil
 	}
 	var scratch [reassemblySlot]byte

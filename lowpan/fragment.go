@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 )
 
 // EncodeOptions describes the frames one datagram is carried in.
@@ -68,8 +70,8 @@ func (z *Compressor) Encode(scratch, pkt []byte, srcLL, dstLL LinkAddr, opts *En
 			return 0, fmt.Errorf("lowpan: encode: %w", err)
 		}
 		hdrs[0] = DispatchIPv6
-		hdrLen = 1 + copy(hdrs[1:], pkt[:ipv6HeaderLen])
-		consumed = ipv6HeaderLen
+		hdrLen = 1 + copy(hdrs[1:], pkt[:ip6.HeaderLen])
+		consumed = ip6.HeaderLen
 	} else {
 		// RFC 6282 §2: a header that cannot fit in the first fragment must
 		// not be compressed. Compress fewer NHC headers until the rest fit.

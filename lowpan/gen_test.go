@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 )
 
 // The corpus generator shared by the round-trip, cross-check and benchmark
@@ -197,15 +198,15 @@ func (g *generator) options() []byte {
 // extHeader returns one extension header with next header next.
 func (g *generator) extHeader(proto, next uint8) []byte {
 	switch proto {
-	case protoHopByHop, protoDestOpts:
+	case ip6.ProtoHopByHop, ip6.ProtoDestOpts:
 		body := g.options()
 		return append([]byte{next, byte((len(body)+2)/8 - 1)}, body...)
-	case protoRouting:
+	case ip6.ProtoRouting:
 		n := g.r.IntN(4) // 8(n+1) octets
 		// Experimental routing types (RFC 4727) with segments left 0: a
 		// generic header that dissectors accept whatever the data.
 		return append([]byte{next, byte(n), byte(253 + g.r.IntN(2)), 0}, g.bytes(4+8*n)...)
-	case protoFragment:
+	case ip6.ProtoFragment:
 		off := uint16(0)
 		if g.r.IntN(3) == 0 {
 			off = uint16(1+g.r.IntN(100)) << 3
@@ -214,7 +215,7 @@ func (g *generator) extHeader(proto, next uint8) []byte {
 		binary.BigEndian.PutUint16(h[2:], off|uint16(g.r.IntN(2)))
 		binary.BigEndian.PutUint32(h[4:], g.r.Uint32())
 		return h
-	case protoMobility:
+	case ip6.ProtoMobility:
 		n := g.r.IntN(2)
 		return append([]byte{next, byte(n), byte(g.r.IntN(20)), 0}, g.bytes(4+8*n)...)
 	}
@@ -268,23 +269,23 @@ func (g *generator) packetFrom(maxLen int, src, dst LinkAddr) genCase {
 	switch g.r.IntN(6) {
 	case 0:
 		// A legal order (RFC 8200 §4.1): Hop-by-Hop first, Mobility last.
-		for _, p := range []uint8{protoHopByHop, protoDestOpts, protoRouting, protoFragment, protoDestOpts, protoMobility} {
+		for _, p := range []uint8{ip6.ProtoHopByHop, ip6.ProtoDestOpts, ip6.ProtoRouting, ip6.ProtoFragment, ip6.ProtoDestOpts, ip6.ProtoMobility} {
 			if g.r.IntN(3) == 0 {
 				chain = append(chain, p)
 			}
 		}
 	case 1:
-		chain = []uint8{protoIPv6}
+		chain = []uint8{ip6.ProtoIPv6}
 	}
-	last := []uint8{protoUDP, protoUDP, 58, 6, protoNoNext}[g.r.IntN(5)]
-	if len(chain) > 0 && chain[len(chain)-1] == protoMobility {
-		last = protoNoNext // RFC 6275: Payload Proto is 59 for now
+	last := []uint8{ip6.ProtoUDP, ip6.ProtoUDP, 58, 6, ip6.ProtoNoNext}[g.r.IntN(5)]
+	if len(chain) > 0 && chain[len(chain)-1] == ip6.ProtoMobility {
+		last = ip6.ProtoNoNext // RFC 6275: Payload Proto is 59 for now
 	}
 	var body []byte
 	protos := append(chain, last)
 	var inner []byte
 	for i, p := range chain {
-		if p == protoIPv6 {
+		if p == ip6.ProtoIPv6 {
 			ig := g.packetFrom(maxLen-100, iidLinkAddr(h[16:24]), iidLinkAddr(h[32:40]))
 			inner = ig.pkt
 			c.desc += " in-IPv6(" + ig.desc + ")"
@@ -304,7 +305,7 @@ func (g *generator) packetFrom(maxLen int, src, dst LinkAddr) genCase {
 			n = g.r.IntN(min(max(room, 1), 40))
 		}
 		switch last {
-		case protoUDP:
+		case ip6.ProtoUDP:
 			u := make([]byte, 8, 8+n)
 			sp, dp := g.port(), g.port()
 			binary.BigEndian.PutUint16(u, sp)
@@ -316,7 +317,7 @@ func (g *generator) packetFrom(maxLen int, src, dst LinkAddr) genCase {
 			sum := checksum.UDPIPv6(pkt[8:24], pkt[24:40], pkt[start:])
 			binary.BigEndian.PutUint16(pkt[start+6:], sum)
 			c.desc += " udp"
-		case protoNoNext:
+		case ip6.ProtoNoNext:
 		default:
 			pkt = append(pkt, g.bytes(n)...)
 		}

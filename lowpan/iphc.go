@@ -1,5 +1,7 @@
 package lowpan
 
+import "github.com/lowpanbr/lowpanbr/internal/ip6"
+
 // IPHC base header bits (RFC 6282 §3.1.1):
 //
 //	  0                                       1
@@ -8,20 +10,18 @@ package lowpan
 //	| 0 | 1 | 1 |  TF   |NH | HLIM  |CID|SAC|  SAM  | M |DAC|  DAM  |
 //	+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
 const (
-	iphcTFShift   = 3
-	iphcTFMask    = 0x18
-	iphcNH        = 0x04
-	iphcHLIMMask  = 0x03
-	iphcCID       = 0x80
-	iphcSAC       = 0x40
-	iphcSAMShift  = 4
-	iphcSAMMask   = 0x30
-	iphcM         = 0x08
-	iphcDAC       = 0x04
-	iphcDAMMask   = 0x03
-	iphcBaseLen   = 2
-	ipv6HeaderLen = 40
-	udpHeaderLen  = 8
+	iphcTFShift  = 3
+	iphcTFMask   = 0x18
+	iphcNH       = 0x04
+	iphcHLIMMask = 0x03
+	iphcCID      = 0x80
+	iphcSAC      = 0x40
+	iphcSAMShift = 4
+	iphcSAMMask  = 0x30
+	iphcM        = 0x08
+	iphcDAC      = 0x04
+	iphcDAMMask  = 0x03
+	iphcBaseLen  = 2
 )
 
 // Traffic class and flow label encodings (TF).
@@ -59,21 +59,9 @@ const (
 	udpPort4Prefix  = 0xf0b0 // ports 0xF0B0–0xF0BF in 4 bits
 )
 
-// IPv6 next-header values with an NHC encoding.
-const (
-	protoHopByHop = 0
-	protoIPv6     = 41
-	protoRouting  = 43
-	protoFragment = 44
-	protoUDP      = 17
-	protoDestOpts = 60
-	protoMobility = 135
-	protoNoNext   = 59
-)
-
 // eidProto maps an extension-header EID (RFC 6282 §4.2) to the IPv6 next
 // header value; -1 marks the reserved EIDs 5 and 6.
-var eidProto = [8]int{protoHopByHop, protoRouting, protoFragment, protoDestOpts, protoMobility, -1, -1, protoIPv6}
+var eidProto = [8]int{ip6.ProtoHopByHop, ip6.ProtoRouting, ip6.ProtoFragment, ip6.ProtoDestOpts, ip6.ProtoMobility, -1, -1, ip6.ProtoIPv6}
 
 const (
 	eidHopByHop = 0
@@ -96,17 +84,17 @@ const (
 
 func protoEID(proto uint8) (int, bool) {
 	switch proto {
-	case protoHopByHop:
+	case ip6.ProtoHopByHop:
 		return eidHopByHop, true
-	case protoRouting:
+	case ip6.ProtoRouting:
 		return eidRouting, true
-	case protoFragment:
+	case ip6.ProtoFragment:
 		return eidFragment, true
-	case protoDestOpts:
+	case ip6.ProtoDestOpts:
 		return eidDestOpts, true
-	case protoMobility:
+	case ip6.ProtoMobility:
 		return eidMobility, true
-	case protoIPv6:
+	case ip6.ProtoIPv6:
 		return eidIPv6, true
 	}
 	return 0, false

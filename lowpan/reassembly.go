@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
 )
 
 // Reassembly defaults. RFC 4944 §5.3 caps the timeout at 60 s; a first
@@ -190,7 +192,7 @@ func (r *Reassembler) Add(now time.Time, out []byte, srcLL, dstLL LinkAddr, h *H
 		return 0, fmt.Errorf("lowpan: reassembly: %w", ErrNotFragment)
 	}
 	f := &h.Frag
-	if f.Size < ipv6HeaderLen {
+	if f.Size < ip6.HeaderLen {
 		r.stats.Malformed++
 		return 0, fmt.Errorf("lowpan: reassembly: datagram_size %d is smaller than an IPv6 header: %w", f.Size, ErrBadLength)
 	}

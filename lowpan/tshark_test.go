@@ -1,5 +1,20 @@
 package lowpan
 
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/ieee802154"
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
+	"github.com/lowpanbr/lowpanbr/internal/oracle"
+	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
+)
+
 // Cross-check against Wireshark's 6LoWPAN dissector (tshark), an
 // implementation we did not write: a generated corpus of IPv6 packets is
 // compressed and fragmented by this package into 802.15.4 frames, written
@@ -29,20 +44,6 @@ package lowpan
 //     64 and 80 bits, the RFC 3306 form, every TF/HLIM form, every NHC-UDP
 //     port form, HBH/Routing/DestOpts/Mobility NHC (with trailing padding
 //     elided), IPv6-in-IPv6, FRAG1/FRAGN — matched byte for byte.
-
-import (
-	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
-	"testing"
-	"time"
-
-	"github.com/lowpanbr/lowpanbr/ieee802154"
-	"github.com/lowpanbr/lowpanbr/internal/oracle"
-	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
-)
 
 func mustMAC(a LinkAddr) ieee802154.Address {
 	m, _ := a.MAC()
@@ -226,11 +227,11 @@ func innerIPv6Offsets(pkt []byte) []int {
 	p, next := 40, pkt[6]
 	for p+8 <= len(pkt) {
 		switch next {
-		case protoHopByHop, protoRouting, protoDestOpts, protoMobility:
+		case ip6.ProtoHopByHop, ip6.ProtoRouting, ip6.ProtoDestOpts, ip6.ProtoMobility:
 			next, p = pkt[p], p+(int(pkt[p+1])+1)*8
-		case protoFragment:
+		case ip6.ProtoFragment:
 			next, p = pkt[p], p+8
-		case protoIPv6:
+		case ip6.ProtoIPv6:
 			out = append(out, p)
 			next, p = pkt[p+6], p+40
 		default:
@@ -247,15 +248,15 @@ func fragmentReservedOctets(pkt []byte) []int {
 	p, next := 40, pkt[6]
 	for p+8 <= len(pkt) {
 		switch next {
-		case protoFragment:
+		case ip6.ProtoFragment:
 			out = append(out, p+1)
 			if pkt[p+2]|pkt[p+3]&0xf8 != 0 {
 				return out
 			}
 			next, p = pkt[p], p+8
-		case protoHopByHop, protoRouting, protoDestOpts, protoMobility:
+		case ip6.ProtoHopByHop, ip6.ProtoRouting, ip6.ProtoDestOpts, ip6.ProtoMobility:
 			next, p = pkt[p], p+(int(pkt[p+1])+1)*8
-		case protoIPv6:
+		case ip6.ProtoIPv6:
 			next, p = pkt[p+6], p+40
 		default:
 			return out
