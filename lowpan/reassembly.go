@@ -120,6 +120,15 @@ type Reassembler struct {
 	buffers int // slots with a buffer allocated
 	stats   ReassemblyStats
 	scratch [reassemblySlot]byte // FRAG1 decompression
+
+	// earliest is a lower bound of the start times of the datagrams in
+	// progress (when haveEarliest): until earliest+Timeout nothing can
+	// have expired, and a fragment need not look at every slot.
+	earliest     time.Time
+	haveEarliest bool
+	// recent is the slot the last fragment went to: the fragments of a
+	// datagram arrive one after another, so it is where find looks first.
+	recent *reassemblyEntry
 }
 
 // NewReassembler returns a reassembler bounded by cfg that decompresses
@@ -168,11 +177,20 @@ func (r *Reassembler) Expire(now time.Time) {
 }
 
 func (r *Reassembler) expireLocked(now time.Time) {
+	if !r.haveEarliest || now.Sub(r.earliest) < r.cfg.Timeout {
+		return // every datagram started at or after earliest
+	}
+	r.haveEarliest = false
 	for i := range r.entries {
 		e := &r.entries[i]
-		if e.inUse && now.Sub(e.started) >= r.cfg.Timeout {
+		if !e.inUse {
+			continue
+		}
+		if now.Sub(e.started) >= r.cfg.Timeout {
 			e.inUse = false
 			r.stats.TimedOut++
+		} else if !r.haveEarliest || e.started.Before(r.earliest) {
+			r.earliest, r.haveEarliest = e.started, true
 		}
 	}
 }
@@ -203,7 +221,8 @@ func (r *Reassembler) Add(now time.Time, out []byte, srcLL, dstLL LinkAddr, h *H
 	// reassembly, so that a bad fragment can never evict a good datagram. A
 	// FRAG1 is decompressed into scratch, so a duplicate can be compared
 	// before anything is overwritten.
-	off, end, data, fx, bad := r.prepare(h, srcLL, dstLL)
+	var fx lengthFixups
+	off, end, data, bad := r.prepare(h, srcLL, dstLL, &fx)
 	if bad != nil {
 		if e := r.find(key); e != nil {
 			// An inconsistent fragment of a datagram in progress.
@@ -260,19 +279,19 @@ func (r *Reassembler) Add(now time.Time, out []byte, srcLL, dstLL LinkAddr, h *H
 
 // prepare checks one fragment on its own and returns the span of the
 // uncompressed datagram it covers and its octets (for a FRAG1, decompressed
-// into r.scratch).
-func (r *Reassembler) prepare(h *Headers, srcLL, dstLL LinkAddr) (off, end int, data []byte, fx lengthFixups, err error) {
+// into r.scratch, with the fields to fill in later in fx).
+func (r *Reassembler) prepare(h *Headers, srcLL, dstLL LinkAddr, fx *lengthFixups) (off, end int, data []byte, err error) {
 	f := &h.Frag
 	if f.First {
 		var written, read int
-		written, read, fx, err = decompressHeaders(r.scratch[:f.Size], h.Payload, srcLL, dstLL, decodeParams{contexts: r.contexts})
+		written, read, *fx, err = decompressHeaders(r.scratch[:f.Size], h.Payload, srcLL, dstLL, decodeParams{contexts: r.contexts})
 		if err != nil {
-			return 0, 0, nil, fx, fmt.Errorf("FRAG1: %w", err)
+			return 0, 0, nil, fmt.Errorf("FRAG1: %w", err)
 		}
 		rest := h.Payload[read:]
 		end = written + len(rest)
 		if end > int(f.Size) {
-			return 0, 0, nil, fx, fmt.Errorf("FRAG1 carries %d octets of a %d-octet datagram: %w", end, f.Size, ErrBadLength)
+			return 0, 0, nil, fmt.Errorf("FRAG1 carries %d octets of a %d-octet datagram: %w", end, f.Size, ErrBadLength)
 		}
 		copy(r.scratch[written:end], rest)
 		data = r.scratch[:end]
@@ -283,17 +302,17 @@ func (r *Reassembler) prepare(h *Headers, srcLL, dstLL LinkAddr) (off, end int, 
 		case off == 0:
 			// Offset 0 is FRAG1's: a FRAGN there would stand for the
 			// compressed headers it cannot carry.
-			return 0, 0, nil, fx, fmt.Errorf("FRAGN with offset 0: %w", ErrBadLength)
+			return 0, 0, nil, fmt.Errorf("FRAGN with offset 0: %w", ErrBadLength)
 		case len(h.Payload) == 0 || end > int(f.Size):
-			return 0, 0, nil, fx, fmt.Errorf("FRAGN [%d,%d) outside a %d-octet datagram: %w", off, end, f.Size, ErrBadLength)
+			return 0, 0, nil, fmt.Errorf("FRAGN [%d,%d) outside a %d-octet datagram: %w", off, end, f.Size, ErrBadLength)
 		}
 		data = h.Payload
 	}
 	// RFC 4944 §5.3: every fragment but the last carries a multiple of 8.
 	if end != int(f.Size) && (end-off)%fragOffsetUnit != 0 {
-		return 0, 0, nil, fx, fmt.Errorf("fragment [%d,%d) is not the last and not a multiple of 8: %w", off, end, ErrBadLength)
+		return 0, 0, nil, fmt.Errorf("fragment [%d,%d) is not the last and not a multiple of 8: %w", off, end, ErrBadLength)
 	}
-	return off, end, data, fx, nil
+	return off, end, data, nil
 }
 
 // recordSpan records [off,end) in e. An identical span is a duplicate;
@@ -321,8 +340,12 @@ func (r *Reassembler) recordSpan(e *reassemblyEntry, off, end int) (dup bool, er
 }
 
 func (r *Reassembler) find(key reassemblyKey) *reassemblyEntry {
+	if e := r.recent; e != nil && e.inUse && e.key == key {
+		return e
+	}
 	for i := range r.entries {
 		if e := &r.entries[i]; e.inUse && e.key == key {
+			r.recent = e
 			return e
 		}
 	}
@@ -399,6 +422,10 @@ func (r *Reassembler) reset(e *reassemblyEntry, now time.Time, key reassemblyKey
 	e.inUse = true
 	e.key = key
 	e.started, e.lastSeen = now, now
+	if !r.haveEarliest || now.Before(r.earliest) {
+		r.earliest, r.haveEarliest = now, true
+	}
+	r.recent = e
 	e.received = 0
 	e.nSpans = 0
 	e.haveFx = false

@@ -181,6 +181,58 @@ func TestReassemblyTimeout(t *testing.T) {
 	}
 }
 
+// Each datagram expires on its own timer, counted from its own first
+// fragment, whatever else is in progress, in whatever order the slots
+// were taken and freed (the reassembler skips the scan of its slots until
+// the earliest timer can have run out).
+func TestReassemblyTimeoutsStaggered(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	r, _ := NewReassembler(ReassemblyConfig{Timeout: 5 * time.Second, MaxDatagrams: 16, MaxPerSource: 16}, ctx)
+	out := make([]byte, 2048)
+	t0 := time.Unix(100, 0)
+	first := func(tag uint16, at time.Duration) {
+		t.Helper()
+		f := fragmentsOf(t, z, udp1280(t, byte(tag)), extSrc, extDst, 104, tag)
+		if _, err := r.Add(t0.Add(at), out, extSrc, extDst, parsed(t, f[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A complete datagram first: its slot is freed, its start time stays
+	// behind as a stale lower bound.
+	whole := fragmentsOf(t, z, udp1280(t, 9), extSrc, extDst, 104, 9)
+	for _, f := range whole {
+		r.Add(t0, out, extSrc, extDst, parsed(t, f))
+	}
+	first(1, 1*time.Second)
+	first(2, 3*time.Second)
+	first(3, 2*time.Second)
+	probe := ShortLinkAddr(0x99) // another source: no per-source cap in play
+	steps := []struct {
+		at       time.Duration
+		timedOut uint64
+	}{
+		{5999 * time.Millisecond, 0}, // the stale bound has run out: a scan, nothing expires
+		{6 * time.Second, 1},         // tag 1
+		{6999 * time.Millisecond, 1},
+		{7 * time.Second, 2}, // tag 3
+		{7999 * time.Millisecond, 2},
+		{8 * time.Second, 3}, // tag 2
+	}
+	for i, st := range steps {
+		// Through Add, as in the packet path: a fragment of another
+		// datagram, which itself is not due before the test ends.
+		f := fragmentsOf(t, z, udp1280(t, 7), probe, extDst, 104, 100+uint16(i))
+		r.Add(t0.Add(st.at), out, probe, extDst, parsed(t, f[1]))
+		if got := r.Stats().TimedOut; got != st.timedOut {
+			t.Fatalf("at %v: %d timed out, want %d", st.at, got, st.timedOut)
+		}
+	}
+	if got := r.Pending(); got != len(steps) {
+		t.Errorf("%d pending at the end, want the %d probes", got, len(steps))
+	}
+}
+
 func TestReassemblyConfigValidate(t *testing.T) {
 	bad := []ReassemblyConfig{
 		{Timeout: 61 * time.Second},
