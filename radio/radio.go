@@ -7,19 +7,26 @@ import (
 	"time"
 )
 
+// MaxPSDU is the largest IEEE 802.15.4 PSDU, FCS included
+// (aMaxPHYPacketSize, IEEE 802.15.4-2015 §11.3).
+const MaxPSDU = 127
+
 // Radio is an IEEE 802.15.4 radio as the border router sees it: a Spinel
 // RCP on a UART or SPI, or a simulated one. Implementations are safe for
 // concurrent use.
 type Radio interface {
 	// Transmit sends one frame and waits for its outcome. psdu is the MAC
 	// frame including two FCS octets (their value is ignored: the radio
-	// computes the FCS). Transmissions are queued (bounded) and sent one at
-	// a time; when the queue is full Transmit waits, bounded by ctx. A
-	// transmission that cannot finish because the radio reset or closed
-	// returns a result with Status TxAborted and an error saying why.
+	// computes the FCS); it must stay unchanged until Transmit returns.
+	// Transmissions go one at a time, in call order; a caller waits for
+	// the ones before it, bounded by ctx. A transmission that cannot
+	// finish because the radio reset or closed returns a result with
+	// Status TxAborted and an error saying why. See TxResult.Ack for the
+	// acknowledgement frame.
 	Transmit(ctx context.Context, psdu []byte, opts TxOptions) (TxResult, error)
 	// Receive delivers received frames. The channel is closed by Close.
-	// Frames a slow consumer cannot take are dropped and counted.
+	// Frames a slow consumer cannot take are dropped and counted. A frame
+	// may lend its PSDU from the radio's pool: see Frame.Release.
 	Receive() <-chan Frame
 	// Configure applies settings; they are kept and restored after the
 	// radio recovers from a reset or a reconnect.
@@ -32,7 +39,76 @@ type Radio interface {
 	Close() error
 }
 
+// FramesTransmitter is implemented by radios that send the frames of a
+// datagram back to back, each the moment the previous one's transmission
+// ends, without a round trip through the caller (rcp.Driver). Use the
+// package function TransmitFrames, which falls back to Transmit for radios
+// without it.
+type FramesTransmitter interface {
+	// TransmitFrames sends frames in order and stops after the first one
+	// whose final status is neither TxSent nor TxAcked, after
+	// opts.CCARetries host-level retries of a frame that met a busy
+	// channel. It returns n, the number of frames the radio took;
+	// results[i] (len(results) ≥ len(frames)) is the outcome of frame i
+	// for i < n, and results[n:] are left as they were. The frames must
+	// stay unchanged until TransmitFrames returns.
+	//
+	// With a nil error, either n == len(frames) and every frame was sent
+	// or acknowledged, or results[n-1] is the frame that stopped the batch
+	// (TxNoAck, or TxChannelAccessFailure after the retries). A non-nil
+	// error says why the batch stopped otherwise (ctx, the radio down,
+	// reset or closed, a transport failure): results[n-1], when n > 0, is
+	// then TxAborted if that frame's outcome is unknown.
+	//
+	// The acknowledgement of frame i is copied into results[i].Ack[:0]
+	// when results[i].Ack has capacity on entry (MaxPSDU octets is enough);
+	// otherwise it is not kept.
+	TransmitFrames(ctx context.Context, frames [][]byte, opts TxOptions, results []TxResult) (int, error)
+}
+
+// TransmitFrames sends frames through r as FramesTransmitter describes:
+// with r's own TransmitFrames when it has one, otherwise one Transmit per
+// frame with the same channel-access retries, stop rule and results.
+func TransmitFrames(ctx context.Context, r Radio, frames [][]byte, opts TxOptions, results []TxResult) (int, error) {
+	if ft, ok := r.(FramesTransmitter); ok {
+		return ft.TransmitFrames(ctx, frames, opts, results)
+	}
+	if len(results) < len(frames) {
+		return 0, fmt.Errorf("radio: %d results for %d frames", len(results), len(frames))
+	}
+	for i, f := range frames {
+		buf := results[i].Ack
+		res, err := r.Transmit(ctx, f, opts)
+		for try := 0; err == nil && res.Status == TxChannelAccessFailure && try < opts.CCARetries; try++ {
+			res, err = r.Transmit(ctx, f, opts)
+			res.CCARetries = try + 1
+		}
+		if cap(buf) > 0 {
+			res.Ack = append(buf[:0], res.Ack...)
+		}
+		results[i] = res
+		if err != nil {
+			return i + 1, err
+		}
+		if res.Status != TxSent && res.Status != TxAcked {
+			return i + 1, nil
+		}
+	}
+	return len(frames), nil
+}
+
 // Frame is a received 802.15.4 frame with its reception metadata.
+//
+// A radio may lend the PSDU from a bounded pool of receive buffers it owns
+// (rcp.Driver does): the consumer then calls Release when it is done with
+// the frame, and the buffer goes back to the pool for the next frame, so
+// that receiving allocates nothing. After Release the PSDU must not be
+// used, through this Frame or any copy of it: the buffer carries another
+// frame. Release on a frame that lends nothing (simulated radios) is a
+// no-op, and so is a second Release. A frame never released is simply
+// garbage-collected; the radio makes a new buffer in its place (counted in
+// its statistics), so a consumer that never calls Release keeps working,
+// at the cost of one allocation per frame.
 type Frame struct {
 	PSDU       []byte // including the two FCS octets
 	RSSI       int8   // dBm
@@ -45,6 +121,18 @@ type Frame struct {
 	// AckedWithFramePending: the radio acknowledged this frame with the
 	// frame-pending bit set (a sleepy child has data waiting).
 	AckedWithFramePending bool
+
+	buf *rxBuffer // the lent buffer, nil when nothing is lent
+	gen uint32    // buf's lending generation when lent to this frame
+}
+
+// Release returns the frame's buffer to the radio that lent it and clears
+// PSDU. See Frame.
+func (f *Frame) Release() {
+	if b := f.buf; b != nil && b.gen.CompareAndSwap(f.gen, f.gen+1) {
+		b.pool.put(b)
+	}
+	f.buf, f.PSDU = nil, nil
 }
 
 // TxOptions controls one transmission. The zero value means: the current
@@ -54,6 +142,12 @@ type TxOptions struct {
 	DisableCSMA     bool
 	MaxCSMABackoffs int // 0: default (4)
 	MaxFrameRetries int // 0: default (3); -1: no retries
+	// CCARetries is how often the host sends a frame again after
+	// TxChannelAccessFailure, in TransmitFrames (the radio already did its
+	// CSMA-CA backoffs; the channel may clear a few milliseconds later).
+	// 0: none. Transmit ignores it. Each retry is counted in
+	// TxResult.CCARetries.
+	CCARetries int
 }
 
 // TxStatus is the outcome of a transmission.
@@ -89,13 +183,21 @@ func (s TxStatus) String() string {
 	return fmt.Sprintf("TxStatus(%d)", int(s))
 }
 
-// TxResult is the outcome of Transmit.
+// TxResult is the outcome of a transmission.
 type TxResult struct {
 	Status TxStatus
-	// Ack is the acknowledgement frame when there was one.
+	// Ack is the acknowledgement frame, when there was one and the caller
+	// gave a buffer for it: TransmitFrames copies it into the capacity
+	// results[i].Ack brings. Radios that keep their own copy may return it
+	// from Transmit (the simulated ones do); rcp.Driver's Transmit leaves
+	// it nil, so that an acknowledged frame allocates nothing.
 	Ack []byte
 	// FramePending is the frame-pending bit of the acknowledgement.
 	FramePending bool
+	// CCARetries counts the host-level retries TxOptions.CCARetries
+	// allowed after channel access failures: the frame went to the radio
+	// 1 + CCARetries times.
+	CCARetries int
 }
 
 // Settings are the radio's configuration. Configure replaces all of them;

@@ -69,17 +69,36 @@ type ClientStats struct {
 //
 // All methods are safe for concurrent use.
 type Client struct {
-	conn FrameConn
-	log  *slog.Logger
-	opts ClientOptions
+	conn   FrameConn
+	viewer FrameViewer      // conn's, when it has one
+	partsW FramePartsWriter // conn's, when it has one
+	log    *slog.Logger
+	opts   ClientOptions
+	epoch  time.Time // origin of the transmit deadlines (monotonic)
 
 	sem     chan struct{} // one token per TID in use
-	mu      sync.Mutex    // guards slots and nextTID
+	mu      sync.Mutex    // guards slots and nextTID, and tx.active/tid/gen for the reader
 	slots   [MaxTID + 1]slot
 	nextTID uint8
 
-	wmu  sync.Mutex // serialises writes; guards wbuf
-	wbuf []byte
+	wmu        sync.Mutex // serialises writes; guards the buffers below
+	wbuf       []byte
+	head, tail []byte    // a transmit request's header and the fields after its PSDU
+	vec        [3][]byte // head, PSDU, tail for FramePartsWriter
+
+	// txToken holds one transmission at a time: OpenThread's RCP has one
+	// transmit buffer, and a second SET STREAM_RAW replaces the frame
+	// under way, whose TID is then never answered (sub_mac.cpp
+	// SubMac::Send).
+	txToken chan struct{}
+	txMu    sync.Mutex // guards tx; the reader holds it while it steps a sequence
+	tx      txState
+	single  singleTx // Transmit's and TransmitInto's sequence; used under txToken
+
+	// Owned by the reader goroutine: the frame being handled, and the
+	// transmit-done handed to a TxSequence.
+	rxFrame, fnFrame Frame
+	rxDone           TxDone
 
 	subMu      sync.Mutex
 	subs       []*subscription
@@ -92,6 +111,19 @@ type Client struct {
 
 	framesIn, framesOut, badFrames, unmatched atomic.Uint64
 	unsolicited, subDrops, timeouts, resets   atomic.Uint64
+}
+
+// txState is the transmit sequence under way. active, tid and gen are
+// written under both txMu and mu, so the reader can match answers under mu
+// alone; the rest is guarded by txMu.
+type txState struct {
+	active   bool   // the reader steps seq on tid's transmit-done
+	tid      uint8  // the TID the sequence holds
+	gen      uint64 // counts sequences, so a late answer cannot step a newer one
+	seq      TxSequence
+	deadline time.Duration // since epoch: when the request in flight times out
+	err      error         // why the reader could not write the next request
+	done     TxDone        // the waiter's, for an answer it finds after stopping the reader
 }
 
 // slot is the state of one TID. Its buffers and channel are made once and
@@ -110,6 +142,7 @@ type slot struct {
 }
 
 type subscription struct {
+	fn      func(*Frame) // SubscribeFunc's; ch and ring are unused then
 	ch      chan Frame
 	ring    [][]byte // len(ch)+2 buffers, see deliver
 	next    int
@@ -135,12 +168,18 @@ func NewClient(conn FrameConn, logger *slog.Logger, opts ClientOptions) *Client 
 		conn:       conn,
 		log:        logger,
 		opts:       opts,
+		epoch:      time.Now(),
 		sem:        make(chan struct{}, MaxTID),
 		nextTID:    1,
 		wbuf:       make([]byte, 0, opts.MaxFrame),
+		head:       make([]byte, 0, 16),
+		tail:       make([]byte, 0, 32),
+		txToken:    make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	c.viewer, _ = conn.(FrameViewer)
+	c.partsW, _ = conn.(FramePartsWriter)
 	for i := 1; i <= MaxTID; i++ {
 		s := &c.slots[i]
 		s.ch = make(chan struct{}, 1)
@@ -183,7 +222,9 @@ func (c *Client) end(cause error) {
 		}
 		c.subMu.Lock()
 		for _, s := range c.subs {
-			close(s.ch)
+			if s.ch != nil {
+				close(s.ch)
+			}
 		}
 		c.subs = nil
 		c.subsClosed = true
@@ -253,6 +294,33 @@ func (c *Client) Subscribe(buffer int, props ...Prop) (<-chan Frame, func()) {
 	return s.ch, cancel
 }
 
+// SubscribeFunc calls fn for every unsolicited frame (TID 0) of the given
+// properties (all, when none are given), on the client's reader goroutine,
+// as the frame arrives: no copy into a ring and no goroutine hand-off, for
+// a subscriber that takes what it needs at once (the radio driver copies a
+// received PSDU into a buffer it lends). f and the bytes f.Value points to
+// are valid during the call only. fn must be quick, must not block and must
+// not call the Client; while it runs the client reads nothing.
+//
+// cancel unsubscribes; fn is not called once cancel has returned. fn is
+// not called after the client ends either.
+func (c *Client) SubscribeFunc(fn func(f *Frame), props ...Prop) (cancel func()) {
+	s := &subscription{fn: fn, props: slices.Clone(props)}
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	if c.subsClosed {
+		return func() {}
+	}
+	c.subs = append(c.subs, s)
+	return func() {
+		c.subMu.Lock()
+		defer c.subMu.Unlock()
+		if i := slices.Index(c.subs, s); i >= 0 {
+			c.subs = slices.Delete(c.subs, i, i+1)
+		}
+	}
+}
+
 // Get reads a property: PROP_VALUE_GET, answered by PROP_VALUE_IS. The
 // returned Frame's Value is the caller's own copy. An answer of LAST_STATUS
 // with a status other than OK (PROP_NOT_FOUND, …) is returned as an error
@@ -312,11 +380,17 @@ func (c *Client) Reset(ctx context.Context, kind ResetType) error {
 
 // Transmit sends one 802.15.4 frame (SET STREAM_RAW) and waits for its
 // transmit-done, holding the request's TID until then; answers to other
-// requests may arrive meanwhile. A transmission that ran returns a nil
-// error and the outcome in TxDone.Status: OK, NO_ACK, CCA_FAILURE or
+// requests may arrive meanwhile. Transmissions go one at a time (see
+// TransmitSequence): a second Transmit waits for the first one's
+// transmit-done, bounded by its context. A transmission that ran returns a
+// nil error and the outcome in TxDone.Status: OK, NO_ACK, CCA_FAILURE or
 // StatusAbort. A transmission the RCP refused up front (raw stream not
 // enabled, busy) returns an error wrapping its Status. The ACK's PSDU, when
 // there is one, is a fresh copy; see TransmitInto to avoid that allocation.
+//
+// When ctx ends first, Transmit returns at once with ctx's error; the frame
+// is in the RCP's hands, and the next transmission waits for its
+// transmit-done (or the transmit timeout) so as not to replace it.
 func (c *Client) Transmit(ctx context.Context, req TxRequest) (TxDone, error) {
 	return c.TransmitInto(ctx, &req, nil)
 }
@@ -324,38 +398,360 @@ func (c *Client) Transmit(ctx context.Context, req TxRequest) (TxDone, error) {
 // TransmitInto is Transmit with the ACK's PSDU appended to ack[:0]; with a
 // buffer of MaxPSDU bytes, a transmission allocates nothing.
 func (c *Client) TransmitInto(ctx context.Context, req *TxRequest, ack []byte) (TxDone, error) {
-	tid, err := c.exchange(ctx, CmdPropValueSet, PropStreamRaw, nil, req, c.opts.TransmitTimeout)
+	if err := c.LockTransmit(ctx); err != nil {
+		return TxDone{}, err
+	}
+	st := &c.single
+	*st = singleTx{req: req, ack: ack}
+	orphaned, err := c.runSequence(ctx, st)
+	if orphaned {
+		return TxDone{}, err
+	}
+	d, derr := st.done, st.err
+	*st = singleTx{}
+	c.UnlockTransmit()
 	if err != nil {
 		return TxDone{}, err
 	}
-	defer c.release(tid)
+	return d, derr
+}
+
+// singleTx is the TxSequence of Transmit: one request.
+type singleTx struct {
+	req  *TxRequest
+	ack  []byte
+	sent bool
+	done TxDone
+	err  error
+}
+
+func (s *singleTx) Next(done *TxDone, err error) *TxRequest {
+	if done == nil && !s.sent {
+		s.sent = true
+		return s.req
+	}
+	if done != nil {
+		s.done, s.err = *done, err
+		if s.done.HasAck {
+			s.done.Ack.PSDU = append(s.ack[:0], done.Ack.PSDU...)
+		}
+	}
+	return nil
+}
+
+func (s *singleTx) End(error) {}
+
+// TxSequence is a run of transmissions that TransmitSequence sends one
+// after another.
+type TxSequence interface {
+	// Next is given the outcome of the request it returned last and
+	// returns the next request, or nil to end the sequence. The first
+	// call, from TransmitSequence's goroutine, has done nil. Every later
+	// call comes from the client's reader goroutine the moment the
+	// transmit-done arrives, so the next request is on the line without a
+	// round trip through another goroutine: Next must be quick, must not
+	// block and must not call the Client. done is valid during the call
+	// only (its Ack.PSDU aliases the reader's buffer). err is non-nil when
+	// the RCP refused the request up front (done.Status is the status, and
+	// err wraps it) or the transmit-done could not be decoded. The
+	// request returned, PSDU included, must stay unchanged until the next
+	// call to Next or End.
+	Next(done *TxDone, err error) *TxRequest
+	// End is called once, when the client no longer uses the sequence:
+	// err is nil when Next ended it, otherwise why the request Next
+	// returned last has no outcome (ErrTimeout, ErrReset, ErrClosed, a
+	// write error, the context's error). When a context ended
+	// TransmitSequence, End comes later, from another goroutine, once the
+	// RCP has reported the frame it holds or the transmit timeout passed:
+	// only then may another transmission go out.
+	End(err error)
+}
+
+// TransmitSequence sends the requests seq.Next returns, one at a time, each
+// the moment the previous one's transmit-done arrives. OpenThread's RCP
+// holds one transmission (a second SET STREAM_RAW replaces the frame under
+// way: sub_mac.cpp SubMac::Send), so the next request cannot go early; it
+// is written by the client's reader goroutine as soon as it has read the
+// transmit-done, as OpenThread's own host sends its next frame from the
+// thread that processed the previous transmit-done
+// (radio_spinel.cpp ProcessRadioStateMachine → TransmitDone; its writes
+// wait for the descriptor in hdlc_interface.cpp HdlcInterface::Write).
+// The sequence holds one TID and the client's transmit token throughout;
+// each request's transmit-done is awaited for ClientOptions.TransmitTimeout.
+//
+// It returns when the sequence has ended (nil), or with why it stopped: the
+// transmit timeout (ErrTimeout), a reset notification (ErrReset), the
+// connection (ErrClosed), a write error, or ctx. When ctx ends first it
+// returns at once; the frame in the RCP's hands keeps the token until its
+// transmit-done (or the timeout), and seq.End is called then.
+func (c *Client) TransmitSequence(ctx context.Context, seq TxSequence) error {
+	if err := c.LockTransmit(ctx); err != nil {
+		seq.End(err)
+		return err
+	}
+	orphaned, err := c.runSequence(ctx, seq)
+	if !orphaned {
+		c.UnlockTransmit()
+		seq.End(err)
+	}
+	return err
+}
+
+// LockTransmit takes the transmit token, waiting for the transmission or
+// sequence under way, bounded by ctx: no transmission goes out until
+// UnlockTransmit. For radio work that excludes transmitting (an energy
+// scan: SubMac::Send refuses during one).
+func (c *Client) LockTransmit(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("spinel: %v %v: %w", CmdPropValueSet, PropStreamRaw, err)
+	}
+	select {
+	case c.txToken <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case c.txToken <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("spinel: %v %v: waiting for the transmission under way: %w", CmdPropValueSet, PropStreamRaw, ctx.Err())
+	case <-c.done:
+		return fmt.Errorf("spinel: %v %v: %w", CmdPropValueSet, PropStreamRaw, c.err)
+	}
+}
+
+// UnlockTransmit returns the token LockTransmit took.
+func (c *Client) UnlockTransmit() { <-c.txToken }
+
+// runSequence runs seq with the transmit token held. Unless it reports the
+// sequence orphaned (ctx ended with a frame in the RCP's hands: a goroutine
+// then waits for it, releases the token and calls End), the caller
+// releases the token and calls End.
+func (c *Client) runSequence(ctx context.Context, seq TxSequence) (orphaned bool, err error) {
+	tid, err := c.takeTID(ctx, CmdPropValueSet, PropStreamRaw)
+	if err != nil {
+		return false, err
+	}
+	c.txMu.Lock()
+	req := seq.Next(nil, nil)
+	if req == nil {
+		c.txMu.Unlock()
+		c.release(tid)
+		return false, nil
+	}
+	c.mu.Lock()
+	c.tx.active, c.tx.tid = true, tid
+	c.tx.gen++
+	c.mu.Unlock()
+	c.tx.seq, c.tx.err = seq, nil
+	c.tx.deadline = c.since() + c.opts.TransmitTimeout
+	if err := c.writeTx(tid, req); err != nil {
+		c.stopSteppingLocked()
+		c.txMu.Unlock()
+		c.release(tid)
+		return false, fmt.Errorf("spinel: %v %v (tid %d): %w", CmdPropValueSet, PropStreamRaw, tid, err)
+	}
+	c.txMu.Unlock()
+
 	s := &c.slots[tid]
-	r := NewReader(s.reply.Value, "transmit-done")
+	var why error
+	for why == nil {
+		c.txMu.Lock()
+		left := c.tx.deadline - c.since()
+		c.txMu.Unlock()
+		if left <= 0 {
+			why = ErrTimeout
+			break
+		}
+		s.timer.Reset(left)
+		select {
+		case <-s.ch:
+			s.timer.Stop()
+			return false, c.endSequence(tid)
+		case <-ctx.Done():
+			why = ctx.Err()
+		case <-s.timer.C:
+			// The deadline moves with each request the reader writes.
+		case <-c.done:
+			why = c.err
+		}
+		s.timer.Stop()
+	}
+	c.txMu.Lock()
+	c.stopSteppingLocked()
+	deadline := c.tx.deadline
+	c.txMu.Unlock()
+	// An answer that raced the timer or the context still counts: the
+	// reader no longer steps the sequence, so the outcome is handed to
+	// Next here, and the sequence stops for why.
+	c.mu.Lock()
+	answered, reset := s.answered, s.reset
+	c.mu.Unlock()
+	if answered {
+		if reset == 0 {
+			c.txMu.Lock()
+			d, derr := c.decodeTxDone(&c.tx.done, tid, s.reply.Value)
+			seq.Next(d, derr)
+			c.txMu.Unlock()
+		}
+		if err := c.endSequence(tid); err != nil {
+			return false, err
+		}
+		return false, fmt.Errorf("spinel: %v %v (tid %d): %w", CmdPropValueSet, PropStreamRaw, tid, why)
+	}
+	if why == ErrTimeout {
+		c.timeouts.Add(1)
+		c.log.Debug("spinel: transmit-done timed out", "tid", tid, "timeout", c.opts.TransmitTimeout)
+		c.release(tid)
+		return false, fmt.Errorf("spinel: %v %v (tid %d): %w after %v", CmdPropValueSet, PropStreamRaw, tid, ErrTimeout, c.opts.TransmitTimeout)
+	}
+	if ctx.Err() != nil && c.Err() == nil {
+		err := fmt.Errorf("spinel: %v %v (tid %d): %w", CmdPropValueSet, PropStreamRaw, tid, why)
+		go c.finishOrphan(tid, seq, deadline, err)
+		return true, err
+	}
+	c.release(tid)
+	return false, fmt.Errorf("spinel: %v %v (tid %d): %w", CmdPropValueSet, PropStreamRaw, tid, why)
+}
+
+// endSequence ends a sequence whose last answer came (or that a reset
+// notification ended) and says how.
+func (c *Client) endSequence(tid uint8) error {
+	c.mu.Lock()
+	reset := c.slots[tid].reset
+	c.mu.Unlock()
+	c.txMu.Lock()
+	c.stopSteppingLocked()
+	werr := c.tx.err
+	c.tx.seq, c.tx.err = nil, nil
+	c.txMu.Unlock()
+	c.release(tid)
+	switch {
+	case reset != 0:
+		return fmt.Errorf("spinel: %v %v (tid %d): %w: %w", CmdPropValueSet, PropStreamRaw, tid, ErrReset, reset)
+	case werr != nil:
+		return fmt.Errorf("spinel: %v %v (tid %d): %w", CmdPropValueSet, PropStreamRaw, tid, werr)
+	}
+	return nil
+}
+
+// finishOrphan waits for the transmit-done of a frame whose sender left
+// (the reader no longer steps the sequence), then frees the TID and the
+// token.
+func (c *Client) finishOrphan(tid uint8, seq TxSequence, deadline time.Duration, err error) {
+	s := &c.slots[tid]
+	s.timer.Reset(max(deadline-c.since(), 0))
+	select {
+	case <-s.ch:
+	case <-s.timer.C:
+		c.timeouts.Add(1)
+		err = fmt.Errorf("spinel: %v %v (tid %d): %w after %v (its sender had left: %w)", CmdPropValueSet, PropStreamRaw, tid, ErrTimeout, c.opts.TransmitTimeout, err)
+	case <-c.done:
+	}
+	s.timer.Stop()
+	c.txMu.Lock()
+	c.tx.seq, c.tx.err = nil, nil
+	c.txMu.Unlock()
+	c.release(tid)
+	c.UnlockTransmit()
+	seq.End(err)
+}
+
+// stopSteppingLocked makes the reader leave the sequence alone. Callers
+// hold txMu.
+func (c *Client) stopSteppingLocked() {
+	c.mu.Lock()
+	c.tx.active = false
+	c.mu.Unlock()
+}
+
+// stepSequence runs on the reader goroutine when a transmit-done for the
+// sequence's TID arrives: it hands the outcome to the sequence and writes
+// the next request at once. It reports false when the sequence ended (or
+// the write failed, or it is no longer stepped): the answer then wakes the
+// sequence's waiter.
+func (c *Client) stepSequence(tid uint8, gen uint64, f *Frame) bool {
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	q := &c.tx
+	if !q.active || q.tid != tid || q.gen != gen {
+		return false
+	}
+	done, err := c.decodeTxDone(&c.rxDone, tid, f.Value)
+	req := q.seq.Next(done, err)
+	if req == nil {
+		c.stopSteppingLocked()
+		return false
+	}
+	if err := c.writeTx(tid, req); err != nil {
+		q.err = err
+		c.stopSteppingLocked()
+		return false
+	}
+	q.deadline = c.since() + c.opts.TransmitTimeout
+	return true
+}
+
+// decodeTxDone reads a transmit-done, or the bare status of a refusal, into
+// d.
+func (c *Client) decodeTxDone(d *TxDone, tid uint8, value []byte) (*TxDone, error) {
+	*d = TxDone{}
+	r := NewReader(value, "transmit-done")
 	st := Status(r.PackedUint())
 	if err := r.Err(); err != nil {
-		return TxDone{}, fmt.Errorf("spinel: STREAM_RAW (tid %d): %w", tid, err)
+		return d, fmt.Errorf("spinel: STREAM_RAW (tid %d): %w", tid, err)
 	}
 	if r.Len() == 0 {
+		d.Status = st
 		if st == StatusOK {
-			return TxDone{Status: st}, fmt.Errorf("spinel: STREAM_RAW (tid %d): LAST_STATUS OK with no transmit-done fields: %w", tid, ErrUnexpectedReply)
+			return d, fmt.Errorf("spinel: STREAM_RAW (tid %d): LAST_STATUS OK with no transmit-done fields: %w", tid, ErrUnexpectedReply)
 		}
-		return TxDone{Status: st}, fmt.Errorf("spinel: STREAM_RAW (tid %d): transmission refused: %w", tid, st)
+		return d, fmt.Errorf("spinel: STREAM_RAW (tid %d): transmission refused: %w", tid, st)
 	}
-	var d TxDone
-	if err := d.Decode(s.reply.Value); err != nil {
-		return TxDone{Status: st}, fmt.Errorf("spinel: STREAM_RAW (tid %d): %w", tid, err)
+	if err := d.Decode(value); err != nil {
+		*d = TxDone{Status: st}
+		return d, fmt.Errorf("spinel: STREAM_RAW (tid %d): %w", tid, err)
 	}
-	if d.HasAck {
-		d.Ack.PSDU = append(ack[:0], d.Ack.PSDU...)
-	} else {
+	if !d.HasAck {
 		d.Ack.PSDU = nil
 	}
 	return d, nil
 }
 
+// writeTx writes SET STREAM_RAW for req. With a FramePartsWriter the
+// header, the caller's PSDU and the fields after it are encoded straight
+// into the connection's write buffer (one copy of the PSDU); otherwise
+// they are joined first (two).
+func (c *Client) writeTx(tid uint8, req *TxRequest) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.Err(); err != nil {
+		return err
+	}
+	c.head = AppendFrameHeader(c.head[:0], 0, tid, CmdPropValueSet, PropStreamRaw)
+	c.head = AppendUint16(c.head, uint16(len(req.PSDU)))
+	c.tail = appendTxRequestFields(c.tail[:0], req)
+	var err error
+	if c.partsW != nil {
+		c.vec = [3][]byte{c.head, req.PSDU, c.tail}
+		err = c.partsW.WriteFrameParts(c.vec[:])
+		c.vec = [3][]byte{}
+	} else {
+		c.wbuf = append(append(append(c.wbuf[:0], c.head...), req.PSDU...), c.tail...)
+		err = c.conn.WriteFrame(c.wbuf)
+	}
+	if err != nil {
+		return err
+	}
+	c.framesOut.Add(1)
+	return nil
+}
+
+func (c *Client) since() time.Duration { return time.Since(c.epoch) }
+
 // request runs a GET/SET/INSERT/REMOVE/NOOP and copies the answer out.
 func (c *Client) request(ctx context.Context, cmd Command, prop Prop, value []byte) (Frame, error) {
-	tid, err := c.exchange(ctx, cmd, prop, value, nil, c.opts.Timeout)
+	tid, err := c.exchange(ctx, cmd, prop, value, c.opts.Timeout)
 	if err != nil {
 		return Frame{}, err
 	}
@@ -379,28 +775,13 @@ func (c *Client) request(ctx context.Context, cmd Command, prop Prop, value []by
 // exchange takes a TID, sends the request and waits for its answer. On
 // success the TID is still held, its answer in c.slots[tid].reply; the
 // caller reads it and calls release. On error the TID is released.
-func (c *Client) exchange(ctx context.Context, cmd Command, prop Prop, value []byte, tx *TxRequest, timeout time.Duration) (uint8, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("spinel: %v %v: %w", cmd, prop, err)
+func (c *Client) exchange(ctx context.Context, cmd Command, prop Prop, value []byte, timeout time.Duration) (uint8, error) {
+	tid, err := c.takeTID(ctx, cmd, prop)
+	if err != nil {
+		return 0, err
 	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return 0, fmt.Errorf("spinel: %v %v: waiting for a free TID: %w", cmd, prop, ctx.Err())
-	case <-c.done:
-		return 0, fmt.Errorf("spinel: %v %v: %w", cmd, prop, c.err)
-	}
-	c.mu.Lock()
-	tid := c.nextTID
-	for c.slots[tid].busy {
-		tid = tid%MaxTID + 1
-	}
-	c.nextTID = tid%MaxTID + 1
 	s := &c.slots[tid]
-	s.busy, s.answered, s.cmd, s.prop, s.reset = true, false, cmd, prop, 0
-	c.mu.Unlock()
-
-	if err := c.write(tid, cmd, prop, value, tx); err != nil {
+	if err := c.write(tid, cmd, prop, value); err != nil {
 		c.release(tid)
 		return 0, fmt.Errorf("spinel: %v %v (tid %d): %w", cmd, prop, tid, err)
 	}
@@ -438,18 +819,39 @@ func (c *Client) exchange(ctx context.Context, cmd Command, prop Prop, value []b
 	return 0, fmt.Errorf("spinel: %v %v (tid %d): %w", cmd, prop, tid, why)
 }
 
-func (c *Client) write(tid uint8, cmd Command, prop Prop, value []byte, tx *TxRequest) error {
+// takeTID waits for a free TID, bounded by ctx, and marks its slot busy
+// with the request it will carry.
+func (c *Client) takeTID(ctx context.Context, cmd Command, prop Prop) (uint8, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("spinel: %v %v: %w", cmd, prop, err)
+	}
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return 0, fmt.Errorf("spinel: %v %v: waiting for a free TID: %w", cmd, prop, ctx.Err())
+	case <-c.done:
+		return 0, fmt.Errorf("spinel: %v %v: %w", cmd, prop, c.err)
+	}
+	c.mu.Lock()
+	tid := c.nextTID
+	for c.slots[tid].busy {
+		tid = tid%MaxTID + 1
+	}
+	c.nextTID = tid%MaxTID + 1
+	s := &c.slots[tid]
+	s.busy, s.answered, s.cmd, s.prop, s.reset = true, false, cmd, prop, 0
+	c.mu.Unlock()
+	return tid, nil
+}
+
+func (c *Client) write(tid uint8, cmd Command, prop Prop, value []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if err := c.Err(); err != nil {
 		return err
 	}
 	c.wbuf = AppendFrameHeader(c.wbuf[:0], 0, tid, cmd, prop)
-	if tx != nil {
-		c.wbuf = AppendTxRequest(c.wbuf, tx)
-	} else {
-		c.wbuf = append(c.wbuf, value...)
-	}
+	c.wbuf = append(c.wbuf, value...)
 	if err := c.conn.WriteFrame(c.wbuf); err != nil {
 		return err
 	}
@@ -473,9 +875,20 @@ func (c *Client) release(tid uint8) {
 // closed, then ends the client.
 func (c *Client) spinelReader() {
 	defer close(c.readerDone)
-	buf := make([]byte, c.opts.MaxFrame)
+	var buf []byte
+	if c.viewer == nil {
+		buf = make([]byte, c.opts.MaxFrame)
+	}
 	for {
-		n, err := c.conn.ReadFrame(buf)
+		var b []byte
+		var err error
+		if c.viewer != nil {
+			b, err = c.viewer.NextFrame()
+		} else {
+			var n int
+			n, err = c.conn.ReadFrame(buf)
+			b = buf[:n]
+		}
 		if err != nil {
 			if errors.Is(err, ErrFrameTooLarge) {
 				c.badFrames.Add(1)
@@ -491,12 +904,13 @@ func (c *Client) spinelReader() {
 			return
 		}
 		c.framesIn.Add(1)
-		c.handle(buf[:n])
+		c.handle(b)
 	}
 }
 
+// handle dispatches one frame; b is the reader's until the next read.
 func (c *Client) handle(b []byte) {
-	var f Frame
+	f := &c.rxFrame
 	if err := f.Decode(b); err != nil {
 		c.badFrames.Add(1)
 		c.log.Debug("spinel: dropping frame", "err", err, "frame", b)
@@ -511,19 +925,29 @@ func (c *Client) handle(b []byte) {
 				c.abortPending(Status(st))
 			}
 		}
-		c.deliver(&f, b)
+		c.deliver(f, b)
 		return
 	}
 	c.mu.Lock()
 	s := &c.slots[f.TID]
-	if !s.busy || s.answered || !answers(s.cmd, s.prop, &f) {
+	ok := s.busy && !s.answered && answers(s.cmd, s.prop, f)
+	if ok && c.tx.active && c.tx.tid == f.TID {
+		gen := c.tx.gen
+		c.mu.Unlock()
+		if c.stepSequence(f.TID, gen, f) {
+			return // the next request of the sequence is out
+		}
+		c.mu.Lock()
+		ok = s.busy && !s.answered && answers(s.cmd, s.prop, f)
+	}
+	if !ok {
 		c.mu.Unlock()
 		c.unmatched.Add(1)
 		c.log.Debug("spinel: dropping unmatched answer", "tid", f.TID, "cmd", f.Command, "prop", f.Prop)
 		return
 	}
 	s.rx = append(s.rx[:0], b...)
-	s.reply = f
+	s.reply = *f
 	s.reply.Value = s.rx[len(b)-len(f.Value):]
 	s.answered = true
 	select {
@@ -586,6 +1010,11 @@ func (c *Client) deliver(f *Frame, raw []byte) {
 	defer c.subMu.Unlock()
 	for _, s := range c.subs {
 		if len(s.props) > 0 && !slices.Contains(s.props, f.Prop) {
+			continue
+		}
+		if s.fn != nil {
+			c.fnFrame = *f // each subscriber sees the frame as decoded
+			s.fn(&c.fnFrame)
 			continue
 		}
 		if len(s.ch) == cap(s.ch) {

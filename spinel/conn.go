@@ -6,8 +6,10 @@ import (
 	"sync"
 )
 
-// FrameConn carries whole Spinel frames: HDLC over a byte stream (UART, PTY)
-// or the SPI transport's native framing.
+// FrameConn carries whole Spinel frames: HDLC-lite over a byte stream
+// (HDLCConn on a UART or PTY) or the SPI transport's native framing
+// (radio/transport's SPI). It is the one declaration of that seam; the
+// transports implement it and the Client and the radio driver use it.
 //
 // The Client calls ReadFrame from one goroutine and WriteFrame from another
 // (it serialises its own writes), and Close from any goroutine; Close must
@@ -15,15 +17,38 @@ import (
 type FrameConn interface {
 	// ReadFrame blocks until a whole frame arrives, copies it into buf and
 	// returns its length. Corrupt input is the implementation's to count
-	// and skip; an error means the connection is unusable.
+	// and skip. A frame longer than buf is dropped and reported as an error
+	// wrapping ErrFrameTooLarge, after which the connection stays usable;
+	// any other error means the connection is unusable.
 	ReadFrame(buf []byte) (int, error)
 	// WriteFrame sends one frame. It must not keep frame after returning.
 	WriteFrame(frame []byte) error
 	Close() error
 }
 
-// HDLCConn is a FrameConn over a byte stream with HDLC-lite framing. It
-// allocates its buffers once; reading and writing frames do not allocate.
+// FrameViewer is implemented by a FrameConn that can hand out the next
+// frame where it decoded it, without copying it into a caller's buffer. The
+// Client's reader uses it when the connection has it.
+type FrameViewer interface {
+	// NextFrame blocks until a whole frame arrives and returns it. The
+	// frame is valid until the next call to NextFrame or ReadFrame. Errors
+	// are ReadFrame's.
+	NextFrame() ([]byte, error)
+}
+
+// FramePartsWriter is implemented by a FrameConn that can write a frame
+// given as consecutive parts, encoding each straight into its own write
+// buffer: the Client sends a transmit request as header, the caller's PSDU
+// and the fields after it without joining them first.
+type FramePartsWriter interface {
+	// WriteFrameParts sends the parts laid end to end as one frame. It
+	// must not keep parts, or the slices they hold, after returning.
+	WriteFrameParts(parts [][]byte) error
+}
+
+// HDLCConn is a FrameConn over a byte stream with HDLC-lite framing, and a
+// FrameViewer and FramePartsWriter. It allocates its buffers once; reading
+// and writing frames do not allocate.
 type HDLCConn struct {
 	rw io.ReadWriteCloser
 
@@ -41,6 +66,12 @@ type HDLCConn struct {
 	smu   sync.Mutex // a copy of the decoder's counters for Stats
 	stats HDLCStats
 }
+
+var (
+	_ FrameConn        = (*HDLCConn)(nil)
+	_ FrameViewer      = (*HDLCConn)(nil)
+	_ FramePartsWriter = (*HDLCConn)(nil)
+)
 
 // hdlcReadChunk is how much HDLCConn asks the stream for at once.
 const hdlcReadChunk = 4096
@@ -69,21 +100,42 @@ func (c *HDLCConn) MaxFrame() int { return c.dec.MaxFrame }
 func (c *HDLCConn) ReadFrame(buf []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	f, err := c.nextLocked()
+	if err != nil {
+		return 0, err
+	}
+	if len(f) > len(buf) {
+		return 0, fmt.Errorf("spinel: HDLC frame of %d bytes for a %d-byte buffer: %w", len(f), len(buf), ErrFrameTooLarge)
+	}
+	return copy(buf, f), nil
+}
+
+// NextFrame implements FrameViewer: the frame is returned in the decoder's
+// buffer, valid until the next NextFrame or ReadFrame.
+func (c *HDLCConn) NextFrame() ([]byte, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.nextLocked()
+}
+
+// nextLocked decodes the next good frame, reading the stream in chunks of
+// hdlcReadChunk bytes: a read returns everything the line holds (several
+// frames at a time when the other side writes faster than we read), so a
+// busy line costs fewer system calls than frames.
+func (c *HDLCConn) nextLocked() ([]byte, error) {
 	for {
 		if c.rpos < c.rend {
 			f, n, ok := c.dec.Next(c.rbuf[c.rpos:c.rend])
 			c.rpos += n
-			c.saveStats()
 			if ok {
-				if len(f) > len(buf) {
-					return 0, fmt.Errorf("spinel: HDLC frame of %d bytes for a %d-byte buffer: %w", len(f), len(buf), ErrFrameTooLarge)
-				}
-				return copy(buf, f), nil
+				c.saveStats()
+				return f, nil
 			}
 			continue
 		}
+		c.saveStats()
 		if c.rerr != nil {
-			return 0, c.rerr
+			return nil, c.rerr
 		}
 		n, err := c.rw.Read(c.rbuf)
 		c.rpos, c.rend = 0, n
@@ -108,11 +160,25 @@ func (c *HDLCConn) saveStats() {
 	c.smu.Unlock()
 }
 
-// WriteFrame implements FrameConn. It is safe for concurrent use.
+// WriteFrame implements FrameConn: one write system call per frame. It is
+// safe for concurrent use.
 func (c *HDLCConn) WriteFrame(frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.wbuf = AppendHDLC(c.wbuf[:0], frame)
+	return c.flushLocked()
+}
+
+// WriteFrameParts implements FramePartsWriter: the parts are escaped
+// straight into the write buffer, then written with one system call.
+func (c *HDLCConn) WriteFrameParts(parts [][]byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = AppendHDLCParts(c.wbuf[:0], parts)
+	return c.flushLocked()
+}
+
+func (c *HDLCConn) flushLocked() error {
 	if _, err := c.rw.Write(c.wbuf); err != nil {
 		return fmt.Errorf("spinel: HDLC write: %w", err)
 	}

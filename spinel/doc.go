@@ -179,9 +179,20 @@
 // # Allocation
 //
 // Frame.Decode, the value decoders, Reader, the Append functions, the HDLC
-// encoder and decoder, and the Client's receive path (subscriptions) and
-// TransmitInto do not allocate. Get/Set/Insert/Remove copy the answer for
-// the caller.
+// encoder and decoder, and the Client's receive path (subscriptions and
+// SubscribeFunc), TransmitInto and TransmitSequence do not allocate.
+// Get/Set/Insert/Remove copy the answer for the caller.
+//
+// # Copies and hand-offs
+//
+// FrameConn is the one declaration of the frame seam; HDLCConn and the SPI
+// transport (radio/transport) implement it. HDLCConn also hands out each
+// decoded frame in place (FrameViewer) and encodes a frame given in parts
+// (FramePartsWriter), so a transmit request goes from the caller's PSDU to
+// the write buffer in one copy and one write system call, and a received
+// frame reaches a SubscribeFunc callback without a copy. TransmitSequence
+// writes each request after the first from the reader goroutine, the
+// moment the previous transmit-done arrives.
 //
 // # Left out
 //

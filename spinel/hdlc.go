@@ -97,21 +97,53 @@ func HDLCEncodedLen(n int) int { return 2*(n+hdlcFCSLen) + 2 }
 // not allocate when dst has HDLCEncodedLen(len(frame)) bytes of spare
 // capacity.
 func AppendHDLC(dst, frame []byte) []byte {
-	fcs := CRC16X25(frame)
 	dst = slices.Grow(dst, HDLCEncodedLen(len(frame)))
 	dst = append(dst, HDLCFlag)
-	for len(frame) > 0 {
+	dst = appendEscaped(dst, frame)
+	return appendHDLCEnd(dst, CRC16X25(frame))
+}
+
+// AppendHDLCParts appends, in HDLC-lite form, the frame made of parts laid
+// end to end, escaping each part straight into dst: the frame is never
+// joined first (a Spinel header, a caller's PSDU and the fields after it go
+// from where they are to the line in one copy). It does not allocate when
+// dst has HDLCEncodedLen(total length) bytes of spare capacity.
+func AppendHDLCParts(dst []byte, parts [][]byte) []byte {
+	n := 0
+	crc := uint16(0xFFFF)
+	for _, p := range parts {
+		n += len(p)
+		crc = crcX25(crc, p)
+	}
+	dst = slices.Grow(dst, HDLCEncodedLen(n))
+	dst = append(dst, HDLCFlag)
+	for _, p := range parts {
+		dst = appendEscaped(dst, p)
+	}
+	return appendHDLCEnd(dst, ^crc)
+}
+
+// appendEscaped appends b with the bytes HDLC-lite reserves escaped, a run
+// of plain bytes at a time.
+func appendEscaped(dst, b []byte) []byte {
+	for len(b) > 0 {
 		i := 0
-		for i < len(frame) && !hdlcNeedsEscape[frame[i]] {
+		for i < len(b) && !hdlcNeedsEscape[b[i]] {
 			i++
 		}
-		dst = append(dst, frame[:i]...)
-		if i == len(frame) {
+		dst = append(dst, b[:i]...)
+		if i == len(b) {
 			break
 		}
-		dst = append(dst, HDLCEscape, frame[i]^hdlcXOR)
-		frame = frame[i+1:]
+		dst = append(dst, HDLCEscape, b[i]^hdlcXOR)
+		b = b[i+1:]
 	}
+	return dst
+}
+
+// appendHDLCEnd appends the escaped FCS, low byte first, and the closing
+// flag.
+func appendHDLCEnd(dst []byte, fcs uint16) []byte {
 	for _, c := range [2]byte{byte(fcs), byte(fcs >> 8)} {
 		if hdlcNeedsEscape[c] {
 			dst = append(dst, HDLCEscape, c^hdlcXOR)

@@ -57,6 +57,12 @@ type TxRequest struct {
 // as OpenThread's host does.
 func AppendTxRequest(b []byte, t *TxRequest) []byte {
 	b = AppendDataWithLen(b, t.PSDU)
+	return appendTxRequestFields(b, t)
+}
+
+// appendTxRequestFields appends what follows the PSDU in a SET STREAM_RAW
+// value.
+func appendTxRequestFields(b []byte, t *TxRequest) []byte {
 	b = append(b, t.Channel, t.MaxCSMABackoffs, t.MaxFrameRetries)
 	b = AppendBool(b, t.CSMAEnabled)
 	b = AppendBool(b, t.HeaderUpdated)

@@ -26,23 +26,49 @@
 //
 // Transmission: one frame in flight, as OpenThread's RCP holds one (a
 // second STREAM_RAW replaces the first, whose TID is never answered:
-// sub_mac.cpp SubMac::Send). Each request names the configured channel as
-// the receive channel after the transmission, which the RCP honours
-// (ncp_base_radio.cpp DecodeStreamRawTxRequest, sub_mac.cpp
-// HandleTransmitDone).
+// sub_mac.cpp SubMac::Send); the Spinel client's transmit token enforces
+// it, and an energy scan holds the token too (SubMac::Send refuses during
+// one). Each request names the configured channel as the receive channel
+// after the transmission, which the RCP honours (ncp_base_radio.cpp
+// DecodeStreamRawTxRequest, sub_mac.cpp HandleTransmitDone).
+// TransmitFrames sends a datagram's frames back to back: the caller writes
+// the first request itself; each later one is written by the client's
+// reader goroutine the moment the previous transmit-done arrives
+// (spinel.Client.TransmitSequence), including the retries TxOptions.
+// CCARetries allows after a channel access failure, and the caller is
+// woken once, when the batch ends. A frame goes from the caller's PSDU to
+// the UART's write buffer in one copy (Spinel header, PSDU and the fields
+// after it are HDLC-escaped straight into it) and one write system call;
+// nothing is allocated, and the acknowledgement is copied only into a
+// buffer the caller brings. Transmit is a batch of one.
+//
+// Reception: the client's reader hands each IS STREAM_RAW to the driver on
+// its own goroutine (spinel.Client.SubscribeFunc); the driver copies the
+// PSDU into a buffer lent from a pool of RxBuffer+8 and sends the frame to
+// Receive's channel: one copy, one hand-off, no allocation when the
+// consumer calls Frame.Release. A full channel drops the frame (counted in
+// RxDropped); an empty pool with room in the channel makes a new buffer
+// (counted in RxBuffersMade: a consumer that keeps or never releases its
+// frames). The reader never waits for the consumer.
 //
 // Recovery: a reset notification nobody asked for initialises the RCP
 // again over the same connection (as RadioSpinel::RecoverFromRcpFailure
 // does). A transport error (the dongle unplugged, the child killed) or a
 // request or transmit-done that times out (a hung or stopped RCP) closes
 // the connection and opens a new one with exponential backoff: one new
-// forkpty child per fault, none when the driver closes. Queued and
-// in-flight transmissions end with TxAborted and a counted reason; Transmit
-// called while the radio is down fails at once with ErrNotReady.
-// Config.OnRecovered reports the RCP's identity after each recovery, so that
-// what derives from its EUI-64 can follow.
+// forkpty child per fault, none when the driver closes. Transmissions under
+// way end with TxAborted and a counted reason; Transmit called while the
+// radio is down fails at once with ErrNotReady. Config.OnRecovered reports
+// the RCP's identity after each recovery, so that what derives from its
+// EUI-64 can follow.
 //
-// Goroutines: superviseRCP (connection lifecycle, receiving unsolicited
-// frames through the Spinel client's subscription) and transmitLoop, plus
-// each connection's Spinel client reader. All stop on Close.
+// Goroutines: superviseRCP (the connection lifecycle: bring-up, reset
+// notifications and energy scan results through the Spinel client's
+// subscription, recovery) and each connection's Spinel client reader
+// (spinelReader), which also delivers received frames and writes the
+// requests of a batch after the first. Transmissions run on their
+// callers' goroutines; there is no transmit goroutine. When a caller's
+// context ends with a frame in the RCP's hands, the client waits for that
+// frame's transmit-done on a short-lived goroutine before the next
+// transmission may go. All stop on Close.
 package rcp

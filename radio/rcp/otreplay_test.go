@@ -234,10 +234,17 @@ func testDriverAgainstOTRCP(t *testing.T, mode string) {
 		{"acknowledged unicast", "61dc42cefa020000000030b418010000000030b41861636b6564", radio.TxAcked, "020042aed4"},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		// Transmit keeps no acknowledgement (no allocation per frame);
+		// TransmitFrames copies it into the buffer the caller brings.
 		res, err := d.Transmit(ctx, psdu(c.psdu), radio.TxOptions{})
+		if err != nil || res.Status != c.status || res.Ack != nil {
+			t.Errorf("%s: Transmit: %v, status %v ack %x; want %v and no ack", c.what, err, res.Status, res.Ack, c.status)
+		}
+		results := []radio.TxResult{{Ack: make([]byte, 0, radio.MaxPSDU)}}
+		n, err := d.TransmitFrames(ctx, [][]byte{psdu(c.psdu)}, radio.TxOptions{}, results)
 		cancel()
-		if err != nil || res.Status != c.status || hex.EncodeToString(res.Ack) != c.ack {
-			t.Errorf("%s: %v, status %v ack %x; want %v ack %s", c.what, err, res.Status, res.Ack, c.status, c.ack)
+		if res := results[0]; err != nil || n != 1 || res.Status != c.status || hex.EncodeToString(res.Ack) != c.ack {
+			t.Errorf("%s: TransmitFrames: %d, %v, status %v ack %x; want %v ack %s", c.what, n, err, res.Status, res.Ack, c.status, c.ack)
 		}
 	}
 

@@ -54,9 +54,12 @@ type Config struct {
 	Name     string // for logs, e.g. the radio URL
 	Settings radio.Settings
 	Logger   *slog.Logger
-	// QueueSize bounds the transmit queue (default 16).
+	// QueueSize is kept for compatibility and unused: transmissions wait
+	// for the radio in call order, each bounded by its context.
 	QueueSize int
-	// RxBuffer bounds received frames waiting for the consumer (default 64).
+	// RxBuffer bounds received frames waiting for the consumer (default
+	// 64); the pool of receive buffers the driver lends holds as many,
+	// plus rxPoolSpare.
 	RxBuffer int
 	// ResetTimeout bounds the wait for the reset notification (default 2 s).
 	ResetTimeout time.Duration
@@ -81,9 +84,15 @@ type Stats struct {
 	TxSent, TxAcked, TxNoAck, TxCCAFailure, TxAborted uint64
 	// TxNotReady: Transmit refused because the RCP was down.
 	TxNotReady uint64
-	RxFrames   uint64
+	// TxCCARetries: frames sent again after a channel access failure
+	// (TxOptions.CCARetries); each failure is also in TxCCAFailure.
+	TxCCARetries uint64
+	RxFrames     uint64
 	// RxDropped: received frames the consumer was too slow to take.
 	RxDropped uint64
+	// RxBuffersMade: receive buffers made beyond the pool because none
+	// was free: the consumer holds frames, or does not Release them.
+	RxBuffersMade uint64
 	// Resets: unexpected RCP resets; Timeouts: requests the RCP did not
 	// answer; Disconnects: transport failures; Reconnects: successful
 	// re-initialisations after any of them.
@@ -93,20 +102,9 @@ type Stats struct {
 	Up     bool
 }
 
-type txRequest struct {
-	psdu [spinel.MaxPSDU]byte
-	n    int
-	opts radio.TxOptions
-	ack  [spinel.MaxPSDU]byte
-	done chan txOutcome
-}
-
-type txOutcome struct {
-	res radio.TxResult
-	err error
-}
-
-var txPool = sync.Pool{New: func() any { return &txRequest{done: make(chan txOutcome, 1)} }}
+// rxPoolSpare is how many receive buffers the pool holds beyond RxBuffer:
+// the frames the consumer is working on.
+const rxPoolSpare = 8
 
 // Driver is a radio.Radio backed by a Spinel RCP.
 type Driver struct {
@@ -117,11 +115,19 @@ type Driver struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	txq      chan *txRequest
 	rx       chan radio.Frame
+	pool     *radio.RxPool
+	chatter  chan struct{} // a raw frame arrived while the radio is not up
 	recover  chan string
-	scanMu   sync.Mutex // one energy scan at a time, no transmissions during it
+	scanMu   sync.Mutex // one energy scan at a time (the client's transmit token keeps transmissions out)
 	scanDone chan spinel.EnergyScanResult
+
+	// Transmissions: a free list of batches (one per caller under way; a
+	// batch whose caller left stays with the client until its frame's
+	// transmit-done), and the callers waiting for the radio.
+	batchMu sync.Mutex
+	batches []*txBatch
+	waiting atomic.Int32
 
 	mu       sync.Mutex
 	client   *spinel.Client // nil while down
@@ -135,12 +141,15 @@ type Driver struct {
 
 	stats struct {
 		txSent, txAcked, txNoAck, txCCA, txAborted, txNotReady atomic.Uint64
-		rxFrames, rxDropped                                    atomic.Uint64
+		txCCARetries, rxFrames, rxDropped                      atomic.Uint64
 		resets, timeouts, disconnects, reconnects              atomic.Uint64
 	}
 }
 
-var _ radio.Radio = (*Driver)(nil)
+var (
+	_ radio.Radio             = (*Driver)(nil)
+	_ radio.FramesTransmitter = (*Driver)(nil)
+)
 
 // Open connects to the RCP, initialises it and starts the driver. Errors
 // of the first connection are returned (a missing device, firmware that is
@@ -176,8 +185,9 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 	d := &Driver{
 		cfg:      cfg,
 		log:      cfg.Logger.With("radio", cfg.Name),
-		txq:      make(chan *txRequest, cfg.QueueSize),
 		rx:       make(chan radio.Frame, cfg.RxBuffer),
+		pool:     radio.NewRxPool(cfg.RxBuffer + rxPoolSpare),
+		chatter:  make(chan struct{}, 1),
 		recover:  make(chan string, 1),
 		settings: cloneSettings(cfg.Settings),
 	}
@@ -189,17 +199,21 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 		d.cancel()
 		return nil, err
 	}
-	d.wg.Add(2)
+	d.wg.Add(1)
 	go d.superviseRCP(conn)
-	go d.transmitLoop()
 	return d, nil
 }
 
 // connection is one live connection to the RCP.
 type connection struct {
+	d      *Driver
 	client *spinel.Client
 	events <-chan spinel.Frame
 	cancel func()
+	// live: received frames go to the consumer. Set once the RCP is
+	// initialised on this connection (its raw stream is off until the
+	// settings turn it on), cleared when the connection stops serving.
+	live atomic.Bool
 }
 
 func (c *connection) close() {
@@ -221,8 +235,13 @@ func (d *Driver) connect(ctx context.Context) (*connection, error) {
 		return nil, fmt.Errorf("radio %s: open: %w", d.cfg.Name, err)
 	}
 	client := spinel.NewClient(fc, d.cfg.Logger, d.cfg.Client)
-	events, cancel := client.Subscribe(d.cfg.RxBuffer, spinel.PropStreamRaw, spinel.PropLastStatus, spinel.PropMACEnergyScanResult, spinel.PropMACScanState)
-	c := &connection{client: client, events: events, cancel: cancel}
+	events, cancel := client.Subscribe(d.cfg.RxBuffer, spinel.PropLastStatus, spinel.PropMACEnergyScanResult, spinel.PropMACScanState)
+	c := &connection{d: d, client: client, events: events}
+	// Received frames are taken on the client's reader goroutine, straight
+	// into a lent buffer: one copy of the PSDU, one hand-off (to the
+	// consumer).
+	unraw := client.SubscribeFunc(c.rawFrame, spinel.PropStreamRaw)
+	c.cancel = func() { unraw(); cancel() }
 	if err := d.bringUp(ctx, c); err != nil {
 		c.close()
 		return nil, err
@@ -247,6 +266,9 @@ func (d *Driver) bringUp(ctx context.Context, c *connection) error {
 			}
 			return fmt.Errorf("radio %s: %w", d.cfg.Name, err)
 		}
+		// The RESET turned the raw stream off: what arrives from now on
+		// was received under the settings about to be applied.
+		c.live.Store(true)
 		// Settings that change while they are being applied (Configure
 		// stores them and returns while the RCP is down) are applied
 		// again, so that the RCP never keeps an older set.
@@ -305,6 +327,7 @@ const maxResetsWhileSyncing = 4
 // arrives after that is a new reset.
 func (d *Driver) initialise(ctx context.Context, c *connection) (radio.Identity, error) {
 	var id radio.Identity
+	c.live.Store(false)
 	// Chatter already on the line (a boot notification, log lines, frames
 	// of an earlier session) is dropped until the line is quiet, so that
 	// it does not crowd the buffer we read the reset from.
@@ -321,6 +344,8 @@ drain:
 			if !ok {
 				return id, fmt.Errorf("reset: %w", c.client.Err())
 			}
+			quiet.Reset(quietPeriod)
+		case <-d.chatter:
 			quiet.Reset(quietPeriod)
 		case <-quiet.C:
 			break drain
@@ -567,6 +592,7 @@ func (d *Driver) superviseRCP(c *connection) {
 	defer d.wg.Done()
 	for {
 		why, f := d.serve(c)
+		c.live.Store(false)
 		d.down()
 		if d.ctx.Err() != nil {
 			c.close()
@@ -651,26 +677,11 @@ func (d *Driver) serve(c *connection) (string, fault) {
 	}
 }
 
-// event handles one unsolicited frame; it returns a reason when the RCP
-// reset and must be initialised again.
+// event handles one unsolicited frame other than a received one (those go
+// through rawFrame); it returns a reason when the RCP reset and must be
+// initialised again.
 func (d *Driver) event(f *spinel.Frame) string {
 	switch f.Prop {
-	case spinel.PropStreamRaw:
-		var rf spinel.RxFrame
-		if err := rf.Decode(f.Value); err != nil {
-			d.log.Debug("bad STREAM_RAW", "err", err)
-			return ""
-		}
-		fr := radio.Frame{
-			PSDU: append([]byte(nil), rf.PSDU...), RSSI: rf.RSSI, NoiseFloor: rf.NoiseFloor, LQI: rf.LQI,
-			Channel: rf.Channel, Timestamp: rf.Timestamp, AckedWithFramePending: rf.Flags&spinel.RxFlagAckedFramePending != 0,
-		}
-		select {
-		case d.rx <- fr:
-			d.stats.rxFrames.Add(1)
-		default:
-			d.stats.rxDropped.Add(1)
-		}
 	case spinel.PropLastStatus:
 		if st, ok := resetStatus(f); ok {
 			d.stats.resets.Add(1)
@@ -714,39 +725,254 @@ func (d *Driver) requestRecovery(why string) {
 	}
 }
 
-// transmitLoop sends queued frames one at a time.
-func (d *Driver) transmitLoop() {
-	defer d.wg.Done()
-	var ack [spinel.MaxPSDU]byte
-	for {
+// rawFrame takes one received frame (IS STREAM_RAW) on the Spinel client's
+// reader goroutine: its PSDU is copied once, into a buffer lent from the
+// pool, and the frame goes to the consumer. It never blocks: with the
+// consumer's channel full the frame is dropped and counted; with the pool
+// empty but room in the channel (the consumer holds its frames, or never
+// releases them) a new buffer is made and counted.
+func (c *connection) rawFrame(f *spinel.Frame) {
+	d := c.d
+	if !c.live.Load() {
 		select {
-		case <-d.ctx.Done():
-			// Abort whatever is still queued.
-			for {
-				select {
-				case req := <-d.txq:
-					d.stats.txAborted.Add(1)
-					req.done <- txOutcome{radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: %w", d.cfg.Name, radio.ErrClosed)}
-				default:
-					return
-				}
-			}
-		case req := <-d.txq:
-			res, err := d.transmitOne(req, ack[:0])
-			req.done <- txOutcome{res, err}
+		case d.chatter <- struct{}{}:
+		default:
 		}
+		return
+	}
+	var rf spinel.RxFrame
+	if err := rf.Decode(f.Value); err != nil {
+		d.log.Debug("bad STREAM_RAW", "err", err)
+		return
+	}
+	if len(d.rx) == cap(d.rx) {
+		d.stats.rxDropped.Add(1)
+		return
+	}
+	fr, _ := d.pool.Lend(rf.PSDU, true)
+	fr.RSSI, fr.NoiseFloor, fr.LQI, fr.Channel, fr.Timestamp = rf.RSSI, rf.NoiseFloor, rf.LQI, rf.Channel, rf.Timestamp
+	fr.AckedWithFramePending = rf.Flags&spinel.RxFlagAckedFramePending != 0
+	select {
+	case d.rx <- fr:
+		d.stats.rxFrames.Add(1)
+	default: // only this goroutine sends, but be safe
+		fr.Release()
+		d.stats.rxDropped.Add(1)
 	}
 }
 
-func (d *Driver) transmitOne(req *txRequest, ackBuf []byte) (radio.TxResult, error) {
-	d.scanMu.Lock()
-	defer d.scanMu.Unlock()
+// txBatch is one caller's transmission: the frames of a datagram (or the
+// one frame of Transmit), stepped by the Spinel client's reader goroutine
+// as each transmit-done arrives (spinel.TxSequence). It is used by one
+// caller and the client; refs counts them, and the last one done puts it
+// back on the free list.
+type txBatch struct {
+	d       *Driver
+	frames  [][]byte
+	results []radio.TxResult
+	opts    radio.TxOptions
+	txCh    uint8
+	rxCh    uint8
+	backoff uint8
+	retries uint8
+
+	started  bool // the caller has the radio (Next was called)
+	i        int  // the frame in the RCP's hands, or the next one
+	inFlight bool // frame i was handed to the RCP and has no outcome yet
+	tries    int  // channel-access retries of frame i so far
+	n        int  // frames with an outcome
+	err      error
+	req      spinel.TxRequest
+	one      [1][]byte
+	oneRes   [1]radio.TxResult
+	refs     atomic.Int32
+}
+
+func (d *Driver) getBatch() *txBatch {
+	d.batchMu.Lock()
+	var b *txBatch
+	if n := len(d.batches); n > 0 {
+		b = d.batches[n-1]
+		d.batches = d.batches[:n-1]
+	}
+	d.batchMu.Unlock()
+	if b == nil {
+		b = &txBatch{d: d}
+	}
+	b.refs.Store(2) // the caller and the client
+	return b
+}
+
+// done drops one reference; the last puts the batch back.
+func (b *txBatch) done() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	d := b.d
+	*b = txBatch{d: d}
+	d.batchMu.Lock()
+	if len(d.batches) < 4 {
+		d.batches = append(d.batches, b)
+	}
+	d.batchMu.Unlock()
+}
+
+// Next implements spinel.TxSequence: it records the outcome of the frame
+// in flight and returns the request for the next one, or for the same
+// frame again after a channel access failure while retries remain.
+func (b *txBatch) Next(done *spinel.TxDone, err error) *spinel.TxRequest {
+	if done == nil { // the first call: the caller holds the radio now
+		b.started = true
+		b.d.waiting.Add(-1)
+		return b.request()
+	}
+	b.inFlight = false
+	res := b.d.outcome(b.frames[b.i], done, err, b.results[b.i].Ack)
+	if res.Status == radio.TxChannelAccessFailure && b.tries < b.opts.CCARetries {
+		b.tries++
+		b.d.stats.txCCARetries.Add(1)
+		return b.request()
+	}
+	res.CCARetries = b.tries
+	b.results[b.i] = res
+	b.n = b.i + 1
+	if err != nil {
+		b.err = fmt.Errorf("radio %s: transmit: %w", b.d.cfg.Name, err)
+		return nil
+	}
+	if res.Status != radio.TxSent && res.Status != radio.TxAcked {
+		if res.Status == radio.TxAborted {
+			b.err = fmt.Errorf("radio %s: transmit: %w", b.d.cfg.Name, done.Status)
+		}
+		return nil
+	}
+	b.i++
+	b.tries = 0
+	if b.i == len(b.frames) {
+		return nil
+	}
+	return b.request()
+}
+
+// End implements spinel.TxSequence.
+func (b *txBatch) End(err error) {
+	if errors.Is(err, spinel.ErrTimeout) {
+		b.d.stats.timeouts.Add(1)
+		b.d.requestRecovery("transmit-done timeout")
+	}
+	b.done()
+}
+
+// request fills the request for frame i.
+func (b *txBatch) request() *spinel.TxRequest {
+	b.req = spinel.TxRequest{
+		PSDU: b.frames[b.i], Channel: b.txCh, CSMAEnabled: !b.opts.DisableCSMA,
+		MaxCSMABackoffs: b.backoff, MaxFrameRetries: b.retries, TxPower: spinel.TxPowerUnset,
+		RxChannelAfterTx: b.rxCh,
+	}
+	b.inFlight = true
+	return &b.req
+}
+
+// outcome turns a transmit-done into a result and counts it. The ACK is
+// copied only into the caller's buffer.
+func (d *Driver) outcome(psdu []byte, done *spinel.TxDone, err error, ackBuf []byte) radio.TxResult {
+	var res radio.TxResult
+	if cap(ackBuf) > 0 {
+		res.Ack = ackBuf[:0]
+	}
+	if err != nil {
+		d.stats.txAborted.Add(1)
+		res.Status = radio.TxAborted
+		return res
+	}
+	switch done.Status {
+	case spinel.StatusOK:
+		if psdu[0]&0x20 != 0 { // frame control: ack request
+			d.stats.txAcked.Add(1)
+			res.Status, res.FramePending = radio.TxAcked, done.FramePending
+			if res.Ack != nil && done.HasAck {
+				res.Ack = append(res.Ack, done.Ack.PSDU...)
+			}
+			return res
+		}
+		d.stats.txSent.Add(1)
+		res.Status = radio.TxSent
+	case spinel.StatusNoAck:
+		d.stats.txNoAck.Add(1)
+		res.Status = radio.TxNoAck
+	case spinel.StatusCCAFailure:
+		d.stats.txCCA.Add(1)
+		res.Status = radio.TxChannelAccessFailure
+	default:
+		d.stats.txAborted.Add(1)
+		res.Status = radio.TxAborted
+	}
+	return res
+}
+
+// TransmitFrames implements radio.FramesTransmitter. The frames go out one
+// at a time, as OpenThread's RCP holds one transmission (a second
+// STREAM_RAW replaces the first: sub_mac.cpp SubMac::Send); each request
+// after the first is written by the Spinel client's reader goroutine the
+// moment the previous transmit-done arrives (spinel.Client.TransmitSequence),
+// and the caller is woken once, when the batch ends. Each PSDU is encoded
+// from the caller's slice straight into the transport's write buffer.
+func (d *Driver) TransmitFrames(ctx context.Context, frames [][]byte, opts radio.TxOptions, results []radio.TxResult) (int, error) {
+	if len(results) < len(frames) {
+		return 0, fmt.Errorf("radio %s: %d results for %d frames", d.cfg.Name, len(results), len(frames))
+	}
+	if len(frames) == 0 {
+		return 0, nil
+	}
+	b := d.getBatch()
+	b.frames, b.results, b.opts = frames, results, opts
+	n, err := d.transmit(ctx, b)
+	b.done()
+	return n, err
+}
+
+// Transmit implements radio.Radio: a batch of one frame, without
+// channel-access retries. TxResult.Ack is left nil (use TransmitFrames with
+// a buffer to get the acknowledgement).
+func (d *Driver) Transmit(ctx context.Context, psdu []byte, opts radio.TxOptions) (radio.TxResult, error) {
+	b := d.getBatch()
+	b.one[0] = psdu
+	opts.CCARetries = 0
+	b.frames, b.results, b.opts = b.one[:], b.oneRes[:], opts
+	n, err := d.transmit(ctx, b)
+	res := radio.TxResult{Status: radio.TxAborted}
+	if n == 1 {
+		res = b.oneRes[0]
+	}
+	b.done()
+	return res, err
+}
+
+// transmit runs a batch set up with its frames, results and options.
+func (d *Driver) transmit(ctx context.Context, b *txBatch) (int, error) {
+	if d.ctx.Err() != nil {
+		b.done() // the client's reference: it never sees the batch
+		return 0, fmt.Errorf("radio %s: %w", d.cfg.Name, radio.ErrClosed)
+	}
+	for _, f := range b.frames {
+		if len(f) < 3 || len(f) > spinel.MaxPSDU {
+			b.done()
+			return 0, fmt.Errorf("radio %s: PSDU of %d octets: must be 3..%d (FCS included)", d.cfg.Name, len(f), spinel.MaxPSDU)
+		}
+	}
+	if !d.up.Load() {
+		b.done()
+		d.stats.txNotReady.Add(1)
+		return 0, fmt.Errorf("radio %s: %w", d.cfg.Name, ErrNotReady)
+	}
 	d.mu.Lock()
 	c, ch := d.client, d.settings.Channel
 	d.mu.Unlock()
 	if c == nil {
+		b.done()
 		d.stats.txAborted.Add(1)
-		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: transmit aborted, RCP down: %w", d.cfg.Name, ErrNotReady)
+		return 0, fmt.Errorf("radio %s: transmit aborted, RCP down: %w", d.cfg.Name, ErrNotReady)
 	}
 	// The receiver goes back to the configured channel when the
 	// transmission ends. OpenThread's RCP honours this field
@@ -757,97 +983,51 @@ func (d *Driver) transmitOne(req *txRequest, ackBuf []byte) (radio.TxResult, err
 	// (radio_spinel.cpp Transmit sends mTxInfo.mRxChannelAfterTxDone,
 	// which mac.cpp sets to mRadioChannel; mac_frame.hpp SetChannel sets
 	// both to the same channel).
-	rxCh := ch
-	if req.opts.Channel != 0 {
-		ch = req.opts.Channel
+	b.rxCh, b.txCh = ch, ch
+	if b.opts.Channel != 0 {
+		b.txCh = b.opts.Channel
 	}
-	tx := spinel.TxRequest{
-		PSDU: req.psdu[:req.n], Channel: ch, CSMAEnabled: !req.opts.DisableCSMA,
-		MaxCSMABackoffs: 4, MaxFrameRetries: 3, TxPower: spinel.TxPowerUnset,
-		RxChannelAfterTx: rxCh,
-	}
-	if req.opts.MaxCSMABackoffs > 0 {
-		tx.MaxCSMABackoffs = uint8(min(req.opts.MaxCSMABackoffs, 255))
+	b.backoff, b.retries = 4, 3
+	if b.opts.MaxCSMABackoffs > 0 {
+		b.backoff = uint8(min(b.opts.MaxCSMABackoffs, 255))
 	}
 	switch {
-	case req.opts.MaxFrameRetries > 0:
-		tx.MaxFrameRetries = uint8(min(req.opts.MaxFrameRetries, 255))
-	case req.opts.MaxFrameRetries < 0:
-		tx.MaxFrameRetries = 0
+	case b.opts.MaxFrameRetries > 0:
+		b.retries = uint8(min(b.opts.MaxFrameRetries, 255))
+	case b.opts.MaxFrameRetries < 0:
+		b.retries = 0
 	}
-	done, err := c.TransmitInto(d.ctx, &tx, ackBuf)
-	if err != nil {
+	d.waiting.Add(1)
+	err := c.TransmitSequence(ctx, b)
+	if !b.started {
+		d.waiting.Add(-1) // it never got the radio
+	}
+	if err == nil {
+		return b.n, b.err
+	}
+	n := b.n
+	if b.inFlight {
+		// The frame in the RCP's hands has no outcome we know of.
 		d.stats.txAborted.Add(1)
-		if errors.Is(err, spinel.ErrTimeout) {
-			d.stats.timeouts.Add(1)
-			d.requestRecovery("transmit-done timeout")
+		r := radio.TxResult{Status: radio.TxAborted}
+		if cap(b.results[b.i].Ack) > 0 {
+			r.Ack = b.results[b.i].Ack[:0]
 		}
-		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: transmit: %w", d.cfg.Name, err)
+		b.results[b.i] = r
+		n = b.i + 1
 	}
-	switch done.Status {
-	case spinel.StatusOK:
-		if req.n > 0 && req.psdu[0]&0x20 != 0 { // frame control: ack request
-			d.stats.txAcked.Add(1)
-			n := copy(req.ack[:], done.Ack.PSDU)
-			return radio.TxResult{Status: radio.TxAcked, Ack: req.ack[:n], FramePending: done.FramePending}, nil
-		}
-		d.stats.txSent.Add(1)
-		return radio.TxResult{Status: radio.TxSent}, nil
-	case spinel.StatusNoAck:
-		d.stats.txNoAck.Add(1)
-		return radio.TxResult{Status: radio.TxNoAck}, nil
-	case spinel.StatusCCAFailure:
-		d.stats.txCCA.Add(1)
-		return radio.TxResult{Status: radio.TxChannelAccessFailure}, nil
+	if ctx.Err() != nil && !errors.Is(err, spinel.ErrClosed) {
+		return n, fmt.Errorf("radio %s: transmit: %w", d.cfg.Name, ctx.Err())
 	}
-	d.stats.txAborted.Add(1)
-	return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: transmit: %w", d.cfg.Name, done.Status)
-}
-
-// Transmit implements radio.Radio.
-func (d *Driver) Transmit(ctx context.Context, psdu []byte, opts radio.TxOptions) (radio.TxResult, error) {
 	if d.ctx.Err() != nil {
-		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: %w", d.cfg.Name, radio.ErrClosed)
+		return n, fmt.Errorf("radio %s: %w", d.cfg.Name, radio.ErrClosed)
 	}
-	if len(psdu) < 3 || len(psdu) > spinel.MaxPSDU {
-		return radio.TxResult{}, fmt.Errorf("radio %s: PSDU of %d octets: must be 3..%d (FCS included)", d.cfg.Name, len(psdu), spinel.MaxPSDU)
-	}
-	if !d.up.Load() {
-		d.stats.txNotReady.Add(1)
-		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: %w", d.cfg.Name, ErrNotReady)
-	}
-	req := txPool.Get().(*txRequest)
-	req.n = copy(req.psdu[:], psdu)
-	req.opts = opts
-	select {
-	case d.txq <- req:
-	case <-ctx.Done():
-		txPool.Put(req)
-		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: transmit queue: %w", d.cfg.Name, ctx.Err())
-	case <-d.ctx.Done():
-		txPool.Put(req)
-		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: %w", d.cfg.Name, radio.ErrClosed)
-	}
-	select {
-	case out := <-req.done:
-		res := out.res
-		if res.Ack != nil {
-			res.Ack = append([]byte(nil), res.Ack...) // req goes back to the pool
-		}
-		txPool.Put(req)
-		return res, out.err
-	case <-d.ctx.Done():
-		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: %w", d.cfg.Name, radio.ErrClosed)
-	case <-ctx.Done():
-		// The frame is in the RCP's hands; its outcome is dropped (the
-		// request is not reused: its done channel may still be written).
-		return radio.TxResult{Status: radio.TxAborted}, fmt.Errorf("radio %s: transmit: %w", d.cfg.Name, ctx.Err())
-	}
+	return n, fmt.Errorf("radio %s: transmit: %w", d.cfg.Name, err)
 }
 
-// QueueDepth is the number of frames waiting in the transmit queue (the
-// one in the RCP's hands not included).
-func (d *Driver) QueueDepth() int { return len(d.txq) }
+// QueueDepth is the number of callers waiting for the radio (the
+// transmission under way not included).
+func (d *Driver) QueueDepth() int { return int(max(d.waiting.Load(), 0)) }
 
 // Receive implements radio.Radio.
 func (d *Driver) Receive() <-chan radio.Frame { return d.rx }
@@ -896,6 +1076,13 @@ func (d *Driver) EnergyScan(ctx context.Context, channel uint8, dur time.Duratio
 	if c == nil {
 		return 0, fmt.Errorf("radio %s: energy scan: %w", d.cfg.Name, ErrNotReady)
 	}
+	// No transmission during the scan: SubMac::Send refuses one
+	// (INVALID_STATE in kStateEnergyScan), and the scan waits for the
+	// transmission under way.
+	if err := c.LockTransmit(ctx); err != nil {
+		return 0, fmt.Errorf("radio %s: energy scan: %w", d.cfg.Name, err)
+	}
+	defer c.UnlockTransmit()
 	ms := uint16(min(max(dur.Milliseconds(), 1), 65535))
 	// OpenThread's RCP answers SET MAC_SCAN_STATE at once, when the scan
 	// has started (ncp_base.cpp HandlePropertySet<SPINEL_PROP_MAC_SCAN_STATE>
@@ -965,7 +1152,8 @@ func (d *Driver) Stats() Stats {
 	s := Stats{
 		TxSent: d.stats.txSent.Load(), TxAcked: d.stats.txAcked.Load(), TxNoAck: d.stats.txNoAck.Load(),
 		TxCCAFailure: d.stats.txCCA.Load(), TxAborted: d.stats.txAborted.Load(), TxNotReady: d.stats.txNotReady.Load(),
-		RxFrames: d.stats.rxFrames.Load(), RxDropped: d.stats.rxDropped.Load(),
+		TxCCARetries: d.stats.txCCARetries.Load(),
+		RxFrames:     d.stats.rxFrames.Load(), RxDropped: d.stats.rxDropped.Load(), RxBuffersMade: d.pool.Made(),
 		Resets: d.stats.resets.Load(), Timeouts: d.stats.timeouts.Load(), Disconnects: d.stats.disconnects.Load(),
 		Reconnects: d.stats.reconnects.Load(), Up: d.up.Load(),
 	}

@@ -158,11 +158,13 @@ func TestIdentityTransmitReceive(t *testing.T) {
 		{0x0099, true, radio.TxNoAck},
 		{0xffff, false, radio.TxSent},
 	} {
-		res, err := d.Transmit(ctx, dataFrame(t, 1, tc.dst, tc.ackReq), radio.TxOptions{})
-		if err != nil || res.Status != tc.want {
-			t.Errorf("to 0x%04x: %v %v, want %v", tc.dst, res.Status, err, tc.want)
+		results := []radio.TxResult{{Ack: make([]byte, 0, radio.MaxPSDU)}}
+		n, err := d.TransmitFrames(ctx, [][]byte{dataFrame(t, 1, tc.dst, tc.ackReq)}, radio.TxOptions{}, results)
+		res := results[0]
+		if err != nil || n != 1 || res.Status != tc.want {
+			t.Errorf("to 0x%04x: %d %v %v, want %v", tc.dst, n, res.Status, err, tc.want)
 		}
-		if tc.want == radio.TxAcked && len(res.Ack) != 5 {
+		if tc.want == radio.TxAcked && (len(res.Ack) != 5 || res.Ack[2] != 1) {
 			t.Errorf("ack % x", res.Ack)
 		}
 	}

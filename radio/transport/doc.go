@@ -3,7 +3,8 @@
 // bus with an interrupt line, or a program on a pseudo-terminal (an RCP
 // simulator). UART and forkpty give a byte stream (Stream) that carries
 // HDLC-lite framed Spinel; the spinel package does that framing. SPI gives
-// whole frames (FrameConn): the SPI framing below replaces HDLC.
+// whole frames (a spinel.FrameConn, the seam's one declaration): the SPI
+// framing below replaces HDLC.
 //
 // # Radio URLs
 //

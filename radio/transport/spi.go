@@ -351,7 +351,7 @@ type spiWrite struct {
 }
 
 // SPI is an RCP on an SPI bus with an INT line and optionally a RESET line:
-// a FrameConn. One goroutine (exchangeLoop) owns the bus; ReadFrame and
+// a spinel.FrameConn. One goroutine (exchangeLoop) owns the bus; ReadFrame and
 // WriteFrame talk to it through channels.
 type SPI struct {
 	name   string
@@ -432,7 +432,7 @@ func (s *SPI) ReadFrame(buf []byte) (int, error) {
 	short := len(b) > len(buf)
 	s.free <- b[:cap(b)]
 	if short {
-		return n, fmt.Errorf("spi %s: read: %d-byte frame dropped, buffer holds %d: %w", s.name, len(b), len(buf), io.ErrShortBuffer)
+		return n, fmt.Errorf("spi %s: read: %d-byte frame dropped, buffer holds %d: %w (%w)", s.name, len(b), len(buf), ErrFrameTooLarge, io.ErrShortBuffer)
 	}
 	return n, nil
 }

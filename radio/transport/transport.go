@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/spinel"
 )
 
 // Sentinel errors. Every error this package returns wraps one of these (or
@@ -27,8 +29,10 @@ var (
 	ErrNoDongle = errors.New("no radio dongle found")
 	// ErrSeveralDongles: auto-detection found more than one candidate.
 	ErrSeveralDongles = errors.New("several radio dongles found")
-	// ErrFrameTooLarge: a frame longer than the transport can carry.
-	ErrFrameTooLarge = errors.New("frame too large")
+	// ErrFrameTooLarge: a frame longer than the transport can carry, or
+	// than the buffer ReadFrame was given. It is spinel.ErrFrameTooLarge,
+	// the error spinel.FrameConn names for the latter.
+	ErrFrameTooLarge = spinel.ErrFrameTooLarge
 	// ErrClosed: the transport was closed by its owner.
 	ErrClosed = errors.New("radio transport closed")
 )
@@ -43,20 +47,6 @@ type Stream interface {
 	SetReadDeadline(t time.Time) error
 }
 
-// FrameConn carries whole Spinel frames (no HDLC): the SPI transport. The
-// spinel package declares an identical interface.
-//
-// ReadFrame copies the next frame received from the RCP into buf and
-// returns its length; a frame longer than buf is dropped and reported as an
-// error wrapping io.ErrShortBuffer. WriteFrame returns once the RCP has
-// taken the frame. One reader and one writer may run concurrently; Close
-// wakes both.
-type FrameConn interface {
-	ReadFrame(buf []byte) (int, error)
-	WriteFrame(frame []byte) error
-	Close() error
-}
-
 // Resetter is implemented by transports that can reset the RCP through a
 // RESET line (*SPI with gpio-reset-device). The driver type-asserts
 // Conn.Frames to it.
@@ -65,14 +55,18 @@ type Resetter interface {
 }
 
 var _ Resetter = (*SPI)(nil)
-var _ FrameConn = (*SPI)(nil)
+
+// SPI carries whole Spinel frames (no HDLC): it is a spinel.FrameConn,
+// the seam's one declaration. ReadFrame copies the next frame received from
+// the RCP into buf; WriteFrame returns once the RCP has taken the frame.
+var _ spinel.FrameConn = (*SPI)(nil)
 
 // Conn is an open transport: exactly one of Stream (spinel+hdlc+uart,
 // spinel+hdlc+forkpty) and Frames (spinel+spi) is set. The caller that
 // received it from Open owns it and must Close it; nothing else closes it.
 type Conn struct {
 	Stream Stream
-	Frames FrameConn
+	Frames spinel.FrameConn
 }
 
 // Close closes whichever transport is set.

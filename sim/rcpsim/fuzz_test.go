@@ -40,6 +40,7 @@ func FuzzHostFrame(f *testing.F) {
 	r.wmu.Lock()
 	r.w = io.Discard
 	r.wmu.Unlock()
+	go r.reportTransmissions(ctx) // as Serve does
 	on := func() {
 		r.handle(ctx, append(spinel.AppendFrameHeader(nil, 0, 6, spinel.CmdPropValueSet, spinel.PropPHYEnabled), 1))
 		r.handle(ctx, append(spinel.AppendFrameHeader(nil, 0, 7, spinel.CmdPropValueSet, spinel.PropMACRawStreamEnabled), 1))

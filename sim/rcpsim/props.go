@@ -408,7 +408,7 @@ func (r *RCP) setScanStateLocked(ctx context.Context, st uint8) spinel.Status {
 	}
 	ch := uint8(31 - bits.LeadingZeros32(mask)) // IndexOfMSB
 	s.scanChannel = int(ch)
-	if r.tx != nil {
+	if r.txCur != 0 {
 		return spinel.StatusInvalidState
 	}
 	r.startScanLocked(ctx, ch, time.Duration(r.plat.scanPeriod)*time.Millisecond)

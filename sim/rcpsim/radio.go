@@ -10,10 +10,33 @@ import (
 	"github.com/lowpanbr/lowpanbr/spinel"
 )
 
-// txJob is the transmission under way: OpenThread's RCP has one transmit
-// frame buffer and one cached TID (ncp_base_radio.cpp, mCurTransmitTID).
+// txJob is a transmission the RCP started, on its way to its report.
+// OpenThread's RCP has one transmit frame buffer and one cached TID
+// (ncp_base_radio.cpp, mCurTransmitTID): only the job whose seq is still
+// RCP.txCur when it ends is reported.
 type txJob struct {
-	cancel context.CancelFunc
+	seq, gen     uint64
+	tx           *medium.Tx      // nil: the outcome is res (or err) already
+	res          medium.TxResult // when tx is nil
+	err          error           // when tx is nil
+	tid          uint8
+	txCh         uint8
+	rxAfter      uint8
+	rxOnWhenIdle bool
+	// headerUpdated: LinkRawTransmitDone echoes the frame's "header
+	// updated" flag, which the host set in its request (we secure
+	// nothing).
+	headerUpdated bool
+}
+
+// nodeState is what applyToNode gives the medium node.
+type nodeState struct {
+	channel      uint8 // kept as it was when not valid
+	valid        bool
+	panID, short uint16
+	ext          [8]byte
+	promiscuous  bool
+	rxOnWhenIdle bool
 }
 
 // scanJob is the energy scan under way.
@@ -26,20 +49,40 @@ type scanJob struct {
 // on a channel the medium has; a receiver tuned to another channel (0,
 // say, from a bad "RX channel after TX") hears nothing, as the real one.
 // A frozen or powered-off RCP hears nothing either.
+//
+// It also cancels the medium transmission of a request the RCP abandoned
+// (abandonLocked), and skips the medium when nothing changed since its last
+// call: a transmission on the channel the radio listens on changes nothing.
 func (r *RCP) applyToNode() {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
 	r.mu.Lock()
-	s, frozen, up := r.st, r.thaw != nil, r.up
+	st := &r.st
+	valid := st.rxChannel >= medium.MinChannel && st.rxChannel <= medium.MaxChannel
+	want := nodeState{valid: valid, panID: st.panID, short: st.shortAddr, ext: st.extAddr, promiscuous: st.promiscuous,
+		rxOnWhenIdle: r.up && r.thaw == nil && st.phyEnabled && st.receiving && valid}
+	if valid {
+		want.channel = st.rxChannel
+	}
+	abandoned := r.abandoned
+	r.abandoned = nil
 	r.mu.Unlock()
-	valid := s.rxChannel >= medium.MinChannel && s.rxChannel <= medium.MaxChannel
+	if abandoned != nil {
+		abandoned.Cancel()
+	}
+	if r.hasApplied && want == r.applied {
+		return
+	}
+	r.applied, r.hasApplied = want, true
 	r.node.Configure(func(c *medium.NodeConfig) {
-		if valid {
-			c.Channel = s.rxChannel
+		if want.valid {
+			c.Channel = want.channel
 		}
-		c.PANID = s.panID
-		c.ShortAddr = s.shortAddr
-		c.ExtAddr = s.extAddr
-		c.Promiscuous = s.promiscuous
-		c.RxOnWhenIdle = up && !frozen && s.phyEnabled && s.receiving && valid
+		c.PANID = want.panID
+		c.ShortAddr = want.short
+		c.ExtAddr = want.ext
+		c.Promiscuous = want.promiscuous
+		c.RxOnWhenIdle = want.rxOnWhenIdle
 	})
 }
 
@@ -93,18 +136,17 @@ func (r *RCP) transmit(ctx context.Context, tid uint8, value []byte) {
 		r.status(tid, spinel.StatusInvalidState)
 		return
 	}
-	if r.tx != nil {
-		r.tx.cancel() // the earlier request is abandoned, unanswered
-	}
-	txCtx, cancel := context.WithCancel(ctx)
-	job := &txJob{cancel: cancel}
-	r.tx = job
-	gen := r.gen
+	// The earlier request, if any, is abandoned, unanswered; its medium
+	// transmission is cancelled by applyToNode below.
+	r.abandonLocked()
+	r.txSeq++
+	r.txCur = r.txSeq
+	job := txJob{seq: r.txSeq, gen: r.gen, tid: tid, txCh: req.Channel, rxAfter: req.RxChannelAfterTx,
+		rxOnWhenIdle: r.st.rxOnWhenIdle, headerUpdated: req.HeaderUpdated}
 	// sub_mac.cpp StartTimerForBackoff and BeginTransmit: with
 	// rx-on-when-idle the radio receives on the transmit channel during
 	// CSMA-CA; the transmission and its ACK are on that channel.
 	r.st.receiving, r.st.rxChannel = true, req.Channel
-	rxOnWhenIdle := r.st.rxOnWhenIdle
 	r.mu.Unlock()
 	r.applyToNode()
 
@@ -117,74 +159,113 @@ func (r *RCP) transmit(ctx context.Context, tid uint8, value []byte) {
 	if req.MaxFrameRetries == 0 {
 		opts.MaxFrameRetries = -1
 	}
-	psdu := append([]byte(nil), req.PSDU...)
-	txCh, rxAfter, headerUpdated := req.Channel, req.RxChannelAfterTx, req.HeaderUpdated
 	r.stats.tx.Add(1)
-	go func() {
-		defer cancel()
-		res, err := r.airTransmit(txCtx, psdu, opts)
-		var done spinel.TxDone
-		// LinkRawTransmitDone echoes the frame's "header updated" flag,
-		// which the host set in its request (we secure nothing).
-		done.HeaderUpdated = headerUpdated
-		switch {
-		case err != nil:
-			if txCtx.Err() != nil {
-				return
-			}
-			done.Status = spinel.StatusFailure
-		case res.Status == medium.TxAcked:
-			done.Status, done.FramePending, done.HasAck = spinel.StatusOK, res.FramePending, true
-			done.Ack = spinel.RxFrame{PSDU: res.Ack, RSSI: -50, NoiseFloor: spinel.NoiseFloorUnknown, Channel: txCh, LQI: 255, Timestamp: uint64(res.End / time.Microsecond)}
-		case res.Status == medium.TxSent:
-			done.Status = spinel.StatusOK
-		case res.Status == medium.TxNoAck:
-			done.Status = spinel.StatusNoAck
-		case res.Status == medium.TxChannelAccessFailure:
-			done.Status = spinel.StatusCCAFailure
-		}
-		value := spinel.AppendTxDone(nil, &done)
-		// The channel switch and the report are one step: nothing the
-		// RCP sends after the report can predate the switch.
-		r.wmu.Lock()
-		defer r.wmu.Unlock()
-		r.waitThawLocked()
+	// The medium copies the PSDU: req.PSDU (the host's frame, in the
+	// HDLC decoder's buffer) is not kept.
+	job.tx, job.res, job.err = r.airTransmit(req.PSDU, opts)
+	if job.tx != nil {
 		r.mu.Lock()
-		if r.gen != gen || r.tx != job {
-			r.mu.Unlock()
-			return // forgotten by a reset, or replaced by a newer request
-		}
-		r.tx = nil
-		// sub_mac.cpp HandleTransmitDone, RCP build: the radio stays in
-		// receive on the transmit channel, or moves to "RX channel after
-		// TX" when that differs and rx-on-when-idle is set — before the
-		// transmit-done callback runs.
-		r.st.receiving, r.st.rxChannel = true, txCh
-		if rxAfter != txCh && rxOnWhenIdle {
-			r.st.rxChannel = rxAfter
+		if r.txCur == job.seq {
+			r.txTx = job.tx
+		} else {
+			r.abandoned = job.tx // a reset came meanwhile
 		}
 		r.mu.Unlock()
 		r.applyToNode()
-		if tid == 0 {
-			return // LinkRawTransmitDone reports only a cached TID
+	}
+	select {
+	case r.txJobs <- job:
+	case <-ctx.Done():
+		if job.tx != nil {
+			job.tx.Cancel()
 		}
-		r.frame = spinel.AppendFrameHeader(r.frame[:0], 0, tid, spinel.CmdPropValueIs, spinel.PropLastStatus)
-		r.frame = append(r.frame, value...)
-		r.writeLocked(r.frame)
-	}()
+	}
 }
 
-// airTransmit puts psdu on the medium. A channel the medium does not have
+// airTransmit starts psdu on the medium. A channel the medium does not have
 // (the host may ask for any) reaches nobody: the frame is sent, and a frame
-// asking for an ACK gets none.
-func (r *RCP) airTransmit(ctx context.Context, psdu []byte, opts medium.TxOptions) (medium.TxResult, error) {
+// asking for an ACK gets none; the outcome is known at once.
+func (r *RCP) airTransmit(psdu []byte, opts medium.TxOptions) (*medium.Tx, medium.TxResult, error) {
 	if opts.Channel < medium.MinChannel || opts.Channel > medium.MaxChannel {
 		if len(psdu) >= 2 && ieee802154.FrameControl(uint16(psdu[0])|uint16(psdu[1])<<8).AckRequest() {
-			return medium.TxResult{Status: medium.TxNoAck}, nil
+			return nil, medium.TxResult{Status: medium.TxNoAck}, nil
 		}
-		return medium.TxResult{Status: medium.TxSent}, nil
+		return nil, medium.TxResult{Status: medium.TxSent}, nil
 	}
-	return r.node.Transmit(ctx, psdu, opts)
+	t, err := r.node.StartTransmit(psdu, opts)
+	return t, medium.TxResult{}, err
+}
+
+// reportTransmissions waits for each transmission the RCP started, in
+// order, and reports it (one goroutine for all of them, for the life of
+// Serve). A transmission the RCP abandoned (replaced, reset) is cancelled
+// and ends at once, unreported.
+func (r *RCP) reportTransmissions(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case job := <-r.txJobs:
+			res, err := job.res, job.err
+			if job.tx != nil {
+				select {
+				case <-job.tx.Done():
+					res, err = job.tx.Result()
+				case <-ctx.Done():
+					job.tx.Cancel()
+					return
+				}
+			}
+			r.reportTransmit(&job, res, err)
+		}
+	}
+}
+
+// reportTransmit sends the transmit-done of job
+// (ncp_base_radio.cpp LinkRawTransmitDone), unless the RCP forgot it.
+func (r *RCP) reportTransmit(job *txJob, res medium.TxResult, err error) {
+	var done spinel.TxDone
+	done.HeaderUpdated = job.headerUpdated
+	switch {
+	case err != nil:
+		done.Status = spinel.StatusFailure
+	case res.Status == medium.TxAcked:
+		done.Status, done.FramePending, done.HasAck = spinel.StatusOK, res.FramePending, true
+		done.Ack = spinel.RxFrame{PSDU: res.Ack, RSSI: -50, NoiseFloor: spinel.NoiseFloorUnknown, Channel: job.txCh, LQI: 255, Timestamp: uint64(res.End / time.Microsecond)}
+	case res.Status == medium.TxSent:
+		done.Status = spinel.StatusOK
+	case res.Status == medium.TxNoAck:
+		done.Status = spinel.StatusNoAck
+	case res.Status == medium.TxChannelAccessFailure:
+		done.Status = spinel.StatusCCAFailure
+	}
+	// The channel switch and the report are one step: nothing the RCP
+	// sends after the report can predate the switch.
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.waitThawLocked()
+	r.mu.Lock()
+	if r.gen != job.gen || r.txCur != job.seq {
+		r.mu.Unlock()
+		return // forgotten by a reset, or replaced by a newer request
+	}
+	r.txCur, r.txTx = 0, nil
+	// sub_mac.cpp HandleTransmitDone, RCP build: the radio stays in
+	// receive on the transmit channel, or moves to "RX channel after TX"
+	// when that differs and rx-on-when-idle is set — before the
+	// transmit-done callback runs.
+	r.st.receiving, r.st.rxChannel = true, job.txCh
+	if job.rxAfter != job.txCh && job.rxOnWhenIdle {
+		r.st.rxChannel = job.rxAfter
+	}
+	r.mu.Unlock()
+	r.applyToNode()
+	if job.tid == 0 {
+		return // LinkRawTransmitDone reports only a cached TID
+	}
+	r.frame = spinel.AppendFrameHeader(r.frame[:0], 0, job.tid, spinel.CmdPropValueIs, spinel.PropLastStatus)
+	r.frame = spinel.AppendTxDone(r.frame, &done)
+	r.writeLocked(r.frame)
 }
 
 // startScanLocked runs the energy scan of one channel; when it ends the
@@ -229,7 +310,6 @@ func (r *RCP) startScanLocked(ctx context.Context, ch uint8, period time.Duratio
 // radio receives while the PHY is enabled (LinkRaw::InvokeReceiveDone; the
 // raw stream flag only decides whether the radio receives or sleeps).
 func (r *RCP) forwardReceptions(ctx context.Context) {
-	var value []byte
 	for {
 		select {
 		case <-ctx.Done():
@@ -250,9 +330,25 @@ func (r *RCP) forwardReceptions(ctx context.Context) {
 			if rec.AckFramePending {
 				f.Flags |= spinel.RxFlagAckedFramePending
 			}
-			value = spinel.AppendRxFrame(value[:0], &f)
-			r.emit(gen, 0, spinel.CmdPropValueIs, spinel.PropStreamRaw, value)
-			r.stats.rx.Add(1)
+			r.sendReception(gen, &f)
 		}
 	}
+}
+
+// sendReception writes IS STREAM_RAW for f, built in place (header and
+// value in one buffer), unless the RCP was reset since generation gen.
+func (r *RCP) sendReception(gen uint64, f *spinel.RxFrame) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.waitThawLocked()
+	r.mu.Lock()
+	stale := r.gen != gen
+	r.mu.Unlock()
+	if stale {
+		return
+	}
+	r.frame = spinel.AppendFrameHeader(r.frame[:0], 0, 0, spinel.CmdPropValueIs, spinel.PropStreamRaw)
+	r.frame = spinel.AppendRxFrame(r.frame, f)
+	r.writeLocked(r.frame)
+	r.stats.rx.Add(1)
 }

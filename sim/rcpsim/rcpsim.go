@@ -1,7 +1,6 @@
 package rcpsim
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -101,9 +100,23 @@ type RCP struct {
 	up    bool     // booted: frames from the host are handled
 	upCh  chan struct{}
 	thaw  chan struct{} // non-nil while frozen; closed by Thaw
-	tx    *txJob        // the transmission under way
-	scan  *scanJob      // the energy scan under way
-	last  spinel.Status // LAST_STATUS as GET returns it
+	// The transmission under way: txCur is its sequence number (0: none),
+	// txTx its medium transmission once started; txSeq numbers them. A
+	// transmission abandoned while mu is held is cancelled by the next
+	// applyToNode (abandoned), outside mu: the medium calls framePending,
+	// which takes mu, with its own lock held.
+	txSeq, txCur uint64
+	txTx         *medium.Tx
+	abandoned    *medium.Tx
+	txJobs       chan txJob    // to reportTransmissions, in request order
+	scan         *scanJob      // the energy scan under way
+	last         spinel.Status // LAST_STATUS as GET returns it
+
+	// applyMu serialises applyToNode; applied is what it last gave the
+	// node, so that an unchanged state costs no medium call.
+	applyMu    sync.Mutex
+	applied    nodeState
+	hasApplied bool
 
 	// Guarded by wmu: the stream to the host.
 	wmu       sync.Mutex
@@ -114,12 +127,35 @@ type RCP struct {
 	// While the frames of one read from the host are handled, what the
 	// RCP writes is queued, then sent answers first (see flushLocked).
 	batch  bool
-	hi, lo [][]byte
+	hi, lo frameQueue
 
 	replyDelay atomic.Int64 // nanoseconds
 	stats      struct{ in, out, bad, lost, tx, rx, resets atomic.Uint64 }
-	hdlc       atomic.Pointer[spinel.HDLCStats]
+	hdlcMu     sync.Mutex
+	hdlc       spinel.HDLCStats
 }
+
+// frameQueue holds Spinel frames end to end in one reused buffer: queuing
+// a frame copies it and allocates nothing once the buffer has grown.
+type frameQueue struct {
+	buf  []byte
+	ends []int
+}
+
+func (q *frameQueue) push(f []byte) {
+	q.buf = append(q.buf, f...)
+	q.ends = append(q.ends, len(q.buf))
+}
+
+func (q *frameQueue) each(fn func([]byte)) {
+	start := 0
+	for _, end := range q.ends {
+		fn(q.buf[start:end])
+		start = end
+	}
+}
+
+func (q *frameQueue) reset() { q.buf, q.ends = q.buf[:0], q.ends[:0] }
 
 // New makes an RCP on node, powered off until Serve. The node's
 // configuration follows what the host sets.
@@ -145,7 +181,7 @@ func New(node *medium.Node, cfg Config) *RCP {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &RCP{node: node, cfg: cfg, log: cfg.Logger, eui64: cfg.EUI64, upCh: make(chan struct{})}
+	r := &RCP{node: node, cfg: cfg, log: cfg.Logger, eui64: cfg.EUI64, upCh: make(chan struct{}), txJobs: make(chan txJob, 16)}
 	r.st = initialState()
 	r.plat = initialPlatform()
 	r.node.Configure(func(c *medium.NodeConfig) {
@@ -167,9 +203,9 @@ func (r *RCP) Stats() Stats {
 	s := Stats{FramesIn: r.stats.in.Load(), FramesOut: r.stats.out.Load(), BadFrames: r.stats.bad.Load(),
 		LostFrames: r.stats.lost.Load(), Transmissions: r.stats.tx.Load(), Receptions: r.stats.rx.Load(),
 		Resets: r.stats.resets.Load()}
-	if h := r.hdlc.Load(); h != nil {
-		s.HDLC = *h
-	}
+	r.hdlcMu.Lock()
+	s.HDLC = r.hdlc
+	r.hdlcMu.Unlock()
 	return s
 }
 
@@ -189,7 +225,7 @@ func (r *RCP) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 	r.w, r.serveDone = rw, ctx.Done()
 	r.wmu.Unlock()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		<-ctx.Done()
@@ -198,6 +234,10 @@ func (r *RCP) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 	go func() {
 		defer wg.Done()
 		r.forwardReceptions(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		r.reportTransmissions(ctx)
 	}()
 	defer func() {
 		cancel()
@@ -212,18 +252,20 @@ func (r *RCP) Serve(ctx context.Context, rw io.ReadWriteCloser) error {
 
 	dec := spinel.NewHDLCDecoder(spinel.DefaultMaxFrame)
 	buf := make([]byte, 4096)
+	handle := func(frame []byte) { r.handle(ctx, frame) }
 	for {
 		n, err := rw.Read(buf)
 		if n > 0 {
 			r.wmu.Lock()
 			r.batch = true
 			r.wmu.Unlock()
-			dec.Feed(buf[:n], func(frame []byte) { r.handle(ctx, frame) })
+			dec.Feed(buf[:n], handle)
 			r.wmu.Lock()
 			r.flushLocked()
 			r.wmu.Unlock()
-			st := dec.Stats()
-			r.hdlc.Store(&st)
+			r.hdlcMu.Lock()
+			r.hdlc = dec.Stats()
+			r.hdlcMu.Unlock()
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -413,11 +455,12 @@ func (r *RCP) wipeLocked() uint64 {
 
 // abandonLocked forgets the transmission and the scan under way: their
 // outcomes are never reported (ncp_base.cpp CommandHandler_RESET clears
-// mCurTransmitTID and mCurScanChannel).
+// mCurTransmitTID and mCurScanChannel). The medium transmission is
+// cancelled by the applyToNode that follows every state change.
 func (r *RCP) abandonLocked() {
-	if r.tx != nil {
-		r.tx.cancel()
-		r.tx = nil
+	r.txCur = 0
+	if r.txTx != nil {
+		r.abandoned, r.txTx = r.txTx, nil
 	}
 	if r.scan != nil {
 		r.scan.cancel()
@@ -480,9 +523,9 @@ func (r *RCP) writeLocked(frame []byte) {
 	}
 	if r.batch {
 		if spinel.Header(frame[0]).TID() != 0 {
-			r.hi = append(r.hi, bytes.Clone(frame))
+			r.hi.push(frame)
 		} else {
-			r.lo = append(r.lo, bytes.Clone(frame))
+			r.lo.push(frame)
 		}
 		return
 	}
@@ -501,24 +544,18 @@ func (r *RCP) writeLocked(frame []byte) {
 func (r *RCP) flushLocked() {
 	r.waitThawLocked()
 	r.batch = false
-	for _, f := range r.hi {
-		r.put(f)
-	}
-	for _, f := range r.lo {
-		r.put(f)
-	}
-	clear(r.hi)
-	clear(r.lo)
-	r.hi, r.lo = r.hi[:0], r.lo[:0]
+	r.hi.each(r.put)
+	r.lo.each(r.put)
+	r.hi.reset()
+	r.lo.reset()
 }
 
 // clearQueuedLocked discards the frames not yet sent
 // (ncp_base.cpp CommandHandler_RESET: mEncoder.ClearNcpBuffer). Callers
 // hold wmu.
 func (r *RCP) clearQueuedLocked() {
-	clear(r.hi)
-	clear(r.lo)
-	r.hi, r.lo = r.hi[:0], r.lo[:0]
+	r.hi.reset()
+	r.lo.reset()
 }
 
 // put writes one frame to the host. Callers hold wmu.
@@ -561,7 +598,12 @@ func (r *RCP) status(tid uint8, st spinel.Status) {
 	r.mu.Lock()
 	r.last = st
 	r.mu.Unlock()
-	r.emit(0, tid, spinel.CmdPropValueIs, spinel.PropLastStatus, spinel.AppendPackedUint(nil, uint32(st)))
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.waitThawLocked()
+	r.frame = spinel.AppendFrameHeader(r.frame[:0], 0, tid, spinel.CmdPropValueIs, spinel.PropLastStatus)
+	r.frame = spinel.AppendPackedUint(r.frame, uint32(st))
+	r.writeLocked(r.frame)
 }
 
 // reply answers with cmd and a value; requests with TID 0 get none
