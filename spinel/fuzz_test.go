@@ -49,6 +49,13 @@ func FuzzHDLCDecoder(f *testing.F) {
 			if dec, err := DecodeHDLC(nil, enc); err != nil || !bytes.Equal(dec, fr) {
 				t.Fatalf("DecodeHDLC(% x) = % x, %v", enc, dec, err)
 			}
+			// The frame in three parts, cut where split says, encodes
+			// exactly as the whole.
+			a := min(int(split)%(len(fr)+1), len(fr))
+			b := a + (len(fr)-a)/2
+			if parts := AppendHDLCParts(nil, [][]byte{fr[:a], fr[a:b], fr[b:]}); !bytes.Equal(parts, enc) {
+				t.Fatalf("AppendHDLCParts cut at %d and %d = % x, want % x", a, b, parts, enc)
+			}
 		}
 	})
 }

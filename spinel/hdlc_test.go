@@ -338,3 +338,28 @@ func TestHDLCAllocs(t *testing.T) {
 		t.Fatal("no frames decoded")
 	}
 }
+
+// A frame given in parts encodes exactly as the frame joined, whatever the
+// cut (escaped bytes and the FCS included), with no allocation into a
+// buffer of the worst-case size.
+func TestAppendHDLCParts(t *testing.T) {
+	frame := make([]byte, 0, 256)
+	for i := range 256 {
+		frame = append(frame, byte(i))
+	}
+	want := AppendHDLC(nil, frame)
+	for _, cut := range [][2]int{{0, 0}, {0, 256}, {1, 2}, {0x11, 0x7E}, {0x7D, 0x7E}, {100, 255}, {256, 256}} {
+		got := AppendHDLCParts(nil, [][]byte{frame[:cut[0]], frame[cut[0]:cut[1]], frame[cut[1]:]})
+		if !bytes.Equal(got, want) {
+			t.Errorf("cut at %v: % x\nwant % x", cut, got, want)
+		}
+	}
+	if got := AppendHDLCParts(nil, nil); !bytes.Equal(got, AppendHDLC(nil, nil)) {
+		t.Errorf("no parts: % x", got)
+	}
+	buf := make([]byte, 0, HDLCEncodedLen(len(frame)))
+	parts := [][]byte{frame[:10], frame[10:]}
+	if a := testing.AllocsPerRun(100, func() { buf = AppendHDLCParts(buf[:0], parts) }); a != 0 {
+		t.Errorf("%v allocs", a)
+	}
+}

@@ -1,0 +1,316 @@
+package spinel
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// listSeq sends its requests in order and records every outcome Next
+// gets. With stopOnFail it ends at the first outcome that is not OK.
+type listSeq struct {
+	reqs       []TxRequest
+	stopOnFail bool
+
+	mu       sync.Mutex
+	i        int
+	outcomes []Status
+	errs     []error
+	acks     [][]byte
+	ended    chan error
+}
+
+func newListSeq(n int, stopOnFail bool) *listSeq {
+	s := &listSeq{stopOnFail: stopOnFail, ended: make(chan error, 2)}
+	for i := range n {
+		r := txRequestFields
+		r.PSDU = append(bytes.Clone(r.PSDU[:2]), byte(i), 0xce, 0xfa, 0, 0)
+		s.reqs = append(s.reqs, r)
+	}
+	return s
+}
+
+func (s *listSeq) Next(done *TxDone, err error) *TxRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if done != nil {
+		s.outcomes = append(s.outcomes, done.Status)
+		s.errs = append(s.errs, err)
+		s.acks = append(s.acks, bytes.Clone(done.Ack.PSDU))
+		if s.stopOnFail && (err != nil || done.Status != StatusOK) {
+			return nil
+		}
+		s.i++
+	}
+	if s.i == len(s.reqs) {
+		return nil
+	}
+	return &s.reqs[s.i]
+}
+
+func (s *listSeq) End(err error) { s.ended <- err }
+
+func (s *listSeq) seen() ([]Status, []error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Status(nil), s.outcomes...), append([]error(nil), s.errs...)
+}
+
+// psduSeq reads the sequence number a listSeq put in a request.
+func psduSeq(t *testing.T, f Frame) byte {
+	t.Helper()
+	var req TxRequest
+	if f.Command != CmdPropValueSet || f.Prop != PropStreamRaw || req.Decode(f.Value) != nil {
+		t.Fatalf("not a transmit request: %v", &f)
+	}
+	return req.PSDU[2]
+}
+
+var okDone = AppendTxDone(nil, &TxDone{Status: StatusOK})
+
+// A sequence goes out one request at a time: the next request comes only
+// after the previous one's transmit-done (OpenThread's RCP holds one
+// transmission), without the caller doing anything, in order, under one
+// TID; the outcomes reach Next, and End comes once.
+func TestTransmitSequence(t *testing.T) {
+	c, r := startPair(t, ClientOptions{})
+	seq := newListSeq(4, true)
+	ack := RxFrame{PSDU: []byte{0x02, 0x00, 0x02, 0x11, 0x22}, NoiseFloor: -128, Channel: 15}
+	res := make(chan error, 1)
+	go func() { res <- c.TransmitSequence(context.Background(), seq) }()
+	var tid uint8
+	for i := range 4 {
+		f := r.next(t)
+		if got := psduSeq(t, f); got != byte(i) {
+			t.Fatalf("request %d carries frame %d", i, got)
+		}
+		if i == 0 {
+			tid = f.TID
+		} else if f.TID != tid {
+			t.Fatalf("request %d has TID %d, the sequence %d", i, f.TID, tid)
+		}
+		r.quiet(t, 20*time.Millisecond) // nothing more until the transmit-done
+		done := okDone
+		if i == 2 {
+			done = AppendTxDone(nil, &TxDone{Status: StatusOK, HasAck: true, Ack: ack})
+		}
+		r.send(t, f.TID, CmdPropValueIs, PropLastStatus, done)
+	}
+	if err := wait(t, res); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(t, seq.ended); err != nil {
+		t.Fatalf("End(%v), want nil", err)
+	}
+	st, errs := seq.seen()
+	if len(st) != 4 || errs[0] != nil || errs[3] != nil || !bytes.Equal(seq.acks[2], ack.PSDU) || seq.acks[1] != nil {
+		t.Fatalf("outcomes %v %v acks %x", st, errs, seq.acks)
+	}
+	r.quiet(t, 20*time.Millisecond)
+	if s := c.Stats(); s.FramesOut != 4 || s.Unmatched != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	// Next sees a refusal and a NO_ACK as they are, and ends the sequence.
+	seq = newListSeq(3, true)
+	go func() { res <- c.TransmitSequence(context.Background(), seq) }()
+	f := r.next(t)
+	r.send(t, f.TID, CmdPropValueIs, PropLastStatus, okDone)
+	f = r.next(t)
+	r.send(t, f.TID, CmdPropValueIs, PropLastStatus, []byte{byte(StatusInvalidState)})
+	if err := wait(t, res); err != nil {
+		t.Fatal(err)
+	}
+	if st, errs := seq.seen(); len(st) != 2 || st[1] != StatusInvalidState || !errors.Is(errs[1], StatusInvalidState) {
+		t.Fatalf("outcomes %v %v", st, errs)
+	}
+	r.quiet(t, 20*time.Millisecond)
+}
+
+// The transmit timeout runs per request: a sequence whose every frame
+// takes most of it completes; a frame that gets no transmit-done ends the
+// sequence with ErrTimeout.
+func TestTransmitSequenceTimeout(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	c, r := startPair(t, ClientOptions{TransmitTimeout: timeout})
+	seq := newListSeq(3, true)
+	res := make(chan error, 1)
+	go func() { res <- c.TransmitSequence(context.Background(), seq) }()
+	for range 3 {
+		f := r.next(t)
+		time.Sleep(timeout * 2 / 3)
+		r.send(t, f.TID, CmdPropValueIs, PropLastStatus, okDone)
+	}
+	if err := wait(t, res); err != nil {
+		t.Fatalf("three frames of %v each under a %v timeout: %v", timeout*2/3, timeout, err)
+	}
+	seq = newListSeq(3, true)
+	go func() { res <- c.TransmitSequence(context.Background(), seq) }()
+	f := r.next(t)
+	r.send(t, f.TID, CmdPropValueIs, PropLastStatus, okDone)
+	r.next(t) // never answered
+	if err := wait(t, res); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("error %v, want ErrTimeout", err)
+	}
+	if err := wait(t, seq.ended); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("End(%v), want ErrTimeout", err)
+	}
+	if st, _ := seq.seen(); len(st) != 1 {
+		t.Fatalf("outcomes %v", st)
+	}
+	// The token is free again.
+	go func() { _, err := c.Transmit(context.Background(), txRequestFields); res <- err }()
+	f = r.next(t)
+	r.send(t, f.TID, CmdPropValueIs, PropLastStatus, okDone)
+	if err := wait(t, res); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A caller whose context ends gets its error at once, but the frame in the
+// RCP's hands keeps the radio: the next transmission goes out only after
+// that frame's transmit-done (a second STREAM_RAW would replace it), and
+// End comes then. Next is not called again once the caller has left.
+func TestTransmitSequenceCallerLeaves(t *testing.T) {
+	c, r := startPair(t, ClientOptions{})
+	seq := newListSeq(3, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	res := make(chan error, 1)
+	go func() { res <- c.TransmitSequence(ctx, seq) }()
+	f := r.next(t)
+	r.send(t, f.TID, CmdPropValueIs, PropLastStatus, okDone)
+	inFlight := r.next(t)
+	cancel()
+	if err := wait(t, res); !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	next := make(chan error, 1)
+	go func() { _, err := c.Transmit(context.Background(), txRequestFields); next <- err }()
+	r.quiet(t, 50*time.Millisecond) // waits for the frame in flight
+	select {
+	case err := <-seq.ended:
+		t.Fatalf("End(%v) before the frame in flight was done", err)
+	default:
+	}
+	r.send(t, inFlight.TID, CmdPropValueIs, PropLastStatus, okDone)
+	if err := wait(t, seq.ended); !errors.Is(err, context.Canceled) {
+		t.Fatalf("End(%v), want context.Canceled", err)
+	}
+	f = r.next(t)
+	if f.TID == inFlight.TID {
+		t.Errorf("the next transmission reused TID %d at once", f.TID)
+	}
+	r.send(t, f.TID, CmdPropValueIs, PropLastStatus, okDone)
+	if err := wait(t, next); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := seq.seen(); len(st) != 1 {
+		t.Fatalf("Next saw %v after its caller left", st)
+	}
+}
+
+// A reset notification ends a sequence (the RCP forgot the frame), and
+// LockTransmit keeps transmissions out until UnlockTransmit.
+func TestTransmitSequenceResetAndLock(t *testing.T) {
+	c, r := startPair(t, ClientOptions{})
+	seq := newListSeq(3, true)
+	res := make(chan error, 1)
+	go func() { res <- c.TransmitSequence(context.Background(), seq) }()
+	r.next(t)
+	r.send(t, 0, CmdPropValueIs, PropLastStatus, []byte{byte(StatusResetPowerOn)})
+	if err := wait(t, res); !errors.Is(err, ErrReset) {
+		t.Fatalf("error %v, want ErrReset", err)
+	}
+	if err := wait(t, seq.ended); !errors.Is(err, ErrReset) {
+		t.Fatalf("End(%v)", err)
+	}
+
+	ctx := context.Background()
+	if err := c.LockTransmit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, err := c.Transmit(ctx, txRequestFields); res <- err }()
+	r.quiet(t, 30*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := c.TransmitSequence(short, newListSeq(1, true)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("TransmitSequence while locked: %v", err)
+	}
+	c.UnlockTransmit()
+	f := r.next(t)
+	r.send(t, f.TID, CmdPropValueIs, PropLastStatus, okDone)
+	if err := wait(t, res); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SubscribeFunc is called on the reader for the properties asked for,
+// with the frame as decoded, and no more once cancelled.
+func TestSubscribeFunc(t *testing.T) {
+	c, r := startPair(t, ClientOptions{})
+	got := make(chan []byte, 4)
+	cancel := c.SubscribeFunc(func(f *Frame) {
+		if f.Command != CmdPropValueIs || f.Prop != PropStreamRaw {
+			t.Errorf("frame %v", f)
+		}
+		got <- bytes.Clone(f.Value)
+	}, PropStreamRaw)
+	r.send(t, 0, CmdPropValueIs, PropLastStatus, []byte{byte(StatusDropped)})
+	r.send(t, 0, CmdPropValueIs, PropStreamRaw, rxFrameVector)
+	if v := wait(t, got); !bytes.Equal(v, rxFrameVector) {
+		t.Fatalf("value % x", v)
+	}
+	cancel()
+	r.send(t, 0, CmdPropValueIs, PropStreamRaw, rxFrameVector)
+	// A request answered after the frame shows the reader handled it.
+	res := async(func() (Frame, error) { return Frame{}, c.Noop(context.Background()) })
+	f := r.next(t)
+	r.send(t, f.TID, CmdPropValueIs, PropLastStatus, []byte{0})
+	if g := wait(t, res); g.err != nil {
+		t.Fatal(g.err)
+	}
+	select {
+	case <-got:
+		t.Fatal("called after cancel")
+	default:
+	}
+}
+
+// A sequence allocates nothing per frame, over a connection that joins the
+// request (no FramePartsWriter) as over HDLCConn's parts.
+func TestTransmitSequenceAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing-sensitive")
+	}
+	c := NewClient(newMemConn(), nil, ClientOptions{})
+	defer c.Close()
+	seq := &countSeq{req: txRequestFields, n: 5}
+	allocs := testing.AllocsPerRun(100, func() {
+		seq.i = 0
+		if err := c.TransmitSequence(context.Background(), seq); err != nil {
+			panic(err)
+		}
+	})
+	if allocs != 0 || seq.i != 5 {
+		t.Fatalf("%v allocs per sequence of 5 (%d sent), want 0", allocs, seq.i)
+	}
+}
+
+type countSeq struct {
+	req  TxRequest
+	n, i int
+}
+
+func (s *countSeq) Next(done *TxDone, err error) *TxRequest {
+	if done != nil {
+		s.i++
+	}
+	if s.i == s.n || err != nil {
+		return nil
+	}
+	return &s.req
+}
+
+func (s *countSeq) End(error) {}
