@@ -377,6 +377,10 @@ func TestValidateTyped(t *testing.T) {
 	if err := zero.Validate(); !errors.As(err, &ce) || len(ce.Errors) < 5 {
 		t.Errorf("zero Config: %v", err)
 	}
+	// New refuses what Validate refuses, before it touches anything.
+	if _, err := New(cfg); !errors.As(err, &ce) {
+		t.Errorf("New with a bad Config: %v", err)
+	}
 }
 
 // All errors are reported, each with where it was written.
@@ -596,6 +600,22 @@ func TestConfigReload(t *testing.T) {
 	cfg, err = l.Load()
 	if err != nil || cfg.Radio.Channel != 25 || cfg.TUN.MTU != 1500 {
 		t.Fatalf("reload: %v: channel %d, MTU %d", err, cfg.Radio.Channel, cfg.TUN.MTU)
+	}
+}
+
+// What Reload takes and what needs a restart, key by key.
+func TestChangedKeys(t *testing.T) {
+	a := loadDefaults(t)
+	b := a
+	b.Log.Level = slog.LevelDebug
+	b.Radio.Channel = 20
+	b.Mesh.Contexts = []nd.ContextConfig{{ID: 1, Prefix: netip.MustParsePrefix("2001:db8::/64")}}
+	b.Sim.EUI64[7] = 9
+	if diff := cmp.Diff([]string{"radio.channel", "mesh.contexts", "log.level", "Sim.EUI64"}, changedKeys(&a, &b)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := changedKeys(&a, &a); len(got) != 0 {
+		t.Errorf("no change: %v", got)
 	}
 }
 

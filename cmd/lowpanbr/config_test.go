@@ -2,29 +2,19 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/spf13/viper"
-
-	"github.com/lowpanbr/lowpanbr/nd"
-	"github.com/lowpanbr/lowpanbr/sim"
+	"github.com/lowpanbr/lowpanbr/borderrouter"
 )
 
-// cmpConfig compares daemonConfigs (netip values have unexported fields).
-var cmpConfig = cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})
+// The configuration's keys, values and errors are borderrouter's (its
+// tests hold every key); here, how the command line feeds them.
 
 // fakeEnv is a lookupEnv over a map.
 func fakeEnv(m map[string]string) func(string) (string, bool) {
@@ -40,471 +30,49 @@ func writeConfig(t *testing.T, text string) string {
 	return path
 }
 
-// yamlFor writes keys and their values (key, value, key, value, …) as a
-// YAML file.
-func yamlFor(kv ...string) string {
-	var b strings.Builder
-	var sections []string
-	bySection := map[string][]string{}
-	for i := 0; i < len(kv); i += 2 {
-		sec, name, ok := strings.Cut(kv[i], ".")
-		if !ok {
-			fmt.Fprintf(&b, "%s: %s\n", kv[i], kv[i+1])
-			continue
-		}
-		if bySection[sec] == nil {
-			sections = append(sections, sec)
-		}
-		bySection[sec] = append(bySection[sec], fmt.Sprintf("  %s: %s\n", name, kv[i+1]))
-	}
-	for _, sec := range sections {
-		b.WriteString(sec + ":\n" + strings.Join(bySection[sec], ""))
-	}
-	return b.String()
-}
-
-// loadDefaults is the configuration with no file, no environment and no
-// flags.
-func loadDefaults(t *testing.T) daemonConfig {
-	t.Helper()
-	cfg, _, err := loadConfig([]string{"--config", ""}, fakeEnv(nil))
+// loadConfig reads run's command line, the configuration file and the
+// environment.
+func loadConfig(args []string, lookupEnv func(string) (string, bool)) (borderrouter.Config, []string, error) {
+	src, pos, err := parseRunArgs(args, io.Discard, lookupEnv)
 	if err != nil {
-		t.Fatalf("defaults: %v", err)
+		return borderrouter.Config{}, nil, err
 	}
-	return cfg
+	cfg, err := src.load()
+	return cfg, pos, err
 }
 
-func TestConfigDefaults(t *testing.T) {
-	cfg := loadDefaults(t)
-	want := defaultDaemonConfig()
-	want.Contexts = []nd.ContextConfig{{ID: 0, Prefix: want.Prefix}}
-	if diff := cmp.Diff(want, cfg, cmpConfig); diff != "" {
-		t.Errorf("defaults (-want +got):\n%s", diff)
+// Every key with a flag has it on run, and a flag overrides the file and
+// the environment; a flag's error is a usage error, the file's is not.
+func TestRunFlags(t *testing.T) {
+	fs, _, err := parseRunArgs(nil, io.Discard, fakeEnv(nil))
+	if err != nil {
+		t.Fatal(err)
 	}
-	// A default file that does not exist is no file.
-	src := &configSource{Path: filepath.Join(t.TempDir(), "absent.yaml"), lookupEnv: fakeEnv(nil)}
-	got, err := src.Load()
-	if err != nil || src.Read != "" {
-		t.Fatalf("missing default file: %v (read %q)", err, src.Read)
-	}
-	if diff := cmp.Diff(cfg, got, cmpConfig); diff != "" {
-		t.Errorf("missing default file (-want +got):\n%s", diff)
-	}
-}
-
-// Each layer overrides the ones before: defaults < file < environment <
-// flags, for every combination of the three.
-func TestConfigPrecedence(t *testing.T) {
-	type layers struct{ file, env, flag string }
-	tests := []struct {
-		key  string
-		flag string
-		vals layers
-		got  func(daemonConfig) any
-		want [4]any // default, file, environment, flag
-	}{
-		{"radio.channel", "channel", layers{"20", "21", "22"},
-			func(c daemonConfig) any { return c.Channel }, [4]any{uint8(15), uint8(20), uint8(21), uint8(22)}},
-		{"radio.pan_id", "pan-id", layers{"0xbeef", "4660", "0x0001"},
-			func(c daemonConfig) any { return c.PANID }, [4]any{uint16(0xface), uint16(0xbeef), uint16(4660), uint16(1)}},
-		{"mesh.prefix", "prefix", layers{"fd00:1::/64", "fd00:2::/64", "fd00:3::/64"},
-			func(c daemonConfig) any { return c.Prefix.String() }, [4]any{defaultPrefix.String(), "fd00:1::/64", "fd00:2::/64", "fd00:3::/64"}},
-		{"mesh.contexts", "context", layers{`["1=2001:db8:1::/64", "2=2001:db8:2::/64"]`, "3=2001:db8:3::/64, 4=2001:db8:4::/64", "5=2001:db8:5::/64"},
-			func(c daemonConfig) any {
-				var ids []uint8
-				for _, x := range c.Contexts {
-					ids = append(ids, x.ID)
-				}
-				return fmt.Sprint(ids)
-			}, [4]any{"[0]", "[1 2]", "[3 4]", "[5]"}},
-		{"tun.forwarding", "forwarding", layers{"true", "false", "true"},
-			func(c daemonConfig) any { return c.Forwarding }, [4]any{false, true, false, true}},
-		{"state_dir", "state-dir", layers{"/srv/file", "/srv/env", "/srv/flag"},
-			func(c daemonConfig) any { return c.StateDir }, [4]any{"/var/lib/lowpanbr", "/srv/file", "/srv/env", "/srv/flag"}},
-		{"log.level", "log-level", layers{"debug", "warn", "error"},
-			func(c daemonConfig) any { return c.LogLevel }, [4]any{slog.LevelInfo, slog.LevelDebug, slog.LevelWarn, slog.LevelError}},
-		{"sim.lifetime", "sim-lifetime", layers{"20m", "30m", "40m"},
-			func(c daemonConfig) any { return c.Mesh.Lifetime }, [4]any{10 * time.Minute, 20 * time.Minute, 30 * time.Minute, 40 * time.Minute}},
-		{"upstream.interface", "upstream-ra", layers{"eth1", "eth2", "eth3"},
-			func(c daemonConfig) any {
-				if c.Upstream == nil {
-					return ""
-				}
-				return c.Upstream.Interface
-			}, [4]any{"", "eth1", "eth2", "eth3"}},
-	}
-	for combo := range 8 {
-		file, env, flg := combo&1 != 0, combo&2 != 0, combo&4 != 0
-		t.Run(fmt.Sprintf("file=%v,env=%v,flag=%v", file, env, flg), func(t *testing.T) {
-			var kv []string
-			envs := map[string]string{}
-			args := []string{"--config", ""}
-			for _, tt := range tests {
-				if file {
-					kv = append(kv, tt.key, tt.vals.file)
-				}
-				if env {
-					envs[keyByName(tt.key).env()] = tt.vals.env
-				}
-				if flg {
-					args = append(args, "--"+tt.flag+"="+tt.vals.flag)
-				}
-			}
-			if file {
-				args[1] = writeConfig(t, yamlFor(kv...))
-			}
-			cfg, _, err := loadConfig(args, fakeEnv(envs))
-			if err != nil {
-				t.Fatal(err)
-			}
-			layer := 0
-			switch {
-			case flg:
-				layer = 3
-			case env:
-				layer = 2
-			case file:
-				layer = 1
-			}
-			for _, tt := range tests {
-				if got := tt.got(cfg); got != tt.want[layer] {
-					t.Errorf("%s = %v, want %v", tt.key, got, tt.want[layer])
-				}
-			}
-		})
-	}
-}
-
-// Every key has at least one case here: TestConfigErrorsCoverEveryKey.
-var configErrorTests = []struct {
-	key, value string
-	want       string // after "config FILE: "
-}{
-	{"radio.url", `"spinel+hdlc+uart://dev/ttyACM0"`, `radio.url: radio URL "spinel+hdlc+uart://dev/ttyACM0": path "dev/ttyACM0" is not absolute`},
-	{"radio.url", `"ftp://x"`, `radio.url: radio URL "ftp://x": unknown scheme "ftp"`},
-	{"radio.url", `[a]`, "radio.url: [a]: want a string"},
-	{"radio.channel", "27", "radio.channel: 27: want 11..26"},
-	{"radio.channel", "10", "radio.channel: 10: want 11..26"},
-	{"radio.channel", "eleven", `radio.channel: "eleven": want an integer 11..26`},
-	{"radio.channel", "15.5", "radio.channel: 15.5: want an integer 11..26"},
-	{"radio.pan_id", "0xffff", "radio.pan_id: 0xffff: want 0x0000..0xfffe"},
-	{"radio.pan_id", "65535", "radio.pan_id: 0xffff: want 0x0000..0xfffe"},
-	{"radio.pan_id", `"0x"`, `radio.pan_id: "0x": want 0x0000..0xfffe`},
-	{"radio.pan_id", `"0xffff"`, "radio.pan_id: 0xffff: want 0x0000..0xfffe"},
-	{"radio.pan_id", "-1", "radio.pan_id: -1: want 0x0000..0xfffe"},
-	{"radio.pan_id", "face", `radio.pan_id: "face": want 0x0000..0xfffe`},
-	{"radio.tx_power", "128", "radio.tx_power: 128: want -128..127 (dBm)"},
-	{"radio.tx_power", "-129", "radio.tx_power: -129: want -128..127 (dBm)"},
-	{"mesh.prefix", "2001:db8::/48", `mesh.prefix: "2001:db8::/48": want an IPv6 /64 such as fd00:1::/64`},
-	{"mesh.prefix", "10.0.0.0/64", `mesh.prefix: "10.0.0.0/64": want an IPv6 /64`},
-	{"mesh.prefix", "::ffff:10.0.0.0/64", `mesh.prefix: "::ffff:10.0.0.0/64": want an IPv6 /64`},
-	{"mesh.contexts", `["16=2001:db8::/64"]`, `mesh.contexts: context "16=2001:db8::/64": ID "16" must be 0..15`},
-	{"mesh.contexts", `["1=10.0.0.0/8"]`, `mesh.contexts: context "1=10.0.0.0/8": "10.0.0.0/8" is not an IPv6 prefix`},
-	{"mesh.contexts", `["2001:db8::/64"]`, `mesh.contexts: context "2001:db8::/64": want ID=PREFIX`},
-	{"mesh.contexts", `["1=2001:db8:1::/64", "1=2001:db8:2::/64"]`, `mesh.contexts: context "1=2001:db8:2::/64": ID 1 given twice`},
-	{"mesh.contexts", `{a: b}`, "mesh.contexts: map[a:b]: want a list of strings"},
-	{"mesh.context_change_delay", "soon", `mesh.context_change_delay: "soon": want a duration`},
-	{"mesh.prefix_valid_lifetime", "-1s", "mesh.prefix_valid_lifetime: -1s: want 0 (24h) or at least 1s"},
-	{"mesh.prefix_valid_lifetime", "500ms", "mesh.prefix_valid_lifetime: 500ms: want 0 (24h) or at least 1s"},
-	{"mesh.prefix_valid_lifetime", "1h", "mesh.prefix_preferred_lifetime: 4h: exceeds mesh.prefix_valid_lifetime 1h"},
-	{"mesh.prefix_valid_lifetime", "3600", "mesh.prefix_valid_lifetime: 3600: want a duration with a unit"},
-	{"mesh.prefix_preferred_lifetime", "25h", "mesh.prefix_preferred_lifetime: 25h: exceeds mesh.prefix_valid_lifetime 24h"},
-	{"mesh.context_lifetime", "30s", "mesh.context_lifetime: 30s: want 0 (1h) or 1m..1092h15m"},
-	{"mesh.context_lifetime", "65536m", "mesh.context_lifetime: 1092h16m: want 0 (1h) or 1m..1092h15m"},
-	{"mesh.router_lifetime", "65536s", "mesh.router_lifetime: 18h12m16s: want 0 (30m) or 1s..18h12m15s"},
-	{"mesh.abro_lifetime", "59s", "mesh.abro_lifetime: 59s: want 0 (166h40m) or 1m..1092h15m"},
-	{"tun.name", `""`, `tun.name: "": want an interface name of 1..15 characters`},
-	{"tun.name", "abcdefghijklmnop", `tun.name: "abcdefghijklmnop": want an interface name of 1..15 characters`},
-	{"tun.name", `"lo wpan"`, `tun.name: "lo wpan": want an interface name`},
-	{"tun.name", `"a/b"`, `tun.name: "a/b": want an interface name`},
-	{"tun.name", `"a:b"`, `tun.name: "a:b": want an interface name`},
-	{"tun.name", `".."`, `tun.name: "..": want an interface name`},
-	{"tun.mtu", "1279", "tun.mtu: 1279: want 1280..65535"},
-	{"tun.mtu", "65536", "tun.mtu: 65536: want 1280..65535"},
-	{"tun.forwarding", "maybe", `tun.forwarding: "maybe": want true or false`},
-	{"tun.forwarding", "1.5", "tun.forwarding: 1.5: want true or false"},
-	{"registry.size", "0", "registry.size: 0: want 1..1000000"},
-	{"registry.size", "1000001", "registry.size: 1000001: want 1..1000000"},
-	{"reassembly.timeout", "61s", "reassembly.timeout: 1m1s: must be in (0, 60s]"},
-	{"reassembly.timeout", "-1s", "reassembly.timeout: -1s: must be in (0, 60s]"},
-	{"reassembly.max_datagrams", "-1", "reassembly.max_datagrams: -1: must be at least 1"},
-	{"reassembly.max_datagrams", "lots", `reassembly.max_datagrams: "lots": want an integer`},
-	{"reassembly.max_per_source", "17", "reassembly.max_per_source: 17: must be 1..16 (max datagrams)"},
-	{"reassembly.max_memory", "2047", "reassembly.max_memory: 2047: must be at least 2048 octets"},
-	{"upstream.interface", "abcdefghijklmnop", `upstream.interface: "abcdefghijklmnop": longer than an interface name can be`},
-	{"upstream.max_interval", "3s", "upstream.max_interval: 3s: must be from 4s to 30m0s"},
-	{"upstream.max_interval", "31m", "upstream.max_interval: 31m0s: must be from 4s to 30m0s"},
-	{"upstream.min_interval", "2s", "upstream.min_interval: 2s: must be from 3s to 0.75 × MaxInterval = 7m30s"},
-	{"upstream.min_interval", "8m", "upstream.min_interval: 8m0s: must be from 3s"},
-	{"upstream.route_lifetime", "5m", "upstream.route_lifetime: 5m0s: must be from MaxInterval (10m0s)"},
-	{"upstream.route_lifetime", "700500ms", "upstream.route_lifetime: 11m40.5s: must be whole seconds"},
-	{"upstream.router_lifetime", "5m", "upstream.router_lifetime: 5m0s: must be 0 (not a default router) or from MaxInterval (10m0s) to 2h30m0s"},
-	{"upstream.router_lifetime", "3h", "upstream.router_lifetime: 3h0m0s: must be 0"},
-	{"upstream.preference", "highest", `upstream.preference: "highest": want low, medium or high`},
-	{"metrics.listen", "localhost", `metrics.listen: "localhost": want host:port with a port 0..65535`},
-	{"metrics.listen", `"127.0.0.1:65536"`, `metrics.listen: "127.0.0.1:65536": want host:port`},
-	{"metrics.listen", `"127.0.0.1:http"`, `metrics.listen: "127.0.0.1:http": want host:port`},
-	{"metrics.max_neighbors", "0", "metrics.max_neighbors: 0: want 1..4096"},
-	{"metrics.max_neighbors", "4097", "metrics.max_neighbors: 4097: want 1..4096"},
-	{"api.socket", "api.sock", `api.socket: "api.sock": want an absolute path, or "" for none`},
-	{"state_dir", "state", `state_dir: "state": want an absolute path`},
-	{"state_dir", `""`, `state_dir: "": want an absolute path`},
-	{"log.level", "loud", `log.level: "loud": want debug, info, warn or error`},
-	{"log.format", "xml", `log.format: "xml": want text or json`},
-	{"sim.topology", "ring", `sim.topology: topology "ring": want star, line, grid or random`},
-	{"sim.nodes", "5000", "sim.nodes: 5000 nodes: want 0 to 1000"},
-	{"sim.nodes", "-1", "sim.nodes: -1 nodes: want 0 to 1000"},
-	{"sim.rows", "0", "sim.rows: grid of 0 × 4: rows and cols must be at least 1"},
-	{"sim.rows", "1000", "sim.rows: 3999 nodes: want 0 to 1000"},
-	{"sim.cols", "0", "sim.cols: grid of 3 × 0: rows and cols must be at least 1"},
-	{"sim.seed", "-1", "sim.seed: -1: want an integer 0..18446744073709551615"},
-	{"sim.seed", "x", `sim.seed: "x": want an integer 0..18446744073709551615`},
-	{"sim.ot_node", "34", "sim.ot_node: 34: want 0..33"},
-	{"sim.zep", "localhost", `sim.zep: "localhost": want ADDRESS:PORT, e.g. 127.0.0.1:17754`},
-	{"sim.zep", "0.0.0.0:17754", `sim.zep: "0.0.0.0:17754": want an address nodes send to and a port`},
-	{"sim.loss", "1", "sim.loss: loss 1: want a probability in [0, 1)"},
-	{"sim.loss", "-0.1", "sim.loss: loss -0.1: want a probability in [0, 1)"},
-	{"sim.loss", "high", `sim.loss: "high": want a number`},
-	{"sim.links", `["n1n2=0.3"]`, `sim.links: "n1n2=0.3": want A-B=LOSS or A-B=off`},
-	{"sim.links", `["n1-n2=lots"]`, `sim.links: "n1-n2=lots": loss "lots" is not a number from 0 to 1 (or off)`},
-	{"sim.links", `["n1-n99=0.3"]`, "sim.links: link override n1–n99: names two distinct nodes of the mesh (br, n1…n10)"},
-	{"sim.links", `["n1-n2=1.5"]`, "sim.links: link override n1–n2: loss 1.5: want a probability in [0, 1]"},
-	{"sim.intruders", `[n42]`, `sim.intruders: intruder for "n42": no such node (n1…n10)`},
-	{"sim.intruders", `[br]`, `sim.intruders: intruder for "br": no such node`},
-	{"sim.lifetime", "30s", "sim.lifetime: registration lifetime 30s: at least 1m"},
-	{"ble.url", "hci+usb://hci0", `ble.url: radio URL "hci+usb://hci0": unknown scheme "hci+usb" for a BLE controller`},
-	{"ble.connect", "maybe", "ble.connect"},
-	{"ble.advertise", "2", "ble.advertise"},
-	{"ble.allow", "[C0:11:22]", `ble.allow: "C0:11:22": want a device address`},
-	{"ble.max_connections", "0", "ble.max_connections: 0"},
-	{"ble.conn_interval", "8ms", "ble.conn_interval: 8ms: want 7.5ms..4s in steps of 1.25ms"},
-	{"sim.ble_nodes", "33", "sim.ble_nodes: 33"},
-	{"sim.ble_stalled", "[n1]", `sim.ble_stalled: "n1": want a simulated BLE node name`},
-}
-
-func TestConfigErrors(t *testing.T) {
-	for _, tt := range configErrorTests {
-		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
-			path := writeConfig(t, yamlFor(tt.key, tt.value))
-			_, _, err := loadConfig([]string{"--config", path}, fakeEnv(nil))
-			want := "config " + path + ": " + tt.want
-			if err == nil || !strings.Contains(err.Error(), want) {
-				t.Fatalf("got %v\nwant %q", err, want)
-			}
-			if errors.Is(err, errUsage) {
-				t.Error("an error of the file is a usage error")
-			}
-		})
-	}
-}
-
-func TestConfigErrorsCoverEveryKey(t *testing.T) {
-	for _, k := range configKeys {
-		if !slices.ContainsFunc(configErrorTests, func(tt struct{ key, value, want string }) bool { return tt.key == k.key }) {
-			t.Errorf("no error case for %s", k.key)
+	var usage bytes.Buffer
+	fs.printFlags(&usage)
+	for _, k := range borderrouter.Keys() {
+		if k.Flag != "" && !strings.Contains(usage.String(), "--"+k.Flag) {
+			t.Errorf("no --%s in run's usage", k.Flag)
 		}
 	}
-}
+	path := writeConfig(t, "radio:\n  channel: 20\nmesh:\n  contexts: [\"1=2001:db8:1::/64\"]\n")
+	env := fakeEnv(map[string]string{"LOWPANBR_RADIO_CHANNEL": "21"})
+	cfg, _, err := loadConfig([]string{"--config", path, "--channel", "22", "--context", "2=2001:db8:2::/64", "--context", "3=2001:db8:3::/64", "--forwarding"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Radio.Channel != 22 || len(cfg.Mesh.Contexts) != 2 || cfg.Mesh.Contexts[1].ID != 3 || !cfg.TUN.Forwarding {
+		t.Errorf("flags did not override: channel %d, contexts %v, forwarding %v", cfg.Radio.Channel, cfg.Mesh.Contexts, cfg.TUN.Forwarding)
+	}
 
-// All errors are reported, each with where it was written; one from a
-// flag makes a usage error.
-func TestConfigErrorsAllOrigins(t *testing.T) {
-	path := writeConfig(t, "radio:\n  channel: 27\ntun:\n  mtu: 1000\n")
-	env := fakeEnv(map[string]string{"LOWPANBR_MESH_PREFIX": "fd00::/48", "LOWPANBR_TUN_MTU": "70000"})
-	_, _, err := loadConfig([]string{"--config", path, "--log-level", "loud"}, env)
-	if err == nil {
-		t.Fatal("no error")
+	bad := writeConfig(t, "radio:\n  channel: 27\n")
+	_, _, err = loadConfig([]string{"--config", bad, "--log-level", "loud"}, fakeEnv(nil))
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `--log-level: log.level: "loud"`) || !strings.Contains(err.Error(), "config "+bad+": radio.channel: 27") {
+		t.Errorf("flag and file errors: %v", err)
 	}
-	for _, want := range []string{
-		"config " + path + ": radio.channel: 27: want 11..26",
-		`$LOWPANBR_MESH_PREFIX: mesh.prefix: "fd00::/48": want an IPv6 /64`,
-		"$LOWPANBR_TUN_MTU: tun.mtu: 70000: want 1280..65535",
-		`--log-level: log.level: "loud": want debug, info, warn or error`,
-	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("%q missing from\n%v", want, err)
-		}
-	}
-	if strings.Contains(err.Error(), "1000") {
-		t.Errorf("the file's tun.mtu, overridden by the environment, is reported:\n%v", err)
-	}
-	if !errors.Is(err, errUsage) {
-		t.Error("an error of a flag is not a usage error")
-	}
-	_, _, err = loadConfig([]string{"--config", path}, env)
+	_, _, err = loadConfig([]string{"--config", bad}, fakeEnv(nil))
 	if err == nil || errors.Is(err, errUsage) {
 		t.Errorf("without the bad flag: %v (usage error: %v)", err, errors.Is(err, errUsage))
-	}
-}
-
-func TestConfigFileErrors(t *testing.T) {
-	tests := []struct {
-		name, text string
-		want       string // after "config FILE: "
-	}{
-		{"top-level", "foo: 1\n", `unknown key "foo"`},
-		{"top-level section", "foo:\n  bar: 1\n", `unknown key "foo"`},
-		{"nested", "radio:\n  chanel: 20\n", `unknown key "radio.chanel" (did you mean radio.channel?)`},
-		{"nested deeper", "radio:\n  spi:\n    speed: 1\n", `unknown key "radio.spi"`},
-		{"under a top-level key", "state_dir:\n  path: /srv\n", "state_dir: map[path:/srv]: want a string"},
-		{"section as a value", "radio: 5\n", "radio: 5: want a section of radio.* keys"},
-		{"value as a section", "tun:\n  mtu:\n    v: 1\n", "tun.mtu: map[v:1]: want an integer 1280..65535"},
-		{"syntax", "radio:\n  channel: 20\n bad: [\n", "yaml: line 2: did not find expected key"},
-		{"syntax, tab", "radio:\n\tchannel: 20\n", "yaml: line 2: found character that cannot start any token"},
-		{"duplicate", "tun:\n  mtu: 1280\n  mtu: 1400\n", `yaml: unmarshal errors:`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := writeConfig(t, tt.text)
-			_, _, err := loadConfig([]string{"--config", path}, fakeEnv(nil))
-			want := "config " + path + ": " + tt.want
-			if err == nil || !strings.Contains(err.Error(), want) {
-				t.Fatalf("got %v\nwant %q", err, want)
-			}
-		})
-	}
-	// Several unknown keys are all reported.
-	path := writeConfig(t, "foo: 1\nradio:\n  chanel: 20\n  channel: 27\n")
-	_, _, err := loadConfig([]string{"--config", path}, fakeEnv(nil))
-	for _, want := range []string{`unknown key "foo"`, `unknown key "radio.chanel"`, "radio.channel: 27"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q missing from %v", want, err)
-		}
-	}
-
-	// A file named with --config must exist.
-	missing := filepath.Join(t.TempDir(), "missing.yaml")
-	_, _, err = loadConfig([]string{"--config", missing}, fakeEnv(nil))
-	if err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("missing --config file: %v", err)
-	}
-}
-
-func TestConfigValues(t *testing.T) {
-	path := writeConfig(t, `
-radio:
-  url: "spinel+hdlc+uart:///dev/ttyACM0?uart-baudrate=460800"
-  pan_id: 4660
-mesh:
-  contexts: ["0=2001:db8:1::/64", "3=2001:db8:3::/48"]
-  context_change_delay: -1s
-  prefix_valid_lifetime: 48h
-  prefix_preferred_lifetime: 48h
-reassembly: {timeout: 10s, max_datagrams: 8, max_per_source: 2, max_memory: 32768}
-upstream:
-  interface: eth0
-  route_lifetime: 1h
-  min_interval: 30s
-  max_interval: 2m
-  preference: high
-  router_lifetime: 2m
-sim:
-  topology: grid
-  rows: 2
-  cols: 3
-  links: [br-n1=off, n1-n2=0.25]
-`)
-	cfg, _, err := loadConfig([]string{"--config", path}, fakeEnv(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.RadioURL != "spinel+hdlc+uart:///dev/ttyACM0?uart-baudrate=460800" || cfg.PANID != 0x1234 {
-		t.Errorf("radio: %q %#x", cfg.RadioURL, cfg.PANID)
-	}
-	wantCtx := []nd.ContextConfig{{ID: 0, Prefix: netip.MustParsePrefix("2001:db8:1::/64")}, {ID: 3, Prefix: netip.MustParsePrefix("2001:db8:3::/48")}}
-	if diff := cmp.Diff(wantCtx, cfg.Contexts, cmpConfig); diff != "" {
-		t.Errorf("contexts (-want +got):\n%s", diff)
-	}
-	if cfg.ContextChangeDelay != -time.Second || cfg.PrefixValidLifetime != 48*time.Hour || cfg.PrefixPreferredLifetime != 48*time.Hour {
-		t.Errorf("mesh: %v %v %v", cfg.ContextChangeDelay, cfg.PrefixValidLifetime, cfg.PrefixPreferredLifetime)
-	}
-	if r := cfg.Reassembly; r.Timeout != 10*time.Second || r.MaxDatagrams != 8 || r.MaxPerSource != 2 || r.MaxMemory != 32768 {
-		t.Errorf("reassembly: %+v", r)
-	}
-	if u := cfg.Upstream; u == nil || u.Interface != "eth0" || u.RouteLifetime != time.Hour || u.MinInterval != 30*time.Second ||
-		u.MaxInterval != 2*time.Minute || u.Preference != nd.PreferenceHigh || u.RouterLifetime != 2*time.Minute || u.Routes != nil {
-		t.Errorf("upstream: %+v", u)
-	}
-	// The grid's node count is derived from rows and columns.
-	if m := cfg.Mesh; m.Topology != sim.Grid || m.Nodes != 5 || len(m.Links) != 2 || !m.Links[0].Disconnected || m.Links[1].Loss != 0.25 || m.Logger != nil {
-		t.Errorf("sim: %+v", m)
-	}
-}
-
-// config example: a file that config check accepts, which loads exactly
-// as the defaults do, and which holds every key, after its comment.
-func TestConfigExample(t *testing.T) {
-	var b bytes.Buffer
-	writeExample(&b)
-	path := writeConfig(t, b.String())
-
-	cfg, _, err := loadConfig([]string{"--config", path}, fakeEnv(nil))
-	if err != nil {
-		t.Fatalf("example does not load: %v\n%s", err, b.String())
-	}
-	if diff := cmp.Diff(loadDefaults(t), cfg, cmpConfig); diff != "" {
-		t.Errorf("example vs defaults (-want +got):\n%s", diff)
-	}
-	if code, out, errOut := runCLI("config", "check", "--config", path); code != 0 || out != "config OK: "+path+"\n" {
-		t.Errorf("config check of the example: exit %d, %q %q", code, out, errOut)
-	}
-
-	v := viper.New()
-	v.SetConfigType("yaml")
-	if err := v.ReadConfig(bytes.NewReader(b.Bytes())); err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	for _, k := range configKeys {
-		want = append(want, k.key)
-		name := k.key[strings.LastIndexByte(k.key, '.')+1:]
-		if !strings.Contains(b.String(), "# "+k.doc+"\n") || !regexpKeyAfterDoc(b.String(), k.doc, name) {
-			t.Errorf("%s: not written after its comment %q", k.key, k.doc)
-		}
-	}
-	got := v.AllKeys()
-	slices.Sort(want)
-	slices.Sort(got)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("keys of the example (-want +got):\n%s", diff)
-	}
-	if code, out, _ := runCLI("config", "example"); code != 0 || out != b.String() {
-		t.Errorf("lowpanbr config example: exit %d, or output differs", code)
-	}
-}
-
-// regexpKeyAfterDoc says whether the line after "# doc" sets name.
-func regexpKeyAfterDoc(text, doc, name string) bool {
-	_, after, ok := strings.Cut(text, "# "+doc+"\n")
-	line, _, _ := strings.Cut(after, "\n")
-	return ok && strings.HasPrefix(strings.TrimSpace(line), name+": ")
-}
-
-// The environment accepts every key in the text form of its default (lists
-// separated by commas), and that is the defaults.
-func TestConfigEnvEveryKey(t *testing.T) {
-	def := defaultDraft()
-	env := map[string]string{}
-	for _, k := range configKeys {
-		switch v := k.get(&def).(type) {
-		case string:
-			env[k.env()] = v
-		case []string:
-			env[k.env()] = strings.Join(v, ",")
-		}
-	}
-	cfg, _, err := loadConfig([]string{"--config", ""}, fakeEnv(env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(loadDefaults(t), cfg, cmpConfig); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	if got := keyByName("state_dir").env(); got != "LOWPANBR_STATE_DIR" {
-		t.Errorf("state_dir's variable: %s", got)
-	}
-	if got := keyByName("mesh.prefix_valid_lifetime").env(); got != "LOWPANBR_MESH_PREFIX_VALID_LIFETIME" {
-		t.Errorf("mesh.prefix_valid_lifetime's variable: %s", got)
 	}
 }
 
@@ -515,42 +83,33 @@ func TestConfigReload(t *testing.T) {
 	if err != nil || !slices.Equal(pos, []string{"extra"}) {
 		t.Fatalf("%v %q", err, pos)
 	}
-	cfg, err := src.Load()
-	if err != nil || cfg.Channel != 20 || cfg.TUNMTU != 1500 || src.Read != path {
-		t.Fatalf("first load: %v: channel %d, MTU %d, read %q", err, cfg.Channel, cfg.TUNMTU, src.Read)
+	cfg, err := src.load()
+	if err != nil || cfg.Radio.Channel != 20 || cfg.TUN.MTU != 1500 || src.loader.Read() != path {
+		t.Fatalf("first load: %v: channel %d, MTU %d, read %q", err, cfg.Radio.Channel, cfg.TUN.MTU, src.loader.Read())
 	}
 	if err := os.WriteFile(path, []byte("radio:\n  channel: 25\ntun:\n  mtu: 9000\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err = src.Load()
-	if err != nil || cfg.Channel != 25 || cfg.TUNMTU != 1500 {
-		t.Fatalf("reload: %v: channel %d, MTU %d", err, cfg.Channel, cfg.TUNMTU)
+	cfg, err = src.load()
+	if err != nil || cfg.Radio.Channel != 25 || cfg.TUN.MTU != 1500 {
+		t.Fatalf("reload: %v: channel %d, MTU %d", err, cfg.Radio.Channel, cfg.TUN.MTU)
 	}
 }
 
-func TestNewLogger(t *testing.T) {
-	cfg := loadDefaults(t)
-	cfg.LogFormat, cfg.LogLevel = "json", slog.LevelWarn
-	var b bytes.Buffer
-	log, level := newLogger(&b, cfg)
-	log.Info("hidden")
-	log.Warn("shown", "k", 1)
-	level.Set(slog.LevelDebug)
-	log.Debug("now shown")
-	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("%d lines:\n%s", len(lines), b.String())
+// config example prints borderrouter's example, which config check
+// accepts.
+func TestConfigExampleCLI(t *testing.T) {
+	var want bytes.Buffer
+	if err := borderrouter.WriteExample(&want); err != nil {
+		t.Fatal(err)
 	}
-	var rec map[string]any
-	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec["msg"] != "shown" {
-		t.Errorf("not JSON, or not the warning: %v %s", err, lines[0])
+	code, out, _ := runCLI("config", "example")
+	if code != 0 || out != want.String() {
+		t.Errorf("lowpanbr config example: exit %d, or output differs", code)
 	}
-	cfg.LogFormat = "text"
-	b.Reset()
-	log, _ = newLogger(&b, cfg)
-	log.Warn("text")
-	if !strings.HasPrefix(b.String(), "time=") {
-		t.Errorf("text format: %q", b.String())
+	path := writeConfig(t, out)
+	if code, out, errOut := runCLI("config", "check", "--config", path); code != 0 || out != "config OK: "+path+"\n" {
+		t.Errorf("config check of the example: exit %d, %q %q", code, out, errOut)
 	}
 }
 

@@ -26,7 +26,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lowpanbr/lowpanbr/borderrouter"
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
+	"github.com/lowpanbr/lowpanbr/lowpan"
 )
 
 // The end-to-end test: a namespace "lan" with a host, a veth to a namespace
@@ -199,7 +201,7 @@ func (d *daemonProc) get(t *testing.T, path string, v any) error {
 }
 
 // waitRegistered polls the API until the named nodes are registered.
-func (d *daemonProc) waitRegistered(t *testing.T, names ...string) map[string]simNodeJSON {
+func (d *daemonProc) waitRegistered(t *testing.T, names ...string) map[string]borderrouter.SimNode {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -208,9 +210,9 @@ func (d *daemonProc) waitRegistered(t *testing.T, names ...string) map[string]si
 			t.Fatalf("daemon exited: %v", err)
 		default:
 		}
-		var nodes []simNodeJSON
+		var nodes []borderrouter.SimNode
 		if err := d.get(t, "/api/v1/sim/nodes", &nodes); err == nil {
-			byName := map[string]simNodeJSON{}
+			byName := map[string]borderrouter.SimNode{}
 			ok := true
 			for _, n := range nodes {
 				byName[n.Name] = n
@@ -371,6 +373,19 @@ func scrape(t *testing.T, ns string) map[string]float64 {
 
 var e2ePrefix = netip.MustParsePrefix("2001:db8:1::/64")
 
+// e2eRouter is the border router's address in e2ePrefix: ::1.
+var e2eRouter = netip.MustParseAddr("2001:db8:1::1")
+
+// bleNodeGlobal is the address the i-th simulated BLE node (device address
+// C0:00:00:00:01:xx, xx = i+1) forms under prefix: its IID comes from the
+// device address (RFC 7668 §3.2.2).
+func bleNodeGlobal(prefix netip.Prefix, i int) netip.Addr {
+	iid, _ := lowpan.BLELinkAddr([6]byte{0xc0, 0, 0, 0, 1, byte(i + 1)}).IID()
+	a := prefix.Addr().As16()
+	copy(a[8:], iid[:])
+	return netip.AddrFrom16(a)
+}
+
 func nodeAddr(i int) netip.Addr {
 	a := e2ePrefix.Addr().As16()
 	a[14], a[15] = 0x01, byte(1+i)
@@ -403,11 +418,11 @@ func TestEndToEndStar(t *testing.T) {
 	// The intruder: DUPLICATE, no address; n3 keeps it.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var all []simNodeJSON
+		var all []borderrouter.SimNode
 		if err := d.get(t, "/api/v1/sim/nodes", &all); err != nil {
 			t.Fatal(err)
 		}
-		var in simNodeJSON
+		var in borderrouter.SimNode
 		for _, x := range all {
 			if x.Name == "intruder-n3" {
 				in = x
@@ -424,7 +439,7 @@ func TestEndToEndStar(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	var regs []registrationJSON
+	var regs []borderrouter.Registration
 	if err := d.get(t, "/api/v1/registrations", &regs); err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +451,7 @@ func TestEndToEndStar(t *testing.T) {
 	ping(t, n.lan, nodeAddr(2), 56)
 
 	// Fragments went both ways on air.
-	var st statusJSON
+	var st borderrouter.Status
 	if err := d.get(t, "/api/v1/status", &st); err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +495,7 @@ func TestEndToEndStar(t *testing.T) {
 		t.Fatalf("deregister n5: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	unreachable(t, n.lan, nodeAddr(4), routerAddr(e2ePrefix))
+	unreachable(t, n.lan, nodeAddr(4), e2eRouter)
 	final := scrape(t, n.br)
 	if got := final[`lowpanbr_icmpv6_errors_sent_total{type="unreachable"}`] - after[`lowpanbr_icmpv6_errors_sent_total{type="unreachable"}`]; got != 1 {
 		t.Errorf("address unreachable errors sent: %v, want 1", got)
@@ -503,7 +518,7 @@ func TestEndToEndLine(t *testing.T) {
 	}
 	d := startE2EDaemon(t, n, "--prefix", e2ePrefix.String(), "--sim-topology", "line", "--sim-nodes", "3", "--upstream-ra", "eth0")
 	d.waitRegistered(t, "n1", "n2", "n3")
-	var regs []registrationJSON
+	var regs []borderrouter.Registration
 	if err := d.get(t, "/api/v1/registrations", &regs); err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +574,7 @@ func TestEndToEndLine(t *testing.T) {
 		t.Fatalf("deregister n3: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	unreachable(t, n.lan, nodeAddr(2), routerAddr(e2ePrefix))
+	unreachable(t, n.lan, nodeAddr(2), e2eRouter)
 	d.stop(t, n)
 	// The final RA withdrew the route.
 	if out := sh(t, "ip", "-n", n.lan, "-6", "route", "show", e2ePrefix.String()); strings.Contains(out, "via") {
@@ -598,7 +613,7 @@ func TestEndToEndReload(t *testing.T) {
 	if log := d.stderr.String(); !strings.Contains(log, `applied=[mesh.contexts]`) {
 		t.Fatalf("reload log:\n%s", tail(log, 5))
 	}
-	var st statusJSON
+	var st borderrouter.Status
 	if err := d.get(t, "/api/v1/status", &st); err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +639,7 @@ func TestEndToEndBLE(t *testing.T) {
 	d := startE2EDaemon(t, n, "--prefix", e2ePrefix.String(), "--sim-nodes", "3", "--sim-ble-nodes", "3", "--sim-ble-stalled", "b3")
 	nodes := d.waitRegistered(t, "n1", "n2", "n3", "b1", "b2", "b3")
 	b1 := netip.MustParseAddr(nodes["b1"].Address)
-	if want := simBLENodeGlobal(e2ePrefix, 0); b1 != want {
+	if want := bleNodeGlobal(e2ePrefix, 0); b1 != want {
 		t.Fatalf("b1 registered %v, want %v (IID from its device address)", b1, want)
 	}
 	ping(t, n.lan, b1, 56)
@@ -651,7 +666,7 @@ func TestEndToEndBLE(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("b1 → n1: %d %s", code, body)
 	}
-	var regs []registrationJSON
+	var regs []borderrouter.Registration
 	if err := d.get(t, "/api/v1/registrations", &regs); err != nil {
 		t.Fatal(err)
 	}
@@ -684,7 +699,7 @@ func TestEndToEndBLE(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("b1 took %v to answer beside a stalled peer", d)
 	}
-	var st statusJSON
+	var st borderrouter.Status
 	if err := d.get(t, "/api/v1/status", &st); err != nil {
 		t.Fatal(err)
 	}
@@ -705,11 +720,11 @@ func TestEndToEndBLE(t *testing.T) {
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var all []simNodeJSON
+		var all []borderrouter.SimNode
 		if err := d.get(t, "/api/v1/sim/nodes", &all); err != nil {
 			t.Fatal(err)
 		}
-		var b simNodeJSON
+		var b borderrouter.SimNode
 		for _, x := range all {
 			if x.Name == "b1" {
 				b = x

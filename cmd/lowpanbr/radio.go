@@ -12,12 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/borderrouter"
 	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
-	"github.com/lowpanbr/lowpanbr/sim"
-	"github.com/lowpanbr/lowpanbr/sim/medium"
-	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
 	"github.com/lowpanbr/lowpanbr/spinel"
 )
 
@@ -72,29 +70,20 @@ func runRadio(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	label := *url
-	if *url == "" {
-		m := medium.New(medium.Config{Seed: 1})
-		go m.Run(ctx)
-		defer m.Close()
-		e, err := sim.StartRCP(ctx, m, "rcp", rcpsim.Config{EUI64: [8]byte{0x02, 0x00, 0x5e, 0x10, 0x00, 0x00, 0x00, 0x01}}, logger)
-		if err != nil {
-			return err
+	if *url != "" {
+		if _, err := transport.ParseURL(*url); err != nil {
+			return fmt.Errorf("--radio: %v: %w", err, errUsage)
 		}
-		defer e.Close()
-		*url = e.URL()
-		label = *url + " (built-in simulator)"
 	}
-	u, err := transport.ParseURL(*url)
-	if err != nil {
-		return fmt.Errorf("--radio: %v: %w", err, errUsage)
-	}
-	d, err := rcp.Open(ctx, rcp.Config{Open: rcp.URLOpener(u, logger), Name: u.String(), Logger: logger,
-		Settings: radio.Settings{Channel: uint8(*channel), PANID: 0xfffe, ShortAddr: 0xfffe}})
+	d, err := borderrouter.OpenRadio(ctx, *url, radio.Settings{Channel: uint8(*channel), PANID: 0xfffe, ShortAddr: 0xfffe}, logger)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	label := d.URL
+	if d.Simulated {
+		label += " (built-in simulator)"
+	}
 	id := d.Identity()
 	w := func(k, v string) { fmt.Fprintf(stdout, "%-14s %s\n", k+":", v) }
 	w("Radio", label)

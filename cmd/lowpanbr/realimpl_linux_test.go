@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/borderrouter"
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
 )
 
@@ -198,7 +199,7 @@ func TestEndToEndRIOT(t *testing.T) {
 	addr := "2001:db8:1::aa01"
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var regs []registrationJSON
+		var regs []borderrouter.Registration
 		if err := d.get(t, "/api/v1/registrations", &regs); err == nil {
 			found := false
 			for _, reg := range regs {

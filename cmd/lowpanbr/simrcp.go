@@ -56,7 +56,11 @@ func runSimRCP(args []string, _, stderr io.Writer) error {
 	go m.Run(ctx)
 	defer m.Close()
 	if *zep != "" {
-		conn, err := listenUDP(*zep)
+		a, err := net.ResolveUDPAddr("udp", *zep)
+		if err != nil {
+			return fmt.Errorf("--zep %q: %v: %w", *zep, err, errUsage)
+		}
+		conn, err := net.ListenUDP("udp", a)
 		if err != nil {
 			return fmt.Errorf("--zep: %w", err)
 		}
@@ -83,12 +87,4 @@ func runSimRCP(args []string, _, stderr io.Writer) error {
 	// terminal and is read once it runs.
 	r := rcpsim.New(node, rcpsim.Config{EUI64: e, Logger: logger, BootDelay: *boot, BufferInputWhileBooting: true})
 	return r.Serve(ctx, stdio{})
-}
-
-func listenUDP(addr string) (*net.UDPConn, error) {
-	a, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return net.ListenUDP("udp", a)
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/borderrouter"
 )
 
 // The status commands read a running daemon's API (a Unix socket) and
@@ -64,7 +66,7 @@ func statusFlags(name string, args []string, stderr io.Writer) (*apiClient, erro
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, statusUsage); fs.PrintDefaults() }
-	def := defaultDaemonConfig().APISocket
+	def := borderrouter.Defaults().API.Socket
 	if env, ok := os.LookupEnv("LOWPANBR_API_SOCKET"); ok && env != "" {
 		def = env // as run reads it
 	}
@@ -84,7 +86,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var s statusJSON
+	var s borderrouter.Status
 	if err := c.get("/api/v1/status", &s); err != nil {
 		return err
 	}
@@ -148,7 +150,7 @@ func runNodes(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var regs []registrationJSON
+	var regs []borderrouter.Registration
 	if err := c.get("/api/v1/registrations", &regs); err != nil {
 		return err
 	}
@@ -175,7 +177,7 @@ func runRoutes(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var routes []routeJSON
+	var routes []borderrouter.Route
 	if err := c.get("/api/v1/routes", &routes); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package borderrouter
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
-	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
 	"github.com/lowpanbr/lowpanbr/sim/hcisim"
 	"github.com/lowpanbr/lowpanbr/sim/le"
@@ -36,32 +35,33 @@ func simBLENodeGlobal(prefix netip.Prefix, i int) netip.Addr {
 
 // startBLE brings up the IPv6-over-BLE side: the host on the configured
 // controller — or, on the simulator, on a simulated controller behind a
-// PTY with simulated IPSP nodes around it — and a link per IPSP channel.
-func (d *daemon) startBLE(ctx context.Context, ctxs *lowpan.ContextTable) error {
-	cfg, log := d.cfg, d.log
+// PTY with simulated IPSP nodes around it. Run serves a link per IPSP
+// channel.
+func (b *BorderRouter) startBLE(ctx, simCtx context.Context) error {
+	cfg, log := &b.cfg, b.log
 	url := cfg.BLE.URL
 	if url == "" {
-		d.leWorld = le.New(le.Config{Seed: cfg.Mesh.Seed, Logger: log.With("component", "le")})
-		d.undo = append(d.undo, d.leWorld.Close)
+		b.leWorld = le.New(le.Config{Seed: cfg.Sim.Seed, Logger: log.With("component", "le")})
+		b.undo = append(b.undo, b.leWorld.Close)
 		var err error
-		d.bleCtrl, err = hcisim.StartController(d.simCtx, d.leWorld, "br-ble", hcisim.Config{Addr: simBLEControllerAddr}, log.With("component", "hcisim"))
+		b.bleCtrl, err = hcisim.StartController(simCtx, b.leWorld, "br-ble", hcisim.Config{Addr: simBLEControllerAddr}, log.With("component", "hcisim"))
 		if err != nil {
 			return err
 		}
-		d.undo = append(d.undo, func() { d.bleCtrl.Close() })
-		url = d.bleCtrl.URL()
-		log.Info("BLE: running on the built-in simulated controller", "pty", d.bleCtrl.Path)
+		b.undo = append(b.undo, func() { b.bleCtrl.Close() })
+		url = b.bleCtrl.URL()
+		log.Info("BLE: running on the built-in simulated controller", "pty", b.bleCtrl.Path)
 	}
 	u, err := transport.ParseHCIURL(url)
 	if err != nil {
 		return fmt.Errorf("ble.url: %w", err)
 	}
-	d.bleHost, err = ble.Open(ctx, ble.Config{
+	b.bleHost, err = ble.Open(ctx, ble.Config{
 		Open:           func(ctx context.Context) (io.ReadWriteCloser, error) { return transport.OpenHCI(ctx, u) },
 		Name:           u.String(),
 		Connect:        cfg.BLE.Connect,
 		Advertise:      cfg.BLE.Advertise,
-		AllowList:      cfg.BLE.AllowList,
+		AllowList:      cfg.BLE.Allow,
 		MaxConnections: cfg.BLE.MaxConnections,
 		ConnInterval:   cfg.BLE.ConnInterval,
 		Logger:         log.With("component", "ble"),
@@ -69,20 +69,16 @@ func (d *daemon) startBLE(ctx context.Context, ctxs *lowpan.ContextTable) error 
 	if err != nil {
 		return fmt.Errorf("BLE controller %s: %w", u, err)
 	}
-	d.undo = append(d.undo, func() { d.bleHost.Close() })
-	d.goRun("ble", func() error {
-		router.ServeBLE(ctx, d.fwd, d.bleHost.Channels(), ctxs, log.With("component", "ble-link"))
-		return nil
-	})
-	if d.leWorld != nil {
-		for i := range cfg.SimBLENodes {
+	b.undo = append(b.undo, func() { b.bleHost.Close() })
+	if b.leWorld != nil {
+		for i := range cfg.Sim.BLENodes {
 			name := fmt.Sprintf("b%d", i+1)
-			n, err := sim.StartBLENode(d.simCtx, d.leWorld, sim.BLENodeConfig{Name: name, Addr: simBLENodeAddr(i),
-				Lifetime: cfg.Mesh.Lifetime, WithholdCredits: slices.Contains(cfg.SimBLEStalled, name), Logger: log.With("component", "sim-ble")})
+			n, err := sim.StartBLENode(simCtx, b.leWorld, sim.BLENodeConfig{Name: name, Addr: simBLENodeAddr(i),
+				Lifetime: cfg.Sim.Lifetime, WithholdCredits: slices.Contains(cfg.Sim.BLEStalled, name), Logger: log.With("component", "sim-ble")})
 			if err != nil {
 				return err
 			}
-			d.bleNodes = append(d.bleNodes, n)
+			b.bleNodes = append(b.bleNodes, n)
 		}
 	}
 	return nil

@@ -1,0 +1,412 @@
+package borderrouter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/ble"
+	"github.com/lowpanbr/lowpanbr/link"
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio/rcp"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/sim"
+)
+
+// What the border router reports about itself, as the status API serves
+// it (JSON).
+
+// Status is the border router at a glance: radio, prefix, contexts,
+// counters and neighbours.
+type Status struct {
+	Version   string                `json:"version"`
+	Uptime    string                `json:"uptime"`
+	Radio     RadioStatus           `json:"radio"`
+	Prefix    string                `json:"prefix"`
+	Address   string                `json:"address"` // the border router's, in the mesh prefix
+	ABRO      uint32                `json:"abro_version"`
+	Contexts  []Context             `json:"contexts"`
+	TUN       string                `json:"tun"`
+	Registry  nd.RegistryStats      `json:"registry"`
+	Forwarder router.ForwarderStats `json:"forwarder"`
+	Link      link.LowpanStats      `json:"link"`
+	Neighbors []Neighbor            `json:"neighbors"`
+	BLE       *BLEStatus            `json:"ble,omitempty"`
+	ND        nd.Counters           `json:"nd"`
+}
+
+// RadioStatus is the RCP's.
+type RadioStatus struct {
+	URL       string    `json:"url"`
+	Simulated bool      `json:"simulated"`
+	Ready     bool      `json:"ready"`
+	Firmware  string    `json:"firmware"`
+	EUI64     string    `json:"eui64"`
+	Channel   uint8     `json:"channel"`
+	PANID     string    `json:"pan_id"`
+	Stats     rcp.Stats `json:"stats"`
+}
+
+// BLEStatus is the IPv6-over-BLE side's.
+type BLEStatus struct {
+	Controller ble.ControllerInfo `json:"controller"`
+	Stats      ble.Stats          `json:"stats"`
+	Channels   []BLEChannel       `json:"channels"`
+}
+
+// BLEChannel is an open IPSP channel.
+type BLEChannel struct {
+	Peer         string `json:"peer"`
+	Handle       uint16 `json:"handle"`
+	Central      bool   `json:"central"`
+	Credits      uint16 `json:"credits"`
+	Pending      int    `json:"pending_sdus"`
+	SDUsSent     uint64 `json:"sdus_sent"`
+	SDUsReceived uint64 `json:"sdus_received"`
+	CreditStalls uint64 `json:"credit_stalls"`
+	QueueFull    uint64 `json:"queue_full"`
+}
+
+// Neighbor is an 802.15.4 neighbour as the link last heard it.
+type Neighbor struct {
+	Addr      string `json:"addr"`
+	RSSI      int8   `json:"rssi_dbm"`
+	LQI       uint8  `json:"lqi"`
+	Frames    uint64 `json:"frames"`
+	LastHeard string `json:"last_heard"` // how long ago
+}
+
+// Context is a compression context at its point of the RFC 6775 §7.2 life
+// cycle.
+type Context struct {
+	ID          uint8  `json:"id"`
+	Prefix      string `json:"prefix"`
+	Compress    bool   `json:"compress"`
+	Withdrawing bool   `json:"withdrawing,omitempty"`
+}
+
+// Registration is an entry of the 6LBR's registry.
+type Registration struct {
+	Address   string `json:"address"`
+	ROVR      string `json:"rovr"`
+	TID       *uint8 `json:"tid,omitempty"`
+	Lifetime  string `json:"lifetime"`
+	ExpiresIn string `json:"expires_in"`
+	LinkAddr  string `json:"link_addr,omitempty"` // registered directly
+	Via       string `json:"via,omitempty"`       // registered through this 6LR
+}
+
+// Route is how the border router reaches a registered address.
+type Route struct {
+	Destination string `json:"destination"`
+	Link        string `json:"link"`
+	NextHop     string `json:"next_hop,omitempty"` // link-layer address; empty: unreachable (a 6LR on the way is gone)
+	Via         string `json:"via,omitempty"`      // the 6LR the address registered through
+	Hops        int    `json:"hops"`               // 1 for a neighbour, +1 per 6LR
+}
+
+// SimNode is a simulated node, 802.15.4 or BLE.
+type SimNode struct {
+	Name         string `json:"name"`
+	EUI64        string `json:"eui64"`
+	Role         string `json:"role"`
+	Address      string `json:"address,omitempty"`
+	Registered   bool   `json:"registered"`
+	Status       string `json:"status"`
+	Refused      string `json:"refused,omitempty"`
+	Parent       string `json:"parent,omitempty"`
+	Routes       int    `json:"routes"`
+	Echoes       int    `json:"echoes"`
+	Forwarded    int    `json:"forwarded"`
+	Deregistered bool   `json:"deregistered,omitempty"`
+	Sessions     int    `json:"sessions,omitempty"` // BLE: connections so far
+}
+
+// Status reports the border router.
+func (b *BorderRouter) Status() Status {
+	id := b.driver.Identity()
+	cfg := b.config()
+	s := Status{
+		Version: b.version, Uptime: time.Since(b.started).Round(time.Second).String(),
+		Radio: RadioStatus{URL: cfg.Radio.URL, Simulated: cfg.Simulated(), Ready: b.driver.Ready(), Firmware: id.Firmware,
+			EUI64: colonHex(id.EUI64[:]), Channel: cfg.Radio.Channel, PANID: fmt.Sprintf("0x%04x", cfg.Radio.PANID), Stats: b.driver.Stats()},
+		Prefix: cfg.Mesh.Prefix.String(), Address: b.global.String(), ABRO: b.nd.ABROVersion(), TUN: b.tun.Name(),
+		Registry: b.nd.Registry().Stats(time.Now()), Forwarder: b.fwd.Stats(), Link: b.link.Stats(), ND: b.nd.Counters(),
+		Neighbors: b.Neighbors(),
+	}
+	if b.rcpSim != nil {
+		s.Radio.URL = b.rcpSim.URL() + " (built-in simulator)"
+	}
+	if b.bleHost != nil {
+		bs := &BLEStatus{Controller: b.bleHost.Info(), Stats: b.bleHost.Stats(), Channels: []BLEChannel{}}
+		for _, c := range b.bleHost.OpenChannels() {
+			bs.Channels = append(bs.Channels, BLEChannel{Peer: c.Peer.String(), Handle: c.Handle, Central: c.Central, Credits: c.Credits,
+				Pending: c.Pending, SDUsSent: c.Stats.SDUsSent, SDUsReceived: c.Stats.SDUsReceived, CreditStalls: c.Stats.CreditStalls, QueueFull: c.Stats.QueueFull})
+		}
+		s.BLE = bs
+	}
+	for _, c := range b.nd.Contexts() {
+		s.Contexts = append(s.Contexts, Context{ID: c.ID, Prefix: c.Prefix.String(), Compress: c.Compress, Withdrawing: c.Withdrawing})
+	}
+	return s
+}
+
+// Neighbors lists the 802.15.4 neighbours the link has heard.
+func (b *BorderRouter) Neighbors() []Neighbor {
+	out := []Neighbor{}
+	for _, n := range b.link.Neighbors() {
+		out = append(out, Neighbor{Addr: n.Addr.String(), RSSI: n.RSSI, LQI: n.LQI, Frames: n.Frames,
+			LastHeard: time.Since(n.LastHeard).Round(time.Millisecond).String()})
+	}
+	return out
+}
+
+// Registrations lists the 6LBR's registry.
+func (b *BorderRouter) Registrations() []Registration {
+	now := time.Now()
+	out := []Registration{}
+	for _, r := range b.nd.Registry().Snapshot(now) {
+		j := Registration{Address: r.Addr.String(), ROVR: r.ROVR.String(),
+			Lifetime: (time.Duration(r.Lifetime) * time.Minute).String(), ExpiresIn: r.Expires.Sub(now).Round(time.Second).String()}
+		if r.HasTID {
+			tid := r.TID
+			j.TID = &tid
+		}
+		if r.Direct() {
+			j.LinkAddr = r.LinkAddr.String()
+		} else {
+			j.Via = r.Via.String()
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// maxHops bounds the walk up the chain of 6LRs: a loop of registrations
+// (each through the next) must not hold Routes.
+const maxHops = 16
+
+// Routes says how the border router reaches each registered address: the
+// link, the next hop and the hops, counted along the 6LRs each address
+// registered through (RFC 8505 §5.2: a 6LR registers its nodes' addresses
+// with the 6LBR in its own name, so the registry holds the chain).
+func (b *BorderRouter) Routes() []Route {
+	now := time.Now()
+	reg := b.nd.Registry()
+	out := []Route{}
+	for _, r := range reg.Snapshot(now) {
+		j := Route{Destination: r.Addr.String(), Link: b.fwd.LinkName(r.Link), Hops: 1}
+		if !r.Direct() {
+			j.Via = r.Via.String()
+			// Count the 6LRs on the way: each registered through the next.
+			for via := r.Via; via.IsValid() && j.Hops < maxHops; j.Hops++ {
+				up, ok := reg.Lookup(via, now)
+				if !ok {
+					break
+				}
+				via = up.Via
+			}
+		}
+		if _, ll, ok := reg.NextHop(r.Addr, now); ok {
+			j.NextHop = ll.String()
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// simNode is what the border router does with a simulated node, 802.15.4
+// or BLE.
+type simNode interface {
+	Name() string
+	State() sim.NodeState
+	Deregister(ctx context.Context) error
+	Ping(ctx context.Context, dst netip.Addr, size int) (time.Duration, error)
+}
+
+func (b *BorderRouter) simMesh() *sim.Mesh {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mesh
+}
+
+// simNode finds a simulated node by name.
+func (b *BorderRouter) simNode(name string) (simNode, error) {
+	mesh := b.simMesh()
+	if mesh != nil {
+		if n := mesh.Node(name); n != nil {
+			return n, nil
+		}
+	}
+	for _, n := range b.bleNodes {
+		if n.Name() == name {
+			return n, nil
+		}
+	}
+	if mesh == nil && len(b.bleNodes) == 0 {
+		return nil, ErrNoSimulation
+	}
+	return nil, fmt.Errorf("%w %q", ErrNoSuchNode, name)
+}
+
+// SimNodes lists the simulated nodes, BLE first; empty on real radios.
+func (b *BorderRouter) SimNodes() []SimNode {
+	out := []SimNode{}
+	for _, n := range b.bleNodes {
+		st := n.State()
+		j := SimNode{Name: n.Name(), EUI64: n.Addr().String(), Role: "6LN (BLE)", Registered: st.Registered, Status: st.Status.String(),
+			Echoes: st.Echoes, Deregistered: st.Deregistered, Sessions: n.Sessions()}
+		if st.Global.IsValid() {
+			j.Address = st.Global.String()
+		}
+		if st.Router.IsValid() {
+			j.Parent = st.RouterMAC.String()
+		}
+		out = append(out, j)
+	}
+	mesh := b.simMesh()
+	if mesh == nil {
+		return out
+	}
+	for _, n := range mesh.Nodes() {
+		st := n.State()
+		eui := n.Config().EUI64
+		j := SimNode{Name: n.Name(), EUI64: colonHex(eui[:]), Role: n.Config().Role.String(), Registered: st.Registered,
+			Status: st.Status.String(), Routes: st.Routes, Echoes: st.Echoes, Forwarded: st.Forwarded, Deregistered: st.Deregistered}
+		if st.Global.IsValid() {
+			j.Address = st.Global.String()
+		}
+		if st.Refused.IsValid() {
+			j.Refused = st.Refused.String()
+		}
+		if st.Router.IsValid() {
+			j.Parent = st.RouterMAC.String()
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// Deregister has the simulated node name withdraw its registration
+// (lifetime 0) and waits for the 6LBR's answer.
+func (b *BorderRouter) Deregister(ctx context.Context, name string) error {
+	n, err := b.simNode(name)
+	if err != nil {
+		return err
+	}
+	return n.Deregister(ctx)
+}
+
+// Ping has the simulated node name send an echo request of size octets
+// to dst, and returns the round-trip time.
+func (b *BorderRouter) Ping(ctx context.Context, name string, dst netip.Addr, size int) (time.Duration, error) {
+	n, err := b.simNode(name)
+	if err != nil {
+		return 0, err
+	}
+	rtt, err := n.Ping(ctx, dst, size)
+	if err != nil {
+		return 0, fmt.Errorf("%s: ping %v: %w", name, dst, err)
+	}
+	return rtt, nil
+}
+
+// DropBLE drops the connection of the simulated BLE node name.
+func (b *BorderRouter) DropBLE(name string) error {
+	for _, n := range b.bleNodes {
+		if n.Name() == name {
+			n.Drop()
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %q is not a simulated BLE node (only BLE connections can be dropped)", ErrNoSuchNode, name)
+}
+
+// RCPFault is a failure of the simulated RCP, for tests and
+// demonstrations.
+type RCPFault struct {
+	// Kind: "reset" (the RCP resets on its own), "restart" (it comes back
+	// as another RCP, with EUI64), "stall" (it hangs For, as under
+	// SIGSTOP), "unplug", "replug".
+	Kind  string
+	EUI64 [8]byte
+	For   time.Duration
+}
+
+// Errors of InjectRCPFault.
+var (
+	// ErrNoSimulatedRCP: the border router drives a real radio.
+	ErrNoSimulatedRCP = errors.New("no simulated RCP")
+	// ErrUnknownFault: RCPFault.Kind is none of the faults.
+	ErrUnknownFault = errors.New("want reset, restart, stall, unplug or replug")
+)
+
+// InjectRCPFault makes the simulated RCP fail as f says; ErrNoSimulatedRCP
+// when the border router drives a real radio.
+func (b *BorderRouter) InjectRCPFault(f RCPFault) error {
+	if b.rcpSim == nil {
+		return fmt.Errorf("%w: the border router drives %s", ErrNoSimulatedRCP, b.config().Radio.URL)
+	}
+	switch f.Kind {
+	case "reset":
+		b.rcpSim.Reset()
+	case "restart":
+		b.rcpSim.Restart(f.EUI64)
+	case "stall":
+		b.rcpSim.Stall(f.For)
+	case "unplug":
+		b.rcpSim.Unplug()
+	case "replug":
+		return b.rcpSim.Replug()
+	default:
+		return fmt.Errorf("fault %q: %w", f.Kind, ErrUnknownFault)
+	}
+	return nil
+}
+
+// Reach says how to reach the mesh: the border router's address and TUN,
+// and the simulated nodes with the addresses they register.
+type Reach struct {
+	Address netip.Addr // the border router's, in the mesh prefix
+	TUN     string
+	Prefix  netip.Prefix
+	Channel uint8
+	PANID   uint16
+	// Simulated mesh, when there is one (the built-in RCP, or sim.ot_node).
+	Simulated bool
+	Topology  sim.Topology
+	Nodes     []SimAddr
+	BLENodes  []SimAddr
+}
+
+// SimAddr is a simulated node and the address it registers.
+type SimAddr struct {
+	Name    string
+	Address netip.Addr
+	Device  string // a BLE node's device address
+}
+
+// Reach says how to reach the mesh.
+func (b *BorderRouter) Reach() Reach {
+	cfg := b.config()
+	r := Reach{Address: b.global, TUN: b.tun.Name(), Prefix: cfg.Mesh.Prefix, Channel: cfg.Radio.Channel, PANID: cfg.Radio.PANID,
+		Simulated: b.rcpSim != nil || b.otBridge != nil, Topology: cfg.Sim.Topology}
+	if r.Simulated {
+		for i := range cfg.Sim.Nodes {
+			r.Nodes = append(r.Nodes, SimAddr{Name: sim.NodeName(i), Address: sim.Addr(cfg.Mesh.Prefix, i)})
+		}
+	}
+	for i, n := range b.bleNodes {
+		r.BLENodes = append(r.BLENodes, SimAddr{Name: n.Name(), Address: simBLENodeGlobal(cfg.Mesh.Prefix, i), Device: n.Addr().String()})
+	}
+	return r
+}
+
+// config is a copy of the configuration in force.
+func (b *BorderRouter) config() Config {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cfg
+}
