@@ -96,7 +96,7 @@ func keyNamed(name string) *key {
 	return nil
 }
 
-func k(name, flag, meta, doc string, v value) key {
+func newKey(name, flag, meta, doc string, v value) key {
 	return key{Key: Key{Name: name, Flag: flag, Meta: meta, Doc: doc}, v: v}
 }
 
@@ -121,7 +121,7 @@ const (
 
 // keyTable is every key, in the order of the example file.
 var keyTable = []key{
-	k("radio.url", "radio", "URL",
+	newKey("radio.url", "radio", "URL",
 		`radio co-processor URL, e.g. spinel+hdlc+uart:///dev/ttyACM0?uart-baudrate=460800 or spinel+hdlc+uart://auto; "": the built-in simulator`,
 		stringValue{at: func(c *Config) *string { return &c.Radio.URL }, valid: func(_ *Config, s string) *FieldError {
 			if s == "" {
@@ -130,9 +130,9 @@ var keyTable = []key{
 			_, err := transport.ParseURL(s)
 			return urlError(err)
 		}}),
-	k("radio.channel", "channel", "N", "IEEE 802.15.4 channel (2.4 GHz): 11..26",
+	newKey("radio.channel", "channel", "N", "IEEE 802.15.4 channel (2.4 GHz): 11..26",
 		intValue[uint8]{at: func(c *Config) *uint8 { return &c.Radio.Channel }, lo: 11, hi: 26, want: "11..26"}),
-	k("radio.pan_id", "pan-id", "ID", "PAN ID, hex or decimal: 0x0000..0xfffe (0xffff is the broadcast PAN)",
+	newKey("radio.pan_id", "pan-id", "ID", "PAN ID, hex or decimal: 0x0000..0xfffe (0xffff is the broadcast PAN)",
 		intValue[uint16]{at: func(c *Config) *uint16 { return &c.Radio.PANID }, lo: 0, hi: 0xfffe, want: "0x0000..0xfffe",
 			parse: parsePANID, syntax: "want 0x0000..0xfffe",
 			show: func(n int64) string {
@@ -142,10 +142,10 @@ var keyTable = []key{
 				return fmt.Sprintf("%#x", n)
 			},
 			format: func(n int64) string { return fmt.Sprintf("0x%04x", n) }}),
-	k("radio.tx_power", "tx-power", "DBM", "transmit power in dBm: -128..127",
+	newKey("radio.tx_power", "tx-power", "DBM", "transmit power in dBm: -128..127",
 		intValue[int8]{at: func(c *Config) *int8 { return &c.Radio.TxPowerDBm }, lo: -128, hi: 127, want: "-128..127 (dBm)"}),
 
-	k("mesh.prefix", "prefix", "PREFIX", "mesh prefix, an IPv6 /64; the border router is ::1 in it",
+	newKey("mesh.prefix", "prefix", "PREFIX", "mesh prefix, an IPv6 /64; the border router is ::1 in it",
 		parsedValue[netip.Prefix]{at: func(c *Config) *netip.Prefix { return &c.Mesh.Prefix },
 			parse: func(s string) (netip.Prefix, bool) {
 				p, err := netip.ParsePrefix(strings.TrimSpace(s))
@@ -159,7 +159,7 @@ var keyTable = []key{
 				}
 				return nil
 			}}),
-	k("mesh.contexts", "context", "ID=PREFIX",
+	newKey("mesh.contexts", "context", "ID=PREFIX",
 		`6LoWPAN compression contexts (RFC 6282 §3.1.2), "ID=PREFIX" with ID 0..15; []: context 0 is the mesh prefix`,
 		listValue[nd.ContextConfig]{at: func(c *Config) *[]nd.ContextConfig { return &c.Mesh.Contexts },
 			parse: func(s string) (nd.ContextConfig, *FieldError) {
@@ -171,7 +171,7 @@ var keyTable = []key{
 			},
 			format: formatContext,
 			valid:  checkContexts}),
-	k("mesh.context_change_delay", "", "",
+	newKey("mesh.context_change_delay", "", "",
 		fmt.Sprintf("how long a new or changed context is sent with C=0 before it is used (RFC 6775 §7.2); 0: %s (MIN_CONTEXT_CHANGE_DELAY), none on the simulator; negative: none",
 			fmtDuration(nd.MinContextChangeDelay)),
 		durationValue{at: func(c *Config) *time.Duration { return &c.Mesh.ContextChangeDelay }}),
@@ -200,22 +200,22 @@ var keyTable = []key{
 	lifetimeKey("mesh.abro_lifetime", "valid lifetime of the ABRO (RFC 6775 §4.3, whole minutes on the wire)",
 		nd.DefaultABROLifetime, time.Minute, 0xffff*time.Minute, func(c *Config) *time.Duration { return &c.Mesh.ABROLifetime }, nil),
 
-	k("tun.name", "tun", "NAME", "TUN interface name: 1..15 characters, no '/', ':' or white space",
+	newKey("tun.name", "tun", "NAME", "TUN interface name: 1..15 characters, no '/', ':' or white space",
 		stringValue{at: func(c *Config) *string { return &c.TUN.Name }, valid: func(_ *Config, s string) *FieldError {
 			if len(s) < 1 || len(s) > 15 || s == "." || s == ".." || strings.ContainsFunc(s, func(r rune) bool { return r == '/' || r == ':' || unicode.IsSpace(r) }) {
 				return reason("want an interface name of 1..15 characters without '/', ':' or white space")
 			}
 			return nil
 		}}),
-	k("tun.mtu", "mtu", "N", "TUN MTU: 1280..65535",
+	newKey("tun.mtu", "mtu", "N", "TUN MTU: 1280..65535",
 		intValue[int]{at: func(c *Config) *int { return &c.TUN.MTU }, lo: 1280, hi: 65535, want: "1280..65535"}),
-	k("tun.forwarding", "forwarding", "", "turn on IPv6 forwarding, needed to route between the LAN and the mesh: true or false",
+	newKey("tun.forwarding", "forwarding", "", "turn on IPv6 forwarding, needed to route between the LAN and the mesh: true or false",
 		boolValue{at: func(c *Config) *bool { return &c.TUN.Forwarding }}),
 
-	k("registry.size", "registry-size", "N", "most address registrations the 6LBR holds: 1..1000000",
+	newKey("registry.size", "registry-size", "N", "most address registrations the 6LBR holds: 1..1000000",
 		intValue[int]{at: func(c *Config) *int { return &c.Registry.Size }, lo: 1, hi: 1_000_000, want: "1..1000000"}),
 
-	k("reassembly.timeout", "", "",
+	newKey("reassembly.timeout", "", "",
 		fmt.Sprintf("how long the fragments of a datagram are kept from the first (RFC 4944 §5.3); 0: %s; at most %s",
 			fmtDuration(lowpan.DefaultReassemblyTimeout), fmtDuration(lowpan.MaxReassemblyTimeout)),
 		durationValue{at: func(c *Config) *time.Duration { return &c.Reassembly.Timeout }, valid: func(_ *Config, d time.Duration) *FieldError {
@@ -224,14 +224,14 @@ var keyTable = []key{
 			}
 			return nil
 		}}),
-	k("reassembly.max_datagrams", "", "", fmt.Sprintf("datagrams reassembled at once; 0: %d", lowpan.DefaultMaxDatagrams),
+	newKey("reassembly.max_datagrams", "", "", fmt.Sprintf("datagrams reassembled at once; 0: %d", lowpan.DefaultMaxDatagrams),
 		anyInt(func(c *Config) *int { return &c.Reassembly.MaxDatagrams }, func(_ *Config, n int64) *FieldError {
 			if n < 0 {
 				return reason("must be at least 1")
 			}
 			return nil
 		})),
-	k("reassembly.max_per_source", "", "",
+	newKey("reassembly.max_per_source", "", "",
 		fmt.Sprintf("datagrams reassembled at once from one link-layer source, at most max_datagrams; 0: %d or max_datagrams if fewer", lowpan.DefaultMaxPerSource),
 		anyInt(func(c *Config) *int { return &c.Reassembly.MaxPerSource }, func(c *Config, n int64) *FieldError {
 			md := int64(cmp.Or(c.Reassembly.MaxDatagrams, lowpan.DefaultMaxDatagrams))
@@ -243,7 +243,7 @@ var keyTable = []key{
 			}
 			return nil
 		})),
-	k("reassembly.max_memory", "", "",
+	newKey("reassembly.max_memory", "", "",
 		fmt.Sprintf("octets of reassembly buffers, %d per datagram; 0: max_datagrams × %d", reassemblySlot, reassemblySlot),
 		anyInt(func(c *Config) *int { return &c.Reassembly.MaxMemory }, func(_ *Config, n int64) *FieldError {
 			if n != 0 && n < reassemblySlot {
@@ -252,7 +252,7 @@ var keyTable = []key{
 			return nil
 		})),
 
-	k("upstream.interface", "upstream-ra", "IFACE", `LAN interface on which to send RAs with a route to the mesh prefix (RFC 4191); "": none`,
+	newKey("upstream.interface", "upstream-ra", "IFACE", `LAN interface on which to send RAs with a route to the mesh prefix (RFC 4191); "": none`,
 		stringValue{at: func(c *Config) *string { return &c.Upstream.Interface }, valid: func(_ *Config, s string) *FieldError {
 			if len(s) >= 16 {
 				return reason("longer than an interface name can be (15 octets)")
@@ -295,7 +295,7 @@ var keyTable = []key{
 			}
 			return nil
 		}),
-	k("upstream.preference", "", "", "Route Preference (RFC 4191 §2.1): low, medium or high",
+	newKey("upstream.preference", "", "", "Route Preference (RFC 4191 §2.1): low, medium or high",
 		enumValue[nd.Preference]{at: func(c *Config) *nd.Preference { return &c.Upstream.Preference },
 			values: []nd.Preference{nd.PreferenceLow, nd.PreferenceMedium, nd.PreferenceHigh}, names: []string{"low", "medium", "high"}}),
 	upstreamKey("upstream.router_lifetime", "Router Lifetime of the RAs, whole seconds: max_interval..2h30m; 0: not a default router, the route only",
@@ -312,7 +312,7 @@ var keyTable = []key{
 			return nil
 		}),
 
-	k("ble.url", "ble", "URL",
+	newKey("ble.url", "ble", "URL",
 		`BLE controller for IPv6 over BLE (IPSP): hci+uart:///dev/ttyACM1?uart-baudrate=1000000 or hci+user://hci0; "": none (on the simulator, sim.ble_nodes adds a simulated one)`,
 		stringValue{at: func(c *Config) *string { return &c.BLE.URL }, valid: func(_ *Config, s string) *FieldError {
 			if s == "" {
@@ -321,11 +321,11 @@ var keyTable = []key{
 			_, err := transport.ParseHCIURL(s)
 			return urlError(err)
 		}}),
-	k("ble.connect", "ble-connect", "", "scan for IPSP nodes (advertising the IPSS, 0x1820) and connect to them as central: true or false",
+	newKey("ble.connect", "ble-connect", "", "scan for IPSP nodes (advertising the IPSS, 0x1820) and connect to them as central: true or false",
 		boolValue{at: func(c *Config) *bool { return &c.BLE.Connect }}),
-	k("ble.advertise", "ble-advertise", "", "advertise the IPSS and accept connections from nodes acting as central: true or false",
+	newKey("ble.advertise", "ble-advertise", "", "advertise the IPSS and accept connections from nodes acting as central: true or false",
 		boolValue{at: func(c *Config) *bool { return &c.BLE.Advertise }}),
-	k("ble.allow", "ble-allow", "BD_ADDR", "connect only to these device addresses (C0:11:22:33:44:55); []: any IPSP node",
+	newKey("ble.allow", "ble-allow", "BD_ADDR", "connect only to these device addresses (C0:11:22:33:44:55); []: any IPSP node",
 		listValue[hci.BDAddr]{at: func(c *Config) *[]hci.BDAddr { return &c.BLE.Allow },
 			parse: func(s string) (hci.BDAddr, *FieldError) {
 				a, err := hci.ParseBDAddr(s)
@@ -335,9 +335,9 @@ var keyTable = []key{
 				return a, nil
 			},
 			format: hci.BDAddr.String}),
-	k("ble.max_connections", "ble-max-connections", "N", "simultaneous BLE connections: 1..32",
+	newKey("ble.max_connections", "ble-max-connections", "N", "simultaneous BLE connections: 1..32",
 		intValue[int]{at: func(c *Config) *int { return &c.BLE.MaxConnections }, lo: 1, hi: 32, want: "1..32"}),
-	k("ble.conn_interval", "ble-conn-interval", "DURATION", "connection interval asked for as central: 7.5ms..4s, a multiple of 1.25ms",
+	newKey("ble.conn_interval", "ble-conn-interval", "DURATION", "connection interval asked for as central: 7.5ms..4s, a multiple of 1.25ms",
 		durationValue{at: func(c *Config) *time.Duration { return &c.BLE.ConnInterval }, valid: func(_ *Config, d time.Duration) *FieldError {
 			// Core Specification Vol 6 Part B §4.5.1: connInterval is a
 			// multiple of 1.25 ms from 7.5 ms to 4 s.
@@ -347,7 +347,7 @@ var keyTable = []key{
 			return nil
 		}}),
 
-	k("metrics.listen", "metrics-listen", "HOST:PORT", `address of the HTTP server of /metrics, /healthz and /readyz, host:port; "": off`,
+	newKey("metrics.listen", "metrics-listen", "HOST:PORT", `address of the HTTP server of /metrics, /healthz and /readyz, host:port; "": off`,
 		stringValue{at: func(c *Config) *string { return &c.Metrics.Listen }, valid: func(_ *Config, s string) *FieldError {
 			if s == "" {
 				return nil
@@ -358,10 +358,10 @@ var keyTable = []key{
 			}
 			return nil
 		}}),
-	k("metrics.max_neighbors", "", "", "most neighbours whose link quality is tracked (and so labels of the per-neighbour metrics): 1..4096",
+	newKey("metrics.max_neighbors", "", "", "most neighbours whose link quality is tracked (and so labels of the per-neighbour metrics): 1..4096",
 		intValue[int]{at: func(c *Config) *int { return &c.Metrics.MaxNeighbors }, lo: 1, hi: 4096, want: "1..4096"}),
 
-	k("api.socket", "api", "PATH", `Unix socket of the status API, an absolute path; "": none`,
+	newKey("api.socket", "api", "PATH", `Unix socket of the status API, an absolute path; "": none`,
 		stringValue{at: func(c *Config) *string { return &c.API.Socket }, valid: func(_ *Config, s string) *FieldError {
 			if s != "" && !filepath.IsAbs(s) {
 				return reason(`want an absolute path, or "" for none`)
@@ -369,7 +369,7 @@ var keyTable = []key{
 			return nil
 		}}),
 
-	k("state_dir", "state-dir", "DIR", "directory of the registry and interface state, an absolute path",
+	newKey("state_dir", "state-dir", "DIR", "directory of the registry and interface state, an absolute path",
 		stringValue{at: func(c *Config) *string { return &c.StateDir }, valid: func(_ *Config, s string) *FieldError {
 			if !filepath.IsAbs(s) {
 				return reason("want an absolute path")
@@ -377,18 +377,18 @@ var keyTable = []key{
 			return nil
 		}}),
 
-	k("log.level", "log-level", "LEVEL", "debug, info, warn or error",
+	newKey("log.level", "log-level", "LEVEL", "debug, info, warn or error",
 		enumValue[slog.Level]{at: func(c *Config) *slog.Level { return &c.Log.Level },
 			values: []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}, names: []string{"debug", "info", "warn", "error"}}),
-	k("log.format", "log-format", "FORMAT", "text or json",
+	newKey("log.format", "log-format", "FORMAT", "text or json",
 		enumValue[string]{at: func(c *Config) *string { return &c.Log.Format }, values: []string{"text", "json"}, names: []string{"text", "json"}}),
 
-	k("sim.topology", "sim-topology", "NAME", "the simulated mesh (without radio.url): star, line, grid or random",
+	newKey("sim.topology", "sim-topology", "NAME", "the simulated mesh (without radio.url): star, line, grid or random",
 		enumValue[sim.Topology]{at: func(c *Config) *sim.Topology { return &c.Sim.Topology },
 			values: []sim.Topology{sim.Star, sim.Line, sim.Grid, sim.Random}, names: []string{"star", "line", "grid", "random"}, empty: true}),
-	k("sim.nodes", "sim-nodes", "N", fmt.Sprintf("simulated nodes (star, line, random): 0..%d; a grid has rows × cols − 1", sim.MaxMeshNodes),
+	newKey("sim.nodes", "sim-nodes", "N", fmt.Sprintf("simulated nodes (star, line, random): 0..%d; a grid has rows × cols − 1", sim.MaxMeshNodes),
 		intValue[int]{at: func(c *Config) *int { return &c.Sim.Nodes }, lo: 0, hi: sim.MaxMeshNodes, want: fmt.Sprintf("0..%d", sim.MaxMeshNodes)}),
-	k("sim.rows", "sim-rows", "N", "rows of the grid, at least 1; rows × cols at least 2",
+	newKey("sim.rows", "sim-rows", "N", "rows of the grid, at least 1; rows × cols at least 2",
 		anyInt(func(c *Config) *int { return &c.Sim.Rows }, func(c *Config, rows int64) *FieldError {
 			cols := int64(c.Sim.Cols)
 			switch {
@@ -403,26 +403,26 @@ var keyTable = []key{
 			}
 			return nil
 		})),
-	k("sim.cols", "sim-cols", "N", "columns of the grid, at least 1",
+	newKey("sim.cols", "sim-cols", "N", "columns of the grid, at least 1",
 		anyInt(func(c *Config) *int { return &c.Sim.Cols }, func(_ *Config, cols int64) *FieldError {
 			if cols < 1 {
 				return reason("want at least 1")
 			}
 			return nil
 		})),
-	k("sim.seed", "sim-seed", "N", "seed of the random topology and of the link losses: 0..18446744073709551615",
+	newKey("sim.seed", "sim-seed", "N", "seed of the random topology and of the link losses: 0..18446744073709551615",
 		uint64Value{at: func(c *Config) *uint64 { return &c.Sim.Seed }}),
-	k("sim.loss", "sim-loss", "P", "probability that a frame is lost on a link: 0 ≤ loss < 1",
+	newKey("sim.loss", "sim-loss", "P", "probability that a frame is lost on a link: 0 ≤ loss < 1",
 		floatValue{at: func(c *Config) *float64 { return &c.Sim.Loss }, valid: func(_ *Config, f float64) *FieldError {
 			if f < 0 || f >= 1 || math.IsNaN(f) {
 				return reason("want a probability in [0, 1)")
 			}
 			return nil
 		}}),
-	k("sim.links", "sim-link", "A-B=LOSS", `single links' loss both ways, "A-B=LOSS" (0..1), or "A-B=off" to cut the link, e.g. br-n1=0.2`,
+	newKey("sim.links", "sim-link", "A-B=LOSS", `single links' loss both ways, "A-B=LOSS" (0..1), or "A-B=off" to cut the link, e.g. br-n1=0.2`,
 		listValue[sim.LinkOverride]{at: func(c *Config) *[]sim.LinkOverride { return &c.Sim.Links },
 			parse: parseLinkOverride, format: formatLinkOverride, valid: checkLinks}),
-	k("sim.intruders", "sim-intruder", "NODE", "nodes (n1, n2, …) whose address an intruder tries to register under another owner; it must be refused",
+	newKey("sim.intruders", "sim-intruder", "NODE", "nodes (n1, n2, …) whose address an intruder tries to register under another owner; it must be refused",
 		listValue[string]{at: func(c *Config) *[]string { return &c.Sim.Intruders },
 			parse: func(s string) (string, *FieldError) { return s, nil }, format: func(s string) string { return s },
 			valid: func(c *Config, l []string) []*FieldError {
@@ -438,14 +438,14 @@ var keyTable = []key{
 				}
 				return errs
 			}}),
-	k("sim.lifetime", "sim-lifetime", "DURATION", "registration lifetime of the simulated nodes: at least 1m",
+	newKey("sim.lifetime", "sim-lifetime", "DURATION", "registration lifetime of the simulated nodes: at least 1m",
 		durationValue{at: func(c *Config) *time.Duration { return &c.Sim.Lifetime }, valid: func(_ *Config, d time.Duration) *FieldError {
 			if d != 0 && d < time.Minute {
 				return reason("want at least 1m (the EARO counts minutes)")
 			}
 			return nil
 		}}),
-	k("sim.ble_stalled", "sim-ble-stalled", "NODE", "simulated BLE nodes (b1, b2, …) that never return L2CAP credits, a misbehaving peer: it must not hold up the others",
+	newKey("sim.ble_stalled", "sim-ble-stalled", "NODE", "simulated BLE nodes (b1, b2, …) that never return L2CAP credits, a misbehaving peer: it must not hold up the others",
 		listValue[string]{at: func(c *Config) *[]string { return &c.Sim.BLEStalled },
 			parse: func(s string) (string, *FieldError) {
 				if _, ok := bleNodeIndex(s); !ok {
@@ -463,7 +463,7 @@ var keyTable = []key{
 				}
 				return errs
 			}}),
-	k("sim.zep", "sim-zep", "ADDR",
+	newKey("sim.zep", "sim-zep", "ADDR",
 		`serve the simulated medium as a ZEP v2 hub on this UDP address (e.g. 127.0.0.1:17754), so that external simulated nodes (RIOT's native build with socket_zep) join the mesh; "": off`,
 		stringValue{at: func(c *Config) *string { return &c.Sim.ZEP }, valid: func(_ *Config, s string) *FieldError {
 			if s == "" {
@@ -478,10 +478,10 @@ var keyTable = []key{
 			}
 			return nil
 		}}),
-	k("sim.ot_node", "sim-ot-node", "N",
+	newKey("sim.ot_node", "sim-ot-node", "N",
 		fmt.Sprintf("with radio.url running OpenThread's simulation ot-rcp N: put the simulated mesh on its UDP radio through a bridge (for tests against the real RCP code): 0 (off) or 1..%d", otsim.MaxNodeID),
 		intValue[int]{at: func(c *Config) *int { return &c.Sim.OTNode }, lo: 0, hi: otsim.MaxNodeID, want: fmt.Sprintf("0..%d", otsim.MaxNodeID)}),
-	k("sim.ble_nodes", "sim-ble-nodes", "N", "simulated BLE IPSP nodes beside the 802.15.4 mesh, on a simulated BLE controller (without ble.url): 0..32",
+	newKey("sim.ble_nodes", "sim-ble-nodes", "N", "simulated BLE IPSP nodes beside the 802.15.4 mesh, on a simulated BLE controller (without ble.url): 0..32",
 		intValue[int]{at: func(c *Config) *int { return &c.Sim.BLENodes }, lo: 0, hi: 32, want: "0..32"}),
 }
 
@@ -500,7 +500,7 @@ func lifetimeKey(name, what string, def, unit, limit time.Duration, at func(*Con
 	if limit != 0 {
 		want = fmt.Sprintf("0 (%s) or %s..%s", fmtDuration(def), fmtDuration(unit), fmtDuration(limit))
 	}
-	return k(name, "", "", fmt.Sprintf("%s: %s", what, want), durationValue{at: at, valid: func(c *Config, d time.Duration) *FieldError {
+	return newKey(name, "", "", fmt.Sprintf("%s: %s", what, want), durationValue{at: at, valid: func(c *Config, d time.Duration) *FieldError {
 		if d != 0 && (d < unit || limit != 0 && d > limit) {
 			return reason("want %s", want)
 		}
@@ -513,7 +513,7 @@ func lifetimeKey(name, what string, def, unit, limit time.Duration, at func(*Con
 
 // upstreamKey is an upstream RA interval or lifetime.
 func upstreamKey(name, doc string, at func(*Config) *time.Duration, valid func(*Config, time.Duration) *FieldError) key {
-	return k(name, "", "", doc, durationValue{at: at, valid: valid})
+	return newKey(name, "", "", doc, durationValue{at: at, valid: valid})
 }
 
 // upstreamMaxInterval is the MaxRtrAdvInterval upstream uses, and whether

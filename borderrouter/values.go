@@ -168,7 +168,7 @@ func (v uint64Value) set(c *Config, raw any) []*FieldError {
 // floatValue is a number.
 type floatValue struct {
 	at    func(*Config) *float64
-	valid func(c *Config, f float64) *FieldError
+	valid func(c *Config, f float64) *FieldError // nil: any number
 }
 
 func (v floatValue) kind() Kind         { return KindFloat }
@@ -194,6 +194,9 @@ func (v floatValue) set(c *Config, raw any) []*FieldError {
 }
 
 func (v floatValue) check(c *Config) []*FieldError {
+	if v.valid == nil {
+		return nil
+	}
 	f := *v.at(c)
 	return fill(v.valid(c, f), fmtFloat(f))
 }
