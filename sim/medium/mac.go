@@ -69,7 +69,12 @@ func (m *Medium) beginAttempt(t *Tx) {
 func (m *Medium) backoff(t *Tx) {
 	periods := m.rng.IntN(1 << t.be)
 	t.ccaStart = m.now + time.Duration(periods)*UnitBackoffPeriod
-	m.schedule(t.ccaStart+CCADuration, prioCCA, t.n.id, func() { m.ccaDone(t) })
+	at := t.ccaStart + CCADuration
+	// Seen outside: the frame's end if the channel is idle, or a channel
+	// access failure, which takes macMaxCSMABackoffs − NB more busy CCAs
+	// of at least CCADuration each (backoffs of 0 periods).
+	vis := at + min(TurnaroundTime+AirTime(len(t.psdu)), time.Duration(t.maxNB-t.nb)*CCADuration)
+	t.next = m.scheduleVisible(at, vis, prioCCA, t.n.id, func() { m.ccaDone(t) })
 }
 
 // ccaDone evaluates the CCA that just ended. The channel is busy when any
@@ -94,11 +99,22 @@ func (m *Medium) ccaDone(t *Tx) {
 		m.backoff(t)
 		return
 	}
-	m.schedule(m.now+TurnaroundTime, prioFrameStart, t.n.id, func() {
+	at := m.now + TurnaroundTime
+	t.next = m.scheduleVisible(at, m.frameVisible(at, len(t.psdu)), prioFrameStart, t.n.id, func() {
 		if m.live(t) {
 			m.airStart(t)
 		}
 	})
+}
+
+// frameVisible is when a frame of psduLen octets whose first symbol is at
+// start can first be seen outside the medium: its end, where receivers get
+// it, or its start when a mirror copies frames as they begin.
+func (m *Medium) frameVisible(start time.Duration, psduLen int) time.Duration {
+	if len(m.mirrors) > 0 {
+		return start
+	}
+	return start + AirTime(psduLen)
 }
 
 func (m *Medium) channelBusy(n *Node, ch uint8, from, to time.Duration) bool {
@@ -142,7 +158,7 @@ func (m *Medium) attemptEnd(t *Tx) {
 		n.rxing = nil
 	}
 	gen := t.ackGen
-	m.schedule(m.now+AckWaitDuration, prioAckTimeout, n.id, func() { m.ackTimeout(t, gen) })
+	t.ackTimer = m.schedule(m.now+AckWaitDuration, prioAckTimeout, n.id, func() { m.ackTimeout(t, gen) })
 }
 
 // endAckWait stops listening for t's ACK.
@@ -151,6 +167,10 @@ func (m *Medium) endAckWait(t *Tx) {
 	old := n.rxChannel()
 	t.awaiting = false
 	t.ackGen++
+	if t.ackTimer != nil {
+		t.ackTimer.dead = true
+		t.ackTimer = nil
+	}
 	if n.rxChannel() != old {
 		n.rxing = nil
 	}
@@ -399,7 +419,8 @@ func (m *Medium) sendAck(r *Node, ch uint8, seq uint8, framePending bool) {
 	fcs := ieee802154.FCS(ack[:3])
 	ack[3], ack[4] = byte(fcs), byte(fcs>>8)
 	m.stats.Acks++
-	m.schedule(m.now+TurnaroundTime, prioFrameStart, r.id, func() {
+	at := m.now + TurnaroundTime
+	m.scheduleVisible(at, m.frameVisible(at, AckPSDULen), prioFrameStart, r.id, func() {
 		if !r.detached {
 			m.startFrame(r, ch, ack)
 		}

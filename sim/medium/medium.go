@@ -1,8 +1,6 @@
 package medium
 
 import (
-	"container/heap"
-	"context"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -110,7 +108,6 @@ type Medium struct {
 	scale float64
 	epoch time.Time
 
-	wake chan struct{} // cap 1: something was queued or released
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
 
@@ -133,6 +130,13 @@ type Medium struct {
 	nextFrameID uint64
 	mirrors     []*mirror
 	stats       Stats
+	sleep       loopSleep // how the event loop sleeps, while Run runs
+
+	// Set by tests before Run: newWaker replaces the system's waker;
+	// lateness is told how late by the wall clock each event ran in
+	// scaled time (called with m.mu held).
+	newWaker func() waker
+	lateness func(late time.Duration, ev *event)
 }
 
 // New returns a medium. Nothing happens in it until Run is called.
@@ -142,7 +146,6 @@ func New(cfg Config) *Medium {
 		log:   cfg.Logger,
 		scale: max(cfg.TimeScale, 0),
 		epoch: cfg.Epoch,
-		wake:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 		rng:   rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		links: make(map[[2]int]Link),
@@ -157,80 +160,6 @@ func New(cfg Config) *Medium {
 		m.cfg.DefaultLink = Link{RSSI: DefaultRSSI}
 	}
 	return m
-}
-
-// Run runs the event loop until ctx is done or Close is called, and then
-// closes the medium: pending transmissions and scans fail with ErrClosed,
-// reception channels are closed. It returns nil after Close and ctx's
-// error otherwise. Only one Run may be under way.
-func (m *Medium) Run(ctx context.Context) error {
-	m.mu.Lock()
-	switch {
-	case m.closed:
-		m.mu.Unlock()
-		return ErrClosed
-	case m.running:
-		m.mu.Unlock()
-		return ErrRunning
-	}
-	m.running = true
-	m.anchorVirt, m.anchorWall = m.now, time.Now()
-	m.mu.Unlock()
-	defer m.Close()
-
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		wait, closed := m.step()
-		if closed {
-			return nil
-		}
-		if wait == 0 {
-			continue
-		}
-		var tc <-chan time.Time
-		if wait > 0 {
-			timer.Reset(wait)
-			tc = timer.C
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-m.done:
-			return nil
-		case <-m.wake:
-		case <-tc:
-		}
-		timer.Stop()
-	}
-}
-
-// step processes the next event if it is due and reports how long to wait
-// otherwise: 0 to go on at once, a negative value to wait for a wake-up.
-func (m *Medium) step() (wait time.Duration, closed bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return 0, true
-	}
-	if m.holds > 0 || len(m.events) == 0 {
-		return -1, false
-	}
-	ev := m.events[0]
-	if m.scale > 0 {
-		due := m.anchorWall.Add(time.Duration(float64(ev.at-m.anchorVirt) / m.scale))
-		if d := time.Until(due); d > 0 {
-			return d, false
-		}
-	}
-	heap.Pop(&m.events)
-	m.now = max(m.now, ev.at)
-	ev.fn()
-	return 0, false
 }
 
 // Close stops the medium: Run returns, pending transmissions and scans fail
@@ -293,11 +222,12 @@ func (m *Medium) Hold() (release func()) {
 	// does not depend on how far the event loop got (determinism under a
 	// seed). Bounded, in case events keep coming.
 	for start := time.Now(); m.scale == 0 && m.holds == 0 && len(m.events) > 0 && m.running && !m.closed && time.Since(start) < 100*time.Millisecond; {
+		m.wakeNow()
 		m.mu.Unlock()
-		m.signal()
 		time.Sleep(20 * time.Microsecond)
 		m.mu.Lock()
 	}
+	m.catchUp()
 	if m.holds == 0 {
 		m.heldAt = m.clock()
 	}
@@ -310,9 +240,9 @@ func (m *Medium) Hold() (release func()) {
 			m.holds--
 			if m.holds == 0 {
 				m.anchorVirt, m.anchorWall = m.heldAt, time.Now()
+				m.released()
 			}
 			m.mu.Unlock()
-			m.signal()
 		})
 	}
 }
@@ -322,6 +252,7 @@ func (m *Medium) Hold() (release func()) {
 func (m *Medium) SetLink(from, to *Node, l Link) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.catchUp()
 	m.links[[2]int{from.id, to.id}] = l
 }
 
@@ -343,6 +274,7 @@ func (m *Medium) link(from, to *Node) Link {
 func (m *Medium) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.catchUp()
 	return m.stats
 }
 
@@ -351,14 +283,6 @@ func (m *Medium) Nodes() []*Node {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]*Node(nil), m.nodes...)
-}
-
-// signal wakes the event loop without blocking.
-func (m *Medium) signal() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
 }
 
 // Event ordering at one instant: receptions complete before ACK timeouts
@@ -377,7 +301,16 @@ const (
 )
 
 type event struct {
-	at   time.Duration
+	at time.Duration
+	// visible is the earliest virtual time at which the event, or any
+	// event it leads to, can change something outside the medium (a
+	// reception handed over, a transmission's outcome, a ZEP or mirror
+	// message): in scaled time the loop runs it by then, not necessarily
+	// at its moment (see loop.go). Never before at.
+	visible time.Duration
+	// dead: the event no longer does anything (a timeout whose wait
+	// ended); in scaled time it is dropped without a wake-up.
+	dead bool
 	prio eventPrio
 	node int
 	seq  uint64
@@ -407,13 +340,6 @@ func (q *eventQueue) Pop() any {
 	old[len(old)-1] = nil
 	*q = old[:len(old)-1]
 	return e
-}
-
-// schedule queues fn at virtual time at. Callers hold m.mu.
-func (m *Medium) schedule(at time.Duration, prio eventPrio, node int, fn func()) {
-	m.seq++
-	heap.Push(&m.events, &event{at: at, prio: prio, node: node, seq: m.seq, fn: fn})
-	m.signal()
 }
 
 // chance draws a Bernoulli trial with probability p, consuming a random

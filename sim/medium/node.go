@@ -36,9 +36,11 @@ type NodeConfig struct {
 	PANCoordinator bool
 	// FramePending, when set, decides the frame pending bit of the
 	// Imm-Ack the node sends for a frame from src (the source-match
-	// table of a parent with sleepy children). It runs on the medium's
-	// event loop with the medium locked: it must be quick and must not
-	// call the medium.
+	// table of a parent with sleepy children). It runs with the medium
+	// locked, on the event loop or on the goroutine of a call that runs
+	// what is due first (Transmit, Configure, Stats and others; see
+	// loop.go): it must be quick, must not call the medium, and must not
+	// take a lock held around calls into the medium.
 	FramePending func(src ieee802154.Address) bool
 	// RxQueueLen bounds the reception channel; 0 means
 	// DefaultRxQueueLen. Read by Attach only.
@@ -121,6 +123,7 @@ func (m *Medium) attach(cfg NodeConfig, peer *zepPeer) (*Node, error) {
 	if m.closed {
 		return nil, ErrClosed
 	}
+	m.catchUp()
 	n := &Node{m: m, id: m.nextID, rx: make(chan Reception, qlen), cfg: cfg, peer: peer}
 	m.nextID++
 	m.nodes = append(m.nodes, n)
@@ -153,6 +156,7 @@ func (n *Node) Configure(fn func(*NodeConfig)) error {
 	if n.detached {
 		return ErrDetached
 	}
+	m.catchUp()
 	c := n.cfg
 	fn(&c)
 	c.RxQueueLen = n.cfg.RxQueueLen
@@ -176,6 +180,7 @@ func (n *Node) Receive() <-chan Reception { return n.rx }
 func (n *Node) Dropped() uint64 {
 	n.m.mu.Lock()
 	defer n.m.mu.Unlock()
+	n.m.catchUp()
 	return n.dropped
 }
 
@@ -189,6 +194,7 @@ func (n *Node) Detach() {
 	if n.detached || m.closed {
 		return
 	}
+	m.catchUp()
 	for i, o := range m.nodes {
 		if o == n {
 			m.nodes = append(m.nodes[:i:i], m.nodes[i+1:]...)
@@ -325,7 +331,12 @@ type Tx struct {
 	canceled bool
 	awaiting bool // listening for the ACK
 	ackGen   int  // invalidates stale ACK timeouts
-	nb, be   int  // CSMA-CA variables NB and BE
+	// ackTimer is the pending macAckWaitDuration timeout, marked dead
+	// when the wait ends otherwise; next is the pending CCA or frame
+	// start, made visible at once when the transmission is cancelled.
+	ackTimer *event
+	next     *event
+	nb, be   int // CSMA-CA variables NB and BE
 	ccaStart time.Duration
 }
 
@@ -346,10 +357,17 @@ func (t *Tx) Cancel() {
 	m := t.n.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.catchUp()
 	if t.finished {
 		return
 	}
 	t.canceled = true
+	if ev := t.next; ev != nil && ev.visible > ev.at {
+		// Its next step ends it: at that step's moment, not at the end of
+		// a frame that will never be.
+		ev.visible = ev.at
+		m.wakeFor(ev.at)
+	}
 	n := t.n
 	if removeTx(&n.inbox, t) || removeTx(&n.queue, t) {
 		t.finish(m.now, ErrCanceled)
@@ -449,7 +467,7 @@ func (n *Node) startTransmit(psdu []byte, opts TxOptions, noAckWait bool) (*Tx, 
 		t.channel = n.cfg.Channel
 	}
 	n.inbox = append(n.inbox, t)
-	m.schedule(m.clock(), prioCall, n.id, func() {
+	m.call(m.clock(), n.id, func() {
 		if !removeTx(&n.inbox, t) || n.detached {
 			return
 		}
@@ -515,7 +533,7 @@ func (n *Node) EnergyScan(ctx context.Context, channel uint8, d time.Duration) (
 		return 0, ErrDetached
 	}
 	m.scans = append(m.scans, s)
-	m.schedule(m.clock(), prioCall, n.id, func() {
+	m.call(m.clock(), n.id, func() {
 		if s.finished {
 			return
 		}

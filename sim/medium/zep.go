@@ -277,6 +277,7 @@ func (h *zepHub) handle(from netip.AddrPort, b []byte, arrived time.Time) {
 	if n.detached || m.closed {
 		return
 	}
+	m.catchUp()
 	m.stats.ZEPIn++
 	if n.cfg.Channel != ch {
 		n.cfg.Channel = ch
@@ -296,14 +297,16 @@ func (h *zepHub) handle(from netip.AddrPort, b []byte, arrived time.Time) {
 		// the answer is due at once.
 		m.heldAt = at
 	}
-	m.schedule(at, prioCall, n.id, func() {
+	m.queueCall(at, n.id, func() {
 		p.pending--
 		if !n.detached {
 			m.zepAir(n, ch, psdu, arrived)
 		}
 	})
-	// The peer answered (its Imm-Ack, most likely): time may go on.
+	// The peer answered (its Imm-Ack, most likely): time may go on, its
+	// frame first.
 	m.zepRelease(p, p.holdGen)
+	m.runCalls(at)
 }
 
 // zepWriteDelay is how long after a frame's first symbol socket_zep writes
@@ -522,8 +525,8 @@ func (m *Medium) zepRelease(p *zepPeer, gen uint64) {
 	if m.holds == 0 {
 		caughtUp := p.holdVirt + time.Duration(float64(time.Since(p.holdWall))*m.scale)
 		m.anchorVirt, m.anchorWall = max(m.heldAt, caughtUp), time.Now()
+		m.released()
 	}
-	m.signal()
 }
 
 // addressedBy reports whether fr's destination is the peer's learnt
@@ -546,6 +549,8 @@ func (p *zepPeer) addressedBy(fr *ieee802154.Frame) bool {
 // the holds that wait for the peers' answers.
 func (h *zepHub) zepWriter(ctx context.Context) {
 	m := h.m
+	w := m.waker()
+	defer w.close()
 	seq := make(map[netip.AddrPort]uint32)
 	var b []byte
 	for {
@@ -553,7 +558,7 @@ func (h *zepHub) zepWriter(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case it := <-h.out:
-			if !waitUntil(ctx, it.notBefore) {
+			if !waitUntil(ctx, w, it.notBefore) {
 				return
 			}
 			seq[it.to]++
@@ -590,13 +595,13 @@ func (h *zepHub) zepWriter(ctx context.Context) {
 }
 
 // waitUntil returns at wall-clock time t, or at once when t is zero or
-// past; false when ctx ended first. A Go timer cannot do it: when the
-// process is idle its wake-ups come up to a millisecond late (the runtime
-// sleeps in epoll_pwait, whose timeout is in whole milliseconds), which
-// would eat most of a peer's 864 µs. So it sleeps on a timer while more
-// than 2 ms remain and then in sleepPrecisely, a sleep of the calling
-// thread, for the rest (aTurnaroundTime per ACK sent ahead).
-func waitUntil(ctx context.Context, t time.Time) bool {
+// past; false when ctx ended first. A runtime timer cannot do it: when the
+// process is idle its wake-ups come up to a millisecond late (see
+// timerWaker), which would eat most of a peer's 864 µs. So it sleeps on a
+// runtime timer while more than 2 ms remain and then on w, the system's
+// precise waker (a timerfd on Linux), for the rest (aTurnaroundTime per
+// ACK sent ahead).
+func waitUntil(ctx context.Context, w waker, t time.Time) bool {
 	for {
 		d := time.Until(t)
 		if d <= 0 {
@@ -609,7 +614,8 @@ func waitUntil(ctx context.Context, t time.Time) bool {
 			time.Sleep(d - 2*time.Millisecond)
 			continue
 		}
-		sleepPrecisely(d)
+		w.arm(d)
+		w.wait()
 	}
 }
 
@@ -646,6 +652,7 @@ func (m *Medium) Mirror(conn *net.UDPConn, to *net.UDPAddr) {
 		m.mu.Unlock()
 		return
 	}
+	m.catchUp()
 	m.mirrors = append(m.mirrors, mr)
 	m.wg.Add(1)
 	m.mu.Unlock()

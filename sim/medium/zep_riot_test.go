@@ -273,6 +273,8 @@ func TestZEPPeerAcksItself(t *testing.T) {
 	hub := serveHub(t, m, ZEPConfig{})
 	peer := dialHub(t, hub)
 
+	w := newWaker()
+	defer w.close()
 	reg := readRIOTCapture(t, "register.pcapng")
 	// RIOT's RS: the hub learns the peer's addresses from it.
 	peer.send(reg[0].raw)
@@ -317,7 +319,7 @@ func TestZEPPeerAcksItself(t *testing.T) {
 				if !bytes.Equal(z.PSDU, d.z.PSDU) {
 					t.Fatalf("%s seq %d: peer got % x", name, d.fr.Seq, z.PSDU)
 				}
-				waitUntil(context.Background(), got.Add(ack.at-d.at))
+				waitUntil(context.Background(), w, got.Add(ack.at-d.at))
 				peer.send(ack.raw)
 				answers++
 			}
@@ -373,7 +375,7 @@ func TestZEPPeerAcksItself(t *testing.T) {
 	if !ok {
 		t.Fatal("no frame for the peer")
 	}
-	waitUntil(context.Background(), got.Add(2*AckWaitDuration))
+	waitUntil(context.Background(), w, got.Add(2*AckWaitDuration))
 	peer.send(echo[1].raw)
 	if res, _ := tx.Result(); res.Status != TxNoAck {
 		t.Errorf("ACK 1.7 ms late: %v, want %v", res.Status, TxNoAck)
