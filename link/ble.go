@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lowpanbr/lowpanbr/lowpan"
 )
@@ -26,7 +26,7 @@ type SDUChannel interface {
 }
 
 // ErrChannelClosed: the L2CAP channel (or its connection) is gone.
-var ErrChannelClosed = errors.New("router: BLE channel closed")
+var ErrChannelClosed = errors.New("link: BLE channel closed")
 
 // BLEConfig configures a BLE.
 type BLEConfig struct {
@@ -40,7 +40,9 @@ type BLEConfig struct {
 	// 7668 §3.2.4, RFC 9159 §3.3.3): the 6LBR's registry, or a node's own
 	// registrations.
 	Registered lowpan.Registrations
-	Logger     *slog.Logger
+	// Queue bounds the transmit queue.
+	Queue  QueueConfig
+	Logger *slog.Logger
 }
 
 // BLEStats counts a BLE link's traffic.
@@ -60,8 +62,7 @@ type BLE struct {
 	codec       lowpan.BLECodec
 	local, peer lowpan.LinkAddr
 
-	sendMu  sync.Mutex
-	scratch [lowpan.BLEMTU + 64]byte
+	q *txQueue
 
 	stats struct {
 		pktSent, pktRecv, bSent, bRecv, saved, sendErr, decErr atomic.Uint64
@@ -74,7 +75,7 @@ var _ Runnable = (*BLE)(nil)
 // NewBLE makes a link on an open channel.
 func NewBLE(cfg BLEConfig) (*BLE, error) {
 	if cfg.Channel == nil {
-		return nil, errors.New("router: BLE link: no channel")
+		return nil, errors.New("link: BLE: no channel")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -84,7 +85,7 @@ func NewBLE(cfg BLEConfig) (*BLE, error) {
 	}
 	return &BLE{cfg: cfg, log: cfg.Logger.With("link", cfg.Name),
 		codec: lowpan.BLECodec{Contexts: cfg.Contexts, Registered: cfg.Registered},
-		local: lowpan.BLELinkAddr(cfg.Local), peer: lowpan.BLELinkAddr(cfg.Peer)}, nil
+		local: lowpan.BLELinkAddr(cfg.Local), peer: lowpan.BLELinkAddr(cfg.Peer), q: newTxQueue(cfg.Queue)}, nil
 }
 
 // Name implements Link.
@@ -99,35 +100,87 @@ func (l *BLE) LinkAddr() lowpan.LinkAddr { return l.local }
 // Peer implements PointToPoint.
 func (l *BLE) Peer() lowpan.LinkAddr { return l.peer }
 
-// Send implements Link: one compressed packet, one SDU. The next hop can
-// only be the peer (or the broadcast address, which means the peer: BLE
-// has no link-layer multicast).
-func (l *BLE) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error {
-	if nextHop != l.peer && nextHop != BroadcastShort {
-		return fmt.Errorf("router: %s: next hop %v is not this link's peer %v", l.cfg.Name, nextHop, l.peer)
+// Send implements Link: one compressed packet, one SDU, queued for the
+// link's sender goroutine. The next hop can only be the peer (or the
+// broadcast address, which means the peer: BLE has no link-layer
+// multicast).
+func (l *BLE) Send(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) error {
+	d, err := l.encode(pkt, nextHop, opts)
+	if err != nil {
+		return err
 	}
-	l.sendMu.Lock()
-	defer l.sendMu.Unlock()
-	n, err := l.codec.Compress(l.scratch[:], pkt, l.local, l.peer)
+	return l.q.put(d, time.Now())
+}
+
+// SendWait is Send that waits for the SDU to be handed to the channel.
+func (l *BLE) SendWait(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) error {
+	d, err := l.encode(pkt, nextHop, opts)
+	if err != nil {
+		return err
+	}
+	d.waitFor()
+	if err := l.q.put(d, time.Now()); err != nil {
+		return err
+	}
+	return waitOutcome(ctx, l.q, d)
+}
+
+func (l *BLE) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (*datagram, error) {
+	if nextHop != l.peer && nextHop != BroadcastShort {
+		return nil, fmt.Errorf("link: %s: next hop %v is not this link's peer %v", l.cfg.Name, nextHop, l.peer)
+	}
+	d, err := l.q.get(l.peer, opts.Class)
 	if err != nil {
 		l.stats.sendErr.Add(1)
-		return fmt.Errorf("router: %s: %w", l.cfg.Name, err)
+		return nil, fmt.Errorf("link: %s: %w", l.cfg.Name, err)
 	}
-	if err := l.cfg.Channel.SendSDU(ctx, l.scratch[:n]); err != nil {
+	d.opts = opts
+	n, err := l.codec.Compress(d.buf[:], pkt, l.local, l.peer)
+	if err == nil {
+		err = d.commit(d.buf[:n])
+	}
+	if err != nil {
+		l.q.cancel(d)
 		l.stats.sendErr.Add(1)
-		return fmt.Errorf("router: %s: %w", l.cfg.Name, err)
+		return nil, fmt.Errorf("link: %s: %w", l.cfg.Name, err)
 	}
-	l.stats.pktSent.Add(1)
-	l.stats.bSent.Add(uint64(n))
 	if len(pkt) > n {
 		l.stats.saved.Add(uint64(len(pkt) - n))
 	}
-	return nil
+	return d, nil
 }
 
-// Run implements Runnable: it decompresses every SDU and delivers the
-// packet until the channel closes or ctx ends.
+// transmitNext implements transmitter: the SDU to the channel, which
+// queues it for the peer's credits without waiting for them.
+func (l *BLE) transmitNext(ctx context.Context, d *datagram) (bool, error) {
+	sdu := d.frame(0)
+	if err := l.cfg.Channel.SendSDU(ctx, sdu); err != nil {
+		l.stats.sendErr.Add(1)
+		return false, fmt.Errorf("link: %s: %w", l.cfg.Name, err)
+	}
+	l.stats.pktSent.Add(1)
+	l.stats.bSent.Add(uint64(len(sdu)))
+	return true, nil
+}
+
+// QueueStats returns the transmit queue's counters.
+func (l *BLE) QueueStats() QueueStats { return l.q.snapshot() }
+
+// Run implements Runnable: it sends what Send queues, on a goroutine of
+// its own, and decompresses every SDU and delivers the packet until the
+// channel closes or ctx ends.
 func (l *BLE) Run(ctx context.Context, deliver func(*Delivery)) {
+	l.q.restart()
+	ctx, cancel := context.WithCancel(ctx)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		runSender(ctx, l.q, l, defaultDrainTimeout)
+	}()
+	defer func() {
+		cancel() // the channel closed: nothing more can be sent
+		<-sent
+	}()
 	out := make([]byte, lowpan.BLEMTU+64)
 	var dl Delivery
 	err := l.cfg.Channel.Receive(ctx, func(sdu []byte) {

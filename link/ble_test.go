@@ -86,12 +86,12 @@ func TestBLELinkBothWays(t *testing.T) {
 	go nl.Run(ctx, func(d *link.Delivery) { got[1] <- bytes.Clone(d.Packet) })
 
 	down := packettest.UDP("2001:db8:9::5", nodeAddr.String(), 1200-48)
-	if err := rl.Send(ctx, down, rl.Peer()); err != nil {
+	if err := rl.SendWait(ctx, down, rl.Peer(), link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, got[1], down)
 	up := packettest.UDP(nodeAddr.String(), "2001:db8:9::5", 30)
-	if err := nl.Send(ctx, up, nl.Peer()); err != nil {
+	if err := nl.SendWait(ctx, up, nl.Peer(), link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, got[0], up)
@@ -100,10 +100,10 @@ func TestBLELinkBothWays(t *testing.T) {
 	if st := rl.Stats(); st.BytesSent >= uint64(len(down)) || st.HeaderBytesSaved < 20 {
 		t.Fatalf("router link stats %+v", st)
 	}
-	if err := rl.Send(ctx, down, lowpan.BLELinkAddr([6]byte{1, 2, 3, 4, 5, 6})); err == nil {
+	if err := rl.SendWait(ctx, down, lowpan.BLELinkAddr([6]byte{1, 2, 3, 4, 5, 6}), link.SendOptions{}); err == nil {
 		t.Fatal("sent to a next hop that is not the peer")
 	}
-	if err := rl.Send(ctx, packettest.UDP("2001:db8:9::5", nodeAddr.String(), 1300), rl.Peer()); err == nil {
+	if err := rl.SendWait(ctx, packettest.UDP("2001:db8:9::5", nodeAddr.String(), 1300), rl.Peer(), link.SendOptions{}); err == nil {
 		t.Fatal("sent a packet above the BLE MTU")
 	}
 }

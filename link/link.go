@@ -14,16 +14,20 @@ type Link interface {
 	Name() string
 	// MTU is the IPv6 MTU of the link (1280 on 6LoWPAN links).
 	MTU() int
-	// Send carries one IPv6 packet to the neighbour with link-layer
-	// address nextHop; the broadcast address sends it to every neighbour.
-	Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error
+	// Send queues one IPv6 packet for the neighbour with link-layer
+	// address nextHop (the broadcast address: every neighbour) and
+	// returns without waiting for the air; the link copies what it needs.
+	// It fails with ErrQueueFull when the link's queue has no room for
+	// it. The outcome on air is counted in the link's statistics.
+	Send(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) error
 	// LinkAddr is this router's address on the link.
 	LinkAddr() lowpan.LinkAddr
 }
 
-// Runnable is a Link with a receive loop: Run hands every packet
-// received to deliver until ctx ends or the link goes away (a BLE
-// connection that dropped), then returns.
+// Runnable is a Link with its goroutines: Run sends what Send queues and
+// hands every packet received to deliver until ctx ends (and the queue is
+// drained) or the link goes away (a BLE connection that dropped), then
+// returns.
 type Runnable interface {
 	Link
 	Run(ctx context.Context, deliver func(*Delivery))

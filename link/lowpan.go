@@ -23,6 +23,10 @@ var BroadcastShort = lowpan.ShortLinkAddr(0xffff)
 // ErrNoAck: a frame of the packet was not acknowledged after every retry.
 var ErrNoAck = errors.New("no acknowledgement")
 
+// ErrChannelAccess: CSMA-CA found the channel busy for a frame of the
+// packet, every retry included.
+var ErrChannelAccess = errors.New("channel access failure")
+
 // LowpanConfig configures an 802.15.4 link.
 type LowpanConfig struct {
 	Name     string
@@ -46,6 +50,11 @@ type LowpanConfig struct {
 	// MaxNeighbors bounds the neighbour table (default 64): the least
 	// recently heard is forgotten first.
 	MaxNeighbors int
+	// Queue bounds the transmit queue.
+	Queue QueueConfig
+	// DrainTimeout bounds how long queued packets are still sent after
+	// Run's context ends (default 2 s).
+	DrainTimeout time.Duration
 	Logger       *slog.Logger
 }
 
@@ -99,9 +108,7 @@ type Lowpan struct {
 	nbMu      sync.Mutex
 	neighbors map[lowpan.LinkAddr]*Neighbor
 
-	sendMu  sync.Mutex // one packet's frames at a time, in order
-	scratch [lowpan.ScratchSize]byte
-	frame   [ieee802154.MaxPSDU]byte
+	q *txQueue
 
 	stats struct {
 		pktSent, pktRecv, frSent, frRecv, acked, noAck, cca, txErr, fragSent, dups, bad, decErr, saved atomic.Uint64
@@ -114,7 +121,7 @@ var _ Link = (*Lowpan)(nil)
 // NewLowpan makes a link on cfg.Radio; Run receives.
 func NewLowpan(cfg LowpanConfig) (*Lowpan, error) {
 	if cfg.Radio == nil {
-		return nil, errors.New("router: lowpan link: no radio")
+		return nil, errors.New("link: lowpan: no radio")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -131,12 +138,15 @@ func NewLowpan(cfg LowpanConfig) (*Lowpan, error) {
 	if cfg.MaxNeighbors <= 0 {
 		cfg.MaxNeighbors = 64
 	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = defaultDrainTimeout
+	}
 	r, err := lowpan.NewReassembler(cfg.Reassembly, cfg.Contexts)
 	if err != nil {
-		return nil, fmt.Errorf("router: lowpan link %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("link: lowpan %s: %w", cfg.Name, err)
 	}
 	l := &Lowpan{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r, neighbors: make(map[lowpan.LinkAddr]*Neighbor),
-		comp: lowpan.Compressor{Contexts: cfg.Contexts, ElideUDPChecksum: cfg.ElideUDPChecksum}}
+		comp: lowpan.Compressor{Contexts: cfg.Contexts, ElideUDPChecksum: cfg.ElideUDPChecksum}, q: newTxQueue(cfg.Queue)}
 	l.ext.Store(binary.BigEndian.Uint64(cfg.ExtAddr[:]))
 	return l, nil
 }
@@ -166,14 +176,45 @@ func (l *Lowpan) MTU() int { return 1280 }
 // LinkAddr implements Link.
 func (l *Lowpan) LinkAddr() lowpan.LinkAddr { return lowpan.ExtendedLinkAddr(l.ExtAddr()) }
 
-// Send implements Link: it compresses pkt, fragments it to fit the MAC
-// header it needs, and sends the frames in order, each acknowledged unless
-// broadcast. It stops at the first frame that fails.
-func (l *Lowpan) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) error {
+// Send implements Link: it compresses pkt and fragments it to fit the MAC
+// header it needs, into frames queued whole for the link's sender
+// goroutine (started by Run), and returns without waiting for the air.
+// A packet that does not fit the queue is dropped with ErrQueueFull.
+func (l *Lowpan) Send(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) error {
+	d, err := l.encode(pkt, nextHop, opts)
+	if err != nil {
+		return err
+	}
+	return l.q.put(d, time.Now())
+}
+
+// SendWait is Send that waits for the outcome: nil when every frame was
+// acknowledged (or sent, for broadcast), an error wrapping ErrNoAck when a
+// frame was not. The simulated nodes use it; the border router does not
+// wait.
+func (l *Lowpan) SendWait(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) error {
+	d, err := l.encode(pkt, nextHop, opts)
+	if err != nil {
+		return err
+	}
+	d.waitFor()
+	if err := l.q.put(d, time.Now()); err != nil {
+		return err
+	}
+	return waitOutcome(ctx, l.q, d)
+}
+
+// encode reserves a datagram and fills it with pkt's frames.
+func (l *Lowpan) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (*datagram, error) {
 	dst, ok := nextHop.MAC()
 	if !ok {
-		return fmt.Errorf("router: %s: next hop %v is not an 802.15.4 address", l.cfg.Name, nextHop)
+		return nil, fmt.Errorf("link: %s: next hop %v is not an 802.15.4 address", l.cfg.Name, nextHop)
 	}
+	d, err := l.q.get(nextHop, opts.Class)
+	if err != nil {
+		return nil, fmt.Errorf("link: %s: packet to %v: %w", l.cfg.Name, nextHop, err)
+	}
+	d.opts = opts
 	broadcast := dst.IsBroadcast()
 	h := ieee802154.Header{Type: ieee802154.FrameData, Version: l.cfg.Version, AckRequest: !broadcast,
 		DstPAN: ieee802154.PANID(l.cfg.PANID), SrcPAN: ieee802154.PANID(l.cfg.PANID),
@@ -181,65 +222,93 @@ func (l *Lowpan) Send(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr) 
 	ext := l.ExtAddr()
 	h.Src = ieee802154.ExtAddress(ieee802154.ExtAddr(ext))
 	src := lowpan.ExtendedLinkAddr(ext)
-	opts := lowpan.EncodeOptions{MaxPayload: h.MaxPayload(), Tag: l.tags.Next()}
-
-	l.sendMu.Lock()
-	defer l.sendMu.Unlock()
-	frames := 0
-	_, err := l.comp.Encode(l.scratch[:], pkt, src, nextHop, &opts, func(payload []byte) error {
+	eo := lowpan.EncodeOptions{MaxPayload: h.MaxPayload(), Tag: l.tags.Next()}
+	_, err = l.comp.Encode(d.scratch[:], pkt, src, nextHop, &eo, func(payload []byte) error {
+		// Sequence numbers in the order frames are made: consecutive
+		// frames to one receiver differ, which is all its duplicate
+		// filter needs (IEEE 802.15.4-2020 §6.7.2, a retransmission
+		// repeats the number).
 		h.Seq = uint8(l.seq.Add(1))
-		f, err := ieee802154.AppendFrame(l.frame[:0], &h, payload, true)
-		if err != nil {
-			return err
-		}
-		res, err := l.cfg.Radio.Transmit(ctx, f, radio.TxOptions{})
-		for try := 0; err == nil && res.Status == radio.TxChannelAccessFailure && try < l.cfg.CCARetries; try++ {
-			l.stats.retries.Add(1)
-			l.stats.cca.Add(1)
-			l.stats.frSent.Add(1)
-			l.stats.bytesSent.Add(uint64(len(f)))
-			res, err = l.cfg.Radio.Transmit(ctx, f, radio.TxOptions{})
-		}
-		frames++
-		l.stats.frSent.Add(1)
-		l.stats.bytesSent.Add(uint64(len(f)))
-		if err != nil {
-			l.stats.txErr.Add(1)
-			return err
-		}
-		switch res.Status {
-		case radio.TxAcked:
-			l.stats.acked.Add(1)
-		case radio.TxSent:
-		case radio.TxNoAck:
-			l.stats.noAck.Add(1)
-			return fmt.Errorf("router: %s: frame to %v: %w", l.cfg.Name, nextHop, ErrNoAck)
-		case radio.TxChannelAccessFailure:
-			l.stats.cca.Add(1)
-			return fmt.Errorf("router: %s: frame to %v: channel access failure", l.cfg.Name, nextHop)
-		default:
-			l.stats.txErr.Add(1)
-			return fmt.Errorf("router: %s: frame to %v: %v", l.cfg.Name, nextHop, res.Status)
-		}
-		return nil
+		return d.appendFrame(&h, payload)
 	})
-	if frames > 1 {
-		l.stats.fragSent.Add(uint64(frames))
-	}
 	if err != nil {
-		return err
+		l.q.cancel(d)
+		l.stats.txErr.Add(1)
+		return nil, fmt.Errorf("link: %s: packet to %v: %w", l.cfg.Name, nextHop, err)
 	}
-	l.stats.pktSent.Add(1)
-	if saved := opts.HeaderOctets - opts.CompressedOctets; saved > 0 {
+	if d.n > 1 {
+		l.stats.fragSent.Add(uint64(d.n))
+	}
+	if saved := eo.HeaderOctets - eo.CompressedOctets; saved > 0 {
 		l.stats.saved.Add(uint64(saved))
 	}
-	return nil
+	return d, nil
 }
 
-// Run receives frames until ctx ends or the radio closes, and hands every
-// complete IPv6 packet to deliver (in this goroutine; the packet is valid
-// during the call only).
+// transmitNext implements transmitter: one frame, sent again after a
+// channel access failure up to CCARetries times (the RCP already did its
+// CSMA-CA backoffs; the channel may clear a few milliseconds later).
+// Retransmissions after a missing ACK are the RCP's own
+// (TxOptions.MaxFrameRetries) and not reported over Spinel.
+func (l *Lowpan) transmitNext(ctx context.Context, d *datagram) (bool, error) {
+	f := d.frame(d.next)
+	res, err := l.cfg.Radio.Transmit(ctx, f, radio.TxOptions{})
+	for try := 0; err == nil && res.Status == radio.TxChannelAccessFailure && try < l.cfg.CCARetries; try++ {
+		l.stats.retries.Add(1)
+		l.stats.cca.Add(1)
+		l.stats.frSent.Add(1)
+		l.stats.bytesSent.Add(uint64(len(f)))
+		res, err = l.cfg.Radio.Transmit(ctx, f, radio.TxOptions{})
+	}
+	l.stats.frSent.Add(1)
+	l.stats.bytesSent.Add(uint64(len(f)))
+	if err != nil {
+		l.stats.txErr.Add(1)
+		return false, fmt.Errorf("link: %s: frame to %v: %w", l.cfg.Name, d.dst, err)
+	}
+	switch res.Status {
+	case radio.TxAcked:
+		l.stats.acked.Add(1)
+	case radio.TxSent:
+	case radio.TxNoAck:
+		l.stats.noAck.Add(1)
+		return false, fmt.Errorf("link: %s: frame to %v: %w", l.cfg.Name, d.dst, ErrNoAck)
+	case radio.TxChannelAccessFailure:
+		l.stats.cca.Add(1)
+		return false, fmt.Errorf("link: %s: frame to %v: %w", l.cfg.Name, d.dst, ErrChannelAccess)
+	default:
+		l.stats.txErr.Add(1)
+		return false, fmt.Errorf("link: %s: frame to %v: %v", l.cfg.Name, d.dst, res.Status)
+	}
+	d.next++
+	if d.next < d.n {
+		return false, nil
+	}
+	l.stats.pktSent.Add(1)
+	return true, nil
+}
+
+// Run sends what Send queues, on a sender goroutine of its own, and
+// receives frames until ctx ends or the radio closes, handing every
+// complete IPv6 packet to deliver (in Run's goroutine; the packet is valid
+// during the call only). Neither waits for the other: reception goes on
+// while a datagram is on the air. After ctx ends Run returns once the
+// queue is sent or DrainTimeout has passed.
 func (l *Lowpan) Run(ctx context.Context, deliver func(*Delivery)) {
+	l.q.restart()
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		runSender(ctx, l.q, l, l.cfg.DrainTimeout)
+	}()
+	l.receive(ctx, deliver)
+	<-sent
+}
+
+// QueueStats returns the transmit queue's counters.
+func (l *Lowpan) QueueStats() QueueStats { return l.q.snapshot() }
+
+func (l *Lowpan) receive(ctx context.Context, deliver func(*Delivery)) {
 	var (
 		f      ieee802154.Frame
 		h      lowpan.Headers

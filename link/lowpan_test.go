@@ -81,18 +81,18 @@ func TestLowpanLinkBothWays(t *testing.T) {
 	p := newLinkPair(t)
 	ctx := context.Background()
 	ab := packettest.UDP("2001:db8:1::aa", "2001:db8:1::bb", 1200-48)
-	if err := p.a.Send(ctx, ab, p.b.LinkAddr()); err != nil {
+	if err := p.a.SendWait(ctx, ab, p.b.LinkAddr(), link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, p.got[1], ab)
 	ba := packettest.UDP("fe80::bb", "fe80::aa", 100)
-	if err := p.b.Send(ctx, ba, p.a.LinkAddr()); err != nil {
+	if err := p.b.SendWait(ctx, ba, p.a.LinkAddr(), link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, p.got[0], ba)
 	// Multicast goes out as broadcast, unacknowledged.
 	mc := packettest.UDP("fe80::aa", "ff02::1", 20)
-	if err := p.a.Send(ctx, mc, link.BroadcastShort); err != nil {
+	if err := p.a.SendWait(ctx, mc, link.BroadcastShort, link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, p.got[1], mc)
@@ -138,7 +138,7 @@ func TestLowpanLinkDropsMACRetransmissions(t *testing.T) {
 // Sending to a neighbour that is not there fails with link.ErrNoAck.
 func TestLowpanLinkNoAck(t *testing.T) {
 	p := newLinkPair(t)
-	err := p.a.Send(context.Background(), packettest.UDP("fe80::aa", "fe80::cc", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0xcc}))
+	err := p.a.SendWait(context.Background(), packettest.UDP("fe80::aa", "fe80::cc", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0xcc}), link.SendOptions{})
 	if !errors.Is(err, link.ErrNoAck) {
 		t.Fatalf("err = %v, want link.ErrNoAck", err)
 	}
@@ -151,7 +151,7 @@ func TestLowpanLinkNeighbors(t *testing.T) {
 	nodes := p.m.Nodes()
 	p.m.SetLink(nodes[0], nodes[1], medium.Link{RSSI: -71})
 	pkt := packettest.UDP("fe80::aa", "fe80::bb", 300)
-	if err := p.a.Send(context.Background(), pkt, p.b.LinkAddr()); err != nil {
+	if err := p.a.SendWait(context.Background(), pkt, p.b.LinkAddr(), link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	expectPacket(t, p.got[1], pkt)
@@ -191,7 +191,12 @@ func TestLowpanLinkCCARetries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = l.Send(context.Background(), packettest.UDP("fe80::1", "fe80::2", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 2}))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { l.Run(ctx, func(*link.Delivery) {}); close(done) }()
+		err = l.SendWait(ctx, packettest.UDP("fe80::1", "fe80::2", 10), lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 2}), link.SendOptions{})
+		cancel()
+		<-done
 		if (err == nil) != c.ok {
 			t.Errorf("%+v: err %v", c, err)
 		}

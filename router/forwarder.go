@@ -41,11 +41,8 @@ type ForwarderConfig struct {
 	// TxLatency, when set, observes the seconds from reading a packet off
 	// the TUN to the radio's transmit done of its last frame, for packets
 	// sent into the mesh (a prometheus.Histogram fits).
-	TxLatency interface{ Observe(float64) }
-	// DrainTimeout bounds how long transmissions go on after Run's context
-	// ends (default 2 s).
-	DrainTimeout time.Duration
-	Logger       *slog.Logger
+	TxLatency link.Observer
+	Logger    *slog.Logger
 }
 
 // ForwarderStats counts the forwarder's decisions.
@@ -66,6 +63,9 @@ type ForwarderStats struct {
 	// MLD messages read from the TUN and kept out of the mesh: the 6LBR
 	// speaks ND there itself (RFC 6775), and a 6LoWPAN-ND mesh has no MLD.
 	HostLinkControl uint64
+	// QueueFull counts packets a link's transmit queue had no room for
+	// (part of SendFailures).
+	QueueFull uint64
 }
 
 // Forwarder moves packets between Linux (the TUN) and the mesh links,
@@ -87,14 +87,14 @@ type Forwarder struct {
 	// away.
 	links   atomic.Pointer[[]link.Runnable]
 	linksMu sync.Mutex // writers
-	// runCtx and sendCtx are Run's, for links added while it runs.
-	runMu           sync.Mutex
-	runCtx, sendCtx context.Context
-	linkWG          sync.WaitGroup
+	// runCtx is Run's, for links added while it runs.
+	runMu  sync.Mutex
+	runCtx context.Context
+	linkWG sync.WaitGroup
 
 	stats struct {
 		fromTUN, toTUN, toMesh, meshToMesh, ndHandled, ndReplies, unreach, hlim, tooBig, icmpSent, dropped, sendFail atomic.Uint64
-		hostLinkControl                                                                                              atomic.Uint64
+		hostLinkControl, queueFull                                                                                   atomic.Uint64
 		unreachSent, tooBigSent, hlimSent                                                                            atomic.Uint64
 	}
 }
@@ -110,9 +110,6 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	if cfg.ICMPRate == 0 {
 		cfg.ICMPRate = 10
 	}
-	if cfg.DrainTimeout <= 0 {
-		cfg.DrainTimeout = 2 * time.Second
-	}
 	if cfg.ICMPBurst == 0 {
 		cfg.ICMPBurst = 10
 	}
@@ -126,37 +123,16 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 }
 
 // Run forwards until ctx ends and the TUN is closed; it waits for its
-// goroutines. A packet being sent when ctx ends is finished (its frames
-// are not cut off halfway), for at most DrainTimeout; so are packets read
-// from the TUN until it is closed.
+// goroutines. Each link finishes the packets it queued (bounded by its
+// DrainTimeout), and packets read from the TUN until it is closed are
+// still queued.
 func (f *Forwarder) Run(ctx context.Context) error {
-	// Sends outlive ctx by the drain time: shutdown stops the receive
-	// loops and timers at once, and the transmissions under way a moment
-	// later.
-	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSend()
 	var wg sync.WaitGroup
-	drained := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-drained:
-			return
-		}
-		t := time.NewTimer(f.cfg.DrainTimeout)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			cancelSend()
-		case <-drained:
-		}
-	}()
-	defer close(drained)
 	f.runMu.Lock()
-	f.runCtx, f.sendCtx = ctx, sendCtx
+	f.runCtx = ctx
 	for i, l := range *f.links.Load() { // static links, and any added before Run
 		if l != nil {
-			f.runLink(ctx, sendCtx, nd.LinkID(i), l)
+			f.runLink(ctx, nd.LinkID(i), l)
 		}
 	}
 	f.runMu.Unlock()
@@ -166,18 +142,18 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		defer wg.Done()
 		f.ndTimers(ctx)
 	}()
-	err := f.readTUN(ctx, sendCtx)
+	err := f.readTUN(ctx)
 	wg.Wait()
 	return err
 }
 
-// runLink starts the receive loop of link id; when it returns (the link
+// runLink starts link id's goroutines; when its Run returns (the link
 // went away) the link leaves the table and its registrations go with it.
-func (f *Forwarder) runLink(ctx, sendCtx context.Context, id nd.LinkID, l link.Runnable) {
+func (f *Forwarder) runLink(ctx context.Context, id nd.LinkID, l link.Runnable) {
 	f.linkWG.Add(1)
 	go func() {
 		defer f.linkWG.Done()
-		l.Run(ctx, func(d *link.Delivery) { f.fromMesh(sendCtx, id, d) })
+		l.Run(ctx, func(d *link.Delivery) { f.fromMesh(id, d) })
 		if ctx.Err() == nil {
 			f.dropLink(id)
 		}
@@ -195,7 +171,7 @@ func (f *Forwarder) AddLink(l link.Runnable) (nd.LinkID, error) {
 	// started exactly once: by Run, or here.
 	f.runMu.Lock()
 	defer f.runMu.Unlock()
-	ctx, sendCtx := f.runCtx, f.sendCtx
+	ctx := f.runCtx
 	if ctx != nil && ctx.Err() != nil {
 		return 0, errors.New("router: AddLink: the forwarder has stopped")
 	}
@@ -219,7 +195,7 @@ func (f *Forwarder) AddLink(l link.Runnable) (nd.LinkID, error) {
 	f.linksMu.Unlock()
 	f.log.Info("link up", "link", l.Name(), "id", id)
 	if ctx != nil {
-		f.runLink(ctx, sendCtx, nd.LinkID(id), l)
+		f.runLink(ctx, nd.LinkID(id), l)
 	}
 	return nd.LinkID(id), nil
 }
@@ -302,8 +278,9 @@ func (f *Forwarder) applyContexts() {
 	}
 }
 
-// readTUN reads packets Linux routes to the mesh.
-func (f *Forwarder) readTUN(ctx, sendCtx context.Context) error {
+// readTUN reads packets Linux routes to the mesh. It never waits for the
+// air: the links queue what it hands them.
+func (f *Forwarder) readTUN(ctx context.Context) error {
 	buf := make([]byte, 65535)
 	for {
 		n, err := f.cfg.TUN.ReadPacket(buf)
@@ -314,19 +291,15 @@ func (f *Forwarder) readTUN(ctx, sendCtx context.Context) error {
 			return fmt.Errorf("router: read TUN: %w", err)
 		}
 		f.stats.fromTUN.Add(1)
-		if f.cfg.TxLatency == nil {
-			f.fromLinux(sendCtx, buf[:n])
-			continue
+		var since time.Time
+		if f.cfg.TxLatency != nil {
+			since = time.Now()
 		}
-		start, sent := time.Now(), f.stats.toMesh.Load()
-		f.fromLinux(sendCtx, buf[:n])
-		if f.stats.toMesh.Load() != sent { // only readTUN sends from Linux
-			f.cfg.TxLatency.Observe(time.Since(start).Seconds())
-		}
+		f.fromLinux(buf[:n], since)
 	}
 }
 
-func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
+func (f *Forwarder) fromLinux(pkt []byte, since time.Time) {
 	h := ip6.Header(pkt)
 	if !h.IsValid() {
 		f.stats.dropped.Add(1)
@@ -359,8 +332,8 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 					continue
 				}
 			}
-			if err := l.Send(ctx, pkt, next); err != nil {
-				f.stats.sendFail.Add(1)
+			if err := l.Send(pkt, next, f.sendOpts(link.ClassData, since)); err != nil {
+				f.sendFailed(err)
 			}
 		}
 		f.stats.toMesh.Add(1)
@@ -370,19 +343,19 @@ func (f *Forwarder) fromLinux(ctx context.Context, pkt []byte) {
 		f.stats.dropped.Add(1) // the TUN's own link: nobody there
 		return
 	}
-	f.forward(ctx, pkt, dst, true)
+	f.forward(pkt, dst, true, since)
 }
 
 // forward sends a unicast packet to a registered mesh node, or answers
 // with the ICMPv6 error the router owes.
-func (f *Forwarder) forward(ctx context.Context, pkt []byte, dst netip.Addr, fromLinux bool) {
+func (f *Forwarder) forward(pkt []byte, dst netip.Addr, fromLinux bool, since time.Time) {
 	lid, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now())
 	if !ok {
 		f.stats.unreach.Add(1)
-		f.icmpError(ctx, pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
+		f.icmpError(pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
 		return
 	}
-	f.forwardTo(ctx, pkt, dst, lid, ll, fromLinux)
+	f.forwardTo(pkt, dst, lid, ll, fromLinux, since)
 }
 
 // forwardTo sends pkt to the next hop the registry gave for dst.
@@ -392,29 +365,29 @@ func (f *Forwarder) forward(ctx context.Context, pkt []byte, dst netip.Addr, fro
 // Linux is the mesh link: Linux decremented it already (and answered
 // "time exceeded" itself if it reached 0); doing it again would count one
 // router twice (RFC 8200 §3: each node that forwards decrements by 1).
-func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, lid nd.LinkID, ll lowpan.LinkAddr, fromLinux bool) {
+func (f *Forwarder) forwardTo(pkt []byte, dst netip.Addr, lid nd.LinkID, ll lowpan.LinkAddr, fromLinux bool, since time.Time) {
 	h := ip6.Header(pkt)
 	if !fromLinux && h.HopLimit() <= 1 {
 		f.stats.hlim.Add(1)
-		f.icmpError(ctx, pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
+		f.icmpError(pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
 		return
 	}
 	l := f.link(lid)
 	if l == nil {
 		f.stats.unreach.Add(1)
-		f.icmpError(ctx, pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
+		f.icmpError(pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
 		return
 	}
 	if len(pkt) > l.MTU() {
 		f.stats.tooBig.Add(1)
-		f.icmpError(ctx, pkt, ICMPv6PacketTooBig, 0, uint32(l.MTU()), fromLinux)
+		f.icmpError(pkt, ICMPv6PacketTooBig, 0, uint32(l.MTU()), fromLinux)
 		return
 	}
 	if !fromLinux {
 		h.SetHopLimit(h.HopLimit() - 1)
 	}
-	if err := l.Send(ctx, pkt, ll); err != nil {
-		f.stats.sendFail.Add(1)
+	if err := l.Send(pkt, ll, f.sendOpts(link.ClassData, since)); err != nil {
+		f.sendFailed(err)
 		f.log.Debug("mesh send", "dst", dst, "err", err)
 		return
 	}
@@ -426,7 +399,7 @@ func (f *Forwarder) forwardTo(ctx context.Context, pkt []byte, dst netip.Addr, l
 }
 
 // icmpError sends an ICMPv6 error about pkt back where it came from.
-func (f *Forwarder) icmpError(ctx context.Context, pkt []byte, typ, code uint8, param uint32, toLinux bool) {
+func (f *Forwarder) icmpError(pkt []byte, typ, code uint8, param uint32, toLinux bool) {
 	if !f.rl.Allow(time.Now()) {
 		return
 	}
@@ -451,7 +424,9 @@ func (f *Forwarder) icmpError(ctx context.Context, pkt []byte, typ, code uint8, 
 	dst := ip6.Header(msg).Dst()
 	if lid, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
 		if l := f.link(lid); l != nil {
-			l.Send(ctx, msg, ll)
+			if err := l.Send(msg, ll, link.SendOptions{}); err != nil {
+				f.sendFailed(err)
+			}
 		}
 	}
 }
@@ -482,7 +457,7 @@ func isND(pkt []byte) bool {
 }
 
 // fromMesh handles a packet a link received.
-func (f *Forwarder) fromMesh(ctx context.Context, lid nd.LinkID, d *link.Delivery) {
+func (f *Forwarder) fromMesh(lid nd.LinkID, d *link.Delivery) {
 	pkt := d.Packet
 	h := ip6.Header(pkt)
 	if !h.IsValid() {
@@ -491,7 +466,7 @@ func (f *Forwarder) fromMesh(ctx context.Context, lid nd.LinkID, d *link.Deliver
 	}
 	dst := h.Dst()
 	if isND(pkt) {
-		f.handleND(ctx, lid, d)
+		f.handleND(lid, d)
 		return
 	}
 	if dst.IsMulticast() || dst.IsLinkLocalUnicast() {
@@ -500,13 +475,13 @@ func (f *Forwarder) fromMesh(ctx context.Context, lid nd.LinkID, d *link.Deliver
 		return
 	}
 	if lid, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
-		f.forwardTo(ctx, pkt, dst, lid, ll, false) // mesh to mesh, through us
+		f.forwardTo(pkt, dst, lid, ll, false, time.Time{}) // mesh to mesh, through us
 		return
 	}
 	f.writeTUN(pkt) // to us or beyond: Linux routes it
 }
 
-func (f *Forwarder) handleND(ctx context.Context, lid nd.LinkID, d *link.Delivery) {
+func (f *Forwarder) handleND(lid nd.LinkID, d *link.Delivery) {
 	var m nd.Message
 	if err := nd.Parse(d.Packet, &m); err != nil {
 		f.stats.dropped.Add(1)
@@ -540,8 +515,8 @@ func (f *Forwarder) handleND(ctx context.Context, lid nd.LinkID, d *link.Deliver
 		if p2p, ok := rl.(link.PointToPoint); ok && next == link.BroadcastShort {
 			next = p2p.Peer()
 		}
-		if err := rl.Send(ctx, r.Packet, next); err != nil {
-			f.stats.sendFail.Add(1)
+		if err := rl.Send(r.Packet, next, link.SendOptions{Class: link.ClassControl}); err != nil {
+			f.sendFailed(err)
 			f.log.Debug("ND reply", "to", next, "err", err)
 		}
 	}
@@ -555,7 +530,7 @@ func (f *Forwarder) Stats() ForwarderStats {
 		HopLimitExceeded: f.stats.hlim.Load(), TooBig: f.stats.tooBig.Load(), ICMPErrorsSent: f.stats.icmpSent.Load(),
 		ICMPErrorsRateLimited: f.rl.Denied(), Dropped: f.stats.dropped.Load(), SendFailures: f.stats.sendFail.Load(),
 		ICMPUnreachableSent: f.stats.unreachSent.Load(), ICMPTooBigSent: f.stats.tooBigSent.Load(), ICMPHopLimitSent: f.stats.hlimSent.Load(),
-		HostLinkControl: f.stats.hostLinkControl.Load(),
+		HostLinkControl: f.stats.hostLinkControl.Load(), QueueFull: f.stats.queueFull.Load(),
 	}
 }
 
@@ -563,7 +538,7 @@ func (f *Forwarder) Stats() ForwarderStats {
 // 6LBR's current link-local address and with the link's current address
 // as SLLAO: after the radio came back with another EUI-64, nodes learn the
 // new one at once instead of at their next RS.
-func (f *Forwarder) AdvertiseNow(ctx context.Context, id nd.LinkID) error {
+func (f *Forwarder) AdvertiseNow(id nd.LinkID) error {
 	l := f.link(id)
 	if l == nil {
 		return fmt.Errorf("router: advertise on link %d: no such link", id)
@@ -575,12 +550,30 @@ func (f *Forwarder) AdvertiseNow(ctx context.Context, id nd.LinkID) error {
 			next = p2p.Peer()
 		}
 		f.stats.ndReplies.Add(1)
-		if err := l.Send(ctx, r.Packet, next); err != nil {
-			f.stats.sendFail.Add(1)
+		if err := l.Send(r.Packet, next, link.SendOptions{Class: link.ClassControl}); err != nil {
+			f.sendFailed(err)
 			return fmt.Errorf("router: advertise on %s: %w", l.Name(), err)
 		}
 	}
 	return nil
+}
+
+// sendOpts qualifies a packet for a link's queue: the TUN read time
+// travels with packets from Linux, for the transmit latency histogram.
+func (f *Forwarder) sendOpts(c link.Class, since time.Time) link.SendOptions {
+	o := link.SendOptions{Class: c}
+	if !since.IsZero() && f.cfg.TxLatency != nil {
+		o.Since, o.Latency = since, f.cfg.TxLatency
+	}
+	return o
+}
+
+// sendFailed counts a packet a link would not queue.
+func (f *Forwarder) sendFailed(err error) {
+	f.stats.sendFail.Add(1)
+	if errors.Is(err, link.ErrQueueFull) {
+		f.stats.queueFull.Add(1)
+	}
 }
 
 // hostLinkControl reports a packet Linux sent on the TUN for the link

@@ -149,7 +149,7 @@ func TestForwarderRegistersAndForwards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.node.Send(ctx, rs, link.BroadcastShort); err != nil {
+	if err := w.node.SendWait(ctx, rs, link.BroadcastShort, link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	ra := w.nodeRecv(t)
@@ -166,7 +166,7 @@ func TestForwarderRegistersAndForwards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.node.Send(ctx, ns, brMAC); err != nil {
+	if err := w.node.SendWait(ctx, ns, brMAC, link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	na := w.nodeRecv(t)
@@ -192,7 +192,7 @@ func TestForwarderRegistersAndForwards(t *testing.T) {
 
 	// The node → the outside world: to Linux.
 	outbound := packettest.UDP(nodeGlobal.String(), "2001:db8:9::5", 50)
-	if err := w.node.Send(ctx, outbound, brMAC); err != nil {
+	if err := w.node.SendWait(ctx, outbound, brMAC, link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.tunRecv(t); !bytes.Equal(got, outbound) {
@@ -214,7 +214,7 @@ func (w *world) register(t *testing.T, addr netip.Addr, tid uint8) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.node.Send(context.Background(), ns, lowpan.ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01})); err != nil {
+	if err := w.node.SendWait(context.Background(), ns, lowpan.ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}), link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var m nd.Message
@@ -248,14 +248,14 @@ func TestForwarderHopLimit(t *testing.T) {
 
 	p := packettest.UDP(a.String(), b.String(), 20)
 	p[7] = 5
-	if err := w.node.Send(context.Background(), p, brMAC); err != nil {
+	if err := w.node.SendWait(context.Background(), p, brMAC, link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.nodeRecv(t); got[7] != 4 || !bytes.Equal(got[8:], p[8:]) {
 		t.Errorf("mesh → mesh through the 6LBR: hop limit %d → %d, want 4", p[7], got[7])
 	}
 	p[7] = 1
-	if err := w.node.Send(context.Background(), p, brMAC); err != nil {
+	if err := w.node.SendWait(context.Background(), p, brMAC, link.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.nodeRecv(t); got[6] != 58 || got[40] != router.ICMPv6TimeExceeded || [16]byte(got[24:40]) != a.As16() {
@@ -345,7 +345,7 @@ func TestForwarderDrainsOnShutdown(t *testing.T) {
 		frames int
 	}{{3 * time.Second, 13}, {60 * time.Millisecond, -1}} {
 		r := &slowRadio{per: 20 * time.Millisecond, started: make(chan struct{}, 1)}
-		ml, err := link.NewLowpan(link.LowpanConfig{Radio: r, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}})
+		ml, err := link.NewLowpan(link.LowpanConfig{Radio: r, PANID: 1, ExtAddr: [8]byte{2, 0, 0, 0, 0, 0, 0, 1}, DrainTimeout: c.drain})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,7 +357,7 @@ func TestForwarderDrainsOnShutdown(t *testing.T) {
 		rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
 		ndr.Registry().Register(nd.Request{Addr: node, ROVR: rovr, Lifetime: 60, LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x42})}, time.Now())
 		tun := newFakeTUN()
-		fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal, DrainTimeout: c.drain})
+		fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,7 +425,7 @@ func TestForwarderAdvertisesNewLinkAddr(t *testing.T) {
 	if err := w.ndr.SetLinkLocal(newLL); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.fwd.AdvertiseNow(ctx, 0); err != nil {
+	if err := w.fwd.AdvertiseNow(0); err != nil {
 		t.Fatal(err)
 	}
 	var m nd.Message
@@ -444,7 +444,7 @@ func TestForwarderAdvertisesNewLinkAddr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.node.Send(ctx, ns, lowpan.ExtendedLinkAddr(newEUI)); err != nil {
+	if err := w.node.SendWait(ctx, ns, lowpan.ExtendedLinkAddr(newEUI), link.SendOptions{}); err != nil {
 		t.Fatalf("frame to the new address: %v", err)
 	}
 	if err := nd.Parse(w.nodeRecv(t), &m); err != nil || m.ARO == nil || m.ARO.Status() != nd.StatusSuccess || m.Src != newLL {

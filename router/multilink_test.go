@@ -34,7 +34,7 @@ func (l *p2pLink) Name() string              { return l.name }
 func (l *p2pLink) MTU() int                  { return 1280 }
 func (l *p2pLink) LinkAddr() lowpan.LinkAddr { return l.local }
 func (l *p2pLink) Peer() lowpan.LinkAddr     { return l.peer }
-func (l *p2pLink) Send(_ context.Context, pkt []byte, next lowpan.LinkAddr) error {
+func (l *p2pLink) Send(pkt []byte, next lowpan.LinkAddr, _ link.SendOptions) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sent = append(l.sent, bytes.Clone(pkt))

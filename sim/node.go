@@ -243,7 +243,7 @@ type Node struct {
 	cfg   NodeConfig
 	log   *slog.Logger
 	radio *NodeRadio // the 802.15.4 radio; nil on BLE
-	link  link.Runnable
+	link  nodeLink
 	ctxs  lowpan.ContextTable
 	ll    netip.Addr
 	iid   [8]byte // from the link-layer address
@@ -579,7 +579,7 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 	for attempt := range maxUnicastSolicit {
 		// A frame that was not acknowledged is no answer either: wait for
 		// the timer all the same rather than retry at once.
-		if err := n.link.Send(ctx, ns, st.RouterMAC); err != nil {
+		if err := n.link.SendWait(ctx, ns, st.RouterMAC, link.SendOptions{Class: link.ClassControl}); err != nil {
 			n.log.Debug("NS", "attempt", attempt, "err", err)
 		}
 		t := time.NewTimer(n.rng.nsTimeout(attempt))
@@ -965,7 +965,7 @@ func (n *Node) up(p []byte) {
 	n.mu.Lock()
 	next := n.st.RouterMAC
 	n.mu.Unlock()
-	err := n.link.Send(n.ctx, p, next)
+	err := n.link.SendWait(n.ctx, p, next, link.SendOptions{})
 	n.mu.Lock()
 	fails := 0
 	if errors.Is(err, link.ErrNoAck) {
@@ -987,7 +987,7 @@ func (n *Node) up(p []byte) {
 }
 
 func (n *Node) send(p []byte, next lowpan.LinkAddr) {
-	if err := n.link.Send(n.ctx, p, next); err != nil {
+	if err := n.link.SendWait(n.ctx, p, next, link.SendOptions{}); err != nil {
 		n.log.Debug("send", "to", next, "err", err)
 	}
 }
@@ -1062,7 +1062,7 @@ func (n *Node) Ping(ctx context.Context, dst netip.Addr, size int) (time.Duratio
 	}
 	binary.BigEndian.PutUint16(echo[2:], checksum.Finish(checksum.Sum(echo, checksum.PseudoHeaderIPv6(p.SrcBytes(), p.DstBytes(), ip6.ProtoICMPv6, uint32(len(echo))))))
 	start := time.Now()
-	if err := n.link.Send(ctx, p, st.RouterMAC); err != nil {
+	if err := n.link.SendWait(ctx, p, st.RouterMAC, link.SendOptions{}); err != nil {
 		return 0, err
 	}
 	select {
@@ -1071,4 +1071,13 @@ func (n *Node) Ping(ctx context.Context, dst netip.Addr, size int) (time.Duratio
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
+}
+
+// nodeLink is what a simulated node needs of its link (link.Lowpan or
+// link.BLE): a node is a host that waits for each packet's outcome (its
+// router-unreachability detection counts frames that were not
+// acknowledged), unlike the border router.
+type nodeLink interface {
+	link.Runnable
+	SendWait(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr, opts link.SendOptions) error
 }
