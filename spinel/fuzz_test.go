@@ -2,7 +2,10 @@ package spinel
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"testing"
+	"time"
 )
 
 // FuzzHDLCDecoder feeds arbitrary byte streams, split at an arbitrary
@@ -148,4 +151,86 @@ func equalTx(a, b *TxRequest) bool {
 		a.MaxFrameRetries == b.MaxFrameRetries && a.CSMAEnabled == b.CSMAEnabled && a.HeaderUpdated == b.HeaderUpdated &&
 		a.IsRetransmission == b.IsRetransmission && a.SecurityProcessed == b.SecurityProcessed && a.TxDelay == b.TxDelay &&
 		a.TxDelayBase == b.TxDelayBase && a.RxChannelAfterTx == b.RxChannelAfterTx && a.TxPower == b.TxPower
+}
+
+// chanConn is a FrameConn fed by a test: frames written by the client go
+// to out, frames the test puts on in are read.
+type chanConn struct {
+	in, out chan []byte
+	closed  chan struct{}
+}
+
+func (c *chanConn) ReadFrame(buf []byte) (int, error) {
+	select {
+	case b := <-c.in:
+		if len(b) > len(buf) {
+			return 0, ErrFrameTooLarge
+		}
+		return copy(buf, b), nil
+	case <-c.closed:
+		return 0, ErrClosed
+	}
+}
+
+func (c *chanConn) WriteFrame(b []byte) error {
+	select {
+	case c.out <- bytes.Clone(b):
+		return nil
+	case <-c.closed:
+		return ErrClosed
+	}
+}
+
+func (c *chanConn) Close() error {
+	select {
+	case <-c.closed:
+	default:
+		close(c.closed)
+	}
+	return nil
+}
+
+// FuzzTransmitSequenceAnswer hands an arbitrary frame, under the TID of a
+// transmit sequence in flight, to the client's reader: whatever it is (a
+// transmit-done of any shape, a refusal, garbage), the reader neither
+// panics nor hangs, and the sequence ends once a good transmit-done
+// follows.
+func FuzzTransmitSequenceAnswer(f *testing.F) {
+	f.Add(AppendFrameHeader(nil, 0, 1, CmdPropValueIs, PropLastStatus))
+	f.Add(append(AppendFrameHeader(nil, 0, 1, CmdPropValueIs, PropLastStatus), okDone...))
+	f.Add(append(AppendFrameHeader(nil, 0, 1, CmdPropValueIs, PropLastStatus), AppendTxDone(nil, &TxDone{Status: StatusOK, HasAck: true, Ack: RxFrame{PSDU: []byte{2, 0, 1, 0, 0}}})...))
+	f.Add(append(AppendFrameHeader(nil, 0, 1, CmdPropValueIs, PropLastStatus), byte(StatusCCAFailure), 0, 0))
+	f.Add(append(AppendFrameHeader(nil, 0, 1, CmdPropValueIs, PropStreamRaw), rxFrameVector...))
+	f.Add([]byte{0x81, 0x06, 0x00, 0x80, 0x80, 0x80})
+	f.Fuzz(func(t *testing.T, answer []byte) {
+		conn := &chanConn{in: make(chan []byte, 4), out: make(chan []byte, 8), closed: make(chan struct{})}
+		c := NewClient(conn, nil, ClientOptions{TransmitTimeout: time.Second})
+		defer c.Close()
+		seq := newListSeq(3, false)
+		res := make(chan error, 1)
+		go func() { res <- c.TransmitSequence(context.Background(), seq) }()
+		var f Frame
+		if err := f.Decode(<-conn.out); err != nil {
+			t.Fatal(err)
+		}
+		if len(answer) > 0 && Header(answer[0]).Valid() {
+			answer = append([]byte{answer[0]&0xf0 | f.TID}, answer[1:]...)
+		}
+		done := append(AppendFrameHeader(nil, 0, f.TID, CmdPropValueIs, PropLastStatus), okDone...)
+		conn.in <- answer
+		conn.in <- done // for the first request, if the answer was not one
+		for {
+			select {
+			case err := <-res:
+				if err != nil && !errors.Is(err, ErrReset) {
+					t.Fatalf("sequence ended with %v", err)
+				}
+				return
+			case <-conn.out:
+				conn.in <- done
+			case <-time.After(5 * time.Second):
+				t.Fatal("the sequence did not end")
+			}
+		}
+	})
 }

@@ -143,7 +143,7 @@ func (q *cannedRCP) requests() []byte {
 
 // cannedDriver opens a driver on a PTY whose other end is a cannedRCP;
 // rx is the PSDU of the frame the RCP "receives" on demand.
-func cannedDriver(t *testing.T, rx []byte, edit func(*Config)) (*Driver, *cannedRCP, *os.File) {
+func cannedDriver(t testing.TB, rx []byte, edit func(*Config)) (*Driver, *cannedRCP, *os.File) {
 	t.Helper()
 	master, path, err := transport.OpenPTY()
 	if err != nil {
