@@ -202,6 +202,12 @@ type NodeState struct {
 	Echoes int
 	// Forwarded counts the packets a 6LR forwarded.
 	Forwarded int
+	// UDPReceived and UDPOctets count the unicast UDP datagrams addressed
+	// to the node, on any port, and their payload octets (UDP header
+	// excluded): every port is a sink (RFC 863's discard service), the
+	// echo port answers as well, so that a sender's goodput can be
+	// measured where it arrives.
+	UDPReceived, UDPOctets uint64
 }
 
 // route is a 6LR's way down to an address below it.
@@ -222,7 +228,8 @@ type relayed struct {
 // Node is a simulated 6LoWPAN node on the medium. As a 6LN (RFC 6775 §5,
 // RFC 8505 §5) it sends an RS, forms its address from the PIO, learns
 // contexts from 6COs, registers with an EARO, renews before expiry, answers
-// ICMPv6 echo and runs a UDP echo service. As a 6LR it then answers RSs
+// ICMPv6 echo, runs a UDP echo service and counts the UDP it receives on
+// every port (NodeState.UDPReceived). As a 6LR it then answers RSs
 // with the prefix, contexts and ABRO it learnt, relays its children's
 // registrations to the 6LBR in EDARs (RFC 8505 §6; RFC 6775 §8.2) and
 // forwards between them and its parent. Its 6LoWPAN is the border router's
@@ -657,8 +664,15 @@ func (n *Node) receive(d *link.Delivery) {
 			default:
 			}
 		}
-	case ip6.Header(p).NextHeader() == ip6.ProtoUDP && binary.BigEndian.Uint16(ip6.Header(p).Payload()[2:]) == UDPEchoPort:
-		n.reply(p, 0)
+	case ip6.Header(p).NextHeader() == ip6.ProtoUDP:
+		u := ip6.UDP(ip6.Header(p).Payload())
+		n.mu.Lock()
+		n.st.UDPReceived++
+		n.st.UDPOctets += uint64(len(u) - ip6.UDPHeaderLen)
+		n.mu.Unlock()
+		if u.DestinationPort() == UDPEchoPort {
+			n.reply(p, 0)
+		}
 	}
 }
 
