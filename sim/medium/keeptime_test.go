@@ -50,8 +50,9 @@ type latenessLog struct {
 	mu  sync.Mutex
 	all []time.Duration
 	// seen: the events the world outside sees at their moment (a
-	// reception, an outcome), which the medium must run on time; the
-	// others it may run later (loop.go).
+	// reception, an outcome), which the medium must run on time and so
+	// wakes up for; the others it may run later (loop.go). Calls, which
+	// run when they are made, are not counted.
 	seen []time.Duration
 }
 
@@ -59,7 +60,7 @@ func (l *latenessLog) record(d time.Duration, ev *event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.all = append(l.all, d)
-	if ev.visible == ev.at {
+	if ev.visible == ev.at && ev.prio != prioCall {
 		l.seen = append(l.seen, d)
 	}
 }
@@ -74,6 +75,17 @@ func quantiles(ds []time.Duration) (p50, p99, pmax time.Duration) {
 	return s[len(s)/2], s[min(len(s)-1, len(s)*99/100)], s[len(s)-1]
 }
 
+// within returns the share of ds no further than d from 0.
+func within(ds []time.Duration, d time.Duration) float64 {
+	n := 0
+	for _, x := range ds {
+		if x >= -d && x <= d {
+			n++
+		}
+	}
+	return float64(n) / float64(max(len(ds), 1))
+}
+
 // realTimeRun is what one run of back-to-back acknowledged frames between
 // two nodes on a medium in real time measured.
 type realTimeRun struct {
@@ -82,6 +94,7 @@ type realTimeRun struct {
 	cpu        time.Duration // process CPU (user + system), 0 where unknown
 	switches   int64         // context switches of the process's threads
 	wakeUps    uint64
+	lead       time.Duration // the loop's lead at the end
 	late       latenessLog
 }
 
@@ -121,6 +134,7 @@ func runRealTime(tb testing.TB, n, psduLen int, newWaker func() waker) *realTime
 	r.wall = time.Since(begin)
 	m.mu.Lock()
 	r.wakeUps = m.sleep.wakeUps
+	r.lead = m.sleep.lead
 	m.mu.Unlock()
 	if cpu0 > 0 {
 		cpu1, sw1 := processUsage()
@@ -141,6 +155,7 @@ func (r *realTimeRun) report(b *testing.B, psduLen int) {
 	b.ReportMetric(float64(p50.Nanoseconds())/1e3, "late-p50-µs")
 	b.ReportMetric(float64(p99.Nanoseconds())/1e3, "late-p99-µs")
 	b.ReportMetric(float64(pmax.Nanoseconds())/1e3, "late-max-µs")
+	b.ReportMetric(100*within(r.late.seen, 50*time.Microsecond), "%-within-50µs")
 	b.ReportMetric(float64(len(r.late.all))/n, "events/frame")
 	b.ReportMetric(float64(r.wakeUps)/n, "wakeups/frame")
 	if r.cpu > 0 {

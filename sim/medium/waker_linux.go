@@ -24,6 +24,7 @@ type timerfdWaker struct {
 	fd      int
 	f       *os.File // registers fd with the network poller
 	rc      syscall.RawConn
+	read    func(fd uintptr) bool // reads buf; made once, so wait does not allocate
 	buf     [8]byte
 	stopped atomic.Bool
 }
@@ -41,7 +42,12 @@ func newWaker() waker {
 		_ = f.Close()
 		return newTimerWaker()
 	}
-	return &timerfdWaker{fd: fd, f: f, rc: rc}
+	w := &timerfdWaker{fd: fd, f: f, rc: rc}
+	w.read = func(fd uintptr) bool {
+		_, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&w.buf[0])), uintptr(len(w.buf)))
+		return e != syscall.EAGAIN && e != syscall.EINTR
+	}
+	return w
 }
 
 // set arms the timer d from now; 0 disarms it.
@@ -69,10 +75,7 @@ func (w *timerfdWaker) wait() {
 	}
 	// Read the expiration count; on EAGAIN RawConn parks the goroutine in
 	// the poller until the descriptor is readable and calls again.
-	_ = w.rc.Read(func(fd uintptr) bool {
-		_, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&w.buf[0])), uintptr(len(w.buf)))
-		return e != syscall.EAGAIN && e != syscall.EINTR
-	})
+	_ = w.rc.Read(w.read)
 }
 
 func (w *timerfdWaker) stop() {
