@@ -65,7 +65,10 @@ type ClientStats struct {
 // Client is finished — Done is closed, Err says why, pending and later
 // requests fail with ErrClosed — and the owner (the radio driver) makes a
 // new connection and a new Client. Close stops the goroutine and waits for
-// it.
+// it. The reader also writes the requests of a TransmitSequence after the
+// first, and calls SubscribeFunc callbacks. A transmission whose caller's
+// context ended is waited for on a short-lived goroutine, which ends with
+// the transmit-done, the transmit timeout or the client.
 //
 // All methods are safe for concurrent use.
 type Client struct {
