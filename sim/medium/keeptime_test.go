@@ -275,3 +275,101 @@ func TestCancelSeenOnTime(t *testing.T) {
 		t.Errorf("cancellation seen %v after the CCA that ended it, want well under the 4448 µs to the frame's end", late)
 	}
 }
+
+// TestQuietCCA checks when the loop may sleep past a CCA: while nothing
+// else is going on, until the end of the frame that follows it; once
+// another node's frame is on the air, until the moment a run of busy
+// CCAs could end the transmission with a channel access failure.
+func TestQuietCCA(t *testing.T) {
+	m := startMedium(t, Config{Seed: 1, TimeScale: 1})
+	a := attach(t, m, "a", 1)
+	c := attach(t, m, "c", 3)
+	mustTransmit(t, a, fullFrame(t, 1, 1, 0xffff, false, 20), TxOptions{DisableCSMA: true}) // the loop runs
+	tx, err := a.StartTransmit(fullFrame(t, 2, 1, 0xffff, false, 127), TxOptions{MaxCSMABackoffs: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	cca := tx.next
+	if cca == nil || cca.cca != tx {
+		m.mu.Unlock()
+		t.Fatal("the transmission is not in its backoff")
+	}
+	vis, _ := m.nextVisible()
+	m.mu.Unlock()
+	if vis != cca.idleVisible {
+		t.Errorf("alone on the channel: the loop sleeps until %v, want the frame's end %v", vis, cca.idleVisible)
+	}
+	if _, err := c.StartTransmit(fullFrame(t, 1, 3, 0xffff, false, 127), TxOptions{DisableCSMA: true}); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	vis, _ = m.nextVisible()
+	same := tx.next == cca
+	m.mu.Unlock()
+	if !same {
+		t.Skip("the CCA ran before the second call (a slow machine): nothing to check")
+	}
+	// No later than 20 busy CCAs of 128 µs after this one (or c's
+	// frame's end, if that comes first).
+	if limit := cca.at + 20*CCADuration; cca.visible != limit || vis > limit {
+		t.Errorf("with c on the air: the loop sleeps until %v, want no later than %v, when a channel access failure can come", vis, limit)
+	}
+	if res, err := tx.Result(); err != nil || res.CCABusy == 0 {
+		t.Errorf("a: %+v, %v; want a busy CCA", res, err)
+	}
+}
+
+// TestQuietCCACases goes through what makes a CCA one that may find the
+// channel busy: another node's queued event, or a frame the node can sense
+// on the air after the CCA began (a ZEP peer's frame is on the air at
+// once, with no event of its own).
+func TestQuietCCACases(t *testing.T) {
+	const ch = 26
+	for _, tc := range []struct {
+		name  string
+		setup func(m *Medium, a, c *Node)
+		quiet bool
+	}{
+		{"alone", func(m *Medium, a, c *Node) {}, true},
+		{"a dead timeout of c's", func(m *Medium, a, c *Node) {
+			m.events = append(m.events, &event{at: 2000 * us, node: c.id, dead: true})
+		}, true},
+		{"c has an event queued", func(m *Medium, a, c *Node) {
+			m.events = append(m.events, &event{at: 5000 * us, node: c.id})
+		}, false},
+		{"c's frame ends in the CCA", func(m *Medium, a, c *Node) {
+			m.air = append(m.air, &airFrame{src: c, channel: ch, start: 0, end: 1050 * us})
+		}, false},
+		{"c's frame ended before it", func(m *Medium, a, c *Node) {
+			m.air = append(m.air, &airFrame{src: c, channel: ch, start: 0, end: 900 * us})
+		}, true},
+		{"c's frame on another channel", func(m *Medium, a, c *Node) {
+			m.air = append(m.air, &airFrame{src: c, channel: 11, start: 0, end: 1050 * us})
+		}, true},
+		{"c out of a's range", func(m *Medium, a, c *Node) {
+			m.SetLink(c, a, Link{Disconnected: true})
+			m.air = append(m.air, &airFrame{src: c, channel: ch, start: 0, end: 1050 * us})
+		}, true},
+		{"a's own ACK on the air", func(m *Medium, a, c *Node) {
+			m.air = append(m.air, &airFrame{src: a, channel: ch, start: 1000 * us, end: 1352 * us})
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New(Config{Seed: 1, TimeScale: 1})
+			defer m.Close()
+			a := attach(t, m, "a", 1)
+			c := attach(t, m, "c", 3)
+			tx := &Tx{n: a, channel: ch, psdu: make([]byte, 127), ccaStart: 1000 * us}
+			ev := &event{at: tx.ccaStart + CCADuration, node: a.id, cca: tx}
+			m.events = eventQueue{ev}
+			tc.setup(m, a, c)
+			m.mu.Lock()
+			got := m.quietCCA(ev)
+			m.mu.Unlock()
+			if got != tc.quiet {
+				t.Errorf("quietCCA = %v, want %v", got, tc.quiet)
+			}
+		})
+	}
+}

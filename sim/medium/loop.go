@@ -11,32 +11,39 @@ import (
 // At TimeScale 0 the loop runs the next event as soon as it can, one a
 // pass, and sleeps only when there is nothing to do.
 //
-// In scaled time a wake-up is what costs: on a small machine, a few tens of
-// microseconds of CPU each, in the kernel and in the Go scheduler, and it
-// comes a few tens of microseconds after the moment asked for. So the loop
-// wakes up only for what the world outside the medium can see — a
-// reception handed to a node, a transmission's outcome, a message to a ZEP
-// peer or a mirror — and not for the steps that lead to it (the end of a
-// CCA, the first symbol of a frame nobody mirrors, a call taking effect):
-// every event carries the earliest virtual time at which it or anything it
-// leads to can be seen (event.visible), and the loop sleeps until the
-// earliest of those, then runs, in order, every event whose moment has
-// come. An acknowledged frame between two nodes takes two or three
-// wake-ups instead of six.
+// In scaled time a wake-up is what costs: on a small machine, tens of
+// microseconds of CPU each, in the kernel and in the Go scheduler (a thread
+// woken, often a second one spun up for the goroutines the events make
+// ready), and it comes a few tens of microseconds after the moment asked
+// for. So the loop wakes up only for what the world outside the medium
+// can see — a reception handed to a node, a transmission's outcome, a
+// message to a ZEP peer or a mirror — and not for the steps that lead to
+// it (the end of a CCA, the first symbol of a frame nobody mirrors): every
+// event carries the earliest virtual time at which it or anything it leads
+// to can be seen (event.visible; for a CCA that nothing can make busy, the
+// end of its frame, quietCCA), and the loop sleeps until the earliest of
+// those, then runs, in order, every event whose moment has come. An
+// acknowledged frame between two nodes takes two wake-ups (its end at the
+// receiver, the ACK's end at the sender) instead of six.
 //
 // That is the same as running each event at its moment only if nothing
 // from outside acts on the medium in between. Calls that queue work
 // (Transmit, EnergyScan, a ZEP peer's frame) are events themselves, put in
-// their place in virtual time, so order is kept. Calls that change state
-// directly (Attach, Detach, Configure, SetLink, Cancel, Hold, Mirror, a ZEP
-// peer joining or moving) first run the events whose moment has come
-// (catchUp), on the caller's goroutine under m.mu, as the loop would have;
-// so do Stats and Dropped, so that they count what has happened.
+// their place in virtual time, so order is kept, and run at once on the
+// caller's goroutine with everything else already due (call), rather than
+// waking the loop. Calls that change state directly (Attach, Detach,
+// Configure, SetLink, Cancel, Hold, Mirror, a ZEP peer joining or moving)
+// first run the events whose moment has come (catchUp), on the caller's
+// goroutine under m.mu, as the loop would have; so do Stats and Dropped,
+// so that they count what has happened. Either may make something visible
+// sooner (another node's frame can make a quiet CCA busy): catchUp re-arms
+// the loop.
 //
 // The loop arms its waker lead before the moment it wants, lead being a
 // running mean of how late its recent wake-ups came (at most maxLead), and
 // runs the events due within lead of now: they run about on time, at worst
-// lead early.
+// lead early. A call arriving meanwhile takes effect at the loop's virtual
+// time (clock), up to lead after its wall-clock moment.
 
 // maxLead bounds how far ahead of its moment an event may run.
 const maxLead = 40 * time.Microsecond
@@ -219,7 +226,9 @@ func (m *Medium) catchUp() bool {
 	if m.scale == 0 || s.w == nil || m.closed || m.holds > 0 || s.running {
 		return false
 	}
-	m.runDue(s.lead)
+	// Not ahead of the clock, as the loop may be: what the caller is about
+	// to do happens now, and what is due later must see it.
+	m.runDue(0)
 	if !s.asleep {
 		return true // poked: the loop will see to the rest
 	}
@@ -284,16 +293,56 @@ func (m *Medium) sleepUntilVisible() {
 	m.armFor(vis)
 }
 
-// nextVisible returns the earliest event.visible of the live events.
+// nextVisible returns the earliest moment a live event can be seen
+// outside: its event.visible, or for a CCA that nothing can make busy,
+// the end of the frame that follows it (quietCCA).
 func (m *Medium) nextVisible() (time.Duration, bool) {
 	var vis time.Duration
 	ok := false
 	for _, ev := range m.events {
-		if !ev.dead && (!ok || ev.visible < vis) {
-			vis, ok = ev.visible, true
+		if ev.dead {
+			continue
+		}
+		v := ev.visible
+		if ev.cca != nil && ev.idleVisible > v && m.quietCCA(ev) {
+			v = ev.idleVisible
+		}
+		if !ok || v < vis {
+			vis, ok = v, true
 		}
 	}
 	return vis, ok
+}
+
+// quietMaxEvents bounds the queue quietCCA looks through (it is
+// quadratic); beyond it every CCA counts as one that may fail.
+const quietMaxEvents = 64
+
+// quietCCA reports whether the CCA that ev ends will find the channel
+// idle unless something from outside happens first: no other node has
+// anything queued (a frame to start, a CCA that may lead to one, a frame
+// whose end may draw an ACK) and no frame the node can sense is on the air
+// after the CCA began. Something from outside — a call, a ZEP peer's frame
+// — goes through catchUp, which asks again. A CCA that finds the channel
+// idle is seen outside no sooner than the end of its frame; one that may
+// find it busy may end the transmission with a channel access failure
+// (backoff). Callers hold m.mu.
+func (m *Medium) quietCCA(ev *event) bool {
+	t := ev.cca
+	if len(m.events) > quietMaxEvents || t.n.detached {
+		return false
+	}
+	for _, o := range m.events {
+		if !o.dead && o.node != ev.node {
+			return false
+		}
+	}
+	for _, f := range m.air {
+		if f.channel == t.channel && f.end > t.ccaStart && (f.src == t.n || !m.link(f.src, t.n).Disconnected) {
+			return false
+		}
+	}
+	return true
 }
 
 // armFor arms the waker lead before the wall-clock moment of virtual time

@@ -72,9 +72,14 @@ func (m *Medium) backoff(t *Tx) {
 	at := t.ccaStart + CCADuration
 	// Seen outside: the frame's end if the channel is idle, or a channel
 	// access failure, which takes macMaxCSMABackoffs − NB more busy CCAs
-	// of at least CCADuration each (backoffs of 0 periods).
-	vis := at + min(TurnaroundTime+AirTime(len(t.psdu)), time.Duration(t.maxNB-t.nb)*CCADuration)
-	t.next = m.scheduleVisible(at, vis, prioCCA, t.n.id, func() { m.ccaDone(t) })
+	// of at least CCADuration each (backoffs of 0 periods). The loop takes
+	// the frame's end when nothing else can make the channel busy
+	// (quietCCA).
+	frameEnd := at + TurnaroundTime + AirTime(len(t.psdu))
+	vis := min(frameEnd, at+time.Duration(t.maxNB-t.nb)*CCADuration)
+	ev := m.scheduleVisible(at, vis, prioCCA, t.n.id, func() { m.ccaDone(t) })
+	ev.cca, ev.idleVisible = t, frameEnd
+	t.next = ev
 }
 
 // ccaDone evaluates the CCA that just ended. The channel is busy when any

@@ -311,10 +311,15 @@ type event struct {
 	// dead: the event no longer does anything (a timeout whose wait
 	// ended); in scaled time it is dropped without a wake-up.
 	dead bool
-	prio eventPrio
-	node int
-	seq  uint64
-	fn   func()
+	// cca is the transmission whose CCA ends with this event; when the
+	// channel stays idle its first visible consequence is idleVisible, the
+	// frame's end (quietCCA).
+	cca         *Tx
+	idleVisible time.Duration
+	prio        eventPrio
+	node        int
+	seq         uint64
+	fn          func()
 }
 
 type eventQueue []*event

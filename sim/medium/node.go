@@ -365,7 +365,7 @@ func (t *Tx) Cancel() {
 	if ev := t.next; ev != nil && ev.visible > ev.at {
 		// Its next step ends it: at that step's moment, not at the end of
 		// a frame that will never be.
-		ev.visible = ev.at
+		ev.visible, ev.cca = ev.at, nil
 		m.wakeFor(ev.at)
 	}
 	n := t.n
