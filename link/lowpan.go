@@ -107,6 +107,7 @@ type Lowpan struct {
 
 	nbMu      sync.Mutex
 	neighbors map[lowpan.LinkAddr]*Neighbor
+	lastHeard *Neighbor // the entry heard last (nil when evicted)
 
 	q *txQueue
 
@@ -309,14 +310,8 @@ func (l *Lowpan) Run(ctx context.Context, deliver func(*Delivery)) {
 func (l *Lowpan) QueueStats() QueueStats { return l.q.snapshot() }
 
 func (l *Lowpan) receive(ctx context.Context, deliver func(*Delivery)) {
-	var (
-		f      ieee802154.Frame
-		h      lowpan.Headers
-		out    = make([]byte, 2048)
-		seen   = newSeqFilter(256)
-		dl     Delivery
-		expire = time.NewTicker(time.Second)
-	)
+	rx := rxState{out: make([]byte, 2048), seen: newSeqFilter(256)}
+	expire := time.NewTicker(time.Second)
 	defer expire.Stop()
 	for {
 		var fr radio.Frame
@@ -332,58 +327,88 @@ func (l *Lowpan) receive(ctx context.Context, deliver func(*Delivery)) {
 				return
 			}
 		}
-		l.stats.frRecv.Add(1)
-		l.stats.bytesRecv.Add(uint64(len(fr.PSDU)))
-		if err := f.Decode(fr.PSDU, true); err != nil || f.Type != ieee802154.FrameData || f.SecurityEnabled {
-			l.stats.bad.Add(1)
-			continue
-		}
-		// Address filtering is the radio's; in promiscuous mode frames for
-		// others arrive too.
-		if f.Dst.Mode == ieee802154.AddrExtended && f.Dst.Ext != ieee802154.ExtAddr(l.ExtAddr()) {
-			continue
-		}
-		src, dst := lowpan.MACLinkAddr(f.Src), lowpan.MACLinkAddr(f.Dst)
-		if src.Kind() == lowpan.LinkAddrNone {
-			l.stats.bad.Add(1)
-			continue
-		}
-		l.heard(src, &fr)
-		if !f.SeqSuppressed && seen.duplicate(src, f.Seq) {
-			l.stats.dups.Add(1)
-			continue
-		}
-		if err := lowpan.ParseHeaders(f.Payload, &h); err != nil {
-			l.stats.decErr.Add(1)
-			l.log.Debug("6LoWPAN headers", "from", src, "err", err)
-			continue
-		}
-		if h.HasMesh {
-			src, dst = h.Mesh.Originator, h.Mesh.Final
-		}
-		var n int
-		var err error
-		if h.HasFrag {
-			n, err = l.reas.Add(time.Now(), out, src, dst, &h)
-		} else {
-			n, err = lowpan.Decompress(out, h.Payload, src, dst, l.cfg.Contexts)
-		}
-		if err != nil {
-			if !errors.Is(err, lowpan.ErrDuplicate) {
-				l.stats.decErr.Add(1)
-				l.log.Debug("6LoWPAN datagram", "from", src, "err", err)
-			}
-			continue
-		}
-		if n == 0 {
-			continue // more fragments to come
-		}
-		l.stats.pktRecv.Add(1)
-		// One Delivery for the life of Run: handed to a func value it
-		// escapes, and a fresh one per packet would be an allocation.
-		dl = Delivery{Link: l, Packet: out[:n], Src: src, Dst: dst, RSSI: fr.RSSI, LQI: fr.LQI}
-		deliver(&dl)
+		l.rxFrame(&rx, &fr, deliver)
+		// Everything of the frame is copied out (reassembly buffer,
+		// decompressed packet, neighbour table): its buffer goes back to
+		// the radio's pool.
+		fr.Release()
 	}
+}
+
+// rxState is the receive loop's working state, reused frame after frame.
+type rxState struct {
+	f    ieee802154.Frame
+	h    lowpan.Headers
+	out  []byte
+	seen *seqFilter
+	now  time.Time // the clock at the last datagram's first frame
+	// dl is one Delivery for the life of the loop: handed to a func value
+	// it escapes, and a fresh one per packet would be an allocation.
+	dl Delivery
+}
+
+// rxFrame handles one received frame.
+func (l *Lowpan) rxFrame(rx *rxState, fr *radio.Frame, deliver func(*Delivery)) {
+	l.stats.frRecv.Add(1)
+	l.stats.bytesRecv.Add(uint64(len(fr.PSDU)))
+	if err := rx.f.Decode(fr.PSDU, true); err != nil || rx.f.Type != ieee802154.FrameData || rx.f.SecurityEnabled {
+		l.stats.bad.Add(1)
+		return
+	}
+	// Address filtering is the radio's; in promiscuous mode frames for
+	// others arrive too.
+	if rx.f.Dst.Mode == ieee802154.AddrExtended && rx.f.Dst.Ext != ieee802154.ExtAddr(l.ExtAddr()) {
+		return
+	}
+	src, dst := lowpan.MACLinkAddr(rx.f.Src), lowpan.MACLinkAddr(rx.f.Dst)
+	if src.Kind() == lowpan.LinkAddrNone {
+		l.stats.bad.Add(1)
+		return
+	}
+	// The clock is read for a datagram's first frame only: its FRAGNs
+	// follow within milliseconds, far inside anything the time is used
+	// for (neighbour last heard, reassembly timeouts of seconds), and a
+	// clock read costs as much as the rest of a frame's MAC decoding on
+	// some virtual machines.
+	if p := rx.f.Payload; len(p) == 0 || p[0]&0xf8 != lowpan.DispatchFragN || rx.now.IsZero() { // RFC 4944 §5.3: 11100xxx
+		rx.now = time.Now()
+	}
+	now := rx.now
+	l.heard(src, fr, now)
+	if !rx.f.SeqSuppressed && rx.seen.duplicate(src, rx.f.Seq) {
+		l.stats.dups.Add(1)
+		return
+	}
+	if err := lowpan.ParseHeaders(rx.f.Payload, &rx.h); err != nil {
+		l.stats.decErr.Add(1)
+		l.log.Debug("6LoWPAN headers", "from", src, "err", err)
+		return
+	}
+	if rx.h.HasMesh {
+		src, dst = rx.h.Mesh.Originator, rx.h.Mesh.Final
+	}
+	var n int
+	var err error
+	if rx.h.HasFrag {
+		n, err = l.reas.Add(now, rx.out, src, dst, &rx.h)
+	} else {
+		n, err = lowpan.Decompress(rx.out, rx.h.Payload, src, dst, l.cfg.Contexts)
+	}
+	if err != nil {
+		if !errors.Is(err, lowpan.ErrDuplicate) {
+			l.stats.decErr.Add(1)
+			l.log.Debug("6LoWPAN datagram", "from", src, "err", err)
+		}
+		return
+	}
+	if n == 0 {
+		return // more fragments to come
+	}
+	l.stats.pktRecv.Add(1)
+	// One Delivery for the life of Run: handed to a func value it
+	// escapes, and a fresh one per packet would be an allocation.
+	rx.dl = Delivery{Link: l, Packet: rx.out[:n], Src: src, Dst: dst, RSSI: fr.RSSI, LQI: fr.LQI}
+	deliver(&rx.dl)
 }
 
 // Stats returns the link's counters.
@@ -430,9 +455,17 @@ func (s *seqFilter) duplicate(src lowpan.LinkAddr, seq uint8) bool {
 
 // heard records the link quality of a frame from a neighbour (its MAC
 // source: the previous hop, even for mesh-addressed frames).
-func (l *Lowpan) heard(mac lowpan.LinkAddr, fr *radio.Frame) {
+func (l *Lowpan) heard(mac lowpan.LinkAddr, fr *radio.Frame, now time.Time) {
 	l.nbMu.Lock()
 	defer l.nbMu.Unlock()
+	// The fragments of a datagram come from one neighbour back to back:
+	// the last one heard is the one to update, without a map lookup.
+	n := l.lastHeard
+	if n != nil && n.Addr == mac {
+		n.RSSI, n.LQI, n.LastHeard = fr.RSSI, fr.LQI, now
+		n.Frames++
+		return
+	}
 	n, ok := l.neighbors[mac]
 	if !ok {
 		if len(l.neighbors) >= l.cfg.MaxNeighbors {
@@ -443,11 +476,15 @@ func (l *Lowpan) heard(mac lowpan.LinkAddr, fr *radio.Frame) {
 				}
 			}
 			delete(l.neighbors, oldest.Addr)
+			if oldest == l.lastHeard {
+				l.lastHeard = nil
+			}
 		}
 		n = &Neighbor{Addr: mac}
 		l.neighbors[mac] = n
 	}
-	n.RSSI, n.LQI, n.LastHeard = fr.RSSI, fr.LQI, time.Now()
+	l.lastHeard = n
+	n.RSSI, n.LQI, n.LastHeard = fr.RSSI, fr.LQI, now
 	n.Frames++
 }
 

@@ -153,14 +153,18 @@ func (d *datagram) commit(f []byte) error {
 	return nil
 }
 
-// appendFrame builds one 802.15.4 frame (h and payload, with room for
-// the FCS) as the datagram's next frame.
+// appendFrame builds one 802.15.4 frame (h and payload) as the
+// datagram's next frame, with two placeholder octets for the FCS: the
+// radio computes it (radio.Radio.Transmit; OpenThread's RCP overwrites
+// what the host sends, examples/platforms/simulation/radio.c
+// radioSendMessage → radioComputeCrc, and radio hardware appends its
+// own), so computing it here would only cost time.
 func (d *datagram) appendFrame(h *ieee802154.Header, payload []byte) error {
-	f, err := ieee802154.AppendFrame(d.room(), h, payload, true)
+	f, err := ieee802154.AppendFrame(d.room(), h, payload, false)
 	if err != nil {
 		return err
 	}
-	return d.commit(f)
+	return d.commit(append(f, 0, 0))
 }
 
 var errTooManyFrames = errors.New("packet needs more frames than a datagram holds")
@@ -221,6 +225,7 @@ type txQueue struct {
 	control fifo
 	nCtl    int
 	flows   map[lowpan.LinkAddr]*flow
+	spare   []*flow // flows no destination uses, for reuse
 	ring    []*flow // active flows, round robin
 	turn    int
 	queued  int
@@ -284,10 +289,22 @@ func (q *txQueue) get(dst lowpan.LinkAddr, c Class) (*datagram, error) {
 func (q *txQueue) flow(dst lowpan.LinkAddr) *flow {
 	f := q.flows[dst]
 	if f == nil {
-		f = &flow{dst: dst}
+		if n := len(q.spare); n > 0 {
+			f, q.spare = q.spare[n-1], q.spare[:n-1]
+			*f = flow{dst: dst}
+		} else {
+			f = &flow{dst: dst}
+		}
 		q.flows[dst] = f
 	}
 	return f
+}
+
+// forget drops an idle flow from the table, keeping it for reuse. Called
+// with mu held.
+func (q *txQueue) forget(f *flow) {
+	delete(q.flows, f.dst)
+	q.spare = append(q.spare, f)
 }
 
 // cancel gives back a datagram reserved by get that will not be queued
@@ -319,7 +336,7 @@ func (q *txQueue) release(d *datagram) {
 	if f := q.flows[d.dst]; f != nil {
 		f.n--
 		if f.n == 0 && !f.active {
-			delete(q.flows, d.dst)
+			q.forget(f)
 		}
 	}
 }
@@ -388,7 +405,7 @@ func (q *txQueue) nextFrame(now time.Time, expired *[]*datagram) *datagram {
 			f.active = false
 			q.ring = append(q.ring[:q.turn], q.ring[q.turn+1:]...)
 			if f.n == 0 {
-				delete(q.flows, f.dst)
+				q.forget(f)
 			}
 			continue
 		}

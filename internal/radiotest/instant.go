@@ -6,6 +6,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/ieee802154"
 	"github.com/lowpanbr/lowpanbr/radio"
 )
 
@@ -45,3 +46,15 @@ func (r *Instant) Identity() radio.Identity { return radio.Identity{} }
 
 // Close implements radio.Radio.
 func (r *Instant) Close() error { return nil }
+
+// OnAir returns a copy of psdu as a radio puts it on the air: with its
+// last two octets replaced by the FCS (IEEE 802.15.4-2020 §7.2.10), which
+// the host leaves to the radio.
+func OnAir(psdu []byte) []byte {
+	out := append([]byte(nil), psdu...)
+	if n := len(out); n >= 2 {
+		fcs := ieee802154.FCS(out[:n-2])
+		out[n-2], out[n-1] = byte(fcs), byte(fcs>>8)
+	}
+	return out
+}
