@@ -51,6 +51,8 @@ var families = []family{
 	{"lowpanbr_radio_bytes_sent_total", "counter", []string{"link"}},
 	{"lowpanbr_radio_bytes_received_total", "counter", []string{"link"}},
 	{"lowpanbr_radio_tx_queue_depth", "gauge", nil},
+	{"lowpanbr_link_tx_queue_packets", "gauge", []string{"link"}},
+	{"lowpanbr_link_tx_queue_drops_total", "counter", []string{"link", "reason"}},
 	{"lowpanbr_radio_tx_latency_seconds", "histogram", nil},
 	{"lowpanbr_radio_up", "gauge", nil},
 	{"lowpanbr_rcp_resets_total", "counter", nil},
@@ -75,6 +77,7 @@ var families = []family{
 	{"lowpanbr_tun_packets_total", "counter", []string{"direction"}},
 	{"lowpanbr_forwarded_packets_total", "counter", []string{"path"}},
 	{"lowpanbr_dropped_packets_total", "counter", nil},
+	{"lowpanbr_no_route_packets_total", "counter", nil},
 	{"lowpanbr_send_failures_total", "counter", nil},
 	{"lowpanbr_icmpv6_errors_sent_total", "counter", []string{"type"}},
 	{"lowpanbr_icmpv6_errors_rate_limited_total", "counter", nil},
@@ -1689,9 +1692,18 @@ ip link set lo up
 %[1]s run --state-dir %[2]s/state --api %[2]s/api.sock --sim-nodes 2 >%[2]s/daemon.log 2>&1 &
 pid=$!
 set +e
-%[4]s=http://127.0.0.1:%[3]s/readyz %[5]s >/dev/null && %[4]s=http://127.0.0.1:%[3]s/healthz %[5]s >/dev/null &&
-  %[4]s=http://127.0.0.1:%[3]s/metrics %[5]s >%[2]s/metrics.txt
+%[4]s=http://127.0.0.1:%[3]s/readyz %[5]s >/dev/null && %[4]s=http://127.0.0.1:%[3]s/healthz %[5]s >/dev/null
 rc=$?
+# Per-neighbour families appear once a node was heard: the simulated
+# nodes send their first RS after a random 0-1 s (RFC 4861 §6.3.7).
+i=0
+while [ $rc -eq 0 ] && [ $i -lt 50 ]; do
+  %[4]s=http://127.0.0.1:%[3]s/metrics %[5]s >%[2]s/metrics.txt
+  rc=$?
+  grep -q '^lowpanbr_neighbor_rssi_dbm' %[2]s/metrics.txt && break
+  i=$((i+1))
+  sleep 0.2
+done
 kill -TERM $pid
 wait $pid
 exit $rc

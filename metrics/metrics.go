@@ -17,6 +17,7 @@ type Link interface {
 	Name() string
 	Stats() link.LowpanStats
 	Neighbors() []link.Neighbor
+	QueueStats() link.QueueStats
 }
 
 // RCP is what the collector reads of the radio driver.
@@ -80,7 +81,9 @@ var (
 	dRetries       = d("radio_tx_retries_total", "Frames sent again by the host after a channel access failure (retries after a missing ACK happen inside the RCP and are not reported).", "link")
 	dBytesSent     = d("radio_bytes_sent_total", "PSDU octets handed to the radio (FCS included).", "link")
 	dBytesRecv     = d("radio_bytes_received_total", "PSDU octets received.", "link")
-	dQueueDepth    = d("radio_tx_queue_depth", "Frames waiting in the RCP driver's transmit queue.")
+	dQueueDepth    = d("radio_tx_queue_depth", "Transmissions waiting for the RCP driver (one is on the air at a time).")
+	dLinkQueue     = d("link_tx_queue_packets", "Packets waiting in the link's transmit queue.", "link")
+	dLinkQueueDrop = d("link_tx_queue_drops_total", "Packets the link's transmit queue dropped, by reason (queue_full: no room for the destination or the link; expired: waited past the queue's maximum delay; stopped: the link was shutting down).", "link", "reason")
 	dRadioUp       = d("radio_up", "1 when the RCP is initialised and usable.")
 	dRCPResets     = d("rcp_resets_total", "Unexpected RCP resets.")
 	dRCPReconnects = d("rcp_reconnects_total", "Successful re-initialisations of the RCP after a reset, timeout or transport failure.")
@@ -104,6 +107,7 @@ var (
 	dTUN         = d("tun_packets_total", "Packets read from (rx) and written to (tx) the TUN.", "direction")
 	dForwarded   = d("forwarded_packets_total", "Packets sent into the mesh, from Linux (to_mesh) or between nodes (mesh_to_mesh).", "path")
 	dDropped     = d("dropped_packets_total", "Packets dropped: not IPv6, unroutable multicast, failed writes.")
+	dNoRoute     = d("no_route_packets_total", "Unicast packets to an address nobody registered (answered with ICMPv6 address unreachable, rate permitting).")
 	dSendFails   = d("send_failures_total", "Packets whose transmission failed (no ACK, channel access failure, radio down).")
 	dICMPSent    = d("icmpv6_errors_sent_total", "ICMPv6 errors sent, by type (unreachable, too_big, hop_limit).", "type")
 	dICMPLimited = d("icmpv6_errors_rate_limited_total", "ICMPv6 errors not sent because of the rate limit.")
@@ -116,7 +120,7 @@ var (
 	dNASent       = d("nd_na_sent_total", "Neighbor Advertisements sent.")
 	dEDACSent     = d("nd_edac_sent_total", "(E)DACs sent to 6LRs.")
 	dABROVersion  = d("nd_abro_version", "The ABRO version number advertised.")
-	allDescs      = []desc{dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion}
+	allDescs      = []desc{dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dLinkQueue, dLinkQueueDrop, dNoRoute, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion}
 	statusLabels  = [...]string{"success", "duplicate", "neighbor_cache_full", "moved", "removed", "validation_requested", "duplicate_source", "invalid_source", "topologically_incorrect", "registry_saturated", "validation_failed"}
 	receivedTypes = [...]string{"rs", "ns", "edar", "other", "ns_ignored"}
 )
@@ -175,6 +179,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, dForwarded, st.ToMesh, "to_mesh")
 		counter(ch, dForwarded, st.MeshToMesh, "mesh_to_mesh")
 		counter(ch, dDropped, st.Dropped)
+		counter(ch, dNoRoute, st.Unreachable)
 		counter(ch, dSendFails, st.SendFailures)
 		counter(ch, dICMPSent, st.ICMPUnreachableSent, "unreachable")
 		counter(ch, dICMPSent, st.ICMPTooBigSent, "too_big")
@@ -206,6 +211,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 func collectLink(ch chan<- prometheus.Metric, l Link) {
 	name := l.Name()
+	q := l.QueueStats()
+	gauge(ch, dLinkQueue, float64(q.Queued), name)
+	counter(ch, dLinkQueueDrop, q.DroppedFull, name, "queue_full")
+	counter(ch, dLinkQueueDrop, q.DroppedExpired, name, "expired")
+	counter(ch, dLinkQueueDrop, q.DroppedStopped, name, "stopped")
 	st := l.Stats()
 	// Frames without an ACK request (broadcast) end as "sent"; every
 	// attempt is counted once by its result.

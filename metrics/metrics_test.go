@@ -30,6 +30,10 @@ func (fakeLink) Neighbors() []link.Neighbor {
 	return []link.Neighbor{{Addr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 1, 1}), RSSI: -67, LQI: 180, Frames: 4, LastHeard: time.Now()}}
 }
 
+func (fakeLink) QueueStats() link.QueueStats {
+	return link.QueueStats{Enqueued: 40, DroppedFull: 4, DroppedExpired: 1, Queued: 6}
+}
+
 type fakeRCP struct{}
 
 func (fakeRCP) Stats() rcp.Stats { return rcp.Stats{Up: true, Resets: 1, Reconnects: 2} }
@@ -83,6 +87,10 @@ func TestScrape(t *testing.T) {
 		`lowpanbr_radio_tx_retries_total{link="wpan0"} 2`,
 		`lowpanbr_radio_bytes_sent_total{link="wpan0"} 1500`,
 		`lowpanbr_radio_tx_queue_depth 3`,
+		`lowpanbr_link_tx_queue_packets{link="wpan0"} 6`,
+		`lowpanbr_link_tx_queue_drops_total{link="wpan0",reason="queue_full"} 4`,
+		`lowpanbr_link_tx_queue_drops_total{link="wpan0",reason="expired"} 1`,
+		`lowpanbr_link_tx_queue_drops_total{link="wpan0",reason="stopped"} 0`,
 		`lowpanbr_radio_up 1`,
 		`lowpanbr_rcp_resets_total 1`,
 		`lowpanbr_rcp_reconnects_total 2`,
