@@ -446,10 +446,11 @@ func (f *Forwarder) writeTUN(pkt []byte) {
 // DAC (RFC 4861, RFC 6775).
 func isND(pkt []byte) bool {
 	h := ip6.Header(pkt)
-	if h.NextHeader() != ip6.ProtoICMPv6 || len(pkt) < ip6.HeaderLen+4 {
+	m := ip6.ICMPv6(h.Payload())
+	if h.NextHeader() != ip6.ProtoICMPv6 || len(m) < ip6.ICMPv6HeaderLen {
 		return false
 	}
-	switch h.Payload()[0] {
+	switch m.Type() {
 	case 133, 134, 135, 136, 157, 158:
 		return true
 	}
@@ -583,14 +584,18 @@ func (f *Forwarder) sendFailed(err error) {
 // TUN is a link to it; the mesh's ND is the 6LBR's, from its own
 // link-local address and with its SLLAO, and 6LoWPAN-ND has no MLD.
 func hostLinkControl(pkt []byte) bool {
-	next, off := ip6.Header(pkt).NextHeader(), ip6.HeaderLen
-	if next == ip6.ProtoHopByHop && len(pkt) >= off+8 {
-		next, off = pkt[off], off+8*(1+int(pkt[off+1]))
+	h := ip6.Header(pkt)
+	next, rest := h.NextHeader(), h.Payload()
+	if next == ip6.ProtoHopByHop && len(rest) >= 8 {
+		// RFC 8200 §4.3: next header, then the length in 8-octet units
+		// not counting the first 8.
+		next, rest = rest[0], rest[min(len(rest), 8*(1+int(rest[1]))):]
 	}
-	if next != ip6.ProtoICMPv6 || len(pkt) < off+1 {
+	m := ip6.ICMPv6(rest)
+	if next != ip6.ProtoICMPv6 || len(m) < 1 {
 		return false
 	}
-	switch pkt[off] {
+	switch m.Type() {
 	case 130, 131, 132, 133, 134, 135, 136, 137, 143:
 		return true
 	}

@@ -1,12 +1,10 @@
 package router
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"sync"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/internal/checksum"
 	"github.com/lowpanbr/lowpanbr/internal/ip6"
 )
 
@@ -22,8 +20,7 @@ const (
 )
 
 const (
-	icmpHeaderLen  = 8
-	minIPv6MTU     = 1280
+	minIPv6MTU     = ip6.MinimumMTU
 	icmpErrorHLim  = 64
 	maxICMPvErrLen = minIPv6MTU
 )
@@ -44,22 +41,19 @@ func AppendICMPv6Error(b []byte, src netip.Addr, typ, code uint8, param uint32, 
 	if osrc.IsUnspecified() || osrc.IsMulticast() || (odst.IsMulticast() && typ != ICMPv6PacketTooBig) {
 		return b, false
 	}
-	if oh.NextHeader() == ip6.ProtoICMPv6 && len(oh.Payload()) > 0 && oh.Payload()[0] < 128 {
+	if oh.NextHeader() == ip6.ProtoICMPv6 && ip6.ICMPv6(oh.Payload()).IsError() {
 		return b, false // never an error about an error
 	}
-	quote := min(len(offending), maxICMPvErrLen-ip6.HeaderLen-icmpHeaderLen)
-	plen := icmpHeaderLen + quote
+	quote := min(len(offending), maxICMPvErrLen-ip6.HeaderLen-ip6.ICMPv6MinimumLen)
+	plen := ip6.ICMPv6MinimumLen + quote
 	start := len(b)
-	b = append(b, make([]byte, ip6.HeaderLen)...)
+	b = append(b, make([]byte, ip6.HeaderLen+ip6.ICMPv6MinimumLen)...)
+	b = append(b, offending[:quote]...)
 	h := ip6.Header(b[start:])
 	h.Encode(&ip6.Fields{PayloadLength: uint16(plen), NextHeader: ip6.ProtoICMPv6, HopLimit: icmpErrorHLim, Src: src, Dst: osrc})
-	b = append(b, typ, code, 0, 0)
-	b = binary.BigEndian.AppendUint32(b, param)
-	b = append(b, offending[:quote]...)
-	h = ip6.Header(b[start:])
-	icmp := h.Payload()
-	sum := checksum.Finish(checksum.Sum(icmp, checksum.PseudoHeaderIPv6(h.SrcBytes(), h.DstBytes(), ip6.ProtoICMPv6, uint32(plen))))
-	binary.BigEndian.PutUint16(icmp[2:], sum)
+	m := ip6.ICMPv6(h.Payload())
+	m.Encode(&ip6.ICMPv6Fields{Type: typ, Code: code, TypeSpecific: param})
+	m.SetChecksum(m.CalculateChecksum(h.SrcBytes(), h.DstBytes()))
 	return b, true
 }
 
