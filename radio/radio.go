@@ -97,6 +97,65 @@ func TransmitFrames(ctx context.Context, r Radio, frames [][]byte, opts TxOption
 	return len(frames), nil
 }
 
+// FrameSource feeds a PullTransmitter. Next and Done are called one at a
+// time, never concurrently, and must not block nor call the radio: on the
+// radio's own goroutine between frames (for rcp.Driver: the Spinel
+// reader), and on TransmitFrom's caller's goroutine for the first Next and
+// for the Done of a frame a failure or ctx cut short. A source shared with
+// other goroutines guards its state itself.
+type FrameSource interface {
+	// Next returns the next frame to put on the air and its options, or
+	// ok == false when there is nothing to send now (TransmitFrom then
+	// returns). psdu must stay unchanged until Done reports its outcome.
+	// opts.CCARetries is not applied: after a TxChannelAccessFailure the
+	// source decides, and may return the same frame again.
+	Next() (psdu []byte, opts TxOptions, ok bool)
+	// Done reports the outcome of the frame Next returned last, before
+	// Next is called again. err is non-nil when the radio could not
+	// finish the frame (ctx, reset, closed, transport): res.Status is
+	// then TxAborted. res.Ack, when set, is valid during the call only
+	// (it may alias the radio's receive buffer).
+	Done(res TxResult, err error)
+}
+
+// PullTransmitter is implemented by radios that take frames from a
+// FrameSource the moment the previous transmission ends (rcp.Driver).
+type PullTransmitter interface {
+	// TransmitFrom sends frames from src until src.Next has none, ctx ends
+	// or the radio fails; every frame Next returned has had its Done when
+	// it returns. It returns nil when Next said there was nothing more.
+	TransmitFrom(ctx context.Context, src FrameSource) error
+}
+
+// TransmitFrom uses r's own TransmitFrom when it has one, otherwise calls
+// src.Next, r.Transmit and src.Done in a loop on the caller's goroutine.
+// A Transmit that fails is reported to Done as TxAborted with its error,
+// and ends the loop.
+func TransmitFrom(ctx context.Context, r Radio, src FrameSource) error {
+	if pt, ok := r.(PullTransmitter); ok {
+		return pt.TransmitFrom(ctx, src)
+	}
+	for {
+		// No frame is taken that could not be sent.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("radio: transmit: %w", err)
+		}
+		psdu, opts, ok := src.Next()
+		if !ok {
+			return nil
+		}
+		res, err := r.Transmit(ctx, psdu, opts)
+		if err != nil {
+			// Transmit may return a zero result (TxSent) with an error
+			// that says the frame never went (ctx, not ready).
+			res = TxResult{Status: TxAborted}
+			src.Done(res, err)
+			return err
+		}
+		src.Done(res, nil)
+	}
+}
+
 // Frame is a received 802.15.4 frame with its reception metadata.
 //
 // A radio may lend the PSDU from a bounded pool of receive buffers it owns
@@ -145,7 +204,8 @@ type TxOptions struct {
 	// CCARetries is how often the host sends a frame again after
 	// TxChannelAccessFailure, in TransmitFrames (the radio already did its
 	// CSMA-CA backoffs; the channel may clear a few milliseconds later).
-	// 0: none. Transmit ignores it. Each retry is counted in
+	// 0: none. Transmit and TransmitFrom ignore it (a FrameSource decides
+	// itself whether to send a frame again). Each retry is counted in
 	// TxResult.CCARetries.
 	CCARetries int
 }

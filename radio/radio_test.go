@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -131,5 +132,97 @@ func TestTransmitFramesFallback(t *testing.T) {
 				t.Errorf("err %v", err)
 			}
 		})
+	}
+}
+
+// listSource hands out frames in order, sends a frame again after a
+// channel access failure while retries remain (the source decides, not
+// TransmitFrom), and records every outcome.
+type listSource struct {
+	frames  [][]byte
+	retries int // per frame, after TxChannelAccessFailure
+	i       int
+	tries   int
+	out     bool // a frame was handed out and has no Done yet
+	got     []TxStatus
+	seqs    []byte
+	errs    []error
+	t       *testing.T
+}
+
+func (s *listSource) Next() ([]byte, TxOptions, bool) {
+	if s.out {
+		s.t.Errorf("Next before the Done of frame %d", s.i)
+	}
+	if s.i == len(s.frames) {
+		return nil, TxOptions{}, false
+	}
+	s.out = true
+	// CCARetries must not be applied by TransmitFrom: a retry would
+	// show as a frame sent twice with one Done.
+	return s.frames[s.i], TxOptions{CCARetries: 5}, true
+}
+
+func (s *listSource) Done(res TxResult, err error) {
+	if !s.out {
+		s.t.Errorf("Done without a frame out")
+	}
+	s.out = false
+	s.got = append(s.got, res.Status)
+	s.seqs = append(s.seqs, s.frames[s.i][2])
+	s.errs = append(s.errs, err)
+	if err != nil && res.Status != TxAborted {
+		s.t.Errorf("Done(%v, %v): an error with a status other than aborted", res.Status, err)
+	}
+	if res.Status == TxChannelAccessFailure && s.tries < s.retries {
+		s.tries++
+		return
+	}
+	s.i++
+	s.tries = 0
+}
+
+// TransmitFrom on a radio without its own: frames in Next's order, every
+// outcome (NO_ACK too) reported to Done and the source going on, a channel
+// access failure sent again only because the source says so, a failed
+// Transmit reported as aborted with its error and ending the run, and a
+// context that ended taking no frame.
+func TestTransmitFromFallback(t *testing.T) {
+	frames := [][]byte{{0x61, 0xdc, 1}, {0x61, 0xdc, 2}, {0x41, 0xd8, 3}, {0x61, 0xdc, 4}}
+	for _, tc := range []struct {
+		name    string
+		script  []TxStatus
+		retries int
+		want    []TxStatus
+		seqs    []byte
+		err     bool
+	}{
+		{"all through", []TxStatus{TxAcked, TxChannelAccessFailure, TxAcked, TxSent, TxNoAck}, 1,
+			[]TxStatus{TxAcked, TxChannelAccessFailure, TxAcked, TxSent, TxNoAck}, []byte{1, 2, 2, 3, 4}, false},
+		{"source gives up", []TxStatus{TxChannelAccessFailure, TxAcked, TxSent, TxAcked}, 0,
+			[]TxStatus{TxChannelAccessFailure, TxAcked, TxSent, TxAcked}, []byte{1, 2, 3, 4}, false},
+		{"aborted", []TxStatus{TxAcked, TxAborted}, 0, []TxStatus{TxAcked, TxAborted}, []byte{1, 2}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &scriptRadio{script: tc.script, err: ErrClosed}
+			src := &listSource{frames: frames, retries: tc.retries, t: t}
+			err := TransmitFrom(context.Background(), r, src)
+			if (err != nil) != tc.err || (tc.err && !errors.Is(err, ErrClosed)) {
+				t.Fatalf("err %v, want error %v", err, tc.err)
+			}
+			if !slices.Equal(src.got, tc.want) || !bytes.Equal(src.seqs, tc.seqs) || r.sent != len(tc.want) {
+				t.Errorf("outcomes %v of frames %v (%d sent), want %v of %v", src.got, src.seqs, r.sent, tc.want, tc.seqs)
+			}
+			if tc.err && !errors.Is(src.errs[len(src.errs)-1], ErrClosed) {
+				t.Errorf("Done's error %v", src.errs[len(src.errs)-1])
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := &scriptRadio{}
+	src := &listSource{frames: frames, t: t}
+	if err := TransmitFrom(ctx, r, src); !errors.Is(err, context.Canceled) || src.i != 0 || src.out || r.sent != 0 {
+		t.Errorf("ended context: %v, %d frames taken", err, src.i)
 	}
 }

@@ -149,6 +149,7 @@ type Driver struct {
 var (
 	_ radio.Radio             = (*Driver)(nil)
 	_ radio.FramesTransmitter = (*Driver)(nil)
+	_ radio.PullTransmitter   = (*Driver)(nil)
 )
 
 // Open connects to the RCP, initialises it and starts the driver. Errors
@@ -762,15 +763,22 @@ func (c *connection) rawFrame(f *spinel.Frame) {
 }
 
 // txBatch is one caller's transmission: the frames of a datagram (or the
-// one frame of Transmit), stepped by the Spinel client's reader goroutine
-// as each transmit-done arrives (spinel.TxSequence). It is used by one
-// caller and the client; refs counts them, and the last one done puts it
-// back on the free list.
+// one frame of Transmit), or the frames a radio.FrameSource hands out
+// (TransmitFrom), stepped by the Spinel client's reader goroutine as each
+// transmit-done arrives (spinel.TxSequence). It is used by one caller and
+// the client; refs counts them, and the last one done puts it back on the
+// free list.
 type txBatch struct {
 	d       *Driver
 	frames  [][]byte
 	results []radio.TxResult
 	opts    radio.TxOptions
+	// src, when set, makes this a pull: one frame at a time in one[0],
+	// taken from src and reported to it. ctx is TransmitFrom's, held for
+	// that call only, so that no frame is taken once the caller is
+	// leaving.
+	src     radio.FrameSource
+	ctx     context.Context
 	txCh    uint8
 	rxCh    uint8
 	backoff uint8
@@ -821,6 +829,9 @@ func (b *txBatch) done() {
 // in flight and returns the request for the next one, or for the same
 // frame again after a channel access failure while retries remain.
 func (b *txBatch) Next(done *spinel.TxDone, err error) *spinel.TxRequest {
+	if b.src != nil {
+		return b.pull(done, err)
+	}
 	if done == nil { // the first call: the caller holds the radio now
 		b.started = true
 		b.d.waiting.Add(-1)
@@ -852,6 +863,74 @@ func (b *txBatch) Next(done *spinel.TxDone, err error) *spinel.TxRequest {
 		return nil
 	}
 	return b.request()
+}
+
+// pull is Next for TransmitFrom: it reports the outcome of the frame in
+// flight to the source, takes the next frame from it and returns its
+// request, all on the Spinel reader goroutine (the first call: on the
+// caller's). Channel-access failures are reported like any outcome; the
+// source decides whether to send the frame again.
+func (b *txBatch) pull(done *spinel.TxDone, err error) *spinel.TxRequest {
+	if done == nil { // the first call: the caller holds the radio now
+		b.started = true
+		b.d.waiting.Add(-1)
+	} else {
+		b.inFlight = false
+		res := b.d.outcome(b.one[0], done, err, nil)
+		if res.Status == radio.TxAcked && done.HasAck {
+			// Lent for the call only: it is the reader's buffer.
+			res.Ack = done.Ack.PSDU
+		}
+		var ferr error
+		switch {
+		case err != nil:
+			ferr = fmt.Errorf("radio %s: transmit: %w", b.d.cfg.Name, err)
+		case res.Status == radio.TxAborted:
+			ferr = fmt.Errorf("radio %s: transmit: %w", b.d.cfg.Name, done.Status)
+		}
+		b.n++
+		b.one[0] = nil
+		b.src.Done(res, ferr)
+		if ferr != nil {
+			b.err = ferr
+			return nil
+		}
+	}
+	if b.ctx.Err() != nil {
+		return nil // the caller is leaving: take nothing it cannot send
+	}
+	psdu, opts, ok := b.src.Next()
+	if !ok {
+		return nil
+	}
+	if len(psdu) < 3 || len(psdu) > spinel.MaxPSDU {
+		b.err = fmt.Errorf("radio %s: PSDU of %d octets: must be 3..%d (FCS included)", b.d.cfg.Name, len(psdu), spinel.MaxPSDU)
+		b.src.Done(radio.TxResult{Status: radio.TxAborted}, b.err)
+		return nil
+	}
+	b.one[0], b.opts = psdu, opts
+	b.frames, b.i = b.one[:], 0
+	b.setOptions()
+	return b.request()
+}
+
+// setOptions turns b.opts into the request's fields; b.rxCh is the
+// configured channel.
+func (b *txBatch) setOptions() {
+	b.txCh = b.rxCh
+	if b.opts.Channel != 0 {
+		b.txCh = b.opts.Channel
+	}
+	b.backoff, b.retries = 4, 3
+	if b.opts.MaxCSMABackoffs > 0 {
+		b.backoff = uint8(min(b.opts.MaxCSMABackoffs, 255))
+	}
+	switch {
+	case b.opts.MaxFrameRetries > 0:
+		b.retries = uint8(min(b.opts.MaxFrameRetries, 255))
+	case b.opts.MaxFrameRetries < 0:
+		b.retries = 0
+	}
 }
 
 // End implements spinel.TxSequence.
@@ -949,7 +1028,35 @@ func (d *Driver) Transmit(ctx context.Context, psdu []byte, opts radio.TxOptions
 	return res, err
 }
 
-// transmit runs a batch set up with its frames, results and options.
+// TransmitFrom implements radio.PullTransmitter. It takes the radio (the
+// client's transmit token, as TransmitFrames does), calls src.Next and
+// writes the first request itself; from then on everything happens on the
+// Spinel client's reader goroutine: on each transmit-done it calls
+// src.Done and src.Next and writes the next request at once, so that the
+// RCP, which holds one transmission, has the next one the moment it can
+// take it, and the caller is woken once, when Next has nothing more or the
+// run fails. When ctx ends, or the RCP resets or the connection fails,
+// with a frame in the RCP's hands, that frame is reported to src.Done as
+// TxAborted with the reason before TransmitFrom returns; the radio stays
+// held until its transmit-done (or the transmit timeout), so that no
+// request replaces it (sub_mac.cpp SubMac::Send).
+func (d *Driver) TransmitFrom(ctx context.Context, src radio.FrameSource) error {
+	b := d.getBatch()
+	b.src, b.ctx = src, ctx
+	_, err := d.transmit(ctx, b)
+	if err != nil && b.inFlight {
+		// The frame in the RCP's hands, or taken from src and never
+		// written, has no outcome we know of.
+		b.inFlight = false
+		d.stats.txAborted.Add(1)
+		src.Done(radio.TxResult{Status: radio.TxAborted}, err)
+	}
+	b.done()
+	return err
+}
+
+// transmit runs a batch set up with its frames, results and options, or a
+// pull (b.src).
 func (d *Driver) transmit(ctx context.Context, b *txBatch) (int, error) {
 	if d.ctx.Err() != nil {
 		b.done() // the client's reference: it never sees the batch
@@ -983,20 +1090,8 @@ func (d *Driver) transmit(ctx context.Context, b *txBatch) (int, error) {
 	// (radio_spinel.cpp Transmit sends mTxInfo.mRxChannelAfterTxDone,
 	// which mac.cpp sets to mRadioChannel; mac_frame.hpp SetChannel sets
 	// both to the same channel).
-	b.rxCh, b.txCh = ch, ch
-	if b.opts.Channel != 0 {
-		b.txCh = b.opts.Channel
-	}
-	b.backoff, b.retries = 4, 3
-	if b.opts.MaxCSMABackoffs > 0 {
-		b.backoff = uint8(min(b.opts.MaxCSMABackoffs, 255))
-	}
-	switch {
-	case b.opts.MaxFrameRetries > 0:
-		b.retries = uint8(min(b.opts.MaxFrameRetries, 255))
-	case b.opts.MaxFrameRetries < 0:
-		b.retries = 0
-	}
+	b.rxCh = ch
+	b.setOptions()
 	d.waiting.Add(1)
 	err := c.TransmitSequence(ctx, b)
 	if !b.started {
@@ -1006,7 +1101,7 @@ func (d *Driver) transmit(ctx context.Context, b *txBatch) (int, error) {
 		return b.n, b.err
 	}
 	n := b.n
-	if b.inFlight {
+	if b.inFlight && b.src == nil {
 		// The frame in the RCP's hands has no outcome we know of.
 		d.stats.txAborted.Add(1)
 		r := radio.TxResult{Status: radio.TxAborted}
