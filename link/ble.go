@@ -150,17 +150,22 @@ func (l *BLE) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (*da
 	return d, nil
 }
 
-// transmitNext implements transmitter: the SDU to the channel, which
+// sendQueued implements transmitter: each SDU to the channel, which
 // queues it for the peer's credits without waiting for them.
-func (l *BLE) transmitNext(ctx context.Context, d *datagram) (bool, error) {
-	sdu := d.frame(0)
-	if err := l.cfg.Channel.SendSDU(ctx, sdu); err != nil {
-		l.stats.sendErr.Add(1)
-		return false, fmt.Errorf("link: %s: %w", l.cfg.Name, err)
-	}
-	l.stats.pktSent.Add(1)
-	l.stats.bSent.Add(uint64(len(sdu)))
-	return true, nil
+func (l *BLE) sendQueued(ctx context.Context) {
+	sendEach(ctx, l.q, func(ctx context.Context, d *datagram) error {
+		sdu := d.frame(0)
+		if err := l.cfg.Channel.SendSDU(ctx, sdu); err != nil {
+			l.stats.sendErr.Add(1)
+			return fmt.Errorf("link: %s: %w", l.cfg.Name, err)
+		}
+		l.stats.pktSent.Add(1)
+		l.stats.bSent.Add(uint64(len(sdu)))
+		if d.opts.Latency != nil && !d.opts.Since.IsZero() {
+			d.opts.Latency.Observe(time.Since(d.opts.Since).Seconds())
+		}
+		return nil
+	})
 }
 
 // QueueStats returns the transmit queue's counters.

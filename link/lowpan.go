@@ -109,7 +109,8 @@ type Lowpan struct {
 	neighbors map[lowpan.LinkAddr]*Neighbor
 	lastHeard *Neighbor // the entry heard last (nil when evicted)
 
-	q *txQueue
+	q   *txQueue
+	src frameSource
 
 	stats struct {
 		pktSent, pktRecv, frSent, frRecv, acked, noAck, cca, txErr, fragSent, dups, bad, decErr, saved atomic.Uint64
@@ -149,6 +150,7 @@ func NewLowpan(cfg LowpanConfig) (*Lowpan, error) {
 	l := &Lowpan{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r, neighbors: make(map[lowpan.LinkAddr]*Neighbor),
 		comp: lowpan.Compressor{Contexts: cfg.Contexts, ElideUDPChecksum: cfg.ElideUDPChecksum}, q: newTxQueue(cfg.Queue)}
 	l.ext.Store(binary.BigEndian.Uint64(cfg.ExtAddr[:]))
+	l.src = frameSource{l: l, expired: make([]*datagram, 0, 8)}
 	return l, nil
 }
 
@@ -246,47 +248,102 @@ func (l *Lowpan) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (
 	return d, nil
 }
 
-// transmitNext implements transmitter: one frame, sent again after a
-// channel access failure up to CCARetries times (the RCP already did its
-// CSMA-CA backoffs; the channel may clear a few milliseconds later).
-// Retransmissions after a missing ACK are the RCP's own
-// (TxOptions.MaxFrameRetries) and not reported over Spinel.
-func (l *Lowpan) transmitNext(ctx context.Context, d *datagram) (bool, error) {
-	f := d.frame(d.next)
-	res, err := l.cfg.Radio.Transmit(ctx, f, radio.TxOptions{})
-	for try := 0; err == nil && res.Status == radio.TxChannelAccessFailure && try < l.cfg.CCARetries; try++ {
-		l.stats.retries.Add(1)
-		l.stats.cca.Add(1)
-		l.stats.frSent.Add(1)
-		l.stats.bytesSent.Add(uint64(len(f)))
-		res, err = l.cfg.Radio.Transmit(ctx, f, radio.TxOptions{})
+// sendQueued implements transmitter: the radio pulls frames from the
+// queue through l.src until it is empty. With an RCP the next frame is
+// taken and written by the Spinel reader the moment the previous
+// transmission's done arrives (radio.PullTransmitter), with no round trip
+// through this goroutine; other radios are driven frame by frame here.
+func (l *Lowpan) sendQueued(ctx context.Context) {
+	if err := radio.TransmitFrom(ctx, l.cfg.Radio, &l.src); err != nil && ctx.Err() == nil {
+		l.log.Debug("transmit", "err", err)
 	}
+}
+
+// frameSource is the link's radio.FrameSource: Next and Done run one at a
+// time on the radio's goroutine (or the sender's), never concurrently, so
+// its fields need no lock; the queue guards its own.
+type frameSource struct {
+	l       *Lowpan
+	cur     *datagram // the datagram of the frame Next returned last
+	retry   bool      // Next returns cur's frame again (channel access failure)
+	retries int       // host retries of cur's frame so far
+	expired []*datagram
+}
+
+// Next implements radio.FrameSource.
+func (s *frameSource) Next() ([]byte, radio.TxOptions, bool) {
+	if s.retry && s.cur != nil {
+		return s.cur.frame(s.cur.next), radio.TxOptions{}, true
+	}
+	d := s.l.q.nextFrame(time.Now(), &s.expired)
+	for _, x := range s.expired {
+		tell(x, ErrExpired)
+		s.l.q.recycle(x)
+	}
+	s.expired = s.expired[:0]
+	s.cur, s.retries = d, 0
+	if d == nil {
+		return nil, radio.TxOptions{}, false
+	}
+	return d.frame(d.next), radio.TxOptions{}, true
+}
+
+// Done implements radio.FrameSource: it counts the frame, sends it again
+// after a channel access failure up to CCARetries times (the RCP already
+// did its CSMA-CA backoffs; the channel may clear a few milliseconds
+// later; retransmissions after a missing ACK are the RCP's own and not
+// reported over Spinel), and ends the datagram after its last frame or at
+// the first frame that failed.
+func (s *frameSource) Done(res radio.TxResult, err error) {
+	l, d := s.l, s.cur
+	s.retry = false
+	if d == nil {
+		return
+	}
+	f := d.frame(d.next)
 	l.stats.frSent.Add(1)
 	l.stats.bytesSent.Add(uint64(len(f)))
-	if err != nil {
-		l.stats.txErr.Add(1)
-		return false, fmt.Errorf("link: %s: frame to %v: %w", l.cfg.Name, d.dst, err)
-	}
-	switch res.Status {
-	case radio.TxAcked:
-		l.stats.acked.Add(1)
-	case radio.TxSent:
-	case radio.TxNoAck:
-		l.stats.noAck.Add(1)
-		return false, fmt.Errorf("link: %s: frame to %v: %w", l.cfg.Name, d.dst, ErrNoAck)
-	case radio.TxChannelAccessFailure:
+	if err == nil && res.Status == radio.TxChannelAccessFailure && s.retries < l.cfg.CCARetries {
+		s.retries++
+		s.retry = true
+		l.stats.retries.Add(1)
 		l.stats.cca.Add(1)
-		return false, fmt.Errorf("link: %s: frame to %v: %w", l.cfg.Name, d.dst, ErrChannelAccess)
+		return
+	}
+	switch {
+	case err != nil:
+		l.stats.txErr.Add(1)
+		err = fmt.Errorf("link: %s: frame to %v: %w", l.cfg.Name, d.dst, err)
+	case res.Status == radio.TxAcked:
+		l.stats.acked.Add(1)
+	case res.Status == radio.TxSent:
+	case res.Status == radio.TxNoAck:
+		l.stats.noAck.Add(1)
+		err = fmt.Errorf("link: %s: frame to %v: %w", l.cfg.Name, d.dst, ErrNoAck)
+	case res.Status == radio.TxChannelAccessFailure:
+		l.stats.cca.Add(1)
+		err = fmt.Errorf("link: %s: frame to %v: %w", l.cfg.Name, d.dst, ErrChannelAccess)
 	default:
 		l.stats.txErr.Add(1)
-		return false, fmt.Errorf("link: %s: frame to %v: %v", l.cfg.Name, d.dst, res.Status)
+		err = fmt.Errorf("link: %s: frame to %v: %v", l.cfg.Name, d.dst, res.Status)
+	}
+	if err != nil {
+		s.cur = nil
+		tell(d, err)
+		l.q.finish(d)
+		return
 	}
 	d.next++
 	if d.next < d.n {
-		return false, nil
+		return
 	}
+	s.cur = nil
 	l.stats.pktSent.Add(1)
-	return true, nil
+	if d.opts.Latency != nil && !d.opts.Since.IsZero() {
+		d.opts.Latency.Observe(time.Since(d.opts.Since).Seconds())
+	}
+	tell(d, nil)
+	l.q.finish(d)
 }
 
 // Run sends what Send queues, on a sender goroutine of its own, and
@@ -301,6 +358,9 @@ func (l *Lowpan) Run(ctx context.Context, deliver func(*Delivery)) {
 	go func() {
 		defer close(sent)
 		runSender(ctx, l.q, l, l.cfg.DrainTimeout)
+		// A frame left for a retry belongs to a datagram the stop took
+		// out of the queue.
+		l.src.cur, l.src.retry = nil, false
 	}()
 	l.receive(ctx, deliver)
 	<-sent

@@ -5,12 +5,12 @@ import (
 	"time"
 )
 
-// transmitter is what a link's sender needs of the link: put the next
-// frame of d on the air (d.frame(d.next)). It returns done when d has no
-// frame left to send, and an error when d failed (the rest of it is
-// dropped).
+// transmitter is what a link's sender needs of the link: send what the
+// queue holds, in the queue's order, until it is empty or ctx ends; each
+// datagram finished (sent, failed, expired) goes back to the queue with
+// its waiter told.
 type transmitter interface {
-	transmitNext(ctx context.Context, d *datagram) (done bool, err error)
+	sendQueued(ctx context.Context)
 }
 
 // defaultDrainTimeout bounds how long a link keeps sending after its Run's
@@ -35,40 +35,20 @@ func runSender(ctx context.Context, q *txQueue, tx transmitter, drain time.Durat
 	})
 	defer stopDrain()
 
-	expired := make([]*datagram, 0, 8)
 	for {
-		d := q.nextFrame(time.Now(), &expired)
-		for _, x := range expired {
-			tell(x, ErrExpired)
-			q.recycle(x)
-		}
-		expired = expired[:0]
-		if d == nil {
-			if ctx.Err() != nil {
-				break // drained
+		if q.pending() {
+			if txCtx.Err() != nil {
+				break // the drain time is up
 			}
-			select {
-			case <-q.wake:
-				continue
-			case <-ctx.Done():
-				continue // send what is left, then stop
-			}
-		}
-		if txCtx.Err() != nil {
-			break // the drain time is up
-		}
-		done, err := tx.transmitNext(txCtx, d)
-		if err != nil {
-			tell(d, err)
-			q.finish(d)
+			tx.sendQueued(txCtx)
 			continue
 		}
-		if done {
-			if d.opts.Latency != nil && !d.opts.Since.IsZero() {
-				d.opts.Latency.Observe(time.Since(d.opts.Since).Seconds())
-			}
-			tell(d, nil)
-			q.finish(d)
+		if ctx.Err() != nil {
+			break // drained
+		}
+		select {
+		case <-q.wake:
+		case <-ctx.Done(): // send what is left, then stop
 		}
 	}
 	var rest []*datagram
@@ -76,6 +56,26 @@ func runSender(ctx context.Context, q *txQueue, tx transmitter, drain time.Durat
 	for _, d := range rest {
 		tell(d, ErrStopped)
 		q.recycle(d)
+	}
+}
+
+// sendEach is the sender's loop for links whose transmission is one call
+// per datagram (BLE): next takes each datagram in the queue's order.
+func sendEach(ctx context.Context, q *txQueue, send func(ctx context.Context, d *datagram) error) {
+	expired := make([]*datagram, 0, 8)
+	for ctx.Err() == nil {
+		d := q.nextFrame(time.Now(), &expired)
+		for _, x := range expired {
+			tell(x, ErrExpired)
+			q.recycle(x)
+		}
+		expired = expired[:0]
+		if d == nil {
+			return
+		}
+		err := send(ctx, d)
+		tell(d, err)
+		q.finish(d)
 	}
 }
 

@@ -477,6 +477,13 @@ func (q *txQueue) restart() {
 	q.mu.Unlock()
 }
 
+// pending reports whether anything waits to be sent.
+func (q *txQueue) pending() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.control.head != nil || len(q.ring) > 0
+}
+
 func (q *txQueue) snapshot() QueueStats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
