@@ -19,5 +19,15 @@
 // falls back to Transmit) sends a datagram's frames back to back and stops
 // at the first that is neither sent nor acknowledged, after
 // TxOptions.CCARetries host-level retries of a frame that met a busy
-// channel, reported per frame in TxResult.CCARetries.
+// channel, reported per frame in TxResult.CCARetries. PullTransmitter (and
+// the TransmitFrom function) is the pull form, for a link layer that picks
+// frame by frame (round robin between destinations): the radio asks a
+// FrameSource for the next frame the moment the previous transmission
+// ends, and reports each outcome to it, on the radio's own goroutine
+// (rcp.Driver: the Spinel reader), so no goroutine of the caller runs
+// between frames; the source decides retries after a busy channel (it may
+// hand out the same frame again), and a frame the radio could not finish
+// is reported as TxAborted with the reason before TransmitFrom returns.
+// Radios without it get a loop of Next, Transmit and Done on the caller's
+// goroutine.
 package radio

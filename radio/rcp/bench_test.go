@@ -211,7 +211,7 @@ func BenchmarkPTYReceive(b *testing.B) {
 // a PTY, HDLC, the Spinel client and rcp.Driver, against a canned RCP that
 // answers from made-up values without allocating (no simulated medium).
 // tx: Transmit of a broadcast frame; batch14: TransmitFrames of 14, per
-// frame; rx: a frame written by the RCP, received and released.
+// frame; pull14: TransmitFrom of a source with 14 frames, per frame; rx: a frame written by the RCP, received and released.
 func BenchmarkCannedFrames(b *testing.B) {
 	psdu := dataFrame(b, 1, 0xffff, false)
 	ctx := context.Background()
@@ -241,6 +241,20 @@ func BenchmarkCannedFrames(b *testing.B) {
 			batch := frames[:min(len(frames), b.N-i)]
 			if n, err := d.TransmitFrames(ctx, batch, radio.TxOptions{}, results); err != nil || n != len(batch) {
 				b.Fatal(n, err)
+			}
+		}
+		perFrame(b, start, cpu0)
+	})
+	b.Run("pull14", func(b *testing.B) {
+		d, _, _ := cannedDriver(b, psdu, nil)
+		src := &loopSource{frames: [][]byte{psdu}}
+		b.ReportAllocs()
+		b.ResetTimer()
+		start, cpu0 := time.Now(), processCPU()
+		for i := 0; i < b.N; i += 14 {
+			src.i, src.n = 0, min(14, b.N-i)
+			if err := d.TransmitFrom(ctx, src); err != nil || src.bad != 0 {
+				b.Fatal(err, src.bad)
 			}
 		}
 		perFrame(b, start, cpu0)

@@ -40,7 +40,15 @@
 // the UART's write buffer in one copy (Spinel header, PSDU and the fields
 // after it are HDLC-escaped straight into it) and one write system call;
 // nothing is allocated, and the acknowledgement is copied only into a
-// buffer the caller brings. Transmit is a batch of one.
+// buffer the caller brings. Transmit is a batch of one. TransmitFrom is
+// the pull form on the same machinery: the caller takes the token and
+// writes the first request; then, on each transmit-done, the reader calls
+// the radio.FrameSource's Done and Next and writes the next request,
+// without waking the caller, until Next has nothing (the caller then
+// returns nil) or the run fails; the ACK is lent to Done from the
+// reader's buffer, and nothing is allocated per frame. The token is held
+// for the whole run, so an energy scan or another caller waits until Next
+// says there is nothing more: a source ends its runs.
 //
 // Reception: the client's reader hands each IS STREAM_RAW to the driver on
 // its own goroutine (spinel.Client.SubscribeFunc); the driver copies the
@@ -65,9 +73,13 @@
 // Goroutines: superviseRCP (the connection lifecycle: bring-up, reset
 // notifications and energy scan results through the Spinel client's
 // subscription, recovery) and each connection's Spinel client reader
-// (spinelReader), which also delivers received frames and writes the
-// requests of a batch after the first. Transmissions run on their
-// callers' goroutines; there is no transmit goroutine. When a caller's
+// (spinelReader), which also delivers received frames, writes the
+// requests of a batch after the first and, for TransmitFrom, calls the
+// source's Done and Next for every frame after the first (the first Next,
+// and the Done of a frame cut short by ctx, a reset or the connection,
+// run on TransmitFrom's caller's goroutine, never at the same time as the
+// reader's). Transmissions run on their callers' goroutines; there is no
+// transmit goroutine. When a caller's
 // context ends with a frame in the RCP's hands, the client waits for that
 // frame's transmit-done on a short-lived goroutine before the next
 // transmission may go. All stop on Close.
