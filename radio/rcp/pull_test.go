@@ -128,12 +128,12 @@ func TestTransmitFrom(t *testing.T) {
 	}
 }
 
-// A frame in the RCP's hands when the caller's context ends, or when the
-// RCP resets, is reported to Done as aborted with the reason before
+// A frame in the RCP's hands when the caller's context ends, when the RCP
+// resets or when the driver closes, is reported to Done as aborted with the reason before
 // TransmitFrom returns, and no later frame is taken. After the context,
 // the next transmission waits for that frame's transmit-done.
 func TestTransmitFromCut(t *testing.T) {
-	for _, how := range []string{"ctx", "reset"} {
+	for _, how := range []string{"ctx", "reset", "close"} {
 		t.Run(how, func(t *testing.T) {
 			d, q, master := cannedDriver(t, dataFrame(t, 1, 1, false), nil)
 			q.mu.Lock()
@@ -146,9 +146,12 @@ func TestTransmitFromCut(t *testing.T) {
 			ret := make(chan error, 1)
 			go func() { ret <- d.TransmitFrom(ctx, src) }()
 			waitFor(t, "frame 2 at the RCP", 2*time.Second, func() bool { return len(q.requests()) == 2 })
-			if how == "ctx" {
+			switch how {
+			case "ctx":
 				cancel()
-			} else {
+			case "close":
+				d.Close()
+			default:
 				out := spinel.AppendFrameHeader(nil, 0, 0, spinel.CmdPropValueIs, spinel.PropLastStatus)
 				out = spinel.AppendPackedUint(out, uint32(spinel.StatusResetSoftware))
 				q.mu.Lock()
@@ -166,11 +169,20 @@ func TestTransmitFromCut(t *testing.T) {
 				t.Fatalf("outcomes %v of frames %v", got, seqs)
 			}
 			wantErr := error(context.Canceled)
-			if how == "reset" {
+			switch how {
+			case "reset":
 				wantErr = spinel.ErrReset
+			case "close":
+				wantErr = radio.ErrClosed
 			}
 			if !errors.Is(err, wantErr) || !errors.Is(errs[1], wantErr) {
 				t.Fatalf("TransmitFrom: %v; Done: %v; want %v", err, errs[1], wantErr)
+			}
+			if how == "close" {
+				if err := d.TransmitFrom(context.Background(), src); !errors.Is(err, radio.ErrClosed) || len(src.errs) != 2 {
+					t.Fatalf("after Close: %v, %d outcomes", err, len(src.errs))
+				}
+				return
 			}
 			if how == "reset" {
 				waitFor(t, "the RCP back up", 2*time.Second, d.Ready)
