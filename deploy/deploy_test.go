@@ -600,7 +600,6 @@ func dashboardExprs(t *testing.T, d dashboard) []expr {
 
 var (
 	reString    = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
-	reRange     = regexp.MustCompile(`\[[^\]]*\]`)
 	reMetric    = regexp.MustCompile(`\b(?:lowpanbr|go|process)_[a-z0-9_]+\b`)
 	reMatcher   = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)`)
 	reGrouping  = regexp.MustCompile(`\b(?:by|without)\s*\(([^)]*)\)`)

@@ -116,5 +116,4 @@ var (
 	errEncodeTooLong = fmt.Errorf("nd: message longer than 65535 octets: %w", ErrEncode)
 	errEncodePrefix  = fmt.Errorf("nd: prefix must be a valid IPv6 prefix: %w", ErrEncode)
 	errEncodeCID     = fmt.Errorf("nd: RFC 6282 §3.1.1: context identifier above 15: %w", ErrEncode)
-	errEncodeLLA     = fmt.Errorf("nd: link-layer address has no option form: %w", ErrEncode)
 )
