@@ -78,6 +78,7 @@ type ForwarderStats struct {
 // link delivering into fromMesh, and ndTimers.
 type Forwarder struct {
 	cfg  ForwarderConfig
+	reg  *nd.Registry // the 6LBR's: next hops and who registered where
 	log  *slog.Logger
 	rl   RateLimiter
 	tunW sync.Mutex // WritePacket is called from several goroutines
@@ -116,7 +117,7 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Forwarder{cfg: cfg, log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst}}
+	f := &Forwarder{cfg: cfg, reg: cfg.ND.Registry(), log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst}}
 	links := append([]link.Runnable(nil), cfg.Links...)
 	f.links.Store(&links)
 	return f, nil
@@ -214,7 +215,7 @@ func (f *Forwarder) dropLink(id nd.LinkID) {
 	next[id] = nil
 	f.links.Store(&next)
 	f.linksMu.Unlock()
-	n := f.cfg.ND.Registry().RemoveLink(id)
+	n := f.reg.RemoveLink(id)
 	f.log.Info("link down", "link", name, "id", id, "registrations_removed", n)
 }
 
@@ -328,7 +329,7 @@ func (f *Forwarder) fromLinux(pkt []byte, since time.Time) {
 				// §3.3.4 keeps multicast off links whose node did not
 				// ask for it).
 				next = p2p.Peer()
-				if !f.cfg.ND.Registry().RegisteredOn(nd.LinkID(id), next, time.Now()) {
+				if !f.reg.RegisteredOn(nd.LinkID(id), next, time.Now()) {
 					continue
 				}
 			}
@@ -349,7 +350,7 @@ func (f *Forwarder) fromLinux(pkt []byte, since time.Time) {
 // forward sends a unicast packet to a registered mesh node, or answers
 // with the ICMPv6 error the router owes.
 func (f *Forwarder) forward(pkt []byte, dst netip.Addr, fromLinux bool, since time.Time) {
-	lid, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now())
+	lid, ll, ok := f.reg.NextHop(dst, time.Now())
 	if !ok {
 		f.stats.unreach.Add(1)
 		f.icmpError(pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
@@ -422,7 +423,7 @@ func (f *Forwarder) icmpError(pkt []byte, typ, code uint8, param uint32, toLinux
 		return
 	}
 	dst := ip6.Header(msg).Dst()
-	if lid, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
+	if lid, ll, ok := f.reg.NextHop(dst, time.Now()); ok {
 		if l := f.link(lid); l != nil {
 			if err := l.Send(msg, ll, link.SendOptions{}); err != nil {
 				f.sendFailed(err)
@@ -475,7 +476,7 @@ func (f *Forwarder) fromMesh(lid nd.LinkID, d *link.Delivery) {
 		f.writeTUN(pkt)
 		return
 	}
-	if lid, ll, ok := f.cfg.ND.Registry().NextHop(dst, time.Now()); ok {
+	if lid, ll, ok := f.reg.NextHop(dst, time.Now()); ok {
 		f.forwardTo(pkt, dst, lid, ll, false, time.Time{}) // mesh to mesh, through us
 		return
 	}
@@ -503,7 +504,7 @@ func (f *Forwarder) handleND(lid nd.LinkID, d *link.Delivery) {
 			rd := ip6.Header(r.Packet).Dst()
 			if rd.IsMulticast() {
 				next = link.BroadcastShort
-			} else if _, ll, ok := f.cfg.ND.Registry().NextHop(rd, time.Now()); ok {
+			} else if _, ll, ok := f.reg.NextHop(rd, time.Now()); ok {
 				next = ll
 			} else {
 				next = d.Src

@@ -32,7 +32,7 @@ func ServeBLE[C BLEChannel](ctx context.Context, f *Forwarder, channels <-chan C
 		case ch = <-channels:
 		}
 		link, err := link.NewBLE(link.BLEConfig{Channel: ch, Local: ch.LocalCanonical(), Peer: ch.PeerCanonical(),
-			Contexts: contexts, Registered: f.cfg.ND.Registry(), Logger: log})
+			Contexts: contexts, Registered: f.reg, Logger: log})
 		if err != nil {
 			log.Warn("BLE link", "err", err)
 			continue
