@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,7 +130,7 @@ func oracleCorpus(t *testing.T) []oracleFrame {
 // implementation we did not write) dissect it, and compares every header
 // field with what was encoded, then decodes each frame again with Decode.
 func TestTsharkOracle(t *testing.T) {
-	tshark := oracle.Tshark(t)
+	oracle.Tshark(t)
 	corpus := oracleCorpus(t)
 	if len(corpus) < 100 {
 		t.Fatalf("corpus has %d frames, want at least 100", len(corpus))
@@ -150,33 +148,14 @@ func TestTsharkOracle(t *testing.T) {
 	for i, f := range corpus {
 		frames[i] = f.psdu
 	}
-	file := filepath.Join(t.TempDir(), "corpus.pcap")
-	if err := os.WriteFile(file, writePcap(linkTypeIEEE802154WithFCS, frames), 0o644); err != nil {
-		t.Fatal(err)
+	rows := oracle.WritePcap(t, oracle.LinkTypeIEEE802154WithFCS, frames...).FieldMaps(t, oracleFields...)
+	if len(rows) != len(corpus) {
+		t.Fatalf("tshark printed %d rows for %d frames", len(rows), len(corpus))
 	}
-	args := []string{"-r", file, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
-	for _, f := range oracleFields {
-		args = append(args, "-e", f)
-	}
-	var stdout bytes.Buffer
-	cmd := exec.Command(tshark, args...)
-	cmd.Stdout = &stdout // stderr ("Running as user root…") ignored
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
-	lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
-	if len(lines) != len(corpus) {
-		t.Fatalf("tshark printed %d lines for %d frames", len(lines), len(corpus))
-	}
-	if os.Getenv("TSHARK_ORACLE_DUMP") != "" {
-		t.Log("\n" + stdout.String())
-	}
-	for i, line := range lines {
-		got := map[string]string{}
-		for j, v := range strings.Split(line, "\t") {
-			if j < len(oracleFields) {
-				got[oracleFields[j]] = v
-			}
+	dump := os.Getenv("TSHARK_ORACLE_DUMP") != ""
+	for i, got := range rows {
+		if dump {
+			t.Logf("frame %d: %v", i+1, got)
 		}
 		want := oracleExpect(t, i+1, corpus[i])
 		for _, k := range corpus[i].skip {

@@ -129,12 +129,15 @@ func TestTsharkCrossCheck(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	args := []string{"-r", path, "-2", "-o", "udp.check_checksum:TRUE", "--disable-protocol", "coap"}
+	capture := oracle.Capture{Path: path, TwoPass: true, Prefs: []string{"udp.check_checksum:TRUE"}, Disable: []string{"coap"}}
 	for _, c := range corpusContexts {
-		args = append(args, "-o", fmt.Sprintf("6lowpan.context%d:%s", c.id, c.prefix))
+		capture.Prefs = append(capture.Prefs, fmt.Sprintf("6lowpan.context%d:%s", c.id, c.prefix))
 	}
-	sources := oracle.TsharkDataSources(t, args...)
-	fields := oracle.TsharkFields(t, args, "_ws.malformed", "_ws.expert.message", "wpan.fcs_ok", "frame.protocols")
+	sources := capture.DataSources(t)
+	fields := capture.Fields(t, "_ws.malformed", "_ws.expert.message", "wpan.fcs_ok", "frame.protocols")
+	if last := corpus[len(corpus)-1].lastFrame; len(fields) != last {
+		t.Fatalf("tshark printed %d rows for %d frames", len(fields), last)
+	}
 
 	fragmented, compared, patched, innerIID := 0, 0, 0, 0
 	for i, d := range corpus {
@@ -145,7 +148,7 @@ func TestTsharkCrossCheck(t *testing.T) {
 		}
 		got := sources[d.lastFrame][name]
 		if got == nil {
-			t.Errorf("packet %d (%s), frames %d–%d: tshark gave no %q; fields %q", i, d.desc, d.firstFrame, d.lastFrame, name, fields[d.lastFrame])
+			t.Errorf("packet %d (%s), frames %d–%d: tshark gave no %q; fields %q", i, d.desc, d.firstFrame, d.lastFrame, name, fields[d.lastFrame-1])
 			continue
 		}
 		if len(got) == len(d.pkt) {
@@ -166,7 +169,7 @@ func TestTsharkCrossCheck(t *testing.T) {
 			continue
 		}
 		for fn := d.firstFrame; fn <= d.lastFrame; fn++ {
-			row := fields[fn]
+			row := fields[fn-1]
 			// The rebuilt IPv6 bytes were compared above; what tshark says of
 			// the layers above them is about the generated content (random
 			// TCP options, DNS on a random port, and tshark 4.0 even calls a

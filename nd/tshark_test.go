@@ -27,21 +27,14 @@ package nd
 //     agrees.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
 	"github.com/lowpanbr/lowpanbr/lowpan"
-	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 var tsharkFields = []string{
@@ -220,53 +213,19 @@ func tsharkCases(t *testing.T) []tsharkCase {
 }
 
 func TestTsharkDissection(t *testing.T) {
-	tshark := oracle.Tshark(t)
+	oracle.Tshark(t)
 	cases := tsharkCases(t)
-	path := filepath.Join(t.TempDir(), "nd.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pcapio.NewWriter(f, pcapio.LinkTypeIPv6)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkts := make([][]byte, len(cases))
 	for i, c := range cases {
-		if err := w.WritePacket(t0.Add(time.Duration(i)*time.Second), c.pkt); err != nil {
-			t.Fatal(err)
-		}
+		pkts[i] = c.pkt
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-r", path, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
-	for _, fl := range tsharkFields {
-		args = append(args, "-e", fl)
-	}
-	cmd := exec.Command(tshark, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark: %v\n%s", err, stderr.String())
-	}
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	if len(lines) != len(cases) {
-		t.Fatalf("tshark printed %d lines for %d packets:\n%s", len(lines), len(cases), out)
+	rows := oracle.WritePcap(t, oracle.LinkTypeIPv6, pkts...).FieldMaps(t, tsharkFields...)
+	if len(rows) != len(cases) {
+		t.Fatalf("tshark printed %d rows for %d packets", len(rows), len(cases))
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			vals := strings.Split(lines[i], "\t")
-			got := map[string]string{}
-			for j, fl := range tsharkFields {
-				if j < len(vals) {
-					got[fl] = vals[j]
-				}
-			}
+			got := rows[i]
 			for fl, want := range c.want {
 				if got[fl] != want {
 					t.Errorf("%s: tshark %q, encoded %q", fl, got[fl], want)

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +17,6 @@ import (
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
 	"github.com/lowpanbr/lowpanbr/nd"
-	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 var (
@@ -272,7 +268,7 @@ func TestHWAddrOption(t *testing.T) {
 // dissector: an Ethernet frame to 33:33:00:00:00:01 with the RA from
 // AppendRA, then the final one.
 func TestUpstreamRATshark(t *testing.T) {
-	tshark := oracle.Tshark(t)
+	oracle.Tshark(t)
 	u, err := New(Config{
 		Interface:  "eth0",
 		Routes:     []netip.Prefix{raMeshPrefix, raOtherPrefix, netip.MustParsePrefix("2001:db8:3:4:5::/80")},
@@ -286,25 +282,11 @@ func TestUpstreamRATshark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "ra.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pcapio.NewWriter(f, pcapio.LinkTypeEthernet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, body := range [][]byte{ra, u.appendRA(nil, raMAC, true)} {
+	var frames [][]byte
+	for _, body := range [][]byte{ra, u.appendRA(nil, raMAC, true)} {
 		frame := append([]byte{0x33, 0x33, 0, 0, 0, 1}, raMAC...)
 		frame = append(frame, 0x86, 0xdd)
-		frame = append(frame, raPacket(raRouterLL, body)...)
-		if err := w.WritePacket(time.Unix(1700000000+int64(i), 0), frame); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
+		frames = append(frames, append(frame, raPacket(raRouterLL, body)...))
 	}
 	fields := []string{
 		"icmpv6.type", "icmpv6.code", "icmpv6.checksum.status", "ipv6.hlim", "ipv6.src", "ipv6.dst",
@@ -314,20 +296,9 @@ func TestUpstreamRATshark(t *testing.T) {
 		"icmpv6.opt.prefix.length", "icmpv6.opt.prefix",
 		"icmpv6.opt.route_info.flag.route_preference", "icmpv6.opt.route_lifetime",
 	}
-	args := []string{"-r", path, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
-	for _, fl := range fields {
-		args = append(args, "-e", fl)
-	}
-	cmd := exec.Command(tshark, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark: %v\n%s", err, stderr.String())
-	}
-	rows := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	rows := oracle.WritePcap(t, oracle.LinkTypeEthernet, frames...).FieldMaps(t, fields...)
 	if len(rows) != 2 {
-		t.Fatalf("tshark shows %d frames, want 2:\n%s", len(rows), out)
+		t.Fatalf("tshark shows %d frames, want 2", len(rows))
 	}
 	want := func(prf, routerLifetime, routeLifetime string) map[string]string {
 		return map[string]string{
@@ -346,13 +317,8 @@ func TestUpstreamRATshark(t *testing.T) {
 		}
 	}
 	for i, w := range []map[string]string{want("3", "1200", "1800"), want("0", "0", "0")} {
-		cols := strings.Split(rows[i], "\t")
-		for j, fl := range fields {
-			got := ""
-			if j < len(cols) {
-				got = cols[j]
-			}
-			if got != w[fl] {
+		for _, fl := range fields {
+			if got := rows[i][fl]; got != w[fl] {
 				t.Errorf("frame %d: %s = %q, want %q", i+1, fl, got, w[fl])
 			}
 		}

@@ -36,23 +36,17 @@ package hci
 //     reassembles) — agrees.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
-	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 type tsharkPacket struct {
@@ -548,28 +542,13 @@ func sameValue(want, got string) bool {
 // TestTshark writes the corpus as a pcap, has tshark dissect it, and
 // compares every field, frame by frame, with our parsers.
 func TestTshark(t *testing.T) {
-	tshark := oracle.Tshark(t)
+	oracle.Tshark(t)
 	corpus := tsharkCorpus(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "hci.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pcapio.NewWriter(f, pcapio.LinkTypeBluetoothH4WithPHDR)
-	if err != nil {
-		t.Fatal(err)
-	}
+	records := make([][]byte, len(corpus))
 	for i, p := range corpus {
-		rec := binary.BigEndian.AppendUint32(nil, p.dir)
-		rec = AppendH4(rec, p.typ, p.pkt)
-		if err := w.WritePacket(time.Unix(1_700_000_000+int64(i), 0), rec); err != nil {
-			t.Fatal(err)
-		}
+		records[i] = AppendH4(binary.BigEndian.AppendUint32(nil, p.dir), p.typ, p.pkt)
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	capture := oracle.WritePcap(t, oracle.LinkTypeBluetoothH4PHDR, records...)
 
 	reasm := map[uint32]*ACLReassembler{}
 	want := make([]fieldMap, len(corpus))
@@ -587,37 +566,13 @@ func TestTshark(t *testing.T) {
 	sort.Strings(fields)
 	fields = append(fields, "_ws.expert.message")
 
-	args := []string{"-r", path, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,", "-e", "frame.number"}
-	for _, fl := range fields {
-		args = append(args, "-e", fl)
-	}
-	cmd := exec.Command(tshark, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark: %v\n%s", err, stderr.String())
-	}
-	rows := map[int][]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
-		n, err := strconv.Atoi(cols[0])
-		if err != nil {
-			t.Fatalf("tshark row %q", sc.Text())
-		}
-		for len(cols) < len(fields)+1 {
-			cols = append(cols, "")
-		}
-		rows[n] = cols[1:]
-	}
+	rows := capture.Fields(t, fields...)
 	if len(rows) != len(corpus) {
 		t.Fatalf("tshark shows %d frames, wrote %d", len(rows), len(corpus))
 	}
 	compared := 0
 	for i, p := range corpus {
-		row := rows[i+1]
+		row := rows[i]
 		for j, fl := range fields {
 			got := row[j]
 			if fl == "_ws.expert.message" {

@@ -40,19 +40,14 @@ package l2cap
 //     6LoWPAN/IPv6 packets inside — agrees.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
-	"github.com/lowpanbr/lowpanbr/pcap/pcapio"
 )
 
 const tsharkHandle = 0x0040 // the ACL connection handle in the capture
@@ -325,47 +320,31 @@ func ourFields(t *testing.T, f capFrame) map[string]string {
 func TestTsharkSignalling(t *testing.T) {
 	oracle.Tshark(t)
 	frames := tsharkConversation(t)
-	path := filepath.Join(t.TempDir(), "l2cap.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	// The connection the PDUs travel on first: an HCI LE Connection
+	// Complete event (Vol 4 Part E §7.7.65.1), without which tshark flags
+	// every ACL packet as outside any connection handle session.
+	records := [][]byte{leConnectionComplete()}
+	for _, fr := range frames {
+		records = append(records, h4Record(fr.recv, fr.pdu))
 	}
-	w, err := pcapio.NewWriter(f, pcapio.LinkTypeBluetoothH4WithPHDR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The connection the PDUs travel on: an HCI LE Connection Complete
-	// event (Vol 4 Part E §7.7.65.1), without which tshark flags every ACL
-	// packet as outside any connection handle session.
-	if err := w.WritePacket(t0, leConnectionComplete()); err != nil {
-		t.Fatal(err)
-	}
-	for i, fr := range frames {
-		if err := w.WritePacket(t0.Add(time.Duration(i+1)*time.Millisecond), h4Record(fr.recv, fr.pdu)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	// Two passes, for SDU reassembly.
+	capture := oracle.WritePcap(t, oracle.LinkTypeBluetoothH4PHDR, records...)
+	capture.TwoPass = true
 	if os.Getenv("L2CAP_KEEP_PCAP") != "" {
-		data, _ := os.ReadFile(path)
+		data, _ := os.ReadFile(capture.Path)
 		os.WriteFile(os.Getenv("L2CAP_KEEP_PCAP"), data, 0o644)
 	}
 	fields := append(append([]string(nil), tsharkL2CAPFields...), tsharkOtherFields...)
-	rows := tsharkRows(t, path, fields)
+	rows := capture.FieldMaps(t, fields...)
 	if len(rows) != len(frames)+1 {
 		t.Fatalf("tshark printed %d rows for %d frames", len(rows), len(frames)+1)
 	}
 	rows = rows[1:] // the connection event
-	sources := oracle.TsharkDataSources(t, "-r", path, "-2")
+	sources := capture.DataSources(t)
 	sawSDUs := 0
 	for i, fr := range frames {
 		t.Run(fmt.Sprintf("%02d %s", i+1, fr.name), func(t *testing.T) {
-			got := map[string]string{}
-			for j, fl := range fields {
-				got[fl] = rows[i][j]
-			}
+			got := rows[i]
 			want := ourFields(t, fr)
 			expert := ""
 			if fr.headerOnly {
@@ -415,31 +394,4 @@ func TestTsharkSignalling(t *testing.T) {
 	if sawSDUs != 2 {
 		t.Errorf("%d SDUs checked, want 2", sawSDUs)
 	}
-}
-
-// tsharkRows runs tshark in two passes (for SDU reassembly) and returns
-// each frame's fields, every occurrence joined with commas.
-func tsharkRows(t *testing.T, path string, fields []string) [][]string {
-	t.Helper()
-	args := []string{"-r", path, "-2", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
-	for _, fl := range fields {
-		args = append(args, "-e", fl)
-	}
-	cmd := exec.Command(oracle.Tshark(t), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark: %v\n%s", err, stderr.String())
-	}
-	var rows [][]string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
-		for len(cols) < len(fields) {
-			cols = append(cols, "")
-		}
-		rows = append(rows, cols)
-	}
-	return rows
 }

@@ -58,18 +58,18 @@ func readPackets(t testing.TB, b []byte) [][]byte {
 // its "Decompressed 6LoWPAN IPHC" data when it is not a fragment.
 func tsharkPackets(t testing.TB, path string, ctxs []string) [][]byte {
 	t.Helper()
-	args := []string{"-r", path, "-2"}
-	for _, c := range ctxs {
-		id, p, _ := strings.Cut(c, "=")
-		args = append(args, "-o", fmt.Sprintf("6lowpan.context%s:%s", id, p))
+	c := oracle.Capture{Path: path, TwoPass: true}
+	for _, ctx := range ctxs {
+		id, p, _ := strings.Cut(ctx, "=")
+		c.Prefs = append(c.Prefs, fmt.Sprintf("6lowpan.context%s:%s", id, p))
 	}
-	srcs := oracle.TsharkDataSources(t, args...)
-	frag := oracle.TsharkFields(t, args, "6lowpan.frag.size")
+	srcs := c.DataSources(t)
+	frag := c.Fields(t, "6lowpan.frag.size")
 	var out [][]byte
 	for n := 1; n <= len(srcs); n++ {
 		if b := srcs[n]["Reassembled 6LoWPAN"]; b != nil {
 			out = append(out, b)
-		} else if b := srcs[n]["Decompressed 6LoWPAN IPHC"]; b != nil && frag[n][0] == "" {
+		} else if b := srcs[n]["Decompressed 6LoWPAN IPHC"]; b != nil && frag[n-1][0] == "" {
 			out = append(out, b)
 		}
 	}

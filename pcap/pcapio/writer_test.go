@@ -8,12 +8,13 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/oracle"
 )
 
 func TestWriterRoundTrip(t *testing.T) {
@@ -163,10 +164,7 @@ func zepCapture(t *testing.T, v6 bool) (string, []ZEP) {
 // tshark, which we did not write, must decode our ZEP-in-UDP captures with
 // the fields we wrote, good IPv4 and UDP checksums and a good 802.15.4 FCS.
 func TestTsharkDecodesZEPCapture(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark (Wireshark) not installed: skipping the independent ZEP/IP/UDP check")
-	}
+	oracle.Tshark(t)
 	for _, v6 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("IPv6=%t", v6), func(t *testing.T) {
 			path, zeps := zepCapture(t, v6)
@@ -175,32 +173,20 @@ func TestTsharkDecodesZEPCapture(t *testing.T) {
 			if v6 {
 				ipField = "ipv6.version"
 			}
-			cmd := exec.Command(tshark, "-r", path, "-n", "--disable-protocol", "coap",
-				"-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-				"-T", "fields", "-E", "separator=|",
-				"-e", "zep.version", "-e", "zep.type", "-e", "zep.channel_id", "-e", "zep.device_id",
-				"-e", "zep.lqi_mode", "-e", "zep.seqno", "-e", "zep.length", "-e", "zep.time",
-				"-e", "wpan.fcs_ok", "-e", ipField, "-e", "udp.checksum.status")
-			cmd.Env = append(os.Environ(), "TZ=UTC")
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("tshark: %v\n%s", err, stderr.Bytes())
-			}
-			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-			if len(lines) != len(zeps) {
-				t.Fatalf("tshark printed %d lines, want %d:\n%s", len(lines), len(zeps), out)
+			capture := oracle.Capture{Path: path, Disable: []string{"coap"}, Env: []string{"TZ=UTC"},
+				Prefs: []string{"ip.check_checksum:TRUE", "udp.check_checksum:TRUE"}}
+			rows := capture.Fields(t, "zep.version", "zep.type", "zep.channel_id", "zep.device_id",
+				"zep.lqi_mode", "zep.seqno", "zep.length", "zep.time",
+				"wpan.fcs_ok", ipField, "udp.checksum.status")
+			if len(rows) != len(zeps) {
+				t.Fatalf("tshark printed %d rows, want %d", len(rows), len(zeps))
 			}
 			ipWant := "1"
 			if v6 {
 				ipWant = "6"
 			}
 			for i, z := range zeps {
-				f := strings.Split(lines[i], "|")
-				if len(f) != 11 {
-					t.Fatalf("line %d: %q", i, lines[i])
-				}
+				f := rows[i]
 				// zep.time prints in local time (TZ=UTC) with nanoseconds.
 				tm, err := time.Parse("Jan _2, 2006 15:04:05.000000000 MST", f[7])
 				if err != nil || !tm.Equal(z.Timestamp) {
