@@ -5,4 +5,31 @@
 // of MAC retransmissions, a neighbour table of link quality); BLE carries
 // IPv6 over one IPSP channel (RFC 7668, RFC 9159). A link delivers each
 // packet it receives to a callback and knows nothing of the forwarder.
+//
+// Transmission: Send never waits for the air. It encodes the packet at
+// once into a datagram from the link's bounded transmit queue — complete
+// 802.15.4 frames, the FCS left to the radio, or one SDU on BLE — and
+// queues it whole, or drops it with ErrQueueFull. One sender goroutine per
+// link (wireguard-go's RoutineSequentialSender is the model) drains the
+// queue: neighbour discovery first, then one frame per destination in
+// turn (RFC 4944 §5.3 reassembly is keyed by sender, size and tag, so the
+// fragments of datagrams to different nodes may interleave), a
+// destination's datagrams in order. A destination holds at most a share of
+// the queue, a datagram that waited longer than MaxDelay is dropped, and
+// every drop is counted by reason (QueueStats). With a radio that pulls
+// frames (radio.PullTransmitter: the RCP driver) the next frame is taken
+// from the queue by the radio's own goroutine the moment the previous
+// transmission ends. SendWait queues and waits for the outcome (the
+// simulated nodes use it).
+//
+// Reception: one receive loop per link decodes each frame, returns its
+// buffer to the radio's pool (radio.Frame.Release) once copied out, and
+// delivers complete packets on its goroutine; it never transmits.
+//
+// Goroutines: Run starts the sender and runs the receive loop; both stop
+// with Run's context, the sender after sending what was queued for at most
+// DrainTimeout, so that a datagram half on the air is finished.
+//
+// Left out: mesh-under forwarding (RFC 4944 §11), MAC security, and
+// link-layer multicast on BLE (RFC 7668 has none).
 package link
