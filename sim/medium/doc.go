@@ -89,23 +89,41 @@
 //
 // In scaled time the medium keeps its own time: what the world outside
 // sees — a reception handed to a node, a transmission's outcome, a message
-// to a ZEP peer — happens within a few tens of microseconds of its
-// moment, so a run delivers the modelled rate (BenchmarkRealTimeFrames:
-// 0.98–1.00 of it, against 0.92 when the loop slept on a runtime timer,
-// which Go rounds up to the millisecond on Linux). Wake-ups are what cost
-// (tens of microseconds of CPU each on a small virtual machine), so the
-// loop wakes only for what can be seen, and runs the steps that lead to it
-// (CCAs, frame starts, calls) when it wakes or when a call comes in: two
-// or three wake-ups per acknowledged frame instead of six. A call that
-// changes state directly (Configure, SetLink, Attach, Detach, Cancel,
-// Hold) first runs, on its own goroutine, the events already due, so each
-// event still sees the medium as it was at its moment. On Linux the loop
-// sleeps on a timerfd through the runtime's network poller (no timer
-// slack, no thread locked, no processor held) and wakes up to 40 µs early,
-// by the measured mean lateness of its wake-ups, running events due that
-// soon; elsewhere on a runtime timer. loop.go has the details, and
-// keeptime_test.go the measurements (lateness, rate against the model
-// computed from the 802.15.4 timing, CPU per frame).
+// to a ZEP peer or a mirror — happens within a few tens of microseconds of
+// its moment, so a run delivers the medium's own modelled rate. On Linux
+// the loop sleeps on a timerfd, parked in the runtime's network poller: an
+// event for epoll, not a timeout, so not rounded up to the millisecond as
+// Go's timers are there, and armed with no timer slack; no thread is
+// locked and no processor held while it sleeps. It arms the timer a
+// little early, by the running mean of its recent wake-ups' lateness (at
+// most 50 µs), and runs what is due that soon. Elsewhere, or when the
+// kernel refuses a timerfd, it sleeps on a runtime timer.
+//
+// A wake-up is what costs (on a small virtual machine, tens of
+// microseconds of CPU, most of it the kernel and the Go scheduler waking
+// threads), so the loop wakes only for what can be seen and runs the steps
+// that lead to it — CCAs, frame starts nobody mirrors — when it wakes; a
+// CCA that nothing can make busy costs no wake-up of its own. Calls
+// (Transmit, EnergyScan, a ZEP peer's frame) run at once on the caller's
+// goroutine, with every event already due; calls that change state
+// directly (Attach, Detach, Configure, SetLink, Cancel, Hold, Mirror), and
+// Stats and Dropped, first run the events already due, so that each event
+// still sees the medium as it was at its moment. An acknowledged frame
+// between two nodes costs two wake-ups: its end at the receiver, the
+// ACK's end at the sender.
+//
+// Measured on 2 cores (keeptime_test.go, BenchmarkRealTimeFrames, 124-octet
+// acknowledged frames back to back; before this design, a runtime timer
+// and one wake-up per event): 0.99 of the modelled rate (0.92 before); the
+// events seen outside ran 2–7 µs late at the median (490 µs), 93 % of them
+// within 50 µs (18 %), the rest late by as much as the host's own
+// scheduling delays (1–2 % by a millisecond or more on a shared virtual
+// machine); 120–130 µs of process CPU per frame (205), 7 context switches
+// (13). In a busy process precision is not free: each wake-up on time is a
+// thread woken at that moment, where late wake-ups often found one awake;
+// the border router at saturation with 80-octet datagrams spends some 8
+// more context switches per frame for its 94 % of the medium's limit (87 %
+// before).
 //
 // # Use
 //
