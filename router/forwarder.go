@@ -88,10 +88,13 @@ type Forwarder struct {
 	// away.
 	links   atomic.Pointer[[]link.Runnable]
 	linksMu sync.Mutex // writers
-	// runCtx is Run's, for links added while it runs.
-	runMu  sync.Mutex
-	runCtx context.Context
-	linkWG sync.WaitGroup
+	// Links added while Run runs wait in pending for Run's link starter,
+	// which owns Run's context; kick wakes it.
+	runMu            sync.Mutex
+	running, stopped bool
+	pending          []pendingLink
+	kick             chan struct{}
+	linkWG           sync.WaitGroup
 
 	stats struct {
 		fromTUN, toTUN, toMesh, meshToMesh, ndHandled, ndReplies, unreach, hlim, tooBig, icmpSent, dropped, sendFail atomic.Uint64
@@ -117,7 +120,8 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Forwarder{cfg: cfg, reg: cfg.ND.Registry(), log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst}}
+	f := &Forwarder{cfg: cfg, reg: cfg.ND.Registry(), log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst},
+		kick: make(chan struct{}, 1)}
 	links := append([]link.Runnable(nil), cfg.Links...)
 	f.links.Store(&links)
 	return f, nil
@@ -130,7 +134,11 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 func (f *Forwarder) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	f.runMu.Lock()
-	f.runCtx = ctx
+	if f.running || f.stopped {
+		f.runMu.Unlock()
+		return errors.New("router: forwarder: Run called twice")
+	}
+	f.running = true
 	for i, l := range *f.links.Load() { // static links, and any added before Run
 		if l != nil {
 			f.runLink(ctx, nd.LinkID(i), l)
@@ -138,14 +146,52 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 	f.runMu.Unlock()
 	defer f.linkWG.Wait()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		f.ndTimers(ctx)
 	}()
+	go func() {
+		defer wg.Done()
+		f.startLinks(ctx)
+	}()
 	err := f.readTUN(ctx)
 	wg.Wait()
 	return err
+}
+
+// pendingLink is a link AddLink added while Run runs, for Run's starter.
+type pendingLink struct {
+	id nd.LinkID
+	l  link.Runnable
+}
+
+// startLinks is Run's link starter: it starts the links AddLink adds
+// while Run runs, with Run's context, until that context ends; links
+// added as it ends never run and leave the table.
+func (f *Forwarder) startLinks(ctx context.Context) {
+	for {
+		select {
+		case <-f.kick:
+			f.runMu.Lock()
+			todo := f.pending
+			f.pending = nil
+			for _, p := range todo {
+				f.runLink(ctx, p.id, p.l)
+			}
+			f.runMu.Unlock()
+		case <-ctx.Done():
+			f.runMu.Lock()
+			f.running, f.stopped = false, true
+			todo := f.pending
+			f.pending = nil
+			f.runMu.Unlock()
+			for _, p := range todo {
+				f.dropLink(p.id)
+			}
+			return
+		}
+	}
 }
 
 // runLink starts link id's goroutines; when its Run returns (the link
@@ -169,11 +215,10 @@ func (f *Forwarder) AddLink(l link.Runnable) (nd.LinkID, error) {
 		return 0, errors.New("router: AddLink: no link")
 	}
 	// runMu is held throughout, so that a link added while Run starts is
-	// started exactly once: by Run, or here.
+	// started exactly once: by Run, or by its starter.
 	f.runMu.Lock()
 	defer f.runMu.Unlock()
-	ctx := f.runCtx
-	if ctx != nil && ctx.Err() != nil {
+	if f.stopped {
 		return 0, errors.New("router: AddLink: the forwarder has stopped")
 	}
 	f.linksMu.Lock()
@@ -195,8 +240,12 @@ func (f *Forwarder) AddLink(l link.Runnable) (nd.LinkID, error) {
 	f.links.Store(&next)
 	f.linksMu.Unlock()
 	f.log.Info("link up", "link", l.Name(), "id", id)
-	if ctx != nil {
-		f.runLink(ctx, nd.LinkID(id), l)
+	if f.running {
+		f.pending = append(f.pending, pendingLink{nd.LinkID(id), l})
+		select {
+		case f.kick <- struct{}{}:
+		default:
+		}
 	}
 	return nd.LinkID(id), nil
 }
