@@ -1,0 +1,109 @@
+package router_test
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/packettest"
+	"github.com/lowpanbr/lowpanbr/internal/radiotest"
+	"github.com/lowpanbr/lowpanbr/link"
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/router"
+)
+
+// heldRadio keeps every transmission on the air until the test ends: a
+// long datagram, a busy channel, a slow RCP.
+type heldRadio struct {
+	radiotest.Instant
+	started chan struct{}
+}
+
+func (r *heldRadio) Transmit(ctx context.Context, psdu []byte, _ radio.TxOptions) (radio.TxResult, error) {
+	select {
+	case r.started <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return radio.TxResult{Status: radio.TxAborted}, ctx.Err()
+}
+
+// The receive path never waits for the air (issue 12): while the packet
+// a node sent to another node is held on the air, a packet from a node to
+// Linux still reaches the TUN at once. Before the transmit queues, the
+// link's receive loop forwarded mesh to mesh by transmitting itself and
+// stopped receiving until the air was free.
+func TestReceiveNeverWaitsForTransmit(t *testing.T) {
+	brEUI := [8]byte{2, 0, 0, 0, 0, 0, 0, 1}
+	nodeA := [8]byte{2, 0, 0, 0, 0, 0, 0, 0xa}
+	ctxs := &lowpan.ContextTable{}
+	ctxs.Set(0, lowpan.Context{Prefix: meshPrefix, Compress: true})
+
+	// Node A's frames, as a radio puts them on the air.
+	rec := &recordingRadio{}
+	sender, err := link.NewLowpan(link.LowpanConfig{Radio: rec, PANID: 0xabcd, ExtAddr: nodeA, Contexts: ctxs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithCancel(context.Background())
+	sdone := make(chan struct{})
+	go func() { sender.Run(sctx, func(*link.Delivery) {}); close(sdone) }()
+	toB := packettest.UDP("2001:db8:1::a", "2001:db8:1::b", 40)
+	toLAN := packettest.UDP("2001:db8:1::a", "2001:db8:9::5", 40)
+	for _, p := range [][]byte{toB, toLAN} {
+		if err := sender.SendWait(sctx, p, lowpan.ExtendedLinkAddr(brEUI), link.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scancel()
+	<-sdone
+	if len(rec.frames) != 2 {
+		t.Fatalf("%d frames recorded, want 2", len(rec.frames))
+	}
+
+	r := &heldRadio{Instant: radiotest.Instant{RX: make(chan radio.Frame, 4)}, started: make(chan struct{}, 1)}
+	ml, err := link.NewLowpan(link.LowpanConfig{Radio: r, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs, DrainTimeout: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ndr, err := nd.New(nd.Config{Prefix: meshPrefix, LinkLocal: brLL, Global: brGlobal, ContextChangeDelay: -1}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
+	if res := ndr.Registry().Register(nd.Request{Addr: netip.MustParseAddr("2001:db8:1::b"), ROVR: rovr, Lifetime: 60,
+		LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0xb})}, time.Now()); res.Status != nd.StatusSuccess {
+		t.Fatalf("register: %v", res.Status)
+	}
+	tun := newFakeTUN()
+	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { fwd.Run(ctx); close(done) }()
+	defer func() { cancel(); tun.Close(); <-done }()
+
+	r.RX <- radio.Frame{PSDU: rec.frames[0], RSSI: -50, LQI: 200} // A → B: forwarded, held on the air
+	select {
+	case <-r.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the packet to B was not transmitted")
+	}
+	r.RX <- radio.Frame{PSDU: rec.frames[1], RSSI: -50, LQI: 200} // A → LAN
+	select {
+	case p := <-tun.out:
+		if string(p) != string(toLAN) {
+			t.Fatalf("TUN got %x", p)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a packet to Linux waited for a transmission to end")
+	}
+	if st := fwd.Stats(); st.MeshToMesh != 1 {
+		t.Fatalf("mesh to mesh: %d, want 1", st.MeshToMesh)
+	}
+}
