@@ -13,20 +13,22 @@ import (
 // modelFrameTime is the mean time the medium's model gives one
 // acknowledged frame of psduLen octets sent back to back on an idle
 // channel, from the moment the radio takes it to the end of its Imm-Ack,
-// with the O-QPSK 2450 MHz timing constants the medium uses (IEEE
-// 802.15.4-2020 numbering; phy.go gives 2006 and 2015):
+// with the O-QPSK 2450 MHz timing constants the medium uses (phy.go). IEEE
+// 802.15.4-2020 sections as Zephyr's radio API cites them
+// (include/zephyr/net/ieee802154_radio.h, "all references ... cite IEEE
+// 802.15.4-2020"); the 2015 numbers, for what that header does not name:
 //
-//   - symbol period 16 µs (§12.3.3), 4 bits a symbol: 32 µs an octet;
-//   - unslotted CSMA-CA (§6.2.5.1) on an idle channel: one backoff of a
-//     uniform number of aUnitBackoffPeriod in [0, 2^macMinBE − 1], mean
+//   - symbol period 16 µs (2020 §12.3.3), 4 bits a symbol: 32 µs an octet;
+//   - unslotted CSMA-CA (2015 §6.2.5.1) on an idle channel: one backoff of
+//     a uniform number of unit backoff periods in [0, 2^macMinBE − 1], mean
 //     (2^3 − 1)/2 = 3.5 periods of aUnitBackoffPeriod = aTurnaroundTime +
-//     aCcaTime = 20 symbols (§8.4.2 Table 8-93), 320 µs: 1120 µs; then one
-//     CCA of aCcaTime = 8 symbols, 128 µs, and aTurnaroundTime = 12
-//     symbols, 192 µs (§11.3 Table 11-1), before the first symbol;
+//     aCcaTime = 20 symbols (2020 §8.4.2 Table 8-93), 320 µs: 1120 µs; then
+//     one CCA of aCcaTime = 8 symbols, 128 µs, and aTurnaroundTime = 12
+//     symbols, 192 µs (2020 §11.3 Table 11-1), before the first symbol;
 //   - the PPDU: 4 preamble octets, SFD, PHR and the PSDU at 32 µs an
-//     octet (§12.1): (6 + psduLen) × 32 µs;
-//   - the Imm-Ack aTurnaroundTime after the frame, a PPDU of 6 + 5
-//     octets: 192 + 352 µs.
+//     octet (2015 §12.1): (6 + psduLen) × 32 µs;
+//   - the Imm-Ack aTurnaroundTime after the frame (2015 §6.7.4.2), a PPDU
+//     of 6 + 5 octets: 192 + 352 µs.
 //
 // For a 124-octet PSDU: 1120 + 128 + 192 + 4160 + 192 + 352 = 6144 µs, or
 // 162.76 frames/s; the next frame is taken the instant the ACK ends.
