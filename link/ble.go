@@ -106,23 +106,13 @@ func (l *BLE) Peer() lowpan.LinkAddr { return l.peer }
 // multicast).
 func (l *BLE) Send(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) error {
 	d, err := l.encode(pkt, nextHop, opts)
-	if err != nil {
-		return err
-	}
-	return l.q.put(d, time.Now())
+	return queue(l.q, d, err)
 }
 
 // SendWait is Send that waits for the SDU to be handed to the channel.
 func (l *BLE) SendWait(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) error {
 	d, err := l.encode(pkt, nextHop, opts)
-	if err != nil {
-		return err
-	}
-	d.waitFor()
-	if err := l.q.put(d, time.Now()); err != nil {
-		return err
-	}
-	return waitOutcome(ctx, l.q, d)
+	return queueAndWait(ctx, l.q, d, err)
 }
 
 func (l *BLE) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (*datagram, error) {

@@ -185,10 +185,7 @@ func (l *Lowpan) LinkAddr() lowpan.LinkAddr { return lowpan.ExtendedLinkAddr(l.E
 // A packet that does not fit the queue is dropped with ErrQueueFull.
 func (l *Lowpan) Send(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) error {
 	d, err := l.encode(pkt, nextHop, opts)
-	if err != nil {
-		return err
-	}
-	return l.q.put(d, time.Now())
+	return queue(l.q, d, err)
 }
 
 // SendWait is Send that waits for the outcome: nil when every frame was
@@ -197,14 +194,7 @@ func (l *Lowpan) Send(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) err
 // wait.
 func (l *Lowpan) SendWait(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) error {
 	d, err := l.encode(pkt, nextHop, opts)
-	if err != nil {
-		return err
-	}
-	d.waitFor()
-	if err := l.q.put(d, time.Now()); err != nil {
-		return err
-	}
-	return waitOutcome(ctx, l.q, d)
+	return queueAndWait(ctx, l.q, d, err)
 }
 
 // encode reserves a datagram and fills it with pkt's frames.

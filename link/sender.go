@@ -79,6 +79,26 @@ func sendEach(ctx context.Context, q *txQueue, send func(ctx context.Context, d 
 	}
 }
 
+// queue queues the datagram encode made (or returns encode's error).
+func queue(q *txQueue, d *datagram, err error) error {
+	if err != nil {
+		return err
+	}
+	return q.put(d, time.Now())
+}
+
+// queueAndWait queues the datagram encode made and waits for its outcome.
+func queueAndWait(ctx context.Context, q *txQueue, d *datagram, err error) error {
+	if err != nil {
+		return err
+	}
+	d.waitFor()
+	if err := q.put(d, time.Now()); err != nil {
+		return err
+	}
+	return waitOutcome(ctx, q, d)
+}
+
 // waitOutcome waits for the outcome of a datagram queued by SendWait.
 func waitOutcome(ctx context.Context, q *txQueue, d *datagram) error {
 	select {
