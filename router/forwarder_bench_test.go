@@ -37,25 +37,8 @@ func BenchmarkLinuxToRadio(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ndr, err := nd.New(nd.Config{Prefix: meshPrefix, LinkLocal: brLL, Global: brGlobal, ContextChangeDelay: -1}, time.Now())
-			if err != nil {
-				b.Fatal(err)
-			}
 			node := netip.MustParseAddr("2001:db8:1::42")
-			rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
-			if res := ndr.Registry().Register(nd.Request{Addr: node, ROVR: rovr, Lifetime: 60,
-				LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x42})}, time.Now()); res.Status != nd.StatusSuccess {
-				b.Fatalf("register: %v", res.Status)
-			}
-			tun := newFakeTUN()
-			fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { fwd.Run(ctx); close(done) }()
-			defer func() { cancel(); tun.Close(); <-done }()
+			_, tun := startForwarder(b, ml, node, 0x42)
 			pkt := packettest.UDP("2001:db8:9::5", node.String(), size-48)
 			b.ReportAllocs()
 			b.SetBytes(int64(size))

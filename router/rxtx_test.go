@@ -69,24 +69,7 @@ func TestReceiveNeverWaitsForTransmit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ndr, err := nd.New(nd.Config{Prefix: meshPrefix, LinkLocal: brLL, Global: brGlobal, ContextChangeDelay: -1}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
-	if res := ndr.Registry().Register(nd.Request{Addr: netip.MustParseAddr("2001:db8:1::b"), ROVR: rovr, Lifetime: 60,
-		LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0xb})}, time.Now()); res.Status != nd.StatusSuccess {
-		t.Fatalf("register: %v", res.Status)
-	}
-	tun := newFakeTUN()
-	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { fwd.Run(ctx); close(done) }()
-	defer func() { cancel(); tun.Close(); <-done }()
+	fwd, tun := startForwarder(t, ml, netip.MustParseAddr("2001:db8:1::b"), 0xb)
 
 	r.RX <- radio.Frame{PSDU: rec.frames[0], RSSI: -50, LQI: 200} // A → B: forwarded, held on the air
 	select {
@@ -106,4 +89,30 @@ func TestReceiveNeverWaitsForTransmit(t *testing.T) {
 	if st := fwd.Stats(); st.MeshToMesh != 1 {
 		t.Fatalf("mesh to mesh: %d, want 1", st.MeshToMesh)
 	}
+}
+
+// startForwarder runs a forwarder on ml, with a 6LBR in which node is
+// registered from the EUI-64 02:00:00:00:00:00:00:last, until the test
+// ends.
+func startForwarder(tb testing.TB, ml link.Runnable, node netip.Addr, last byte) (*router.Forwarder, *fakeTUN) {
+	tb.Helper()
+	ndr, err := nd.New(nd.Config{Prefix: meshPrefix, LinkLocal: brLL, Global: brGlobal, ContextChangeDelay: -1}, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
+	if res := ndr.Registry().Register(nd.Request{Addr: node, ROVR: rovr, Lifetime: 60,
+		LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, last})}, time.Now()); res.Status != nd.StatusSuccess {
+		tb.Fatalf("register: %v", res.Status)
+	}
+	tun := newFakeTUN()
+	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { fwd.Run(ctx); close(done) }()
+	tb.Cleanup(func() { cancel(); tun.Close(); <-done })
+	return fwd, tun
 }
