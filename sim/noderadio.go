@@ -27,33 +27,48 @@ type NodeRadio struct {
 var _ radio.Radio = (*NodeRadio)(nil)
 
 // NewNodeRadio wraps node; frames it receives are delivered until Close.
+// The medium hands them straight to the radio's channel (medium.Node
+// SetDeliver): no goroutine of the radio's own wakes for each frame.
 func NewNodeRadio(node *medium.Node) *NodeRadio {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &NodeRadio{node: node, rx: make(chan radio.Frame, 64), cancel: cancel, done: make(chan struct{})}
-	go r.forward(ctx)
+	node.SetDeliver(r.deliver)
+	go r.watch(ctx)
 	return r
 }
 
-func (r *NodeRadio) forward(ctx context.Context) {
+// deliver takes one reception, on the medium's goroutine with the medium
+// locked: it only converts and queues.
+func (r *NodeRadio) deliver(rec medium.Reception) bool {
+	if rec.BadFCS {
+		return true // a radio drops it; nothing was lost to a full queue
+	}
+	f := radio.Frame{PSDU: rec.PSDU, RSSI: rec.RSSI, NoiseFloor: 127, LQI: rec.LQI, Channel: rec.Channel,
+		Timestamp: uint64(rec.End / time.Microsecond), AckedWithFramePending: rec.AckFramePending}
+	select {
+	case r.rx <- f:
+		return true
+	default: // a slow consumer loses frames, as with a real radio
+		return false
+	}
+}
+
+// watch closes the radio's channel when the radio closes (after the
+// medium stopped delivering to it) or the node is detached (the medium
+// delivers nothing to a detached node).
+func (r *NodeRadio) watch(ctx context.Context) {
 	defer close(r.done)
 	defer close(r.rx)
 	for {
 		select {
 		case <-ctx.Done():
+			r.node.SetDeliver(nil)
 			return
 		case rec, ok := <-r.node.Receive():
 			if !ok {
-				return
+				return // closed by Detach or the medium's Close
 			}
-			if rec.BadFCS {
-				continue
-			}
-			f := radio.Frame{PSDU: rec.PSDU, RSSI: rec.RSSI, NoiseFloor: 127, LQI: rec.LQI, Channel: rec.Channel,
-				Timestamp: uint64(rec.End / time.Microsecond), AckedWithFramePending: rec.AckFramePending}
-			select {
-			case r.rx <- f:
-			default: // a slow consumer loses frames, as with a real radio
-			}
+			r.deliver(rec) // queued before SetDeliver took over
 		}
 	}
 }

@@ -363,6 +363,15 @@ func (m *Medium) receive(r *Node, f *airFrame, l Link) {
 // dropped.
 func (m *Medium) deliver(r *Node, rec Reception, psdu []byte) {
 	rec.PSDU = append([]byte(nil), psdu...)
+	if r.deliverTo != nil {
+		if r.deliverTo(rec) {
+			m.stats.Delivered++
+		} else {
+			m.stats.RxDropped++
+			r.dropped++
+		}
+		return
+	}
 	select {
 	case r.rx <- rec:
 		m.stats.Delivered++

@@ -92,6 +92,8 @@ type Node struct {
 	rxing    []*rxEntry // frames on the air that this node hears
 	scanning int
 	dropped  uint64
+	// deliverTo, when set, takes the node's receptions instead of rx.
+	deliverTo func(Reception) bool
 }
 
 // rxEntry is a frame a node hears, from its first symbol to its last.
@@ -175,6 +177,21 @@ func (n *Node) Configure(fn func(*NodeConfig)) error {
 // consumer is slow, receptions are dropped and counted (Dropped,
 // Stats.RxDropped). It is closed by Detach and by the medium's Close.
 func (n *Node) Receive() <-chan Reception { return n.rx }
+
+// SetDeliver hands the node's receptions to f instead of its Receive
+// channel, saving a consumer that only forwards them a goroutine hop per
+// frame; nil restores the channel. f takes each reception (its PSDU is a
+// copy f may keep) and reports false when it could not (counted as
+// dropped, as a full channel is). It runs with the medium locked, as
+// NodeConfig.FramePending does: it must be quick, must not call the
+// medium and must not take a lock held around calls into the medium.
+// Once SetDeliver(nil) returns, f is not called again.
+func (n *Node) SetDeliver(f func(Reception) bool) {
+	n.m.mu.Lock()
+	defer n.m.mu.Unlock()
+	n.m.catchUp()
+	n.deliverTo = f
+}
 
 // Dropped returns how many receptions this node lost to a full queue.
 func (n *Node) Dropped() uint64 {
