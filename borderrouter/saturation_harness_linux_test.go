@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -72,25 +71,7 @@ func benchNetns(b *testing.B) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		b.Skip("needs iproute2's ip")
 	}
-	netnstest.RemoveAbandoned(b)
-	ns := fmt.Sprintf("%s%d-%08x", netnstest.Prefix, os.Getpid(), rand.Uint32())
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		b.Fatalf("ip netns add %s: %v: %s", ns, err, out)
-	}
-	b.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-			b.Errorf("ip netns del %s: %v: %s", ns, err, out)
-		}
-	})
-	runtime.LockOSThread()
-	fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		b.Fatalf("open namespace %s: %v", ns, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-		b.Fatalf("enter namespace %s: %v", ns, err)
-	}
+	netnstest.Enter(b, netnstest.Add(b, ""))
 }
 
 // satRouter is a running border router on its simulator.

@@ -5,17 +5,13 @@ package hostif
 import (
 	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/lowpanbr/lowpanbr/internal/checksum"
 	"github.com/lowpanbr/lowpanbr/internal/netnstest"
@@ -50,25 +46,8 @@ func requireTUNHost(tb testing.TB) {
 func tunEnterNetns(tb testing.TB) string {
 	tb.Helper()
 	requireTUNHost(tb)
-	netnstest.RemoveAbandoned(tb)
-	ns := fmt.Sprintf("%s%d-%08x", netnstest.Prefix, os.Getpid(), rand.Uint32())
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		tb.Fatalf("ip netns add %s: %v: %s", ns, err, out)
-	}
-	tb.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-			tb.Errorf("ip netns del %s: %v: %s", ns, err, out)
-		}
-	})
-	runtime.LockOSThread()
-	fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		tb.Fatalf("open namespace %s: %v", ns, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-		tb.Fatalf("enter namespace %s: %v", ns, err)
-	}
+	ns := netnstest.Add(tb, "")
+	netnstest.Enter(tb, ns)
 	return ns
 }
 

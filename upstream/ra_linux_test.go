@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -47,15 +46,7 @@ func requireNetnsHost(t *testing.T) {
 // process die first, by netnstest.RemoveAbandoned in a later run).
 func newTestNetns(t *testing.T, role string) string {
 	t.Helper()
-	ns := fmt.Sprintf("%s%d-%08x-%s", netnstest.Prefix, os.Getpid(), rand.Uint32(), role)
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", ns, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-		}
-	})
+	ns := netnstest.Add(t, role)
 	return ns
 }
 

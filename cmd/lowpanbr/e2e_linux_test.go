@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -27,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lowpanbr/lowpanbr/borderrouter"
+	"github.com/lowpanbr/lowpanbr/internal/netnstest"
 	"github.com/lowpanbr/lowpanbr/internal/oracle"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 )
@@ -102,12 +102,9 @@ type e2eNet struct {
 // deletes them whatever happens to the test.
 func newE2ENet(t *testing.T) *e2eNet {
 	t.Helper()
-	tag := fmt.Sprintf("%d-%06x", os.Getpid(), rand.Uint32()&0xffffff)
-	n := &e2eNet{lan: "lowpanbr-lan-" + tag, br: "lowpanbr-br-" + tag,
+	n := &e2eNet{lan: netnstest.Add(t, "lan"), br: netnstest.Add(t, "br"),
 		lanAddr: netip.MustParseAddr("2001:db8:ff::2"), brAddr: netip.MustParseAddr("2001:db8:ff::1")}
 	for _, ns := range []string{n.lan, n.br} {
-		sh(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 		sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
 	}
 	sh(t, "ip", "-n", n.lan, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", n.br)

@@ -4,8 +4,6 @@ package main
 
 import (
 	"bufio"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/netnstest"
 )
 
 // readmeFirstCommand is the first indented command of README.md: the one
@@ -46,9 +46,7 @@ func TestREADMEFirstCommand(t *testing.T) {
 	if !strings.Contains(cmdline, "lowpanbr run") {
 		t.Fatalf("README's first command %q does not run the border router", cmdline)
 	}
-	ns := fmt.Sprintf("lowpanbr-readme-%d-%06x", os.Getpid(), rand.Uint32()&0xffffff)
-	sh(t, "ip", "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ns := netnstest.Add(t, "readme")
 	sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
 
 	dir := t.TempDir()

@@ -4,6 +4,8 @@
 package netnstest
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"runtime"
@@ -65,4 +67,44 @@ func CheckGoroutines(tb testing.TB) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
+}
+
+// Add creates a test namespace named Prefix<pid>-<random>[-role] and
+// deletes it in a cleanup that runs even when the test fails (registered
+// now, so it runs after the cleanups the test adds later); namespaces a
+// killed run left behind are removed first.
+func Add(tb testing.TB, role string) string {
+	tb.Helper()
+	RemoveAbandoned(tb)
+	ns := fmt.Sprintf("%s%d-%08x", Prefix, os.Getpid(), rand.Uint32())
+	if role != "" {
+		ns += "-" + role
+	}
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		tb.Fatalf("ip netns add %s: %v: %s", ns, err, out)
+	}
+	tb.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+			tb.Errorf("ip netns del %s: %v: %s", ns, err, out)
+		}
+	})
+	return ns
+}
+
+// Enter moves the calling goroutine's OS thread into namespace ns for the
+// rest of its life. The thread is never unlocked: when the goroutine ends
+// the runtime ends the thread instead of reusing it in the wrong
+// namespace. Goroutines started later run on other threads, in the host's
+// namespace, and should only use file descriptors opened here.
+func Enter(tb testing.TB, ns string) {
+	tb.Helper()
+	runtime.LockOSThread()
+	fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		tb.Fatalf("open namespace %s: %v", ns, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		tb.Fatalf("enter namespace %s: %v", ns, err)
+	}
 }
