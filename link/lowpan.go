@@ -265,7 +265,7 @@ func (s *frameSource) Next() ([]byte, radio.TxOptions, bool) {
 	if s.retry && s.cur != nil {
 		return s.cur.frame(s.cur.next), radio.TxOptions{}, true
 	}
-	d := s.l.q.nextFrame(time.Now(), &s.expired)
+	d := s.l.q.nextFrame(&s.expired)
 	for _, x := range s.expired {
 		tell(x, ErrExpired)
 		s.l.q.recycle(x)

@@ -64,7 +64,7 @@ func runSender(ctx context.Context, q *txQueue, tx transmitter, drain time.Durat
 func sendEach(ctx context.Context, q *txQueue, send func(ctx context.Context, d *datagram) error) {
 	expired := make([]*datagram, 0, 8)
 	for ctx.Err() == nil {
-		d := q.nextFrame(time.Now(), &expired)
+		d := q.nextFrame(&expired)
 		for _, x := range expired {
 			tell(x, ErrExpired)
 			q.recycle(x)

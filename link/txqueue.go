@@ -376,11 +376,25 @@ func (q *txQueue) put(d *datagram, now time.Time) error {
 // nextFrame picks the datagram whose frame goes on air next, dropping
 // expired ones into expired (their waiters are told by the caller). It
 // returns nil when nothing waits.
-func (q *txQueue) nextFrame(now time.Time, expired *[]*datagram) *datagram {
+//
+// The clock is read only when a datagram is about to start: the frames
+// after its first need no expiry check, and this runs on the radio's
+// goroutine once per frame.
+func (q *txQueue) nextFrame(expired *[]*datagram) *datagram {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	var now time.Time
+	stale := func(d *datagram) bool {
+		if d.next != 0 {
+			return false
+		}
+		if now.IsZero() {
+			now = time.Now()
+		}
+		return now.Sub(d.queued) > q.cfg.MaxDelay
+	}
 	for d := q.control.head; d != nil; d = q.control.head {
-		if d.next == 0 && now.Sub(d.queued) > q.cfg.MaxDelay {
+		if stale(d) {
 			q.control.pop()
 			q.stats.DroppedExpired++
 			*expired = append(*expired, d)
@@ -394,7 +408,7 @@ func (q *txQueue) nextFrame(now time.Time, expired *[]*datagram) *datagram {
 		}
 		f := q.ring[q.turn]
 		d := f.q.head
-		if d != nil && d.next == 0 && now.Sub(d.queued) > q.cfg.MaxDelay {
+		if d != nil && stale(d) {
 			f.q.pop()
 			q.stats.DroppedExpired++
 			*expired = append(*expired, d)
