@@ -115,7 +115,7 @@ type datagram struct {
 	wait bool
 	done chan error
 	refs atomic.Int32
-	link *datagram // the FIFO it waits in
+	after *datagram // the next in the FIFO it waits in
 }
 
 // frame returns frame i.
@@ -173,11 +173,11 @@ var errTooManyFrames = errors.New("packet needs more frames than a datagram hold
 type fifo struct{ head, tail *datagram }
 
 func (q *fifo) push(d *datagram) {
-	d.link = nil
+	d.after = nil
 	if q.tail == nil {
 		q.head = d
 	} else {
-		q.tail.link = d
+		q.tail.after = d
 	}
 	q.tail = d
 }
@@ -185,11 +185,11 @@ func (q *fifo) push(d *datagram) {
 func (q *fifo) pop() *datagram {
 	d := q.head
 	if d != nil {
-		q.head = d.link
+		q.head = d.after
 		if q.head == nil {
 			q.tail = nil
 		}
-		d.link = nil
+		d.after = nil
 	}
 	return d
 }
@@ -221,7 +221,6 @@ type txQueue struct {
 
 	mu      sync.Mutex
 	free    []*datagram
-	made    int // datagrams allocated so far (≤ Datagrams + Control)
 	control fifo
 	nCtl    int
 	flows   map[lowpan.LinkAddr]*flow
@@ -270,7 +269,6 @@ func (q *txQueue) get(dst lowpan.LinkAddr, c Class) (*datagram, error) {
 		d, q.free = q.free[n-1], q.free[:n-1]
 	} else {
 		d = &datagram{done: make(chan error, 1)}
-		q.made++
 	}
 	// Reserve the room now: a packet being encoded counts, so that
 	// concurrent senders cannot overfill a share.
