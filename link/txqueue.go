@@ -112,9 +112,9 @@ type datagram struct {
 	// wait is set for SendWait: the outcome goes to done, and the
 	// datagram returns to the free list only when both the sender and the
 	// waiter let go of it (refs).
-	wait bool
-	done chan error
-	refs atomic.Int32
+	wait  bool
+	done  chan error
+	refs  atomic.Int32
 	after *datagram // the next in the FIFO it waits in
 }
 
