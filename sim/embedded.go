@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/rawfile"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/sim/rcpsim"
@@ -107,7 +108,9 @@ func (e *EmbeddedRCP) plugLocked() error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := e.RCP.Serve(ctx, master); err != nil {
+		// Raw reads and writes (internal/rawfile): the simulated RCP's end
+		// of the line costs the host no sysmon wake-ups either.
+		if err := e.RCP.Serve(ctx, rawfile.New(master)); err != nil {
 			e.logger.Warn("simulated RCP stopped", "err", err)
 		}
 	}()

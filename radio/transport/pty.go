@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/rawfile"
 )
 
 // Child is a program started by ForkPTY with its stdin and stdout on a
@@ -17,6 +19,7 @@ import (
 // after it exited returns an error wrapping ErrDisconnected.
 type Child struct {
 	master *os.File
+	rw     *rawfile.File // master's reads and writes (internal/rawfile)
 	path   string
 	cmd    *exec.Cmd
 	log    *slog.Logger
@@ -54,7 +57,7 @@ func (c *Child) Err() error {
 
 // Read reads what the child wrote to its stdout.
 func (c *Child) Read(b []byte) (int, error) {
-	n, err := c.master.Read(b)
+	n, err := c.rw.Read(b)
 	if err != nil {
 		return n, c.ioError("read", err)
 	}
@@ -63,7 +66,7 @@ func (c *Child) Read(b []byte) (int, error) {
 
 // Write writes to the child's stdin.
 func (c *Child) Write(b []byte) (int, error) {
-	n, err := c.master.Write(b)
+	n, err := c.rw.Write(b)
 	if err != nil {
 		return n, c.ioError("write", err)
 	}
@@ -81,7 +84,7 @@ func (c *Child) SetWriteDeadline(t time.Time) error { return c.master.SetWriteDe
 // after a grace period) and reaps it. The exit status stays in Err.
 func (c *Child) Close() error {
 	c.closeOnce.Do(func() {
-		if err := c.master.Close(); err != nil {
+		if err := c.rw.Close(); err != nil {
 			c.closeErr = fmt.Errorf("forkpty %s: close: %w", c.path, err)
 		}
 		select {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/rawfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -72,7 +73,7 @@ func ForkPTY(ctx context.Context, path string, args []string, logger *slog.Logge
 		return nil, fmt.Errorf("forkpty %s: raw mode on %s: %w", path, slavePath, err)
 	}
 
-	c := &Child{master: master, path: path, log: logger.With("transport", "forkpty", "program", path), done: make(chan struct{})}
+	c := &Child{master: master, rw: rawfile.New(master), path: path, log: logger.With("transport", "forkpty", "program", path), done: make(chan struct{})}
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdin, cmd.Stdout = slave, slave
 	if logger.Enabled(ctx, slog.LevelInfo) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/rawfile"
 )
 
 // Port is an open serial port (a UART, a USB CDC ACM device or a PTY
@@ -16,6 +18,7 @@ import (
 // os.ErrDeadlineExceeded on a deadline.
 type Port struct {
 	f    *os.File
+	rw   *rawfile.File // f's reads and writes (raw system calls: internal/rawfile)
 	path string
 	cfg  UARTConfig
 }
@@ -31,7 +34,7 @@ func (p *Port) Config() UARTConfig { return p.cfg }
 // Read reads what the device has received, blocking until at least one
 // byte arrives, the read deadline passes, or the port is closed.
 func (p *Port) Read(b []byte) (int, error) {
-	n, err := p.f.Read(b)
+	n, err := p.rw.Read(b)
 	if err != nil {
 		return n, streamError("uart", p.path, "read", err)
 	}
@@ -41,7 +44,7 @@ func (p *Port) Read(b []byte) (int, error) {
 // Write writes b; with flow control on it may block until the peer raises
 // CTS, bounded by the write deadline.
 func (p *Port) Write(b []byte) (int, error) {
-	n, err := p.f.Write(b)
+	n, err := p.rw.Write(b)
 	if err != nil {
 		return n, streamError("uart", p.path, "write", err)
 	}
@@ -57,7 +60,7 @@ func (p *Port) SetWriteDeadline(t time.Time) error { return p.f.SetWriteDeadline
 // Close closes the port and wakes blocked reads and writes. It releases the
 // exclusive lock.
 func (p *Port) Close() error {
-	if err := p.f.Close(); err != nil {
+	if err := p.rw.Close(); err != nil {
 		return streamError("uart", p.path, "close", err)
 	}
 	return nil

@@ -3,6 +3,8 @@
 package transport
 
 import (
+	"github.com/lowpanbr/lowpanbr/internal/rawfile"
+
 	"errors"
 	"fmt"
 	"os"
@@ -84,7 +86,7 @@ func OpenUART(path string, cfg UARTConfig) (*Port, error) {
 		return nil, fmt.Errorf("uart %s: bad descriptor", path)
 	}
 	keep = true
-	return &Port{f: f, path: path, cfg: cfg}, nil
+	return &Port{f: f, rw: rawfile.New(f), path: path, cfg: cfg}, nil
 }
 
 // setRawTermios puts t in raw mode (cfmakeraw: no echo, no line editing,
