@@ -94,6 +94,7 @@ type Stats struct {
 	ZEPIn                 uint64 // ZEP data messages taken from peers
 	ZEPOut                uint64 // ZEP messages sent to peers
 	ZEPErrors             uint64 // undecodable ZEP datagrams and failed sends to peers
+	ZEPPeersGone          uint64 // peers forgotten: port closed, or their EUI-64 heard from another peer
 	ZEPDropped            uint64 // frames for or from peers dropped on a full queue
 	MirrorSent            uint64 // ZEP messages sent by Mirror
 	MirrorErrors          uint64 // Mirror messages that could not be sent or queued

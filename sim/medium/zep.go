@@ -2,10 +2,12 @@ package medium
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/ieee802154"
@@ -59,6 +61,9 @@ type zepHub struct {
 	conn  *net.UDPConn
 	out   chan zepOut
 	peers map[netip.AddrPort]*Node // owned by the reading goroutine
+	// byExt: the peer each extended address was last heard from (its
+	// frames' source); owned by the reading goroutine.
+	byExt map[[8]byte]netip.AddrPort
 }
 
 // zepOut is a message queued for a peer.
@@ -127,7 +132,12 @@ func (m *Medium) ServeZEP(ctx context.Context, conn *net.UDPConn) error {
 //
 // The first ZEP data message from an address and port attaches a peer: a
 // promiscuous node with its receiver always on, on the channel named in
-// the message (later messages may move it). The peer runs its own MAC: its
+// the message (later messages may move it). A peer is forgotten (detached,
+// Stats.ZEPPeersGone) when the kernel reports its port closed — the hub
+// asks for ICMP errors on its socket (Linux: IP_RECVERR), so the first
+// datagram after a node's process exits does it — or when another address
+// sends frames from the extended address the peer used: a node restarted
+// with the same EUI-64 replaces its predecessor. The peer runs its own MAC: its
 // PSDUs go on the air as they are, FCS untouched, with no CSMA-CA and no
 // ACK wait. Every frame the peer hears on its channel (its own excepted,
 // subject to links, collisions and loss like any node) is sent back as a
@@ -187,7 +197,8 @@ func (m *Medium) ServeZEP(ctx context.Context, conn *net.UDPConn) error {
 // closes, ctx's error when ctx ends, or a read error; its peers are
 // detached before it returns.
 func (m *Medium) ServeZEPWith(ctx context.Context, conn *net.UDPConn, cfg ZEPConfig) error {
-	h := &zepHub{m: m, cfg: cfg, conn: conn, out: make(chan zepOut, zepQueueLen), peers: make(map[netip.AddrPort]*Node)}
+	h := newZEPHub(m, conn, cfg)
+	enableUnreachable(conn)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -218,6 +229,11 @@ func (m *Medium) ServeZEPWith(ctx context.Context, conn *net.UDPConn, cfg ZEPCon
 	return err
 }
 
+func newZEPHub(m *Medium, conn *net.UDPConn, cfg ZEPConfig) *zepHub {
+	return &zepHub{m: m, cfg: cfg, conn: conn, out: make(chan zepOut, zepQueueLen),
+		peers: make(map[netip.AddrPort]*Node), byExt: make(map[[8]byte]netip.AddrPort)}
+}
+
 // zepReader reads datagrams from peers and puts their frames on the air.
 func (h *zepHub) zepReader(ctx context.Context) error {
 	m := h.m
@@ -232,6 +248,13 @@ func (h *zepHub) zepReader(ctx context.Context) error {
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				// A peer's port is closed (enableUnreachable): forget it.
+				for _, a := range readUnreachable(h.conn) {
+					h.forget(a, "its port is closed")
+				}
+				continue
 			}
 			return fmt.Errorf("medium: ZEP read: %w", err)
 		}
@@ -255,6 +278,18 @@ func (h *zepHub) handle(from netip.AddrPort, b []byte, arrived time.Time) {
 		m.log.Debug("medium: ZEP datagram dropped", "from", from, "len", len(b), "err", err)
 		return
 	}
+	psdu := append([]byte(nil), z.PSDU...)
+	ch := z.Channel
+	var fr ieee802154.Frame
+	decoded := fr.Decode(psdu, true) == nil
+	if decoded && fr.Src.Mode == ieee802154.AddrExtended {
+		// A node restarted (RIOT native: a new process, a new port) speaks
+		// with the EUI-64 its predecessor had; the predecessor is gone and
+		// must not shadow it (it would be sent every frame and answer none).
+		if old, ok := h.byExt[[8]byte(fr.Src.Ext)]; ok && old != from {
+			h.forget(old, "replaced by "+from.String())
+		}
+	}
 	n := h.peers[from]
 	if n == nil {
 		peer := &zepPeer{hub: h, addr: from, autoAck: h.cfg.AutoAck != nil && h.cfg.AutoAck(from)}
@@ -267,10 +302,6 @@ func (h *zepHub) handle(from netip.AddrPort, b []byte, arrived time.Time) {
 		m.log.Info("medium: ZEP peer joined", "peer", from, "channel", z.Channel, "auto_ack", peer.autoAck)
 	}
 
-	psdu := append([]byte(nil), z.PSDU...)
-	ch := z.Channel
-	var fr ieee802154.Frame
-	decoded := fr.Decode(psdu, true) == nil
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p := n.peer
@@ -285,6 +316,9 @@ func (h *zepHub) handle(from netip.AddrPort, b []byte, arrived time.Time) {
 	}
 	if decoded {
 		p.learn(&fr)
+		if p.hasExt {
+			h.byExt[p.ext] = from
+		}
 	}
 	if p.pending >= zepPeerMaxQueue {
 		m.stats.ZEPDropped++
@@ -307,6 +341,28 @@ func (h *zepHub) handle(from netip.AddrPort, b []byte, arrived time.Time) {
 	// frame first.
 	m.zepRelease(p, p.holdGen)
 	m.runCalls(at)
+}
+
+// forget detaches the peer at addr, if there is one: its process is gone
+// or another peer took its EUI-64. A datagram from addr later attaches it
+// anew. Runs on the reading goroutine.
+func (h *zepHub) forget(addr netip.AddrPort, why string) {
+	n := h.peers[addr]
+	if n == nil {
+		return
+	}
+	delete(h.peers, addr)
+	// p.ext and p.hasExt are written only by this goroutine (handle).
+	if p := n.peer; p.hasExt && h.byExt[p.ext] == addr {
+		delete(h.byExt, p.ext)
+	}
+	m := h.m
+	m.mu.Lock()
+	m.zepRelease(n.peer, n.peer.holdGen)
+	m.stats.ZEPPeersGone++
+	m.mu.Unlock()
+	n.Detach()
+	m.log.Info("medium: ZEP peer forgotten", "peer", addr, "why", why)
 }
 
 // zepWriteDelay is how long after a frame's first symbol socket_zep writes

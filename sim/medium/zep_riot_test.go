@@ -457,7 +457,7 @@ func FuzzZEPHub(f *testing.F) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.Cleanup(cancel)
 	go m.Run(ctx)
-	h := &zepHub{m: m, out: make(chan zepOut, zepQueueLen), peers: make(map[netip.AddrPort]*Node)}
+	h := newZEPHub(m, nil, ZEPConfig{})
 	from := netip.MustParseAddrPort("127.0.0.1:17761")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h.handle(from, b, time.Now())
