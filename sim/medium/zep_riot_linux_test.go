@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -93,6 +94,112 @@ func echoRequestFrame(t testing.TB, seq uint8, src, dst ieee802154.ExtAddr, id, 
 	return b
 }
 
+// startRIOT runs a real RIOT 6LN with EUI-64 eui on hub until the test
+// ends, and returns a function that kills it (and its forked children).
+func startRIOT(t *testing.T, elf string, hub *net.UDPConn, eui string) (kill func()) {
+	t.Helper()
+	// RIOT binds its own port and connect()s it to the hub.
+	l, err := net.ListenUDP("udp4", loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, elf, "-z", fmt.Sprintf("127.0.0.1:%d,%s", port, hub.LocalAddr()), "-U", eui)
+	// RIOT native forks a child per asynchronously read descriptor
+	// (cpu/native/async_read.c _sigio_child) that outlives a killed
+	// parent: give them a process group of their own and kill that.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	var once sync.Once
+	kill = func() {
+		once.Do(func() {
+			stdin.Close()
+			cancel()
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("RIOT's output:\n%s", out.String())
+			}
+		})
+	}
+	t.Cleanup(kill)
+	return kill
+}
+
+// awaitFrom waits up to d for a frame from extended address src at n.
+func awaitFrom(t *testing.T, n *Node, src ieee802154.ExtAddr, d time.Duration) bool {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case r := <-n.Receive():
+			var fr ieee802154.Frame
+			if fr.Decode(r.PSDU, true) == nil && fr.Src.Ext == src && fr.Type == ieee802154.FrameData {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// TestRIOTNodeRestartOnHub kills a real RIOT node and starts it again with
+// the same EUI-64 on a new port: the hub forgets the dead process (its
+// port refuses the hub's next datagram, or the new one speaks with its
+// EUI-64) and the new one answers pings, with one peer attached.
+func TestRIOTNodeRestartOnHub(t *testing.T) {
+	elf := oracle.RIOT6LN(t)
+	m := startRealTime(t, Config{Seed: 1})
+	br := riotBR(t, m)
+	hub := serveHub(t, m, ZEPConfig{})
+	node, me := mustExt(t, riotNodeEUI), mustExt(t, riotRouteEUI)
+
+	kill := startRIOT(t, elf, hub, riotNodeEUI)
+	if !awaitFrom(t, br, node, 15*time.Second) {
+		t.Fatal("no frame from RIOT in 15 s")
+	}
+	kill()
+	startRIOT(t, elf, hub, riotNodeEUI)
+	if !awaitFrom(t, br, node, 15*time.Second) {
+		t.Fatal("no frame from the restarted RIOT in 15 s")
+	}
+	replies := 0
+	for i := range 10 {
+		drain(br)
+		mustTransmit(t, br, echoRequestFrame(t, uint8(i), me, node, 0x4c43, uint16(i)), TxOptions{})
+		if awaitFrom(t, br, node, time.Second) {
+			replies++
+		}
+	}
+	peers := 0
+	for _, n := range m.Nodes() {
+		if strings.HasPrefix(n.String(), "zep ") {
+			peers++
+		}
+	}
+	s := m.Stats()
+	t.Logf("restarted RIOT: %d of 10 pings answered; %d peer(s) attached, %d forgotten", replies, peers, s.ZEPPeersGone)
+	if replies < 9 {
+		t.Errorf("%d of 10 pings answered by the restarted node, want 9", replies)
+	}
+	if peers != 1 || s.ZEPPeersGone != 1 {
+		t.Errorf("%d peers attached, %d forgotten; want 1 and 1", peers, s.ZEPPeersGone)
+	}
+}
+
 // TestRIOTNodeOnHub puts a real RIOT 6LN on a hub and talks to it from a
 // medium node: echo requests with AR to its link-local address, each
 // acknowledged once, by RIOT itself; its echo replies, acknowledged by the
@@ -116,39 +223,7 @@ func TestRIOTNodeOnHub(t *testing.T) {
 	sniff := riotSniffer(t, m)
 	hub := serveHub(t, m, ZEPConfig{})
 
-	// RIOT binds its own port and connect()s it to the hub.
-	l, err := net.ListenUDP("udp4", loopback)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.LocalAddr().(*net.UDPAddr).Port
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, elf, "-z", fmt.Sprintf("127.0.0.1:%d,%s", port, hub.LocalAddr()), "-U", riotNodeEUI)
-	// RIOT native forks a child per asynchronously read descriptor
-	// (cpu/native/async_read.c _sigio_child) that outlives a killed
-	// parent: give them a process group of their own and kill that.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		stdin.Close()
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("RIOT's output:\n%s", out.String())
-		}
-	}()
+	startRIOT(t, elf, hub, riotNodeEUI)
 
 	node, me := mustExt(t, riotNodeEUI), mustExt(t, riotRouteEUI)
 	// RIOT's first frame (its RS, after up to 1 s) attaches it to the hub.
