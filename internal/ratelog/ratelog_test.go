@@ -22,8 +22,8 @@ type rec struct {
 }
 
 func (h *lines) Enabled(context.Context, slog.Level) bool { return true }
-func (h *lines) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *lines) WithGroup(string) slog.Handler           { return h }
+func (h *lines) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *lines) WithGroup(string) slog.Handler            { return h }
 func (h *lines) Handle(_ context.Context, r slog.Record) error {
 	x := rec{msg: r.Message}
 	r.Attrs(func(a slog.Attr) bool {
@@ -317,8 +317,8 @@ type funcHandler struct {
 }
 
 func (h *funcHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *funcHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *funcHandler) WithGroup(string) slog.Handler           { return h }
+func (h *funcHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *funcHandler) WithGroup(string) slog.Handler            { return h }
 func (h *funcHandler) Handle(_ context.Context, r slog.Record) error {
 	var n uint64
 	r.Attrs(func(a slog.Attr) bool {
