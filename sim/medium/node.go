@@ -307,6 +307,14 @@ type TxOptions struct {
 	// they are a placeholder and the medium writes the FCS, as a radio
 	// does.
 	KeepFCS bool
+	// Notify, when set, is called with the transmission once its outcome
+	// is known (after Done is closed), on the medium's event loop with the
+	// medium's lock held: it must not block or call the medium. It lets a
+	// radio that serves many transmissions (sim/rcpsim) take each outcome
+	// with one wake-up of its own, instead of a goroutine per wait.
+	Notify func(*Tx)
+	// Tag is the caller's: Tx.Tag returns it.
+	Tag uint64
 }
 
 // TxResult is the outcome of a transmission, with virtual times.
@@ -340,6 +348,8 @@ type Tx struct {
 	wantAck bool
 	ackSeq  uint8
 	done    chan struct{}
+	notify  func(*Tx)
+	tag     uint64
 
 	// Guarded by m.mu until done is closed; read-only afterwards.
 	res      TxResult
@@ -359,6 +369,9 @@ type Tx struct {
 
 // Done is closed when the outcome is known.
 func (t *Tx) Done() <-chan struct{} { return t.done }
+
+// Tag returns TxOptions.Tag.
+func (t *Tx) Tag() uint64 { return t.tag }
 
 // Result waits for the outcome. The error is non-nil when the transmission
 // did not run to its end: ErrCanceled, ErrDetached or ErrClosed.
@@ -416,6 +429,9 @@ func (t *Tx) finish(now time.Duration, err error) {
 	t.res.End = now
 	t.err = err
 	close(t.done)
+	if t.notify != nil {
+		t.notify(t)
+	}
 }
 
 // Transmit sends psdu and waits for the outcome in virtual time. See
@@ -460,6 +476,8 @@ func (n *Node) startTransmit(psdu []byte, opts TxOptions, noAckWait bool) (*Tx, 
 		maxNB:   defaulted(opts.MaxCSMABackoffs, DefaultMaxCSMABackoffs),
 		maxRetr: defaulted(opts.MaxFrameRetries, DefaultMaxFrameRetries),
 		done:    make(chan struct{}),
+		notify:  opts.Notify,
+		tag:     opts.Tag,
 	}
 	if !opts.KeepFCS {
 		fcs := ieee802154.FCS(t.psdu[:len(t.psdu)-2])

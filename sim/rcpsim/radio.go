@@ -16,9 +16,8 @@ import (
 // RCP.txCur when it ends is reported.
 type txJob struct {
 	seq, gen     uint64
-	tx           *medium.Tx      // nil: the outcome is res (or err) already
-	res          medium.TxResult // when tx is nil
-	err          error           // when tx is nil
+	res          medium.TxResult // when the outcome was known at once (txJobs)
+	err          error           // likewise
 	tid          uint8
 	txCh         uint8
 	rxAfter      uint8
@@ -143,6 +142,8 @@ func (r *RCP) transmit(ctx context.Context, tid uint8, value []byte) {
 	r.txCur = r.txSeq
 	job := txJob{seq: r.txSeq, gen: r.gen, tid: tid, txCh: req.Channel, rxAfter: req.RxChannelAfterTx,
 		rxOnWhenIdle: r.st.rxOnWhenIdle, headerUpdated: req.HeaderUpdated}
+	// Kept before the medium can end the transmission (txEnded).
+	r.txJob = job
 	// sub_mac.cpp StartTimerForBackoff and BeginTransmit: with
 	// rx-on-when-idle the radio receives on the transmit channel during
 	// CSMA-CA; the transmission and its ACK are on that channel.
@@ -151,7 +152,8 @@ func (r *RCP) transmit(ctx context.Context, tid uint8, value []byte) {
 	r.applyToNode()
 
 	opts := medium.TxOptions{Channel: req.Channel, DisableCSMA: !req.CSMAEnabled,
-		MaxCSMABackoffs: int(req.MaxCSMABackoffs), MaxFrameRetries: int(req.MaxFrameRetries)}
+		MaxCSMABackoffs: int(req.MaxCSMABackoffs), MaxFrameRetries: int(req.MaxFrameRetries),
+		Notify: r.txEndedFn, Tag: job.seq}
 	// Spinel's 0 means none; the medium's 0 means its default.
 	if req.MaxCSMABackoffs == 0 {
 		opts.MaxCSMABackoffs = -1
@@ -162,23 +164,22 @@ func (r *RCP) transmit(ctx context.Context, tid uint8, value []byte) {
 	r.stats.tx.Add(1)
 	// The medium copies the PSDU: req.PSDU (the host's frame, in the
 	// HDLC decoder's buffer) is not kept.
-	job.tx, job.res, job.err = r.airTransmit(req.PSDU, opts)
-	if job.tx != nil {
+	tx, res, err := r.airTransmit(req.PSDU, opts)
+	if tx != nil {
 		r.mu.Lock()
 		if r.txCur == job.seq {
-			r.txTx = job.tx
+			r.txTx = tx
 		} else {
-			r.abandoned = job.tx // a reset came meanwhile
+			r.abandoned = tx // a reset came meanwhile
 		}
 		r.mu.Unlock()
 		r.applyToNode()
+		return // reported when the medium calls txEnded
 	}
+	job.res, job.err = res, err
 	select {
 	case r.txJobs <- job:
 	case <-ctx.Done():
-		if job.tx != nil {
-			job.tx.Cancel()
-		}
 	}
 }
 
@@ -196,27 +197,44 @@ func (r *RCP) airTransmit(psdu []byte, opts medium.TxOptions) (*medium.Tx, mediu
 	return t, medium.TxResult{}, err
 }
 
-// reportTransmissions waits for each transmission the RCP started, in
-// order, and reports it (one goroutine for all of them, for the life of
-// Serve). A transmission the RCP abandoned (replaced, reset) is cancelled
-// and ends at once, unreported.
+// txEnded is the medium's Notify for the RCP's transmissions: on the
+// medium's loop, with its lock held, so it only queues t and signals.
+func (r *RCP) txEnded(t *medium.Tx) {
+	r.doneMu.Lock()
+	r.doneQ = append(r.doneQ, t)
+	r.doneMu.Unlock()
+	select {
+	case r.doneSig <- struct{}{}:
+	default:
+	}
+}
+
+// reportTransmissions reports each transmission the RCP started once its
+// outcome is known, in the order they end (one goroutine for all of them,
+// for the life of Serve): medium transmissions as the medium ends them
+// (txEnded), and those whose outcome was known at once (txJobs).
 func (r *RCP) reportTransmissions(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case job := <-r.txJobs:
-			res, err := job.res, job.err
-			if job.tx != nil {
-				select {
-				case <-job.tx.Done():
-					res, err = job.tx.Result()
-				case <-ctx.Done():
-					job.tx.Cancel()
-					return
+			r.reportTransmit(&job, job.res, job.err)
+		case <-r.doneSig:
+			r.doneMu.Lock()
+			r.doneQ, r.doneWork = r.doneWork[:0], r.doneQ
+			r.doneMu.Unlock()
+			for i, t := range r.doneWork {
+				r.doneWork[i] = nil
+				r.mu.Lock()
+				job := r.txJob
+				r.mu.Unlock()
+				if job.seq != t.Tag() {
+					continue // replaced by a newer request: never reported
 				}
+				res, err := t.Result() // ended: does not wait
+				r.reportTransmit(&job, res, err)
 			}
-			r.reportTransmit(&job, res, err)
 		}
 	}
 }

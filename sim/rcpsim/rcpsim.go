@@ -107,8 +107,9 @@ type RCP struct {
 	// which takes mu, with its own lock held.
 	txSeq, txCur uint64
 	txTx         *medium.Tx
+	txJob        txJob // the request txCur numbers, for its report
 	abandoned    *medium.Tx
-	txJobs       chan txJob    // to reportTransmissions, in request order
+	txJobs       chan txJob    // outcomes known at once, to reportTransmissions
 	scan         *scanJob      // the energy scan under way
 	last         spinel.Status // LAST_STATUS as GET returns it
 
@@ -117,6 +118,16 @@ type RCP struct {
 	applyMu    sync.Mutex
 	applied    nodeState
 	hasApplied bool
+
+	// Medium transmissions that ended (medium.TxOptions.Notify, called on
+	// the medium's loop), for reportTransmissions: one wake-up of its per
+	// frame. doneMu is a leaf lock; txEnded, the Notify function, is made
+	// once so that a transmission does not allocate a closure.
+	doneMu    sync.Mutex
+	doneQ     []*medium.Tx
+	doneWork  []*medium.Tx  // reportTransmissions' own, swapped with doneQ
+	doneSig   chan struct{} // cap 1
+	txEndedFn func(*medium.Tx)
 
 	// Guarded by wmu: the stream to the host.
 	wmu       sync.Mutex
@@ -181,7 +192,9 @@ func New(node *medium.Node, cfg Config) *RCP {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &RCP{node: node, cfg: cfg, log: cfg.Logger, eui64: cfg.EUI64, upCh: make(chan struct{}), txJobs: make(chan txJob, 16)}
+	r := &RCP{node: node, cfg: cfg, log: cfg.Logger, eui64: cfg.EUI64, upCh: make(chan struct{}), txJobs: make(chan txJob, 16),
+		doneSig: make(chan struct{}, 1)}
+	r.txEndedFn = r.txEnded
 	r.st = initialState()
 	r.plat = initialPlatform()
 	r.node.Configure(func(c *medium.NodeConfig) {
