@@ -294,12 +294,12 @@ func TestParsePublicKeyForms(t *testing.T) {
 		typ   CryptoType
 		field []byte
 	}{
-		"Ed25519 JWK for P-256":   {CryptoECDSAP256, mustKey(t, CryptoEd25519, "x").CIPO().PublicKey},
-		"P-256 JWK for Ed25519":   {CryptoEd25519, k.CIPO().PublicKey},
-		"point off the curve":     {CryptoECDSAP256, append([]byte{4}, make([]byte, 64)...)},
-		"compressed off curve":    {CryptoECDSAP256, append([]byte{2}, bytes.Repeat([]byte{0xff}, 32)...)},
-		"JWK with a short x":      {CryptoEd25519, []byte(`{"crv":"Ed25519","kty":"OKP","x":"AAAA"}`)},
-		"not JSON":                {CryptoEd25519, []byte("{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{")},
+		"Ed25519 JWK for P-256":  {CryptoECDSAP256, mustKey(t, CryptoEd25519, "x").CIPO().PublicKey},
+		"P-256 JWK for Ed25519":  {CryptoEd25519, k.CIPO().PublicKey},
+		"point off the curve":    {CryptoECDSAP256, append([]byte{4}, make([]byte, 64)...)},
+		"compressed off curve":   {CryptoECDSAP256, append([]byte{2}, bytes.Repeat([]byte{0xff}, 32)...)},
+		"JWK with a short x":     {CryptoEd25519, []byte(`{"crv":"Ed25519","kty":"OKP","x":"AAAA"}`)},
+		"not JSON":               {CryptoEd25519, []byte("{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{")},
 		"ECDSA25519 unsupported": {CryptoECDSA25519, point},
 	} {
 		if _, err := ParsePublicKey(c.typ, c.field); err == nil {
