@@ -33,6 +33,12 @@ type ReassemblyConfig struct {
 	MaxDatagrams int           // concurrent reassemblies
 	MaxPerSource int           // concurrent reassemblies of one link-layer source
 	MaxMemory    int           // octets of reassembly buffers, 2 KiB per datagram
+	// Reserved is the number of concurrent reassemblies kept for the
+	// senders Reassembler.SetRegistered names (the link's registered
+	// neighbours); the other senders share the rest. Default half of
+	// MaxDatagrams; negative: none. It applies only once SetRegistered
+	// was given a predicate: without one every sender is alike.
+	Reserved int
 }
 
 // Validate checks the configuration and fills in defaults for zero values.
@@ -49,6 +55,9 @@ func (c *ReassemblyConfig) Validate() error {
 	if c.MaxMemory == 0 {
 		c.MaxMemory = c.MaxDatagrams * reassemblySlot
 	}
+	if c.Reserved == 0 {
+		c.Reserved = c.MaxDatagrams / 2
+	}
 	switch {
 	case c.Timeout < 0 || c.Timeout > MaxReassemblyTimeout:
 		return fmt.Errorf("reassembly timeout %v: must be in (0, 60s] (RFC 4944 §5.3)", c.Timeout)
@@ -58,6 +67,8 @@ func (c *ReassemblyConfig) Validate() error {
 		return fmt.Errorf("reassembly max per source %d: must be 1..%d (max datagrams)", c.MaxPerSource, c.MaxDatagrams)
 	case c.MaxMemory < reassemblySlot:
 		return fmt.Errorf("reassembly max memory %d: must be at least %d octets (one datagram)", c.MaxMemory, reassemblySlot)
+	case c.Reserved >= c.MaxDatagrams:
+		return fmt.Errorf("reassembly reserved %d: must be below max datagrams %d (other senders need one)", c.Reserved, c.MaxDatagrams)
 	}
 	return nil
 }
@@ -72,6 +83,10 @@ type ReassemblyStats struct {
 	Duplicates uint64 // fragments received twice (ignored)
 	Malformed  uint64 // fragments rejected: bad header, bad compression, bad size
 	Rejected   uint64 // datagrams completed but not delivered: the caller's buffer was too small
+	// EvictedRegistered counts the evicted datagrams that came from a
+	// registered sender (part of Evicted): under a flood from strangers it
+	// stays 0.
+	EvictedRegistered uint64
 }
 
 // Reassembly errors callers may branch on.
@@ -99,18 +114,37 @@ type reassemblyEntry struct {
 	nSpans   int
 	fx       lengthFixups
 	haveFx   bool // FRAG1 seen: header fix-ups known
+	// registered: the sender was a registered neighbour when the
+	// datagram started; it counts against the reserved share.
+	registered bool
 }
 
 // Reassembler rebuilds datagrams from RFC 4944 fragments. Reassembly is
 // keyed on (link-layer source, link-layer destination, datagram_size,
 // datagram_tag) (RFC 4944 §5.3). Its memory is bounded by the
-// configuration whatever it is fed. A source at its cap (MaxPerSource)
-// replaces its own oldest datagram; when every slot is taken, the source
-// holding the most reassemblies loses the one that made the least progress
-// (see busiestSourceOldest). So a flood of first fragments that never
-// complete, from one source or many, cannot starve a sender that completes
-// its datagrams. It is safe for concurrent use and does not
-// allocate once its buffers exist.
+// configuration whatever it is fed.
+//
+// Room is shared so that a flood of first fragments that never complete,
+// from one source or from a new one each time, cannot starve a sender that
+// completes its datagrams:
+//   - the senders the link knows as registered neighbours (SetRegistered)
+//     have Reserved slots of their own and may use any free one; the
+//     others share the rest;
+//   - a source holds at most MaxPerSource datagrams (a registered one up
+//     to Reserved), and at its cap replaces its own weakest;
+//   - otherwise the weakest datagram of the class that is over its share
+//     goes: the one with the fewest octets received, then the one heard
+//     from least recently. A first fragment that never completes is as
+//     weak as a datagram gets, so a sender whose fragments keep arriving
+//     pulls ahead of it; and a sender's count plays no part, so one
+//     stale datagram (a lost fragment) does not make its next datagram
+//     the first to go for the rest of the timeout.
+//
+// A fragment that contradicts its datagram (overlap, other contents,
+// impossible size) discards that datagram only: the key holds the
+// sender, so another sender's datagram with the same tag is untouched.
+// It is safe for concurrent use and does not allocate once its buffers
+// exist.
 type Reassembler struct {
 	cfg      ReassemblyConfig
 	contexts *ContextTable
@@ -129,6 +163,10 @@ type Reassembler struct {
 	// recent is the slot the last fragment went to: the fragments of a
 	// datagram arrive one after another, so it is where find looks first.
 	recent *reassemblyEntry
+	// registered names the senders that get the reserved share (nil:
+	// none, every sender alike); reserved is that share in slots.
+	registered func(LinkAddr) bool
+	reserved   int
 }
 
 // NewReassembler returns a reassembler bounded by cfg that decompresses
@@ -138,7 +176,22 @@ func NewReassembler(cfg ReassemblyConfig, contexts *ContextTable) (*Reassembler,
 		return nil, fmt.Errorf("lowpan: %w", err)
 	}
 	n := min(cfg.MaxDatagrams, cfg.MaxMemory/reassemblySlot)
-	return &Reassembler{cfg: cfg, contexts: contexts, entries: make([]reassemblyEntry, n)}, nil
+	// The memory cap may leave fewer slots than MaxDatagrams: the other
+	// senders keep at least one.
+	reserved := min(max(cfg.Reserved, 0), n-1)
+	return &Reassembler{cfg: cfg, contexts: contexts, entries: make([]reassemblyEntry, n), reserved: reserved}, nil
+}
+
+// SetRegistered gives the reassembler the predicate that names the
+// senders (link-layer sources, or mesh originators) that get the reserved
+// share: on a border router, the neighbours registered with it (RFC 8505),
+// asked once per new datagram. nil makes every sender alike again. The
+// predicate is called with the reassembler's lock held and must not call
+// back into it.
+func (r *Reassembler) SetRegistered(registered func(LinkAddr) bool) {
+	r.mu.Lock()
+	r.registered = registered
+	r.mu.Unlock()
 }
 
 // Stats returns a copy of the counters.
@@ -352,75 +405,103 @@ func (r *Reassembler) find(key reassemblyKey) *reassemblyEntry {
 	return nil
 }
 
-// allocate takes a free slot for a new datagram, evicting one if the
-// source is at its cap or every slot is busy (there is always a victim
-// then).
+// allocate takes a slot for a new datagram: a free one its sender's class
+// may use, or the weakest datagram of the class over its share (there is
+// always one then). See Reassembler for the rules.
 func (r *Reassembler) allocate(now time.Time, key reassemblyKey) *reassemblyEntry {
-	var oldestOfSource *reassemblyEntry
-	perSource := 0
-	for i := range r.entries {
-		if e := &r.entries[i]; e.inUse && e.key.src == key.src {
-			perSource++
-			if oldestOfSource == nil || e.lastSeen.Before(oldestOfSource.lastSeen) {
-				oldestOfSource = e
-			}
-		}
-	}
-	victim := oldestOfSource
-	if perSource < r.cfg.MaxPerSource {
-		for i := range r.entries {
-			if !r.entries[i].inUse {
-				return r.reset(&r.entries[i], now, key)
-			}
-		}
-		victim = r.busiestSourceOldest()
-	}
-	victim.inUse = false
-	r.stats.Evicted++
-	return r.reset(victim, now, key)
-}
-
-// busiestSourceOldest picks the victim when every slot is taken: a
-// datagram of the source holding the most reassemblies; among those (and
-// across sources tied on count, as in a flood from many sources) the one
-// that has made the least progress, then the least recently active. A
-// sender whose fragments keep arriving pulls ahead of first fragments that
-// never complete, so it is evicted last.
-func (r *Reassembler) busiestSourceOldest() *reassemblyEntry {
-	var victim *reassemblyEntry
-	victimCount := 0
+	reg := r.registered != nil && r.registered(key.src)
+	var free, own *reassemblyEntry
+	perSource, nReg, nOther := 0, 0, 0
 	for i := range r.entries {
 		e := &r.entries[i]
 		if !e.inUse {
+			if free == nil {
+				free = e
+			}
 			continue
 		}
-		count := 0
-		for j := range r.entries {
-			if o := &r.entries[j]; o.inUse && o.key.src == e.key.src {
-				count++
+		if e.registered {
+			nReg++
+		} else {
+			nOther++
+		}
+		if e.key.src == key.src {
+			perSource++
+			if own == nil || weaker(e, own) {
+				own = e
 			}
 		}
-		switch {
-		case victim == nil, count > victimCount:
-		case count < victimCount:
-			continue
-		case e.received > victim.received:
-			continue
-		case e.received == victim.received && !e.lastSeen.Before(victim.lastSeen):
-			continue
-		}
-		victim, victimCount = e, count
 	}
-	return victim
+	// The others' share: everything when no sender is registered.
+	otherShare := len(r.entries)
+	if r.registered != nil {
+		otherShare -= r.reserved
+	}
+	capacity := r.cfg.MaxPerSource
+	if reg {
+		// A registered neighbour may fill the reserve alone: a 6LR
+		// relaying its children's datagrams needs more than one host.
+		capacity = max(capacity, r.reserved)
+	}
+	var victim *reassemblyEntry
+	switch {
+	case perSource >= capacity:
+		victim = own
+	case free != nil && (reg || nOther < otherShare):
+		return r.reset(free, now, key, reg)
+	case reg && nReg < r.reserved:
+		// Within the reserve: another sender's room gives way.
+		victim = r.weakest(0)
+	case reg:
+		victim = r.weakest(-1)
+	case nOther < otherShare:
+		// Registered senders borrowed the others' share: give it back.
+		victim = r.weakest(1)
+	default:
+		victim = r.weakest(0)
+	}
+	victim.inUse = false
+	r.stats.Evicted++
+	if victim.registered {
+		r.stats.EvictedRegistered++
+	}
+	return r.reset(victim, now, key, reg)
 }
 
-func (r *Reassembler) reset(e *reassemblyEntry, now time.Time, key reassemblyKey) *reassemblyEntry {
+// weakest returns the weakest datagram in progress among the registered
+// senders' (class 1), the others' (0) or all (-1); nil when there is none.
+func (r *Reassembler) weakest(class int) *reassemblyEntry {
+	var w *reassemblyEntry
+	for i := range r.entries {
+		e := &r.entries[i]
+		if !e.inUse || (class == 1 && !e.registered) || (class == 0 && e.registered) {
+			continue
+		}
+		if w == nil || weaker(e, w) {
+			w = e
+		}
+	}
+	return w
+}
+
+// weaker reports whether a should go before b: fewer octets received (a
+// first fragment that never completes is as weak as a datagram gets),
+// then heard from less recently.
+func weaker(a, b *reassemblyEntry) bool {
+	if a.received != b.received {
+		return a.received < b.received
+	}
+	return a.lastSeen.Before(b.lastSeen)
+}
+
+func (r *Reassembler) reset(e *reassemblyEntry, now time.Time, key reassemblyKey, registered bool) *reassemblyEntry {
 	if e.buf == nil {
 		e.buf = make([]byte, reassemblySlot)
 		r.buffers++
 	}
 	e.inUse = true
 	e.key = key
+	e.registered = registered
 	e.started, e.lastSeen = now, now
 	if !r.haveEarliest || now.Before(r.earliest) {
 		r.earliest, r.haveEarliest = now, true

@@ -428,3 +428,248 @@ func TestReassemblyUncompressedSizeMismatch(t *testing.T) {
 		t.Fatalf("payload length 1000 in a 48-octet datagram delivered (n=%d, err=%v)", n, err)
 	}
 }
+
+// A first fragment from a new source while every slot is taken: the
+// eviction path a many-source flood drives, per fragment.
+func BenchmarkReassembleFloodFRAG1(b *testing.B) {
+	ctx := testContexts(b)
+	z := &Compressor{Contexts: ctx}
+	f := fragmentsOf(b, z, udp1280(b, 9), extSrc, extDst, 104, 1)[0]
+	var h Headers
+	if err := ParseHeaders(f, &h); err != nil {
+		b.Fatal(err)
+	}
+	r, _ := NewReassembler(ReassemblyConfig{}, ctx)
+	out := make([]byte, 2048)
+	now := time.Unix(0, 0)
+	src := uint32(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		src++
+		h.Frag.Tag = uint16(src >> 16) // (source, tag) never repeats
+		now = now.Add(time.Microsecond)
+		if _, err := r.Add(now, out, ShortLinkAddr(uint16(src)), extDst, &h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Registered neighbours keep their reserved share: a flood from many
+// unregistered sources — even one whose datagrams make more progress than
+// the neighbour's — never takes it, and stays within the rest; an
+// unregistered sender still gets room.
+func TestReassemblyReservedForRegistered(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	r, err := NewReassembler(ReassemblyConfig{MaxDatagrams: 8, MaxPerSource: 2, Reserved: 4}, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetRegistered(func(a LinkAddr) bool { return a == extSrc })
+	out := make([]byte, 2048)
+	now := time.Unix(0, 0)
+	attackPkt := udp1280(t, 9)
+	tag := uint16(0)
+	// Each flood datagram gets its first three fragments: stronger than
+	// the neighbour's datagram until that one's fourth fragment.
+	flood := func() {
+		tag++
+		src := ShortLinkAddr(0x7000 + tag)
+		for _, f := range fragmentsOf(t, z, attackPkt, src, extDst, 104, tag)[:3] {
+			r.Add(now, out, src, extDst, parsed(t, f))
+		}
+	}
+	completed := 0
+	for d := 0; d < 10; d++ {
+		pkt := udp1280(t, byte(d))
+		for _, f := range fragmentsOf(t, z, pkt, extSrc, extDst, 104, uint16(d)) {
+			for range 10 {
+				flood()
+			}
+			if others := r.Pending() - r.pendingRegistered(); others > 8-4 {
+				t.Fatalf("unregistered senders hold %d slots, share 4", others)
+			}
+			now = now.Add(5 * time.Millisecond)
+			n, err := r.Add(now, out, extSrc, extDst, parsed(t, f))
+			if err != nil {
+				t.Fatalf("datagram %d: %v", d, err)
+			}
+			if n > 0 {
+				if !bytes.Equal(out[:n], pkt) {
+					t.Fatalf("datagram %d corrupted", d)
+				}
+				completed++
+			}
+		}
+	}
+	st := r.Stats()
+	if completed != 10 || st.EvictedRegistered != 0 {
+		t.Fatalf("%d of 10 of the neighbour's datagrams completed; stats %+v", completed, st)
+	}
+	// An unregistered sender completes a datagram too once the flood
+	// pauses: the rest is shared, not closed.
+	stranger := ShortLinkAddr(0x1234)
+	pkt := udp1280(t, 77)
+	var n int
+	for _, f := range fragmentsOf(t, z, pkt, stranger, extDst, 104, 99) {
+		if n, err = r.Add(now, out, stranger, extDst, parsed(t, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n == 0 || !bytes.Equal(out[:n], pkt) {
+		t.Fatalf("an unregistered sender's datagram did not complete; stats %+v", r.Stats())
+	}
+}
+
+// pendingRegistered counts the datagrams of registered senders in
+// progress.
+func (r *Reassembler) pendingRegistered() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for i := range r.entries {
+		if r.entries[i].inUse && r.entries[i].registered {
+			n++
+		}
+	}
+	return n
+}
+
+// A sender holding one stale datagram (a fragment was lost) is not the
+// first to lose room under a many-source flood of first fragments: its
+// next datagrams complete, and the stale one is still there to complete
+// when its missing fragment comes after all. Before, the stale datagram
+// made its sender "the busiest source" and each new datagram of its the
+// first to be evicted, for the whole timeout.
+func TestReassemblyStaleDatagramNotPenalised(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	r, err := NewReassembler(ReassemblyConfig{MaxDatagrams: 8, MaxPerSource: 4}, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, 2048)
+	now := time.Unix(0, 0)
+	stalePkt := udp1280(t, 1)
+	stale := fragmentsOf(t, z, stalePkt, extSrc, extDst, 104, 1000)
+	missing := len(stale) / 2
+	for i, f := range stale {
+		if i != missing {
+			if _, err := r.Add(now, out, extSrc, extDst, parsed(t, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	attackPkt := udp1280(t, 9)
+	tag := uint16(0)
+	completed := 0
+	for d := 0; d < 10; d++ {
+		pkt := udp1280(t, byte(10+d))
+		for _, f := range fragmentsOf(t, z, pkt, extSrc, extDst, 104, uint16(d)) {
+			for range 10 {
+				tag++
+				src := ShortLinkAddr(0x7000 + tag)
+				r.Add(now, out, src, extDst, parsed(t, fragmentsOf(t, z, attackPkt, src, extDst, 104, tag)[0]))
+			}
+			now = now.Add(5 * time.Millisecond)
+			n, err := r.Add(now, out, extSrc, extDst, parsed(t, f))
+			if err != nil {
+				t.Fatalf("datagram %d: %v", d, err)
+			}
+			if n > 0 {
+				completed++
+			}
+		}
+	}
+	if completed != 10 {
+		t.Fatalf("%d of 10 new datagrams completed beside a stale one; stats %+v", completed, r.Stats())
+	}
+	n, err := r.Add(now, out, extSrc, extDst, parsed(t, stale[missing]))
+	if err != nil || n == 0 || !bytes.Equal(out[:n], stalePkt) {
+		t.Fatalf("the stale datagram was evicted before the flood's first fragments (n=%d, err=%v); stats %+v", n, err, r.Stats())
+	}
+}
+
+// A fragment that contradicts its datagram discards that datagram and no
+// other: another sender's datagram with the same size and tag completes.
+func TestReassemblyConflictKeepsOtherSenders(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	other := ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x77})
+	pkt := udp1280(t, 3)
+	mine := fragmentsOf(t, z, udp1280(t, 4), extSrc, extDst, 104, 7)
+	theirs := fragmentsOf(t, z, pkt, other, extDst, 104, 7)
+	conflicts := map[string][]byte{
+		"overlap": fragN(1280, 7, uint16(parsed(t, mine[1]).Frag.Offset)+8, bytes.Repeat([]byte{0xaa}, 16)),
+		"other contents": func() []byte {
+			f := bytes.Clone(mine[1])
+			f[len(f)-1] ^= 0xff
+			return f
+		}(),
+		"past the size": fragN(1280, 7, 1272, bytes.Repeat([]byte{0xaa}, 16)),
+	}
+	for name, bad := range conflicts {
+		t.Run(name, func(t *testing.T) {
+			r, _ := NewReassembler(ReassemblyConfig{}, ctx)
+			out := make([]byte, 2048)
+			now := time.Unix(0, 0)
+			for i := range 2 {
+				r.Add(now, out, extSrc, extDst, parsed(t, mine[i]))
+				r.Add(now, out, other, extDst, parsed(t, theirs[i]))
+			}
+			if _, err := r.Add(now, out, extSrc, extDst, parsed(t, bad)); !errors.Is(err, ErrOverlap) {
+				t.Fatalf("err = %v, want ErrOverlap", err)
+			}
+			var n int
+			for _, f := range theirs[2:] {
+				var err error
+				if n, err = r.Add(now, out, other, extDst, parsed(t, f)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n == 0 || !bytes.Equal(out[:n], pkt) {
+				t.Fatalf("the other sender's datagram did not complete; stats %+v", r.Stats())
+			}
+			if st := r.Stats(); st.Overlaps != 1 || st.Evicted != 0 {
+				t.Errorf("stats %+v: want one datagram discarded, none evicted", st)
+			}
+		})
+	}
+}
+
+// A first-fragment flood that spoofs a registered neighbour's own address
+// shares that neighbour's per-source room: the neighbour's datagram
+// survives as long as its second fragment comes before Reserved−1 flood
+// fragments have (its first fragment is as weak as the flood's, and older);
+// after that it is the flood's own that go. What the figures mean for a
+// real flood is in the border router's adversarial test.
+func TestReassemblySpoofedSourceFlood(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	for _, between := range []int{2, 6} {
+		r, _ := NewReassembler(ReassemblyConfig{MaxDatagrams: 16, MaxPerSource: 4, Reserved: 8}, ctx)
+		r.SetRegistered(func(a LinkAddr) bool { return a == extSrc })
+		out := make([]byte, 2048)
+		now := time.Unix(0, 0)
+		attackPkt := udp1280(t, 9)
+		tag := uint16(5000)
+		completed := 0
+		for d := 0; d < 5; d++ {
+			pkt := udp1280(t, byte(d))
+			for _, f := range fragmentsOf(t, z, pkt, extSrc, extDst, 104, uint16(d)) {
+				now = now.Add(time.Millisecond)
+				if n, _ := r.Add(now, out, extSrc, extDst, parsed(t, f)); n > 0 {
+					completed++
+				}
+				for range between {
+					tag++
+					now = now.Add(time.Millisecond)
+					r.Add(now, out, extSrc, extDst, parsed(t, fragmentsOf(t, z, attackPkt, extSrc, extDst, 104, tag)[0]))
+				}
+			}
+		}
+		if completed != 5 {
+			t.Errorf("%d flood fragments between the neighbour's: %d of 5 datagrams completed, want all; stats %+v", between, completed, r.Stats())
+		}
+	}
+}
