@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -201,13 +202,32 @@ func TestConvergenceGridWithLoss(t *testing.T) {
 	}
 }
 
+// processCPU is the process's user and system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSS is the process's peak resident set in octets (getrusage's
+// ru_maxrss, kilobytes on Linux).
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return int64(ru.Maxrss) << 10
+}
+
 // Issue 11's convergence targets, measured when LOWPANBR_SIM_CONVERGENCE
 // is set (it takes minutes): a 4 × 5 grid with 5 % loss and a random mesh
 // of 40 nodes register every node within 60 s for 10 of 10 seeds, a random
 // mesh of 200 within 3 minutes; and the default star of 10 within 15 s.
 // LOWPANBR_SIM_CONVERGENCE_SEEDS overrides the number of seeds,
-// LOWPANBR_SIM_CONVERGENCE_ONLY picks one of star, grid, random40 and
-// random200.
+// LOWPANBR_SIM_CONVERGENCE_ONLY picks one of star, grid, random40,
+// random200, random300 and random1000 (issue 13's scale targets).
 func TestConvergenceTargets(t *testing.T) {
 	if os.Getenv(convergenceEnv) == "" {
 		t.Skipf("set %s=1 to measure issue 11's convergence targets (minutes of wall-clock time)", convergenceEnv)
@@ -216,7 +236,7 @@ func TestConvergenceTargets(t *testing.T) {
 	if s, err := strconv.Atoi(os.Getenv(convergenceEnv + "_SEEDS")); err == nil && s > 0 {
 		seeds = s
 	}
-	only := os.Getenv(convergenceEnv + "_ONLY") // star, grid, random40 or random200
+	only := os.Getenv(convergenceEnv + "_ONLY") // star, grid, random40, random200, random300 or random1000
 	// LOWPANBR_SIM_CONVERGENCE_BR=rcp puts the border router behind the
 	// embedded simulated RCP and the Spinel driver, as `lowpanbr run`.
 	viaRCP := os.Getenv(convergenceEnv+"_BR") == "rcp"
@@ -235,6 +255,10 @@ func TestConvergenceTargets(t *testing.T) {
 		{"grid", MeshConfig{Topology: Grid, Rows: 4, Cols: 5, Loss: 0.05}, seeds, time.Minute},
 		{"random40", MeshConfig{Topology: Random, Nodes: 40}, seeds, time.Minute},
 		{"random200", MeshConfig{Topology: Random, Nodes: 200}, 1, 3 * time.Minute},
+		// Issue 13's scale targets: 300 within 120 s, 1000 within 10
+		// minutes, with the process's CPU and peak RSS reported.
+		{"random300", MeshConfig{Topology: Random, Nodes: 300}, 1, 2 * time.Minute},
+		{"random1000", MeshConfig{Topology: Random, Nodes: 1000}, 1, 10 * time.Minute},
 	} {
 		if only != "" && only != c.name {
 			continue
@@ -244,8 +268,11 @@ func TestConvergenceTargets(t *testing.T) {
 			for seed := uint64(1); seed <= uint64(c.seeds); seed++ {
 				cfg := c.cfg
 				cfg.Seed = seed
+				cpu0 := processCPU()
+				start := time.Now()
 				res := measureConvergence(t, cfg, c.deadline, 2*c.deadline, convergenceOptions{viaRCP: viaRCP})
-				t.Logf("%s seed %d: %v", c.name, seed, res)
+				t.Logf("%s seed %d: %v; process CPU %.1f s in %.1f s, peak RSS %d MiB", c.name, seed, res,
+					(processCPU() - cpu0).Seconds(), time.Since(start).Seconds(), peakRSS()>>20)
 				if res.full > 0 && res.full <= c.deadline {
 					ok++
 				} else {
