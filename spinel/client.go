@@ -17,18 +17,35 @@ type ClientOptions struct {
 	// Timeout bounds the wait for the answer to a request once it is sent
 	// (default 2 s, OpenThread's kMaxWaitTime).
 	Timeout time.Duration
-	// TransmitTimeout bounds the wait for a transmit-done (default 5 s,
-	// OpenThread's OPENTHREAD_SPINEL_CONFIG_RCP_TX_WAIT_TIME_SECS).
+	// TransmitTimeout bounds the wait for each transmit-done. Zero, the
+	// default, sizes it per frame: TransmitWait of the request at the
+	// line's OctetTime, a few hundred milliseconds, where OpenThread's own
+	// host waits 5 s (OPENTHREAD_SPINEL_CONFIG_RCP_TX_WAIT_TIME_SECS) and
+	// then gives the RCP up.
 	TransmitTimeout time.Duration
+	// TransmitRetries is how many times a transmit request whose
+	// transmit-done is overdue is sent again, each time with a fresh TID,
+	// before the transmission fails with ErrTimeout (default
+	// DefaultTransmitRetries; negative: never). An overdue transmit-done
+	// means the request or its answer was lost on the line, or the RCP
+	// stopped: a request sent again costs the frame one more wait, and at
+	// worst sends it twice (the receiver drops the MAC duplicate); it
+	// never cuts into a transmission under way, as the wait covers the
+	// longest one.
+	TransmitRetries int
+	// OctetTime is how long one octet takes on the serial line. Zero: the
+	// FrameConn's, when it has an OctetTime method (HDLCConn), else
+	// DefaultOctetTime.
+	OctetTime time.Duration
 	// MaxFrame is the largest frame the client reads (default
 	// DefaultMaxFrame).
 	MaxFrame int
 }
 
-// Default timeouts.
+// Defaults.
 const (
 	DefaultTimeout         = 2 * time.Second
-	DefaultTransmitTimeout = 5 * time.Second
+	DefaultTransmitRetries = 5
 )
 
 // ClientStats counts what a Client saw. Nothing counted here is fatal.
@@ -51,8 +68,24 @@ type ClientStats struct {
 	Timeouts uint64
 	// Resets: unsolicited reset notifications (LAST_STATUS 112–127).
 	Resets uint64
+	// TxResent: transmit requests sent again because their transmit-done
+	// was overdue (TransmitRetries).
+	TxResent uint64
+	// Late: answers that came on a TID after its request had timed out
+	// (the TID was held back meanwhile, so that the late answer could not
+	// be taken for another request's); dropped.
+	Late uint64
 	// HDLC: the framing counters, when the FrameConn has them (HDLCConn).
 	HDLC HDLCStats
+}
+
+// Add returns the counters of s and o summed: those of several
+// connections, for counters that never go backwards over a driver's life.
+func (s ClientStats) Add(o ClientStats) ClientStats {
+	return ClientStats{FramesIn: s.FramesIn + o.FramesIn, FramesOut: s.FramesOut + o.FramesOut, BadFrames: s.BadFrames + o.BadFrames,
+		Unmatched: s.Unmatched + o.Unmatched, Unsolicited: s.Unsolicited + o.Unsolicited, SubscriberDrops: s.SubscriberDrops + o.SubscriberDrops,
+		Timeouts: s.Timeouts + o.Timeouts, Resets: s.Resets + o.Resets, TxResent: s.TxResent + o.TxResent, Late: s.Late + o.Late,
+		HDLC: s.HDLC.Add(o.HDLC)}
 }
 
 // Client talks Spinel to an RCP over a FrameConn: it assigns TIDs, matches
@@ -114,6 +147,7 @@ type Client struct {
 
 	framesIn, framesOut, badFrames, unmatched atomic.Uint64
 	unsolicited, subDrops, timeouts, resets   atomic.Uint64
+	resent, late                              atomic.Uint64
 }
 
 // txState is the transmit sequence under way. active, tid and gen are
@@ -124,6 +158,8 @@ type txState struct {
 	tid      uint8  // the TID the sequence holds
 	gen      uint64 // counts sequences, so a late answer cannot step a newer one
 	seq      TxSequence
+	req      *TxRequest    // the request in flight, for sending it again
+	resent   int           // times req was sent again
 	deadline time.Duration // since epoch: when the request in flight times out
 	err      error         // why the reader could not write the next request
 	done     TxDone        // the waiter's, for an answer it finds after stopping the reader
@@ -134,9 +170,13 @@ type txState struct {
 type slot struct {
 	busy     bool
 	answered bool
-	cmd      Command
-	prop     Prop
-	reset    Status // set with answered when a reset notification ended the wait
+	// stale: the request timed out and the TID is held back (busy) until
+	// its late answer comes or the hold ends (retire).
+	stale bool
+	epoch uint32 // counts the TID's uses, so a hold ends only its own
+	cmd   Command
+	prop  Prop
+	reset Status // set with answered when a reset notification ended the wait
 
 	ch    chan struct{} // capacity 1: the reader's "answered" signal
 	timer *time.Timer
@@ -161,8 +201,16 @@ func NewClient(conn FrameConn, logger *slog.Logger, opts ClientOptions) *Client 
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	if opts.TransmitTimeout <= 0 {
-		opts.TransmitTimeout = DefaultTransmitTimeout
+	if opts.TransmitRetries == 0 {
+		opts.TransmitRetries = DefaultTransmitRetries
+	}
+	if opts.OctetTime <= 0 {
+		if l, ok := conn.(interface{ OctetTime() time.Duration }); ok {
+			opts.OctetTime = l.OctetTime()
+		}
+		if opts.OctetTime <= 0 {
+			opts.OctetTime = DefaultOctetTime
+		}
 	}
 	if opts.MaxFrame <= 0 {
 		opts.MaxFrame = DefaultMaxFrame
@@ -246,6 +294,8 @@ func (c *Client) Stats() ClientStats {
 		SubscriberDrops: c.subDrops.Load(),
 		Timeouts:        c.timeouts.Load(),
 		Resets:          c.resets.Load(),
+		TxResent:        c.resent.Load(),
+		Late:            c.late.Load(),
 	}
 	if h, ok := c.conn.(interface{ Stats() HDLCStats }); ok {
 		s.HDLC = h.Stats()
@@ -546,8 +596,8 @@ func (c *Client) runSequence(ctx context.Context, seq TxSequence) (orphaned bool
 	c.tx.active, c.tx.tid = true, tid
 	c.tx.gen++
 	c.mu.Unlock()
-	c.tx.seq, c.tx.err = seq, nil
-	c.tx.deadline = c.since() + c.opts.TransmitTimeout
+	c.tx.seq, c.tx.err, c.tx.req, c.tx.resent = seq, nil, req, 0
+	c.tx.deadline = c.since() + c.transmitWait(req)
 	if err := c.writeTx(tid, req); err != nil {
 		c.stopSteppingLocked()
 		c.txMu.Unlock()
@@ -556,15 +606,17 @@ func (c *Client) runSequence(ctx context.Context, seq TxSequence) (orphaned bool
 	}
 	c.txMu.Unlock()
 
-	s := &c.slots[tid]
 	var why error
 	for why == nil {
+		s := &c.slots[tid]
 		c.txMu.Lock()
 		left := c.tx.deadline - c.since()
 		c.txMu.Unlock()
 		if left <= 0 {
-			why = ErrTimeout
-			break
+			// Overdue: send the request again under a fresh TID, or give
+			// up when the retries are spent.
+			tid, why = c.resend(ctx, tid)
+			continue
 		}
 		s.timer.Reset(left)
 		select {
@@ -580,9 +632,10 @@ func (c *Client) runSequence(ctx context.Context, seq TxSequence) (orphaned bool
 		}
 		s.timer.Stop()
 	}
+	s := &c.slots[tid]
 	c.txMu.Lock()
 	c.stopSteppingLocked()
-	deadline := c.tx.deadline
+	deadline, hold := c.tx.deadline, 2*c.transmitWait(c.tx.req)
 	c.txMu.Unlock()
 	// An answer that raced the timer or the context still counts: the
 	// reader no longer steps the sequence, so the outcome is handed to
@@ -604,17 +657,80 @@ func (c *Client) runSequence(ctx context.Context, seq TxSequence) (orphaned bool
 	}
 	if why == ErrTimeout {
 		c.timeouts.Add(1)
-		c.log.Debug("spinel: transmit-done timed out", "tid", tid, "timeout", c.opts.TransmitTimeout)
-		c.release(tid)
-		return false, fmt.Errorf("spinel: %v %v (tid %d): %w after %v", CmdPropValueSet, PropStreamRaw, tid, ErrTimeout, c.opts.TransmitTimeout)
+		c.log.Debug("spinel: transmit-done timed out", "tid", tid, "tries", c.opts.TransmitRetries+1)
+		// The RCP may still answer: hold the TID back until then.
+		c.retire(tid, hold)
+		return false, fmt.Errorf("spinel: %v %v (tid %d): %w after %d tries", CmdPropValueSet, PropStreamRaw, tid, ErrTimeout, max(c.opts.TransmitRetries, 0)+1)
 	}
 	if ctx.Err() != nil && c.Err() == nil {
 		err := fmt.Errorf("spinel: %v %v (tid %d): %w", CmdPropValueSet, PropStreamRaw, tid, why)
-		go c.finishOrphan(tid, seq, deadline, err)
+		go c.finishOrphan(tid, seq, deadline, hold, err)
 		return true, err
 	}
 	c.release(tid)
 	return false, fmt.Errorf("spinel: %v %v (tid %d): %w", CmdPropValueSet, PropStreamRaw, tid, why)
+}
+
+// transmitWait is how long the transmit-done of req may take.
+func (c *Client) transmitWait(req *TxRequest) time.Duration {
+	if c.opts.TransmitTimeout > 0 {
+		return c.opts.TransmitTimeout
+	}
+	return TransmitWait(req, c.opts.OctetTime)
+}
+
+// resend handles an overdue transmit-done of the sequence's request on
+// tid: it sends the request again under a fresh TID and retires tid, so
+// that a late transmit-done on it is dropped rather than taken for the
+// outcome of what the sequence sends next (OpenThread's RCP answers only
+// the TID of the latest SET STREAM_RAW it took: ncp_base_radio.cpp
+// HandlePropertySet_SPINEL_PROP_STREAM_RAW caches it in mCurTransmitTID).
+// It returns the TID the sequence now waits on, and ErrTimeout when the
+// retries are spent; it does nothing when the answer came meanwhile.
+func (c *Client) resend(ctx context.Context, tid uint8) (uint8, error) {
+	q := &c.tx
+	overdue := func() bool {
+		return q.active && q.tid == tid && q.deadline <= c.since()
+	}
+	c.txMu.Lock()
+	if !overdue() {
+		c.txMu.Unlock()
+		return tid, nil
+	}
+	if q.resent >= c.opts.TransmitRetries {
+		c.txMu.Unlock()
+		return tid, ErrTimeout
+	}
+	c.txMu.Unlock()
+	// Taken without txMu: the reader steps the sequence under it.
+	next, err := c.takeTID(ctx, CmdPropValueSet, PropStreamRaw)
+	if err != nil {
+		return tid, err
+	}
+	c.txMu.Lock()
+	c.mu.Lock()
+	if !overdue() || c.slots[tid].answered {
+		// The transmit-done came while we took the TID.
+		c.mu.Unlock()
+		c.txMu.Unlock()
+		c.release(next)
+		return tid, nil
+	}
+	q.tid = next
+	q.gen++
+	c.mu.Unlock()
+	c.retire(tid, 2*c.transmitWait(q.req))
+	q.resent++
+	c.resent.Add(1)
+	q.deadline = c.since() + c.transmitWait(q.req)
+	try := q.resent + 1
+	err = c.writeTx(next, q.req)
+	if err != nil {
+		c.stopSteppingLocked()
+	}
+	c.txMu.Unlock()
+	c.log.Debug("spinel: transmit-done overdue; request sent again", "tid", tid, "new_tid", next, "try", try)
+	return next, err
 }
 
 // endSequence ends a sequence whose last answer came (or that a reset
@@ -626,7 +742,7 @@ func (c *Client) endSequence(tid uint8) error {
 	c.txMu.Lock()
 	c.stopSteppingLocked()
 	werr := c.tx.err
-	c.tx.seq, c.tx.err = nil, nil
+	c.tx.seq, c.tx.err, c.tx.req = nil, nil, nil
 	c.txMu.Unlock()
 	c.release(tid)
 	switch {
@@ -639,23 +755,34 @@ func (c *Client) endSequence(tid uint8) error {
 }
 
 // finishOrphan waits for the transmit-done of a frame whose sender left
-// (the reader no longer steps the sequence), then frees the TID and the
-// token.
-func (c *Client) finishOrphan(tid uint8, seq TxSequence, deadline time.Duration, err error) {
+// (the reader no longer steps the sequence), then frees the TID (or holds
+// it back, when the transmit-done is overdue) and the token. A frame
+// whose sender left is not sent again.
+func (c *Client) finishOrphan(tid uint8, seq TxSequence, deadline, hold time.Duration, err error) {
 	s := &c.slots[tid]
 	s.timer.Reset(max(deadline-c.since(), 0))
+	answered := true
 	select {
 	case <-s.ch:
 	case <-s.timer.C:
-		c.timeouts.Add(1)
-		err = fmt.Errorf("spinel: %v %v (tid %d): %w after %v (its sender had left: %w)", CmdPropValueSet, PropStreamRaw, tid, ErrTimeout, c.opts.TransmitTimeout, err)
+		c.mu.Lock()
+		answered = s.answered
+		c.mu.Unlock()
+		if !answered {
+			c.timeouts.Add(1)
+			err = fmt.Errorf("spinel: %v %v (tid %d): %w (its sender had left: %w)", CmdPropValueSet, PropStreamRaw, tid, ErrTimeout, err)
+		}
 	case <-c.done:
 	}
 	s.timer.Stop()
 	c.txMu.Lock()
-	c.tx.seq, c.tx.err = nil, nil
+	c.tx.seq, c.tx.err, c.tx.req = nil, nil, nil
 	c.txMu.Unlock()
-	c.release(tid)
+	if answered {
+		c.release(tid)
+	} else {
+		c.retire(tid, hold)
+	}
 	c.UnlockTransmit()
 	seq.End(err)
 }
@@ -686,12 +813,13 @@ func (c *Client) stepSequence(tid uint8, gen uint64, f *Frame) bool {
 		c.stopSteppingLocked()
 		return false
 	}
+	q.req, q.resent = req, 0
 	if err := c.writeTx(tid, req); err != nil {
 		q.err = err
 		c.stopSteppingLocked()
 		return false
 	}
-	q.deadline = c.since() + c.opts.TransmitTimeout
+	q.deadline = c.since() + c.transmitWait(req)
 	return true
 }
 
@@ -752,9 +880,35 @@ func (c *Client) writeTx(tid uint8, req *TxRequest) error {
 
 func (c *Client) since() time.Duration { return time.Since(c.epoch) }
 
+// Try runs a request (GET, SET, INSERT, REMOVE or NOOP: cmd) as Get, Set,
+// Insert, Remove and Noop do, but waits at most timeout for each answer
+// and sends the request again, up to tries times in all, while no answer
+// comes: for requests whose loss on a noisy line costs only a repetition
+// (every GET, and a SET of a value, which sets it again). Each try has a
+// TID of its own; a try that timed out holds its TID back for a while, so
+// that its late answer is dropped rather than taken for another's. Other
+// errors end it at once.
+func (c *Client) Try(ctx context.Context, tries int, timeout time.Duration, cmd Command, prop Prop, value []byte) (Frame, error) {
+	if timeout <= 0 {
+		timeout = c.opts.Timeout
+	}
+	var err error
+	for range max(tries, 1) {
+		var f Frame
+		if f, err = c.requestWithin(ctx, cmd, prop, value, timeout); !errors.Is(err, ErrTimeout) {
+			return f, err
+		}
+	}
+	return Frame{}, err
+}
+
 // request runs a GET/SET/INSERT/REMOVE/NOOP and copies the answer out.
 func (c *Client) request(ctx context.Context, cmd Command, prop Prop, value []byte) (Frame, error) {
-	tid, err := c.exchange(ctx, cmd, prop, value, c.opts.Timeout)
+	return c.requestWithin(ctx, cmd, prop, value, c.opts.Timeout)
+}
+
+func (c *Client) requestWithin(ctx context.Context, cmd Command, prop Prop, value []byte, timeout time.Duration) (Frame, error) {
+	tid, err := c.exchange(ctx, cmd, prop, value, timeout)
 	if err != nil {
 		return Frame{}, err
 	}
@@ -813,12 +967,13 @@ func (c *Client) exchange(ctx context.Context, cmd Command, prop Prop, value []b
 	case answered:
 		return tid, nil
 	}
-	c.release(tid)
 	if why == ErrTimeout {
 		c.timeouts.Add(1)
 		c.log.Debug("spinel: request timed out", "cmd", cmd, "prop", prop, "tid", tid, "timeout", timeout)
+		c.retire(tid, min(max(2*timeout, 250*time.Millisecond), DefaultTimeout))
 		return 0, fmt.Errorf("spinel: %v %v (tid %d): %w after %v", cmd, prop, tid, ErrTimeout, timeout)
 	}
+	c.release(tid)
 	return 0, fmt.Errorf("spinel: %v %v (tid %d): %w", cmd, prop, tid, why)
 }
 
@@ -842,9 +997,48 @@ func (c *Client) takeTID(ctx context.Context, cmd Command, prop Prop) (uint8, er
 	}
 	c.nextTID = tid%MaxTID + 1
 	s := &c.slots[tid]
-	s.busy, s.answered, s.cmd, s.prop, s.reset = true, false, cmd, prop, 0
+	s.busy, s.answered, s.stale, s.cmd, s.prop, s.reset = true, false, false, cmd, prop, 0
+	s.epoch++
 	c.mu.Unlock()
 	return tid, nil
+}
+
+// retire holds back the TID of a request that timed out (it stays busy)
+// until its late answer comes, which the reader then drops, or hold
+// passes: a TID used again at once could take the late answer for the
+// answer to its new request — a transmit-done, a LAST_STATUS, answers
+// anything.
+func (c *Client) retire(tid uint8, hold time.Duration) {
+	c.mu.Lock()
+	s := &c.slots[tid]
+	s.stale, s.answered = true, false
+	select {
+	case <-s.ch:
+	default:
+	}
+	epoch := s.epoch
+	c.mu.Unlock()
+	time.AfterFunc(hold, func() {
+		c.mu.Lock()
+		if !s.busy || !s.stale || s.epoch != epoch {
+			c.mu.Unlock()
+			return
+		}
+		s.busy, s.stale = false, false
+		c.mu.Unlock()
+		<-c.sem
+	})
+}
+
+// dropLateLocked frees a held-back TID whose late answer came, and counts
+// it. Callers hold mu and find s busy and stale; it returns with mu
+// unlocked.
+func (c *Client) dropLateLocked(s *slot, f *Frame) {
+	s.busy, s.stale = false, false
+	c.mu.Unlock()
+	<-c.sem
+	c.late.Add(1)
+	c.log.Debug("spinel: dropping a late answer", "tid", f.TID, "cmd", f.Command, "prop", f.Prop)
 }
 
 func (c *Client) write(tid uint8, cmd Command, prop Prop, value []byte) error {
@@ -933,6 +1127,10 @@ func (c *Client) handle(b []byte) {
 	}
 	c.mu.Lock()
 	s := &c.slots[f.TID]
+	if s.busy && s.stale {
+		c.dropLateLocked(s, f)
+		return
+	}
 	ok := s.busy && !s.answered && answers(s.cmd, s.prop, f)
 	if ok && c.tx.active && c.tx.tid == f.TID {
 		gen := c.tx.gen
@@ -941,6 +1139,10 @@ func (c *Client) handle(b []byte) {
 			return // the next request of the sequence is out
 		}
 		c.mu.Lock()
+		if s.busy && s.stale { // retired meanwhile: sent again under another TID
+			c.dropLateLocked(s, f)
+			return
+		}
 		ok = s.busy && !s.answered && answers(s.cmd, s.prop, f)
 	}
 	if !ok {
@@ -961,9 +1163,17 @@ func (c *Client) handle(b []byte) {
 }
 
 // answers reports whether f answers a request of cmd on prop. A LAST_STATUS
-// answers anything; otherwise the command and property must match.
+// answers anything but a GET of another property, which only a failure
+// status answers (OpenThread's RCP answers a GET with IS of the property,
+// or LAST_STATUS PROP_NOT_FOUND: ncp_base.cpp WritePropertyValueIsFrame;
+// a LAST_STATUS OK there is someone else's answer, a transmit-done say);
+// otherwise the command and property must match.
 func answers(cmd Command, prop Prop, f *Frame) bool {
 	if f.Command == CmdPropValueIs && f.Prop == PropLastStatus {
+		if cmd == CmdPropValueGet && prop != PropLastStatus {
+			st, _, err := ReadPackedUint(f.Value)
+			return err == nil && Status(st) != StatusOK
+		}
 		return true
 	}
 	switch cmd {
@@ -981,13 +1191,24 @@ func answers(cmd Command, prop Prop, f *Frame) bool {
 	return false
 }
 
-// abortPending ends every pending request: after a reset the RCP has
-// forgotten them.
+// abortPending ends every pending request, and frees the TIDs held back
+// for late answers: after a reset the RCP has forgotten them all.
 func (c *Client) abortPending(st Status) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	freed := 0
+	defer func() {
+		c.mu.Unlock()
+		for range freed {
+			<-c.sem
+		}
+	}()
 	for i := 1; i <= MaxTID; i++ {
 		s := &c.slots[i]
+		if s.busy && s.stale {
+			s.busy, s.stale = false, false
+			freed++
+			continue
+		}
 		if s.busy && !s.answered {
 			s.answered, s.reset = true, st
 			select {

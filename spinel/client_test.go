@@ -280,8 +280,8 @@ func TestClientTimeout(t *testing.T) {
 		t.Fatalf("timed out after %v", d)
 	}
 	req := r.next(t)
-	// The late answer finds nobody; the next request works (and has
-	// another TID).
+	// The late answer is dropped (its TID was held back for it); the next
+	// request works, with another TID.
 	r.send(t, req.TID, CmdPropValueIs, PropNCPVersion, []byte("late\x00"))
 	res := async(func() (Frame, error) { return Frame{}, c.Noop(ctx) })
 	req2 := r.next(t)
@@ -292,8 +292,8 @@ func TestClientTimeout(t *testing.T) {
 	if got := wait(t, res); got.err != nil {
 		t.Fatal(got.err)
 	}
-	if s := c.Stats(); s.Timeouts != 1 || s.Unmatched != 1 {
-		t.Fatalf("stats %+v", s)
+	if s := c.Stats(); s.Timeouts != 1 || s.Late != 1 || s.Unmatched != 0 {
+		t.Fatalf("stats %+v, want 1 timeout, 1 late answer", s)
 	}
 
 	// A cancelled context ends the wait too.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // FrameConn carries whole Spinel frames: HDLC-lite over a byte stream
@@ -65,6 +67,8 @@ type HDLCConn struct {
 
 	smu   sync.Mutex // a copy of the decoder's counters for Stats
 	stats HDLCStats
+
+	octetTime atomic.Int64 // SetOctetTime's, in nanoseconds
 }
 
 var (
@@ -187,6 +191,27 @@ func (c *HDLCConn) flushLocked() error {
 
 // Close closes the stream.
 func (c *HDLCConn) Close() error { return c.rw.Close() }
+
+// SetOctetTime says how long one octet takes on the line under the stream
+// (a UART: 10 bits at its bit rate; see OctetTimeOf). A Client sizes its
+// transmit-done waits from it.
+func (c *HDLCConn) SetOctetTime(d time.Duration) { c.octetTime.Store(int64(d)) }
+
+// OctetTime is what SetOctetTime set; zero when unknown.
+func (c *HDLCConn) OctetTime() time.Duration { return time.Duration(c.octetTime.Load()) }
+
+// OctetTimeOf is one octet's time on a UART at baud bit/s with one start
+// bit, 8 data bits, a parity bit or not, and stopBits stop bits.
+func OctetTimeOf(baud int, parity bool, stopBits int) time.Duration {
+	if baud <= 0 {
+		return 0
+	}
+	bits := 1 + 8 + max(stopBits, 1)
+	if parity {
+		bits++
+	}
+	return time.Duration(bits) * time.Second / time.Duration(baud)
+}
 
 // Stats returns the HDLC decoder's counters. Safe for concurrent use.
 func (c *HDLCConn) Stats() HDLCStats {

@@ -129,14 +129,34 @@
 //	C  key ID, L frame counter
 //
 // If the RCP cannot start the transmission (raw link off: INVALID_STATE;
-// another transmission running; a parse error) it answers at once with IS
+// an energy scan running; a parse error) it answers at once with IS
 // LAST_STATUS carrying only the status, under the same TID. It runs one
-// transmission at a time. A RESET forgets a pending transmission: no
+// transmission at a time: a second SET STREAM_RAW while one is under way
+// is not refused but replaces it (the request is decoded into the one
+// transmit buffer, SubMac::Send starts CSMA-CA over in every state but
+// energy scan), and only the latest TID is answered (mCurTransmitTID). A
+// RESET forgets a pending transmission: no
 // transmit-done follows. A SET STREAM_RAW sent with TID 0 is transmitted
 // but never reported. On the host side OpenThread's RadioSpinel keeps the
 // TID reserved until the transmit-done arrives, while other requests and
 // their answers go on (RadioSpinel::RequestV, HandleResponse,
 // HandleTransmitDone), and gives up after 5 s.
+//
+// # Line errors
+//
+// A noisy line loses frames: the HDLC-lite FCS drops them on either side,
+// and nothing is sent back for a frame the RCP dropped. A lost request
+// costs its answer; a lost transmit request or transmit-done leaves the
+// host waiting. This Client waits for a transmit-done no longer than the
+// transmission can take (TransmitWait: OpenThread's CSMA-CA, ACK wait and
+// retransmissions at their longest, plus the line both ways and a margin;
+// about 0.3 s, not OpenThread's 5 s) and then sends the request again under
+// a fresh TID (ClientOptions.TransmitRetries): since the wait covers the
+// longest transmission, the RCP is idle by then, and the worst a request
+// sent again can do is send the frame twice, which the receiver drops as a
+// MAC duplicate. A TID whose answer is overdue is held back for a while, so
+// that its late answer is dropped (ClientStats.Late) rather than taken for
+// another request's. Try does the same for GETs and SETs.
 //
 // # Received frames
 //

@@ -209,6 +209,12 @@ type HDLCStats struct {
 	GarbageBytes uint64
 }
 
+// Add returns the counters of s and o summed.
+func (s HDLCStats) Add(o HDLCStats) HDLCStats {
+	return HDLCStats{Frames: s.Frames + o.Frames, BadFCS: s.BadFCS + o.BadFCS, Runts: s.Runts + o.Runts,
+		Oversize: s.Oversize + o.Oversize, Aborted: s.Aborted + o.Aborted, GarbageBytes: s.GarbageBytes + o.GarbageBytes}
+}
+
 type hdlcState uint8
 
 const (

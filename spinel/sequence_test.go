@@ -131,10 +131,10 @@ func TestTransmitSequence(t *testing.T) {
 
 // The transmit timeout runs per request: a sequence whose every frame
 // takes most of it completes; a frame that gets no transmit-done ends the
-// sequence with ErrTimeout.
+// sequence with ErrTimeout (here without sending it again).
 func TestTransmitSequenceTimeout(t *testing.T) {
 	const timeout = 150 * time.Millisecond
-	c, r := startPair(t, ClientOptions{TransmitTimeout: timeout})
+	c, r := startPair(t, ClientOptions{TransmitTimeout: timeout, TransmitRetries: -1})
 	seq := newListSeq(3, true)
 	res := make(chan error, 1)
 	go func() { res <- c.TransmitSequence(context.Background(), seq) }()
@@ -314,3 +314,90 @@ func (s *countSeq) Next(done *TxDone, err error) *TxRequest {
 }
 
 func (s *countSeq) End(error) {}
+
+// A transmit request or its transmit-done lost on the line costs the frame
+// one wait: the request goes again under a fresh TID, the sequence goes
+// on, and a late transmit-done on the old TID is dropped, not taken for
+// the next frame's.
+func TestTransmitResendAfterLoss(t *testing.T) {
+	const timeout = 80 * time.Millisecond
+	c, r := startPair(t, ClientOptions{TransmitTimeout: timeout})
+	seq := newListSeq(3, true)
+	res := make(chan error, 1)
+	go func() { res <- c.TransmitSequence(context.Background(), seq) }()
+
+	// Frame 0: the request is lost (never answered); it comes again.
+	lost := r.next(t)
+	again := r.next(t)
+	if again.TID == lost.TID || psduSeq(t, again) != psduSeq(t, lost) || !bytes.Equal(again.Value, lost.Value) {
+		t.Fatalf("resent request %v after %v: want the same request under another TID", &again, &lost)
+	}
+	r.send(t, again.TID, CmdPropValueIs, PropLastStatus, okDone)
+
+	// Frame 1: its transmit-done is lost; the request comes again, and
+	// the first transmit-done then turns up late, after the second one.
+	f1 := r.next(t)
+	if psduSeq(t, f1) != 1 {
+		t.Fatalf("second frame %d", psduSeq(t, f1))
+	}
+	f1b := r.next(t)
+	if psduSeq(t, f1b) != 1 || f1b.TID == f1.TID {
+		t.Fatalf("resent %v", &f1b)
+	}
+	r.send(t, f1b.TID, CmdPropValueIs, PropLastStatus, okDone)
+	f2 := r.next(t)
+	if psduSeq(t, f2) != 2 {
+		t.Fatalf("third frame %d", psduSeq(t, f2))
+	}
+	r.send(t, f1.TID, CmdPropValueIs, PropLastStatus, okDone) // late: not frame 2's
+	r.quiet(t, timeout/4)
+	select {
+	case err := <-res:
+		t.Fatalf("the sequence ended (%v) on a late transmit-done", err)
+	default:
+	}
+	r.send(t, f2.TID, CmdPropValueIs, PropLastStatus, okDone)
+	if err := wait(t, res); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := seq.seen(); len(st) != 3 {
+		t.Fatalf("outcomes %v, want 3", st)
+	}
+	if s := c.Stats(); s.TxResent != 2 || s.Late != 1 || s.Timeouts != 0 {
+		t.Fatalf("stats %+v, want 2 resent, 1 late answer, no timeout", s)
+	}
+}
+
+// An RCP that never answers: the request goes TransmitRetries+1 times,
+// each under its own TID, then ErrTimeout. The TIDs are held back for late
+// answers (a late one is dropped and counted) until a reset notification
+// says none will come.
+func TestTransmitRetriesSpent(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	c, r := startPair(t, ClientOptions{TransmitTimeout: timeout, TransmitRetries: 2})
+	res := make(chan error, 1)
+	go func() { _, err := c.Transmit(context.Background(), txRequestFields); res <- err }()
+	var tids []uint8
+	for range 3 {
+		tids = append(tids, r.next(t).TID)
+	}
+	if err := wait(t, res); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("error %v, want ErrTimeout", err)
+	}
+	if tids[0] == tids[1] || tids[1] == tids[2] || tids[0] == tids[2] {
+		t.Fatalf("TIDs %v: want three different ones", tids)
+	}
+	r.send(t, tids[2], CmdPropValueIs, PropLastStatus, okDone)
+	r.send(t, 0, CmdPropValueIs, PropLastStatus, []byte{byte(StatusResetPowerOn)})
+	deadline := time.Now().Add(timeout / 2) // well before the holds end
+	for len(c.sem) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d TIDs still in use after the reset", len(c.sem))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	r.quiet(t, 2*timeout)
+	if s := c.Stats(); s.TxResent != 2 || s.Timeouts != 1 || s.Late != 1 {
+		t.Fatalf("stats %+v, want 2 resent, 1 timeout, 1 late", s)
+	}
+}
