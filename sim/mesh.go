@@ -7,9 +7,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
@@ -58,16 +60,79 @@ type MeshConfig struct {
 	Loss float64
 	// Links overrides single links.
 	Links []LinkOverride
-	// Intruders names nodes whose address another node ("intruder-<name>")
-	// tries to register under its own ROVR once the named node holds it:
-	// it must get DUPLICATE and stay without an address.
+	// Intruders names nodes whose address another node tries to register
+	// once the named node holds it, as "NODE" or "NODE:VARIANT" (see
+	// IntruderVariant): by default ("intruder-<name>") under its own ROVR,
+	// when it must get DUPLICATE and stay without an address; the other
+	// variants ("intruder-<name>-<variant>") copy the victim's ROVR, and
+	// make the victim register with a Crypto-ID (RFC 8928) so that it can
+	// be defended. Every variant must be refused.
 	Intruders []string
-	Channel   uint8
-	PANID     uint16
+	// Protect makes every node register with a Crypto-ID (RFC 8928) of
+	// CryptoType, its key derived from Seed, its name and its EUI-64; an
+	// AP-ND 6LR also challenges its children. Nodes an intruder copies are
+	// protected whatever Protect says.
+	Protect    bool
+	CryptoType nd.CryptoType
+	Channel    uint8
+	PANID      uint16
 	// Lifetime of the nodes' registrations (default 10 minutes).
 	Lifetime time.Duration
 	Logger   *slog.Logger
 }
+
+// IntruderVariant is how an intruder goes after its victim's address.
+type IntruderVariant string
+
+// Intruder variants. All but IntruderOwnROVR copy the victim's ROVR — the
+// victim's EUI-64 or Crypto-ID, heard on the air — and a TID ahead of the
+// victim's, which would win without AP-ND (RFC 8505 §5.2); "-legacy"
+// ones send a plain EARO (C flag clear), the others claim the copied ROVR
+// as a Crypto-ID and answer the challenge with the intruder's own key.
+const (
+	// IntruderOwnROVR: the intruder's own ROVR; refused as a duplicate
+	// (RFC 8505 §5.3).
+	IntruderOwnROVR IntruderVariant = ""
+	// IntruderROVR / IntruderROVRLegacy: the copied ROVR, a newer TID.
+	IntruderROVR       IntruderVariant = "rovr"
+	IntruderROVRLegacy IntruderVariant = "rovr-legacy"
+	// IntruderLifetime0 / IntruderLifetime0Legacy: the copied ROVR, a
+	// newer TID and lifetime 0, to delete the victim's registration.
+	IntruderLifetime0       IntruderVariant = "lifetime0"
+	IntruderLifetime0Legacy IntruderVariant = "lifetime0-legacy"
+	// IntruderRelayed / IntruderRelayedLegacy: the copied ROVR and a newer
+	// TID, from out of the border router's range, so that a 6LR relays
+	// the registration to the 6LBR in an EDAR (RFC 8505 §6.1). An AP-ND
+	// 6LR challenges the first; the second reaches the 6LBR.
+	IntruderRelayed       IntruderVariant = "relayed"
+	IntruderRelayedLegacy IntruderVariant = "relayed-legacy"
+)
+
+var intruderVariants = map[IntruderVariant]attack{
+	IntruderOwnROVR:         {},
+	IntruderROVR:            {copyROVR: true, cflag: true},
+	IntruderROVRLegacy:      {copyROVR: true},
+	IntruderLifetime0:       {copyROVR: true, cflag: true, deregister: true},
+	IntruderLifetime0Legacy: {copyROVR: true, deregister: true},
+	IntruderRelayed:         {copyROVR: true, cflag: true},
+	IntruderRelayedLegacy:   {copyROVR: true},
+}
+
+// parseIntruder splits "NODE[:VARIANT]".
+func parseIntruder(s string) (node string, v IntruderVariant) {
+	node, variant, _ := strings.Cut(s, ":")
+	return node, IntruderVariant(variant)
+}
+
+// intruderName is the intruder's node name.
+func intruderName(node string, v IntruderVariant) string {
+	if v == IntruderOwnROVR {
+		return "intruder-" + node
+	}
+	return "intruder-" + node + "-" + string(v)
+}
+
+func (v IntruderVariant) relayed() bool { return v == IntruderRelayed || v == IntruderRelayedLegacy }
 
 // Validate checks the configuration and fills in derived values.
 func (c *MeshConfig) Validate() error {
@@ -101,10 +166,25 @@ func (c *MeshConfig) Validate() error {
 			return fmt.Errorf("sim: link override %s–%s: loss %v: want a probability in [0, 1]", l.A, l.B, l.Loss)
 		}
 	}
-	for _, n := range c.Intruders {
+	seen := map[string]bool{}
+	for _, in := range c.Intruders {
+		n, v := parseIntruder(in)
 		if !names[n] || n == "br" {
 			return fmt.Errorf("sim: intruder for %q: no such node (n1…n%d)", n, c.Nodes)
 		}
+		if _, ok := intruderVariants[v]; !ok {
+			return fmt.Errorf("sim: intruder %q: no variant %q (rovr, rovr-legacy, lifetime0, lifetime0-legacy, relayed, relayed-legacy)", in, v)
+		}
+		if v.relayed() && c.Topology == Star {
+			return fmt.Errorf("sim: intruder %q: a relayed intruder needs 6LRs (line, grid or random topology)", in)
+		}
+		if seen[intruderName(n, v)] {
+			return fmt.Errorf("sim: intruder %q given twice", in)
+		}
+		seen[intruderName(n, v)] = true
+	}
+	if c.Protect && !c.CryptoType.Supported() {
+		return fmt.Errorf("sim: Crypto-Type %v: want %v or %v", c.CryptoType, nd.CryptoECDSAP256, nd.CryptoEd25519)
 	}
 	if c.Lifetime == 0 {
 		c.Lifetime = 10 * time.Minute
@@ -225,6 +305,12 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 		}
 		return nil, err
 	}
+	victims := map[string]bool{}
+	for _, in := range cfg.Intruders {
+		if n, v := parseIntruder(in); intruderVariants[v].copyROVR {
+			victims[n] = true
+		}
+	}
 	for i := range cfg.Nodes {
 		role := Router
 		switch {
@@ -233,8 +319,14 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 		case cfg.Topology == Line && i == cfg.Nodes-1:
 			role = Host
 		}
+		var key *nd.APNDKey
+		if cfg.Protect || victims[NodeName(i)] {
+			if key, err = cfg.nodeKey(NodeName(i), NodeEUI64(i)); err != nil {
+				return fail(err)
+			}
+		}
 		n, err := AttachNode(m, NodeConfig{Name: NodeName(i), EUI64: NodeEUI64(i), Channel: cfg.Channel, PANID: cfg.PANID,
-			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed})
+			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed, Key: key})
 		if err != nil {
 			return fail(err)
 		}
@@ -243,10 +335,23 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 		all = append(all, placed{n.radio.node, pts[i+1]})
 	}
 	intruders := make(map[*Node]*Node)
-	for k, name := range cfg.Intruders {
+	var relayedIntruders []*medium.Node
+	for k, in := range cfg.Intruders {
+		name, v := parseIntruder(in)
 		target := mesh.Node(name)
-		n, err := AttachNode(m, NodeConfig{Name: "intruder-" + name, EUI64: NodeEUI64(cfg.Nodes + k), Channel: cfg.Channel, PANID: cfg.PANID,
-			Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed})
+		eui := NodeEUI64(cfg.Nodes + k)
+		iname := intruderName(name, v)
+		// An intruder that copies a ROVR holds a key of its own: with it,
+		// it can answer a challenge, but not for a Crypto-ID that is not
+		// its own. Today's intruder is a plain node.
+		var key *nd.APNDKey
+		if v != IntruderOwnROVR {
+			if key, err = cfg.nodeKey(iname, eui); err != nil {
+				return fail(err)
+			}
+		}
+		n, err := AttachNode(m, NodeConfig{Name: iname, EUI64: eui, Channel: cfg.Channel, PANID: cfg.PANID,
+			Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed, Key: key, attack: intruderVariants[v]})
 		if err != nil {
 			return fail(err)
 		}
@@ -256,6 +361,9 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 		var idx int
 		fmt.Sscanf(name, "n%d", &idx)
 		all = append(all, placed{n.radio.node, pts[idx]})
+		if v.relayed() {
+			relayedIntruders = append(relayedIntruders, n.radio.node)
+		}
 	}
 	for i := range all {
 		for j := range all {
@@ -282,6 +390,11 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 		m.SetLink(a, b, l)
 		m.SetLink(b, a, l)
 	}
+	for _, in := range relayedIntruders {
+		// Out of the border router's range: only 6LRs hear it.
+		m.SetLink(in, br, medium.Link{Disconnected: true})
+		m.SetLink(br, in, medium.Link{Disconnected: true})
+	}
 	for _, n := range mesh.nodes {
 		mesh.wg.Add(1)
 		go func() {
@@ -291,7 +404,7 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 					n.radio.Close()
 					return
 				}
-				n.claim(target.State().Global)
+				n.imitate(target)
 			}
 			n.Run(ctx)
 		}()
@@ -310,6 +423,16 @@ func waitRegistered(ctx context.Context, n *Node) bool {
 		}
 	}
 	return true
+}
+
+// nodeKey derives a node's AP-ND key from the mesh seed, its name and its
+// EUI-64, so that a node keeps its Crypto-ID across runs of one seed.
+func (c *MeshConfig) nodeKey(name string, eui [8]byte) (*nd.APNDKey, error) {
+	t := c.CryptoType
+	if !t.Supported() {
+		t = nd.CryptoEd25519
+	}
+	return nd.NewAPNDKey(t, fmt.Appendf(nil, "lowpanbr sim %d %s %x", c.Seed, name, eui))
 }
 
 // Nodes returns the mesh's nodes, intruders last.

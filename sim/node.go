@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -63,6 +64,18 @@ type NodeConfig struct {
 	// together with its name and link-layer address: the same seed gives
 	// every node the same draws, and two nodes different ones.
 	Seed uint64
+	// Key makes the node use Address-Protected ND (RFC 8928). As a 6LN
+	// it registers with its Crypto-ID as ROVR (128 bits, the minimum RFC
+	// 8928 §3 recommends) and the EARO's C flag set (§4.2), and answers a
+	// "Validation Requested" challenge carrying a Nonce option with its
+	// CIPO, a Nonce option of its own and an NDPSO (§6.1, §6.2). As a 6LR
+	// it challenges the children that claim a Crypto-ID before relaying
+	// their registration in an EDAR (§6.1, with an nd.APND of its own).
+	// ROVR, when set, still overrides the ROVR (an intruder's copy).
+	Key *nd.APNDKey
+
+	// attack makes the node an intruder (mesh.go's Intruders variants).
+	attack attack
 
 	// renewEvery overrides the renewal interval (Lifetime/2), for tests.
 	renewEvery time.Duration
@@ -111,6 +124,19 @@ const (
 	// again.
 	failedBackoff = time.Minute
 )
+
+// attack is how an intruder registers another node's address (mesh.go).
+type attack struct {
+	// copyROVR: register under the victim's ROVR with a TID ahead of the
+	// victim's (RFC 8505 §5.2: a newer TID wins for the same ROVR),
+	// instead of under the intruder's own ROVR.
+	copyROVR bool
+	// cflag: claim the copied ROVR as a Crypto-ID (C flag set) and answer
+	// challenges with the intruder's own key, which cannot match it.
+	cflag bool
+	// deregister: send lifetime 0, to remove the victim's registration.
+	deregister bool
+}
 
 // jitter is a node's own random source for its timers. Run and the receive
 // path both draw from it, hence its own lock.
@@ -202,6 +228,12 @@ type NodeState struct {
 	Echoes int
 	// Forwarded counts the packets a 6LR forwarded.
 	Forwarded int
+	// Protected: the registration in force was made with a Crypto-ID
+	// proof (the node answered a challenge for it, RFC 8928 §6.1).
+	Protected bool
+	// Challenges counts the challenges the node answered (as a 6LN) and
+	// ChallengesSent those it sent its children (as an AP-ND 6LR).
+	Challenges, ChallengesSent int
 	// UDPReceived and UDPOctets count the unicast UDP datagrams addressed
 	// to the node, on any port, and their payload octets (UDP header
 	// excluded): every port is a sink (RFC 863's discard service), the
@@ -272,7 +304,7 @@ type Node struct {
 	mu      sync.Mutex
 	st      NodeState
 	ra      chan struct{}
-	na      chan nd.Status
+	na      chan naAnswer
 	raOpts  []byte      // the parent's RA options but its SLLAO, for our RAs
 	raHdr   nd.RAFields // the parent's RA fixed fields
 	lbr     netip.Addr  // the 6LBR (ABRO)
@@ -286,6 +318,18 @@ type Node struct {
 	answering map[netip.Addr]bool
 	// advertising: the node started its initial multicast RAs.
 	advertising bool
+	// apnd challenges the children that claim a Crypto-ID (a 6LR with a
+	// Key); nil otherwise.
+	apnd *nd.APND
+	// copied is the victim's ROVR an intruder registers under (imitate).
+	copied []byte
+}
+
+// naAnswer is the registration answer an NA(EARO) carries: its status and,
+// in a challenge (RFC 8928 §6.1), the router's nonce.
+type naAnswer struct {
+	status nd.Status
+	nonce  []byte
 }
 
 // AttachNode puts a node on the medium; Run brings it up.
@@ -321,14 +365,44 @@ func AttachNode(m *medium.Medium, cfg NodeConfig) (*Node, error) {
 // owned by rovr unless cfg says otherwise; the caller sets its link.
 func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
-		ra: make(chan struct{}, 1), na: make(chan nd.Status, 1), ready: make(chan struct{}), leave: make(chan chan error),
+		ra: make(chan struct{}, 1), na: make(chan naAnswer, 1), ready: make(chan struct{}), leave: make(chan chan error),
 		lostRouter: make(chan struct{}, 1),
 		routes:     make(map[netip.Addr]route), pending: make(map[netip.Addr]relayed), rovr: rovr, pings: make(map[uint16]chan struct{}),
 		answering: make(map[netip.Addr]bool), rng: newJitter(cfg.Seed, cfg.Name, rovr)}
+	if cfg.Key != nil {
+		n.apnd = nd.NewAPND(nd.APNDConfig{})
+		// RFC 8928 §3: the ROVR is the Crypto-ID, 128 bits.
+		id, err := cfg.Key.CryptoID(16)
+		if err == nil {
+			n.rovr = bytes.Clone(id.Bytes())
+		}
+	}
 	n.iid, _ = addr.IID()
 	n.ll = lowpan.LinkLocalFromIID(n.iid)
 	n.claimed = cfg.Address
 	return n
+}
+
+// imitate makes the node, an intruder, register victim's address the way
+// its attack says: under the victim's ROVR as heard on the air, with a TID
+// ahead of the victim's (RFC 8505 §5.2.1: 16 steps newer on the lollipop),
+// so that without AP-ND the 6LBR would take it for the owner's newer
+// registration.
+func (n *Node) imitate(victim *Node) {
+	addr := victim.State().Global
+	victim.mu.Lock()
+	tid := victim.tid
+	victim.mu.Unlock()
+	n.mu.Lock()
+	n.claimed = addr
+	if n.cfg.attack.copyROVR {
+		n.copied = bytes.Clone(victim.rovr)
+		if victim.cfg.ROVR != nil {
+			n.copied = bytes.Clone(victim.cfg.ROVR)
+		}
+		n.tid = tid + 15 // register adds one
+	}
+	n.mu.Unlock()
 }
 
 // claim makes the node register addr instead of the address it forms.
@@ -399,7 +473,11 @@ func (n *Node) Run(ctx context.Context) error {
 		// Spread the refreshes of nodes that registered together (RFC
 		// 8415 §15's ±10 %, as for the RSs).
 		wait = n.rng.scale(wait, 0.9, 1.1)
-		err := n.register(ctx, uint16(n.cfg.Lifetime/time.Minute))
+		lifetime := uint16(n.cfg.Lifetime / time.Minute)
+		if n.cfg.attack.deregister {
+			lifetime = 0 // an intruder removing the victim's registration
+		}
+		err := n.register(ctx, lifetime)
 		switch {
 		case err == nil:
 			backoff = 0
@@ -568,14 +646,21 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 	// One TID per registration: a retransmission is the same registration
 	// (RFC 8505 §5.2 orders registrations by TID), and the 6LR relaying
 	// it matches the EDAC to it by TID.
+	n.mu.Lock()
 	n.tid++
-	rovr := n.cfg.ROVR
+	tid, rovr := n.tid, n.copied
+	n.mu.Unlock()
+	if rovr == nil {
+		rovr = n.cfg.ROVR
+	}
 	if rovr == nil {
 		rovr = n.rovr
 	}
-	ns, err := nd.AppendIPv6(nil, n.ll, st.Router, 255, nd.NSFields{Target: addr},
-		nd.SourceLinkAddr{Addr: n.link.LinkAddr()},
-		nd.AROFields{R: n.cfg.Role == Router, T: true, TID: n.tid, Lifetime: lifetime, ROVR: rovr})
+	aro := nd.AROFields{R: n.cfg.Role == Router, T: true, TID: tid, Lifetime: lifetime, ROVR: rovr}
+	// RFC 8928 §4.2: the C flag says the ROVR is a Crypto-ID. An intruder
+	// with cflag claims so for a copied ROVR it holds no key for.
+	cflag := n.cfg.Key != nil && (n.cfg.ROVR == nil && !n.cfg.attack.copyROVR || n.cfg.attack.cflag)
+	ns, err := n.registrationNS(addr, st.Router, aro, cflag)
 	if err != nil {
 		return err
 	}
@@ -583,7 +668,12 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 	case <-n.na:
 	default:
 	}
-	for attempt := range maxUnicastSolicit {
+	// challenges bounds the rounds of RFC 8928 §6.1: the first NS, and a
+	// lost NA after a proof (the router then challenges the retransmitted
+	// proof afresh, its nonce being spent).
+	const maxChallenges = 2
+	challenges, proven := 0, false
+	for attempt := 0; attempt < maxUnicastSolicit; attempt++ {
 		// A frame that was not acknowledged is no answer either: wait for
 		// the timer all the same rather than retry at once.
 		if err := n.link.SendWait(ctx, ns, st.RouterMAC, link.SendOptions{Class: link.ClassControl}); err != nil {
@@ -591,9 +681,23 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 		}
 		t := time.NewTimer(n.rng.nsTimeout(attempt))
 		select {
-		case s := <-n.na:
+		case a := <-n.na:
 			t.Stop()
-			return n.registered(addr, st.Router, lifetime, s)
+			if a.status == nd.StatusValidationRequested && a.nonce != nil && cflag && challenges < maxChallenges {
+				// RFC 8928 §6.1: answer the challenge with the proof, as a
+				// new NS of the same registration (same TID).
+				challenges++
+				if ns, err = n.proofNS(addr, st.Router, aro, a.nonce); err != nil {
+					return err
+				}
+				proven = true
+				n.mu.Lock()
+				n.st.Challenges++
+				n.mu.Unlock()
+				attempt = -1 // the proof gets its own retransmissions
+				continue
+			}
+			return n.registered(addr, st.Router, lifetime, a.status, proven)
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
@@ -603,8 +707,38 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 	return fmt.Errorf("registration of %v with %v: %w", addr, st.Router, errNoNA)
 }
 
-// registered records the answer s to a registration of addr.
-func (n *Node) registered(addr, router netip.Addr, lifetime uint16, s nd.Status) error {
+// registrationNS builds the NS(EARO) registering addr with router, the
+// EARO's C flag set when cflag (RFC 8928 §4.2).
+func (n *Node) registrationNS(addr, router netip.Addr, aro nd.AROFields, cflag bool, proof ...nd.OptionSerializer) ([]byte, error) {
+	var earo nd.OptionSerializer = aro
+	if cflag {
+		earo = nd.CryptoIDARO{AROFields: aro}
+	}
+	opts := append([]nd.OptionSerializer{nd.SourceLinkAddr{Addr: n.link.LinkAddr()}, earo}, proof...)
+	return nd.AppendIPv6(nil, n.ll, router, 255, nd.NSFields{Target: addr}, opts...)
+}
+
+// proofNS builds the answer to a challenge with the router's nonceLR (RFC
+// 8928 §6.1): the NS(EARO) again with the node's CIPO, a Nonce option
+// with NonceLN and the NDPSO signing both nonces, the target and the
+// EARO's length (§6.2). An intruder signs with its own key: the proof
+// cannot match a ROVR it copied.
+func (n *Node) proofNS(addr, router netip.Addr, aro nd.AROFields, nonceLR []byte) ([]byte, error) {
+	nonceLN := make([]byte, 6) // RFC 3971 §5.3.2: at least 6 octets
+	for i := range nonceLN {
+		nonceLN[i] = byte(n.rng.between(0, 255))
+	}
+	earoLen := uint8(aro.Len() / 8)
+	proof, err := n.cfg.Key.Proof(addr, nonceLR, nonceLN, earoLen)
+	if err != nil {
+		return nil, err
+	}
+	return n.registrationNS(addr, router, aro, true, n.cfg.Key.CIPO(), nd.NonceFields{Nonce: nonceLN}, proof)
+}
+
+// registered records the answer s to a registration of addr; proven says
+// it followed a Crypto-ID proof.
+func (n *Node) registered(addr, router netip.Addr, lifetime uint16, s nd.Status, proven bool) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.st.Status = s
@@ -612,9 +746,10 @@ func (n *Node) registered(addr, router netip.Addr, lifetime uint16, s nd.Status)
 		return nil
 	}
 	if s != nd.StatusSuccess {
-		n.st.Registered, n.st.Global, n.st.Refused = false, netip.Addr{}, addr
+		n.st.Registered, n.st.Global, n.st.Refused, n.st.Protected = false, netip.Addr{}, addr, false
 		return fmt.Errorf("registration of %v refused: status %v", addr, s)
 	}
+	n.st.Protected = proven
 	if !n.st.Registered {
 		n.log.Info("registered", "addr", addr, "role", n.cfg.Role, "router", router)
 	}
@@ -689,8 +824,13 @@ func (n *Node) handleND(p []byte, from lowpan.LinkAddr, isRouter bool) {
 		if m.ARO == nil || !m.Dst.IsLinkLocalUnicast() {
 			return
 		}
+		a := naAnswer{status: m.ARO.Status()}
+		var opts nd.APNDOptions
+		if nd.ParseAPNDOptions(m.Options, &opts) == nil && opts.Nonce != nil {
+			a.nonce = bytes.Clone(opts.Nonce.Nonce())
+		}
 		select {
-		case n.na <- m.ARO.Status():
+		case n.na <- a:
 		default:
 		}
 	case nd.TypeRouterSolicit:
@@ -878,6 +1018,25 @@ func (n *Node) relayRegistration(m *nd.Message, from lowpan.LinkAddr) {
 		n.answerNS(m.Src, childMAC, target, aro)
 		return
 	}
+	if n.apnd != nil {
+		// RFC 8928 §6.1: the 6LR challenges a registration that claims a
+		// Crypto-ID and relays it only once proven; the 6LBR cannot see
+		// the proof through the EDAR.
+		switch d := n.apnd.CheckNS(m, target, childMAC, time.Now()); d.Action {
+		case nd.APNDChallenge:
+			aro.Status = d.Status
+			n.mu.Lock()
+			n.st.ChallengesSent++
+			n.mu.Unlock()
+			n.answerNS(m.Src, childMAC, target, aro, d.Nonce)
+			return
+		case nd.APNDRefuse:
+			aro.Status = d.Status
+			n.log.Debug("child's proof refused", "child", m.Src, "target", target, "err", d.Err)
+			n.answerNS(m.Src, childMAC, target, aro)
+			return
+		}
+	}
 	n.mu.Lock()
 	global, lbr := n.st.Global, n.lbr
 	n.pending[target] = relayed{childLL: m.Src, childMAC: childMAC, aro: aro, target: target}
@@ -925,8 +1084,8 @@ func (n *Node) learn(addr netip.Addr, next lowpan.LinkAddr, s nd.Status, lifetim
 	n.routes[addr] = route{next: next, expires: time.Now().Add(time.Duration(lifetime) * time.Minute), child: child}
 }
 
-func (n *Node) answerNS(childLL netip.Addr, childMAC lowpan.LinkAddr, target netip.Addr, aro nd.AROFields) {
-	na, err := nd.AppendIPv6(nil, n.ll, childLL, 255, nd.NAFields{Router: true, Solicited: true, Target: target}, aro)
+func (n *Node) answerNS(childLL netip.Addr, childMAC lowpan.LinkAddr, target netip.Addr, aro nd.AROFields, extra ...nd.OptionSerializer) {
+	na, err := nd.AppendIPv6(nil, n.ll, childLL, 255, nd.NAFields{Router: true, Solicited: true, Target: target}, append([]nd.OptionSerializer{aro}, extra...)...)
 	if err != nil {
 		n.log.Debug("NA", "err", err)
 		return
