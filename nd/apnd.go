@@ -10,7 +10,7 @@ package nd
 //   - A 6LN that owns a key pair sets the C flag of its EARO (RFC 8928
 //     §4.2) and puts its Crypto-ID in the ROVR: the leftmost bits of the
 //     hash of its CIPO, the hash being the one its Crypto-Type names
-//     (§3; the Crypto-Type table of §4.3 and §8.3).
+//     (§3; the Crypto-Type table of §4.3 and of the IANA registry, §8).
 //   - The router challenges such a registration: it answers NA(EARO) with
 //     the status "Validation Requested" (5) and a Nonce option, NonceLR
 //     (RFC 3971 §5.3.2, at least 6 octets; RFC 8928 §6.1).
@@ -24,8 +24,9 @@ package nd
 //     registration cannot be changed or removed by anyone who cannot prove
 //     the same Crypto-ID (§1, §7).
 //
-// Supported Crypto-Types (RFC 8928 §8.3): 0, ECDSA over NIST P-256 with
-// SHA-256; 1, Ed25519 (PureEdDSA, RFC 8032) whose Crypto-ID uses SHA-512.
+// Supported Crypto-Types (RFC 8928 §4.3 and its IANA registry, §8): 0,
+// ECDSA over NIST P-256 with SHA-256; 1, Ed25519 (PureEdDSA, RFC 8032)
+// whose Crypto-ID uses SHA-512.
 // Refused: 2, ECDSA25519 (ECDSA over the Weierstrass form Wei25519 of
 // Curve25519 with SHA-256): Go's standard library has no Wei25519
 // arithmetic and the house rules forbid writing curve code; a registration
@@ -33,6 +34,18 @@ package nd
 // Failed" (status 10), the status RFC 8928 §6.2 gives a proof the router
 // cannot verify, so the 6LN may fall back to a legacy registration or
 // another Crypto-Type.
+//
+// How this was checked: the option type numbers 39 (CIPO) and 40 (NDPSO)
+// against IANA's ND option list as two independent projects carry it;
+// the Nonce option (RFC 3971 §5.3.2) and the framing of every option
+// against tshark (apnd_oracle_test.go); the hashes and signatures against
+// OpenSSL (testdata/apnd). The RFC 8928 layouts and rules above (the C
+// flag's bit, the CIPO and NDPSO fields, the CGA tag, the order of the
+// signed content, the JWK key, the status codes) could not be read again
+// in full here and are as this package's author knows RFC 8928: no AP-ND
+// implementation was found to compare with. The bare key forms are
+// accepted too, so a peer that sends the SEC 1 point or the RFC 8032 key
+// interoperates either way.
 //
 // # How the 6LBR (nd/lbr.go) calls it
 //
@@ -95,7 +108,7 @@ import (
 )
 
 // AP-ND option types (IANA "IPv6 Neighbor Discovery Option Formats",
-// assigned by RFC 8928 §8.2) and the Nonce option of SEND that AP-ND
+// assigned by RFC 8928 §8) and the Nonce option of SEND that AP-ND
 // reuses for its challenge (RFC 3971 §5.3.2).
 const (
 	OptNonce OptionType = 14 // RFC 3971 §5.3.2
@@ -126,10 +139,10 @@ func (o CryptoIDARO) Serialize(b []byte) {
 }
 
 // CryptoType is the Crypto-Type of a CIPO (RFC 8928 §4.3, registry in
-// §8.3): which curve, hash and signature algorithm a Crypto-ID uses.
+// §8, IANA): which curve, hash and signature algorithm a Crypto-ID uses.
 type CryptoType uint8
 
-// Crypto-Types (RFC 8928 §8.3, Table 2).
+// Crypto-Types (the "Crypto-Type Subregistry" of RFC 8928 §8).
 const (
 	// CryptoECDSAP256: ECDSA over NIST P-256, SHA-256 (FIPS 186-4). The
 	// one every implementation must support (RFC 8928 §4.3).
@@ -183,5 +196,5 @@ var (
 	errProofSig      = fmt.Errorf("nd: RFC 8928 §6.2: the NDPSO signature does not verify: %w", ErrProof)
 	errProofKey      = fmt.Errorf("nd: RFC 8928 §4.3: the CIPO's public key cannot be read: %w", ErrProof)
 	errProofLegacy   = fmt.Errorf("nd: a Crypto-ID is required and the EARO's C flag is clear: %w", ErrProof)
-	errProofType     = fmt.Errorf("nd: RFC 8928 §8.3: %w", ErrCryptoType)
+	errProofType     = fmt.Errorf("nd: RFC 8928 §4.3, §8: %w", ErrCryptoType)
 )

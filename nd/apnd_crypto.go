@@ -35,8 +35,9 @@ const (
 	maxCryptoIDLen = 32                 // the longest ROVR (RFC 8505 §4.1)
 )
 
-// cryptoHash returns the hash function of a Crypto-Type (RFC 8928 §8.3):
-// SHA-256 for ECDSA256 and ECDSA25519, SHA-512 for Ed25519.
+// cryptoHash returns the hash function of a Crypto-Type (RFC 8928 §4.3
+// and the IANA table of §8): SHA-256 for ECDSA256 and ECDSA25519, SHA-512
+// for Ed25519.
 func cryptoHash(t CryptoType) (hash.Hash, bool) {
 	switch t {
 	case CryptoECDSAP256, CryptoECDSA25519:
@@ -120,7 +121,7 @@ type jwk struct {
 // ParsePublicKey reads the Public Key field of a CIPO of Crypto-Type t.
 // RFC 8928 §4.3 has the key JWK-encoded (RFC 7517; an "EC" key on "P-256"
 // with big-endian x and y, RFC 7518 §6.2; an "OKP" key on "Ed25519", RFC
-// 8037 §2); the bare forms its §8.3 table names — a SEC 1 point,
+// 8037 §2); the bare forms its IANA table (§8) names — a SEC 1 point,
 // uncompressed (65 octets) or compressed (33), and the 32-octet RFC 8032
 // Ed25519 key — are accepted as well. Lengths tell them apart: no JWK is
 // that short.
