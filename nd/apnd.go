@@ -68,26 +68,29 @@ package nd
 //		req.Proven = d.Proven // the registry's new flag: proven by a Crypto-ID
 //	}
 //
-// The registry rule does the rest: an unproven request (Proven false)
-// never replaces, moves or deletes a protected entry. When the registry
-// refuses a request for that reason, answer the NS with StatusDuplicate
-// (RFC 6775 §6.5.1: the address belongs to another owner; an RFC 6775
-// node understands it, and an attacker holding a copied ROVR must give the
-// address up) — CheckNS has already challenged every request that set the
-// C flag, so a refused NS is a legacy one.
+// The registry rule does the rest (nd/registry.go, Request.Proven and
+// Registration.Protected): an unproven request never changes, moves or
+// deletes a protected entry; the registry answers it
+// StatusValidationRequested with Result.NeedsProof. For an NS, answer such
+// a result with StatusDuplicate instead (RFC 6775 §6.5.1: the address
+// belongs to another owner): CheckNS has already challenged every NS that
+// set the C flag, so the NS is a legacy one, which can answer no challenge
+// — an RFC 6775 node knows only statuses 0–2, and status 5 without a
+// Nonce option tells an RFC 8505 node nothing it can act on — and an
+// intruder holding a copied ROVR must give the address up.
 //
 // In handleDAR, before r.reg.Register: an EDAR carries no proof (RFC 8505
-// §4.2 has no room for one; RFC 8928 §6.3 has the 6LR validate its 6LNs).
+// §4.2 has no room for one; RFC 8928 §6 has the 6LR validate its 6LNs):
 //
-//	req.Proven = r.apnd.RelayProven(viaProtected)
+//	via, ok := r.reg.Lookup(m.Src, in.Now)
+//	req.Proven = r.apnd.RelayProven(ok && via.Protected)
 //
-// where viaProtected says whether the registry holds a protected
-// registration of the EDAR's source (the 6LR) itself; RelayProven is false
-// unless APNDConfig.TrustRelays is set. An EDAR the registry refuses for a
-// protected entry is answered with an EDAC "Validation Requested" (5):
-// RFC 8928 §6.1 has the 6LBR ask for validation through the DAR/DAC
-// exchange when a registration does not match its state, and the 6LR
-// echoes it to its 6LN. (Write it as r.apnd.RelayStatus().)
+// RelayProven is false unless APNDConfig.TrustRelays is set. The
+// registry's StatusValidationRequested for an EDAR that would change a
+// protected entry goes back in the EDAC as it is (RelayStatus): RFC 8928
+// §6.1 has the 6LBR ask for validation through the DAR/DAC exchange when
+// a registration does not match its state, and the 6LR echoes it to its
+// 6LN.
 //
 // In Maintain: r.apnd.Expire(now) drops challenges that ran out (Check*
 // also does so lazily). RAOptions: add CapA to the 6CIO flags when AP-ND
