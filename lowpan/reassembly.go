@@ -104,10 +104,14 @@ type reassemblyKey struct {
 type fragSpan struct{ off, end uint16 }
 
 type reassemblyEntry struct {
-	inUse    bool
-	key      reassemblyKey
-	started  time.Time
-	lastSeen time.Time
+	inUse   bool
+	key     reassemblyKey
+	started time.Time
+	// touched is the reassembler's fragment count when a fragment of
+	// this datagram last arrived: which datagram was heard from least
+	// recently, without trusting the clock's resolution (the link reads
+	// it once per datagram, not per fragment).
+	touched  uint64
 	buf      []byte // reassemblySlot octets, kept across reuse
 	received int    // uncompressed octets received
 	spans    [maxFragsPerEntry]fragSpan
@@ -130,15 +134,18 @@ type reassemblyEntry struct {
 //   - the senders the link knows as registered neighbours (SetRegistered)
 //     have Reserved slots of their own and may use any free one; the
 //     others share the rest;
-//   - a source holds at most MaxPerSource datagrams (a registered one up
-//     to Reserved), and at its cap replaces its own weakest;
+//   - a source holds at most MaxPerSource datagrams (a registered one is
+//     not capped), and at its cap replaces its own weakest;
 //   - otherwise the weakest datagram of the class that is over its share
-//     goes: the one with the fewest octets received, then the one heard
-//     from least recently. A first fragment that never completes is as
-//     weak as a datagram gets, so a sender whose fragments keep arriving
-//     pulls ahead of it; and a sender's count plays no part, so one
-//     stale datagram (a lost fragment) does not make its next datagram
-//     the first to go for the rest of the timeout.
+//     goes: the one with the fewest fragments received, then the one
+//     heard from least recently. A first fragment that never completes
+//     is as weak as a datagram gets, so a sender whose fragments keep
+//     arriving pulls ahead of it after its second (fragments, not
+//     octets: a first fragment with better compressed headers carries
+//     more octets, and a flood's would outweigh a real sender's); and a
+//     sender's count plays no part, so one stale datagram (a lost
+//     fragment) does not make its next datagram the first to go for the
+//     rest of the timeout.
 //
 // A fragment that contradicts its datagram (overlap, other contents,
 // impossible size) discards that datagram only: the key holds the
@@ -291,7 +298,7 @@ func (r *Reassembler) Add(now time.Time, out []byte, srcLL, dstLL LinkAddr, h *H
 	if e == nil {
 		e = r.allocate(now, key)
 	}
-	e.lastSeen = now
+	e.touched = r.stats.Fragments
 	dup, err := r.recordSpan(e, off, end)
 	if err != nil {
 		return 0, err
@@ -439,9 +446,14 @@ func (r *Reassembler) allocate(now time.Time, key reassemblyKey) *reassemblyEntr
 	}
 	capacity := r.cfg.MaxPerSource
 	if reg {
-		// A registered neighbour may fill the reserve alone: a 6LR
-		// relaying its children's datagrams needs more than one host.
-		capacity = max(capacity, r.reserved)
+		// A registered neighbour is not held to a per-source cap: a 6LR
+		// relays its children's datagrams, and a flood that spoofs a
+		// neighbour's address then has the whole table to cycle through,
+		// weakest first, instead of the few slots that a cap would leave
+		// the neighbour's own datagram to be evicted from before its
+		// second fragment arrives. Every other sender still finds room:
+		// the flood's first fragments are the weakest there are.
+		capacity = len(r.entries)
 	}
 	var victim *reassemblyEntry
 	switch {
@@ -484,14 +496,14 @@ func (r *Reassembler) weakest(class int) *reassemblyEntry {
 	return w
 }
 
-// weaker reports whether a should go before b: fewer octets received (a
-// first fragment that never completes is as weak as a datagram gets),
+// weaker reports whether a should go before b: fewer fragments received
+// (a first fragment that never completes is as weak as a datagram gets),
 // then heard from less recently.
 func weaker(a, b *reassemblyEntry) bool {
-	if a.received != b.received {
-		return a.received < b.received
+	if a.nSpans != b.nSpans {
+		return a.nSpans < b.nSpans
 	}
-	return a.lastSeen.Before(b.lastSeen)
+	return a.touched < b.touched
 }
 
 func (r *Reassembler) reset(e *reassemblyEntry, now time.Time, key reassemblyKey, registered bool) *reassemblyEntry {
@@ -502,7 +514,7 @@ func (r *Reassembler) reset(e *reassemblyEntry, now time.Time, key reassemblyKey
 	e.inUse = true
 	e.key = key
 	e.registered = registered
-	e.started, e.lastSeen = now, now
+	e.started, e.touched = now, r.stats.Fragments
 	if !r.haveEarliest || now.Before(r.earliest) {
 		r.earliest, r.haveEarliest = now, true
 	}

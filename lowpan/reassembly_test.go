@@ -254,7 +254,16 @@ func TestReassemblyConfigValidate(t *testing.T) {
 
 // A flood of first fragments that never complete — from one source, or
 // from a new source each time — does not stop a well-behaved sender's
-// datagrams from reassembling.
+// datagrams from reassembling. One source is held to its cap however fast
+// it sends. Many sources all look like newcomers: the sender's first
+// fragment is as weak as theirs and goes once it is the oldest of them,
+// so it survives as many flood fragments as there are other slots (here
+// 5 between each of its frames, in 8 slots); the reserved share of
+// registered neighbours is what holds against faster floods
+// (TestReassemblyReservedForRegistered). The flood's fragments arrive at
+// distinct times: this test once passed with 20 between each frame only
+// because every flood fragment carried the good fragment's timestamp and
+// the tie went to the slot order.
 func TestReassemblyFloodFairness(t *testing.T) {
 	ctx := testContexts(t)
 	z := &Compressor{Contexts: ctx}
@@ -273,8 +282,13 @@ func TestReassemblyFloodFairness(t *testing.T) {
 			now := time.Unix(0, 0)
 			attacker := ShortLinkAddr(0x6666)
 			tag := uint16(0)
+			between := 20
+			if many {
+				between = 5
+			}
 			attack := func() {
 				tag++
+				now = now.Add(100 * time.Microsecond)
 				src := attacker
 				if many {
 					src = ShortLinkAddr(0x7000 + tag)
@@ -286,7 +300,7 @@ func TestReassemblyFloodFairness(t *testing.T) {
 			for d := 0; d < 20; d++ {
 				pkt := udp1280(t, byte(d))
 				for _, f := range fragmentsOf(t, z, pkt, extSrc, extDst, 104, uint16(d)) {
-					for k := 0; k < 20; k++ { // 20 attack frames between every good one
+					for range between {
 						attack()
 					}
 					now = now.Add(10 * time.Millisecond)
@@ -566,8 +580,9 @@ func TestReassemblyStaleDatagramNotPenalised(t *testing.T) {
 	for d := 0; d < 10; d++ {
 		pkt := udp1280(t, byte(10+d))
 		for _, f := range fragmentsOf(t, z, pkt, extSrc, extDst, 104, uint16(d)) {
-			for range 10 {
+			for range 5 {
 				tag++
+				now = now.Add(100 * time.Microsecond)
 				src := ShortLinkAddr(0x7000 + tag)
 				r.Add(now, out, src, extDst, parsed(t, fragmentsOf(t, z, attackPkt, src, extDst, 104, tag)[0]))
 			}
@@ -638,38 +653,67 @@ func TestReassemblyConflictKeepsOtherSenders(t *testing.T) {
 }
 
 // A first-fragment flood that spoofs a registered neighbour's own address
-// shares that neighbour's per-source room: the neighbour's datagram
-// survives as long as its second fragment comes before Reserved−1 flood
-// fragments have (its first fragment is as weak as the flood's, and older);
-// after that it is the flood's own that go. What the figures mean for a
-// real flood is in the border router's adversarial test.
+// has the whole table to cycle through: the neighbour's datagram survives
+// as long as its second fragment comes before MaxDatagrams−1 flood
+// fragments have (its first fragment is as weak as the flood's, and
+// newer), and after its second it is the flood's own that go — even
+// though the flood's first fragments, with link-local addresses elided,
+// carry more octets than the neighbour's, whose destination is inline.
+// Another registered neighbour's datagrams complete beside it. What that
+// means for a real flood is in the border router's adversarial test.
 func TestReassemblySpoofedSourceFlood(t *testing.T) {
 	ctx := testContexts(t)
 	z := &Compressor{Contexts: ctx}
-	for _, between := range []int{2, 6} {
+	other := ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x99})
+	attackPkt := buildUDP6(t, ipv6Fields{src: "fe80::12:3456:78ab:cdef", dst: "fe80::80b:c0d:e0f:1011", hlim: 64}, 7777, 8888, make([]byte, 1280-48))
+	for _, between := range []int{2, 12} {
 		r, _ := NewReassembler(ReassemblyConfig{MaxDatagrams: 16, MaxPerSource: 4, Reserved: 8}, ctx)
-		r.SetRegistered(func(a LinkAddr) bool { return a == extSrc })
+		r.SetRegistered(func(a LinkAddr) bool { return a == extSrc || a == other })
 		out := make([]byte, 2048)
 		now := time.Unix(0, 0)
-		attackPkt := udp1280(t, 9)
 		tag := uint16(5000)
-		completed := 0
+		completed := map[LinkAddr]int{}
 		for d := 0; d < 5; d++ {
-			pkt := udp1280(t, byte(d))
-			for _, f := range fragmentsOf(t, z, pkt, extSrc, extDst, 104, uint16(d)) {
-				now = now.Add(time.Millisecond)
-				if n, _ := r.Add(now, out, extSrc, extDst, parsed(t, f)); n > 0 {
-					completed++
-				}
-				for range between {
-					tag++
+			pkt := buildUDP6(t, ipv6Fields{src: "2001:db8:1::12:3456:78ab:cdef", dst: "2001:db8:9::5", hlim: 64}, 7777, 8888, make([]byte, 1200-48))
+			pkt[len(pkt)-1] = byte(d)
+			mine := fragmentsOf(t, z, pkt, extSrc, extDst, 104, uint16(d))
+			theirs := fragmentsOf(t, z, pkt, other, extDst, 104, uint16(d))
+			if flood := fragmentsOf(t, z, attackPkt, extSrc, extDst, 104, 1)[0]; d == 0 && frag1Covers(t, ctx, flood) <= frag1Covers(t, ctx, mine[0]) {
+				t.Fatalf("the flood's first fragment covers %d octets, the neighbour's %d: want the flood's larger",
+					frag1Covers(t, ctx, flood), frag1Covers(t, ctx, mine[0]))
+			}
+			for i := range mine {
+				for _, x := range []struct {
+					src LinkAddr
+					f   []byte
+				}{{extSrc, mine[i]}, {other, theirs[i]}} {
 					now = now.Add(time.Millisecond)
-					r.Add(now, out, extSrc, extDst, parsed(t, fragmentsOf(t, z, attackPkt, extSrc, extDst, 104, tag)[0]))
+					if n, _ := r.Add(now, out, x.src, extDst, parsed(t, x.f)); n > 0 {
+						completed[x.src]++
+					}
+					for range between / 2 {
+						tag++
+						now = now.Add(time.Millisecond)
+						r.Add(now, out, extSrc, extDst, parsed(t, fragmentsOf(t, z, attackPkt, extSrc, extDst, 104, tag)[0]))
+					}
 				}
 			}
 		}
-		if completed != 5 {
-			t.Errorf("%d flood fragments between the neighbour's: %d of 5 datagrams completed, want all; stats %+v", between, completed, r.Stats())
+		if completed[extSrc] != 5 || completed[other] != 5 {
+			t.Errorf("%d flood fragments between each of the spoofed neighbour's: %d and %d of 5 datagrams completed (spoofed, other), want all; stats %+v",
+				between, completed[extSrc], completed[other], r.Stats())
 		}
 	}
+}
+
+// frag1Covers is the number of octets of the uncompressed datagram a first
+// fragment carries.
+func frag1Covers(t *testing.T, ctx *ContextTable, f []byte) int {
+	h := parsed(t, f)
+	buf := make([]byte, reassemblySlot)
+	written, read, _, err := decompressHeaders(buf, h.Payload, extSrc, extDst, decodeParams{contexts: ctx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return written + len(h.Payload) - read
 }
