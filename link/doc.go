@@ -24,7 +24,10 @@
 //
 // Reception: one receive loop per link decodes each frame, returns its
 // buffer to the radio's pool (radio.Frame.Release) once copied out, and
-// delivers complete packets on its goroutine; it never transmits.
+// delivers complete packets on its goroutine; it never transmits. A link
+// told who its registered neighbours are (NeighborAware, by the forwarder)
+// keeps a share of reassembly for them, so that first fragments from
+// strangers cannot take all of it.
 //
 // Goroutines: Run starts the sender and runs the receive loop; both stop
 // with Run's context, the sender after sending what was queued for at most

@@ -43,6 +43,20 @@ type PointToPoint interface {
 	Peer() lowpan.LinkAddr
 }
 
+// NeighborAware is implemented by links that treat the neighbours
+// registered with the border router apart from strangers (Lowpan: a share
+// of reassembly kept for them, lowpan.ReassemblyConfig.Reserved). The
+// forwarder hands them the registry's answer for the link before the link
+// runs.
+type NeighborAware interface {
+	// SetRegisteredNeighbors gives the link the predicate that says
+	// whether the node with link-layer address a (a frame's MAC source, or
+	// a mesh header's originator) holds a registration made through this
+	// link. It is called on the link's receive goroutine, at most once per
+	// new datagram, and must not block.
+	SetRegisteredNeighbors(registered func(a lowpan.LinkAddr) bool)
+}
+
 // Delivery is a packet received on a link. Packet is valid only during the
 // callback that receives it.
 type Delivery struct {

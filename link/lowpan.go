@@ -154,6 +154,15 @@ func NewLowpan(cfg LowpanConfig) (*Lowpan, error) {
 	return l, nil
 }
 
+var _ NeighborAware = (*Lowpan)(nil)
+
+// SetRegisteredNeighbors implements NeighborAware: datagrams of registered
+// neighbours get the reassembler's reserved share, so that first
+// fragments from strangers (many spoofed sources) cannot take all of it.
+func (l *Lowpan) SetRegisteredNeighbors(registered func(lowpan.LinkAddr) bool) {
+	l.reas.SetRegistered(registered)
+}
+
 // ExtAddr is the extended address frames are sent from and accepted for.
 func (l *Lowpan) ExtAddr() [8]byte {
 	var e [8]byte

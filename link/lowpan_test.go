@@ -205,3 +205,72 @@ func TestLowpanLinkCCARetries(t *testing.T) {
 		}
 	}
 }
+
+// framesFrom builds the 802.15.4 frames (FCS included) that carry pkt
+// from src to dst, as a node's radio puts them on the air.
+func framesFrom(t *testing.T, ctxs *lowpan.ContextTable, src, dst [8]byte, pkt []byte, tag uint16) [][]byte {
+	t.Helper()
+	h := ieee802154.Header{Type: ieee802154.FrameData, Version: ieee802154.Version2006, AckRequest: true,
+		DstPAN: 0xabcd, SrcPAN: 0xabcd, Dst: ieee802154.ExtAddress(ieee802154.ExtAddr(dst)), Src: ieee802154.ExtAddress(ieee802154.ExtAddr(src))}
+	z := lowpan.Compressor{Contexts: ctxs}
+	var frames [][]byte
+	_, err := z.Encode(make([]byte, lowpan.ScratchSize), pkt, lowpan.ExtendedLinkAddr(src), lowpan.ExtendedLinkAddr(dst),
+		&lowpan.EncodeOptions{MaxPayload: h.MaxPayload(), Tag: tag}, func(payload []byte) error {
+			h.Seq++
+			f, err := ieee802154.AppendFrame(nil, &h, payload, true)
+			frames = append(frames, f)
+			return err
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frames
+}
+
+// A link told who its registered neighbours are keeps reassembly room for
+// them: a flood of first fragments from a new source each time (20
+// between every frame of the neighbour's) stops the neighbour's 1200-octet
+// datagrams without it, and not with it.
+func TestLowpanLinkReassemblyRoomForNeighbors(t *testing.T) {
+	brEUI := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
+	neighbor := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x42}
+	ctxs := &lowpan.ContextTable{}
+	ctxs.Set(0, lowpan.Context{Prefix: netip.MustParsePrefix("2001:db8:1::/64"), Compress: true})
+	floodPkt := packettest.UDP("fe80::1", "fe80::2", 1200)
+	for _, aware := range []bool{false, true} {
+		r := &radiotest.Instant{RX: make(chan radio.Frame)}
+		l, err := link.NewLowpan(link.LowpanConfig{Radio: r, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aware {
+			l.SetRegisteredNeighbors(func(a lowpan.LinkAddr) bool { return a == lowpan.ExtendedLinkAddr(neighbor) })
+		}
+		got := make(chan []byte, 8)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { l.Run(ctx, func(d *link.Delivery) { got <- bytes.Clone(d.Packet) }); close(done) }()
+		stranger := uint64(0)
+		for d := range 5 {
+			pkt := packettest.UDP("2001:db8:1::42", "2001:db8:9::1", 1200)
+			pkt[len(pkt)-1] = byte(d)
+			for _, f := range framesFrom(t, ctxs, neighbor, brEUI, pkt, uint16(d)) {
+				for range 20 {
+					stranger++
+					src := [8]byte{0x02, 0x77, 0, 0, 0, 0, byte(stranger >> 8), byte(stranger)}
+					r.RX <- radio.Frame{PSDU: framesFrom(t, ctxs, src, brEUI, floodPkt, uint16(stranger))[0]}
+				}
+				r.RX <- radio.Frame{PSDU: f}
+			}
+		}
+		cancel()
+		<-done
+		n := len(got)
+		if aware && n != 5 {
+			t.Errorf("with its registered neighbours known: %d of 5 datagrams reassembled; %+v", n, l.Stats().Reassembly)
+		}
+		if !aware && n == 5 {
+			t.Errorf("without: all 5 reassembled, so the flood tests nothing; %+v", l.Stats().Reassembly)
+		}
+	}
+}
