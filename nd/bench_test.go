@@ -162,3 +162,90 @@ func TestRegistryMemory(t *testing.T) {
 		t.Errorf("%.0f bytes per registration", per)
 	}
 }
+
+func BenchmarkRegistryNextHop(b *testing.B) {
+	r := filledRegistry(b, benchEntries)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, _, ok := r.NextHop(benchAddr(i%benchEntries), t0); !ok {
+			b.Fatal("miss")
+		}
+	}
+}
+
+// savingRouter is a router with a state file in a temporary directory
+// (the machine's disk: fsync costs what it costs there) and n
+// registrations.
+func savingRouter(b *testing.B, n int) *Router {
+	c := testConfig()
+	c.StatePath = b.TempDir() + "/nd.json"
+	c.RegistryCapacity = 2 * n
+	r, err := New(c, t0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		q := benchRequest(i)
+		q.Addr = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 12: byte(i >> 24), 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)})
+		if res := r.reg.Register(q, t0); res.Status != StatusSuccess {
+			b.Fatal(res.Status)
+		}
+	}
+	if err := r.flush(t0, true); err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// BenchmarkSaveFull rewrites the whole state file (and starts a new
+// journal): what every registry change cost before the journal, and what
+// a compaction costs now.
+func BenchmarkSaveFull(b *testing.B) {
+	for _, n := range []int{2000, 10000} {
+		b.Run(itoa(n), func(b *testing.B) {
+			r := savingRouter(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := r.flush(t0, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(r.snapshotSize), "file-octets")
+		})
+	}
+}
+
+// BenchmarkSaveJournal writes k changed registrations (refreshes) to the
+// journal of a registry of n, with its fsync: what a burst of k changes
+// within SaveDelay costs now.
+func BenchmarkSaveJournal(b *testing.B) {
+	for _, n := range []int{2000, 10000} {
+		for _, k := range []int{1, 100} {
+			b.Run(itoa(n)+"/changes="+itoa(k), func(b *testing.B) {
+				r := savingRouter(b, n)
+				r.snapshotSize = 1 << 40 // appends only: compactions are BenchmarkSaveFull
+				reqs := make([]Request, k)
+				for i := range reqs {
+					reqs[i] = benchRequest(i)
+					reqs[i].Addr = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 12: byte(i >> 24), 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)})
+				}
+				b.ReportAllocs()
+				var octets int64
+				for b.Loop() {
+					for i := range reqs {
+						reqs[i].TID = NextTID(reqs[i].TID)
+						r.reg.Register(reqs[i], t0)
+					}
+					before := r.jr.size
+					if err := r.flush(t0, false); err != nil {
+						b.Fatal(err)
+					}
+					if r.jr.size > before {
+						octets = r.jr.size - before
+					}
+				}
+				b.ReportMetric(float64(octets)/float64(k), "octets/change")
+			})
+		}
+	}
+}

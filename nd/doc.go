@@ -29,10 +29,75 @@
 // RFC 8505's ROVR and TID and with the route (the 6LR an address is
 // reached through): duplicate ROVR → "duplicate", the TID lollipop of RFC
 // 8505 §5.2.1 (CompareTID) → "moved" for stale registrations, zero
-// lifetime deregisters, expiry, capacity → "6LBR registry saturated",
-// link-local addresses scoped to their link (RFC 8505 §5.6), the
-// optional DELAY hold of RFC 8505 §5.7, and LatestRegistered for the RFC
-// 7668 codec (lowpan.Registrations). The rules are listed on Registry.
+// lifetime deregisters, expiry, link-local addresses scoped to their link
+// (RFC 8505 §5.6), the optional DELAY hold of RFC 8505 §5.7, and
+// LatestRegistered for the RFC 7668 codec (lowpan.Registrations). The
+// rules are listed on Registry. Against a neighbour that floods it:
+//
+//   - Shares: each link-layer neighbour holds at most MaxPerNeighbor
+//     registrations of its own; what a 6LR relays (EDARs) is charged to
+//     the neighbour it came through, which gets MaxPerRouter when it is
+//     registered itself and a stranger's MaxPerNeighbor when not; each
+//     link at most MaxPerLink; the registry its capacity. A refusal is
+//     "neighbor cache full" (RFC 8505 §4.1 status 2), in an EDAC "6LBR
+//     registry saturated" (9, as RFC 8505 §4.1 has a 6LBR answer a DAR).
+//   - Tentative entries: a new registration that was not proven is
+//     tentative for ConfirmationPeriod (TENTATIVE_NCE_LIFETIME, RFC 6775
+//     §9) or until its owner renews it; a full link or registry makes room
+//     by evicting its oldest tentative entry, never an established one.
+//   - Lifetimes are capped at MaxLifetime; the NA's EARO and the DAC carry
+//     the lifetime granted.
+//
+// Routes (route.go): Route follows the chain of 6LRs each registered
+// through the next, up to MaxRouteHops (the hop limit), and finds loops
+// (Brent's algorithm, no allocation). The forwarder (NextHop) and the
+// status API use it alike.
+//
+// Protection for RFC 8928 (Address-Protected ND). The proof itself (the
+// Crypto-ID ROVR, CIPO, NDPSO, the challenge) is the code in apnd*.go;
+// the registry holds the rule, and this is its whole interface:
+//
+//   - Request.Proven bool: set it when the registration's proof of
+//     ownership was verified (RFC 8928 §6: the ROVR is the Crypto-ID of the
+//     key in the CIPO and the NDPSO's signature over the nonces is good).
+//     Router.Handle sets it only through the seam: Router.
+//     SetRegistrationCheck(RegistrationCheck) installs a function that
+//     sees every NS(E)ARO and (E)DAR with its Request before the registry
+//     and may set req.Proven, or answer itself (the challenge) and return
+//     handled. Code with its own path may call Registry.Register directly.
+//   - A proven request creates or updates a protected registration
+//     (Registration.Protected, saved in the state file), established at
+//     once.
+//   - A request that is not proven never replaces nor removes a protected
+//     registration: not with the same (copied) ROVR and a newer TID, nor
+//     an older or equal one, nor a zero lifetime, nor over another path,
+//     nor relayed by a 6LR in an EDAR. Register then changes nothing and
+//     returns Status StatusValidationRequested with Result.NeedsProof set
+//     and Result.Previous the protected registration; another ROVR gets
+//     StatusDuplicate as always. The caller challenges the node (RFC 8928
+//     §6.1: NA(EARO) with status 5 and a Nonce option) and registers again
+//     with Proven once it answers; Router.Handle, which cannot challenge,
+//     answers StatusValidationFailed (10) in the NA or the EDAC.
+//   - A proven request is subject to the ordinary rules (duplicate ROVR,
+//     TID order, shares).
+//   - Registry.Lookup and Snapshot report Protected; RegistryStats counts
+//     them.
+//
+// Persistence (state.go, journal.go): the state file (ABRO version,
+// advertised prefix and contexts, registry) is rewritten atomically (temp
+// file, fsync, rename, directory fsync); registry changes between two such
+// rewrites go to an append-only journal beside it, fsynced within
+// SaveDelay (RunSaver; Maintain as well), so that every change is on disk
+// within about a second. The journal is folded into the state file when it
+// outgrows it, and at Save. At start the file and the journal are
+// replayed, and every entry is checked as a new registration would be
+// (address inside the mesh prefix or link-local, not through a 6LR when
+// link-local, lifetime not above MaxLifetime, shares and capacity); what is
+// dropped, and why, is said in one log line.
+//
+// Logging: per-packet lines (refused registrations, evictions, moves) go
+// through internal/ratelog: the first of a kind in full, then one summary
+// a minute.
 //
 // Router (lbr.go): RFC 6775 §6 and §7 as a 6LBR. RS → unicast RA with
 // SLLAO, PIO (A=1, L=0), one 6CO per context, ABRO, 6CIO; NS(ARO) and
@@ -66,8 +131,15 @@
 //     already (RFC 8505 §5.6): the 6LBR accepts the registration on the
 //     strength of the ROVR; the rule protects 6LRs' neighbor caches, which
 //     this registry bounds anyway.
-//   - Proof of ownership (AP-ND, RFC 8928): the statuses "validation
-//     requested/failed" exist as constants but nothing sends them.
+//   - Telling a node that its tentative registration was evicted: RFC
+//     8505 has no asynchronous message for it to a 6LN; it finds out at
+//     its next refresh.
+//   - Against a radio that forges a new link-layer address for every
+//     frame and keeps up a flood longer than ConfirmationPeriod at more
+//     registrations per second than the free room divided by it, the
+//     shares cannot help: its entries become established. Admission
+//     control before the 6LBR (per-source budgets) and RFC 8928 are the
+//     answer there.
 //   - Proxy registration to a Routing Registrar (6BBR, RFC 8929), 6LR
 //     behaviour (sending DARs, relaying RAs; the simulated 6LR does that),
 //     multiple 6LBRs and their DAD-table synchronisation, periodic or

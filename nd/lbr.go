@@ -2,15 +2,20 @@ package nd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/ratelog"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 )
 
@@ -36,6 +41,11 @@ const (
 	DefaultABROLifetime = 10000 * time.Minute
 	// DefaultCurHopLimit is the Cur Hop Limit advertised in RAs.
 	DefaultCurHopLimit = 64
+	// DefaultSaveDelay is how long a registry change waits to be written
+	// with the changes that follow it: a burst of registrations costs one
+	// write and one fsync, and every change is on disk within about half
+	// a second (issue 13: a border router on a Pi loses power).
+	DefaultSaveDelay = 500 * time.Millisecond
 )
 
 // ContextConfig is one compression context the 6LBR distributes.
@@ -82,16 +92,24 @@ type Config struct {
 	Global netip.Addr
 	// RegistryCapacity bounds the registry (default 10 000).
 	RegistryCapacity int
-	// DeregistrationDelay: see RegistryConfig.
+	// MaxPerNeighbor, MaxPerRouter, MaxPerLink, MaxLifetime,
+	// ConfirmationPeriod and DeregistrationDelay: see RegistryConfig.
+	MaxPerNeighbor      int
+	MaxPerRouter        int
+	MaxPerLink          int
+	MaxLifetime         time.Duration
+	ConfirmationPeriod  time.Duration
 	DeregistrationDelay time.Duration
 	// StatePath is the state file (registry and ABRO version); empty for
-	// no persistence.
+	// no persistence. Registry changes go to a journal beside it
+	// (StatePath + ".journal"), folded into the state file when it grows.
 	StatePath string
-	// SaveInterval bounds how often registry changes alone are written
-	// (default 1 min; a flash card should not be rewritten at every
-	// registration). A change of the ABRO version is written at once.
-	SaveInterval time.Duration
-	Logger       *slog.Logger
+	// SaveDelay is how long a registry change waits before it is written
+	// (the changes of that time are written together, with one fsync);
+	// default DefaultSaveDelay. RunSaver writes them; Maintain too, each
+	// time it runs.
+	SaveDelay time.Duration
+	Logger    *slog.Logger
 }
 
 func (c *Config) normalize() error {
@@ -130,7 +148,7 @@ func (c *Config) normalize() error {
 	def(&c.ContextLifetime, DefaultContextLifetime)
 	def(&c.RouterLifetime, DefaultRouterLifetime)
 	def(&c.ABROLifetime, DefaultABROLifetime)
-	def(&c.SaveInterval, time.Minute)
+	def(&c.SaveDelay, DefaultSaveDelay)
 	if c.PrefixPreferredLifetime > c.PrefixValidLifetime {
 		return fmt.Errorf("nd: config: preferred lifetime %v exceeds valid lifetime %v (RFC 4862 §5.5.3)", c.PrefixPreferredLifetime, c.PrefixValidLifetime)
 	}
@@ -233,6 +251,11 @@ type Counters struct {
 	DACsSent      uint64
 	MovedSent     uint64 // asynchronous EDACs with status "moved"
 	StatusReplies [11]uint64
+	// Refused counts the registrations refused for want of room, by
+	// Refusal (RefusedNeighbor, RefusedLink, RefusedCapacity).
+	Refused [4]uint64
+	// Evicted counts the tentative registrations removed to make room.
+	Evicted uint64
 }
 
 // Indexes of Counters.Received.
@@ -262,18 +285,50 @@ type Router struct {
 	linkLocal, formerLinkLocal netip.Addr
 	withdrawFormer             int // the next UnsolicitedRAs that withdraw formerLinkLocal
 	version                    uint32
-	savedChanges               uint64
-	savedVersion               uint32
-	savedAt                    time.Time
-	saveErr                    error
 	// loadErr is what reading the state file at start met (LoadError).
 	loadErr error
+
+	// The state file and its journal, written under saveMu (never under
+	// mu: an fsync must not hold up the answers).
+	saveMu       sync.Mutex
+	jr           *journal
+	generation   uint64
+	snapshotSize int64
+	savedVersion uint32
+	saveErr      error
+
+	// check is the RFC 8928 code's seam (SetRegistrationCheck).
+	check RegistrationCheck
+
+	// Per-packet log lines, summarised (internal/ratelog).
+	refusedLog *ratelog.Limiter[refusalKey]
+	movedLog   *ratelog.Limiter[netip.Addr]
+	evictedLog *ratelog.Limiter[bool]
+	saveLog    *ratelog.Limiter[string]
 
 	cnt struct {
 		recv               [5]atomic.Uint64
 		ra, na, dac, moved atomic.Uint64
 		status             [11]atomic.Uint64
+		refused            [4]atomic.Uint64
+		evicted            atomic.Uint64
 	}
+}
+
+// refusalKey is what refused registrations are summarised by: the kind
+// of message, its status and the neighbour it came from.
+type refusalKey struct {
+	dar    bool
+	status Status
+	from   lowpan.LinkAddr
+}
+
+func (k refusalKey) String() string {
+	kind := "NS"
+	if k.dar {
+		kind = "DAR"
+	}
+	return fmt.Sprintf("(%s) from %v: %v", kind, k.from, k.status)
 }
 
 // New builds a Router from cfg at time now: it restores the state file
@@ -287,10 +342,22 @@ func New(cfg Config, now time.Time) (*Router, error) {
 		return nil, err
 	}
 	r := &Router{cfg: cfg, log: cfg.Logger, linkLocal: cfg.LinkLocal}
-	r.reg = NewRegistry(RegistryConfig{Capacity: cfg.RegistryCapacity, DeregistrationDelay: cfg.DeregistrationDelay})
+	r.reg = NewRegistry(RegistryConfig{Capacity: cfg.RegistryCapacity, MaxPerNeighbor: cfg.MaxPerNeighbor,
+		MaxPerRouter: cfg.MaxPerRouter, MaxPerLink: cfg.MaxPerLink, MaxLifetime: cfg.MaxLifetime,
+		ConfirmationPeriod: cfg.ConfirmationPeriod, DeregistrationDelay: cfg.DeregistrationDelay})
+	r.refusedLog = ratelog.New(ratelog.Config[refusalKey]{Logger: r.log, Level: slog.LevelInfo,
+		What: "registrations refused", Describe: refusalKey.String})
+	r.movedLog = ratelog.New(ratelog.Config[netip.Addr]{Logger: r.log, Level: slog.LevelInfo,
+		What: "registrations moved away", Describe: func(a netip.Addr) string { return "from 6LR " + a.String() }})
+	r.evictedLog = ratelog.New(ratelog.Config[bool]{Logger: r.log, Level: slog.LevelInfo,
+		What: "tentative registrations evicted", Describe: func(bool) string { return "to make room for new ones" }})
+	r.saveLog = ratelog.New(ratelog.Config[string]{Logger: r.log, Level: slog.LevelWarn,
+		What: "state saves failed", Describe: func(s string) string { return "(" + s + ")" }})
 
 	var st *State
 	if cfg.StatePath != "" {
+		removeStaleTemp(cfg.StatePath)
+		removeStaleTemp(JournalPath(cfg.StatePath))
 		var err error
 		st, err = OpenState(cfg.StatePath, now)
 		if err != nil {
@@ -307,9 +374,10 @@ func New(cfg Config, now time.Time) (*Router, error) {
 	if !fresh {
 		r.version = st.ABROVersion
 		r.adv = st.advertised()
-		n := r.reg.restore(st.registrations(), now)
-		r.log.Info("nd: state restored", "path", cfg.StatePath, "abro_version", r.version,
-			"registrations", n, "saved", len(st.Registrations))
+		r.generation = st.Generation
+		if err := r.restore(st, now); err != nil {
+			return nil, err
+		}
 	} else {
 		// Without a saved version, start from the clock (minutes since
 		// 1970) so that a lost or corrupt state file cannot make the
@@ -325,10 +393,108 @@ func New(cfg Config, now time.Time) (*Router, error) {
 		}
 		r.log.Info("nd: advertised information changed", "abro_version", r.version)
 	}
-	if err := r.saveLocked(now); err != nil {
-		r.log.Error("nd: cannot save state", "err", err)
+	if cfg.StatePath != "" {
+		r.reg.setTracking(true)
+		if err := r.flush(now, true); err != nil {
+			r.log.Error("nd: cannot save state", "err", err)
+		}
 	}
 	return r, nil
+}
+
+// restore puts the registrations of the state file and its journal back
+// into the registry, keeping those that still make sense, and says in one
+// log line what it kept and what it dropped, and why.
+func (r *Router) restore(st *State, now time.Time) error {
+	path := JournalPath(r.cfg.StatePath)
+	jr, err := readJournal(path, st.Generation)
+	if err != nil {
+		return err // unreadable (not corrupt): do not overwrite it
+	}
+	regs := st.registrations()
+	if !jr.stale {
+		regs = jr.replay(regs)
+	}
+	dropped := map[string]int{}
+	kept := regs[:0]
+	for i := range regs {
+		g := regs[i]
+		why, clamped := r.checkRestored(&g, now)
+		if clamped {
+			dropped["lifetime_clamped"]++ // kept, with a shorter lifetime
+		}
+		if why != "" {
+			dropped[why]++
+			continue
+		}
+		kept = append(kept, g)
+	}
+	c := r.reg.restore(kept, now)
+	if c.overCapacity > 0 {
+		dropped["over_capacity"] = c.overCapacity
+	}
+	if c.overQuota > 0 {
+		dropped["over_neighbor_quota"] = c.overQuota
+	}
+	if jr.stale {
+		dropped["stale_journal"] = 1
+	}
+	if jr.dropped > 0 {
+		dropped["journal_torn_lines"] = jr.dropped
+	}
+	lvl := slog.LevelInfo
+	var summary []string
+	for _, why := range slices.Sorted(maps.Keys(dropped)) {
+		summary = append(summary, fmt.Sprintf("%s=%d", why, dropped[why]))
+		if why != "expired" && why != "lifetime_clamped" && why != "stale_journal" {
+			lvl = slog.LevelWarn
+		}
+	}
+	r.log.Log(context.Background(), lvl, "nd: state restored", "path", r.cfg.StatePath, "abro_version", r.version,
+		"saved", len(st.Registrations), "journal_records", len(jr.records), "restored", c.restored,
+		"capacity", r.reg.Capacity(), "not_restored", strings.Join(summary, " "))
+	return nil
+}
+
+// restoreSlack is how far the clock may seem to have gone back between a
+// save and a restart before saved times are taken for wrong.
+const restoreSlack = time.Minute
+
+// checkRestored says why a saved registration cannot be restored ("" when
+// it can), with the same rules as a registration arriving now (RFC 8505
+// Table 1: an address outside the mesh prefix is topologically incorrect;
+// §5.6: link-local addresses are not registered through a 6LR), and caps
+// its lifetime at MaxLifetime and its expiry at that from now (clamped):
+// a clock that went back, or a file that lies, cannot keep an entry
+// longer than a new registration would stay.
+func (r *Router) checkRestored(g *Registration, now time.Time) (why string, clamped bool) {
+	if _, ok := r.checkRegisteredAddr(g.Addr); !ok {
+		if p := r.cfg.Prefix; p.IsValid() && !g.Addr.IsLinkLocalUnicast() && !p.Contains(g.Addr) && g.Addr.Is6() &&
+			!g.Addr.IsMulticast() && !g.Addr.IsUnspecified() {
+			return "outside_prefix", false
+		}
+		return "bad_address", false
+	}
+	if g.Via.IsValid() && (g.Addr.IsLinkLocalUnicast() || g.Via.IsMulticast() || g.Via.IsUnspecified() || g.Via.IsLoopback()) {
+		return "bad_address", false
+	}
+	if g.Lifetime == 0 || g.ROVR.IsZero() {
+		return "bad_entry", false
+	}
+	capMin := uint16(r.reg.Config().MaxLifetime / time.Minute)
+	if g.Lifetime > capMin {
+		g.Lifetime, clamped = capMin, true
+	}
+	if g.Registered.After(now.Add(restoreSlack)) {
+		g.Registered, clamped = now, true
+	}
+	if lim := g.Registered.Add(time.Duration(g.Lifetime) * time.Minute); g.Expires.After(lim.Add(restoreSlack)) {
+		g.Expires, clamped = lim, true
+	}
+	if !now.Before(g.Expires) {
+		return "expired", clamped
+	}
+	return "", clamped
 }
 
 // LoadError returns the error met reading the state file at start (a
@@ -387,7 +553,6 @@ func (r *Router) SetAdvertised(prefix netip.Prefix, contexts []ContextConfig, no
 		return err
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.cfg.Prefix, r.cfg.Contexts = c.Prefix, c.Contexts
 	before := r.adv
 	r.advanceLocked(now)
@@ -395,54 +560,157 @@ func (r *Router) SetAdvertised(prefix netip.Prefix, contexts []ContextConfig, no
 		r.version++
 		r.log.Info("nd: advertised information changed", "abro_version", r.version)
 	}
-	return r.saveLocked(now)
+	r.mu.Unlock()
+	return r.flush(now, false)
 }
 
 // Maintain does the router's timed work at now: expires registrations,
 // moves contexts along their life cycle (increasing the ABRO version when
-// that changes what is advertised) and saves the state file — at once for
-// a new ABRO version, at most every SaveInterval for registry changes.
-// Call it every few seconds, and Save at shutdown.
+// that changes what is advertised), writes the registry's changes to the
+// journal (a new ABRO version rewrites the state file) and the summaries
+// of the log lines it held back. Call it every second or so, and Save at
+// shutdown; RunSaver writes changes sooner.
 func (r *Router) Maintain(now time.Time) error {
 	if n := r.reg.Expire(now); n > 0 {
 		r.log.Debug("nd: registrations expired", "count", n)
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	before := r.adv
 	r.advanceLocked(now)
 	if !before.equal(&r.adv) {
 		r.version++
 		r.log.Info("nd: context life cycle step", "abro_version", r.version)
 	}
-	if r.version == r.savedVersion && r.saveErr == nil && now.Sub(r.savedAt) < r.cfg.SaveInterval {
-		return nil // registry changes wait for the interval
-	}
-	return r.saveLocked(now)
+	r.mu.Unlock()
+	r.refusedLog.Flush(now)
+	r.movedLog.Flush(now)
+	r.evictedLog.Flush(now)
+	r.saveLog.Flush(now)
+	return r.flush(now, false)
 }
 
-// Save writes the state file now if anything changed since the last save
-// (for shutdown).
+// Save writes what changed since the last write, and folds the journal
+// into the state file (for shutdown: the next start reads one file).
 func (r *Router) Save(now time.Time) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.saveLocked(now)
+	if err := r.flush(now, false); err != nil {
+		return err
+	}
+	r.saveMu.Lock()
+	compact := r.jr != nil && r.jr.records > 0
+	r.saveMu.Unlock()
+	if !compact {
+		return nil
+	}
+	return r.flush(now, true)
 }
 
-func (r *Router) saveLocked(now time.Time) error {
+// RunSaver writes the registry's changes to disk, each within SaveDelay
+// (plus the write), until ctx ends; then it writes what is left. Errors
+// are logged (summarised) and retried with the next change or Maintain.
+// Without a state file it only waits for ctx.
+func (r *Router) RunSaver(ctx context.Context) {
+	if r.cfg.StatePath == "" {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTimer(0)
+	if !t.Stop() {
+		<-t.C
+	}
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.saveNow()
+			return
+		case <-r.reg.Notify():
+		}
+		t.Reset(r.cfg.SaveDelay)
+		select {
+		case <-ctx.Done():
+			r.saveNow()
+			return
+		case <-t.C:
+		}
+		r.saveNow()
+	}
+}
+
+func (r *Router) saveNow() {
+	now := time.Now()
+	if err := r.flush(now, false); err != nil && r.saveLog.Allow("registry", now) {
+		r.log.Warn("nd: cannot save registry changes", "path", r.cfg.StatePath, "err", err)
+	}
+}
+
+// compactAt is the journal size past which the state file is rewritten:
+// the state file's own size (so that the two together stay within twice
+// the registry's), at least 256 KiB.
+func (r *Router) compactAt() int64 { return max(256<<10, r.snapshotSize) }
+
+// flush writes the registry's changes since the last write to the
+// journal; it rewrites the state file instead (and starts a new journal)
+// when full, when the ABRO version changed, when the journal outgrew
+// compactAt, when changes were lost track of, or after a failed write.
+func (r *Router) flush(now time.Time, full bool) error {
 	if r.cfg.StatePath == "" {
 		return nil
 	}
-	ch := r.reg.Changes()
-	if ch == r.savedChanges && r.version == r.savedVersion && r.saveErr == nil {
-		return nil
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
+	r.mu.Lock()
+	version, adv := r.version, r.adv
+	r.mu.Unlock()
+	if !full && r.jr != nil && r.saveErr == nil && version == r.savedVersion {
+		changes, all := r.reg.takeChanges(now, false)
+		if !all {
+			if len(changes) == 0 {
+				return nil
+			}
+			var buf []byte
+			for i := range changes {
+				var rec journalRecord
+				if c := &changes[i]; c.removed {
+					rec.Del = &journalKey{Addr: c.reg.Addr, Link: c.reg.Link}
+				} else {
+					sr := stateRegistration(&c.reg)
+					rec.Put = &sr
+				}
+				var err error
+				if buf, err = appendJournalLine(buf, rec); err != nil {
+					return err // only a bug: every field has an encoding
+				}
+			}
+			err := r.jr.append(buf, len(changes))
+			if err == nil && r.jr.size <= r.compactAt() {
+				return nil
+			}
+			r.saveErr = err // a failed append: the state file is rewritten
+		}
 	}
-	st := newState(r.version, &r.adv, r.reg.Snapshot(now), now)
-	err := SaveState(r.cfg.StatePath, st)
-	r.saveErr = err
+	// Compaction: everything into a new state file, then a new journal.
+	// Changes from here on are noted for the next journal; one made while
+	// the snapshot is taken may also be in it, which replaying its record
+	// again does not change.
+	r.reg.takeChanges(now, true)
+	gen := r.generation + 1
+	st := newState(version, &adv, r.reg.Snapshot(now), now)
+	st.Generation = gen
+	data, err := json.Marshal(st)
 	if err == nil {
-		r.savedChanges, r.savedVersion, r.savedAt = ch, r.version, now
+		err = writeAtomic(r.cfg.StatePath, append(data, '\n'))
 	}
+	if err != nil {
+		r.saveErr = fmt.Errorf("nd: saving state: %w", err)
+		return r.saveErr
+	}
+	r.generation, r.snapshotSize, r.savedVersion = gen, int64(len(data)+1), version
+	if r.jr != nil {
+		r.jr.close()
+		r.jr = nil
+	}
+	r.jr, err = createJournal(JournalPath(r.cfg.StatePath), gen)
+	r.saveErr = err
 	return err
 }
 
@@ -517,7 +785,21 @@ func (r *Router) Counters() Counters {
 	for i := range c.StatusReplies {
 		c.StatusReplies[i] = r.cnt.status[i].Load()
 	}
+	for i := range c.Refused {
+		c.Refused[i] = r.cnt.refused[i].Load()
+	}
+	c.Evicted = r.cnt.evicted.Load()
 	return c
+}
+
+// countResult counts what the registry did beyond the status.
+func (r *Router) countResult(res *Result) {
+	if int(res.Refused) < len(r.cnt.refused) && res.Refused != RefusedNone {
+		r.cnt.refused[res.Refused].Add(1)
+	}
+	if res.Evicted {
+		r.cnt.evicted.Add(1)
+	}
 }
 
 func (r *Router) countStatus(s Status) {
@@ -765,21 +1047,24 @@ func (r *Router) handleRegistration(replies []Reply, m *Message, in Incoming) []
 		status, ok = StatusInvalidSource, false // RFC 8505 §5.6
 	}
 	var res Result
+	lifetime := aro.Lifetime()
 	if ok {
-		res = r.reg.Register(Request{
+		req := Request{
 			Addr: addr, Link: in.Link, ROVR: rovr, TID: aro.TID(), HasTID: extended,
-			Lifetime: aro.Lifetime(), LinkAddr: lldst,
-		}, in.Now)
-		status = res.Status
-		if status == StatusRegistrySaturated && !extended {
-			// RFC 6775 knows statuses 0–2 only: an RFC 6775 node hears
-			// "neighbor cache full".
-			status = StatusNeighborCacheFull
+			Lifetime: aro.Lifetime(), LinkAddr: lldst, Neighbor: lldst,
+		}
+		if out, handled := r.checkRegistration(replies, m, &in, &req); handled {
+			return out
+		}
+		res = r.reg.Register(req, in.Now)
+		status = r.answerStatus(&res, false, extended)
+		if status == StatusSuccess {
+			lifetime = res.Lifetime
 		}
 	}
-	r.logRegistration("NS", addr, &rovr, status, &res, netip.Addr{})
+	r.logRegistration(false, addr, &rovr, status, &res, netip.Addr{}, lldst, in.Now)
 	r.countStatus(status)
-	reply := AROFields{Status: status, Lifetime: aro.Lifetime(), ROVR: aro.ROVR()}
+	reply := AROFields{Status: status, Lifetime: lifetime, ROVR: aro.ROVR()}
 	if extended {
 		reply.T, reply.TID, reply.R, reply.I, reply.Opaque = true, aro.TID(), aro.R(), aro.I(), aro.Opaque()
 	}
@@ -809,21 +1094,28 @@ func (r *Router) handleDAR(replies []Reply, m *Message, in Incoming) []Reply {
 		status, ok = StatusTopologicallyIncorrect, false
 	}
 	var res Result
+	lifetime := da.Lifetime()
 	if ok {
-		res = r.reg.Register(Request{
+		// The registration is charged to the neighbour the EDAR came
+		// from: the root of the 6LR subtree it was relayed through.
+		req := Request{
 			Addr: addr, Link: in.Link, ROVR: rovr, TID: da.TID(), HasTID: extended,
-			Lifetime: da.Lifetime(), Via: m.Src,
-		}, in.Now)
-		status = res.Status
-		if status == StatusRegistrySaturated && !extended {
-			status = StatusNeighborCacheFull
+			Lifetime: da.Lifetime(), Via: m.Src, Neighbor: in.LinkSrc,
+		}
+		if out, handled := r.checkRegistration(replies, m, &in, &req); handled {
+			return out
+		}
+		res = r.reg.Register(req, in.Now)
+		status = r.answerStatus(&res, true, extended)
+		if status == StatusSuccess {
+			lifetime = res.Lifetime
 		}
 	}
-	r.logRegistration("DAR", addr, &rovr, status, &res, m.Src)
+	r.logRegistration(true, addr, &rovr, status, &res, m.Src, in.LinkSrc, in.Now)
 	r.countStatus(status)
 	r.cnt.dac.Add(1)
 	dac := DAFields{Confirmation: true, Extended: extended, Status: status, TID: da.TID(),
-		Lifetime: da.Lifetime(), ROVR: da.ROVR(), Registered: addr}
+		Lifetime: lifetime, ROVR: da.ROVR(), Registered: addr}
 	replies = r.appendReply(replies, in.Link, in.LinkSrc, r.cfg.Global, m.Src, MultihopHopLimit, dac)
 	if res.Moved && !res.Previous.Direct() {
 		replies = r.appendMoved(replies, &res.Previous, rovr, in.Now)
@@ -844,21 +1136,79 @@ func (r *Router) appendMoved(replies []Reply, prev *Registration, rovr ROVR, now
 		link = cur.Link
 	}
 	r.cnt.moved.Add(1)
-	r.log.Info("nd: registration moved, telling the previous 6LR", "addr", prev.Addr, "previous_6lr", prev.Via)
+	if r.movedLog.Allow(prev.Via, now) {
+		r.log.Info("nd: registration moved, telling the previous 6LR", "addr", prev.Addr, "previous_6lr", prev.Via)
+	}
 	return r.appendReply(replies, link, ll, r.cfg.Global, prev.Via, MultihopHopLimit, DAFields{
 		Confirmation: true, Extended: true, Status: StatusMoved, TID: cur.TID,
 		Lifetime: 0, ROVR: rovr.Bytes(), Registered: prev.Addr,
 	})
 }
 
-func (r *Router) logRegistration(kind string, addr netip.Addr, rovr *ROVR, status Status, res *Result, via netip.Addr) {
-	if !r.log.Enabled(context.Background(), slog.LevelDebug) && status == StatusSuccess {
+// RegistrationCheck is the seam for RFC 8928 (apnd*.go): it sees every
+// registration the router receives (an NS with an (E)ARO, a DAR or EDAR)
+// once the address passed the router's checks and before the registry
+// does. It may set req.Proven (the proof of ownership was verified), or
+// answer the message itself — a challenge, NA(EARO) with status
+// "validation requested" and a Nonce option (RFC 8928 §6.1) — by
+// appending its replies and returning handled. It must not keep m or req.
+type RegistrationCheck func(replies []Reply, m *Message, in *Incoming, req *Request) (out []Reply, handled bool)
+
+// SetRegistrationCheck installs check (nil: none). Call it before Handle
+// runs.
+func (r *Router) SetRegistrationCheck(check RegistrationCheck) { r.check = check }
+
+func (r *Router) checkRegistration(replies []Reply, m *Message, in *Incoming, req *Request) ([]Reply, bool) {
+	if r.check == nil {
+		return replies, false
+	}
+	return r.check(replies, m, in, req)
+}
+
+// answerStatus is the status to send for the registry's result: a
+// refusal for want of room is "neighbor cache full" (RFC 8505 §4.1 status
+// 2, RFC 6775's only such status) except in an EDAC, where RFC 8505 §4.1
+// has a 6LBR say "6LBR registry saturated" (9) instead. A request that
+// met a protected registration without proof is refused with "validation
+// failed" (RFC 8928 §6.1's 10): the 6LBR cannot challenge a node through
+// a 6LR, and the challenge of a direct node is the RFC 8928 code's to
+// make (Result.NeedsProof).
+func (r *Router) answerStatus(res *Result, dar, extended bool) Status {
+	r.countResult(res)
+	switch {
+	case res.NeedsProof:
+		return StatusValidationFailed
+	case res.Refused != RefusedNone && dar && extended:
+		return StatusRegistrySaturated
+	}
+	return res.Status
+}
+
+// logRegistration logs a registration's outcome: a success at debug level,
+// anything else at info level, but summarised per neighbour and status
+// (internal/ratelog): the first in full, then a count at most once a
+// minute, so that a flood does not fill the disk with one line per packet.
+func (r *Router) logRegistration(dar bool, addr netip.Addr, rovr *ROVR, status Status, res *Result, via netip.Addr, from lowpan.LinkAddr, now time.Time) {
+	ctx := context.Background()
+	if res.Evicted && r.evictedLog.Allow(true, now) {
+		r.log.LogAttrs(ctx, slog.LevelInfo, "nd: tentative registration evicted to make room",
+			slog.Any("addr", res.Evictee.Addr), slog.Any("neighbor", res.Evictee.Neighbor), slog.Any("for", addr))
+	}
+	if status == StatusSuccess {
+		if r.log.Enabled(ctx, slog.LevelDebug) {
+			r.log.LogAttrs(ctx, slog.LevelDebug, "nd: registration", slog.Bool("dar", dar), slog.Any("addr", addr),
+				slog.String("rovr", rovr.String()), slog.Bool("created", res.Created), slog.Bool("removed", res.Removed),
+				slog.Any("via", via), slog.Int("lifetime_min", int(res.Lifetime)))
+		}
 		return
 	}
-	lvl := slog.LevelDebug
-	if status != StatusSuccess {
-		lvl = slog.LevelInfo
+	if !r.refusedLog.Allow(refusalKey{dar: dar, status: status, from: from}, now) {
+		return
 	}
-	r.log.Log(context.Background(), lvl, "nd: registration", "msg", kind, "addr", addr, "rovr", rovr.String(),
-		"status", status.String(), "created", res.Created, "removed", res.Removed, "via", via)
+	attrs := []slog.Attr{slog.Bool("dar", dar), slog.Any("addr", addr), slog.String("rovr", rovr.String()),
+		slog.String("status", status.String()), slog.Any("from", from), slog.Any("via", via)}
+	if res.Refused != RefusedNone {
+		attrs = append(attrs, slog.String("refused", res.Refused.String()))
+	}
+	r.log.LogAttrs(ctx, slog.LevelInfo, "nd: registration refused (more like it are counted, not logged)", attrs...)
 }

@@ -276,8 +276,10 @@ func TestEDARFlows(t *testing.T) {
 	}
 }
 
+// A registration refused for want of room hears "neighbor cache full"
+// (RFC 8505 §4.1 status 2), in an EDAC "6LBR registry saturated" (9).
 func TestSaturationStatus(t *testing.T) {
-	r := newTestRouter(t, func(c *Config) { c.RegistryCapacity = 1 })
+	r := newTestRouter(t, func(c *Config) { c.RegistryCapacity = 1; c.ConfirmationPeriod = -1 })
 	oneReply(t, handle(t, r, edar(t, sixLRA, mustAddr("2001:db8:1::1:1"), eui1[:], 1, 10), Incoming{Link: 1}))
 	// EDAR: registry saturated (9).
 	dac, _ := oneReply(t, handle(t, r, edar(t, sixLRA, mustAddr("2001:db8:1::1:2"), euiB[:], 1, 10), Incoming{Link: 1}))
@@ -290,15 +292,20 @@ func TestSaturationStatus(t *testing.T) {
 	if dac.DA().Status() != StatusNeighborCacheFull {
 		t.Errorf("DAR: %v", dac.DA().Status())
 	}
-	// NS(EARO): 9; NS(ARO): 2.
+	// NS(EARO) and NS(ARO): 2.
 	na, _ := oneReply(t, handle(t, r, nsEARO(t, node1LL, node1G, eui1[:], 1, 10, ll1), Incoming{Link: 1}))
-	if na.ARO.Status() != StatusRegistrySaturated {
+	if na.ARO.Status() != StatusNeighborCacheFull {
 		t.Errorf("EARO: %v", na.ARO.Status())
 	}
 	aro := mustAppend(t, node1G, rtrLL, 255, NSFields{Target: rtrLL}, AROFields{Lifetime: 10, ROVR: eui1[:]}, SourceLinkAddr{Addr: ll1})
 	na, _ = oneReply(t, handle(t, r, aro, Incoming{Link: 1}))
 	if na.ARO.Status() != StatusNeighborCacheFull || na.Dst != node1G {
 		t.Errorf("ARO: %v to %v", na.ARO.Status(), na.Dst)
+	}
+	// The relaying 6LR's share (capped at the capacity, 1) is full for
+	// the DARs, the registry for the NSs.
+	if c := r.Counters(); c.Refused[RefusedNeighbor] != 2 || c.Refused[RefusedCapacity] != 2 {
+		t.Errorf("refused %v, want 2 for the neighbour's share, 2 for capacity", c.Refused)
 	}
 }
 
@@ -335,7 +342,7 @@ func TestBLERegistrationAndLatest(t *testing.T) {
 	if na.ARO.Status() != StatusSuccess || rep.LinkDst != bd {
 		t.Fatalf("status %v lldst %v", na.ARO.Status(), rep.LinkDst)
 	}
-	r.Registry().now = func() time.Time { return t0 }
+	r.Registry().cfg.Now = func() time.Time { return t0 }
 	if a, ok := r.Registry().LatestRegistered(bd, prefix1); !ok || a != g {
 		t.Errorf("LatestRegistered = %v %v", a, ok)
 	}

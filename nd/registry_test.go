@@ -142,9 +142,9 @@ func TestRegistryRules(t *testing.T) {
 		}},
 		{"saturation", RegistryConfig{Capacity: 1}, []step{
 			{name: "first", req: Request{Addr: netip.MustParseAddr("2001:db8:1::1:1"), ROVR: rovrB, Lifetime: 1}, want: StatusSuccess, created: true},
-			{name: "second address", req: direct(rovrA, 1, true, 10), want: StatusRegistrySaturated},
-			{name: "refresh of the first still fine", req: Request{Addr: netip.MustParseAddr("2001:db8:1::1:1"), ROVR: rovrB, Lifetime: 1}, want: StatusSuccess},
-			{name: "after the first expired", req: direct(rovrA, 1, true, 10), at: 61 * time.Second, want: StatusSuccess, created: true, registered: true, rovr: rovrA},
+			{name: "second address, first established", req: direct(rovrA, 1, true, 10), at: ConfirmationPeriod, want: StatusNeighborCacheFull},
+			{name: "refresh of the first still fine", req: Request{Addr: netip.MustParseAddr("2001:db8:1::1:1"), ROVR: rovrB, Lifetime: 1}, at: ConfirmationPeriod, want: StatusSuccess},
+			{name: "after the first expired", req: direct(rovrA, 1, true, 10), at: 81 * time.Second, want: StatusSuccess, created: true, registered: true, rovr: rovrA},
 		}},
 		{"moved between 6LRs", RegistryConfig{}, []step{
 			{name: "via A", req: via(sixLRA, rovrA, 10, 10), want: StatusSuccess, created: true, registered: true, rovr: rovrA, via: sixLRA},

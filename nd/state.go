@@ -17,16 +17,22 @@ import (
 	"github.com/lowpanbr/lowpanbr/lowpan"
 )
 
-// stateFormat is the version of the state file's layout.
-const stateFormat = 1
+// stateFormat is the version of the state file's layout: 2 added the
+// generation (which journal continues it) and the registrations'
+// neighbour, protection and tentative state. Format 1 is still read.
+const stateFormat = 2
 
 // State is what the router keeps across restarts: the ABRO version (RFC
 // 6775 §7: "in stable storage"), what it advertised (so a change made
 // while it was down still increases the version, and a context life cycle
 // resumes where it was) and the registry. It is stored as JSON.
 type State struct {
-	Format        int                 `json:"format"`
-	Saved         time.Time           `json:"saved"`
+	Format int       `json:"format"`
+	Saved  time.Time `json:"saved"`
+	// Generation numbers the state file; the journal of the changes made
+	// after it carries the same number (an older journal's changes are in
+	// the file already).
+	Generation    uint64              `json:"generation,omitempty"`
 	ABROVersion   uint32              `json:"abro_version"`
 	Advertised    StateAdvertised     `json:"advertised"`
 	Registrations []StateRegistration `json:"registrations"`
@@ -52,6 +58,9 @@ type StateRegistration struct {
 	Expires    time.Time  `json:"expires"`
 	LinkAddr   string     `json:"link_addr,omitempty"`
 	Via        netip.Addr `json:"via,omitzero"`
+	Neighbor   string     `json:"neighbor,omitempty"`
+	Protected  bool       `json:"protected,omitempty"`
+	Tentative  bool       `json:"tentative,omitempty"`
 }
 
 func newState(version uint32, adv *advertised, regs []Registration, now time.Time) *State {
@@ -73,19 +82,26 @@ func newState(version uint32, adv *advertised, regs []Registration, now time.Tim
 		}
 	}
 	for i := range regs {
-		g := &regs[i]
-		s := &st.Registrations[i]
-		*s = StateRegistration{
-			Addr: g.Addr, Link: g.Link, ROVR: g.ROVR.String(), Lifetime: g.Lifetime,
-			Registered: g.Registered.UTC(), Expires: g.Expires.UTC(),
-			LinkAddr: formatLinkAddr(g.LinkAddr), Via: g.Via,
-		}
-		if g.HasTID {
-			tid := g.TID
-			s.TID = &tid
-		}
+		st.Registrations[i] = stateRegistration(&regs[i])
 	}
 	return st
+}
+
+func stateRegistration(g *Registration) StateRegistration {
+	s := StateRegistration{
+		Addr: g.Addr, Link: g.Link, ROVR: g.ROVR.String(), Lifetime: g.Lifetime,
+		Registered: g.Registered.UTC(), Expires: g.Expires.UTC(),
+		LinkAddr: formatLinkAddr(g.LinkAddr), Via: g.Via,
+		Protected: g.Protected, Tentative: g.Tentative,
+	}
+	if g.Neighbor != g.LinkAddr {
+		s.Neighbor = formatLinkAddr(g.Neighbor)
+	}
+	if g.HasTID {
+		tid := g.TID
+		s.TID = &tid
+	}
+	return s
 }
 
 func (st *State) advertised() advertised {
@@ -106,18 +122,47 @@ func (st *State) advertised() advertised {
 func (st *State) registrations() []Registration {
 	out := make([]Registration, 0, len(st.Registrations))
 	for i := range st.Registrations {
-		s := &st.Registrations[i]
-		b, _ := hex.DecodeString(s.ROVR)
-		rovr, _ := MakeROVR(b)
-		ll, _ := parseLinkAddr(s.LinkAddr)
-		g := Registration{Addr: s.Addr, Link: s.Link, ROVR: rovr, Lifetime: s.Lifetime,
-			Registered: s.Registered, Expires: s.Expires, LinkAddr: ll, Via: s.Via}
-		if s.TID != nil {
-			g.TID, g.HasTID = *s.TID, true
-		}
-		out = append(out, g)
+		out = append(out, st.Registrations[i].registration())
 	}
 	return out
+}
+
+// registration converts a saved registration (validated by checkSaved).
+func (s *StateRegistration) registration() Registration {
+	b, _ := hex.DecodeString(s.ROVR)
+	rovr, _ := MakeROVR(b)
+	ll, _ := parseLinkAddr(s.LinkAddr)
+	g := Registration{Addr: s.Addr, Link: s.Link, ROVR: rovr, Lifetime: s.Lifetime,
+		Registered: s.Registered, Expires: s.Expires, LinkAddr: ll, Via: s.Via, Neighbor: ll,
+		Protected: s.Protected, Tentative: s.Tentative}
+	if s.Neighbor != "" {
+		g.Neighbor, _ = parseLinkAddr(s.Neighbor)
+	}
+	if s.TID != nil {
+		g.TID, g.HasTID = *s.TID, true
+	}
+	return g
+}
+
+// check validates a saved registration's syntax.
+func (s *StateRegistration) check() error {
+	if !s.Addr.Is6() || s.Addr.Zone() != "" {
+		return fmt.Errorf("address %v is not IPv6", s.Addr)
+	}
+	b, err := hex.DecodeString(s.ROVR)
+	if _, ok := MakeROVR(b); err != nil || !ok {
+		return fmt.Errorf("%v: bad ROVR %q", s.Addr, s.ROVR)
+	}
+	if _, err := parseLinkAddr(s.LinkAddr); err != nil {
+		return fmt.Errorf("%v: %w", s.Addr, err)
+	}
+	if _, err := parseLinkAddr(s.Neighbor); err != nil {
+		return fmt.Errorf("%v: neighbor: %w", s.Addr, err)
+	}
+	if s.Via.IsValid() && (!s.Via.Is6() || s.Via.Zone() != "") {
+		return fmt.Errorf("%v: 6LR %v is not IPv6", s.Addr, s.Via)
+	}
+	return nil
 }
 
 // formatLinkAddr writes a link-layer address as kind:hex ("ext:…",
@@ -167,8 +212,8 @@ func decodeState(data []byte) (*State, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("data after the JSON object")
 	}
-	if st.Format != stateFormat {
-		return nil, fmt.Errorf("format %d, want %d", st.Format, stateFormat)
+	if st.Format != stateFormat && st.Format != 1 {
+		return nil, fmt.Errorf("format %d, want 1 or %d", st.Format, stateFormat)
 	}
 	if st.ABROVersion == 0 {
 		return nil, errors.New("ABRO version 0")
@@ -183,19 +228,9 @@ func decodeState(data []byte) (*State, error) {
 		}
 		seen[c.ID] = true
 	}
-	for i, s := range st.Registrations {
-		if !s.Addr.Is6() || s.Addr.Zone() != "" {
-			return nil, fmt.Errorf("registration %d: address %v is not IPv6", i, s.Addr)
-		}
-		b, err := hex.DecodeString(s.ROVR)
-		if _, ok := MakeROVR(b); err != nil || !ok {
-			return nil, fmt.Errorf("registration %d (%v): bad ROVR %q", i, s.Addr, s.ROVR)
-		}
-		if _, err := parseLinkAddr(s.LinkAddr); err != nil {
-			return nil, fmt.Errorf("registration %d (%v): %w", i, s.Addr, err)
-		}
-		if s.Via.IsValid() && !s.Via.Is6() {
-			return nil, fmt.Errorf("registration %d (%v): 6LR %v is not IPv6", i, s.Addr, s.Via)
+	for i := range st.Registrations {
+		if err := st.Registrations[i].check(); err != nil {
+			return nil, fmt.Errorf("registration %d: %w", i, err)
 		}
 	}
 	return &st, nil
@@ -243,12 +278,19 @@ func OpenState(path string, now time.Time) (*State, error) {
 // SaveState writes st to path atomically: a temporary file in the same
 // directory, written and fsynced, renamed over path, and the directory
 // fsynced, so that a crash leaves either the old file or the new one.
-func SaveState(path string, st *State) (err error) {
+func SaveState(path string, st *State) error {
 	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("nd: encoding state: %w", err)
 	}
 	data = append(data, '\n')
+	return writeAtomic(path, data)
+}
+
+// writeAtomic replaces the file at path by data: a temporary file in the
+// same directory, written and fsynced, renamed over path, and the
+// directory fsynced.
+func writeAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
 	if err != nil {

@@ -42,10 +42,10 @@ func TestStateMissingFile(t *testing.T) {
 	if err != nil || st == nil || st.ABROVersion != r.ABROVersion() {
 		t.Fatalf("state after start: %+v, %v", st, err)
 	}
-	// No temporary files left behind.
+	// The state file and its journal, no temporary files left behind.
 	ents, _ := os.ReadDir(filepath.Dir(path))
-	if len(ents) != 1 {
-		t.Errorf("directory holds %d files", len(ents))
+	if len(ents) != 2 || ents[0].Name() != "nd-state.json" || ents[1].Name() != "nd-state.json.journal" {
+		t.Errorf("directory holds %v", ents)
 	}
 }
 
@@ -63,12 +63,15 @@ func TestStateRestore(t *testing.T) {
 	aro := mustAppend(t, mustAddr("2001:db8:1::99"), rtrLL, 255, NSFields{Target: rtrLL},
 		AROFields{Lifetime: 5, ROVR: euiB[:]}, SourceLinkAddr{Addr: lowpan.ShortLinkAddr(0x99)})
 	handle(t, r, aro, Incoming{Link: 1})
-	// Registry changes alone wait for SaveInterval (1 min).
+	// Registry changes go to the journal, not the state file.
 	if err := r.Maintain(t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := OpenState(path, t0); st == nil || len(st.Registrations) != 0 {
-		t.Fatal("registry saved before SaveInterval")
+		t.Fatal("the state file was rewritten for registry changes")
+	}
+	if jr, err := readJournal(JournalPath(path), r.generation); err != nil || len(jr.records) != 4 || jr.stale {
+		t.Fatalf("journal: %d records, stale %v, %v", len(jr.records), jr.stale, err)
 	}
 	if err := r.Maintain(t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -92,7 +95,7 @@ func TestStateRestore(t *testing.T) {
 			t.Errorf("registration %d:\n-want %+v\n+got  %+v", i, want[i], got[i])
 		}
 	}
-	r2.Registry().now = func() time.Time { return t0.Add(time.Minute) }
+	r2.Registry().cfg.Now = func() time.Time { return t0.Add(time.Minute) }
 	if a, ok := r2.Registry().LatestRegistered(ll1, prefix1); !ok || a != node1G {
 		t.Errorf("LatestRegistered after restore: %v", a)
 	}
