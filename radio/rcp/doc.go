@@ -59,16 +59,42 @@
 // (counted in RxBuffersMade: a consumer that keeps or never releases its
 // frames). The reader never waits for the consumer.
 //
-// Recovery: a reset notification nobody asked for initialises the RCP
-// again over the same connection (as RadioSpinel::RecoverFromRcpFailure
-// does). A transport error (the dongle unplugged, the child killed) or a
-// request or transmit-done that times out (a hung or stopped RCP) closes
-// the connection and opens a new one with exponential backoff: one new
-// forkpty child per fault, none when the driver closes. Transmissions under
-// way end with TxAborted and a counted reason; Transmit called while the
-// radio is down fails at once with ErrNotReady. Config.OnRecovered reports
-// the RCP's identity after each recovery, so that what derives from its
-// EUI-64 can follow.
+// Line errors cost only the frames they hit. The HDLC-lite FCS drops a
+// damaged frame on either side; a damaged received frame is lost (its
+// sender was acknowledged on the air, nothing can bring it back), a lost
+// transmit request or transmit-done costs one wait sized from the frame
+// (spinel.TransmitWait: OpenThread's CSMA-CA, ACK wait and retransmissions
+// at their longest, the line at its rate, a margin; about 0.3 s where
+// OpenThread's host waits 5 s) and the request goes again under a fresh
+// TID, up to spinel.ClientOptions.TransmitRetries times (default 5). The
+// driver sends it again rather than report it failed: the frame was lost
+// between host and RCP, not on the air, and the link above counts air
+// failures (no ACK, channel access) and drops a whole datagram for one
+// failed fragment. Each request of an initialisation is likewise sent up to
+// RequestTries times. Noise shaped like a reset notification but with a bad FCS is dropped
+// and counted like any: only a frame whose FCS checks is a notification.
+//
+// Recovery: a transmission whose tries are all spent, or a request that
+// timed out, has the supervisor probe the RCP first: GET
+// MAC_RAW_STREAM_ENABLED up to ProbeTries times, ProbeTimeout each. True:
+// the line lost frames, nothing more is done. False (a transmission
+// refused with INVALID_STATE asks too): the RCP reset and its notification
+// was lost. No answer: the RCP (or the line) does not answer at all. A
+// reset notification nobody asked for, a reset found by the probe and an
+// RCP that does not answer are all handled over the same connection (as
+// RadioSpinel::RecoverFromRcpFailure does): RESET, the identity, the
+// settings; what was sent to an RCP that stalled reaches it in order, our
+// RESET included, so that recovery completes as soon as it is back, once.
+// When that fails, or the transport fails (the dongle unplugged, the child
+// killed or stopped for good), the connection is closed and opened again,
+// with a backoff from MinBackoff (50 ms) doubling to MaxBackoff (500 ms):
+// back within a second of the fault's end, one new forkpty child per
+// fault, none when the driver closes. Transmissions under way end with
+// TxAborted and a counted reason; Transmit called while the radio is down
+// fails at once with ErrNotReady. Config.OnRecovered reports the RCP's
+// identity after each recovery, so that what derives from its EUI-64 can
+// follow. Every counter in Stats, the Spinel and HDLC ones included, is
+// the driver's over its life: a reconnection does not take it back.
 //
 // Goroutines: superviseRCP (the connection lifecycle: bring-up, reset
 // notifications and energy scan results through the Spinel client's

@@ -225,11 +225,12 @@ func TestForkPTYKilledChildOneRespawn(t *testing.T) {
 	waitFor(t, "child ended", 2*time.Second, func() bool { return !alive(second) })
 }
 
-// A stopped RCP (SIGSTOP) is found by the transmit-done timeout and
-// replaced by exactly one new child.
+// A stopped RCP (SIGSTOP) is found by the transmit-done timeout and the
+// probe after it, does not answer the RESET over the same connection, and
+// is replaced by exactly one new child.
 func TestForkPTYStoppedChildOneRespawn(t *testing.T) {
 	c := newChildRCP(t, 0)
-	d := c.open(t, func(cfg *Config) { cfg.Client.TransmitTimeout = 500 * time.Millisecond })
+	d := c.open(t, func(cfg *Config) { cfg.Client.TransmitRetries = 1 })
 	first := c.current()
 	if err := syscall.Kill(first, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -238,7 +239,9 @@ func TestForkPTYStoppedChildOneRespawn(t *testing.T) {
 	if err := transmitBroadcast(t, d); err == nil {
 		t.Fatal("transmit to a stopped RCP succeeded")
 	}
-	waitFor(t, "reconnection", 5*time.Second, func() bool { return d.Stats().Reconnects == 1 && d.Ready() })
+	// Found within a second, then a RESET unanswered for ResetTimeout
+	// (2 s), then the new child.
+	waitFor(t, "reconnection", 10*time.Second, func() bool { return d.Stats().Reconnects == 1 && d.Ready() })
 	c.settle(d, 2, time.Second)
 	if err := transmitBroadcast(t, d); err != nil {
 		t.Fatalf("transmit after recovery: %v", err)

@@ -34,7 +34,11 @@ var ErrNotReady = errors.New("radio: RCP not ready")
 type Opener func(ctx context.Context) (spinel.FrameConn, error)
 
 // URLOpener opens the radio named by a radio URL: HDLC-lite over a UART or
-// a forkpty child, or SPI frames.
+// a forkpty child, or SPI frames. A UART's line rate goes with the
+// connection (spinel.HDLCConn.SetOctetTime), so that the Spinel client
+// waits for a transmit-done as long as that line needs; a forkpty child's
+// PTY and SPI leave the client its default (a 115,200 bit/s UART's, longer
+// than either needs).
 func URLOpener(u *transport.URL, logger *slog.Logger) Opener {
 	return func(ctx context.Context) (spinel.FrameConn, error) {
 		c, err := transport.Open(ctx, u, logger)
@@ -42,7 +46,11 @@ func URLOpener(u *transport.URL, logger *slog.Logger) Opener {
 			return nil, err
 		}
 		if c.Stream != nil {
-			return spinel.NewHDLCConn(c.Stream), nil
+			hc := spinel.NewHDLCConn(c.Stream)
+			if u.Scheme == transport.SchemeUART {
+				hc.SetOctetTime(spinel.OctetTimeOf(u.UART.Baud, u.UART.Parity != transport.ParityNone, u.UART.StopBits))
+			}
+			return hc, nil
 		}
 		return c.Frames, nil
 	}
@@ -64,8 +72,24 @@ type Config struct {
 	// ResetTimeout bounds the wait for the reset notification (default 2 s).
 	ResetTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the delay between reconnection
-	// attempts (defaults 100 ms and 5 s).
+	// attempts (defaults 50 ms and 500 ms): short, so that the radio is
+	// back within a second of the end of whatever kept it away.
 	MinBackoff, MaxBackoff time.Duration
+	// ProbeTries and ProbeTimeout: before the driver takes the RCP for
+	// unresponsive (a transmission whose tries are all spent, a request
+	// that timed out) it asks it whether it is still set up — GET
+	// MAC_RAW_STREAM_ENABLED, which a reset turns off — up to ProbeTries
+	// times, waiting ProbeTimeout for each answer (defaults 3 and 200
+	// ms). An answer of true means the line lost frames and the RCP is
+	// fine: nothing more is done.
+	ProbeTries   int
+	ProbeTimeout time.Duration
+	// RequestTries and RequestTimeout: each request of an initialisation
+	// is sent up to RequestTries times, waiting RequestTimeout for each
+	// answer (defaults 4 and 300 ms), so that a request or an answer lost
+	// on the line costs a repetition, not the initialisation.
+	RequestTries   int
+	RequestTimeout time.Duration
 	// InitTimeout bounds one initialisation of the RCP once its transport
 	// is open: reset, identity, settings (default 10 s).
 	InitTimeout time.Duration
@@ -93,11 +117,18 @@ type Stats struct {
 	// RxBuffersMade: receive buffers made beyond the pool because none
 	// was free: the consumer holds frames, or does not Release them.
 	RxBuffersMade uint64
-	// Resets: unexpected RCP resets; Timeouts: requests the RCP did not
-	// answer; Disconnects: transport failures; Reconnects: successful
-	// re-initialisations after any of them.
+	// Resets: unexpected RCP resets; Timeouts: transmissions and requests
+	// the RCP did not answer, all tries spent; Disconnects: transport
+	// failures; Reconnects: successful re-initialisations after any of
+	// them (one per recovery).
 	Resets, Timeouts, Disconnects, Reconnects uint64
-	// Spinel and HDLC are the counters of the current connection.
+	// Probes: times the driver asked an RCP that seemed unresponsive
+	// whether it was still set up (Config.ProbeTries); ProbesFailed: those
+	// that found it unresponsive or reset, and led to a re-initialisation.
+	Probes, ProbesFailed uint64
+	// Spinel holds the Spinel and HDLC counters of every connection so
+	// far, summed: like every counter here, they never go backwards over
+	// the driver's life.
 	Spinel spinel.ClientStats
 	Up     bool
 }
@@ -118,8 +149,8 @@ type Driver struct {
 	rx       chan radio.Frame
 	pool     *radio.RxPool
 	chatter  chan struct{} // a raw frame arrived while the radio is not up
-	recover  chan string
-	scanMu   sync.Mutex // one energy scan at a time (the client's transmit token keeps transmissions out)
+	probe    chan string   // why the RCP seems unresponsive; serve asks it
+	scanMu   sync.Mutex    // one energy scan at a time (the client's transmit token keeps transmissions out)
 	scanDone chan spinel.EnergyScanResult
 
 	// Transmissions: a free list of batches (one per caller under way; a
@@ -129,8 +160,12 @@ type Driver struct {
 	batches []*txBatch
 	waiting atomic.Int32
 
-	mu       sync.Mutex
-	client   *spinel.Client // nil while down
+	mu     sync.Mutex
+	client *spinel.Client // nil while down
+	// open is the client of the connection that is open, up or not;
+	// closed holds the counters of the connections closed so far.
+	open     *spinel.Client
+	closed   spinel.ClientStats
 	identity radio.Identity
 	settings radio.Settings
 	// settingsGen counts Configure calls, so that a bring-up that applied
@@ -143,6 +178,7 @@ type Driver struct {
 		txSent, txAcked, txNoAck, txCCA, txAborted, txNotReady atomic.Uint64
 		txCCARetries, rxFrames, rxDropped                      atomic.Uint64
 		resets, timeouts, disconnects, reconnects              atomic.Uint64
+		probes, probesFailed                                   atomic.Uint64
 	}
 }
 
@@ -175,10 +211,22 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 		cfg.ResetTimeout = 2 * time.Second
 	}
 	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = 100 * time.Millisecond
+		cfg.MinBackoff = 50 * time.Millisecond
 	}
 	if cfg.MaxBackoff < cfg.MinBackoff {
-		cfg.MaxBackoff = max(5*time.Second, cfg.MinBackoff)
+		cfg.MaxBackoff = max(500*time.Millisecond, cfg.MinBackoff)
+	}
+	if cfg.ProbeTries <= 0 {
+		cfg.ProbeTries = 3
+	}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = 200 * time.Millisecond
+	}
+	if cfg.RequestTries <= 0 {
+		cfg.RequestTries = 4
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 300 * time.Millisecond
 	}
 	if cfg.InitTimeout <= 0 {
 		cfg.InitTimeout = 10 * time.Second
@@ -189,7 +237,7 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 		rx:       make(chan radio.Frame, cfg.RxBuffer),
 		pool:     radio.NewRxPool(cfg.RxBuffer + rxPoolSpare),
 		chatter:  make(chan struct{}, 1),
-		recover:  make(chan string, 1),
+		probe:    make(chan string, 1),
 		settings: cloneSettings(cfg.Settings),
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
@@ -211,15 +259,27 @@ type connection struct {
 	client *spinel.Client
 	events <-chan spinel.Frame
 	cancel func()
+	closed sync.Once
 	// live: received frames go to the consumer. Set once the RCP is
 	// initialised on this connection (its raw stream is off until the
 	// settings turn it on), cleared when the connection stops serving.
 	live atomic.Bool
 }
 
+// close closes the connection; its counters join those of the closed
+// ones, so that the driver's never go backwards.
 func (c *connection) close() {
-	c.cancel()
-	c.client.Close()
+	c.closed.Do(func() {
+		c.cancel()
+		c.client.Close()
+		d := c.d
+		d.mu.Lock()
+		d.closed = d.closed.Add(c.client.Stats())
+		if d.open == c.client {
+			d.open = nil
+		}
+		d.mu.Unlock()
+	})
 }
 
 // connect opens a connection and brings the RCP up on it. The transport
@@ -236,6 +296,9 @@ func (d *Driver) connect(ctx context.Context) (*connection, error) {
 		return nil, fmt.Errorf("radio %s: open: %w", d.cfg.Name, err)
 	}
 	client := spinel.NewClient(fc, d.cfg.Logger, d.cfg.Client)
+	d.mu.Lock()
+	d.open = client
+	d.mu.Unlock()
 	events, cancel := client.Subscribe(d.cfg.RxBuffer, spinel.PropLastStatus, spinel.PropMACEnergyScanResult, spinel.PropMACScanState)
 	c := &connection{d: d, client: client, events: events}
 	// Received frames are taken on the client's reader goroutine, straight
@@ -384,7 +447,7 @@ wait:
 	var f spinel.Frame
 	var err error
 	for range maxResetsWhileSyncing {
-		if f, err = c.client.Get(ctx, spinel.PropProtocolVersion); !errors.Is(err, spinel.ErrReset) {
+		if f, err = d.get(ctx, c.client, spinel.PropProtocolVersion); !errors.Is(err, spinel.ErrReset) {
 			break
 		}
 	}
@@ -429,12 +492,12 @@ wait2:
 	if major != spinel.ProtocolVersionMajor {
 		return id, fmt.Errorf("Spinel protocol %d.%d, this host speaks %d.x: %w", major, minor, spinel.ProtocolVersionMajor, radio.ErrIncompatible)
 	}
-	if f, err = c.client.Get(ctx, spinel.PropNCPVersion); err != nil {
+	if f, err = d.get(ctx, c.client, spinel.PropNCPVersion); err != nil {
 		return id, fmt.Errorf("NCP_VERSION: %w", err)
 	}
 	r := spinel.NewReader(f.Value, "NCP_VERSION")
 	id.Firmware = string(r.UTF8())
-	if f, err = c.client.Get(ctx, spinel.PropCaps); err != nil {
+	if f, err = d.get(ctx, c.client, spinel.PropCaps); err != nil {
 		return id, fmt.Errorf("CAPS: %w", err)
 	}
 	caps, err := spinel.ReadCaps(nil, f.Value)
@@ -448,7 +511,7 @@ wait2:
 		return id, fmt.Errorf("firmware %q lacks the CONFIG_RADIO and MAC_RAW capabilities (it has %v): it is not an RCP — flash OpenThread's ot-rcp image: %w", id.Firmware, caps, radio.ErrNotRCP)
 	}
 	// Read on every (re)connection: the RCP may be another one now.
-	if f, err = c.client.Get(ctx, spinel.PropHWAddr); err != nil {
+	if f, err = d.get(ctx, c.client, spinel.PropHWAddr); err != nil {
 		return id, fmt.Errorf("HWADDR: %w", err)
 	}
 	r = spinel.NewReader(f.Value, "HWADDR")
@@ -457,7 +520,7 @@ wait2:
 		return id, fmt.Errorf("HWADDR: %w", err)
 	}
 	if spinel.HasCap(caps, spinel.CapRCPAPIVersion) {
-		if id.RCPAPIVersion, err = getUint(ctx, c.client, spinel.PropRCPAPIVersion); err != nil {
+		if id.RCPAPIVersion, err = d.getUint(ctx, c.client, spinel.PropRCPAPIVersion); err != nil {
 			return id, err
 		}
 		if id.RCPAPIVersion < MinRCPAPIVersion {
@@ -465,14 +528,14 @@ wait2:
 		}
 	}
 	if spinel.HasCap(caps, spinel.CapRCPMinHostAPIVersion) {
-		if id.MinHostAPIVersion, err = getUint(ctx, c.client, spinel.PropRCPMinHostAPIVersion); err != nil {
+		if id.MinHostAPIVersion, err = d.getUint(ctx, c.client, spinel.PropRCPMinHostAPIVersion); err != nil {
 			return id, err
 		}
 		if id.MinHostAPIVersion > HostRCPAPIVersion {
 			return id, fmt.Errorf("firmware %q needs a host with RCP API %d or newer; this host has %d: %w", id.Firmware, id.MinHostAPIVersion, HostRCPAPIVersion, radio.ErrIncompatible)
 		}
 	}
-	if id.RadioCaps, err = getUint(ctx, c.client, spinel.PropRadioCaps); err != nil {
+	if id.RadioCaps, err = d.getUint(ctx, c.client, spinel.PropRadioCaps); err != nil {
 		return id, err
 	}
 	return id, nil
@@ -508,8 +571,20 @@ func dropStaleResets(events <-chan spinel.Frame) int {
 	}
 }
 
-func getUint(ctx context.Context, c *spinel.Client, p spinel.Prop) (uint32, error) {
-	f, err := c.Get(ctx, p)
+// get reads a property as an initialisation does: a request or answer
+// lost on the line is asked again (Config.RequestTries).
+func (d *Driver) get(ctx context.Context, c *spinel.Client, p spinel.Prop) (spinel.Frame, error) {
+	return c.Try(ctx, d.cfg.RequestTries, d.cfg.RequestTimeout, spinel.CmdPropValueGet, p, nil)
+}
+
+// set writes a property likewise; every property the driver sets takes a
+// value, so setting it again is harmless.
+func (d *Driver) set(ctx context.Context, c *spinel.Client, p spinel.Prop, v []byte) (spinel.Frame, error) {
+	return c.Try(ctx, d.cfg.RequestTries, d.cfg.RequestTimeout, spinel.CmdPropValueSet, p, v)
+}
+
+func (d *Driver) getUint(ctx context.Context, c *spinel.Client, p spinel.Prop) (uint32, error) {
+	f, err := d.get(ctx, c, p)
 	if err != nil {
 		return 0, fmt.Errorf("%v: %w", p, err)
 	}
@@ -546,7 +621,7 @@ func (d *Driver) apply(ctx context.Context, c *spinel.Client, s *radio.Settings,
 		{spinel.PropMACRawStreamEnabled, spinel.AppendBool(nil, true)},
 	}
 	for _, st := range steps {
-		if _, err := c.Set(ctx, st.prop, st.value); err != nil {
+		if _, err := d.set(ctx, c, st.prop, st.value); err != nil {
 			return fmt.Errorf("set %v: %w", st.prop, err)
 		}
 	}
@@ -572,23 +647,31 @@ type fault uint8
 
 const (
 	faultClosed fault = iota // the driver is closing
-	// faultLink: the transport failed (unplugged, the child exited) or the
-	// RCP stopped answering (a transmit-done or a request timed out: the
-	// RCP hangs or is stopped). The connection is closed (for forkpty:
-	// the child is killed) and opened again.
+	// faultLink: the transport failed (unplugged, the child exited). The
+	// connection is closed and opened again (for forkpty: the child is
+	// killed and started again).
 	faultLink
-	// faultReset: the RCP announced a reset nobody asked for. The
-	// transport is fine, so the RCP is initialised again over the same
-	// connection (as OpenThread's RadioSpinel::RecoverFromRcpFailure does);
-	// only if that fails is the connection opened again.
+	// faultReset: the RCP announced a reset nobody asked for, or a probe
+	// found its raw stream off (a reset whose notification was lost).
+	// The transport is fine, so the RCP is initialised again over the
+	// same connection (as OpenThread's RadioSpinel::RecoverFromRcpFailure
+	// does); only if that fails is the connection opened again.
 	faultReset
+	// faultUnresponsive: the RCP answered neither a transmission (every
+	// try of it) nor the probes after it: it hangs, is stopped, or the
+	// line is. It is reset and initialised again over the same
+	// connection, which succeeds as soon as the RCP and the line are back
+	// (what was sent meanwhile reaches it in order, the RESET included);
+	// failing that, the connection is opened again.
+	faultUnresponsive
 )
 
 // superviseRCP owns the connection lifecycle: it serves each connection,
 // takes the radio down when it fails, and brings it up again — over the
-// same connection after a reset, over a new one (with backoff) after a
-// transport failure or a timeout. Each fault opens the transport at most
-// once more per attempt; closing the driver opens nothing.
+// same connection after a reset or a hang, over a new one (with backoff)
+// after a transport failure or when that fails. Each fault opens the
+// transport at most once more per attempt, and ends in one recovery;
+// closing the driver opens nothing.
 func (d *Driver) superviseRCP(c *connection) {
 	defer d.wg.Done()
 	for {
@@ -599,8 +682,12 @@ func (d *Driver) superviseRCP(c *connection) {
 			c.close()
 			return
 		}
-		if f == faultReset {
-			d.log.Warn("RCP reset on its own; initialising it again", "reason", why)
+		if f == faultReset || f == faultUnresponsive {
+			if f == faultReset {
+				d.log.Warn("RCP reset on its own; initialising it again", "reason", why)
+			} else {
+				d.log.Warn("RCP not answering; resetting and initialising it again", "reason", why)
+			}
 			ctx, cancel := context.WithTimeout(d.ctx, d.cfg.InitTimeout)
 			err := d.bringUp(ctx, c)
 			cancel()
@@ -664,8 +751,10 @@ func (d *Driver) serve(c *connection) (string, fault) {
 		case <-c.client.Done():
 			d.stats.disconnects.Add(1)
 			return fmt.Sprintf("connection lost: %v", c.client.Err()), faultLink
-		case why := <-d.recover:
-			return why, faultLink
+		case why := <-d.probe:
+			if f, ok := d.probeRCP(c, why); !ok {
+				return why, f
+			}
 		case f, ok := <-c.events:
 			if !ok {
 				d.stats.disconnects.Add(1)
@@ -676,6 +765,45 @@ func (d *Driver) serve(c *connection) (string, fault) {
 			}
 		}
 	}
+}
+
+// probeRCP asks an RCP that seems unresponsive (why) whether it is still
+// set up: GET MAC_RAW_STREAM_ENABLED, which OpenThread's RCP answers from
+// the flag a SET turned on and a reset clears (ncp_base.cpp
+// HandlePropertyGet<SPINEL_PROP_MAC_RAW_STREAM_ENABLED>), up to
+// Config.ProbeTries times. True: frames were lost on the line, the RCP is
+// fine (ok). False: it reset and the notification was lost (faultReset).
+// No answer: faultUnresponsive. The connection failing: faultLink.
+func (d *Driver) probeRCP(c *connection, why string) (fault, bool) {
+	d.stats.probes.Add(1)
+	f, err := c.client.Try(d.ctx, d.cfg.ProbeTries, d.cfg.ProbeTimeout, spinel.CmdPropValueGet, spinel.PropMACRawStreamEnabled, nil)
+	if err == nil {
+		r := spinel.NewReader(f.Value, "MAC_RAW_STREAM_ENABLED")
+		on := r.Bool()
+		if r.Err() == nil && f.Prop == spinel.PropMACRawStreamEnabled && on {
+			d.log.Debug("RCP answers the probe; frames were lost on the line", "after", why)
+			return 0, true
+		}
+		if r.Err() == nil && f.Prop == spinel.PropMACRawStreamEnabled {
+			d.stats.probesFailed.Add(1)
+			d.stats.resets.Add(1)
+			return faultReset, false
+		}
+	}
+	switch {
+	case d.ctx.Err() != nil:
+		return faultClosed, false
+	case errors.Is(err, spinel.ErrReset):
+		// Its notification is in c.events; bringUp drains it.
+		d.stats.probesFailed.Add(1)
+		d.stats.resets.Add(1)
+		return faultReset, false
+	case c.client.Err() != nil:
+		d.stats.disconnects.Add(1)
+		return faultLink, false
+	}
+	d.stats.probesFailed.Add(1)
+	return faultUnresponsive, false
 }
 
 // event handles one unsolicited frame other than a received one (those go
@@ -714,14 +842,16 @@ func (d *Driver) down() {
 	d.client = nil
 	d.mu.Unlock()
 	select {
-	case <-d.recover:
+	case <-d.probe:
 	default:
 	}
 }
 
-func (d *Driver) requestRecovery(why string) {
+// requestProbe has the supervisor ask the RCP whether it lives (probeRCP):
+// a request or transmission got no answer, all its tries spent.
+func (d *Driver) requestProbe(why string) {
 	select {
-	case d.recover <- why:
+	case d.probe <- why:
 	default:
 	}
 }
@@ -937,7 +1067,7 @@ func (b *txBatch) setOptions() {
 func (b *txBatch) End(err error) {
 	if errors.Is(err, spinel.ErrTimeout) {
 		b.d.stats.timeouts.Add(1)
-		b.d.requestRecovery("transmit-done timeout")
+		b.d.requestProbe(fmt.Sprintf("no transmit-done: %v", err))
 	}
 	b.done()
 }
@@ -963,6 +1093,11 @@ func (d *Driver) outcome(psdu []byte, done *spinel.TxDone, err error, ackBuf []b
 	if err != nil {
 		d.stats.txAborted.Add(1)
 		res.Status = radio.TxAborted
+		if errors.Is(err, spinel.StatusInvalidState) {
+			// The raw stream is off: the RCP reset and its notification
+			// was lost, or it was never set up. The probe finds out.
+			d.requestProbe("transmission refused: " + err.Error())
+		}
 		return res
 	}
 	switch done.Status {
@@ -1144,7 +1279,7 @@ func (d *Driver) Configure(ctx context.Context, s radio.Settings) error {
 	if err := d.apply(ctx, c, &s, id); err != nil {
 		if errors.Is(err, spinel.ErrTimeout) {
 			d.stats.timeouts.Add(1)
-			d.requestRecovery("configure timeout")
+			d.requestProbe("configure timeout")
 		}
 		return fmt.Errorf("radio %s: configure: %w", d.cfg.Name, err)
 	}
@@ -1204,7 +1339,7 @@ func (d *Driver) EnergyScan(ctx context.Context, channel uint8, dur time.Duratio
 			}
 			if errors.Is(err, spinel.ErrTimeout) {
 				d.stats.timeouts.Add(1)
-				d.requestRecovery("energy scan timeout")
+				d.requestProbe("energy scan timeout")
 			}
 			return 0, fmt.Errorf("radio %s: energy scan: set %v: %w", d.cfg.Name, st.p, err)
 		}
@@ -1220,7 +1355,7 @@ func (d *Driver) EnergyScan(ctx context.Context, channel uint8, dur time.Duratio
 		case <-timer.C:
 			if startErr != nil {
 				d.stats.timeouts.Add(1)
-				d.requestRecovery("energy scan timeout")
+				d.requestProbe("energy scan timeout")
 				return 0, fmt.Errorf("radio %s: energy scan of channel %d: neither an answer to the start nor a result (%v): %w", d.cfg.Name, channel, startErr, spinel.ErrTimeout)
 			}
 			return 0, fmt.Errorf("radio %s: energy scan of channel %d: no result: %w", d.cfg.Name, channel, spinel.ErrTimeout)
@@ -1250,11 +1385,13 @@ func (d *Driver) Stats() Stats {
 		TxCCARetries: d.stats.txCCARetries.Load(),
 		RxFrames:     d.stats.rxFrames.Load(), RxDropped: d.stats.rxDropped.Load(), RxBuffersMade: d.pool.Made(),
 		Resets: d.stats.resets.Load(), Timeouts: d.stats.timeouts.Load(), Disconnects: d.stats.disconnects.Load(),
-		Reconnects: d.stats.reconnects.Load(), Up: d.up.Load(),
+		Reconnects: d.stats.reconnects.Load(), Probes: d.stats.probes.Load(), ProbesFailed: d.stats.probesFailed.Load(),
+		Up: d.up.Load(),
 	}
 	d.mu.Lock()
-	if d.client != nil {
-		s.Spinel = d.client.Stats()
+	s.Spinel = d.closed
+	if d.open != nil {
+		s.Spinel = s.Spinel.Add(d.open.Stats())
 	}
 	d.mu.Unlock()
 	return s
