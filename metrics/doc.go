@@ -11,6 +11,10 @@
 // neighbour table (link.LowpanConfig.MaxNeighbors, 64 by default),
 // which bounds the label values.
 //
+// Counters never go backwards: the radio driver's, the Spinel and HDLC
+// error counts among them, are its own over its life, summed over every
+// connection to the RCP, so a reconnection does not start them again.
+//
 // The architecture sketch has this package import nothing of ours; reading
 // the components' Stats structs directly is less code than mirroring each
 // in a type of its own, so it imports router, nd and radio/rcp (nothing

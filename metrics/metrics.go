@@ -89,7 +89,9 @@ var (
 	dRCPReconnects = d("rcp_reconnects_total", "Successful re-initialisations of the RCP after a reset, timeout or transport failure.")
 	dRCPTimeouts   = d("rcp_timeouts_total", "Spinel requests the RCP did not answer in time.")
 	dRCPDisconn    = d("rcp_disconnects_total", "Transport failures (the dongle went away, read or write errors).")
-	dSpinelErrors  = d("spinel_errors_total", "HDLC and Spinel errors of the current RCP connection, by kind.", "kind")
+	dRCPProbes     = d("rcp_probes_total", "Times the driver asked an RCP that left a request or transmission unanswered whether it was still set up, by result (alive: frames were lost on the line; failed: it did not answer or had reset, and was initialised again).", "result")
+	dRCPResent     = d("rcp_tx_resent_total", "Transmit requests sent to the RCP again because their transmit-done was overdue (the request or its answer lost on the serial line).")
+	dSpinelErrors  = d("spinel_errors_total", "HDLC and Spinel errors since the driver started, over every RCP connection, by kind.", "kind")
 	dNbRSSI        = d("neighbor_rssi_dbm", "RSSI of the last frame heard from a neighbour.", "link", "neighbor")
 	dNbLQI         = d("neighbor_lqi", "LQI of the last frame heard from a neighbour.", "link", "neighbor")
 	dNeighbors     = d("neighbors", "Neighbours tracked (bounded by the link's MaxNeighbors).", "link")
@@ -120,7 +122,7 @@ var (
 	dNASent       = d("nd_na_sent_total", "Neighbor Advertisements sent.")
 	dEDACSent     = d("nd_edac_sent_total", "(E)DACs sent to 6LRs.")
 	dABROVersion  = d("nd_abro_version", "The ABRO version number advertised.")
-	allDescs      = []desc{dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dLinkQueue, dLinkQueueDrop, dNoRoute, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion}
+	allDescs      = []desc{dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dLinkQueue, dLinkQueueDrop, dNoRoute, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dRCPProbes, dRCPResent, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion}
 	statusLabels  = [...]string{"success", "duplicate", "neighbor_cache_full", "moved", "removed", "validation_requested", "duplicate_source", "invalid_source", "topologically_incorrect", "registry_saturated", "validation_failed"}
 	receivedTypes = [...]string{"rs", "ns", "edar", "other", "ns_ignored"}
 )
@@ -159,14 +161,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, dRCPReconnects, st.Reconnects)
 		counter(ch, dRCPTimeouts, st.Timeouts)
 		counter(ch, dRCPDisconn, st.Disconnects)
+		counter(ch, dRCPProbes, st.Probes-min(st.Probes, st.ProbesFailed), "alive")
+		counter(ch, dRCPProbes, st.ProbesFailed, "failed")
+		// The driver's counters, Spinel's included, add up over its
+		// connections: none goes back at a reconnection.
 		sp := st.Spinel
+		counter(ch, dRCPResent, sp.TxResent)
 		for _, k := range []struct {
 			kind string
 			v    uint64
 		}{
 			{"hdlc_bad_fcs", sp.HDLC.BadFCS}, {"hdlc_runt", sp.HDLC.Runts}, {"hdlc_oversize", sp.HDLC.Oversize},
 			{"hdlc_aborted", sp.HDLC.Aborted}, {"hdlc_garbage_bytes", sp.HDLC.GarbageBytes},
-			{"spinel_bad_frame", sp.BadFrames}, {"spinel_unmatched", sp.Unmatched}, {"spinel_timeout", sp.Timeouts},
+			{"spinel_bad_frame", sp.BadFrames}, {"spinel_unmatched", sp.Unmatched}, {"spinel_late", sp.Late}, {"spinel_timeout", sp.Timeouts},
 			{"spinel_subscriber_drop", sp.SubscriberDrops},
 		} {
 			counter(ch, dSpinelErrors, k.v, k.kind)

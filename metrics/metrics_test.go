@@ -17,6 +17,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/spinel"
 )
 
 type fakeLink struct{}
@@ -36,8 +37,11 @@ func (fakeLink) QueueStats() link.QueueStats {
 
 type fakeRCP struct{}
 
-func (fakeRCP) Stats() rcp.Stats { return rcp.Stats{Up: true, Resets: 1, Reconnects: 2} }
-func (fakeRCP) QueueDepth() int  { return 3 }
+func (fakeRCP) Stats() rcp.Stats {
+	return rcp.Stats{Up: true, Resets: 1, Reconnects: 2, Probes: 4, ProbesFailed: 1,
+		Spinel: spinel.ClientStats{TxResent: 5, Late: 2, Timeouts: 1, HDLC: spinel.HDLCStats{BadFCS: 7}}}
+}
+func (fakeRCP) QueueDepth() int { return 3 }
 
 type fakeForwarder struct{}
 
@@ -94,7 +98,12 @@ func TestScrape(t *testing.T) {
 		`lowpanbr_radio_up 1`,
 		`lowpanbr_rcp_resets_total 1`,
 		`lowpanbr_rcp_reconnects_total 2`,
-		`lowpanbr_spinel_errors_total{kind="hdlc_bad_fcs"} 0`,
+		`lowpanbr_spinel_errors_total{kind="hdlc_bad_fcs"} 7`,
+		`lowpanbr_spinel_errors_total{kind="spinel_late"} 2`,
+		`lowpanbr_spinel_errors_total{kind="spinel_timeout"} 1`,
+		`lowpanbr_rcp_tx_resent_total 5`,
+		`lowpanbr_rcp_probes_total{result="alive"} 3`,
+		`lowpanbr_rcp_probes_total{result="failed"} 1`,
 		`lowpanbr_lowpan_header_bytes_saved_total{link="wpan0"} 77`,
 		`lowpanbr_lowpan_fragments_sent_total{link="wpan0"} 13`,
 		`lowpanbr_lowpan_fragments_received_total{link="wpan0"} 9`,
