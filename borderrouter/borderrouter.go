@@ -253,6 +253,8 @@ func (b *BorderRouter) bringUp(ctx context.Context) error {
 		PrefixValidLifetime: m.PrefixValidLifetime, PrefixPreferredLifetime: m.PrefixPreferredLifetime,
 		ContextLifetime: m.ContextLifetime, RouterLifetime: m.RouterLifetime, ABROLifetime: m.ABROLifetime,
 		LinkLocal: ll, Global: b.global, RegistryCapacity: cfg.Registry.Size,
+		MaxPerNeighbor: cfg.Registry.MaxPerNeighbor, MaxPerRouter: cfg.Registry.MaxPerRouter, MaxPerLink: cfg.Registry.MaxPerLink,
+		MaxLifetime: cfg.Registry.MaxLifetime, SaveDelay: cfg.Registry.SaveDelay,
 		StatePath: filepath.Join(cfg.StateDir, "nd.json"), Logger: log.With("component", "nd")}, time.Now())
 	if err != nil {
 		return err
@@ -391,6 +393,9 @@ func (b *BorderRouter) start(ctx context.Context) error {
 		return b.fwd.Run(ctx)
 	})
 	b.goRun("radio identity", func() error { b.followRadio(ctx, b.eui); return nil })
+	// Registry changes reach the disk within registry.save_delay, not at
+	// the forwarder's next ND tick.
+	b.goRun("nd state", func() error { b.nd.RunSaver(ctx); return nil })
 	if b.up != nil {
 		b.goRun("upstream RA", func() error { return b.up.Run(ctx) })
 	}

@@ -65,9 +65,21 @@ type TUNConfig struct {
 	Forwarding bool   // turn on IPv6 forwarding (and restore it on Close)
 }
 
-// RegistryConfig is the registry section.
+// RegistryConfig is the registry section: the 6LBR's registry (nd).
 type RegistryConfig struct {
 	Size int // most address registrations the 6LBR holds
+	// MaxPerNeighbor, MaxPerRouter and MaxPerLink are the shares of
+	// nd.RegistryConfig; 0: nd's defaults (MaxPerNeighbor has a key
+	// default of nd.DefaultMaxPerNeighbor).
+	MaxPerNeighbor int
+	MaxPerRouter   int
+	MaxPerLink     int
+	// MaxLifetime caps the registration lifetime granted; 0:
+	// nd.DefaultMaxLifetime.
+	MaxLifetime time.Duration
+	// SaveDelay is how long a registry change waits to be written; 0:
+	// nd.DefaultSaveDelay.
+	SaveDelay time.Duration
 }
 
 // UpstreamConfig is the upstream section: Router Advertisements with a
@@ -159,7 +171,7 @@ func Defaults() Config {
 		Radio:    RadioConfig{Channel: 15, PANID: 0xface},
 		Mesh:     MeshConfig{Prefix: DefaultPrefix},
 		TUN:      TUNConfig{Name: "lowpan0", MTU: 1280},
-		Registry: RegistryConfig{Size: 10000},
+		Registry: RegistryConfig{Size: 10000, MaxPerNeighbor: nd.DefaultMaxPerNeighbor},
 		StateDir: "/var/lib/lowpanbr",
 		API:      APIConfig{Socket: "/run/lowpanbr/api.sock"},
 		Metrics:  MetricsConfig{Listen: "127.0.0.1:9580", MaxNeighbors: 64},

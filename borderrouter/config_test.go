@@ -240,6 +240,17 @@ var configErrorTests = []struct {
 	{"tun.forwarding", "1.5", "tun.forwarding: 1.5: want true or false"},
 	{"registry.size", "0", "registry.size: 0: want 1..1000000"},
 	{"registry.size", "1000001", "registry.size: 1000001: want 1..1000000"},
+	{"registry.max_per_neighbor", "0", "registry.max_per_neighbor: 0: want 1..registry.size"},
+	{"registry.max_per_neighbor", "10001", "registry.max_per_neighbor: 10001: exceeds registry.size 10000"},
+	{"registry.max_per_router", "-1", "registry.max_per_router: -1: want 0 (half of max_per_link) or 1..registry.size"},
+	{"registry.max_per_router", "20000", "registry.max_per_router: 20000: exceeds registry.size 10000"},
+	{"registry.max_per_link", "-5", "registry.max_per_link: -5: want 0 (registry.size) or 1..registry.size"},
+	{"registry.max_per_link", "10001", "registry.max_per_link: 10001: exceeds registry.size 10000"},
+	{"registry.max_lifetime", "30s", "registry.max_lifetime: 30s: want 0 (1h) or 1m..1092h15m"},
+	{"registry.max_lifetime", "2000h", "registry.max_lifetime: 2000h: want 0 (1h) or 1m..1092h15m"},
+	{"registry.max_lifetime", "5m", "registry.max_lifetime: 5m: below sim.lifetime 10m: the simulated nodes would expire before they refresh"},
+	{"registry.save_delay", "2s", "registry.save_delay: 2s: want 0 (500ms) up to 1s"},
+	{"registry.save_delay", "-1s", "registry.save_delay: -1s: want 0 (500ms) up to 1s"},
 	{"reassembly.timeout", "61s", "reassembly.timeout: 1m1s: must be in (0, 60s]"},
 	{"reassembly.timeout", "-1s", "reassembly.timeout: -1s: must be in (0, 60s]"},
 	{"reassembly.max_datagrams", "-1", "reassembly.max_datagrams: -1: must be at least 1"},
@@ -476,6 +487,7 @@ mesh:
   prefix_valid_lifetime: 48h
   prefix_preferred_lifetime: 48h
 reassembly: {timeout: 10s, max_datagrams: 8, max_per_source: 2, max_memory: 32768}
+registry: {size: 2000, max_per_neighbor: 8, max_per_router: 100, max_per_link: 1500, max_lifetime: 2h, save_delay: 200ms}
 upstream:
   interface: eth0
   route_lifetime: 1h
@@ -508,6 +520,10 @@ sim:
 	}
 	if r := cfg.Reassembly; r.Timeout != 10*time.Second || r.MaxDatagrams != 8 || r.MaxPerSource != 2 || r.MaxMemory != 32768 {
 		t.Errorf("reassembly: %+v", r)
+	}
+	wantReg := RegistryConfig{Size: 2000, MaxPerNeighbor: 8, MaxPerRouter: 100, MaxPerLink: 1500, MaxLifetime: 2 * time.Hour, SaveDelay: 200 * time.Millisecond}
+	if diff := cmp.Diff(wantReg, cfg.Registry); diff != "" {
+		t.Errorf("registry (-want +got):\n%s", diff)
 	}
 	want := UpstreamConfig{Interface: "eth0", RouteLifetime: time.Hour, MinInterval: 30 * time.Second, MaxInterval: 2 * time.Minute,
 		Preference: nd.PreferenceHigh, RouterLifetime: 2 * time.Minute}

@@ -214,6 +214,47 @@ var keyTable = []key{
 
 	newKey("registry.size", "registry-size", "N", "most address registrations the 6LBR holds: 1..1000000",
 		intValue[int]{at: func(c *Config) *int { return &c.Registry.Size }, lo: 1, hi: 1_000_000, want: "1..1000000"}),
+	newKey("registry.max_per_neighbor", "", "",
+		"most registrations one link-layer neighbour holds for itself, or relays while not registered itself; more are refused as neighbor cache full: 1..registry.size",
+		intValue[int]{at: func(c *Config) *int { return &c.Registry.MaxPerNeighbor }, lo: 1, hi: 1_000_000, want: "1..registry.size",
+			extra: func(c *Config, n int64) *FieldError { return atMostSize(c, n) }}),
+	newKey("registry.max_per_router", "", "",
+		"most registrations a registered 6LR neighbour relays for the nodes behind it; 0: half of max_per_link; at most registry.size",
+		anyInt(func(c *Config) *int { return &c.Registry.MaxPerRouter }, func(c *Config, n int64) *FieldError {
+			if n < 0 {
+				return reason("want 0 (half of max_per_link) or 1..registry.size")
+			}
+			return atMostSize(c, n)
+		})),
+	newKey("registry.max_per_link", "", "",
+		"most registrations made over one link (a PAN, a BLE connection); 0: registry.size; at most registry.size",
+		anyInt(func(c *Config) *int { return &c.Registry.MaxPerLink }, func(c *Config, n int64) *FieldError {
+			if n < 0 {
+				return reason("want 0 (registry.size) or 1..registry.size")
+			}
+			return atMostSize(c, n)
+		})),
+	lifetimeKey("registry.max_lifetime", "longest registration lifetime granted; a node asking more is given this in the NA (whole minutes)",
+		nd.DefaultMaxLifetime, time.Minute, nd.MaxLifetime, func(c *Config) *time.Duration { return &c.Registry.MaxLifetime },
+		func(c *Config, d time.Duration) *FieldError {
+			// The simulated nodes refresh by their own lifetime, not the
+			// one granted in the NA: a cap below it would let them expire.
+			max := cmp.Or(d, nd.DefaultMaxLifetime)
+			if c.Simulated() && c.Sim.Lifetime > max {
+				return &FieldError{Value: fmtDuration(max), Reason: fmt.Sprintf("below sim.lifetime %s: the simulated nodes would expire before they refresh", fmtDuration(c.Sim.Lifetime)),
+					also: "sim.lifetime"}
+			}
+			return nil
+		}),
+	newKey("registry.save_delay", "", "",
+		fmt.Sprintf("how long a registry change waits to be written with those that follow it (one write and fsync for a burst); 0: %s; at most 1s, so that every change is on disk within about a second",
+			fmtDuration(nd.DefaultSaveDelay)),
+		durationValue{at: func(c *Config) *time.Duration { return &c.Registry.SaveDelay }, valid: func(_ *Config, d time.Duration) *FieldError {
+			if d < 0 || d > time.Second {
+				return reason("want 0 (%s) up to 1s", fmtDuration(nd.DefaultSaveDelay))
+			}
+			return nil
+		}}),
 
 	newKey("reassembly.timeout", "", "",
 		fmt.Sprintf("how long the fragments of a datagram are kept from the first (RFC 4944 §5.3); 0: %s; at most %s",
@@ -489,6 +530,14 @@ var keyTable = []key{
 // the rest.
 func anyInt(at func(*Config) *int, valid func(c *Config, n int64) *FieldError) intValue[int] {
 	return intValue[int]{at: at, lo: math.MinInt32, hi: math.MaxInt32, extra: valid}
+}
+
+// atMostSize refuses a registry share larger than the registry.
+func atMostSize(c *Config, n int64) *FieldError {
+	if size := int64(c.Registry.Size); size >= 1 && n > size {
+		return &FieldError{Reason: fmt.Sprintf("exceeds registry.size %d", size), also: "registry.size"}
+	}
+	return nil
 }
 
 // lifetimeKey is a 6LBR lifetime: 0 stands for nd's default; otherwise at
