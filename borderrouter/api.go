@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lowpanbr/lowpanbr/nd"
 )
 
 // The status API: JSON over HTTP on a Unix socket (only local users with
@@ -108,6 +110,30 @@ func (b *BorderRouter) APIHandler() http.Handler {
 		writeJSON(w, map[string]string{"rcp": f.Kind})
 	})
 	return mux
+}
+
+// routeOf says how the border router reaches registration r: the link,
+// the next hop and the hops, from the registry's one route computation
+// (nd.Registry.Route, which the forwarder uses too): the chain of 6LRs
+// each registered through the next (RFC 8505 §5.7), up to the hop limit,
+// loops refused. An address that cannot be reached (a 6LR on the way
+// gone, a loop, too far) has no next hop and 0 hops.
+func (b *BorderRouter) routeOf(r *nd.Registration, now time.Time) Route {
+	j := Route{Destination: r.Addr.String(), Link: b.fwd.LinkName(r.Link)}
+	if !r.Direct() {
+		j.Via = r.Via.String()
+	}
+	var rt nd.Route
+	var err error
+	if r.Addr.IsLinkLocalUnicast() {
+		// Link-local addresses are registered directly only (RFC 8505
+		// §5.6) and reached on their own link.
+		rt = nd.Route{Link: r.Link, NextHop: r.LinkAddr, Hops: 1}
+	} else if rt, err = b.nd.Registry().Route(r.Addr, now); err != nil {
+		return j
+	}
+	j.Link, j.NextHop, j.Hops = b.fwd.LinkName(rt.Link), rt.NextHop.String(), rt.Hops
+	return j
 }
 
 // httpError answers with err, and a status that says what kind of error

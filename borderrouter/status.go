@@ -104,7 +104,7 @@ type Route struct {
 	Link        string `json:"link"`
 	NextHop     string `json:"next_hop,omitempty"` // link-layer address; empty: unreachable (a 6LR on the way is gone)
 	Via         string `json:"via,omitempty"`      // the 6LR the address registered through
-	Hops        int    `json:"hops"`               // 1 for a neighbour, +1 per 6LR
+	Hops        int    `json:"hops"`               // 1 for a neighbour, +1 per 6LR; 0: unreachable
 }
 
 // SimNode is a simulated node, 802.15.4 or BLE.
@@ -184,35 +184,14 @@ func (b *BorderRouter) Registrations() []Registration {
 	return out
 }
 
-// maxHops bounds the walk up the chain of 6LRs: a loop of registrations
-// (each through the next) must not hold Routes.
-const maxHops = 16
-
-// Routes says how the border router reaches each registered address: the
-// link, the next hop and the hops, counted along the 6LRs each address
-// registered through (RFC 8505 §5.2: a 6LR registers its nodes' addresses
-// with the 6LBR in its own name, so the registry holds the chain).
+// Routes says how the border router reaches each registered address
+// (routeOf).
 func (b *BorderRouter) Routes() []Route {
 	now := time.Now()
 	reg := b.nd.Registry()
 	out := []Route{}
 	for _, r := range reg.Snapshot(now) {
-		j := Route{Destination: r.Addr.String(), Link: b.fwd.LinkName(r.Link), Hops: 1}
-		if !r.Direct() {
-			j.Via = r.Via.String()
-			// Count the 6LRs on the way: each registered through the next.
-			for via := r.Via; via.IsValid() && j.Hops < maxHops; j.Hops++ {
-				up, ok := reg.Lookup(via, now)
-				if !ok {
-					break
-				}
-				via = up.Via
-			}
-		}
-		if _, ll, ok := reg.NextHop(r.Addr, now); ok {
-			j.NextHop = ll.String()
-		}
-		out = append(out, j)
+		out = append(out, b.routeOf(&r, now))
 	}
 	return out
 }
