@@ -1053,8 +1053,12 @@ func (r *Router) handleRegistration(replies []Reply, m *Message, in Incoming) []
 			Addr: addr, Link: in.Link, ROVR: rovr, TID: aro.TID(), HasTID: extended,
 			Lifetime: aro.Lifetime(), LinkAddr: lldst, Neighbor: lldst,
 		}
-		if out, handled := r.checkRegistration(replies, m, &in, &req); handled {
-			return out
+		if r.check != nil {
+			var out []Reply
+			var handled bool
+			if out, handled, req = r.checkRegistration(replies, m, in, req); handled {
+				return out
+			}
 		}
 		res = r.reg.Register(req, in.Now)
 		status = r.answerStatus(&res, false, extended)
@@ -1102,8 +1106,12 @@ func (r *Router) handleDAR(replies []Reply, m *Message, in Incoming) []Reply {
 			Addr: addr, Link: in.Link, ROVR: rovr, TID: da.TID(), HasTID: extended,
 			Lifetime: da.Lifetime(), Via: m.Src, Neighbor: in.LinkSrc,
 		}
-		if out, handled := r.checkRegistration(replies, m, &in, &req); handled {
-			return out
+		if r.check != nil {
+			var out []Reply
+			var handled bool
+			if out, handled, req = r.checkRegistration(replies, m, in, req); handled {
+				return out
+			}
 		}
 		res = r.reg.Register(req, in.Now)
 		status = r.answerStatus(&res, true, extended)
@@ -1158,11 +1166,13 @@ type RegistrationCheck func(replies []Reply, m *Message, in *Incoming, req *Requ
 // runs.
 func (r *Router) SetRegistrationCheck(check RegistrationCheck) { r.check = check }
 
-func (r *Router) checkRegistration(replies []Reply, m *Message, in *Incoming, req *Request) ([]Reply, bool) {
-	if r.check == nil {
-		return replies, false
-	}
-	return r.check(replies, m, in, req)
+// checkRegistration runs the check on copies of in and req, so that
+// without a check nothing of a registration escapes to the heap.
+func (r *Router) checkRegistration(replies []Reply, m *Message, in Incoming, req Request) ([]Reply, bool, Request) {
+	pin, preq := new(Incoming), new(Request)
+	*pin, *preq = in, req
+	out, handled := r.check(replies, m, pin, preq)
+	return out, handled, *preq
 }
 
 // answerStatus is the status to send for the registry's result: a

@@ -597,7 +597,6 @@ func (r *Registry) Register(req Request, now time.Time) Result {
 		res.Moved, res.Previous = true, e.registration(k)
 	}
 	old := e
-	r.uncharge(&old)
 	r.fill(&e, &req, t, nbr)
 	// Renewal by the owner confirms a tentative entry: a newer TID is a
 	// new registration of the same node (RFC 8505 §5.2); without TIDs
@@ -605,7 +604,10 @@ func (r *Registry) Register(req Request, now time.Time) Result {
 	if newer || old.flags&entHasTID == 0 || req.Proven {
 		e.flags &^= entTentative
 	}
-	r.charge(&e)
+	if moving {
+		r.uncharge(&old)
+		r.charge(&e)
+	}
 	r.store(k, &e)
 	if indexed(&old) && indexed(&e) && old.ll == e.ll {
 		r.touch(k, e.ll)
@@ -627,7 +629,7 @@ func (r *Registry) create(k regKey, req *Request, t int64, res *Result) {
 	e.created = t
 	if !req.Proven && r.cfg.ConfirmationPeriod > 0 {
 		e.flags |= entTentative
-		r.queue(e.link).push(k, t)
+		r.add(r.queue(e.link), k, t)
 	}
 	r.charge(&e)
 	r.store(k, &e)

@@ -24,6 +24,15 @@ func (r *Registry) queue(link LinkID) *tentQueue {
 	return q
 }
 
+// add queues a new tentative entry; when the queue has grown past twice
+// the registry (nobody called Expire), its stale front goes first.
+func (r *Registry) add(q *tentQueue, k regKey, created int64) {
+	if len(q.items)-q.head > 2*len(r.entries)+64 {
+		r.trim(q, created)
+	}
+	q.push(k, created)
+}
+
 func (q *tentQueue) push(k regKey, created int64) {
 	if q.head > 0 && q.head >= len(q.items)/2 {
 		n := copy(q.items, q.items[q.head:])
