@@ -569,7 +569,8 @@ func (r *Router) SetAdvertised(prefix netip.Prefix, contexts []ContextConfig, no
 // that changes what is advertised), writes the registry's changes to the
 // journal (a new ABRO version rewrites the state file) and the summaries
 // of the log lines it held back. Call it every second or so, and Save at
-// shutdown; RunSaver writes changes sooner.
+// shutdown; RunSaver writes changes sooner. A failure to save is returned
+// the first time, then once a minute at most (summarised in between).
 func (r *Router) Maintain(now time.Time) error {
 	if n := r.reg.Expire(now); n > 0 {
 		r.log.Debug("nd: registrations expired", "count", n)
@@ -586,7 +587,12 @@ func (r *Router) Maintain(now time.Time) error {
 	r.movedLog.Flush(now)
 	r.evictedLog.Flush(now)
 	r.saveLog.Flush(now)
-	return r.flush(now, false)
+	if err := r.flush(now, false); err != nil && r.saveLog.Allow("maintain", now) {
+		// The caller logs it; a disk that keeps failing is said once,
+		// then summarised.
+		return err
+	}
+	return nil
 }
 
 // Save writes what changed since the last write, and folds the journal
