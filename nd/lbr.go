@@ -803,7 +803,7 @@ func (r *Router) countResult(res *Result) {
 	if int(res.Refused) < len(r.cnt.refused) && res.Refused != RefusedNone {
 		r.cnt.refused[res.Refused].Add(1)
 	}
-	if res.Evicted {
+	if res.Evicted != nil {
 		r.cnt.evicted.Add(1)
 	}
 }
@@ -1206,9 +1206,9 @@ func (r *Router) answerStatus(res *Result, dar, extended bool) Status {
 // minute, so that a flood does not fill the disk with one line per packet.
 func (r *Router) logRegistration(dar bool, addr netip.Addr, rovr *ROVR, status Status, res *Result, via netip.Addr, from lowpan.LinkAddr, now time.Time) {
 	ctx := context.Background()
-	if res.Evicted && r.evictedLog.Allow(true, now) {
+	if res.Evicted != nil && r.evictedLog.Allow(true, now) {
 		r.log.LogAttrs(ctx, slog.LevelInfo, "nd: tentative registration evicted to make room",
-			slog.Any("addr", res.Evictee.Addr), slog.Any("neighbor", res.Evictee.Neighbor), slog.Any("for", addr))
+			slog.Any("addr", res.Evicted.Addr), slog.Any("neighbor", res.Evicted.Neighbor), slog.Any("for", addr))
 	}
 	if status == StatusSuccess {
 		if r.log.Enabled(ctx, slog.LevelDebug) {

@@ -165,16 +165,16 @@ func TestTentative(t *testing.T) {
 	}
 	// Full: a newcomer evicts the oldest tentative (0), not 1.
 	res := reg(3, 1, 5*time.Second)
-	if res.Status != StatusSuccess || !res.Evicted || res.Evictee.Addr != addrN(0) {
-		t.Fatalf("newcomer: %v, evicted %v %v", res.Status, res.Evicted, res.Evictee.Addr)
+	if res.Status != StatusSuccess || res.Evicted == nil || res.Evicted.Addr != addrN(0) {
+		t.Fatalf("newcomer: %v, evicted %+v", res.Status, res.Evicted)
 	}
 	if _, ok := r.Lookup(addrN(0), t0.Add(5*time.Second)); ok {
 		t.Error("evicted entry still there")
 	}
 	// After the confirmation period everything is established: full.
 	res = reg(4, 1, 5*time.Second+ConfirmationPeriod)
-	if res.Status != StatusNeighborCacheFull || res.Refused != RefusedCapacity || res.Evicted {
-		t.Errorf("full of established entries: %v %v evicted %v", res.Status, res.Refused, res.Evicted)
+	if res.Status != StatusNeighborCacheFull || res.Refused != RefusedCapacity || res.Evicted != nil {
+		t.Errorf("full of established entries: %v %v evicted %+v", res.Status, res.Refused, res.Evicted)
 	}
 	if s := r.Stats(t0.Add(5*time.Second + ConfirmationPeriod)); s.Tentative != 0 || s.Live != 3 {
 		t.Errorf("stats %+v", s)
@@ -194,8 +194,8 @@ func TestQuotaPerLink(t *testing.T) {
 	r.Register(Request{Addr: addrN(1), Link: 2, ROVR: rovrN(1), Lifetime: 10, LinkAddr: llN(1)}, t0)
 	r.Register(Request{Addr: addrN(2), Link: 2, ROVR: rovrN(2), Lifetime: 10, LinkAddr: llN(2)}, t0.Add(time.Second))
 	res := r.Register(Request{Addr: addrN(3), Link: 2, ROVR: rovrN(3), Lifetime: 10, LinkAddr: llN(3)}, t0.Add(2*time.Second))
-	if !res.Evicted || res.Evictee.Addr != addrN(1) {
-		t.Fatalf("link 2 full: evicted %v %v (%v)", res.Evicted, res.Evictee.Addr, res.Status)
+	if res.Evicted == nil || res.Evicted.Addr != addrN(1) {
+		t.Fatalf("link 2 full: evicted %+v (%v)", res.Evicted, res.Status)
 	}
 	later := t0.Add(time.Minute)
 	if res := r.Register(Request{Addr: addrN(4), Link: 2, ROVR: rovrN(4), Lifetime: 10, LinkAddr: llN(4)}, later); res.Refused != RefusedLink {

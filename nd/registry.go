@@ -200,10 +200,9 @@ type Result struct {
 	// is StatusValidationRequested (RFC 8928 §6.1: the caller challenges
 	// the node, or answers StatusValidationFailed when it cannot).
 	NeedsProof bool
-	// Evicted: a tentative registration (Evictee) was removed to make
-	// room for this one.
-	Evicted bool
-	Evictee Registration
+	// Evicted is the tentative registration removed to make room for
+	// this one; nil when none was.
+	Evicted *Registration
 	// HadPrevious: the request met a live registration of the address.
 	// Previous is that registration as it was, filled when the outcome is
 	// not a plain refresh (duplicate, moved either way, removed); a

@@ -94,7 +94,8 @@ func (r *Registry) evict(link LinkID, any bool, skip regKey, t int64, res *Resul
 	}
 	k := q.items[at].k
 	e := r.entries[k]
-	res.Evicted, res.Evictee = true, e.registration(k)
+	g := e.registration(k)
+	res.Evicted = &g
 	r.delete(k, &e)
 	if at == q.head {
 		q.items[at] = tentItem{}
