@@ -76,8 +76,10 @@
 //     and Result.Previous the protected registration; another ROVR gets
 //     StatusDuplicate as always. The caller challenges the node (RFC 8928
 //     §6.1: NA(EARO) with status 5 and a Nonce option) and registers again
-//     with Proven once it answers; Router.Handle, which cannot challenge,
-//     answers StatusValidationFailed (10) in the NA or the EDAC.
+//     with Proven once it answers. Router.Handle answers what reaches the
+//     registry unproven "duplicate address" (1) in the NA (the check
+//     challenged every NS able to answer) and "validation requested" (5)
+//     in the EDAC (RFC 8928 §6: the 6LR must challenge the node).
 //   - A proven request is subject to the ordinary rules (duplicate ROVR,
 //     TID order, shares).
 //   - Registry.Lookup and Snapshot report Protected; RegistryStats counts

@@ -1184,16 +1184,22 @@ func (r *Router) checkRegistration(replies []Reply, m *Message, in Incoming, req
 // answerStatus is the status to send for the registry's result: a
 // refusal for want of room is "neighbor cache full" (RFC 8505 §4.1 status
 // 2, RFC 6775's only such status) except in an EDAC, where RFC 8505 §4.1
-// has a 6LBR say "6LBR registry saturated" (9) instead. A request that
-// met a protected registration without proof is refused with "validation
-// failed" (RFC 8928 §6.1's 10): the 6LBR cannot challenge a node through
-// a 6LR, and the challenge of a direct node is the RFC 8928 code's to
-// make (Result.NeedsProof).
+// has a 6LBR say "6LBR registry saturated" (9) instead. A request that met
+// a protected registration without proof (Result.NeedsProof) is, in an
+// EDAC, "validation requested" (5): RFC 8928 §6 has the 6LBR tell the 6LR
+// that it must challenge the node; in an NA "duplicate address" (1): the
+// RFC 8928 code (RegistrationCheck) challenges every NS that can answer a
+// challenge before the registry sees it, so one that still arrives
+// unproven is a legacy registration of an address another node owns (RFC
+// 6775 §6.5.1). RFC 6775 peers, which know statuses 0–2 only, hear
+// "duplicate address" for it too.
 func (r *Router) answerStatus(res *Result, dar, extended bool) Status {
 	r.countResult(res)
 	switch {
+	case res.NeedsProof && dar && extended:
+		return StatusValidationRequested
 	case res.NeedsProof:
-		return StatusValidationFailed
+		return StatusDuplicate
 	case res.Refused != RefusedNone && dar && extended:
 		return StatusRegistrySaturated
 	}

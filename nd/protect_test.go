@@ -57,9 +57,9 @@ func TestProtectedRegistration(t *testing.T) {
 	}
 }
 
-// Through the router: an NS or an EDAR that would hijack a protected
-// address is answered "validation failed" (RFC 8928 §6.1's 10) and
-// changes nothing.
+// Through the router: an NS that would hijack a protected address is
+// answered "duplicate address", an EDAR "validation requested" (RFC 8928
+// §6: the 6LR must challenge the node), and nothing changes.
 func TestProtectedThroughRouter(t *testing.T) {
 	rt := newTestRouter(t, nil)
 	cryptoID := []byte{0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 9, 10, 11, 12, 13, 14, 15, 16}
@@ -73,11 +73,13 @@ func TestProtectedThroughRouter(t *testing.T) {
 		name string
 		pkt  []byte
 		in   Incoming
+		want Status
 	}{
-		{"NS, newer TID", nsEARO(t, intruderLL, node1G, cryptoID, 11, 30, llB), Incoming{Link: 1, LinkSrc: llB}},
-		{"NS, lifetime 0", nsEARO(t, intruderLL, node1G, cryptoID, 11, 0, llB), Incoming{Link: 1, LinkSrc: llB}},
-		{"EDAR, newer TID", edar(t, sixLRA, node1G, cryptoID, 11, 30), Incoming{Link: 1, LinkSrc: llA}},
-		{"EDAR, lifetime 0", edar(t, sixLRA, node1G, cryptoID, 12, 0), Incoming{Link: 1, LinkSrc: llA}},
+		{"NS, newer TID", nsEARO(t, intruderLL, node1G, cryptoID, 11, 30, llB), Incoming{Link: 1, LinkSrc: llB}, StatusDuplicate},
+		{"NS, lifetime 0", nsEARO(t, intruderLL, node1G, cryptoID, 11, 0, llB), Incoming{Link: 1, LinkSrc: llB}, StatusDuplicate},
+		{"EDAR, newer TID", edar(t, sixLRA, node1G, cryptoID, 11, 30), Incoming{Link: 1, LinkSrc: llA}, StatusValidationRequested},
+		{"EDAR, lifetime 0", edar(t, sixLRA, node1G, cryptoID, 12, 0), Incoming{Link: 1, LinkSrc: llA}, StatusValidationRequested},
+		{"RFC 6775 DAR", mustAppend(t, sixLRA, rtrGlob, 60, DAFields{Lifetime: 10, ROVR: cryptoID[:8], Registered: node1G}), Incoming{Link: 1, LinkSrc: llA}, StatusDuplicate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, _ := oneReply(t, handle(t, rt, tc.pkt, tc.in))
@@ -87,8 +89,8 @@ func TestProtectedThroughRouter(t *testing.T) {
 			} else {
 				st = m.ARO.Status()
 			}
-			if st != StatusValidationFailed {
-				t.Errorf("status %v, want %v", st, StatusValidationFailed)
+			if st != tc.want {
+				t.Errorf("status %v, want %v", st, tc.want)
 			}
 			g, ok := rt.Registry().Lookup(node1G, t0)
 			if !ok || g.TID != 10 || g.LinkAddr != ll1 || g.Via.IsValid() {
