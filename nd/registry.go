@@ -235,9 +235,11 @@ type RegistryConfig struct {
 	// MaxPerLink bounds the registrations made over one link (a PAN, a
 	// BLE connection); default Capacity.
 	MaxPerLink int
-	// MaxLifetime caps the registration lifetime granted (RFC 8505 lets
-	// the registrar answer with a lifetime shorter than requested);
-	// default DefaultMaxLifetime, at most MaxLifetime, whole minutes.
+	// MaxLifetime caps the registration lifetime granted. The NA's EARO
+	// and the DAC carry a Registration Lifetime (RFC 8505 §4.1, §4.2):
+	// the granted one goes there, and nodes refresh by it (RIOT's GNRC
+	// schedules its re-registration from the NA's lifetime). Default
+	// DefaultMaxLifetime, at most MaxLifetime, whole minutes.
 	MaxLifetime time.Duration
 	// ConfirmationPeriod is how long a new registration that was not
 	// proven stays tentative (default ConfirmationPeriod; negative:
