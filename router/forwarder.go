@@ -42,7 +42,16 @@ type ForwarderConfig struct {
 	// the TUN to the radio's transmit done of its last frame, for packets
 	// sent into the mesh (a prometheus.Histogram fits).
 	TxLatency link.Observer
-	Logger    *slog.Logger
+	// Control bounds the control path: the queue of received ND between
+	// the links and the control worker, and the admission of messages
+	// from registered neighbours and from strangers (control.go).
+	Control ControlConfig
+	// AllowUnregisteredSources forwards packets from a registered
+	// neighbour whose global source is not registered through it (off by
+	// default: they are dropped, source.go). For RPL-routed traffic: a RPL
+	// router forwards packets of nodes that registered with it only.
+	AllowUnregisteredSources bool
+	Logger                   *slog.Logger
 }
 
 // ForwarderStats counts the forwarder's decisions.
@@ -66,6 +75,17 @@ type ForwarderStats struct {
 	// QueueFull counts packets a link's transmit queue had no room for
 	// (part of SendFailures).
 	QueueFull uint64
+	// The control path: ND messages admitted from registered neighbours
+	// and from strangers (NDHandled counts those the worker handled), and
+	// dropped before the worker by reason: its queue full, a source's
+	// token bucket empty, the strangers' budget spent.
+	NDFromNeighbors, NDFromStrangers                          uint64
+	NDDroppedQueueFull, NDDroppedRateLimited, NDDroppedBudget uint64
+	// Packets from the mesh dropped by the source address validation
+	// (source.go): a source not registered through the neighbour that
+	// sent it, a link-local source that is not the sender's, an
+	// unspecified, multicast or loopback source.
+	SourceUnregistered, SourceLinkLocalMismatch, SourceInvalid uint64
 }
 
 // Forwarder moves packets between Linux (the TUN) and the mesh links,
@@ -96,10 +116,17 @@ type Forwarder struct {
 	kick             chan struct{}
 	linkWG           sync.WaitGroup
 
+	// The control path (control.go): received ND waits in ctl for the
+	// control worker; adm decides what enters.
+	ctl *controlQueue
+	adm *admission
+
 	stats struct {
 		fromTUN, toTUN, toMesh, meshToMesh, ndHandled, ndReplies, unreach, hlim, tooBig, icmpSent, dropped, sendFail atomic.Uint64
 		hostLinkControl, queueFull                                                                                   atomic.Uint64
 		unreachSent, tooBigSent, hlimSent                                                                            atomic.Uint64
+		ctlNeighbor, ctlStranger, ctlQueueFull, ctlRateLimited, ctlOverBudget                                        atomic.Uint64
+		srcUnregistered, srcLinkLocal, srcInvalid                                                                    atomic.Uint64
 	}
 }
 
@@ -120,8 +147,9 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Control.setDefaults()
 	f := &Forwarder{cfg: cfg, reg: cfg.ND.Registry(), log: cfg.Logger, rl: RateLimiter{Rate: cfg.ICMPRate, Burst: cfg.ICMPBurst},
-		kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), ctl: newControlQueue(cfg.Control.Queue), adm: newAdmission(cfg.Control)}
 	links := append([]link.Runnable(nil), cfg.Links...)
 	f.links.Store(&links)
 	return f, nil
@@ -146,10 +174,14 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 	f.runMu.Unlock()
 	defer f.linkWG.Wait()
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		f.ndTimers(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		f.runControl(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -196,7 +228,12 @@ func (f *Forwarder) startLinks(ctx context.Context) {
 
 // runLink starts link id's goroutines; when its Run returns (the link
 // went away) the link leaves the table and its registrations go with it.
+// A link that treats registered neighbours apart learns them from the
+// registry first.
 func (f *Forwarder) runLink(ctx context.Context, id nd.LinkID, l link.Runnable) {
+	if na, ok := l.(link.NeighborAware); ok {
+		na.SetRegisteredNeighbors(func(a lowpan.LinkAddr) bool { return f.reg.RegisteredOn(id, a, time.Now()) })
+	}
 	f.linkWG.Add(1)
 	go func() {
 		defer f.linkWG.Done()
@@ -507,7 +544,9 @@ func isND(pkt []byte) bool {
 	return false
 }
 
-// fromMesh handles a packet a link received.
+// fromMesh handles a packet a link received, on the link's receive
+// goroutine: ND goes to the control path, a packet whose source the
+// sender may not use is dropped (source.go), the rest is forwarded.
 func (f *Forwarder) fromMesh(lid nd.LinkID, d *link.Delivery) {
 	pkt := d.Packet
 	h := ip6.Header(pkt)
@@ -515,28 +554,36 @@ func (f *Forwarder) fromMesh(lid nd.LinkID, d *link.Delivery) {
 		f.stats.dropped.Add(1)
 		return
 	}
-	dst := h.Dst()
+	now := time.Now()
 	if isND(pkt) {
-		f.handleND(lid, d)
+		f.admitND(lid, d, now)
 		return
 	}
+	if v := f.checkSource(lid, d.Src, h.Src(), now); v != sourceOK {
+		f.sourceRejected(v)
+		return
+	}
+	dst := h.Dst()
 	if dst.IsMulticast() || dst.IsLinkLocalUnicast() {
 		// Link-scoped traffic from a node to us or to all: Linux decides.
 		f.writeTUN(pkt)
 		return
 	}
-	if lid, ll, ok := f.reg.NextHop(dst, time.Now()); ok {
+	if lid, ll, ok := f.reg.NextHop(dst, now); ok {
 		f.forwardTo(pkt, dst, lid, ll, false, time.Time{}) // mesh to mesh, through us
 		return
 	}
 	f.writeTUN(pkt) // to us or beyond: Linux routes it
 }
 
-func (f *Forwarder) handleND(lid nd.LinkID, d *link.Delivery) {
+// handleND hands one ND message, received on link lid from the link-layer
+// address src, to the 6LBR and queues its replies as control traffic. The
+// control worker calls it.
+func (f *Forwarder) handleND(lid nd.LinkID, src lowpan.LinkAddr, pkt []byte) {
 	var m nd.Message
-	if err := nd.Parse(d.Packet, &m); err != nil {
+	if err := nd.Parse(pkt, &m); err != nil {
 		f.stats.dropped.Add(1)
-		f.log.Debug("invalid ND message", "from", d.Src, "err", err)
+		f.log.Debug("invalid ND message", "from", src, "err", err)
 		return
 	}
 	f.stats.ndHandled.Add(1)
@@ -545,7 +592,7 @@ func (f *Forwarder) handleND(lid nd.LinkID, d *link.Delivery) {
 		return
 	}
 	var replies [4]nd.Reply
-	out := f.cfg.ND.Handle(replies[:0], &m, nd.Incoming{Link: lid, LinkSrc: d.Src, Local: l.LinkAddr(), Now: time.Now()})
+	out := f.cfg.ND.Handle(replies[:0], &m, nd.Incoming{Link: lid, LinkSrc: src, Local: l.LinkAddr(), Now: time.Now()})
 	for _, r := range out {
 		f.stats.ndReplies.Add(1)
 		next := r.LinkDst
@@ -556,7 +603,7 @@ func (f *Forwarder) handleND(lid nd.LinkID, d *link.Delivery) {
 			} else if _, ll, ok := f.reg.NextHop(rd, time.Now()); ok {
 				next = ll
 			} else {
-				next = d.Src
+				next = src
 			}
 		}
 		rl := f.link(r.Link)
@@ -582,6 +629,9 @@ func (f *Forwarder) Stats() ForwarderStats {
 		ICMPErrorsRateLimited: f.rl.Denied(), Dropped: f.stats.dropped.Load(), SendFailures: f.stats.sendFail.Load(),
 		ICMPUnreachableSent: f.stats.unreachSent.Load(), ICMPTooBigSent: f.stats.tooBigSent.Load(), ICMPHopLimitSent: f.stats.hlimSent.Load(),
 		HostLinkControl: f.stats.hostLinkControl.Load(), QueueFull: f.stats.queueFull.Load(),
+		NDFromNeighbors: f.stats.ctlNeighbor.Load(), NDFromStrangers: f.stats.ctlStranger.Load(),
+		NDDroppedQueueFull: f.stats.ctlQueueFull.Load(), NDDroppedRateLimited: f.stats.ctlRateLimited.Load(), NDDroppedBudget: f.stats.ctlOverBudget.Load(),
+		SourceUnregistered: f.stats.srcUnregistered.Load(), SourceLinkLocalMismatch: f.stats.srcLinkLocal.Load(), SourceInvalid: f.stats.srcInvalid.Load(),
 	}
 }
 

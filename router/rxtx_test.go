@@ -69,7 +69,7 @@ func TestReceiveNeverWaitsForTransmit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fwd, tun := startForwarder(t, ml, netip.MustParseAddr("2001:db8:1::b"), 0xb)
+	fwd, tun := startForwarder(t, ml, regNode{netip.MustParseAddr("2001:db8:1::b"), 0xb}, regNode{netip.MustParseAddr("2001:db8:1::a"), 0xa})
 
 	r.RX <- radio.Frame{PSDU: rec.frames[0], RSSI: -50, LQI: 200} // A → B: forwarded, held on the air
 	select {
@@ -91,19 +91,23 @@ func TestReceiveNeverWaitsForTransmit(t *testing.T) {
 	}
 }
 
-// startForwarder runs a forwarder on ml, with a 6LBR in which node is
-// registered from the EUI-64 02:00:00:00:00:00:00:last, until the test
-// ends.
-func startForwarder(tb testing.TB, ml link.Runnable, node netip.Addr, last byte) (*router.Forwarder, *fakeTUN) {
+// regNode is a node startForwarder registers: addr, from the EUI-64
+// 02:00:00:00:00:00:00:last.
+type regNode struct {
+	addr netip.Addr
+	last byte
+}
+
+// startForwarder runs a forwarder on ml, with a 6LBR in which nodes are
+// registered, until the test ends.
+func startForwarder(tb testing.TB, ml link.Runnable, nodes ...regNode) (*router.Forwarder, *fakeTUN) {
 	tb.Helper()
 	ndr, err := nd.New(nd.Config{Prefix: meshPrefix, LinkLocal: brLL, Global: brGlobal, ContextChangeDelay: -1}, time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
-	if res := ndr.Registry().Register(nd.Request{Addr: node, ROVR: rovr, Lifetime: 60,
-		LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, last})}, time.Now()); res.Status != nd.StatusSuccess {
-		tb.Fatalf("register: %v", res.Status)
+	for _, n := range nodes {
+		registerAt(tb, ndr, n.addr, n.last)
 	}
 	tun := newFakeTUN()
 	fwd, err := router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: brGlobal})
@@ -115,4 +119,15 @@ func startForwarder(tb testing.TB, ml link.Runnable, node netip.Addr, last byte)
 	go func() { fwd.Run(ctx); close(done) }()
 	tb.Cleanup(func() { cancel(); tun.Close(); <-done })
 	return fwd, tun
+}
+
+// registerAt registers addr in ndr's registry directly over link 0, from
+// the EUI-64 02:00:00:00:00:00:00:last.
+func registerAt(tb testing.TB, ndr *nd.Router, addr netip.Addr, last byte) {
+	tb.Helper()
+	rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, last})
+	if res := ndr.Registry().Register(nd.Request{Addr: addr, ROVR: rovr, Lifetime: 60,
+		LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, last})}, time.Now()); res.Status != nd.StatusSuccess {
+		tb.Fatalf("register %v: %v", addr, res.Status)
+	}
 }
