@@ -45,7 +45,7 @@ type ClientOptions struct {
 // Defaults.
 const (
 	DefaultTimeout         = 2 * time.Second
-	DefaultTransmitRetries = 5
+	DefaultTransmitRetries = 7
 )
 
 // ClientStats counts what a Client saw. Nothing counted here is fatal.

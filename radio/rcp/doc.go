@@ -66,7 +66,7 @@
 // (spinel.TransmitWait: OpenThread's CSMA-CA, ACK wait and retransmissions
 // at their longest, the line at its rate, a margin; about 0.3 s where
 // OpenThread's host waits 5 s) and the request goes again under a fresh
-// TID, up to spinel.ClientOptions.TransmitRetries times (default 5). The
+// TID, up to spinel.ClientOptions.TransmitRetries times (default 7). The
 // driver sends it again rather than report it failed: the frame was lost
 // between host and RCP, not on the air, and the link above counts air
 // failures (no ACK, channel access) and drops a whole datagram for one
@@ -77,24 +77,26 @@
 // Recovery: a transmission whose tries are all spent, or a request that
 // timed out, has the supervisor probe the RCP first: GET
 // MAC_RAW_STREAM_ENABLED up to ProbeTries times, ProbeTimeout each. True:
-// the line lost frames, nothing more is done. False (a transmission
-// refused with INVALID_STATE asks too): the RCP reset and its notification
-// was lost. No answer: the RCP (or the line) does not answer at all. A
-// reset notification nobody asked for, a reset found by the probe and an
-// RCP that does not answer are all handled over the same connection (as
+// the line lost frames, nothing more is done — unless three transmissions
+// in a row spent their tries, which is a stuck transmitter rather than a
+// line (reset as below). False (a transmission refused with INVALID_STATE
+// asks too): the RCP reset and its notification was lost. No answer: the
+// RCP (or the line) does not answer at all. A reset notification nobody
+// asked for, a reset found by the probe and an RCP that does not answer are
+// all handled over the same connection (as
 // RadioSpinel::RecoverFromRcpFailure does): RESET, the identity, the
 // settings; what was sent to an RCP that stalled reaches it in order, our
 // RESET included, so that recovery completes as soon as it is back, once.
 // When that fails, or the transport fails (the dongle unplugged, the child
 // killed or stopped for good), the connection is closed and opened again,
 // with a backoff from MinBackoff (50 ms) doubling to MaxBackoff (500 ms):
-// back within a second of the fault's end, one new forkpty child per
-// fault, none when the driver closes. Transmissions under way end with
-// TxAborted and a counted reason; Transmit called while the radio is down
-// fails at once with ErrNotReady. Config.OnRecovered reports the RCP's
-// identity after each recovery, so that what derives from its EUI-64 can
-// follow. Every counter in Stats, the Spinel and HDLC ones included, is
-// the driver's over its life: a reconnection does not take it back.
+// back within a second of the fault's end, one new forkpty child per fault,
+// none when the driver closes. Transmissions under way end with TxAborted
+// and a counted reason; Transmit called while the radio is down fails at
+// once with ErrNotReady. Config.OnRecovered reports the RCP's identity
+// after each recovery, so that what derives from its EUI-64 can follow.
+// Every counter in Stats, the Spinel and HDLC ones included, is the
+// driver's over its life: a reconnection does not take it back.
 //
 // Goroutines: superviseRCP (the connection lifecycle: bring-up, reset
 // notifications and energy scan results through the Spinel client's

@@ -188,3 +188,38 @@ func transmitOK(t *testing.T, d *Driver) error {
 	}
 	return err
 }
+
+// An RCP that answers requests but reports no transmission (a transmitter
+// stuck): a transmission or two that spend their tries are taken for a
+// noisy line, the third in a row gets the RCP reset.
+func TestStuckTransmitterIsReset(t *testing.T) {
+	d, q, _ := cannedDriver(t, nil, func(c *Config) {
+		c.Client.TransmitTimeout = 30 * time.Millisecond
+		c.Client.TransmitRetries = 1
+	})
+	q.mu.Lock()
+	q.props[spinel.PropMACRawStreamEnabled] = []byte{1}
+	q.hold = map[byte]bool{1: true, 2: true, 3: true}
+	q.mu.Unlock()
+	ctx := context.Background()
+	for seq := byte(1); seq <= 3; seq++ {
+		res, err := d.Transmit(ctx, dataFrame(t, seq, 0x0002, true), radio.TxOptions{})
+		if !errors.Is(err, spinel.ErrTimeout) || res.Status != radio.TxAborted {
+			t.Fatalf("frame %d: %v %v, want aborted for a timeout", seq, res.Status, err)
+		}
+		if seq < maxTxSpent {
+			waitFor(t, "the probe", 2*time.Second, func() bool { return d.Stats().Probes == uint64(seq) })
+			time.Sleep(20 * time.Millisecond)
+			if st := d.Stats(); st.Reconnects != 0 || !st.Up {
+				t.Fatalf("after %d unreported transmissions: %+v, want no recovery yet", seq, st)
+			}
+		}
+	}
+	waitFor(t, "the reset", 3*time.Second, func() bool { return d.Stats().Reconnects == 1 && d.Ready() })
+	if err := transmitOK(t, d); err != nil {
+		t.Fatalf("after the reset: %v", err)
+	}
+	if st := d.Stats(); st.Probes != 3 || st.ProbesFailed != 1 || st.Timeouts != 3 {
+		t.Errorf("stats %+v", st)
+	}
+}

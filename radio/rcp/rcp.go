@@ -159,6 +159,9 @@ type Driver struct {
 	batchMu sync.Mutex
 	batches []*txBatch
 	waiting atomic.Int32
+	// txSpent counts transmissions in a row whose tries all went without
+	// a transmit-done; any transmit-done clears it.
+	txSpent atomic.Int32
 
 	mu     sync.Mutex
 	client *spinel.Client // nil while down
@@ -360,6 +363,7 @@ func (d *Driver) bringUp(ctx context.Context, c *connection) error {
 	if err != nil {
 		return fmt.Errorf("radio %s: configure: %w", d.cfg.Name, err)
 	}
+	d.txSpent.Store(0)
 	d.up.Store(true)
 	d.log.Info("RCP ready", "firmware", id.Firmware, "eui64", fmt.Sprintf("%x", id.EUI64), "rcp_api", id.RCPAPIVersion, "channel", settings.Channel)
 	return nil
@@ -767,28 +771,43 @@ func (d *Driver) serve(c *connection) (string, fault) {
 	}
 }
 
+// maxTxSpent is how many transmissions in a row may spend all their tries
+// without a transmit-done before an RCP that answers probes is reset all
+// the same. A line that loses a frame's every try loses at most a few in
+// a hundred frames (at 1e-2 damaged octets per octet both ways); three in
+// a row are a stuck transmitter.
+const maxTxSpent = 3
+
 // probeRCP asks an RCP that seems unresponsive (why) whether it is still
 // set up: GET MAC_RAW_STREAM_ENABLED, which OpenThread's RCP answers from
 // the flag a SET turned on and a reset clears (ncp_base.cpp
 // HandlePropertyGet<SPINEL_PROP_MAC_RAW_STREAM_ENABLED>), up to
 // Config.ProbeTries times. True: frames were lost on the line, the RCP is
-// fine (ok). False: it reset and the notification was lost (faultReset).
-// No answer: faultUnresponsive. The connection failing: faultLink.
+// fine (ok), unless maxTxSpent transmissions in a row went unreported
+// (faultUnresponsive). False: it reset and the notification was lost
+// (faultReset). No answer: faultUnresponsive. The connection failing:
+// faultLink.
 func (d *Driver) probeRCP(c *connection, why string) (fault, bool) {
 	d.stats.probes.Add(1)
 	f, err := c.client.Try(d.ctx, d.cfg.ProbeTries, d.cfg.ProbeTimeout, spinel.CmdPropValueGet, spinel.PropMACRawStreamEnabled, nil)
 	if err == nil {
 		r := spinel.NewReader(f.Value, "MAC_RAW_STREAM_ENABLED")
-		on := r.Bool()
-		if r.Err() == nil && f.Prop == spinel.PropMACRawStreamEnabled && on {
-			d.log.Debug("RCP answers the probe; frames were lost on the line", "after", why)
-			return 0, true
-		}
-		if r.Err() == nil && f.Prop == spinel.PropMACRawStreamEnabled {
+		if on := r.Bool(); r.Err() == nil && !on {
 			d.stats.probesFailed.Add(1)
 			d.stats.resets.Add(1)
 			return faultReset, false
 		}
+		// It answers (an answer we cannot read is an answer too).
+		if d.txSpent.Load() >= maxTxSpent {
+			// But its radio has reported none of several transmissions
+			// in a row, each tried many times: a line that noisy is
+			// unlikely, a transmitter stuck (SubMac waiting for a radio
+			// event that never comes) is not. A reset starts it afresh.
+			d.stats.probesFailed.Add(1)
+			return faultUnresponsive, false
+		}
+		d.log.Debug("RCP answers the probe; frames were lost on the line", "after", why)
+		return 0, true
 	}
 	switch {
 	case d.ctx.Err() != nil:
@@ -1067,6 +1086,7 @@ func (b *txBatch) setOptions() {
 func (b *txBatch) End(err error) {
 	if errors.Is(err, spinel.ErrTimeout) {
 		b.d.stats.timeouts.Add(1)
+		b.d.txSpent.Add(1)
 		b.d.requestProbe(fmt.Sprintf("no transmit-done: %v", err))
 	}
 	b.done()
@@ -1089,6 +1109,9 @@ func (d *Driver) outcome(psdu []byte, done *spinel.TxDone, err error, ackBuf []b
 	var res radio.TxResult
 	if cap(ackBuf) > 0 {
 		res.Ack = ackBuf[:0]
+	}
+	if d.txSpent.Load() != 0 {
+		d.txSpent.Store(0) // the RCP reports transmissions
 	}
 	if err != nil {
 		d.stats.txAborted.Add(1)
