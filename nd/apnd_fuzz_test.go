@@ -6,21 +6,21 @@ import (
 )
 
 // apndFuzzSeeds are option areas holding AP-ND options: genuine ones of
-// both Crypto-Types and both key forms, and truncated, oversized and
+// both Crypto-Types and both P-256 key forms, and truncated, oversized and
 // reserved-bit variants.
 func apndFuzzSeeds(t testing.TB) [][]byte {
 	var seeds [][]byte
 	for _, typ := range []CryptoType{CryptoECDSAP256, CryptoEd25519} {
-		for _, raw := range []bool{false, true} {
+		for _, comp := range []bool{false, true} {
 			k := mustKey(t, typ, "fuzz")
-			if raw {
-				k.RawPublicKey()
+			if comp {
+				k.CompressPublicKey()
 			}
 			proof, err := k.Proof(apndNodeG, []byte{1, 2, 3, 4, 5, 6}, []byte{6, 5, 4, 3, 2, 1}, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := k.CIPO().Append(nil)
+			o := k.CIPO(3).Append(nil)
 			o = NonceFields{Nonce: []byte{6, 5, 4, 3, 2, 1}}.Append(o)
 			o = proof.Append(o)
 			seeds = append(seeds, o)
@@ -48,10 +48,10 @@ func FuzzAPNDOptions(f *testing.F) {
 			return
 		}
 		if o.CIPO != nil {
-			back := CIPOFields{CryptoType: o.CIPO.CryptoType(), PublicKey: o.CIPO.PublicKey()}.Append(nil)
+			back := CIPOFields{CryptoType: o.CIPO.CryptoType(), Modifier: o.CIPO.Modifier(), EAROLength: o.CIPO.EAROLength(),
+				PublicKey: o.CIPO.PublicKey()}.Append(nil)
 			clean := bytes.Clone([]byte(o.CIPO))
 			clean[2] &= 0x07
-			clean[cipoReserved2] = 0
 			clear(clean[cipoKey+o.CIPO.PublicKeyLength():])
 			if !bytes.Equal(back, clean) {
 				t.Fatalf("CIPO %x re-encodes as %x", o.CIPO, back)

@@ -2,33 +2,40 @@ package nd
 
 import "encoding/binary"
 
-// CIPO is a Crypto-ID Parameters Option (RFC 8928 §4.3), Type and Length
-// octets included: the public key a Crypto-ID is computed from.
+// CIPO is a Crypto-ID Parameters Option (RFC 8928 §4.3, Figure 2), Type
+// and Length octets included: the parameters a Crypto-ID is computed from.
 //
 //	 0                   1                   2                   3
 //	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//	|  Type (39)    |     Length    |Reserved1|  Public Key Length  |
+//	|  Type (39)    |    Length     |Reserved1|  Public Key Length  |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//	|  Crypto-Type  |   Reserved2   |                               |
-//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+                               .
-//	.                          Public Key                           .
-//	.                               +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//	.                               |           Padding             |
+//	|  Crypto-Type  |   Modifier    |  EARO Length  |               |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+               +
+//	.                  Public Key (variable length)                 .
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	.                           Padding                             .
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
-// Reserved1 is 5 bits, the Public Key Length 11 bits (octets); the padding
-// completes the option to the next multiple of 8 octets. Reserved fields
-// and padding are zero on transmission and ignored on receipt — except
-// that the Crypto-ID is computed over the option with them zeroed (RFC
-// 8928 §3), which CryptoID does. Accessors trust Validate.
+// Reserved1 is 5 bits, the Public Key Length 11 bits (octets). The
+// Modifier is the 6LN's free choice, so that one key pair yields several
+// Crypto-IDs (§4.3, §7.9); the EARO Length is the Length octet of the EARO
+// that carries the Crypto-ID (§4.2, checked against it in §6.2). The
+// Public Key is the bare key of the Crypto-Type (§8.2 Table 1, Appendix
+// B): a SEC 1 point, compressed (33 octets) or uncompressed (65), for
+// ECDSA; the 32-octet RFC 8032 key for Ed25519. The padding completes the
+// option to the next multiple of 8 octets. Reserved1 and the padding are
+// zero on transmission and ignored on receipt — but the Crypto-ID is
+// computed over the option with them zeroed (§4.1), which CryptoID does.
+// Accessors trust Validate.
 type CIPO []byte
 
 const (
 	cipoKeyLen     = 2 // Reserved1 and Public Key Length, 16 bits
 	cipoCryptoType = 4
-	cipoReserved2  = 5
-	cipoKey        = 6
+	cipoModifier   = 5
+	cipoEAROLength = 6
+	cipoKey        = 7 // RFC 8928 Figure 2: the key starts at the 8th octet
 	// apndLenMask keeps the 11-bit length of a CIPO's key or an NDPSO's
 	// signature; the 5 bits above it are Reserved1.
 	apndLenMask = 0x07ff
@@ -57,6 +64,13 @@ func (o CIPO) Validate() error {
 // CryptoType returns the Crypto-Type.
 func (o CIPO) CryptoType() CryptoType { return CryptoType(o[cipoCryptoType]) }
 
+// Modifier returns the Modifier (RFC 8928 §4.3).
+func (o CIPO) Modifier() uint8 { return o[cipoModifier] }
+
+// EAROLength returns the EARO Length: the Length octet of the EARO that
+// carries the Crypto-ID (RFC 8928 §4.3).
+func (o CIPO) EAROLength() uint8 { return o[cipoEAROLength] }
+
 // PublicKeyLength returns the Public Key Length in octets.
 func (o CIPO) PublicKeyLength() int {
 	return int(binary.BigEndian.Uint16(o[cipoKeyLen:]) & apndLenMask)
@@ -65,9 +79,9 @@ func (o CIPO) PublicKeyLength() int {
 // PublicKey returns the Public Key field (a view into the option).
 func (o CIPO) PublicKey() []byte { return o[cipoKey : cipoKey+o.PublicKeyLength()] }
 
-// NDPSO is an NDP Signature Option (RFC 8928 §4.4), Type and Length octets
-// included: the 6LN's signature proving that it holds the key of its
-// CIPO (the signed content is listed on SignedContent).
+// NDPSO is an NDP Signature Option (RFC 8928 §4.4, Figure 3), Type and
+// Length octets included: the 6LN's signature proving that it holds the
+// key of its CIPO (the signed content: AppendSignedContent).
 //
 //	 0                   1                   2                   3
 //	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -81,9 +95,11 @@ func (o CIPO) PublicKey() []byte { return o[cipoKey : cipoKey+o.PublicKeyLength(
 //	.                               |           Padding             |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
-// The signature's form depends on the Crypto-Type of the CIPO beside it:
-// r‖s, 32 octets each, big-endian, for ECDSA (RFC 8928 Appendix B, the
-// RFC 7518 §3.4 form); the 64-octet RFC 8032 signature for Ed25519.
+// Reserved1 (5 bits), Reserved2 (32 bits) and the padding are zero on
+// transmission and ignored on receipt. The signature's form depends on the
+// Crypto-Type of the CIPO (RFC 8928 Appendix B): for ECDSA, r‖s, each a
+// 32-octet big-endian integer (B.2); for Ed25519, the 64-octet RFC 8032
+// signature (B.1). Both are 64 octets (§8.2 Table 1).
 type NDPSO []byte
 
 const (
@@ -147,9 +163,12 @@ type APNDOptions struct {
 // (an ND message's options area, as Parse left it in Message.Options) and
 // validates them. Parse does not look at these options: RFC 4861 has a
 // receiver ignore options it does not know, and a router without AP-ND
-// does. It does not allocate.
+// does. A message with an NDPSO must carry one and only one EARO (RFC 8928
+// §4.4); Parse keeps the first of several, so the count is checked here.
+// It does not allocate.
 func ParseAPNDOptions(opts Options, out *APNDOptions) error {
 	*out = APNDOptions{}
+	aros := 0
 	it := opts.Iter()
 	for {
 		o, done, err := it.Next()
@@ -157,9 +176,11 @@ func ParseAPNDOptions(opts Options, out *APNDOptions) error {
 			return err
 		}
 		if done {
-			return nil
+			break
 		}
 		switch o.Type() {
+		case OptARO:
+			aros++
 		case OptCIPO:
 			if out.CIPO == nil {
 				if err := CIPO(o).Validate(); err != nil {
@@ -183,15 +204,22 @@ func ParseAPNDOptions(opts Options, out *APNDOptions) error {
 			}
 		}
 	}
+	if out.NDPSO != nil && aros != 1 {
+		return errNDPSOEARO
+	}
+	return nil
 }
 
 // --- Serializers ---
 
-// CIPOFields writes a CIPO (RFC 8928 §4.3): reserved fields and padding
-// zero. PublicKey is the key as it goes on the wire (see
-// APNDKey.PublicKeyField), 1 to 2047 octets.
+// CIPOFields writes a CIPO (RFC 8928 §4.3): Reserved1 and the padding
+// zero. PublicKey is the bare key of the Crypto-Type (see CIPO), 1 to 2047
+// octets; EAROLength the Length octet of the EARO the Crypto-ID goes in
+// (EAROLength(n) for an n-octet ROVR).
 type CIPOFields struct {
 	CryptoType CryptoType
+	Modifier   uint8
+	EAROLength uint8
 	PublicKey  []byte
 }
 
@@ -212,6 +240,8 @@ func (o CIPOFields) Serialize(b []byte) {
 	b[0], b[1] = byte(OptCIPO), byte(n/optionUnit)
 	binary.BigEndian.PutUint16(b[cipoKeyLen:], uint16(len(o.PublicKey))&apndLenMask)
 	b[cipoCryptoType] = byte(o.CryptoType)
+	b[cipoModifier] = o.Modifier
+	b[cipoEAROLength] = o.EAROLength
 	copy(b[cipoKey:], o.PublicKey)
 }
 

@@ -1,10 +1,3 @@
-//go:build apnd_registry
-
-// This test needs the registry's protection rule (Request.Proven,
-// Registration.Protected, Result.NeedsProof), written but not yet committed
-// when it was: remove the build constraint once nd/registry.go has it
-// (it passes against that work in progress: go test -tags apnd_registry).
-
 package nd
 
 import (
@@ -55,7 +48,9 @@ func TestAPNDWithRegistryRule(t *testing.T) {
 		}
 		req := Request{Addr: apndNodeG, Link: 1, ROVR: rovr, TID: 40, HasTID: true, Lifetime: c.lifetime, LinkAddr: apndThief, Proven: d.Proven}
 		if c.via {
-			req.Proven = a.RelayProven(false)
+			// RFC 8928 §6: the EDAR of a 6LR that did not validate the
+			// 6LN carries no status 5; TrustRelays is off anyway.
+			req.Proven = a.RelayProven(StatusSuccess, false)
 			req.LinkAddr, req.Via = lowpan.LinkAddr{}, mustAddr("2001:db8:1::aa")
 		}
 		r := reg.Register(req, now)

@@ -1,7 +1,9 @@
 package nd
 
 import (
+	"bytes"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/netip"
 	"sync"
@@ -13,18 +15,27 @@ import (
 
 // Defaults of APNDConfig.
 const (
-	// DefaultChallengeLifetime is how long a NonceLR stays good: a 6LN
-	// answers at once (RFC 8928 §6.1), so a few of its NS retransmission
-	// times (RFC 4861 RETRANS_TIMER, 1 s, doubled by RFC 7048) suffice.
+	// DefaultChallengeLifetime is how long a NonceLR stays good. RFC 8928
+	// sets no timer; a 6LN answers the challenge at once (§6.1), so a few
+	// of its NS retransmission times (RFC 4861 RETRANS_TIMER, 1 s, backed
+	// off by RFC 7048) suffice.
 	DefaultChallengeLifetime = 10 * time.Second
 	// DefaultMaxChallenges bounds the outstanding challenges.
 	DefaultMaxChallenges = 256
 	// DefaultMaxChallengesPerSource bounds those one link-layer source can
 	// hold, so one radio cannot take them all.
 	DefaultMaxChallengesPerSource = 4
+	// DefaultMaxCIPOs bounds the CIPOs kept by Crypto-ID (RFC 8928 §6.1:
+	// "The 6LR MUST store the information associated with a Crypto-ID
+	// ... in a fashion that the CIPO parameters can be retrieved from the
+	// Crypto-ID alone", so that a 6LN may leave its CIPO out of a
+	// revalidation). When full, the oldest is forgotten: its 6LN is then
+	// challenged again and sends its CIPO again (§6.1).
+	DefaultMaxCIPOs = 1024
 	// challengeNonceLen: a Nonce option of Length 1 (RFC 3971 §5.3.2's
-	// minimum of 6 octets). The nonce only has to be unguessable for the
-	// few seconds its challenge lives and is used once.
+	// minimum of 6 octets). RFC 8928 §6.1 wants a nonce "never used
+	// before", ideally cryptographically random: it comes from
+	// crypto/rand, and is used once.
 	challengeNonceLen = 6
 )
 
@@ -36,12 +47,15 @@ type APNDConfig struct {
 	// RFC 6775 ARO) register unprotected, and the registry keeps them from
 	// replacing or removing a protected registration.
 	RequireCryptoID bool
-	// TrustRelays counts an EDAR as proof when the 6LR that sent it holds a
-	// protected registration itself: RFC 8928 §6.3 has the 6LR challenge
-	// its 6LNs, and a 6LR that proved its own Crypto-ID is taken for one
-	// that implements AP-ND. Off by default: the EDAR carries no proof,
-	// and a legacy 6LR relays a copied ROVR unchallenged. Safe only where
-	// every 6LR requires Crypto-IDs of its 6LNs.
+	// TrustRelays counts an EDAR with status 5 as proven: "The 6LR MUST
+	// indicate to the 6LBR that it performed a successful validation by
+	// setting a status code of 5 ... in the EDAR" (RFC 8928 §6), and the
+	// 6LBR trusts the 6LR over a security association that protects the
+	// EDAR (§6.3; §7.4 on a compromised 6LR). As local hardening, the 6LR
+	// that sent it must also hold a protected registration itself (it
+	// proved a Crypto-ID of its own). Off by default: the simulated mesh
+	// and an RCP without link-layer security have no such association,
+	// and anyone can send an EDAR with status 5.
 	TrustRelays bool
 	// ChallengeLifetime: see DefaultChallengeLifetime.
 	ChallengeLifetime time.Duration
@@ -49,6 +63,8 @@ type APNDConfig struct {
 	// challenges; when either is reached the oldest challenge (of that
 	// source, or of all) is dropped for the new one.
 	MaxChallenges, MaxChallengesPerSource int
+	// MaxCIPOs: see DefaultMaxCIPOs.
+	MaxCIPOs int
 	// Rand is the source of nonces; crypto/rand when nil.
 	Rand io.Reader
 }
@@ -65,7 +81,7 @@ const (
 	// (RFC 8928 §6.1).
 	APNDChallenge
 	// APNDRefuse: do not register; answer NA(EARO) with
-	// APNDDecision.Status (StatusValidationFailed).
+	// APNDDecision.Status (StatusValidationFailed, RFC 8928 §6, §6.1).
 	APNDRefuse
 )
 
@@ -120,18 +136,27 @@ type challenge struct {
 	expires int64
 }
 
-// APND is the 6LBR's side of Address-Protected Neighbor Discovery (RFC
-// 8928): it challenges registrations that claim a Crypto-ID, checks the
-// proofs and tells the router whether a registration is proven. It keeps
-// only the outstanding challenges, bounded in number and time; it does no
-// I/O and takes the time from its caller. It is safe for concurrent use.
-// How the router calls it is written at the top of apnd.go.
+// APND is the router's side of Address-Protected Neighbor Discovery (RFC
+// 8928), for a 6LBR or a 6LR its 6LNs register with: it challenges
+// registrations that claim a Crypto-ID, checks the proofs and tells the
+// router whether a registration is proven. It keeps the outstanding
+// challenges, bounded in number and time, and the CIPOs it has seen by
+// Crypto-ID, bounded in number; it does no I/O and takes the time from its
+// caller. It is safe for concurrent use. How the router calls it is
+// written at the top of apnd.go.
 type APND struct {
 	cfg APNDConfig
 
 	mu      sync.Mutex
 	pending map[challengeKey]*challenge
 	sources map[lowpan.LinkAddr]int
+	// cipos holds a copy of every CIPO seen that hashes to its NS's ROVR
+	// (RFC 8928 §6.1), cipoRing their Crypto-IDs oldest first, so that
+	// the oldest goes when MaxCIPOs is reached. A stored CIPO is never
+	// changed, so a view of it may be read after mu is released.
+	cipos    map[ROVR]CIPO
+	cipoRing []ROVR
+	cipoNext int
 
 	cnt struct{ legacy, challenges, proven, failed, refused, evicted, expired atomic.Uint64 }
 }
@@ -147,10 +172,14 @@ func NewAPND(cfg APNDConfig) *APND {
 	if cfg.MaxChallengesPerSource <= 0 {
 		cfg.MaxChallengesPerSource = DefaultMaxChallengesPerSource
 	}
+	if cfg.MaxCIPOs <= 0 {
+		cfg.MaxCIPOs = DefaultMaxCIPOs
+	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	return &APND{cfg: cfg, pending: make(map[challengeKey]*challenge), sources: make(map[lowpan.LinkAddr]int)}
+	return &APND{cfg: cfg, pending: make(map[challengeKey]*challenge), sources: make(map[lowpan.LinkAddr]int),
+		cipos: make(map[ROVR]CIPO)}
 }
 
 // CheckNS decides on a validated NS carrying an (E)ARO (m from Parse, with
@@ -159,22 +188,26 @@ func NewAPND(cfg APNDConfig) *APND {
 //
 //   - No Crypto-ID claimed (RFC 6775 ARO, or C flag clear): APNDRegister,
 //     unproven — or APNDRefuse with RequireCryptoID.
+//   - C flag set and a malformed AP-ND option, a CIPO whose Crypto-Type
+//     this package does not implement ("MUST reply with an EARO status
+//     code of 10 ... without a challenge", RFC 8928 §6), or a proof that
+//     does not hold (wrong EARO Length, key or signature, §6.2):
+//     APNDRefuse with "Validation Failed" (§6.1). A challenge outstanding
+//     stays until it expires: a forged answer must not cancel the owner's.
 //   - C flag set and the NS answers this router's outstanding challenge for
-//     (addr, ROVR) with a CIPO, a Nonce option and an NDPSO that verify
-//     (RFC 8928 §6.2): APNDRegister, proven; the challenge is used up, so
-//     the same proof cannot be played again.
-//   - C flag set, a proof given, and it does not hold (wrong key, bad
-//     signature, unsupported Crypto-Type): APNDRefuse with "Validation
-//     Failed" (RFC 8928 §6.2). The challenge stays until it expires: a
-//     forged answer must not cancel the owner's.
+//     (addr, ROVR) with a Nonce option, an NDPSO and a CIPO — its own or
+//     the one stored for the Crypto-ID (§6.1) — that verify (§6.2):
+//     APNDRegister, proven; the challenge is used up, so the same proof
+//     cannot be played again. A proof without a CIPO, when none is stored,
+//     is challenged again with the same nonce, and the 6LN "SHOULD add the
+//     CIPO again" (§6.1).
 //   - C flag set and no proof, or no challenge outstanding for it (expired,
-//     or a proof played again): APNDChallenge (RFC 8928 §6.1). Every NS
-//     that claims a Crypto-ID is challenged, first registrations and
-//     refreshes alike: the proof is what lets a registration touch a
-//     protected entry, and a refresh costs one more exchange every half
-//     lifetime. A challenge already outstanding for (addr, ROVR) is
-//     repeated with the same nonce, so a retransmitted NS or a late answer
-//     still matches.
+//     or a proof played again): APNDChallenge (§6.1). Every NS that claims
+//     a Crypto-ID is challenged, first registrations and refreshes alike
+//     (the challenge "may happen at any time at the discretion of the 6LR
+//     and the 6LBR", §6; see the top of apnd.go for why). A challenge
+//     already outstanding for (addr, ROVR) is repeated with the same
+//     nonce, so a retransmitted NS or a late answer still matches.
 func (a *APND) CheckNS(m *Message, addr netip.Addr, from lowpan.LinkAddr, now time.Time) APNDDecision {
 	aro := m.ARO
 	if aro == nil || !aro.T() || !aro.CryptoIDFlag() {
@@ -186,11 +219,20 @@ func (a *APND) CheckNS(m *Message, addr netip.Addr, from lowpan.LinkAddr, now ti
 		return APNDDecision{Action: APNDRegister}
 	}
 	rovr, _ := MakeROVR(aro.ROVR()) // lengths checked by Parse
-	key := challengeKey{addr: addr.As16(), rovr: rovr}
 	var opts APNDOptions
-	perr := ParseAPNDOptions(m.Options, &opts)
-	offered := perr == nil && (opts.CIPO != nil || opts.NDPSO != nil)
-
+	if err := ParseAPNDOptions(m.Options, &opts); err != nil {
+		// A malformed AP-ND option is a proof that does not hold.
+		a.cnt.failed.Add(1)
+		return APNDDecision{Action: APNDRefuse, Status: StatusValidationFailed, Err: err}
+	}
+	if opts.CIPO != nil {
+		if t := opts.CIPO.CryptoType(); !t.Supported() {
+			a.cnt.failed.Add(1)
+			return APNDDecision{Action: APNDRefuse, Status: StatusValidationFailed, Err: fmt.Errorf("%w: %v", errProofType, t)}
+		}
+		a.storeCIPO(rovr, opts.CIPO)
+	}
+	key := challengeKey{addr: addr.As16(), rovr: rovr}
 	t := now.UnixNano()
 	a.mu.Lock()
 	c, ok := a.pending[key]
@@ -199,29 +241,31 @@ func (a *APND) CheckNS(m *Message, addr netip.Addr, from lowpan.LinkAddr, now ti
 		a.cnt.expired.Add(1)
 		c, ok = nil, false
 	}
-	if perr != nil || (offered && ok) {
-		var err error
-		if perr != nil {
-			// A malformed AP-ND option is a proof that does not hold.
-			err = perr
-		} else {
-			nonceLR := c.nonce
-			a.mu.Unlock() // the signature check is the expensive part
-			err = VerifyProof(rovr.Bytes(), &opts, m.Target, nonceLR[:], aro[1])
-			a.mu.Lock()
-			if err == nil {
-				// Used up; it may have been replaced or expired meanwhile,
-				// in which case the proof still answered a nonce we sent.
-				if cur, still := a.pending[key]; still && cur.nonce == nonceLR {
-					a.dropLocked(key, cur)
-				}
-			}
+	offered := opts.NDPSO != nil
+	if offered && ok {
+		nonceLR := c.nonce
+		if opts.CIPO == nil {
+			opts.CIPO = a.cipos[rovr]
 		}
-		a.mu.Unlock()
+		if opts.CIPO == nil {
+			a.mu.Unlock()
+			a.cnt.challenges.Add(1)
+			return APNDDecision{Action: APNDChallenge, Status: StatusValidationRequested,
+				Nonce: NonceFields{Nonce: nonceLR[:]}, Err: errProofNoCIPO}
+		}
+		a.mu.Unlock() // the signature check is the expensive part
+		err := VerifyProof(rovr.Bytes(), &opts, m.Target, nonceLR[:], aro[1])
 		if err != nil {
 			a.cnt.failed.Add(1)
 			return APNDDecision{Action: APNDRefuse, Status: StatusValidationFailed, Err: err}
 		}
+		a.mu.Lock()
+		// Used up; it may have been replaced or expired meanwhile, in
+		// which case the proof still answered a nonce we sent.
+		if cur, still := a.pending[key]; still && cur.nonce == nonceLR {
+			a.dropLocked(key, cur)
+		}
+		a.mu.Unlock()
 		a.cnt.proven.Add(1)
 		return APNDDecision{Action: APNDRegister, Proven: true}
 	}
@@ -236,6 +280,61 @@ func (a *APND) CheckNS(m *Message, addr netip.Addr, from lowpan.LinkAddr, now ti
 		d.Err = errProofNoChall
 	}
 	return d
+}
+
+// Challenge starts a challenge for addr registered under rovr from the 6LN
+// at link-layer address from (or repeats the one outstanding) and returns
+// the Nonce option for the NA(EARO) with status 5. A 6LR calls it when the
+// 6LBR asks for a challenge with status 5 in an EDAC: "The 6LR MUST
+// challenge the 6LN when the 6LBR signals to do so ... The EDAC is echoed
+// by the 6LR in the NA(EARO)" (RFC 8928 §6).
+func (a *APND) Challenge(addr netip.Addr, rovr ROVR, from lowpan.LinkAddr, now time.Time) NonceFields {
+	key := challengeKey{addr: addr.As16(), rovr: rovr}
+	t := now.UnixNano()
+	a.mu.Lock()
+	c, ok := a.pending[key]
+	if ok && t >= c.expires {
+		a.dropLocked(key, c)
+		a.cnt.expired.Add(1)
+		ok = false
+	}
+	if !ok {
+		c = a.newChallengeLocked(key, from, t)
+	}
+	nonce := c.nonce
+	a.mu.Unlock()
+	a.cnt.challenges.Add(1)
+	return NonceFields{Nonce: nonce[:]}
+}
+
+// storeCIPO keeps a copy of o for rovr if o hashes to it (RFC 8928 §6.1):
+// a CIPO that does not is no one's, and one that does can only be the
+// owner's (the hash binds it), so nothing here can be poisoned.
+func (a *APND) storeCIPO(rovr ROVR, o CIPO) {
+	id, err := CryptoID(o, rovr.Len())
+	if err != nil || id != rovr {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.cipos[rovr]; ok {
+		return
+	}
+	if len(a.cipoRing) < a.cfg.MaxCIPOs {
+		a.cipoRing = append(a.cipoRing, rovr)
+	} else {
+		delete(a.cipos, a.cipoRing[a.cipoNext])
+		a.cipoRing[a.cipoNext] = rovr
+		a.cipoNext = (a.cipoNext + 1) % len(a.cipoRing)
+	}
+	a.cipos[rovr] = CIPO(bytes.Clone(o))
+}
+
+// CIPOs returns the number of CIPOs stored.
+func (a *APND) CIPOs() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.cipos)
 }
 
 // newChallengeLocked makes room under the caps and records a new
@@ -316,14 +415,20 @@ func (a *APND) Pending() int {
 	return len(a.pending)
 }
 
-// RelayProven says whether an EDAR counts as proof of ownership:
-// viaProtected tells whether the 6LR that sent it holds a protected
-// registration itself. Only with TrustRelays (see APNDConfig).
-func (a *APND) RelayProven(viaProtected bool) bool { return a.cfg.TrustRelays && viaProtected }
+// RelayProven says whether an EDAR counts as proof of ownership: its
+// status is 5, with which "the 6LR MUST indicate to the 6LBR that it
+// performed a successful validation" (RFC 8928 §6), and viaProtected tells
+// whether the 6LR that sent it holds a protected registration itself.
+// Only with TrustRelays (see APNDConfig).
+func (a *APND) RelayProven(edarStatus Status, viaProtected bool) bool {
+	return a.cfg.TrustRelays && edarStatus == StatusValidationRequested && viaProtected
+}
 
 // RelayStatus is the EDAC status for an EDAR the registry refused because
 // it would change a protected registration without proof: "Validation
-// Requested", which the 6LR echoes to its 6LN (RFC 8928 §6.1).
+// Requested" — "the 6LBR MUST indicate to the new 6LR that it needs to
+// challenge the 6LN using a status code of 5 in the EDAC" (RFC 8928 §6);
+// the 6LR challenges its 6LN (Challenge) and echoes the status.
 func (a *APND) RelayStatus() Status { return StatusValidationRequested }
 
 // Counters returns APND's counters.

@@ -61,44 +61,66 @@ func apndNS(t testing.TB, target netip.Addr, rovr ROVR, tid uint8, lifetime uint
 func answer(t testing.TB, k *APNDKey, target netip.Addr, rovr ROVR, tid uint8, lifetime uint16, mac lowpan.LinkAddr, nonceLR []byte) []byte {
 	t.Helper()
 	nonceLN := []byte{1, 2, 3, 4, 5, 6}
-	earoLen := uint8((aroROVR + rovr.Len()) / optionUnit)
+	earoLen := EAROLength(rovr.Len())
 	proof, err := k.Proof(target, nonceLR, nonceLN, earoLen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apndNS(t, target, rovr, tid, lifetime, mac, true, k.CIPO(), NonceFields{Nonce: nonceLN}, proof)
+	return apndNS(t, target, rovr, tid, lifetime, mac, true, k.CIPO(earoLen), NonceFields{Nonce: nonceLN}, proof)
+}
+
+// optionsOf serializes opts into an options area.
+func optionsOf(opts ...OptionSerializer) Options {
+	var b []byte
+	for _, o := range opts {
+		start := len(b)
+		b = grow(b, o.Len())
+		o.Serialize(b[start:])
+	}
+	return Options(b)
 }
 
 func TestAPNDOptionsRoundTrip(t *testing.T) {
 	for _, typ := range []CryptoType{CryptoECDSAP256, CryptoEd25519} {
-		for _, raw := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%v/raw=%v", typ, raw), func(t *testing.T) {
+		for _, comp := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v/compressed=%v", typ, comp), func(t *testing.T) {
 				k := mustKey(t, typ, "round trip")
-				if raw {
-					k.RawPublicKey()
+				if comp {
+					k.CompressPublicKey()
 				}
 				rovr := mustCryptoID(t, k, 16)
+				cipo := k.CIPO(3)
 				nonce := []byte{9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4}
 				sig := bytes.Repeat([]byte{0xa5}, 64)
-				pkt := apndNS(t, apndNodeG, rovr, 7, 10, apndMAC, true, k.CIPO(), NonceFields{Nonce: nonce}, NDPSOFields{Signature: sig})
+				pkt := apndNS(t, apndNodeG, rovr, 7, 10, apndMAC, true, cipo, NonceFields{Nonce: nonce}, NDPSOFields{Signature: sig})
 				m := mustParse(t, pkt)
 				if m.ARO == nil || !m.ARO.CryptoIDFlag() || !m.ARO.T() || m.ARO.TID() != 7 {
 					t.Fatalf("EARO %x: want C and T set, TID 7", m.ARO)
 				}
-				// RFC 8928 §4.2: the C flag is bit 3 of the flags octet,
-				// above I; R and T unchanged.
-				if m.ARO[4] != 0x11 {
-					t.Errorf("EARO flags octet %#02x, want 0x11 (C, T)", m.ARO[4])
+				// RFC 9927 §3: the C flag is bit 1 of the flags octet (bit
+				// 0 the most significant; RFC 8505 §9.1 has T at bit 7),
+				// clear of RFC 9685's P-field (bits 2–3) and of I.
+				if m.ARO[4] != 0x41 {
+					t.Errorf("EARO flags octet %#02x, want 0x41 (C, T)", m.ARO[4])
 				}
 				var o APNDOptions
 				if err := ParseAPNDOptions(m.Options, &o); err != nil {
 					t.Fatal(err)
 				}
-				if o.CIPO.CryptoType() != typ || !bytes.Equal(o.CIPO.PublicKey(), k.CIPO().PublicKey) {
-					t.Errorf("CIPO %x: want type %v key %x", o.CIPO, typ, k.CIPO().PublicKey)
+				if o.CIPO.CryptoType() != typ || !bytes.Equal(o.CIPO.PublicKey(), cipo.PublicKey) || o.CIPO.EAROLength() != 3 || o.CIPO.Modifier() != 0 {
+					t.Errorf("CIPO %x: want type %v key %x, EARO Length 3", o.CIPO, typ, cipo.PublicKey)
 				}
-				if len(o.CIPO)%8 != 0 || len(o.CIPO)-cipoKey-len(k.CIPO().PublicKey) >= 8 {
-					t.Errorf("CIPO of %d octets for a %d-octet key: padding is not to the next boundary", len(o.CIPO), len(k.CIPO().PublicKey))
+				// RFC 8928 §8.2 Table 1: 65/33-octet P-256 keys, 32-octet
+				// Ed25519 keys.
+				wantKey := map[CryptoType]int{CryptoECDSAP256: 65, CryptoEd25519: 32}[typ]
+				if comp && typ == CryptoECDSAP256 {
+					wantKey = 33
+				}
+				if len(cipo.PublicKey) != wantKey {
+					t.Errorf("public key of %d octets, want %d", len(cipo.PublicKey), wantKey)
+				}
+				if len(o.CIPO)%8 != 0 || len(o.CIPO)-cipoKey-len(cipo.PublicKey) >= 8 {
+					t.Errorf("CIPO of %d octets for a %d-octet key: padding is not to the next boundary", len(o.CIPO), len(cipo.PublicKey))
 				}
 				if !bytes.Equal(o.NDPSO.Signature(), sig) || len(o.NDPSO) != 72 {
 					t.Errorf("NDPSO %x", o.NDPSO)
@@ -124,16 +146,29 @@ func TestAPNDOptionsRoundTrip(t *testing.T) {
 	}
 }
 
-// The CIPO's fixed octets, written out from RFC 8928 §4.3's figure.
+// The CIPO's and NDPSO's octets, written out from RFC 8928 §4.3 Figure 2
+// and §4.4 Figure 3.
 func TestCIPOLayout(t *testing.T) {
-	// 6 fixed octets and a 3-octet key: two units of 8.
-	f := CIPOFields{CryptoType: CryptoEd25519, PublicKey: []byte{0xaa, 0xbb, 0xcc}}
+	// 7 fixed octets (Type, Length, Reserved1 and Public Key Length,
+	// Crypto-Type, Modifier, EARO Length) and a 3-octet key: two units.
+	f := CIPOFields{CryptoType: CryptoEd25519, Modifier: 0x5a, EAROLength: 3, PublicKey: []byte{0xaa, 0xbb, 0xcc}}
 	if f.Len() != 16 {
 		t.Fatalf("Len %d, want 16", f.Len())
 	}
 	got := f.Append(nil)
-	want := []byte{39, 2, 0x00, 0x03, 1, 0, 0xaa, 0xbb, 0xcc, 0, 0, 0, 0, 0, 0, 0}
+	want := []byte{39, 2, 0x00, 0x03, 1, 0x5a, 3, 0xaa, 0xbb, 0xcc, 0, 0, 0, 0, 0, 0}
 	equalBytes(t, "CIPO", want, got)
+	c := CIPO(got)
+	if c.Validate() != nil || c.Modifier() != 0x5a || c.EAROLength() != 3 || !bytes.Equal(c.PublicKey(), []byte{0xaa, 0xbb, 0xcc}) {
+		t.Errorf("CIPO %x read back wrong", c)
+	}
+	// The option lengths of the keys of Table 1: 7+65 = 72 octets (9
+	// units), 7+33 → 40 (5), 7+32 → 40 (5).
+	for n, units := range map[int]int{65: 9, 33: 5, 32: 5} {
+		if l := (CIPOFields{PublicKey: make([]byte, n)}).Len(); l != 8*units {
+			t.Errorf("CIPO with a %d-octet key: %d octets, want %d", n, l, 8*units)
+		}
+	}
 	n := NDPSOFields{Signature: []byte{1, 2}}
 	nb := make([]byte, n.Len())
 	n.Serialize(nb)
@@ -150,9 +185,9 @@ func TestAPNDOptionsMalformed(t *testing.T) {
 		name string
 		opt  []byte
 	}{
-		{"CIPO key runs past the option", []byte{39, 1, 0, 3, 0, 0, 1, 2}},
-		{"CIPO key length 0", []byte{39, 1, 0, 0, 0, 0, 0, 0}},
-		{"CIPO padding past the boundary", append([]byte{39, 2, 0, 2, 0, 0, 1, 2}, make([]byte, 8)...)},
+		{"CIPO key runs past the option", []byte{39, 1, 0, 2, 0, 0, 3, 1}},
+		{"CIPO key length 0", []byte{39, 1, 0, 0, 0, 0, 3, 0}},
+		{"CIPO padding past the boundary", append([]byte{39, 2, 0, 1, 0, 0, 3, 1}, make([]byte, 8)...)},
 		{"NDPSO signature past the option", []byte{40, 1, 0, 1, 0, 0, 0, 0}},
 		{"NDPSO padding past the boundary", append([]byte{40, 3, 0, 1, 0, 0, 0, 0, 1}, make([]byte, 15)...)},
 		// (A Nonce option cannot be shorter than 6 octets once framed:
@@ -168,18 +203,33 @@ func TestAPNDOptionsMalformed(t *testing.T) {
 		})
 	}
 	// Reserved bits are ignored on receipt (RFC 8928 §4.3, §4.4).
+	earo := AROFields{T: true, Lifetime: 10, ROVR: make([]byte, 16)}
+	cipo, ndpso := rawOpt{39, 1, 0xf8, 1, 0, 0xff, 3, 2}, rawOpt{40, 2, 0xf8, 1, 9, 9, 9, 9, 7, 0, 0, 0, 0, 0, 0, 0}
 	var o APNDOptions
-	if err := ParseAPNDOptions(Options([]byte{39, 1, 0xf8, 2, 0, 0xff, 1, 2, 40, 2, 0xf8, 1, 9, 9, 9, 9, 7, 0, 0, 0, 0, 0, 0, 0}), &o); err != nil {
+	if err := ParseAPNDOptions(optionsOf(earo, cipo, ndpso), &o); err != nil {
 		t.Fatal(err)
 	}
-	if o.CIPO.PublicKeyLength() != 2 || o.NDPSO.SignatureLength() != 1 || o.NDPSO.Signature()[0] != 7 {
-		t.Errorf("reserved bits leak into the lengths: %x %x", o.CIPO, o.NDPSO)
+	if o.CIPO.PublicKeyLength() != 1 || o.CIPO.PublicKey()[0] != 2 || o.CIPO.Modifier() != 0xff || o.NDPSO.SignatureLength() != 1 || o.NDPSO.Signature()[0] != 7 {
+		t.Errorf("reserved bits leak into the fields: %x %x", o.CIPO, o.NDPSO)
+	}
+	// RFC 8928 §4.4: a message with an NDPSO has one and only one EARO.
+	for name, opts := range map[string]Options{
+		"no EARO":   optionsOf(cipo, ndpso),
+		"two EAROs": optionsOf(earo, earo, cipo, ndpso),
+	} {
+		if err := ParseAPNDOptions(opts, &o); !errors.Is(err, ErrOption) {
+			t.Errorf("%s: %v, want ErrOption", name, err)
+		}
+	}
+	if err := ParseAPNDOptions(optionsOf(earo, earo, cipo), &o); err != nil {
+		t.Errorf("two EAROs without an NDPSO are not AP-ND's business: %v", err)
 	}
 }
 
 // The Crypto-ID is the hash the Crypto-Type names over the CIPO with its
-// reserved fields and padding zero (RFC 8928 §3): reserved bits set on the
-// wire do not change it.
+// reserved bits and padding zero (RFC 8928 §4.1, the hashes of §8.2 Table
+// 1): reserved bits set on the wire do not change it; the Modifier and the
+// EARO Length, which are no reserved fields, do.
 func TestCryptoIDHashAndReserved(t *testing.T) {
 	for _, c := range []struct {
 		typ  CryptoType
@@ -189,7 +239,7 @@ func TestCryptoIDHashAndReserved(t *testing.T) {
 		{CryptoEd25519, func(b []byte) []byte { s := sha512.Sum512(b); return s[:] }},
 		{CryptoECDSA25519, func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }},
 	} {
-		f := CIPOFields{CryptoType: c.typ, PublicKey: []byte("a public key of 29 octets....")}
+		f := CIPOFields{CryptoType: c.typ, EAROLength: 3, PublicKey: []byte("a public key of 29 octets....")}
 		clean := f.Append(nil)
 		for _, n := range []int{8, 16, 24, 32} {
 			id, err := CryptoID(CIPO(clean), n)
@@ -200,12 +250,19 @@ func TestCryptoIDHashAndReserved(t *testing.T) {
 		}
 		dirty := bytes.Clone(clean)
 		dirty[2] |= 0xf8 // Reserved1
-		dirty[5] = 0x5a  // Reserved2
 		dirty[len(dirty)-1] = 0xff
 		a, _ := CryptoID(CIPO(clean), 16)
 		b, _ := CryptoID(CIPO(dirty), 16)
 		if a != b {
 			t.Errorf("%v: reserved bits change the Crypto-ID", c.typ)
+		}
+		for name, g := range map[string]CIPOFields{
+			"Modifier":    {CryptoType: c.typ, Modifier: 1, EAROLength: 3, PublicKey: f.PublicKey},
+			"EARO Length": {CryptoType: c.typ, EAROLength: 4, PublicKey: f.PublicKey},
+		} {
+			if id, _ := CryptoID(CIPO(g.Append(nil)), 16); id == a {
+				t.Errorf("%v: another %s, the same Crypto-ID", c.typ, name)
+			}
 		}
 	}
 	if _, err := CryptoID(CIPO(CIPOFields{CryptoType: 9, PublicKey: []byte{1}}.Append(nil)), 16); !errors.Is(err, ErrCryptoType) {
@@ -231,7 +288,7 @@ func TestProofBindsEverySignedField(t *testing.T) {
 			}
 			opts := func(key *APNDKey, sig []byte, ln []byte) *APNDOptions {
 				return &APNDOptions{
-					CIPO:  CIPO(key.CIPO().Append(nil)),
+					CIPO:  CIPO(key.CIPO(3).Append(nil)),
 					NDPSO: NDPSO(NDPSOFields{Signature: sig}.Append(nil)),
 					Nonce: NonceOption(NonceFields{Nonce: ln}.Append(nil)),
 				}
@@ -242,6 +299,10 @@ func TestProofBindsEverySignedField(t *testing.T) {
 			flipped := bytes.Clone(proof.Signature)
 			flipped[10] ^= 1
 			otherProof, _ := other.Proof(apndNodeG, nonceLR, nonceLN, 3)
+			// Signed consistently for an EARO of Length 4 (a 192-bit
+			// ROVR), sent in one of Length 3.
+			proof4, _ := k.Proof(apndNodeG, nonceLR, nonceLN, 4)
+			cipo4 := &APNDOptions{CIPO: CIPO(k.CIPO(4).Append(nil)), NDPSO: NDPSO(proof4.Append(nil)), Nonce: NonceOption(NonceFields{Nonce: nonceLN}.Append(nil))}
 			for _, c := range []struct {
 				name string
 				err  error
@@ -250,6 +311,7 @@ func TestProofBindsEverySignedField(t *testing.T) {
 				{"other NonceLR", VerifyProof(rovr.Bytes(), opts(k, proof.Signature, nonceLN), apndNodeG, []byte{1, 1, 1, 1, 1, 2}, 3)},
 				{"other NonceLN", VerifyProof(rovr.Bytes(), opts(k, proof.Signature, []byte{2, 2, 2, 2, 2, 3}), apndNodeG, nonceLR, 3)},
 				{"other EARO length", VerifyProof(rovr.Bytes(), opts(k, proof.Signature, nonceLN), apndNodeG, nonceLR, 4)},
+				{"CIPO for another EARO length", VerifyProof(rovr.Bytes(), cipo4, apndNodeG, nonceLR, 3)},
 				{"flipped signature", VerifyProof(rovr.Bytes(), opts(k, flipped, nonceLN), apndNodeG, nonceLR, 3)},
 				{"another key's CIPO and proof, copied ROVR", VerifyProof(rovr.Bytes(), opts(other, otherProof.Signature, nonceLN), apndNodeG, nonceLR, 3)},
 				{"another key's signature", VerifyProof(rovr.Bytes(), opts(k, otherProof.Signature, nonceLN), apndNodeG, nonceLR, 3)},
@@ -265,18 +327,23 @@ func TestProofBindsEverySignedField(t *testing.T) {
 	}
 }
 
+// The key representations of RFC 8928 §8.2 Table 1 and Appendix B: SEC 1
+// points, uncompressed or compressed, for ECDSA256 (B.3); the 32-octet RFC
+// 8032 key for Ed25519 (B.1). Nothing else — the RFC has no JWK.
 func TestParsePublicKeyForms(t *testing.T) {
 	k := mustKey(t, CryptoECDSAP256, "forms")
-	raw := mustKey(t, CryptoECDSAP256, "forms")
-	raw.RawPublicKey()
-	point := raw.CIPO().PublicKey
+	point := k.CIPO(3).PublicKey
 	if len(point) != 65 || point[0] != 4 {
-		t.Fatalf("raw P-256 key %x", point)
+		t.Fatalf("uncompressed P-256 key %x", point)
 	}
-	comp := append([]byte{2 + point[64]&1}, point[1:33]...)
+	k.CompressPublicKey()
+	comp := k.CIPO(3).PublicKey
+	if len(comp) != 33 || comp[0] != 2+point[64]&1 || !bytes.Equal(comp[1:], point[1:33]) {
+		t.Fatalf("compressed P-256 key %x of %x", comp, point)
+	}
 	content := []byte("content")
 	sig, _ := k.Sign(content)
-	for name, field := range map[string][]byte{"JWK": k.CIPO().PublicKey, "uncompressed": point, "compressed": comp} {
+	for name, field := range map[string][]byte{"uncompressed": point, "compressed": comp} {
 		pub, err := ParsePublicKey(CryptoECDSAP256, field)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -286,21 +353,25 @@ func TestParsePublicKeyForms(t *testing.T) {
 			t.Errorf("%s: the key does not verify its signature", name)
 		}
 	}
-	want := `{"crv":"P-256","kty":"EC","x":"`
-	if !bytes.HasPrefix(k.CIPO().PublicKey, []byte(want)) {
-		t.Errorf("JWK %s: want RFC 7638 member order", k.CIPO().PublicKey)
+	ed := mustKey(t, CryptoEd25519, "x")
+	edKey := ed.CIPO(3).PublicKey
+	if _, err := ParsePublicKey(CryptoEd25519, edKey); err != nil || len(edKey) != 32 {
+		t.Errorf("Ed25519 key %x: %v", edKey, err)
 	}
 	for name, c := range map[string]struct {
 		typ   CryptoType
 		field []byte
 	}{
-		"Ed25519 JWK for P-256":  {CryptoECDSAP256, mustKey(t, CryptoEd25519, "x").CIPO().PublicKey},
-		"P-256 JWK for Ed25519":  {CryptoEd25519, k.CIPO().PublicKey},
-		"point off the curve":    {CryptoECDSAP256, append([]byte{4}, make([]byte, 64)...)},
-		"compressed off curve":   {CryptoECDSAP256, append([]byte{2}, bytes.Repeat([]byte{0xff}, 32)...)},
-		"JWK with a short x":     {CryptoEd25519, []byte(`{"crv":"Ed25519","kty":"OKP","x":"AAAA"}`)},
-		"not JSON":               {CryptoEd25519, []byte("{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{")},
-		"ECDSA25519 unsupported": {CryptoECDSA25519, point},
+		"Ed25519 key for P-256":        {CryptoECDSAP256, edKey},
+		"P-256 key for Ed25519":        {CryptoEd25519, point},
+		"point off the curve":          {CryptoECDSAP256, append([]byte{4}, make([]byte, 64)...)},
+		"compressed off curve":         {CryptoECDSAP256, append([]byte{2}, bytes.Repeat([]byte{0xff}, 32)...)},
+		"uncompressed prefix, 33":      {CryptoECDSAP256, append([]byte{4}, comp[1:]...)},
+		"point at infinity":            {CryptoECDSAP256, []byte{0}},
+		"a JWK":                        {CryptoEd25519, []byte(`{"crv":"Ed25519","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`)},
+		"Ed25519 key of 31 octets":     {CryptoEd25519, edKey[:31]},
+		"ECDSA25519 unsupported":       {CryptoECDSA25519, point},
+		"unassigned Crypto-Type (200)": {200, point},
 	} {
 		if _, err := ParsePublicKey(c.typ, c.field); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -387,6 +458,12 @@ func TestAPNDChallengeFlow(t *testing.T) {
 				t.Fatalf("owner's deregistration: %+v", d)
 			}
 
+			// The owner's CIPO was stored (RFC 8928 §6.1), the intruder's,
+			// which does not hash to the ROVR, was not.
+			if a.CIPOs() != 1 {
+				t.Errorf("%d CIPOs stored, want the owner's", a.CIPOs())
+			}
+
 			// 6. A legacy EARO with the copied ROVR (C flag clear): passed
 			// on unproven, for the registry to refuse.
 			d = checkNS(t, a, apndNS(t, apndNodeG, rovr, 10, 10, apndThief, false), apndThief, apndT0.Add(6*time.Second))
@@ -419,7 +496,7 @@ func TestAPNDTruncatedCryptoID(t *testing.T) {
 	nonce := challengeNonce(t, checkNS(t, a, apndNS(t, apndNodeG, short, 1, 10, apndMAC, true), apndMAC, apndT0))
 	// Signed with the 256-bit EARO's length (5), sent in a 128-bit one (3).
 	proof, _ := k.Proof(apndNodeG, nonce, []byte{1, 2, 3, 4, 5, 6}, 5)
-	pkt := apndNS(t, apndNodeG, short, 1, 10, apndMAC, true, k.CIPO(), NonceFields{Nonce: []byte{1, 2, 3, 4, 5, 6}}, proof)
+	pkt := apndNS(t, apndNodeG, short, 1, 10, apndMAC, true, k.CIPO(5), NonceFields{Nonce: []byte{1, 2, 3, 4, 5, 6}}, proof)
 	if d := checkNS(t, a, pkt, apndMAC, apndT0); d.Action != APNDRefuse {
 		t.Errorf("a proof signed for another EARO length: %+v", d)
 	}
@@ -483,16 +560,110 @@ func TestAPNDPolicy(t *testing.T) {
 			t.Errorf("%s under RequireCryptoID: %+v", name, d)
 		}
 	}
-	// Crypto-Type 2 (ECDSA25519) is refused with "Validation Failed".
-	f := CIPOFields{CryptoType: CryptoECDSA25519, PublicKey: bytes.Repeat([]byte{4}, 65)}
-	id, _ := CryptoID(CIPO(f.Append(nil)), 16)
-	nonce := challengeNonce(t, checkNS(t, open, apndNS(t, apndNodeG, id, 1, 10, apndMAC, true), apndMAC, apndT0))
-	pkt := apndNS(t, apndNodeG, id, 1, 10, apndMAC, true, f, NonceFields{Nonce: nonce}, NDPSOFields{Signature: make([]byte, 64)})
-	if d := checkNS(t, open, pkt, apndMAC, apndT0); d.Action != APNDRefuse || d.Status != StatusValidationFailed || !errors.Is(d.Err, ErrCryptoType) {
-		t.Errorf("ECDSA25519: %+v", d)
+	// RFC 8928 §6: "If the 6LR does not support the Crypto-Type, it MUST
+	// reply with an EARO status code of 10 ... without a challenge":
+	// Crypto-Type 2 (ECDSA25519) and an unassigned one, with a proof or
+	// without.
+	for _, typ := range []CryptoType{CryptoECDSA25519, 77} {
+		a := NewAPND(APNDConfig{})
+		f := CIPOFields{CryptoType: typ, EAROLength: 3, PublicKey: bytes.Repeat([]byte{4}, 65)}
+		id, _ := CryptoID(CIPO(f.Append(nil)), 16)
+		if typ != CryptoECDSA25519 {
+			id = rovr
+		}
+		for name, pkt := range map[string][]byte{
+			"CIPO":                  apndNS(t, apndNodeG, id, 1, 10, apndMAC, true, f),
+			"CIPO, Nonce and NDPSO": apndNS(t, apndNodeG, id, 1, 10, apndMAC, true, f, NonceFields{Nonce: []byte{1, 2, 3, 4, 5, 6}}, NDPSOFields{Signature: make([]byte, 64)}),
+		} {
+			if d := checkNS(t, a, pkt, apndMAC, apndT0); d.Action != APNDRefuse || d.Status != StatusValidationFailed || !errors.Is(d.Err, ErrCryptoType) {
+				t.Errorf("Crypto-Type %v, %s: %+v", typ, name, d)
+			}
+		}
+		if a.Pending() != 0 || a.Counters().Challenges != 0 {
+			t.Errorf("Crypto-Type %v: challenged", typ)
+		}
 	}
-	if open.RelayProven(true) || !NewAPND(APNDConfig{TrustRelays: true}).RelayProven(true) || NewAPND(APNDConfig{TrustRelays: true}).RelayProven(false) {
-		t.Error("RelayProven does not follow TrustRelays and the 6LR's own protection")
+	// RFC 8928 §6: an EDAR says the 6LR validated the 6LN with status 5;
+	// the 6LBR takes its word only under TrustRelays, and (local policy)
+	// from a 6LR that proved its own Crypto-ID.
+	trusting := NewAPND(APNDConfig{TrustRelays: true})
+	for _, c := range []struct {
+		a        *APND
+		status   Status
+		viaProt  bool
+		expected bool
+	}{
+		{open, StatusValidationRequested, true, false},
+		{trusting, StatusValidationRequested, true, true},
+		{trusting, StatusValidationRequested, false, false},
+		{trusting, StatusSuccess, true, false},
+	} {
+		if got := c.a.RelayProven(c.status, c.viaProt); got != c.expected {
+			t.Errorf("RelayProven(%v, %v) with TrustRelays %v = %v", c.status, c.viaProt, c.a.cfg.TrustRelays, got)
+		}
+	}
+	if open.RelayStatus() != StatusValidationRequested {
+		t.Errorf("EDAC status %v, want 5 (RFC 8928 §6)", open.RelayStatus())
+	}
+}
+
+// RFC 8928 §6.1: the router stores the CIPO of a Crypto-ID; the 6LN may
+// leave it out of a revalidation, and a 6LN whose CIPO the router does not
+// have is challenged again (it then "SHOULD add the CIPO again").
+func TestAPNDStoredCIPO(t *testing.T) {
+	a := NewAPND(APNDConfig{MaxCIPOs: 2})
+	k := mustKey(t, CryptoECDSAP256, "stored")
+	rovr := mustCryptoID(t, k, 16)
+	withoutCIPO := func(nonceLR []byte) []byte {
+		nonceLN := []byte{7, 7, 7, 7, 7, 7}
+		proof, _ := k.Proof(apndNodeG, nonceLR, nonceLN, 3)
+		return apndNS(t, apndNodeG, rovr, 2, 10, apndMAC, true, NonceFields{Nonce: nonceLN}, proof)
+	}
+	// No CIPO seen yet: challenged again, with the same nonce.
+	nonce := challengeNonce(t, checkNS(t, a, apndNS(t, apndNodeG, rovr, 1, 10, apndMAC, true), apndMAC, apndT0))
+	d := checkNS(t, a, withoutCIPO(nonce), apndMAC, apndT0)
+	if !bytes.Equal(challengeNonce(t, d), nonce) || !errors.Is(d.Err, ErrProof) {
+		t.Fatalf("proof without a CIPO, none stored: %+v", d)
+	}
+	// With the CIPO: proven, and stored.
+	if d := checkNS(t, a, answer(t, k, apndNodeG, rovr, 1, 10, apndMAC, nonce), apndMAC, apndT0); !d.Proven {
+		t.Fatalf("proof with the CIPO: %+v", d)
+	}
+	// The revalidation leaves the CIPO out: proven from the store.
+	nonce = challengeNonce(t, checkNS(t, a, apndNS(t, apndNodeG, rovr, 2, 10, apndMAC, true), apndMAC, apndT0))
+	if d := checkNS(t, a, withoutCIPO(nonce), apndMAC, apndT0); !d.Proven {
+		t.Fatalf("revalidation without the CIPO: %+v", d)
+	}
+	// The store is bounded, the oldest CIPO goes first.
+	for _, seed := range []string{"b", "c"} {
+		o := mustKey(t, CryptoEd25519, seed)
+		id := mustCryptoID(t, o, 16)
+		checkNS(t, a, apndNS(t, apndNodeG, id, 1, 10, apndMAC, true, o.CIPO(3)), apndMAC, apndT0)
+	}
+	if a.CIPOs() != 2 {
+		t.Errorf("%d CIPOs stored, want the cap of 2", a.CIPOs())
+	}
+	nonce = challengeNonce(t, checkNS(t, a, apndNS(t, apndNodeG, rovr, 3, 10, apndMAC, true), apndMAC, apndT0))
+	if d := checkNS(t, a, withoutCIPO(nonce), apndMAC, apndT0); d.Action != APNDChallenge {
+		t.Errorf("evicted CIPO: %+v, want challenged again", d)
+	}
+}
+
+// A 6LR challenges its 6LN when the 6LBR asks with status 5 in an EDAC
+// (RFC 8928 §6): Challenge opens the challenge the 6LN's answer meets.
+func TestAPNDChallengeOnRequest(t *testing.T) {
+	a := NewAPND(APNDConfig{})
+	k := mustKey(t, CryptoEd25519, "asked")
+	rovr := mustCryptoID(t, k, 16)
+	n := a.Challenge(apndNodeG, rovr, apndMAC, apndT0)
+	if err := n.validate(); err != nil || a.Pending() != 1 {
+		t.Fatalf("nonce %x (%v), %d pending", n.Nonce, err, a.Pending())
+	}
+	if again := a.Challenge(apndNodeG, rovr, apndMAC, apndT0); !bytes.Equal(again.Nonce, n.Nonce) {
+		t.Error("a repeated request drew another nonce")
+	}
+	if d := checkNS(t, a, answer(t, k, apndNodeG, rovr, 1, 10, apndMAC, n.Nonce), apndMAC, apndT0); !d.Proven {
+		t.Errorf("answer to the requested challenge: %+v", d)
 	}
 }
 
@@ -516,7 +687,7 @@ func (o rawOpt) Serialize(b []byte) { copy(b, o) }
 func TestNewAPNDKeyDeterministic(t *testing.T) {
 	for _, typ := range []CryptoType{CryptoECDSAP256, CryptoEd25519} {
 		a, b, c := mustKey(t, typ, "seed"), mustKey(t, typ, "seed"), mustKey(t, typ, "other")
-		if !bytes.Equal(a.CIPO().PublicKey, b.CIPO().PublicKey) || bytes.Equal(a.CIPO().PublicKey, c.CIPO().PublicKey) {
+		if !bytes.Equal(a.CIPO(3).PublicKey, b.CIPO(3).PublicKey) || bytes.Equal(a.CIPO(3).PublicKey, c.CIPO(3).PublicKey) {
 			t.Errorf("%v: keys from seeds are not deterministic and distinct", typ)
 		}
 	}
@@ -532,7 +703,7 @@ func BenchmarkAPNDVerify(b *testing.B) {
 			rovr := mustCryptoID(b, k, 16)
 			nonceLR, nonceLN := []byte{1, 2, 3, 4, 5, 6}, []byte{6, 5, 4, 3, 2, 1}
 			proof, _ := k.Proof(apndNodeG, nonceLR, nonceLN, 3)
-			o := &APNDOptions{CIPO: CIPO(k.CIPO().Append(nil)), NDPSO: NDPSO(proof.Append(nil)), Nonce: NonceOption(NonceFields{Nonce: nonceLN}.Append(nil))}
+			o := &APNDOptions{CIPO: CIPO(k.CIPO(3).Append(nil)), NDPSO: NDPSO(proof.Append(nil)), Nonce: NonceOption(NonceFields{Nonce: nonceLN}.Append(nil))}
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := VerifyProof(rovr.Bytes(), o, apndNodeG, nonceLR, 3); err != nil {

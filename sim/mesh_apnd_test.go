@@ -163,9 +163,11 @@ func (b *apndBR) registration(m *nd.Message, in nd.Incoming) []nd.Reply {
 	return replies
 }
 
-// dar is handleDAR with the registry rule: an EDAR is unproven unless
-// APND trusts the 6LR, and one that would change a protected registration
-// is answered "Validation Requested".
+// dar is handleDAR with the registry rule (RFC 8928 §6): an EDAR is
+// proven when it carries status 5, the 6LR's word that it validated its
+// 6LN, and APND trusts the 6LR; one that would change a protected
+// registration without that is answered with status 5 in the EDAC, which
+// the 6LR turns into a challenge of its 6LN.
 func (b *apndBR) dar(m *nd.Message, in nd.Incoming) []nd.Reply {
 	da := m.DA()
 	addr := da.Registered()
@@ -173,7 +175,8 @@ func (b *apndBR) dar(m *nd.Message, in nd.Incoming) []nd.Reply {
 	_, prot := b.protected[addr]
 	_, viaProt := b.protected[m.Src]
 	b.mu.Unlock()
-	if prot && !b.apnd.RelayProven(viaProt) {
+	proven := b.apnd.RelayProven(da.Status(), viaProt)
+	if prot && !proven {
 		s := b.apnd.RelayStatus()
 		b.count(s)
 		pkt, err := nd.AppendIPv6(nil, b.global, m.Src, nd.MultihopHopLimit, nd.DAFields{Confirmation: true, Extended: da.Extended(),
@@ -184,6 +187,12 @@ func (b *apndBR) dar(m *nd.Message, in nd.Incoming) []nd.Reply {
 		return []nd.Reply{{Link: in.Link, LinkDst: in.LinkSrc, Packet: pkt}}
 	}
 	replies := b.ndr.Handle(nil, m, in)
+	rovr, _ := nd.MakeROVR(da.ROVR())
+	if reg, ok := b.ndr.Registry().Lookup(addr, in.Now); ok && reg.ROVR == rovr && proven {
+		b.mu.Lock()
+		b.protected[addr] = rovr
+		b.mu.Unlock()
+	}
 	b.count(statusOf(replies))
 	return replies
 }
@@ -259,8 +268,12 @@ func TestIntruderVariantsRefused(t *testing.T) {
 	cases := []struct {
 		name      string
 		cfg       MeshConfig
+		apnd      nd.APNDConfig
 		intruders map[string][]nd.Status // intruder name → acceptable final statuses
 		victims   []int
+		// protected: nodes whose registration the 6LBR holds as
+		// protected (with TrustRelays, the relayed ones too).
+		protected []int
 	}{
 		{
 			name: "direct",
@@ -284,18 +297,35 @@ func TestIntruderVariantsRefused(t *testing.T) {
 			intruders: map[string][]nd.Status{
 				// The AP-ND 6LR challenges the C flag and refuses the proof.
 				"intruder-n1-relayed": {nd.StatusValidationFailed},
-				// The 6LR relays the plain EARO; the 6LBR refuses the EDAR
-				// with "Validation Requested", which the 6LR echoes.
+				// The 6LR relays the plain EARO with status 0 in the EDAR;
+				// the 6LBR answers status 5 in the EDAC (RFC 8928 §6), and
+				// the 6LR challenges the intruder, which cannot answer.
 				"intruder-n1-relayed-legacy": {nd.StatusValidationRequested},
 			},
-			victims: []int{0},
+			victims:   []int{0},
+			protected: []int{0},
+		},
+		{
+			// The same with the 6LBR trusting its 6LRs' status 5 (RFC
+			// 8928 §6, §6.3): the relayed nodes are protected too, and
+			// the intruders are refused all the same.
+			name: "relayed-trusted",
+			cfg: MeshConfig{Topology: Line, Nodes: 3, Seed: 12, Protect: true,
+				Intruders: []string{"n1:relayed", "n1:relayed-legacy"}},
+			apnd: nd.APNDConfig{TrustRelays: true},
+			intruders: map[string][]nd.Status{
+				"intruder-n1-relayed":        {nd.StatusValidationFailed},
+				"intruder-n1-relayed-legacy": {nd.StatusValidationRequested},
+			},
+			victims:   []int{0},
+			protected: []int{0, 1, 2},
 		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.cfg.Lifetime = time.Minute
-			b, mesh := startAPNDBR(t, c.cfg, nd.APNDConfig{})
+			b, mesh := startAPNDBR(t, c.cfg, c.apnd)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			if err := mesh.WaitRegistered(ctx); err != nil {
@@ -332,6 +362,13 @@ func TestIntruderVariantsRefused(t *testing.T) {
 				}
 			}
 			b.mu.Lock()
+			for _, i := range c.protected {
+				v := mesh.Nodes()[i]
+				id, _ := v.cfg.Key.CryptoID(16)
+				if rovr, ok := b.protected[v.State().Global]; !ok || rovr != id {
+					t.Errorf("%s: not protected at the 6LBR under its Crypto-ID", v.Name())
+				}
+			}
 			t.Logf("6LBR statuses %v, APND %+v", b.statuses, b.apnd.Counters())
 			b.mu.Unlock()
 		})

@@ -371,7 +371,8 @@ func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
 		answering: make(map[netip.Addr]bool), rng: newJitter(cfg.Seed, cfg.Name, rovr)}
 	if cfg.Key != nil {
 		n.apnd = nd.NewAPND(nd.APNDConfig{})
-		// RFC 8928 §3: the ROVR is the Crypto-ID, 128 bits.
+		// RFC 8928 §4.1: the ROVR is the Crypto-ID, 128 bits (the size
+		// it RECOMMENDS).
 		id, err := cfg.Key.CryptoID(16)
 		if err == nil {
 			n.rovr = bytes.Clone(id.Bytes())
@@ -657,8 +658,9 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 		rovr = n.rovr
 	}
 	aro := nd.AROFields{R: n.cfg.Role == Router, T: true, TID: tid, Lifetime: lifetime, ROVR: rovr}
-	// RFC 8928 §4.2: the C flag says the ROVR is a Crypto-ID. An intruder
-	// with cflag claims so for a copied ROVR it holds no key for.
+	// RFC 8928 §4.2 (RFC 9927 §3 for its bit): the C flag says the ROVR is
+	// a Crypto-ID. An intruder with cflag claims so for a copied ROVR it
+	// holds no key for.
 	cflag := n.cfg.Key != nil && (n.cfg.ROVR == nil && !n.cfg.attack.copyROVR || n.cfg.attack.cflag)
 	ns, err := n.registrationNS(addr, st.Router, aro, cflag)
 	if err != nil {
@@ -708,7 +710,7 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 }
 
 // registrationNS builds the NS(EARO) registering addr with router, the
-// EARO's C flag set when cflag (RFC 8928 §4.2).
+// EARO's C flag set when cflag (RFC 8928 §4.2, RFC 9927 §3).
 func (n *Node) registrationNS(addr, router netip.Addr, aro nd.AROFields, cflag bool, proof ...nd.OptionSerializer) ([]byte, error) {
 	var earo nd.OptionSerializer = aro
 	if cflag {
@@ -720,9 +722,10 @@ func (n *Node) registrationNS(addr, router netip.Addr, aro nd.AROFields, cflag b
 
 // proofNS builds the answer to a challenge with the router's nonceLR (RFC
 // 8928 §6.1): the NS(EARO) again with the node's CIPO, a Nonce option
-// with NonceLN and the NDPSO signing both nonces, the target and the
-// EARO's length (§6.2). An intruder signs with its own key: the proof
-// cannot match a ROVR it copied.
+// with NonceLN and the NDPSO over the tag, the CIPO, the target, both
+// nonces and the EARO's Length (§6.2), which the CIPO carries too (§4.3).
+// An intruder signs with its own key: the proof cannot match a ROVR it
+// copied.
 func (n *Node) proofNS(addr, router netip.Addr, aro nd.AROFields, nonceLR []byte) ([]byte, error) {
 	nonceLN := make([]byte, 6) // RFC 3971 §5.3.2: at least 6 octets
 	for i := range nonceLN {
@@ -733,7 +736,7 @@ func (n *Node) proofNS(addr, router netip.Addr, aro nd.AROFields, nonceLR []byte
 	if err != nil {
 		return nil, err
 	}
-	return n.registrationNS(addr, router, aro, true, n.cfg.Key.CIPO(), nd.NonceFields{Nonce: nonceLN}, proof)
+	return n.registrationNS(addr, router, aro, true, n.cfg.Key.CIPO(earoLen), nd.NonceFields{Nonce: nonceLN}, proof)
 }
 
 // registered records the answer s to a registration of addr; proven says
@@ -1018,10 +1021,14 @@ func (n *Node) relayRegistration(m *nd.Message, from lowpan.LinkAddr) {
 		n.answerNS(m.Src, childMAC, target, aro)
 		return
 	}
+	// validated: RFC 8928 §6, "The 6LR MUST indicate to the 6LBR that it
+	// performed a successful validation by setting a status code of 5
+	// ('Validation Requested') in the EDAR"; the 6LBR does not see the
+	// proof itself (§6.3).
+	validated := false
 	if n.apnd != nil {
 		// RFC 8928 §6.1: the 6LR challenges a registration that claims a
-		// Crypto-ID and relays it only once proven; the 6LBR cannot see
-		// the proof through the EDAR.
+		// Crypto-ID and relays it only once proven.
 		switch d := n.apnd.CheckNS(m, target, childMAC, time.Now()); d.Action {
 		case nd.APNDChallenge:
 			aro.Status = d.Status
@@ -1035,14 +1042,20 @@ func (n *Node) relayRegistration(m *nd.Message, from lowpan.LinkAddr) {
 			n.log.Debug("child's proof refused", "child", m.Src, "target", target, "err", d.Err)
 			n.answerNS(m.Src, childMAC, target, aro)
 			return
+		default:
+			validated = d.Proven
 		}
+	}
+	edarStatus := nd.StatusSuccess
+	if validated {
+		edarStatus = nd.StatusValidationRequested
 	}
 	n.mu.Lock()
 	global, lbr := n.st.Global, n.lbr
 	n.pending[target] = relayed{childLL: m.Src, childMAC: childMAC, aro: aro, target: target}
 	n.mu.Unlock()
 	dar, err := nd.AppendIPv6(nil, global, lbr, nd.MultihopHopLimit,
-		nd.DAFields{Extended: true, TID: aro.TID, Lifetime: aro.Lifetime, ROVR: aro.ROVR, Registered: target})
+		nd.DAFields{Extended: true, Status: edarStatus, TID: aro.TID, Lifetime: aro.Lifetime, ROVR: aro.ROVR, Registered: target})
 	if err != nil {
 		n.log.Debug("EDAR", "err", err)
 		return
@@ -1069,6 +1082,20 @@ func (n *Node) handleDAC(m *nd.Message) {
 		return // an asynchronous EDAC (moved) or a stale one: nothing waits
 	}
 	r.aro.Status = da.Status()
+	if r.aro.Status == nd.StatusValidationRequested && n.apnd != nil {
+		// RFC 8928 §6: "The 6LR MUST challenge the 6LN when the 6LBR
+		// signals to do so, which is done with an EDAC message with a
+		// status code of 5. The EDAC is echoed by the 6LR in the NA(EARO)":
+		// the echo carries the challenge's nonce. (A 6LR without AP-ND
+		// only echoes the status.)
+		rovr, _ := nd.MakeROVR(r.aro.ROVR)
+		nonce := n.apnd.Challenge(addr, rovr, r.childMAC, time.Now())
+		n.mu.Lock()
+		n.st.ChallengesSent++
+		n.mu.Unlock()
+		n.answerNS(r.childLL, r.childMAC, r.target, r.aro, nonce)
+		return
+	}
 	n.answerNS(r.childLL, r.childMAC, r.target, r.aro)
 }
 
