@@ -103,6 +103,15 @@ func TestAPNDOptionsRoundTrip(t *testing.T) {
 				if m.ARO[4] != 0x41 {
 					t.Errorf("EARO flags octet %#02x, want 0x41 (C, T)", m.ARO[4])
 				}
+				// RFC 8928's old position (bit 3) is RFC 9685's P-field
+				// now: a P-field value is not a C flag.
+				for _, flags := range []byte{0x10, 0x20, 0x30, 0x0d, 0x03} {
+					old := bytes.Clone([]byte(m.ARO))
+					old[4] = flags
+					if ARO(old).CryptoIDFlag() {
+						t.Errorf("flags %#02x taken for the C flag", flags)
+					}
+				}
 				var o APNDOptions
 				if err := ParseAPNDOptions(m.Options, &o); err != nil {
 					t.Fatal(err)

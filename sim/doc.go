@@ -26,6 +26,16 @@
 // 0, RFC 4861 §6.3.4) or leaves three frames in a row unacknowledged (a
 // link-layer hint of unreachability, RFC 4861 §7.3.1), and solicits again.
 //
+// Address-Protected ND (RFC 8928, with RFC 9927's C flag): a node given a
+// key (NodeConfig.Key; MeshConfig.Protect) registers with its Crypto-ID and
+// answers the router's challenge with its CIPO, a Nonce option and an
+// NDPSO (§6.1, §6.2); a 6LR with a key challenges its children itself and
+// tells the 6LBR with status 5 in the EDAR that it validated them, and
+// challenges a child when the 6LBR asks with status 5 in the EDAC (§6).
+// Intruders (MeshConfig.Intruders) copy a victim's ROVR, heard on the air,
+// in the ways of IntruderVariant. The wire formats and rules are nd's
+// (nd/apnd*.go); nd/testdata/apnd/README.md says how they were checked.
+//
 // What stands in for a routing protocol: a 6LR learns the way down to an
 // address from the successful EDACs it forwards towards the 6LR below that
 // registered it, where a real route-over mesh would run RPL (RFC 6550)

@@ -103,7 +103,10 @@ const (
 	// IntruderRelayed / IntruderRelayedLegacy: the copied ROVR and a newer
 	// TID, from out of the border router's range, so that a 6LR relays
 	// the registration to the 6LBR in an EDAR (RFC 8505 §6.1). An AP-ND
-	// 6LR challenges the first; the second reaches the 6LBR.
+	// 6LR challenges the first; the second reaches the 6LBR in an EDAR
+	// without status 5, which the 6LBR answers with status 5 in the EDAC
+	// for a protected address, and the 6LR then challenges the intruder
+	// (RFC 8928 §6).
 	IntruderRelayed       IntruderVariant = "relayed"
 	IntruderRelayedLegacy IntruderVariant = "relayed-legacy"
 )

@@ -65,13 +65,15 @@ type NodeConfig struct {
 	// every node the same draws, and two nodes different ones.
 	Seed uint64
 	// Key makes the node use Address-Protected ND (RFC 8928). As a 6LN
-	// it registers with its Crypto-ID as ROVR (128 bits, the minimum RFC
-	// 8928 §3 recommends) and the EARO's C flag set (§4.2), and answers a
-	// "Validation Requested" challenge carrying a Nonce option with its
-	// CIPO, a Nonce option of its own and an NDPSO (§6.1, §6.2). As a 6LR
-	// it challenges the children that claim a Crypto-ID before relaying
-	// their registration in an EDAR (§6.1, with an nd.APND of its own).
-	// ROVR, when set, still overrides the ROVR (an intruder's copy).
+	// it registers with its Crypto-ID as ROVR (128 bits, the size RFC
+	// 8928 §4.1 recommends) and the EARO's C flag set (§4.2, at RFC 9927
+	// §3's bit), and answers a "Validation Requested" challenge carrying a
+	// Nonce option with its CIPO, a Nonce option of its own and an NDPSO
+	// (§6.1, §6.2). As a 6LR it challenges the children that claim a
+	// Crypto-ID before relaying their registration in an EDAR with status
+	// 5 (§6, with an nd.APND of its own), and challenges a child when the
+	// 6LBR answers status 5 in the EDAC (§6). ROVR, when set, still
+	// overrides the ROVR (an intruder's copy).
 	Key *nd.APNDKey
 
 	// attack makes the node an intruder (mesh.go's Intruders variants).
