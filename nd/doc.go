@@ -54,17 +54,19 @@
 // status API use it alike.
 //
 // Protection for RFC 8928 (Address-Protected ND). The proof itself (the
-// Crypto-ID ROVR, CIPO, NDPSO, the challenge) is the code in apnd*.go;
-// the registry holds the rule, and this is its whole interface:
+// Crypto-ID ROVR, CIPO, NDPSO, the challenge) is the code in apnd*.go
+// (APND); the Router runs it when Config.APND is set (lbr.go, below), and
+// the registry holds the rule, whose whole interface is:
 //
 //   - Request.Proven bool: set it when the registration's proof of
 //     ownership was verified (RFC 8928 §6: the ROVR is the Crypto-ID of the
 //     key in the CIPO and the NDPSO's signature over the nonces is good).
-//     Router.Handle sets it only through the seam: Router.
-//     SetRegistrationCheck(RegistrationCheck) installs a function that
-//     sees every NS(E)ARO and (E)DAR with its Request before the registry
-//     and may set req.Proven, or answer itself (the challenge) and return
-//     handled. Code with its own path may call Registry.Register directly.
+//     Router.Handle sets it from APND.CheckNS for an NS(EARO) and from
+//     APND.RelayProven for an EDAR; Router.SetRegistrationCheck
+//     (RegistrationCheck) installs a function that sees every NS(E)ARO and
+//     (E)DAR with its Request after that and before the registry, and may
+//     set req.Proven, or answer itself and return handled. Code with its
+//     own path may call Registry.Register directly.
 //   - A proven request creates or updates a protected registration
 //     (Registration.Protected, saved in the state file), established at
 //     once.
@@ -106,7 +108,19 @@
 // NS(EARO) → NA(EARO) with the status (RFC 8505 §5.1, §5.5, §6); DAR/EDAR
 // → DAC/EDAC with the 6LR recorded (RFC 6775 §8.2.4, RFC 8505 §5.7), and
 // an asynchronous EDAC "moved" to the 6LR a registration moved away from.
-// The context life cycle of RFC 6775 §7.2 (C=0 for
+// With Config.APND (RFC 8928): before the registry, APND.CheckNS decides
+// on each NS(EARO): one without the C flag goes on unproven (refused
+// "validation failed" under RequireCryptoID; "duplicate address" for an
+// RFC 6775 ARO); one with it is answered NA(EARO) "validation requested"
+// (5) with a Nonce option (§6.1) until its proof — the NS again with CIPO,
+// Nonce and NDPSO, fragmented on air (some 260–290 octets) — holds, then
+// registered Proven; a proof that fails is answered "validation failed"
+// (10, §6.2). An EDAR is Proven when it carries the 6LR's status 5 and
+// TrustRelays lets the 6LBR take a 6LR's word that proved a Crypto-ID of
+// its own (§6, §6.3); RequireCryptoID with TrustRelays answers any other
+// EDAR status 5, so that an AP-ND 6LR challenges its 6LN. The RAs' 6CIO
+// carries the A flag (§4.5), Maintain expires challenges, and Counters
+// reports APND's. The context life cycle of RFC 6775 §7.2 (C=0 for
 // MIN_CONTEXT_CHANGE_DELAY before use, before a change and before removal)
 // and an ABRO version increased on every change of the advertised prefix
 // or contexts (§7), kept with the registry in an atomically written state

@@ -109,7 +109,15 @@ type Config struct {
 	// default DefaultSaveDelay. RunSaver writes them; Maintain too, each
 	// time it runs.
 	SaveDelay time.Duration
-	Logger    *slog.Logger
+	// APND turns on Address-Protected ND (RFC 8928) with this
+	// configuration: registrations that claim a Crypto-ID (the EARO's C
+	// flag) are challenged and registered protected once proven, EDARs
+	// with the 6LR's status 5 count as proven under TrustRelays, and the
+	// 6CIO of the RAs carries the A flag (RFC 8928 §4.5). nil: off — the
+	// C flag is ignored and every registration is unproven (the registry
+	// still keeps the protected entries a state file restores).
+	APND   *APNDConfig
+	Logger *slog.Logger
 }
 
 func (c *Config) normalize() error {
@@ -256,6 +264,10 @@ type Counters struct {
 	Refused [4]uint64
 	// Evicted counts the tentative registrations removed to make room.
 	Evicted uint64
+	// APND: RFC 8928's challenges, proofs and refusals (zero when AP-ND
+	// is off); APNDPending the challenges outstanding now.
+	APND        APNDCounters
+	APNDPending int
 }
 
 // Indexes of Counters.Received.
@@ -299,6 +311,9 @@ type Router struct {
 
 	// check is the RFC 8928 code's seam (SetRegistrationCheck).
 	check RegistrationCheck
+	// apnd challenges and verifies the registrations that claim a
+	// Crypto-ID (RFC 8928); nil when Config.APND is.
+	apnd *APND
 
 	// Per-packet log lines, summarised (internal/ratelog).
 	refusedLog *ratelog.Limiter[refusalKey]
@@ -342,6 +357,11 @@ func New(cfg Config, now time.Time) (*Router, error) {
 		return nil, err
 	}
 	r := &Router{cfg: cfg, log: cfg.Logger, linkLocal: cfg.LinkLocal}
+	if cfg.APND != nil {
+		c := *cfg.APND
+		r.cfg.APND = &c // the caller's may change; ours does not
+		r.apnd = NewAPND(c)
+	}
 	r.reg = NewRegistry(RegistryConfig{Capacity: cfg.RegistryCapacity, MaxPerNeighbor: cfg.MaxPerNeighbor,
 		MaxPerRouter: cfg.MaxPerRouter, MaxPerLink: cfg.MaxPerLink, MaxLifetime: cfg.MaxLifetime,
 		ConfirmationPeriod: cfg.ConfirmationPeriod, DeregistrationDelay: cfg.DeregistrationDelay})
@@ -575,6 +595,9 @@ func (r *Router) Maintain(now time.Time) error {
 	if n := r.reg.Expire(now); n > 0 {
 		r.log.Debug("nd: registrations expired", "count", n)
 	}
+	if r.apnd != nil {
+		r.apnd.Expire(now)
+	}
 	r.mu.Lock()
 	before := r.adv
 	r.advanceLocked(now)
@@ -795,8 +818,14 @@ func (r *Router) Counters() Counters {
 		c.Refused[i] = r.cnt.refused[i].Load()
 	}
 	c.Evicted = r.cnt.evicted.Load()
+	if r.apnd != nil {
+		c.APND, c.APNDPending = r.apnd.Counters(), r.apnd.Pending()
+	}
 	return c
 }
+
+// APNDEnabled says whether Address-Protected ND (RFC 8928) is on.
+func (r *Router) APNDEnabled() bool { return r.apnd != nil }
 
 // countResult counts what the registry did beyond the status.
 func (r *Router) countResult(res *Result) {
@@ -830,6 +859,14 @@ func (r *Router) countStatus(s Status) {
 //     recorded as the route (RFC 6775 §8.2.4, RFC 8505 §5.7).
 //   - A registration that moved away from a 6LR also yields an
 //     asynchronous EDAC "moved" to that 6LR (RFC 8505 §5.7).
+//   - With AP-ND on (Config.APND, RFC 8928): an NS whose EARO claims a
+//     Crypto-ID (C flag) is answered NA(EARO) "validation requested" (5)
+//     with a Nonce option until it comes back with a proof (CIPO, Nonce,
+//     NDPSO) that holds, then registered protected; a proof that fails is
+//     answered "validation failed" (10). An EDAR is proven by the 6LR's
+//     status 5 under TrustRelays. An unproven registration never changes
+//     a protected one: "duplicate address" in the NA, "validation
+//     requested" in the EDAC.
 //
 // Everything else (RA, NA, DAC) is ignored.
 func (r *Router) Handle(replies []Reply, m *Message, in Incoming) []Reply {
@@ -900,7 +937,11 @@ func (r *Router) RAOptions(local lowpan.LinkAddr) []OptionSerializer {
 	}
 	opts = append(opts, ABROFields{Version: r.version, ValidLifetime: minutes16(r.cfg.ABROLifetime), Addr: r.cfg.Global})
 	if !r.cfg.Omit6CIO {
-		opts = append(opts, CapabilityFields{Flags: CapB | CapE | CapD | CapL})
+		flags := CapB | CapE | CapD | CapL
+		if r.apnd != nil {
+			flags |= CapA // RFC 8928 §4.5: AP-ND is on
+		}
+		opts = append(opts, CapabilityFields{Flags: flags})
 	}
 	return opts
 }
@@ -1054,10 +1095,26 @@ func (r *Router) handleRegistration(replies []Reply, m *Message, in Incoming) []
 	}
 	var res Result
 	lifetime := aro.Lifetime()
+	// RFC 8928 before the registry: a registration that claims a
+	// Crypto-ID is challenged until it proves it (§6.1), refused when the
+	// proof fails (§6, §6.2), registered protected when it holds.
+	var d APNDDecision
+	if ok && r.apnd != nil {
+		d = r.apnd.CheckNS(m, addr, in.LinkSrc, in.Now)
+		switch d.Action {
+		case APNDChallenge, APNDRefuse:
+			status, ok = d.Status, false
+			if !extended && status == StatusValidationFailed {
+				// RFC 6775 peers know statuses 0–2 only; the address is
+				// not theirs to have (apnd.go).
+				status = StatusDuplicate
+			}
+		}
+	}
 	if ok {
 		req := Request{
 			Addr: addr, Link: in.Link, ROVR: rovr, TID: aro.TID(), HasTID: extended,
-			Lifetime: aro.Lifetime(), LinkAddr: lldst, Neighbor: lldst,
+			Lifetime: aro.Lifetime(), LinkAddr: lldst, Neighbor: lldst, Proven: d.Proven,
 		}
 		if r.check != nil {
 			var out []Reply
@@ -1072,11 +1129,25 @@ func (r *Router) handleRegistration(replies []Reply, m *Message, in Incoming) []
 			lifetime = res.Lifetime
 		}
 	}
-	r.logRegistration(false, addr, &rovr, status, &res, netip.Addr{}, lldst, in.Now)
+	challenge := d.Action == APNDChallenge
+	if challenge {
+		// Every registration of a protected node goes through one: not a
+		// refusal worth a log line.
+		r.logChallenge(addr, &rovr, lldst, d.Err)
+	} else {
+		r.logRegistration(false, addr, &rovr, status, &res, netip.Addr{}, lldst, in.Now, d.Err)
+	}
 	r.countStatus(status)
 	reply := AROFields{Status: status, Lifetime: lifetime, ROVR: aro.ROVR()}
 	if extended {
 		reply.T, reply.TID, reply.R, reply.I, reply.Opaque = true, aro.TID(), aro.R(), aro.I(), aro.Opaque()
+	}
+	// RFC 8928 §6.1: the challenge is the NA(EARO) with status 5 and a
+	// Nonce option (NonceLR), which the 6LN signs in its proof.
+	opts := [2]OptionSerializer{reply}
+	nopts := 1
+	if challenge {
+		opts[1], nopts = d.Nonce, 2
 	}
 	// The NA goes to the NS's source: for an RFC 6775 ARO that is the
 	// registered address, which is how such nodes match the NA to their
@@ -1085,7 +1156,7 @@ func (r *Router) handleRegistration(replies []Reply, m *Message, in Incoming) []
 	// requester's, whatever the status.
 	r.cnt.na.Add(1)
 	replies = r.appendReply(replies, in.Link, lldst, r.LinkLocal(), m.Src, ndHopLimit,
-		NAFields{Router: true, Solicited: true, Target: m.Target}, reply)
+		NAFields{Router: true, Solicited: true, Target: m.Target}, opts[:nopts]...)
 	if res.Moved && !res.Previous.Direct() {
 		replies = r.appendMoved(replies, &res.Previous, rovr, in.Now)
 	}
@@ -1105,12 +1176,16 @@ func (r *Router) handleDAR(replies []Reply, m *Message, in Incoming) []Reply {
 	}
 	var res Result
 	lifetime := da.Lifetime()
+	proven := false
+	if ok && r.apnd != nil {
+		status, ok, proven = r.relayProof(m, in.Now)
+	}
 	if ok {
 		// The registration is charged to the neighbour the EDAR came
 		// from: the root of the 6LR subtree it was relayed through.
 		req := Request{
 			Addr: addr, Link: in.Link, ROVR: rovr, TID: da.TID(), HasTID: extended,
-			Lifetime: da.Lifetime(), Via: m.Src, Neighbor: in.LinkSrc,
+			Lifetime: da.Lifetime(), Via: m.Src, Neighbor: in.LinkSrc, Proven: proven,
 		}
 		if r.check != nil {
 			var out []Reply
@@ -1125,7 +1200,7 @@ func (r *Router) handleDAR(replies []Reply, m *Message, in Incoming) []Reply {
 			lifetime = res.Lifetime
 		}
 	}
-	r.logRegistration(true, addr, &rovr, status, &res, m.Src, in.LinkSrc, in.Now)
+	r.logRegistration(true, addr, &rovr, status, &res, m.Src, in.LinkSrc, in.Now, nil)
 	r.countStatus(status)
 	r.cnt.dac.Add(1)
 	dac := DAFields{Confirmation: true, Extended: extended, Status: status, TID: da.TID(),
@@ -1135,6 +1210,30 @@ func (r *Router) handleDAR(replies []Reply, m *Message, in Incoming) []Reply {
 		replies = r.appendMoved(replies, &res.Previous, rovr, in.Now)
 	}
 	return replies
+}
+
+// relayProof says whether a DAR counts as proof of ownership (RFC 8928
+// §6, §6.3): an EDAR with status 5, "the 6LR performed a successful
+// validation", from a 6LR the 6LBR trusts (APNDConfig.TrustRelays) that
+// proved a Crypto-ID of its own. With RequireCryptoID and TrustRelays a
+// DAR that does not is refused: an EDAR with "validation requested", which
+// "the 6LR MUST" turn into a challenge of its 6LN (§6), an RFC 6775 DAR,
+// whose peers know statuses 0–2 only, with "duplicate address". Without
+// TrustRelays no relayed registration can be proven, and RequireCryptoID
+// covers the 6LNs that register with the 6LBR itself only.
+func (r *Router) relayProof(m *Message, now time.Time) (status Status, ok, proven bool) {
+	da := m.DA()
+	via, found := r.reg.Lookup(m.Src, now)
+	if r.apnd.RelayProven(da.Status(), found && via.Protected) {
+		return StatusSuccess, true, true
+	}
+	if c := r.cfg.APND; c.RequireCryptoID && c.TrustRelays {
+		if da.Extended() {
+			return StatusValidationRequested, false, false
+		}
+		return StatusDuplicate, false, false
+	}
+	return StatusSuccess, true, false
 }
 
 // appendMoved tells the 6LR through which a registration was reached
@@ -1187,12 +1286,14 @@ func (r *Router) checkRegistration(replies []Reply, m *Message, in Incoming, req
 // has a 6LBR say "6LBR registry saturated" (9) instead. A request that met
 // a protected registration without proof (Result.NeedsProof) is, in an
 // EDAC, "validation requested" (5): RFC 8928 §6 has the 6LBR tell the 6LR
-// that it must challenge the node; in an NA "duplicate address" (1): the
-// RFC 8928 code (RegistrationCheck) challenges every NS that can answer a
-// challenge before the registry sees it, so one that still arrives
-// unproven is a legacy registration of an address another node owns (RFC
-// 6775 §6.5.1). RFC 6775 peers, which know statuses 0–2 only, hear
-// "duplicate address" for it too.
+// that it must challenge the node; in an NA "duplicate address" (1): with
+// AP-ND on, APND.CheckNS challenges every NS that claims a Crypto-ID
+// before the registry sees it, so one that still arrives unproven is a
+// legacy registration (no C flag) of an address another node owns (RFC
+// 6775 §6.5.1); with AP-ND off no NS can prove anything, and a protected
+// entry restored from the state file is defended all the same. RFC 6775
+// peers, which know statuses 0–2 only, hear "duplicate address" for it
+// too.
 func (r *Router) answerStatus(res *Result, dar, extended bool) Status {
 	r.countResult(res)
 	switch {
@@ -1210,7 +1311,7 @@ func (r *Router) answerStatus(res *Result, dar, extended bool) Status {
 // anything else at info level, but summarised per neighbour and status
 // (internal/ratelog): the first in full, then a count at most once a
 // minute, so that a flood does not fill the disk with one line per packet.
-func (r *Router) logRegistration(dar bool, addr netip.Addr, rovr *ROVR, status Status, res *Result, via netip.Addr, from lowpan.LinkAddr, now time.Time) {
+func (r *Router) logRegistration(dar bool, addr netip.Addr, rovr *ROVR, status Status, res *Result, via netip.Addr, from lowpan.LinkAddr, now time.Time, why error) {
 	ctx := context.Background()
 	if res.Evicted != nil && r.evictedLog.Allow(true, now) {
 		r.log.LogAttrs(ctx, slog.LevelInfo, "nd: tentative registration evicted to make room",
@@ -1232,5 +1333,23 @@ func (r *Router) logRegistration(dar bool, addr netip.Addr, rovr *ROVR, status S
 	if res.Refused != RefusedNone {
 		attrs = append(attrs, slog.String("refused", res.Refused.String()))
 	}
+	if why != nil {
+		attrs = append(attrs, slog.String("err", why.Error()))
+	}
 	r.log.LogAttrs(ctx, slog.LevelInfo, "nd: registration refused (more like it are counted, not logged)", attrs...)
+}
+
+// logChallenge logs a challenge (RFC 8928 §6.1) at debug level: every
+// registration of a protected node is challenged, so it says nothing
+// wrong; a proof that fails is logged as a refusal.
+func (r *Router) logChallenge(addr netip.Addr, rovr *ROVR, from lowpan.LinkAddr, why error) {
+	ctx := context.Background()
+	if !r.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{slog.Any("addr", addr), slog.String("rovr", rovr.String()), slog.Any("from", from)}
+	if why != nil {
+		attrs = append(attrs, slog.String("why", why.Error()))
+	}
+	r.log.LogAttrs(ctx, slog.LevelDebug, "nd: registration challenged (RFC 8928 §6.1)", attrs...)
 }
