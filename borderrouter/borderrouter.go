@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -254,13 +255,18 @@ func (b *BorderRouter) bringUp(ctx context.Context) error {
 		ContextLifetime: m.ContextLifetime, RouterLifetime: m.RouterLifetime, ABROLifetime: m.ABROLifetime,
 		LinkLocal: ll, Global: b.global, RegistryCapacity: cfg.Registry.Size,
 		MaxPerNeighbor: cfg.Registry.MaxPerNeighbor, MaxPerRouter: cfg.Registry.MaxPerRouter, MaxPerLink: cfg.Registry.MaxPerLink,
-		MaxLifetime: cfg.Registry.MaxLifetime, SaveDelay: cfg.Registry.SaveDelay,
+		MaxLifetime: cfg.Registry.MaxLifetime, SaveDelay: cfg.Registry.SaveDelay, APND: cfg.ND.apndConfig(),
 		StatePath: filepath.Join(cfg.StateDir, "nd.json"), Logger: log.With("component", "nd")}, time.Now())
 	if err != nil {
 		return err
 	}
 	if err := b.nd.LoadError(); err != nil {
 		log.Warn("ND state not restored; starting fresh", "err", err)
+	}
+	if cfg.ND.APND {
+		log.Info("address-protected ND (RFC 8928) on", "require_crypto_id", cfg.ND.APNDRequire, "trust_relays", cfg.ND.APNDTrustRelays)
+	} else if cfg.Simulated() && copiesROVR(cfg.Sim.Intruders) {
+		log.Warn("sim.intruders copy a node's ROVR while nd.apnd is off: nothing tells the owner from the intruder, which will take the address (RFC 8928 is what refuses it)")
 	}
 	if err := b.nd.ApplyContexts(b.contexts); err != nil {
 		return err
@@ -534,6 +540,17 @@ func (b *BorderRouter) Ready() error {
 		return fmt.Errorf("TUN %s is down", b.tun.Name())
 	}
 	return nil
+}
+
+// copiesROVR says whether an intruder of l copies its victim's ROVR (a
+// sim.IntruderVariant other than the default).
+func copiesROVR(l []string) bool {
+	for _, s := range l {
+		if _, v, ok := strings.Cut(s, ":"); ok && v != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // routerAddr is the border router's own address in the mesh prefix: ::1.

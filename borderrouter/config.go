@@ -21,6 +21,7 @@ type Config struct {
 	Mesh       MeshConfig
 	TUN        TUNConfig
 	Registry   RegistryConfig
+	ND         NDConfig
 	Reassembly lowpan.ReassemblyConfig // reassembly.*; zero fields take lowpan's defaults
 	Upstream   UpstreamConfig
 	BLE        BLEConfig
@@ -82,6 +83,38 @@ type RegistryConfig struct {
 	SaveDelay time.Duration
 }
 
+// NDConfig is the nd section: the 6LBR's neighbour discovery beyond the
+// registry's sizes — Address-Protected ND (RFC 8928, nd.APNDConfig).
+type NDConfig struct {
+	// APND turns AP-ND on: registrations that claim a Crypto-ID are
+	// challenged and, once proven, protected from being replaced or
+	// removed by anyone who cannot prove it; legacy registrations go on
+	// as before, unprotected, unless APNDRequire.
+	APND bool
+	// APNDRequire refuses registrations without a Crypto-ID
+	// (nd.APNDConfig.RequireCryptoID).
+	APNDRequire bool
+	// APNDTrustRelays takes a 6LR's EDAR status 5 as proof
+	// (nd.APNDConfig.TrustRelays).
+	APNDTrustRelays bool
+	// APNDChallengeLifetime, APNDMaxChallenges,
+	// APNDMaxChallengesPerSource and APNDMaxCIPOs bound the challenges and
+	// the keys remembered; 0: nd's defaults.
+	APNDChallengeLifetime      time.Duration
+	APNDMaxChallenges          int
+	APNDMaxChallengesPerSource int
+	APNDMaxCIPOs               int
+}
+
+// apndConfig is nd's AP-ND configuration; nil when AP-ND is off.
+func (c *NDConfig) apndConfig() *nd.APNDConfig {
+	if !c.APND {
+		return nil
+	}
+	return &nd.APNDConfig{RequireCryptoID: c.APNDRequire, TrustRelays: c.APNDTrustRelays, ChallengeLifetime: c.APNDChallengeLifetime,
+		MaxChallenges: c.APNDMaxChallenges, MaxChallengesPerSource: c.APNDMaxChallengesPerSource, MaxCIPOs: c.APNDMaxCIPOs}
+}
+
 // UpstreamConfig is the upstream section: Router Advertisements with a
 // route to the mesh prefix on the LAN (RFC 4191). Off when Interface is
 // empty; zero durations take upstream's defaults.
@@ -136,6 +169,11 @@ type SimConfig struct {
 	Loss       float64
 	Links      []sim.LinkOverride
 	Intruders  []string
+	// Protect makes every simulated node register with a Crypto-ID of
+	// CryptoType (RFC 8928); nodes an intruder copies are protected
+	// anyway.
+	Protect    bool
+	CryptoType nd.CryptoType
 	Lifetime   time.Duration
 	BLENodes   int      // simulated BLE IPSP nodes, on a simulated controller (without BLE.URL)
 	BLEStalled []string // simulated BLE nodes that never return L2CAP credits
@@ -172,6 +210,7 @@ func Defaults() Config {
 		Mesh:     MeshConfig{Prefix: DefaultPrefix},
 		TUN:      TUNConfig{Name: "lowpan0", MTU: 1280},
 		Registry: RegistryConfig{Size: 10000, MaxPerNeighbor: nd.DefaultMaxPerNeighbor},
+		ND:       NDConfig{APND: true},
 		StateDir: "/var/lib/lowpanbr",
 		API:      APIConfig{Socket: "/run/lowpanbr/api.sock"},
 		Metrics:  MetricsConfig{Listen: "127.0.0.1:9580", MaxNeighbors: 64},
@@ -206,5 +245,6 @@ func (c Config) resolved() Config {
 func (c *Config) meshConfig() sim.MeshConfig {
 	s := &c.Sim
 	return sim.MeshConfig{Topology: s.Topology, Nodes: s.Nodes, Rows: s.Rows, Cols: s.Cols, Seed: s.Seed, Loss: s.Loss,
-		Links: s.Links, Intruders: s.Intruders, Lifetime: s.Lifetime, Channel: c.Radio.Channel, PANID: c.Radio.PANID}
+		Links: s.Links, Intruders: s.Intruders, Protect: s.Protect, CryptoType: s.CryptoType, Lifetime: s.Lifetime,
+		Channel: c.Radio.Channel, PANID: c.Radio.PANID}
 }

@@ -251,6 +251,17 @@ var configErrorTests = []struct {
 	{"registry.max_lifetime", "5m", "registry.max_lifetime: 5m: below sim.lifetime 10m: the simulated nodes would expire before they refresh"},
 	{"registry.save_delay", "2s", "registry.save_delay: 2s: want 0 (500ms) up to 1s"},
 	{"registry.save_delay", "-1s", "registry.save_delay: -1s: want 0 (500ms) up to 1s"},
+	{"nd.apnd", "maybe", `nd.apnd: "maybe": want true or false`},
+	{"nd.apnd_require", "2", "nd.apnd_require: 2: want true or false"},
+	{"nd.apnd_trust_relays", `"yes please"`, `nd.apnd_trust_relays: "yes please": want true or false`},
+	{"nd.apnd_challenge_lifetime", "500ms", "nd.apnd_challenge_lifetime: 500ms: want 0 (10s) or 1s..5m"},
+	{"nd.apnd_challenge_lifetime", "6m", "nd.apnd_challenge_lifetime: 6m: want 0 (10s) or 1s..5m"},
+	{"nd.apnd_max_challenges", "-1", "nd.apnd_max_challenges: -1: want 0 (256) or 1..65536"},
+	{"nd.apnd_max_challenges", "70000", "nd.apnd_max_challenges: 70000: want 0 (256) or 1..65536"},
+	{"nd.apnd_max_challenges_per_source", "-1", "nd.apnd_max_challenges_per_source: -1: want 0 (4) or 1..nd.apnd_max_challenges"},
+	{"nd.apnd_max_challenges_per_source", "300", "nd.apnd_max_challenges_per_source: 300: exceeds nd.apnd_max_challenges 256"},
+	{"nd.apnd_max_cipos", "-3", "nd.apnd_max_cipos: -3: want 0 (1024) or 1..1000000"},
+	{"nd.apnd_max_cipos", "1000001", "nd.apnd_max_cipos: 1000001: want 0 (1024) or 1..1000000"},
 	{"reassembly.timeout", "61s", "reassembly.timeout: 1m1s: must be in (0, 60s]"},
 	{"reassembly.timeout", "-1s", "reassembly.timeout: -1s: must be in (0, 60s]"},
 	{"reassembly.max_datagrams", "-1", "reassembly.max_datagrams: -1: must be at least 1"},
@@ -297,6 +308,13 @@ var configErrorTests = []struct {
 	{"sim.links", `["n1-n2=1.5"]`, `sim.links: "n1-n2=1.5": loss 1.5: want a probability in [0, 1]`},
 	{"sim.intruders", `[n42]`, `sim.intruders: "n42": no such node (n1…n10)`},
 	{"sim.intruders", `[br]`, `sim.intruders: "br": no such node`},
+	{"sim.intruders", `["n1:steal"]`, `sim.intruders: "n1:steal": no variant "steal": want NODE or NODE:VARIANT with VARIANT one of rovr, rovr-legacy, lifetime0, lifetime0-legacy, relayed, relayed-legacy`},
+	{"sim.intruders", `["n1:"]`, `sim.intruders: "n1:": no variant ""`},
+	{"sim.intruders", `["n1:relayed"]`, `sim.intruders: "n1:relayed": a relayed intruder needs 6LRs: a line, grid or random topology`},
+	{"sim.intruders", `["n2:rovr", "n2:rovr"]`, `sim.intruders: "n2:rovr": given twice`},
+	{"sim.intruders", `["n11:lifetime0"]`, `sim.intruders: "n11:lifetime0": no such node (n1…n10)`},
+	{"sim.protect", "sometimes", `sim.protect: "sometimes": want true or false`},
+	{"sim.crypto_type", "ecdsa25519", `sim.crypto_type: "ecdsa25519": want ecdsa256 or ed25519`},
 	{"sim.lifetime", "30s", "sim.lifetime: 30s: want at least 1m"},
 	{"ble.url", "hci+usb://hci0", `ble.url: "hci+usb://hci0": unknown scheme "hci+usb" for a BLE controller`},
 	{"ble.connect", "maybe", `ble.connect: "maybe": want true or false`},
@@ -391,6 +409,60 @@ func TestValidateTyped(t *testing.T) {
 	// New refuses what Validate refuses, before it touches anything.
 	if _, err := New(cfg); !errors.As(err, &ce) {
 		t.Errorf("New with a bad Config: %v", err)
+	}
+}
+
+// The AP-ND keys: on by default (legacy nodes still register, see
+// nd.apnd's doc), the options refused while it is off — with the source of
+// whichever key turned it off — and every key reaching nd's and sim's
+// configurations.
+func TestAPNDKeys(t *testing.T) {
+	def := loadDefaults(t)
+	if c := def.ND.apndConfig(); c == nil || c.RequireCryptoID || c.TrustRelays {
+		t.Errorf("default AP-ND configuration %+v, want on, neither required nor trusting relays", c)
+	}
+	for _, k := range Keys() {
+		if k.Name == "nd.apnd" && (k.Default != "true" || k.Kind != KindBool) {
+			t.Errorf("nd.apnd: %+v, want a bool defaulting to true", k)
+		}
+	}
+	_, err := load("", map[string]string{"LOWPANBR_ND_APND": "false"}, flag(t, "nd.apnd_require", "true"), flag(t, "nd.apnd_trust_relays", "true"))
+	for _, want := range []string{"--apnd-require: nd.apnd_require: true: needs nd.apnd: true", "--apnd-trust-relays: nd.apnd_trust_relays: true: needs nd.apnd: true"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	}
+	path := writeConfig(t, yamlFor("nd.apnd", "false", "nd.apnd_require", "true"))
+	if _, err := load(path, nil); err == nil || !strings.Contains(err.Error(), "config "+path+": nd.apnd_require: true: needs nd.apnd: true") {
+		t.Errorf("from a file: %v", err)
+	}
+	if off, err := load("", map[string]string{"LOWPANBR_ND_APND": "false"}); err != nil || off.ND.apndConfig() != nil {
+		t.Errorf("nd.apnd false: %v, %+v", err, off.ND.apndConfig())
+	}
+
+	path = writeConfig(t, yamlFor("nd.apnd_require", "true", "nd.apnd_trust_relays", "true", "nd.apnd_challenge_lifetime", "30s",
+		"nd.apnd_max_challenges", "64", "nd.apnd_max_challenges_per_source", "2", "nd.apnd_max_cipos", "100",
+		"sim.topology", "line", "sim.nodes", "3", "sim.protect", "true", "sim.crypto_type", "Ed25519",
+		"sim.intruders", `["n1:relayed-legacy", "n2:rovr", "n3"]`))
+	cfg, err := load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := nd.APNDConfig{RequireCryptoID: true, TrustRelays: true, ChallengeLifetime: 30 * time.Second, MaxChallenges: 64,
+		MaxChallengesPerSource: 2, MaxCIPOs: 100}
+	if got := cfg.ND.apndConfig(); got == nil || *got != want {
+		t.Errorf("nd.APNDConfig %+v, want %+v", got, want)
+	}
+	m := cfg.meshConfig()
+	if !m.Protect || m.CryptoType != nd.CryptoEd25519 || !slices.Equal(m.Intruders, []string{"n1:relayed-legacy", "n2:rovr", "n3"}) {
+		t.Errorf("sim.MeshConfig %+v", m)
+	}
+	if err := m.Validate(); err != nil {
+		t.Errorf("sim refuses what the keys passed: %v", err)
+	}
+	// The example and the environment write them back as they were read.
+	if s := keyNamed("sim.crypto_type").v.text(&cfg); s != "ed25519" {
+		t.Errorf("sim.crypto_type as text: %v", s)
 	}
 }
 

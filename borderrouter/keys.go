@@ -256,6 +256,52 @@ var keyTable = []key{
 			return nil
 		}}),
 
+	newKey("nd.apnd", "apnd", "",
+		"Address-Protected ND (RFC 8928): a node that registers with a Crypto-ID is challenged and, once it proves the key, nobody else can take or delete its address; nodes without one (RFC 6775 ARO, e.g. RIOT; EARO without the C flag) still register, unprotected, and never replace a protected registration: true or false",
+		boolValue{at: func(c *Config) *bool { return &c.ND.APND }}),
+	newKey("nd.apnd_require", "apnd-require", "",
+		`with nd.apnd, refuse registrations without a Crypto-ID ("validation failed"; RFC 6775 nodes hear "duplicate"), those relayed by 6LRs only with nd.apnd_trust_relays; shuts out RFC 6775 nodes such as RIOT's: true or false`,
+		boolValue{at: func(c *Config) *bool { return &c.ND.APNDRequire }, valid: needsAPND}),
+	newKey("nd.apnd_trust_relays", "apnd-trust-relays", "",
+		"with nd.apnd, take a 6LR's word (EDAR status 5, RFC 8928 §6) that it validated its node, from a 6LR that proved a Crypto-ID of its own; only where the 6LR-6LBR path is protected (RFC 8928 §6.3), since anyone can send an EDAR: true or false",
+		boolValue{at: func(c *Config) *bool { return &c.ND.APNDTrustRelays }, valid: needsAPND}),
+	newKey("nd.apnd_challenge_lifetime", "", "",
+		fmt.Sprintf("how long a challenge's nonce (RFC 8928 §6.1) stays good for the node's proof; 0: %s; 1s..5m", fmtDuration(nd.DefaultChallengeLifetime)),
+		durationValue{at: func(c *Config) *time.Duration { return &c.ND.APNDChallengeLifetime }, valid: func(_ *Config, d time.Duration) *FieldError {
+			if d != 0 && (d < time.Second || d > 5*time.Minute) {
+				return reason("want 0 (%s) or 1s..5m", fmtDuration(nd.DefaultChallengeLifetime))
+			}
+			return nil
+		}}),
+	newKey("nd.apnd_max_challenges", "", "",
+		fmt.Sprintf("challenges outstanding at once (the oldest goes for a new one); 0: %d; at most 65536", nd.DefaultMaxChallenges),
+		anyInt(func(c *Config) *int { return &c.ND.APNDMaxChallenges }, func(_ *Config, n int64) *FieldError {
+			if n < 0 || n > 65536 {
+				return reason("want 0 (%d) or 1..65536", nd.DefaultMaxChallenges)
+			}
+			return nil
+		})),
+	newKey("nd.apnd_max_challenges_per_source", "", "",
+		fmt.Sprintf("challenges one link-layer source holds at once, so that one radio cannot take them all; 0: %d; at most nd.apnd_max_challenges", nd.DefaultMaxChallengesPerSource),
+		anyInt(func(c *Config) *int { return &c.ND.APNDMaxChallengesPerSource }, func(c *Config, n int64) *FieldError {
+			total := int64(cmp.Or(c.ND.APNDMaxChallenges, nd.DefaultMaxChallenges))
+			switch {
+			case n < 0:
+				return reason("want 0 (%d) or 1..nd.apnd_max_challenges", nd.DefaultMaxChallengesPerSource)
+			case n > total && c.ND.APNDMaxChallenges >= 0 && c.ND.APNDMaxChallenges <= 65536:
+				return &FieldError{Reason: fmt.Sprintf("exceeds nd.apnd_max_challenges %d", total), also: "nd.apnd_max_challenges"}
+			}
+			return nil
+		})),
+	newKey("nd.apnd_max_cipos", "", "",
+		fmt.Sprintf("public keys (CIPOs) remembered by Crypto-ID, so that a node may leave its key out of a revalidation (RFC 8928 §6.1; one forgotten is asked for again); 0: %d; at most 1000000", nd.DefaultMaxCIPOs),
+		anyInt(func(c *Config) *int { return &c.ND.APNDMaxCIPOs }, func(_ *Config, n int64) *FieldError {
+			if n < 0 || n > 1_000_000 {
+				return reason("want 0 (%d) or 1..1000000", nd.DefaultMaxCIPOs)
+			}
+			return nil
+		})),
+
 	newKey("reassembly.timeout", "", "",
 		fmt.Sprintf("how long the fragments of a datagram are kept from the first (RFC 4944 §5.3); 0: %s; at most %s",
 			fmtDuration(lowpan.DefaultReassemblyTimeout), fmtDuration(lowpan.MaxReassemblyTimeout)),
@@ -463,22 +509,18 @@ var keyTable = []key{
 	newKey("sim.links", "sim-link", "A-B=LOSS", `single links' loss both ways, "A-B=LOSS" (0..1), or "A-B=off" to cut the link, e.g. br-n1=0.2`,
 		listValue[sim.LinkOverride]{at: func(c *Config) *[]sim.LinkOverride { return &c.Sim.Links },
 			parse: parseLinkOverride, format: formatLinkOverride, valid: checkLinks}),
-	newKey("sim.intruders", "sim-intruder", "NODE", "nodes (n1, n2, …) whose address an intruder tries to register under another owner; it must be refused",
+	newKey("sim.intruders", "sim-intruder", "NODE[:VARIANT]",
+		fmt.Sprintf("nodes (n1, n2, …) whose address an intruder tries to register: under its own ROVR, or with VARIANT copying the node's ROVR and a newer TID (%s; the node then registers with a Crypto-ID); every one must be refused",
+			strings.Join(intruderVariantNames, ", ")),
 		listValue[string]{at: func(c *Config) *[]string { return &c.Sim.Intruders },
 			parse: func(s string) (string, *FieldError) { return s, nil }, format: func(s string) string { return s },
-			valid: func(c *Config, l []string) []*FieldError {
-				n, ok := meshNodes(c)
-				if !ok {
-					return nil
-				}
-				var errs []*FieldError
-				for _, name := range l {
-					if !isNodeName(name, n) {
-						errs = append(errs, &FieldError{Value: strconv.Quote(name), Reason: fmt.Sprintf("no such node (n1…n%d)", n)})
-					}
-				}
-				return errs
-			}}),
+			valid: checkIntruders}),
+	newKey("sim.protect", "sim-protect", "",
+		"every simulated node registers with a Crypto-ID (RFC 8928) and answers the 6LBR's challenge, and 6LRs challenge their children; nodes an intruder copies do anyway: true or false",
+		boolValue{at: func(c *Config) *bool { return &c.Sim.Protect }}),
+	newKey("sim.crypto_type", "sim-crypto-type", "TYPE", "Crypto-Type of the simulated nodes' keys (RFC 8928 §8.2): ecdsa256 (NIST P-256) or ed25519",
+		enumValue[nd.CryptoType]{at: func(c *Config) *nd.CryptoType { return &c.Sim.CryptoType },
+			values: []nd.CryptoType{nd.CryptoECDSAP256, nd.CryptoEd25519}, names: []string{"ecdsa256", "ed25519"}}),
 	newKey("sim.lifetime", "sim-lifetime", "DURATION", "registration lifetime of the simulated nodes: at least 1m",
 		durationValue{at: func(c *Config) *time.Duration { return &c.Sim.Lifetime }, valid: func(_ *Config, d time.Duration) *FieldError {
 			if d != 0 && d < time.Minute {
@@ -679,6 +721,48 @@ func meshNodes(c *Config) (int, bool) {
 		return int(n), s.Rows >= 1 && s.Cols >= 1 && n >= 1 && n <= sim.MaxMeshNodes
 	}
 	return 0, false
+}
+
+// intruderVariantNames are sim's intruder variants (sim.IntruderVariant).
+var intruderVariantNames = []string{string(sim.IntruderROVR), string(sim.IntruderROVRLegacy), string(sim.IntruderLifetime0),
+	string(sim.IntruderLifetime0Legacy), string(sim.IntruderRelayed), string(sim.IntruderRelayedLegacy)}
+
+// checkIntruders holds each intruder to a node of the mesh and a variant
+// sim knows; a relayed one needs 6LRs, each one once.
+func checkIntruders(c *Config, l []string) []*FieldError {
+	n, ok := meshNodes(c)
+	if !ok {
+		return nil
+	}
+	var errs []*FieldError
+	seen := map[string]bool{}
+	for _, s := range l {
+		bad := func(also, format string, args ...any) {
+			errs = append(errs, &FieldError{Value: strconv.Quote(s), Reason: fmt.Sprintf(format, args...), also: also})
+		}
+		name, variant, hasVariant := strings.Cut(s, ":")
+		v := sim.IntruderVariant(variant)
+		switch {
+		case !isNodeName(name, n):
+			bad("", "no such node (n1…n%d)", n)
+		case hasVariant && !slices.Contains(intruderVariantNames, variant):
+			bad("", "no variant %q: want NODE or NODE:VARIANT with VARIANT one of %s", variant, strings.Join(intruderVariantNames, ", "))
+		case (v == sim.IntruderRelayed || v == sim.IntruderRelayedLegacy) && (c.Sim.Topology == "" || c.Sim.Topology == sim.Star):
+			bad("sim.topology", "a relayed intruder needs 6LRs: a line, grid or random topology")
+		case seen[name+":"+variant]:
+			bad("", "given twice")
+		}
+		seen[name+":"+variant] = true
+	}
+	return errs
+}
+
+// needsAPND refuses an AP-ND setting turned on while AP-ND is off.
+func needsAPND(c *Config, b bool) *FieldError {
+	if b && !c.ND.APND {
+		return &FieldError{Reason: "needs nd.apnd: true", also: "nd.apnd"}
+	}
+	return nil
 }
 
 // isNodeName says whether name is one of n1…nN.

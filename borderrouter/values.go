@@ -204,11 +204,21 @@ func (v floatValue) check(c *Config) []*FieldError {
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 // boolValue is true or false.
-type boolValue struct{ at func(*Config) *bool }
+type boolValue struct {
+	at    func(*Config) *bool
+	valid func(c *Config, b bool) *FieldError // nil: either
+}
 
-func (v boolValue) kind() Kind                  { return KindBool }
-func (v boolValue) text(c *Config) any          { return strconv.FormatBool(*v.at(c)) }
-func (v boolValue) check(*Config) []*FieldError { return nil }
+func (v boolValue) kind() Kind         { return KindBool }
+func (v boolValue) text(c *Config) any { return strconv.FormatBool(*v.at(c)) }
+
+func (v boolValue) check(c *Config) []*FieldError {
+	if v.valid == nil {
+		return nil
+	}
+	b := *v.at(c)
+	return fill(v.valid(c, b), strconv.FormatBool(b))
+}
 
 func (v boolValue) set(c *Config, raw any) []*FieldError {
 	switch x := raw.(type) {
