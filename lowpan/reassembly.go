@@ -121,6 +121,26 @@ type reassemblyEntry struct {
 	// registered: the sender was a registered neighbour when the
 	// datagram started; it counts against the reserved share.
 	registered bool
+	// expected: its tag follows the last one its registered sender
+	// completed (nextTag).
+	expected bool
+}
+
+// tagWindow is how far past a registered sender's last completed
+// datagram_tag a new datagram's tag counts as its next: RFC 4944 §5.3 has
+// a sender increment the tag for each datagram it fragments (RIOT:
+// gnrc_sixlowpan_frag_fb.c gnrc_sixlowpan_frag_fb_next_tag; OpenThread:
+// mesh_forwarder.cpp, mFragTag++ per fragmented message), and some senders
+// (this package's TagCounter users among them) take a tag for every
+// packet, or lose datagrams between two that complete.
+const tagWindow = 64
+
+// senderTag is the tag of the last datagram a registered sender
+// completed.
+type senderTag struct {
+	src  LinkAddr
+	tag  uint16
+	used bool
 }
 
 // Reassembler rebuilds datagrams from RFC 4944 fragments. Reassembly is
@@ -145,7 +165,12 @@ type reassemblyEntry struct {
 //     more octets, and a flood's would outweigh a real sender's); and a
 //     sender's count plays no part, so one stale datagram (a lost
 //     fragment) does not make its next datagram the first to go for the
-//     rest of the timeout.
+//     rest of the timeout. Between first fragments of a registered
+//     sender, the one whose tag follows the last it completed (RFC 4944
+//     §5.3: a sender increments datagram_tag for each datagram) stays:
+//     a flood spoofing that sender's address with made-up tags cycles
+//     through its own first fragments instead. One that predicts the
+//     tags is stopped only by the timing (see TestReassemblySpoofedSourceFlood).
 //
 // A fragment that contradicts its datagram (overlap, other contents,
 // impossible size) discards that datagram only: the key holds the
@@ -174,6 +199,10 @@ type Reassembler struct {
 	// none, every sender alike); reserved is that share in slots.
 	registered func(LinkAddr) bool
 	reserved   int
+	// tags remembers the last completed tag of the registered senders
+	// heard most recently (a new one takes the slot written longest ago).
+	tags     [16]senderTag
+	nextSlot int
 }
 
 // NewReassembler returns a reassembler bounded by cfg that decompresses
@@ -334,6 +363,9 @@ func (r *Reassembler) Add(now time.Time, out []byte, srcLL, dstLL LinkAddr, h *H
 		return 0, fmt.Errorf("lowpan: reassembly: %w", ErrBufferTooSmall)
 	}
 	r.stats.Completed++
+	if e.registered {
+		r.rememberTag(e.key.src, e.key.tag)
+	}
 	return copy(out, pkt), nil
 }
 
@@ -498,12 +530,39 @@ func (r *Reassembler) weakest(class int) *reassemblyEntry {
 
 // weaker reports whether a should go before b: fewer fragments received
 // (a first fragment that never completes is as weak as a datagram gets),
-// then heard from less recently.
+// then not its registered sender's next tag, then heard from less
+// recently.
 func weaker(a, b *reassemblyEntry) bool {
 	if a.nSpans != b.nSpans {
 		return a.nSpans < b.nSpans
 	}
+	if a.expected != b.expected {
+		return b.expected
+	}
 	return a.touched < b.touched
+}
+
+// rememberTag records tag as the last one src completed.
+func (r *Reassembler) rememberTag(src LinkAddr, tag uint16) {
+	for i := range r.tags {
+		if t := &r.tags[i]; t.used && t.src == src {
+			t.tag = tag
+			return
+		}
+	}
+	r.tags[r.nextSlot] = senderTag{src: src, tag: tag, used: true}
+	r.nextSlot = (r.nextSlot + 1) % len(r.tags)
+}
+
+// nextTag reports whether tag follows the last one src completed, within
+// tagWindow.
+func (r *Reassembler) nextTag(src LinkAddr, tag uint16) bool {
+	for i := range r.tags {
+		if t := &r.tags[i]; t.used && t.src == src {
+			return tag-t.tag-1 < tagWindow // modulo 2^16
+		}
+	}
+	return false
 }
 
 func (r *Reassembler) reset(e *reassemblyEntry, now time.Time, key reassemblyKey, registered bool) *reassemblyEntry {
@@ -514,6 +573,7 @@ func (r *Reassembler) reset(e *reassemblyEntry, now time.Time, key reassemblyKey
 	e.inUse = true
 	e.key = key
 	e.registered = registered
+	e.expected = registered && r.nextTag(key.src, key.tag)
 	e.started, e.touched = now, r.stats.Fragments
 	if !r.haveEarliest || now.Before(r.earliest) {
 		r.earliest, r.haveEarliest = now, true

@@ -717,3 +717,43 @@ func frag1Covers(t *testing.T, ctx *ContextTable, f []byte) int {
 	}
 	return written + len(h.Payload) - read
 }
+
+// A registered sender's datagram whose tag follows the last one it
+// completed outlasts first fragments with made-up tags from its spoofed
+// address, however many arrive before its second fragment: here 30, twice
+// the table. (A flood that predicts the tags falls back to the timing of
+// TestReassemblySpoofedSourceFlood.)
+func TestReassemblyExpectedTagOutlastsSpoofedFlood(t *testing.T) {
+	ctx := testContexts(t)
+	z := &Compressor{Contexts: ctx}
+	r, _ := NewReassembler(ReassemblyConfig{MaxDatagrams: 16, MaxPerSource: 4, Reserved: 8}, ctx)
+	r.SetRegistered(func(a LinkAddr) bool { return a == extSrc })
+	attackPkt := buildUDP6(t, ipv6Fields{src: "fe80::12:3456:78ab:cdef", dst: "fe80::80b:c0d:e0f:1011", hlim: 64}, 7777, 8888, make([]byte, 1280-48))
+	rng := rand.New(rand.NewPCG(5, 6))
+	out := make([]byte, 2048)
+	now := time.Unix(0, 0)
+	completed := 0
+	for d := range 6 {
+		pkt := udp1280(t, byte(d))
+		for _, f := range fragmentsOf(t, z, pkt, extSrc, extDst, 104, uint16(1000+d)) {
+			now = now.Add(time.Millisecond)
+			if n, _ := r.Add(now, out, extSrc, extDst, parsed(t, f)); n > 0 && bytes.Equal(out[:n], pkt) {
+				completed++
+			}
+			if d == 0 {
+				continue // the first datagram, before the flood, gives the sender its tag
+			}
+			for range 30 {
+				tag := uint16(rng.Uint32())
+				if tag-uint16(1000+d) < 2*tagWindow {
+					continue // a made-up tag that happens to follow
+				}
+				now = now.Add(100 * time.Microsecond)
+				r.Add(now, out, extSrc, extDst, parsed(t, fragmentsOf(t, z, attackPkt, extSrc, extDst, 104, tag)[0]))
+			}
+		}
+	}
+	if completed != 6 {
+		t.Errorf("%d of 6 datagrams completed; stats %+v", completed, r.Stats())
+	}
+}
