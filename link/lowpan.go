@@ -434,7 +434,7 @@ func (l *Lowpan) rxFrame(rx *rxState, fr *radio.Frame, deliver func(*Delivery)) 
 	}
 	now := rx.now
 	l.heard(src, fr, now)
-	if !rx.f.SeqSuppressed && rx.seen.duplicate(src, rx.f.Seq) {
+	if !rx.f.SeqSuppressed && rx.seen.duplicate(src, rx.f.Seq, rx.f.Payload) {
 		l.stats.dups.Add(1)
 		return
 	}
@@ -483,24 +483,42 @@ func (l *Lowpan) Stats() LowpanStats {
 	}
 }
 
-// seqFilter remembers the last sequence number of each source, for up to
-// max sources (the oldest is forgotten), to drop MAC retransmissions.
+// seqFilter remembers the last frame of each source — its sequence
+// number and a fingerprint of its payload — for up to max sources (the
+// oldest is forgotten), to drop MAC retransmissions: a node that missed
+// our ACK sends the same frame again, same number and same octets (IEEE
+// 802.15.4-2020 §6.7.2). The fingerprint keeps a frame with the same
+// number but other contents — another frame after the sender's counter
+// wrapped, or a flood spoofing the sender's address with random numbers,
+// which would otherwise take out one of the sender's frames in 256 — from
+// being taken for a retransmission.
 type seqFilter struct {
-	last  map[lowpan.LinkAddr]uint8
+	last  map[lowpan.LinkAddr]uint64
 	order []lowpan.LinkAddr
 	max   int
 }
 
 func newSeqFilter(max int) *seqFilter {
-	return &seqFilter{last: make(map[lowpan.LinkAddr]uint8, max), max: max}
+	return &seqFilter{last: make(map[lowpan.LinkAddr]uint64, max), max: max}
 }
 
-func (s *seqFilter) duplicate(src lowpan.LinkAddr, seq uint8) bool {
+// frameKey is a frame's sequence number with a fingerprint of its MAC
+// payload: its length and first octets (dispatch, fragment header with
+// size, tag and offset, or the IPHC header), which differ between any two
+// frames a sender sends in a row.
+func frameKey(seq uint8, payload []byte) uint64 {
+	var b [5]byte
+	copy(b[:], payload)
+	return uint64(seq)<<56 | uint64(len(payload)&0x7f)<<48 | uint64(b[0])<<32 | uint64(binary.BigEndian.Uint32(b[1:]))
+}
+
+func (s *seqFilter) duplicate(src lowpan.LinkAddr, seq uint8, payload []byte) bool {
+	k := frameKey(seq, payload)
 	if last, ok := s.last[src]; ok {
-		if last == seq {
+		if last == k {
 			return true
 		}
-		s.last[src] = seq
+		s.last[src] = k
 		return false
 	}
 	if len(s.order) >= s.max {
@@ -508,7 +526,7 @@ func (s *seqFilter) duplicate(src lowpan.LinkAddr, seq uint8) bool {
 		s.order = s.order[1:]
 	}
 	s.order = append(s.order, src)
-	s.last[src] = seq
+	s.last[src] = k
 	return false
 }
 

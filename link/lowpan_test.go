@@ -133,6 +133,19 @@ func TestLowpanLinkDropsMACRetransmissions(t *testing.T) {
 	if st := p.b.Stats(); st.MACDuplicates != 2 {
 		t.Errorf("MAC duplicates %d, want 2", st.MACDuplicates)
 	}
+	// Another frame from the same source with the same number — a flood
+	// spoofing the sender with random numbers meets it one time in 256 —
+	// is not a retransmission.
+	other := packettest.UDP("fe80::aa", "fe80::bb", 11)
+	n, err = z.Compress(payload, other, p.a.LinkAddr(), p.b.LinkAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame, _ = ieee802154.AppendFrame(nil, &h, payload[:n], true)
+	if r, err := p.ra.Transmit(context.Background(), frame, radio.TxOptions{}); err != nil || r.Status != radio.TxAcked {
+		t.Fatalf("transmit: %v %v", r.Status, err)
+	}
+	expectPacket(t, p.got[1], other)
 }
 
 // Sending to a neighbour that is not there fails with link.ErrNoAck.
