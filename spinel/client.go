@@ -657,7 +657,7 @@ func (c *Client) runSequence(ctx context.Context, seq TxSequence) (orphaned bool
 	}
 	if why == ErrTimeout {
 		c.timeouts.Add(1)
-		c.log.Debug("spinel: transmit-done timed out", "tid", tid, "tries", c.opts.TransmitRetries+1)
+		c.log.Debug("spinel: transmit-done timed out", "tid", tid, "tries", max(c.opts.TransmitRetries, 0)+1)
 		// The RCP may still answer: hold the TID back until then.
 		c.retire(tid, hold)
 		return false, fmt.Errorf("spinel: %v %v (tid %d): %w after %d tries", CmdPropValueSet, PropStreamRaw, tid, ErrTimeout, max(c.opts.TransmitRetries, 0)+1)
