@@ -412,10 +412,10 @@ func TestAPNDRegistrationTime(t *testing.T) {
 			for _, d := range took {
 				sum += d
 			}
-			cpu, rss := processUsage()
-			t.Logf("%s: %d nodes registered, mean %v, median %v, last %v after Run; process CPU so far %v, peak RSS %d KiB; APND %+v",
+			fs, ls := a.br.fwd.Stats(), a.br.link.Stats()
+			t.Logf("%s: %d nodes registered, mean %v, median %v, last %v after Run; APND %+v; ND dropped: queue full %d, rate limited %d, over budget %d; reassembly %+v",
 				c.name, n, (sum / time.Duration(n)).Round(time.Millisecond), took[n/2].Round(time.Millisecond), took[n-1].Round(time.Millisecond),
-				cpu, rss, a.br.nd.Counters().APND)
+				a.br.nd.Counters().APND, fs.NDDroppedQueueFull, fs.NDDroppedRateLimited, fs.NDDroppedBudget, ls.Reassembly)
 		})
 	}
 }

@@ -102,8 +102,15 @@ func FuzzParse(f *testing.F) {
 	for _, fr := range readNDPcap(f, "testdata/gen_nd.pcap") {
 		f.Add(fr.ipv6)
 	}
+	// RFC 8928: a registration claiming a Crypto-ID, and its proof.
+	k := mustKey(f, CryptoEd25519, "fuzz")
+	id := mustCryptoID(f, k, 16)
+	f.Add(apndNS(f, apndNodeG, id, 1, 10, apndMAC, true))
+	f.Add(answer(f, k, apndNodeG, id, 1, 10, apndMAC, []byte{1, 2, 3, 4, 5, 6}))
 	c := testConfig()
 	c.RegistryCapacity = 4
+	ca := c
+	ca.APND = &APNDConfig{MaxChallenges: 4, MaxCIPOs: 4}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m Message
 		if Parse(data, &m) == nil {
@@ -123,11 +130,22 @@ func FuzzParse(f *testing.F) {
 		// A registration that is already there, so refreshes, duplicates
 		// and moves are reachable too.
 		r.Registry().Register(Request{Addr: node1G, Link: 1, ROVR: EUI64ROVR(eui1), TID: 5, HasTID: true, Lifetime: 10, Via: sixLRA}, t0)
-		for _, rep := range r.Handle(nil, &m, Incoming{Link: 1, LinkSrc: ll1, Local: ll2, Now: t0}) {
-			var out Message
-			if err := Parse(rep.Packet, &out); err != nil {
-				t.Fatalf("router reply does not parse: %v\nin  %x\nout %x", err, fixed, rep.Packet)
+		// And with AP-ND on, a protected registration there too.
+		ra, err := New(ca, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ra.Registry().Register(Request{Addr: apndNodeG, Link: 1, ROVR: id, TID: 1, HasTID: true, Lifetime: 10, LinkAddr: apndMAC, Proven: true}, t0)
+		for _, rt := range []*Router{r, ra} {
+			for _, rep := range rt.Handle(nil, &m, Incoming{Link: 1, LinkSrc: ll1, Local: ll2, Now: t0}) {
+				var out Message
+				if err := Parse(rep.Packet, &out); err != nil {
+					t.Fatalf("router reply does not parse: %v\nin  %x\nout %x", err, fixed, rep.Packet)
+				}
 			}
+		}
+		if g, ok := ra.Registry().Lookup(apndNodeG, t0); !ok || !g.Protected || g.ROVR != id || g.LinkAddr != apndMAC {
+			t.Fatalf("the protected registration changed without a proof: %+v\nin %x", g, fixed)
 		}
 	})
 }
