@@ -59,6 +59,8 @@ var families = []family{
 	{"lowpanbr_rcp_reconnects_total", "counter", nil},
 	{"lowpanbr_rcp_timeouts_total", "counter", nil},
 	{"lowpanbr_rcp_disconnects_total", "counter", nil},
+	{"lowpanbr_rcp_probes_total", "counter", []string{"result"}},
+	{"lowpanbr_rcp_tx_resent_total", "counter", nil},
 	{"lowpanbr_spinel_errors_total", "counter", []string{"kind"}},
 	{"lowpanbr_neighbor_rssi_dbm", "gauge", []string{"link", "neighbor"}},
 	{"lowpanbr_neighbor_lqi", "gauge", []string{"link", "neighbor"}},
