@@ -75,6 +75,7 @@ var families = []family{
 	{"lowpanbr_lowpan_reassembly_memory_bytes", "gauge", []string{"link"}},
 	{"lowpanbr_lowpan_mac_duplicates_total", "counter", []string{"link"}},
 	{"lowpanbr_lowpan_decode_errors_total", "counter", []string{"link"}},
+	{"lowpanbr_lowpan_reassembly_evicted_registered_total", "counter", []string{"link"}},
 	// Forwarding / TUN.
 	{"lowpanbr_tun_packets_total", "counter", []string{"direction"}},
 	{"lowpanbr_forwarded_packets_total", "counter", []string{"path"}},
@@ -83,6 +84,10 @@ var families = []family{
 	{"lowpanbr_send_failures_total", "counter", nil},
 	{"lowpanbr_icmpv6_errors_sent_total", "counter", []string{"type"}},
 	{"lowpanbr_icmpv6_errors_rate_limited_total", "counter", nil},
+	{"lowpanbr_forwarder_source_rejected_total", "counter", []string{"reason"}},
+	// ND control path (admission before the 6LBR).
+	{"lowpanbr_nd_control_admitted_total", "counter", []string{"class"}},
+	{"lowpanbr_nd_control_dropped_total", "counter", []string{"reason"}},
 	// 6LoWPAN-ND (6LBR).
 	{"lowpanbr_nd_registrations", "gauge", []string{"path"}},
 	{"lowpanbr_nd_registry_capacity", "gauge", nil},
@@ -92,6 +97,17 @@ var families = []family{
 	{"lowpanbr_nd_na_sent_total", "counter", nil},
 	{"lowpanbr_nd_edac_sent_total", "counter", nil},
 	{"lowpanbr_nd_abro_version", "gauge", nil},
+	{"lowpanbr_nd_registrations_refused_total", "counter", []string{"reason"}},
+	{"lowpanbr_nd_registrations_evicted_total", "counter", nil},
+	{"lowpanbr_nd_registrations_tentative", "gauge", nil},
+	{"lowpanbr_nd_registrations_protected", "gauge", nil},
+	// Address-Protected ND (RFC 8928).
+	{"lowpanbr_nd_apnd_challenges_total", "counter", nil},
+	{"lowpanbr_nd_apnd_proofs_total", "counter", []string{"result"}},
+	{"lowpanbr_nd_apnd_legacy_total", "counter", nil},
+	{"lowpanbr_nd_apnd_refused_total", "counter", nil},
+	{"lowpanbr_nd_apnd_challenges_dropped_total", "counter", []string{"reason"}},
+	{"lowpanbr_nd_apnd_challenges_pending", "gauge", nil},
 	{"lowpanbr_build_info", "gauge", []string{"version"}},
 	// client_golang collectors.
 	{"go_goroutines", "gauge", nil},

@@ -29,12 +29,19 @@ type RCP interface {
 // Forwarder is what the collector reads of the forwarder.
 type Forwarder interface{ Stats() router.ForwarderStats }
 
+// ND is what the collector reads of the 6LBR (*nd.Router).
+type ND interface {
+	Registry() *nd.Registry
+	Counters() nd.Counters
+	ABROVersion() uint32
+}
+
 // Sources are the components the collector reads; nil ones are skipped.
 type Sources struct {
 	Links     []Link
 	RCP       RCP
 	Forwarder Forwarder
-	ND        *nd.Router
+	ND        ND
 }
 
 // Metrics is the registry the daemon serves and the instruments the
@@ -105,6 +112,7 @@ var (
 	dReasmMemory = d("lowpan_reassembly_memory_bytes", "Octets of reassembly buffers in use.", "link")
 	dMACDups     = d("lowpan_mac_duplicates_total", "MAC retransmissions dropped (same source and sequence number).", "link")
 	dDecodeErrs  = d("lowpan_decode_errors_total", "Frames or datagrams that could not be decoded.", "link")
+	dReasmEvReg  = d("lowpan_reassembly_evicted_registered_total", "Datagrams of registered neighbours evicted from reassembly to make room (part of lowpan_reassemblies_total{outcome=\"evicted\"}); stays 0 under a flood from strangers while the reserved share holds.", "link")
 
 	dTUN         = d("tun_packets_total", "Packets read from (rx) and written to (tx) the TUN.", "direction")
 	dForwarded   = d("forwarded_packets_total", "Packets sent into the mesh, from Linux (to_mesh) or between nodes (mesh_to_mesh).", "path")
@@ -113,6 +121,9 @@ var (
 	dSendFails   = d("send_failures_total", "Packets whose transmission failed (no ACK, channel access failure, radio down).")
 	dICMPSent    = d("icmpv6_errors_sent_total", "ICMPv6 errors sent, by type (unreachable, too_big, hop_limit).", "type")
 	dICMPLimited = d("icmpv6_errors_rate_limited_total", "ICMPv6 errors not sent because of the rate limit.")
+	dCtlAdmitted = d("nd_control_admitted_total", "ND messages from the mesh admitted to the control worker, by class (neighbor: a registered neighbour, from its own address; stranger: anybody else).", "class")
+	dCtlDropped  = d("nd_control_dropped_total", "ND messages from the mesh dropped before the control worker, by reason (queue_full: the class's queue was full; rate_limited: the sender's token bucket was empty; budget: the strangers' shared budget was spent).", "reason")
+	dSrcRejected = d("forwarder_source_rejected_total", "Packets from the mesh dropped by source address validation, by reason (unregistered: the source is not registered through the neighbour that sent it; link_local_mismatch: a link-local source that is not the sender's; invalid: unspecified, multicast or loopback).", "reason")
 
 	dRegs         = d("nd_registrations", "Live registrations, registered directly or through a 6LR.", "path")
 	dRegCapacity  = d("nd_registry_capacity", "Most registrations the 6LBR holds.")
@@ -122,9 +133,24 @@ var (
 	dNASent       = d("nd_na_sent_total", "Neighbor Advertisements sent.")
 	dEDACSent     = d("nd_edac_sent_total", "(E)DACs sent to 6LRs.")
 	dABROVersion  = d("nd_abro_version", "The ABRO version number advertised.")
-	allDescs      = []desc{dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dLinkQueue, dLinkQueueDrop, dNoRoute, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dRCPProbes, dRCPResent, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion}
+	dRegRefused   = d("nd_registrations_refused_total", "Registrations refused for want of room (answered neighbor cache full, or registry saturated in an EDAC), by reason (neighbor_quota: the neighbour's share; link_quota: the link's share; registry_full: the registry).", "reason")
+	dRegEvicted   = d("nd_registrations_evicted_total", "Tentative registrations removed to make room for another.")
+	dRegTentative = d("nd_registrations_tentative", "Live registrations not yet confirmed (tentative: they may be evicted, never evict an established one).")
+	dRegProtected = d("nd_registrations_protected", "Live registrations proven by a Crypto-ID (RFC 8928): only their owner may change or remove them.")
+	dAPNDChal     = d("nd_apnd_challenges_total", "AP-ND challenges sent (NA with status validation requested and a nonce, RFC 8928 §6.1).")
+	dAPNDProofs   = d("nd_apnd_proofs_total", "AP-ND proofs checked, by result (proven, failed: answered validation failed).", "result")
+	dAPNDLegacy   = d("nd_apnd_legacy_total", "Registrations without a Crypto-ID passed on unproven while AP-ND is on.")
+	dAPNDRefused  = d("nd_apnd_refused_total", "Registrations without a Crypto-ID refused because AP-ND requires one (nd.apnd_require).")
+	dAPNDDropped  = d("nd_apnd_challenges_dropped_total", "AP-ND challenges dropped unanswered, by reason (evicted: for a newer one, at the caps; expired: the nonce ran out).", "reason")
+	dAPNDPending  = d("nd_apnd_challenges_pending", "AP-ND challenges outstanding.")
+	allDescs      = []desc{dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dLinkQueue, dLinkQueueDrop, dNoRoute, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dRCPProbes, dRCPResent, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dReasmEvReg, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dCtlAdmitted, dCtlDropped, dSrcRejected, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion, dRegRefused, dRegEvicted, dRegTentative, dRegProtected, dAPNDChal, dAPNDProofs, dAPNDLegacy, dAPNDRefused, dAPNDDropped, dAPNDPending}
 	statusLabels  = [...]string{"success", "duplicate", "neighbor_cache_full", "moved", "removed", "validation_requested", "duplicate_source", "invalid_source", "topologically_incorrect", "registry_saturated", "validation_failed"}
 	receivedTypes = [...]string{"rs", "ns", "edar", "other", "ns_ignored"}
+	// refusalLabels names nd.Counters.Refused's indexes (nd.Refusal).
+	refusalLabels = [...]struct {
+		r     nd.Refusal
+		label string
+	}{{nd.RefusedNeighbor, "neighbor_quota"}, {nd.RefusedLink, "link_quota"}, {nd.RefusedCapacity, "registry_full"}}
 )
 
 type collector struct{ s Sources }
@@ -192,12 +218,22 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, dICMPSent, st.ICMPTooBigSent, "too_big")
 		counter(ch, dICMPSent, st.ICMPHopLimitSent, "hop_limit")
 		counter(ch, dICMPLimited, st.ICMPErrorsRateLimited)
+		counter(ch, dCtlAdmitted, st.NDFromNeighbors, "neighbor")
+		counter(ch, dCtlAdmitted, st.NDFromStrangers, "stranger")
+		counter(ch, dCtlDropped, st.NDDroppedQueueFull, "queue_full")
+		counter(ch, dCtlDropped, st.NDDroppedRateLimited, "rate_limited")
+		counter(ch, dCtlDropped, st.NDDroppedBudget, "budget")
+		counter(ch, dSrcRejected, st.SourceUnregistered, "unregistered")
+		counter(ch, dSrcRejected, st.SourceLinkLocalMismatch, "link_local_mismatch")
+		counter(ch, dSrcRejected, st.SourceInvalid, "invalid")
 	}
 	if r := c.s.ND; r != nil {
 		rs := r.Registry().Stats(time.Now())
 		gauge(ch, dRegs, float64(rs.Direct), "direct")
 		gauge(ch, dRegs, float64(rs.Via6LR), "via_6lr")
 		gauge(ch, dRegCapacity, float64(rs.Capacity))
+		gauge(ch, dRegTentative, float64(rs.Tentative))
+		gauge(ch, dRegProtected, float64(rs.Protected))
 		cn := r.Counters()
 		for i, s := range statusLabels {
 			if i < len(cn.StatusReplies) {
@@ -213,6 +249,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, dNASent, cn.NAsSent)
 		counter(ch, dEDACSent, cn.DACsSent)
 		gauge(ch, dABROVersion, float64(r.ABROVersion()))
+		for _, l := range refusalLabels {
+			if int(l.r) < len(cn.Refused) {
+				counter(ch, dRegRefused, cn.Refused[l.r], l.label)
+			}
+		}
+		counter(ch, dRegEvicted, cn.Evicted)
+		// AP-ND's families are served with AP-ND off too (all 0), so that
+		// every family exists from the first scrape.
+		a := cn.APND
+		counter(ch, dAPNDChal, a.Challenges)
+		counter(ch, dAPNDProofs, a.Proven, "proven")
+		counter(ch, dAPNDProofs, a.Failed, "failed")
+		counter(ch, dAPNDLegacy, a.Legacy)
+		counter(ch, dAPNDRefused, a.Refused)
+		counter(ch, dAPNDDropped, a.Evicted, "evicted")
+		counter(ch, dAPNDDropped, a.Expired, "expired")
+		gauge(ch, dAPNDPending, float64(cn.APNDPending))
 	}
 }
 
@@ -251,6 +304,7 @@ func collectLink(ch chan<- prometheus.Metric, l Link) {
 	gauge(ch, dReasmMemory, float64(st.ReassemblyMemory), name)
 	counter(ch, dMACDups, st.MACDuplicates, name)
 	counter(ch, dDecodeErrs, st.DecodeErrors+st.BadFrames, name)
+	counter(ch, dReasmEvReg, ra.EvictedRegistered, name)
 	nbs := l.Neighbors()
 	gauge(ch, dNeighbors, float64(len(nbs)), name)
 	for _, n := range nbs {

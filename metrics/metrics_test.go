@@ -25,7 +25,7 @@ type fakeLink struct{}
 func (fakeLink) Name() string { return "wpan0" }
 func (fakeLink) Stats() link.LowpanStats {
 	return link.LowpanStats{FramesSent: 20, TxAcked: 12, TxNoAck: 3, TxCCA: 2, TxErrors: 1, TxRetries: 2, BytesSent: 1500,
-		FragmentsSent: 13, HeaderBytesSaved: 77, Reassembly: lowpan.ReassemblyStats{Fragments: 9, Completed: 1, TimedOut: 2}}
+		FragmentsSent: 13, HeaderBytesSaved: 77, Reassembly: lowpan.ReassemblyStats{Fragments: 9, Completed: 1, TimedOut: 2, Evicted: 5, EvictedRegistered: 1}}
 }
 func (fakeLink) Neighbors() []link.Neighbor {
 	return []link.Neighbor{{Addr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 1, 1}), RSSI: -67, LQI: 180, Frames: 4, LastHeard: time.Now()}}
@@ -46,8 +46,18 @@ func (fakeRCP) QueueDepth() int { return 3 }
 type fakeForwarder struct{}
 
 func (fakeForwarder) Stats() router.ForwarderStats {
-	return router.ForwarderStats{FromTUN: 5, ToTUN: 4, ToMesh: 5, ICMPUnreachableSent: 1}
+	return router.ForwarderStats{FromTUN: 5, ToTUN: 4, ToMesh: 5, ICMPUnreachableSent: 1,
+		NDFromNeighbors: 11, NDFromStrangers: 12, NDDroppedQueueFull: 13, NDDroppedRateLimited: 14, NDDroppedBudget: 15,
+		SourceUnregistered: 16, SourceLinkLocalMismatch: 17, SourceInvalid: 18}
 }
+
+// fakeND is a real 6LBR whose counters say what the test wants.
+type fakeND struct {
+	*nd.Router
+	cn nd.Counters
+}
+
+func (f fakeND) Counters() nd.Counters { return f.cn }
 
 // The families, scraped over real HTTP in the text format, with the
 // values the components report; and the collector passes client_golang's
@@ -61,8 +71,17 @@ func TestScrape(t *testing.T) {
 	rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
 	ndr.Registry().Register(nd.Request{Addr: netip.MustParseAddr("2001:db8:1::42"), ROVR: rovr, Lifetime: 10,
 		LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x42})}, time.Now())
+	// A proven registration is protected and established at once; the one
+	// above stays tentative for the confirmation period.
+	rovr2, _ := nd.MakeROVR([]byte{9, 2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8})
+	ndr.Registry().Register(nd.Request{Addr: netip.MustParseAddr("2001:db8:1::43"), ROVR: rovr2, Lifetime: 10, Proven: true,
+		LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x43})}, time.Now())
+	cn := ndr.Counters()
+	cn.Refused[nd.RefusedNeighbor], cn.Refused[nd.RefusedLink], cn.Refused[nd.RefusedCapacity], cn.Evicted = 21, 22, 23, 24
+	cn.APND = nd.APNDCounters{Legacy: 31, Challenges: 32, Proven: 33, Failed: 34, Refused: 35, Evicted: 36, Expired: 37}
+	cn.APNDPending = 38
 	m := New("test")
-	src := Sources{Links: []Link{fakeLink{}}, RCP: fakeRCP{}, Forwarder: fakeForwarder{}, ND: ndr}
+	src := Sources{Links: []Link{fakeLink{}}, RCP: fakeRCP{}, Forwarder: fakeForwarder{}, ND: fakeND{ndr, cn}}
 	if err := m.Register(src); err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +129,33 @@ func TestScrape(t *testing.T) {
 		`lowpanbr_lowpan_reassemblies_total{link="wpan0",outcome="timed_out"} 2`,
 		`lowpanbr_tun_packets_total{direction="rx"} 5`,
 		`lowpanbr_icmpv6_errors_sent_total{type="unreachable"} 1`,
-		`lowpanbr_nd_registrations{path="direct"} 1`,
+		`lowpanbr_nd_registrations{path="direct"} 2`,
 		`lowpanbr_nd_registrations{path="via_6lr"} 0`,
 		`lowpanbr_nd_registry_capacity 10000`,
 		`lowpanbr_nd_registration_outcomes_total{status="duplicate"} 0`,
+		`lowpanbr_lowpan_reassembly_evicted_registered_total{link="wpan0"} 1`,
+		`lowpanbr_nd_control_admitted_total{class="neighbor"} 11`,
+		`lowpanbr_nd_control_admitted_total{class="stranger"} 12`,
+		`lowpanbr_nd_control_dropped_total{reason="queue_full"} 13`,
+		`lowpanbr_nd_control_dropped_total{reason="rate_limited"} 14`,
+		`lowpanbr_nd_control_dropped_total{reason="budget"} 15`,
+		`lowpanbr_forwarder_source_rejected_total{reason="unregistered"} 16`,
+		`lowpanbr_forwarder_source_rejected_total{reason="link_local_mismatch"} 17`,
+		`lowpanbr_forwarder_source_rejected_total{reason="invalid"} 18`,
+		`lowpanbr_nd_registrations_refused_total{reason="neighbor_quota"} 21`,
+		`lowpanbr_nd_registrations_refused_total{reason="link_quota"} 22`,
+		`lowpanbr_nd_registrations_refused_total{reason="registry_full"} 23`,
+		`lowpanbr_nd_registrations_evicted_total 24`,
+		`lowpanbr_nd_registrations_tentative 1`,
+		`lowpanbr_nd_registrations_protected 1`,
+		`lowpanbr_nd_apnd_legacy_total 31`,
+		`lowpanbr_nd_apnd_challenges_total 32`,
+		`lowpanbr_nd_apnd_proofs_total{result="proven"} 33`,
+		`lowpanbr_nd_apnd_proofs_total{result="failed"} 34`,
+		`lowpanbr_nd_apnd_refused_total 35`,
+		`lowpanbr_nd_apnd_challenges_dropped_total{reason="evicted"} 36`,
+		`lowpanbr_nd_apnd_challenges_dropped_total{reason="expired"} 37`,
+		`lowpanbr_nd_apnd_challenges_pending 38`,
 		`lowpanbr_neighbor_rssi_dbm{link="wpan0",neighbor="02:00:00:00:00:00:01:01"} -67`,
 		`lowpanbr_neighbor_lqi{link="wpan0",neighbor="02:00:00:00:00:00:01:01"} 180`,
 		`lowpanbr_radio_tx_latency_seconds_bucket{le="0.005"} 1`,
