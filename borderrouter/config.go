@@ -8,6 +8,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
 )
 
@@ -23,6 +24,7 @@ type Config struct {
 	Registry   RegistryConfig
 	ND         NDConfig
 	Reassembly lowpan.ReassemblyConfig // reassembly.*; zero fields take lowpan's defaults
+	Forward    ForwardConfig
 	Upstream   UpstreamConfig
 	BLE        BLEConfig
 	Metrics    MetricsConfig
@@ -104,6 +106,14 @@ type NDConfig struct {
 	APNDMaxChallenges          int
 	APNDMaxChallengesPerSource int
 	APNDMaxCIPOs               int
+	// ControlNeighborRate, ControlNeighborBurst, ControlStrangerRate and
+	// ControlStrangerBurst bound the ND messages the forwarder's control
+	// path admits (router.ControlConfig): per registered neighbour, and
+	// from all strangers together.
+	ControlNeighborRate  float64
+	ControlNeighborBurst int
+	ControlStrangerRate  float64
+	ControlStrangerBurst int
 }
 
 // apndConfig is nd's AP-ND configuration; nil when AP-ND is off.
@@ -113,6 +123,18 @@ func (c *NDConfig) apndConfig() *nd.APNDConfig {
 	}
 	return &nd.APNDConfig{RequireCryptoID: c.APNDRequire, TrustRelays: c.APNDTrustRelays, ChallengeLifetime: c.APNDChallengeLifetime,
 		MaxChallenges: c.APNDMaxChallenges, MaxChallengesPerSource: c.APNDMaxChallengesPerSource, MaxCIPOs: c.APNDMaxCIPOs}
+}
+
+// controlConfig is the forwarder's control path configuration.
+func (c *NDConfig) controlConfig() router.ControlConfig {
+	return router.ControlConfig{NeighborRate: c.ControlNeighborRate, NeighborBurst: float64(c.ControlNeighborBurst),
+		StrangerRate: c.ControlStrangerRate, StrangerBurst: float64(c.ControlStrangerBurst)}
+}
+
+// ForwardConfig is the forward section: what the forwarder lets through.
+type ForwardConfig struct {
+	// AllowUnregisteredSources: router.ForwarderConfig's.
+	AllowUnregisteredSources bool
 }
 
 // UpstreamConfig is the upstream section: Router Advertisements with a
@@ -210,7 +232,8 @@ func Defaults() Config {
 		Mesh:     MeshConfig{Prefix: DefaultPrefix},
 		TUN:      TUNConfig{Name: "lowpan0", MTU: 1280},
 		Registry: RegistryConfig{Size: 10000, MaxPerNeighbor: nd.DefaultMaxPerNeighbor},
-		ND:       NDConfig{APND: true},
+		ND: NDConfig{APND: true, ControlNeighborRate: router.DefaultNeighborRate, ControlNeighborBurst: router.DefaultNeighborBurst,
+			ControlStrangerRate: router.DefaultStrangerRate, ControlStrangerBurst: router.DefaultStrangerBurst},
 		StateDir: "/var/lib/lowpanbr",
 		API:      APIConfig{Socket: "/run/lowpanbr/api.sock"},
 		Metrics:  MetricsConfig{Listen: "127.0.0.1:9580", MaxNeighbors: 64},

@@ -20,6 +20,7 @@ import (
 
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
+	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
 )
 
@@ -262,12 +263,25 @@ var configErrorTests = []struct {
 	{"nd.apnd_max_challenges_per_source", "300", "nd.apnd_max_challenges_per_source: 300: exceeds nd.apnd_max_challenges 256"},
 	{"nd.apnd_max_cipos", "-3", "nd.apnd_max_cipos: -3: want 0 (1024) or 1..1000000"},
 	{"nd.apnd_max_cipos", "1000001", "nd.apnd_max_cipos: 1000001: want 0 (1024) or 1..1000000"},
+	{"nd.control_neighbor_rate", "0", "nd.control_neighbor_rate: 0: want a rate per second above 0, at most 1000"},
+	{"nd.control_neighbor_rate", "1e6", "nd.control_neighbor_rate: 1e+06: want a rate per second above 0, at most 1000"},
+	{"nd.control_neighbor_rate", ".nan", "nd.control_neighbor_rate: NaN: want a rate per second above 0"},
+	{"nd.control_neighbor_rate", "fast", `nd.control_neighbor_rate: "fast": want a number`},
+	{"nd.control_neighbor_burst", "0", "nd.control_neighbor_burst: 0: want 1..10000"},
+	{"nd.control_neighbor_burst", "2.5", "nd.control_neighbor_burst: 2.5: want an integer 1..10000"},
+	{"nd.control_stranger_rate", "-10", "nd.control_stranger_rate: -10: want a rate per second above 0, at most 1000"},
+	{"nd.control_stranger_burst", "10001", "nd.control_stranger_burst: 10001: want 1..10000"},
+	{"nd.control_stranger_burst", "-1", "nd.control_stranger_burst: -1: want 1..10000"},
 	{"reassembly.timeout", "61s", "reassembly.timeout: 1m1s: must be in (0, 60s]"},
 	{"reassembly.timeout", "-1s", "reassembly.timeout: -1s: must be in (0, 60s]"},
 	{"reassembly.max_datagrams", "-1", "reassembly.max_datagrams: -1: must be at least 1"},
 	{"reassembly.max_datagrams", "lots", `reassembly.max_datagrams: "lots": want an integer`},
 	{"reassembly.max_per_source", "17", "reassembly.max_per_source: 17: must be 1..16 (max datagrams)"},
 	{"reassembly.max_memory", "2047", "reassembly.max_memory: 2047: must be at least 2048 octets"},
+	{"reassembly.reserved", "16", "reassembly.reserved: 16: must be below max_datagrams 16 (strangers need one)"},
+	{"reassembly.reserved", "-2", "reassembly.reserved: -2: want -1 (none), 0 (half of max_datagrams) or 1..max_datagrams − 1"},
+	{"reassembly.reserved", "half", `reassembly.reserved: "half": want an integer`},
+	{"forward.allow_unregistered_sources", "rpl", `forward.allow_unregistered_sources: "rpl": want true or false`},
 	{"upstream.interface", "abcdefghijklmnop", `upstream.interface: "abcdefghijklmnop": longer than an interface name can be`},
 	{"upstream.max_interval", "3s", "upstream.max_interval: 3s: must be from 4s to 30m"},
 	{"upstream.max_interval", "31m", "upstream.max_interval: 31m: must be from 4s to 30m"},
@@ -463,6 +477,49 @@ func TestAPNDKeys(t *testing.T) {
 	// The example and the environment write them back as they were read.
 	if s := keyNamed("sim.crypto_type").v.text(&cfg); s != "ed25519" {
 		t.Errorf("sim.crypto_type as text: %v", s)
+	}
+}
+
+// The control path's keys default to the router's own defaults and reach
+// router.ControlConfig; reassembly.reserved reaches lowpan's configuration
+// (which accepts what the key accepts); forward.allow_unregistered_sources
+// is off by default. reassembly.reserved is judged against the
+// max_datagrams in force.
+func TestControlKeys(t *testing.T) {
+	def := loadDefaults(t)
+	want := router.ControlConfig{NeighborRate: router.DefaultNeighborRate, NeighborBurst: router.DefaultNeighborBurst,
+		StrangerRate: router.DefaultStrangerRate, StrangerBurst: router.DefaultStrangerBurst}
+	if got := def.ND.controlConfig(); got != want {
+		t.Errorf("default control path %+v, want the router's defaults %+v", got, want)
+	}
+	if def.Forward.AllowUnregisteredSources || def.Reassembly.Reserved != 0 {
+		t.Errorf("defaults: forward %+v, reassembly.reserved %d", def.Forward, def.Reassembly.Reserved)
+	}
+	path := writeConfig(t, yamlFor("nd.control_neighbor_rate", "50", "nd.control_neighbor_burst", "200",
+		"nd.control_stranger_rate", "2.5", "nd.control_stranger_burst", "120",
+		"reassembly.max_datagrams", "8", "reassembly.reserved", "7", "forward.allow_unregistered_sources", "true"))
+	cfg, err := load(path, map[string]string{"LOWPANBR_ND_CONTROL_STRANGER_RATE": "4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = router.ControlConfig{NeighborRate: 50, NeighborBurst: 200, StrangerRate: 4, StrangerBurst: 120}
+	if got := cfg.ND.controlConfig(); got != want {
+		t.Errorf("control path %+v, want %+v", got, want)
+	}
+	if !cfg.Forward.AllowUnregisteredSources {
+		t.Error("forward.allow_unregistered_sources not set")
+	}
+	r := cfg.Reassembly
+	if err := r.Validate(); err != nil || r.Reserved != 7 || r.MaxDatagrams != 8 {
+		t.Errorf("reassembly %+v: %v", r, err)
+	}
+	// 7 of 16 is fine, 7 of 4 is not, and says which key to look at too.
+	path = writeConfig(t, yamlFor("reassembly.max_datagrams", "4", "reassembly.reserved", "7"))
+	if _, err := load(path, nil); err == nil || !strings.Contains(err.Error(), "reassembly.reserved: 7: must be below max_datagrams 4") {
+		t.Errorf("reserved above max_datagrams: %v", err)
+	}
+	if none, err := load("", map[string]string{"LOWPANBR_REASSEMBLY_RESERVED": "-1"}); err != nil || none.Reassembly.Validate() != nil {
+		t.Errorf("reassembly.reserved -1 (none): %v", err)
 	}
 }
 

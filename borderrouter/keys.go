@@ -302,6 +302,18 @@ var keyTable = []key{
 			return nil
 		})),
 
+	controlRateKey("nd.control_neighbor_rate",
+		"ND messages per second admitted from each registered neighbour (RS, NS, EDAR from a node sending from its own address); a 6LR relaying many children's registrations needs more",
+		func(c *Config) *float64 { return &c.ND.ControlNeighborRate }),
+	controlBurstKey("nd.control_neighbor_burst", "ND messages a registered neighbour may send at once, above its rate",
+		func(c *Config) *int { return &c.ND.ControlNeighborBurst }),
+	controlRateKey("nd.control_stranger_rate",
+		"ND messages per second admitted from all strangers together (nodes not registered yet, or anybody spoofing them): what a flood of made-up registrations costs in replies on the air",
+		func(c *Config) *float64 { return &c.ND.ControlStrangerRate }),
+	controlBurstKey("nd.control_stranger_burst",
+		"ND messages from strangers admitted at once, above their rate: room for nodes joining together (an RS and an NS each, and a proof NS with nd.apnd)",
+		func(c *Config) *int { return &c.ND.ControlStrangerBurst }),
+
 	newKey("reassembly.timeout", "", "",
 		fmt.Sprintf("how long the fragments of a datagram are kept from the first (RFC 4944 §5.3); 0: %s; at most %s",
 			fmtDuration(lowpan.DefaultReassemblyTimeout), fmtDuration(lowpan.MaxReassemblyTimeout)),
@@ -338,6 +350,22 @@ var keyTable = []key{
 			}
 			return nil
 		})),
+	newKey("reassembly.reserved", "", "",
+		"datagrams reassembled at once kept for registered neighbours, so that first fragments from strangers (a flood from made-up sources) cannot take them; the others share the rest; 0: half of max_datagrams; -1: none; at most max_datagrams − 1",
+		anyInt(func(c *Config) *int { return &c.Reassembly.Reserved }, func(c *Config, n int64) *FieldError {
+			md := int64(cmp.Or(c.Reassembly.MaxDatagrams, lowpan.DefaultMaxDatagrams))
+			switch {
+			case n < -1:
+				return reason("want -1 (none), 0 (half of max_datagrams) or 1..max_datagrams − 1")
+			case md >= 1 && n >= md:
+				return &FieldError{Reason: fmt.Sprintf("must be below max_datagrams %d (strangers need one)", md), also: "reassembly.max_datagrams"}
+			}
+			return nil
+		})),
+
+	newKey("forward.allow_unregistered_sources", "", "",
+		"forward packets from a registered neighbour whose source address is not registered through it (source address validation off for them), for RPL routers that route for nodes registered with them only; packets from neighbours that are not registered, and link-local sources not theirs, are dropped all the same: true or false",
+		boolValue{at: func(c *Config) *bool { return &c.Forward.AllowUnregisteredSources }}),
 
 	newKey("upstream.interface", "upstream-ra", "IFACE", `LAN interface on which to send RAs with a route to the mesh prefix (RFC 4191); "": none`,
 		stringValue{at: func(c *Config) *string { return &c.Upstream.Interface }, valid: func(_ *Config, s string) *FieldError {
@@ -566,6 +594,35 @@ var keyTable = []key{
 		intValue[int]{at: func(c *Config) *int { return &c.Sim.OTNode }, lo: 0, hi: otsim.MaxNodeID, want: fmt.Sprintf("0..%d", otsim.MaxNodeID)}),
 	newKey("sim.ble_nodes", "sim-ble-nodes", "N", "simulated BLE IPSP nodes beside the 802.15.4 mesh, on a simulated BLE controller (without ble.url): 0..32",
 		intValue[int]{at: func(c *Config) *int { return &c.Sim.BLENodes }, lo: 0, hi: 32, want: "0..32"}),
+}
+
+// Limits of the control path's rates and bursts: above them a flood of
+// replies would fill the air (a frame takes 4 ms at 250 kbit/s, so 250 a
+// second is all one channel carries).
+const (
+	maxControlRate  = 1000
+	maxControlBurst = 10000
+)
+
+// controlRateKey is a rate of the ND control path's admission
+// (router.ControlConfig), in messages per second.
+func controlRateKey(name, what string, at func(*Config) *float64) key {
+	want := fmt.Sprintf("above 0, at most %d", maxControlRate)
+	return newKey(name, "", "", fmt.Sprintf("%s: %s", what, want),
+		floatValue{at: at, valid: func(_ *Config, f float64) *FieldError {
+			if !(f > 0 && f <= maxControlRate) {
+				return reason("want a rate per second %s", want)
+			}
+			return nil
+		}})
+}
+
+// controlBurstKey is a burst of the ND control path's admission, in
+// messages.
+func controlBurstKey(name, what string, at func(*Config) *int) key {
+	want := fmt.Sprintf("1..%d", maxControlBurst)
+	return newKey(name, "", "", fmt.Sprintf("%s: %s", what, want),
+		intValue[int]{at: at, lo: 1, hi: maxControlBurst, want: want})
 }
 
 // anyInt is an int whose type is its only limit on reading; valid checks

@@ -34,50 +34,64 @@ import (
 // ControlConfig bounds the control path. Zero values take the defaults.
 type ControlConfig struct {
 	// Queue is the number of received messages waiting for the control
-	// worker, for registered neighbours and for strangers each (default
-	// 32).
+	// worker, for registered neighbours and for strangers each
+	// (DefaultControlQueue).
 	Queue int
 	// NeighborRate and NeighborBurst bound each registered neighbour
-	// (default 20 per second, burst 40): enough for a 6LR relaying the
-	// registrations (EDAR) of many children at once.
+	// (DefaultNeighborRate, DefaultNeighborBurst): enough for a 6LR
+	// relaying the registrations (EDAR) of many children at once.
 	NeighborRate, NeighborBurst float64
 	// SourceRate and SourceBurst bound each stranger, by link-layer
-	// address and by IPv6 source each (default 1 per second, burst 5): a
-	// node joining sends an RS and an NS or two (RFC 6775 §5.3, §5.5).
+	// address and by IPv6 source each (DefaultSourceRate,
+	// DefaultSourceBurst): a node joining sends an RS and an NS or two
+	// (RFC 6775 §5.3, §5.5), three with an RFC 8928 proof.
 	SourceRate, SourceBurst float64
 	// StrangerRate and StrangerBurst bound all strangers together
-	// (default 10 per second, burst 30): what a flood from spoofed
-	// sources can cost, in replies on the air.
+	// (DefaultStrangerRate, DefaultStrangerBurst): what a flood from
+	// spoofed sources can cost, in replies on the air.
 	StrangerRate, StrangerBurst float64
-	// Sources bounds each table of per-source buckets (default 1024): the
-	// source entered first is forgotten first.
+	// Sources bounds each table of per-source buckets
+	// (DefaultControlSources): the source entered first is forgotten
+	// first.
 	Sources int
 }
 
+// The control path's defaults (ControlConfig).
+const (
+	DefaultControlQueue   = 32
+	DefaultNeighborRate   = 20
+	DefaultNeighborBurst  = 40
+	DefaultSourceRate     = 1
+	DefaultSourceBurst    = 5
+	DefaultStrangerRate   = 10
+	DefaultStrangerBurst  = 30
+	DefaultControlSources = 1024
+)
+
 func (c *ControlConfig) setDefaults() {
 	if c.Queue <= 0 {
-		c.Queue = 32
+		c.Queue = DefaultControlQueue
 	}
 	if c.NeighborRate <= 0 {
-		c.NeighborRate = 20
+		c.NeighborRate = DefaultNeighborRate
 	}
 	if c.NeighborBurst <= 0 {
-		c.NeighborBurst = 40
+		c.NeighborBurst = DefaultNeighborBurst
 	}
 	if c.SourceRate <= 0 {
-		c.SourceRate = 1
+		c.SourceRate = DefaultSourceRate
 	}
 	if c.SourceBurst <= 0 {
-		c.SourceBurst = 5
+		c.SourceBurst = DefaultSourceBurst
 	}
 	if c.StrangerRate <= 0 {
-		c.StrangerRate = 10
+		c.StrangerRate = DefaultStrangerRate
 	}
 	if c.StrangerBurst <= 0 {
-		c.StrangerBurst = 30
+		c.StrangerBurst = DefaultStrangerBurst
 	}
 	if c.Sources <= 0 {
-		c.Sources = 1024
+		c.Sources = DefaultControlSources
 	}
 }
 
