@@ -65,9 +65,9 @@ type Config struct {
 	// QueueSize is kept for compatibility and unused: transmissions wait
 	// for the radio in call order, each bounded by its context.
 	QueueSize int
-	// RxBuffer bounds received frames waiting for the consumer (default
-	// 64); the pool of receive buffers the driver lends holds as many,
-	// plus rxPoolSpare.
+	// RxBuffer bounds received frames waiting for the consumer
+	// (DefaultRxBuffer); the pool of receive buffers the driver lends
+	// holds as many, plus rxPoolSpare.
 	RxBuffer int
 	// ResetTimeout bounds the wait for the reset notification (default 2 s).
 	ResetTimeout time.Duration
@@ -132,6 +132,15 @@ type Stats struct {
 	Spinel spinel.ClientStats
 	Up     bool
 }
+
+// DefaultRxBuffer is Config.RxBuffer's default: 256 frames, 128 ms of a
+// 2,000 frames/s flood through the serial line (a second of what one
+// 802.15.4 channel carries), so that a consumer held up for a GC pause or
+// a busy CPU loses nothing. 64 overflowed under the adversarial FRAG1
+// floods. Each slot costs 216 octets (a 64-octet radio.Frame in the
+// channel, a 144-octet buffer in the pool and its pointer): 55 KiB in all,
+// 40 KiB more than 64 slots.
+const DefaultRxBuffer = 256
 
 // rxPoolSpare is how many receive buffers the pool holds beyond RxBuffer:
 // the frames the consumer is working on.
@@ -208,7 +217,7 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 		cfg.QueueSize = 16
 	}
 	if cfg.RxBuffer <= 0 {
-		cfg.RxBuffer = 64
+		cfg.RxBuffer = DefaultRxBuffer
 	}
 	if cfg.ResetTimeout <= 0 {
 		cfg.ResetTimeout = 2 * time.Second
