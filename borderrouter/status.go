@@ -96,6 +96,9 @@ type Registration struct {
 	ExpiresIn string `json:"expires_in"`
 	LinkAddr  string `json:"link_addr,omitempty"` // registered directly
 	Via       string `json:"via,omitempty"`       // registered through this 6LR
+	// Protected: proven by its Crypto-ID (RFC 8928); only its owner may
+	// change or remove it.
+	Protected bool `json:"protected"`
 }
 
 // Route is how the border router reaches a registered address.
@@ -122,6 +125,9 @@ type SimNode struct {
 	Forwarded    int    `json:"forwarded"`
 	Deregistered bool   `json:"deregistered,omitempty"`
 	Sessions     int    `json:"sessions,omitempty"` // BLE: connections so far
+	// Protected: the node's registration in force was made with a
+	// Crypto-ID proof (RFC 8928 §6.1).
+	Protected bool `json:"protected"`
 }
 
 // Status reports the border router.
@@ -169,7 +175,8 @@ func (b *BorderRouter) Registrations() []Registration {
 	out := []Registration{}
 	for _, r := range b.nd.Registry().Snapshot(now) {
 		j := Registration{Address: r.Addr.String(), ROVR: r.ROVR.String(),
-			Lifetime: (time.Duration(r.Lifetime) * time.Minute).String(), ExpiresIn: r.Expires.Sub(now).Round(time.Second).String()}
+			Lifetime: (time.Duration(r.Lifetime) * time.Minute).String(), ExpiresIn: r.Expires.Sub(now).Round(time.Second).String(),
+			Protected: r.Protected}
 		if r.HasTID {
 			tid := r.TID
 			j.TID = &tid
@@ -236,7 +243,7 @@ func (b *BorderRouter) SimNodes() []SimNode {
 	for _, n := range b.bleNodes {
 		st := n.State()
 		j := SimNode{Name: n.Name(), EUI64: n.Addr().String(), Role: "6LN (BLE)", Registered: st.Registered, Status: st.Status.String(),
-			Echoes: st.Echoes, Deregistered: st.Deregistered, Sessions: n.Sessions()}
+			Echoes: st.Echoes, Deregistered: st.Deregistered, Sessions: n.Sessions(), Protected: st.Protected}
 		if st.Global.IsValid() {
 			j.Address = st.Global.String()
 		}
@@ -253,7 +260,8 @@ func (b *BorderRouter) SimNodes() []SimNode {
 		st := n.State()
 		eui := n.Config().EUI64
 		j := SimNode{Name: n.Name(), EUI64: colonHex(eui[:]), Role: n.Config().Role.String(), Registered: st.Registered,
-			Status: st.Status.String(), Routes: st.Routes, Echoes: st.Echoes, Forwarded: st.Forwarded, Deregistered: st.Deregistered}
+			Status: st.Status.String(), Routes: st.Routes, Echoes: st.Echoes, Forwarded: st.Forwarded, Deregistered: st.Deregistered,
+			Protected: st.Protected}
 		if st.Global.IsValid() {
 			j.Address = st.Global.String()
 		}

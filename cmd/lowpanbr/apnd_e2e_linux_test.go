@@ -3,6 +3,8 @@
 package main
 
 import (
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +72,7 @@ func TestEndToEndAPNDIntruders(t *testing.T) {
 			found = true
 			// The intruders copy the ROVR: the link-layer address tells
 			// whose registration it is. A Crypto-ID is 128 bits.
-			if !strings.EqualFold(r.LinkAddr, nodes[name].EUI64) || len(r.ROVR) != 32 {
+			if !strings.EqualFold(r.LinkAddr, nodes[name].EUI64) || len(r.ROVR) != 32 || !r.Protected {
 				t.Errorf("%s's address registered as %+v, want under its Crypto-ID at %s", name, r, nodes[name].EUI64)
 			}
 		}
@@ -79,7 +81,34 @@ func TestEndToEndAPNDIntruders(t *testing.T) {
 		}
 		ping(t, n.lan, nodeAddr(i), 56)
 	}
+	var all []borderrouter.SimNode
+	if err := d.get(t, "/api/v1/sim/nodes", &all); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range all {
+		if victim := !strings.HasPrefix(x.Name, "intruder-"); x.Protected != victim {
+			t.Errorf("%s: protected %v in /api/v1/sim/nodes, want %v", x.Name, x.Protected, victim)
+		}
+	}
+	// lowpanbr nodes says which registrations are protected.
+	out, err := exec.Command(daemonBinary(t), "nodes", "--api", d.api).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lowpanbr nodes: %v\n%s", err, out)
+	}
+	for i := range 4 {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(nodeAddr(i).String()) + `\s+\S+\s+\d+\s+yes\s`).Match(out) {
+			t.Errorf("lowpanbr nodes: n%d not shown protected:\n%s", i+1, out)
+		}
+	}
+	if !strings.Contains(string(out), "4 registered, 4 protected") {
+		t.Errorf("lowpanbr nodes: no count of the protected:\n%s", out)
+	}
 	m := scrape(t, n.br)
+	if m[`lowpanbr_nd_registrations_protected`] != 4 || m[`lowpanbr_nd_apnd_proofs_total{result="proven"}`] < 4 ||
+		m[`lowpanbr_nd_apnd_proofs_total{result="failed"}`] < 2 || m[`lowpanbr_nd_apnd_challenges_total`] < 6 {
+		t.Errorf("AP-ND metrics: protected %v, proven %v, failed %v, challenges %v", m[`lowpanbr_nd_registrations_protected`],
+			m[`lowpanbr_nd_apnd_proofs_total{result="proven"}`], m[`lowpanbr_nd_apnd_proofs_total{result="failed"}`], m[`lowpanbr_nd_apnd_challenges_total`])
+	}
 	if m[`lowpanbr_nd_registration_outcomes_total{status="validation_failed"}`] < 2 ||
 		m[`lowpanbr_nd_registration_outcomes_total{status="duplicate"}`] < 2 ||
 		m[`lowpanbr_nd_registration_outcomes_total{status="validation_requested"}`] < 6 {

@@ -22,7 +22,7 @@ import (
 
 const statusUsage = `usage:
   lowpanbr status [--api SOCKET]   radio, prefix, contexts, counters, neighbours
-  lowpanbr nodes  [--api SOCKET]   registered addresses: owner (ROVR), TID, lifetime, how reached
+  lowpanbr nodes  [--api SOCKET]   registered addresses: owner (ROVR), TID, protected (RFC 8928), lifetime, how reached
   lowpanbr routes [--api SOCKET]   the next hop of every registered address
 
 They talk to the daemon's status API: --api, else $LOWPANBR_API_SOCKET,
@@ -112,7 +112,8 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(w, "Context %d:\t%s (%s)\n", c.ID, c.Prefix, state)
 	}
-	fmt.Fprintf(w, "Registrations:\t%d live (%d direct, %d via 6LRs) of %d\n", s.Registry.Live, s.Registry.Direct, s.Registry.Via6LR, s.Registry.Capacity)
+	fmt.Fprintf(w, "Registrations:\t%d live (%d direct, %d via 6LRs) of %d; %d protected (RFC 8928), %d tentative\n",
+		s.Registry.Live, s.Registry.Direct, s.Registry.Via6LR, s.Registry.Capacity, s.Registry.Protected, s.Registry.Tentative)
 	fmt.Fprintf(w, "Uptime:\t%s\n", s.Uptime)
 	w.Flush()
 	fmt.Fprintln(stdout)
@@ -155,7 +156,7 @@ func runNodes(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "ADDRESS\tROVR\tTID\tLIFETIME\tEXPIRES IN\tREACHED")
+	fmt.Fprintln(w, "ADDRESS\tROVR\tTID\tPROTECTED\tLIFETIME\tEXPIRES IN\tREACHED")
 	for _, r := range regs {
 		tid := "-"
 		if r.TID != nil {
@@ -165,11 +166,25 @@ func runNodes(args []string, stdout, stderr io.Writer) error {
 		if r.Via != "" {
 			reached = "via 6LR " + r.Via
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Address, r.ROVR, tid, r.Lifetime, r.ExpiresIn, reached)
+		protected := "no"
+		if r.Protected {
+			protected = "yes"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Address, r.ROVR, tid, protected, r.Lifetime, r.ExpiresIn, reached)
 	}
 	w.Flush()
-	fmt.Fprintf(stdout, "%d registered\n", len(regs))
+	fmt.Fprintf(stdout, "%d registered, %d protected\n", len(regs), countProtected(regs))
 	return nil
+}
+
+func countProtected(regs []borderrouter.Registration) int {
+	n := 0
+	for _, r := range regs {
+		if r.Protected {
+			n++
+		}
+	}
+	return n
 }
 
 func runRoutes(args []string, stdout, stderr io.Writer) error {
