@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/lowpanbr/lowpanbr/internal/netlinkx"
 
@@ -252,7 +253,14 @@ func (d *tunDevice) Close() error {
 				errs = append(errs, fmt.Errorf("restore MTU %d: %w", d.restoreMTU, err))
 			}
 		}
-		if err := d.wg.Close(); err != nil {
+		// wireguard's Close closes its shutdown channel, then writes to the
+		// pipe that wakes its netlink listener (rwcancel Cancel). When a
+		// netlink event — our own MTU restore just above — wakes the
+		// listener in between, it sees the shutdown, returns and closes
+		// that pipe, and the write fails with EPIPE; the TUN descriptor is
+		// closed all the same (tun_linux.go NativeTun.Close,
+		// routineNetlinkListener), so that error says nothing.
+		if err := d.wg.Close(); err != nil && !errors.Is(err, syscall.EPIPE) {
 			errs = append(errs, err)
 		}
 		if err := errors.Join(errs...); err != nil {
