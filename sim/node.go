@@ -51,7 +51,8 @@ type NodeConfig struct {
 	Channel uint8
 	PANID   uint16
 	Role    Role
-	// Lifetime of its registration; it renews at half of it.
+	// Lifetime of its registration, as it asks for it; it refreshes by the
+	// lifetime the router grants in the NA (refreshAfter).
 	Lifetime time.Duration
 	// ROVR overrides the registration owner (default: the EUI-64), for
 	// tests of duplicate registrations.
@@ -79,7 +80,7 @@ type NodeConfig struct {
 	// attack makes the node an intruder (mesh.go's Intruders variants).
 	attack attack
 
-	// renewEvery overrides the renewal interval (Lifetime/2), for tests.
+	// renewEvery overrides the renewal interval (refreshAfter), for tests.
 	renewEvery time.Duration
 }
 
@@ -125,7 +126,28 @@ const (
 	// failedBackoff bounds the wait before a refused registration is tried
 	// again.
 	failedBackoff = time.Minute
+	// refreshMargin is how long before its registration runs out a node
+	// registers again, and shortRefresh when granted only one minute: as
+	// RIOT's GNRC does (_nib-6ln.c _handle_aro schedules the
+	// re-registration (lifetime − 1) minutes after the NA, 30 s when the
+	// lifetime is one minute).
+	refreshMargin = time.Minute
+	shortRefresh  = 30 * time.Second
 )
+
+// refreshAfter is how long after a successful registration with lifetime
+// granted (in minutes, from the NA's EARO) the node registers again:
+// RIOT's schedule (refreshMargin), drawn down by up to 10 % so that
+// nodes that registered together do not refresh together (RFC 8415 §15's
+// randomisation, as for the RSs; never later than RIOT's point, which
+// leaves the margin for the NS's retransmissions).
+func (j *jitter) refreshAfter(granted uint16) time.Duration {
+	d := time.Duration(granted)*time.Minute - refreshMargin
+	if granted <= 1 {
+		d = shortRefresh
+	}
+	return j.scale(d, 0.9, 1)
+}
 
 // attack is how an intruder registers another node's address (mesh.go).
 type attack struct {
@@ -233,6 +255,11 @@ type NodeState struct {
 	// Protected: the registration in force was made with a Crypto-ID
 	// proof (the node answered a challenge for it, RFC 8928 §6.1).
 	Protected bool
+	// Granted is the registration lifetime the router granted in its last
+	// successful NA (RFC 8505 §4.1; at most the one asked for), and
+	// Refresh when the node registers again (refreshAfter).
+	Granted time.Duration
+	Refresh time.Time
 	// Challenges counts the challenges the node answered (as a 6LN) and
 	// ChallengesSent those it sent its children (as an AP-ND 6LR).
 	Challenges, ChallengesSent int
@@ -327,11 +354,13 @@ type Node struct {
 	copied []byte
 }
 
-// naAnswer is the registration answer an NA(EARO) carries: its status and,
-// in a challenge (RFC 8928 §6.1), the router's nonce.
+// naAnswer is the registration answer an NA(EARO) carries: its status,
+// the lifetime granted and, in a challenge (RFC 8928 §6.1), the router's
+// nonce.
 type naAnswer struct {
-	status nd.Status
-	nonce  []byte
+	status   nd.Status
+	lifetime uint16
+	nonce    []byte
 }
 
 // AttachNode puts a node on the medium; Run brings it up.
@@ -383,6 +412,11 @@ func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
 	n.iid, _ = addr.IID()
 	n.ll = lowpan.LinkLocalFromIID(n.iid)
 	n.claimed = cfg.Address
+	// RFC 8505 §5.2.1: a node starts its TID at 240 (256 −
+	// SEQUENCE_WINDOW, the lollipop's linear region), so that after a
+	// reboot its registrations are taken for newer than the ones it made
+	// before; register steps it first.
+	n.tid = nd.TIDInitial - 1
 	return n
 }
 
@@ -403,7 +437,11 @@ func (n *Node) imitate(victim *Node) {
 		if victim.cfg.ROVR != nil {
 			n.copied = bytes.Clone(victim.cfg.ROVR)
 		}
-		n.tid = tid + 15 // register adds one
+		// 15 steps ahead; register takes the 16th, SEQUENCE_WINDOW.
+		for range nd.SequenceWindow - 1 {
+			tid = nd.NextTID(tid)
+		}
+		n.tid = tid
 	}
 	n.mu.Unlock()
 }
@@ -469,21 +507,25 @@ func (n *Node) Run(ctx context.Context) error {
 		if !n.State().Router.IsValid() && !n.solicit(ctx) {
 			return nil
 		}
-		wait := n.cfg.Lifetime / 2 // refresh before expiry
-		if n.cfg.renewEvery > 0 {
-			wait = n.cfg.renewEvery
-		}
-		// Spread the refreshes of nodes that registered together (RFC
-		// 8415 §15's ±10 %, as for the RSs).
-		wait = n.rng.scale(wait, 0.9, 1.1)
 		lifetime := uint16(n.cfg.Lifetime / time.Minute)
 		if n.cfg.attack.deregister {
 			lifetime = 0 // an intruder removing the victim's registration
 		}
-		err := n.register(ctx, lifetime)
+		granted, err := n.register(ctx, lifetime)
+		var wait time.Duration
 		switch {
 		case err == nil:
 			backoff = 0
+			// Refresh by the lifetime the router granted (RFC 8505
+			// §4.1: the NA's EARO carries it; a 6LBR may give less than
+			// asked), not the one asked for.
+			if granted == 0 { // an intruder's deregistration: again later
+				granted = uint16(n.cfg.Lifetime / time.Minute)
+			}
+			wait = n.rng.refreshAfter(granted)
+			if n.cfg.renewEvery > 0 {
+				wait = n.rng.scale(n.cfg.renewEvery, 0.9, 1.1)
+			}
 		case errors.Is(err, errNoNA) && !n.State().Registered:
 			// RFC 6775 §5.5.3 / RFC 4861 §7.3.3: a router that answers
 			// none of MAX_UNICAST_SOLICIT NSs is unreachable; look for a
@@ -500,6 +542,9 @@ func (n *Node) Run(ctx context.Context) error {
 			backoff = min(max(2*backoff, retransTimer), failedBackoff)
 			wait = n.rng.scale(backoff, 0.9, 1.1)
 		}
+		n.mu.Lock()
+		n.st.Refresh = time.Now().Add(wait)
+		n.mu.Unlock()
 		if !n.pause(ctx, wait) {
 			return nil
 		}
@@ -567,7 +612,7 @@ func (n *Node) Deregister(ctx context.Context) error {
 }
 
 func (n *Node) deregister(ctx context.Context) error {
-	err := n.register(ctx, 0)
+	_, err := n.register(ctx, 0)
 	n.mu.Lock()
 	n.st.Registered, n.st.Deregistered, n.st.Global = false, true, netip.Addr{}
 	n.mu.Unlock()
@@ -640,17 +685,17 @@ func (n *Node) candidate() netip.Addr {
 // register sends an NS with an EARO for the node's address to its router
 // and waits for the NA, sending the NS up to MAX_UNICAST_SOLICIT times
 // (RFC 6775 §5.5.1); errNoNA when none was answered.
-func (n *Node) register(ctx context.Context, lifetime uint16) error {
+func (n *Node) register(ctx context.Context, lifetime uint16) (granted uint16, err error) {
 	addr := n.candidate()
 	st := n.State()
 	if !addr.IsValid() || !st.Router.IsValid() {
-		return errors.New("no prefix or router yet")
+		return 0, errors.New("no prefix or router yet")
 	}
 	// One TID per registration: a retransmission is the same registration
 	// (RFC 8505 §5.2 orders registrations by TID), and the 6LR relaying
 	// it matches the EDAC to it by TID.
 	n.mu.Lock()
-	n.tid++
+	n.tid = nd.NextTID(n.tid) // RFC 8505 §5.2.1: 255 and 127 go on to 0
 	tid, rovr := n.tid, n.copied
 	n.mu.Unlock()
 	if rovr == nil {
@@ -666,7 +711,7 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 	cflag := n.cfg.Key != nil && (n.cfg.ROVR == nil && !n.cfg.attack.copyROVR || n.cfg.attack.cflag)
 	ns, err := n.registrationNS(addr, st.Router, aro, cflag)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	select { // a stale answer must not count for this request
 	case <-n.na:
@@ -692,7 +737,7 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 				// new NS of the same registration (same TID).
 				challenges++
 				if ns, err = n.proofNS(addr, st.Router, aro, a.nonce); err != nil {
-					return err
+					return 0, err
 				}
 				proven = true
 				n.mu.Lock()
@@ -701,14 +746,20 @@ func (n *Node) register(ctx context.Context, lifetime uint16) error {
 				attempt = -1 // the proof gets its own retransmissions
 				continue
 			}
-			return n.registered(addr, st.Router, lifetime, a.status, proven)
+			granted := a.lifetime
+			if granted == 0 || granted > lifetime {
+				// A success with no lifetime, or more than asked for, is
+				// not a grant to go by: keep to the one asked for.
+				granted = lifetime
+			}
+			return granted, n.registered(addr, st.Router, granted, a.status, proven)
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
-	return fmt.Errorf("registration of %v with %v: %w", addr, st.Router, errNoNA)
+	return 0, fmt.Errorf("registration of %v with %v: %w", addr, st.Router, errNoNA)
 }
 
 // registrationNS builds the NS(EARO) registering addr with router, the
@@ -755,6 +806,7 @@ func (n *Node) registered(addr, router netip.Addr, lifetime uint16, s nd.Status,
 		return fmt.Errorf("registration of %v refused: status %v", addr, s)
 	}
 	n.st.Protected = proven
+	n.st.Granted = time.Duration(lifetime) * time.Minute
 	if !n.st.Registered {
 		n.log.Info("registered", "addr", addr, "role", n.cfg.Role, "router", router)
 	}
@@ -829,7 +881,7 @@ func (n *Node) handleND(p []byte, from lowpan.LinkAddr, isRouter bool) {
 		if m.ARO == nil || !m.Dst.IsLinkLocalUnicast() {
 			return
 		}
-		a := naAnswer{status: m.ARO.Status()}
+		a := naAnswer{status: m.ARO.Status(), lifetime: m.ARO.Lifetime()}
 		var opts nd.APNDOptions
 		if nd.ParseAPNDOptions(m.Options, &opts) == nil && opts.Nonce != nil {
 			a.nonce = bytes.Clone(opts.Nonce.Nonce())
@@ -1084,6 +1136,12 @@ func (n *Node) handleDAC(m *nd.Message) {
 		return // an asynchronous EDAC (moved) or a stale one: nothing waits
 	}
 	r.aro.Status = da.Status()
+	if r.aro.Status == nd.StatusSuccess {
+		// The 6LBR's grant comes back in the EDAC (RFC 8505 §4.2, the
+		// Registration Lifetime it capped): the child refreshes by the
+		// NA's lifetime, so the NA carries the grant, not the request.
+		r.aro.Lifetime = da.Lifetime()
+	}
 	if r.aro.Status == nd.StatusValidationRequested && n.apnd != nil {
 		// RFC 8928 §6: "The 6LR MUST challenge the 6LN when the 6LBR
 		// signals to do so, which is done with an EDAC message with a

@@ -85,12 +85,17 @@ func TestNodeRenews(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	deadline := time.Now().Add(20 * time.Second)
 	var first nd.Registration
+	seen := false
 	for {
 		st := n.State()
 		if reg, ok := b.nd.Registry().Lookup(st.Global, time.Now()); ok && st.Registered {
-			if first.TID == 0 {
-				first = reg
-			} else if st.Renewed >= 2 && reg.TID > first.TID && reg.Expires.After(first.Expires) {
+			if !seen {
+				first, seen = reg, true
+				// RFC 8505 §5.2.1: the first TID is 240.
+				if first.TID != nd.TIDInitial {
+					t.Errorf("first registration's TID %d, want %d", first.TID, nd.TIDInitial)
+				}
+			} else if st.Renewed >= 2 && nd.CompareTID(reg.TID, first.TID) == nd.TIDNewer && reg.Expires.After(first.Expires) {
 				return
 			}
 		}
@@ -98,6 +103,56 @@ func TestNodeRenews(t *testing.T) {
 			t.Fatalf("no renewal: state %+v, first registration %+v", st, first)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A node refreshes by the lifetime the router granted, not the one it
+// asked for: asking 10 h of a 6LBR that grants at most an hour (nd's
+// DefaultMaxLifetime), directly and through a 6LR (whose NA carries the
+// EDAC's grant), it is told 60 min and registers again within RIOT's
+// (lifetime − 1) minutes, not at half of 10 h. Its first TID is 240.
+func TestNodeRefreshesByGrantedLifetime(t *testing.T) {
+	b := startBR(t, MeshConfig{Topology: Line, Nodes: 2, Lifetime: 10 * time.Hour})
+	granted := time.Duration(nd.DefaultMaxLifetime/time.Minute) * time.Minute
+	for _, n := range b.mesh.Nodes() {
+		st := n.State()
+		reg, ok := b.nd.Registry().Lookup(st.Global, time.Now())
+		if !ok || time.Duration(reg.Lifetime)*time.Minute != granted || reg.TID != nd.TIDInitial {
+			t.Errorf("%s: registry %+v (found %v), want %v granted under TID %d", n.Name(), reg, ok, granted, nd.TIDInitial)
+		}
+		if st.Granted != granted {
+			t.Errorf("%s: granted %v in its NA, want %v", n.Name(), st.Granted, granted)
+		}
+		// Refresh is set just after the NA: within (granted − 1 min) ×
+		// [0.9, 1] of now.
+		in := time.Until(st.Refresh)
+		if lo, hi := (granted-refreshMargin)*9/10-time.Minute, granted-refreshMargin; in < lo || in > hi {
+			t.Errorf("%s refreshes in %v, want %v–%v", n.Name(), in, lo, hi)
+		}
+	}
+}
+
+// The refresh schedule is RIOT's (_nib-6ln.c _handle_aro), drawn down by
+// up to 10 %: 30 s for a one-minute lifetime, else a minute before it ends.
+func TestRefreshAfter(t *testing.T) {
+	eui := NodeEUI64(0)
+	j := newJitter(3, "n1", eui[:])
+	for _, tc := range []struct {
+		granted uint16
+		hi      time.Duration
+	}{{1, 30 * time.Second}, {2, time.Minute}, {10, 9 * time.Minute}, {60, 59 * time.Minute}, {0xffff, 0xfffe * time.Minute}} {
+		lo := tc.hi * 9 / 10
+		spread := false
+		for range 100 {
+			d := j.refreshAfter(tc.granted)
+			if d < lo || d > tc.hi {
+				t.Fatalf("granted %d min: refresh after %v, want %v–%v", tc.granted, d, lo, tc.hi)
+			}
+			spread = spread || d < tc.hi-(tc.hi-lo)/2
+		}
+		if !spread {
+			t.Errorf("granted %d min: every refresh in the upper half of %v–%v", tc.granted, lo, tc.hi)
+		}
 	}
 }
 
