@@ -82,6 +82,9 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 	cfg.TUN.Name = "lbrtest0"
 	cfg.Mesh.Prefix = netip.MustParsePrefix("2001:db8:7::/64")
 	cfg.Sim.Topology, cfg.Sim.Nodes = sim.Line, 2
+	// The nodes ask for sim.lifetime (10 min) and are granted 2 min: they
+	// refresh by the grant, directly and through the 6LR.
+	cfg.Registry.MaxLifetime = 2 * time.Minute
 	var logs syncBuffer
 	level := new(slog.LevelVar)
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: level}))
@@ -144,6 +147,16 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 			}
 		default:
 			t.Errorf("route to %s", r.Destination)
+		}
+	}
+	for _, r := range br.Registrations() {
+		if r.Lifetime != "2m0s" || r.Protected {
+			t.Errorf("registration %+v: want granted 2m, unprotected (no Crypto-ID)", r)
+		}
+	}
+	for _, n := range br.simMesh().Nodes() {
+		if st := n.State(); st.Granted != 2*time.Minute || time.Until(st.Refresh) > time.Minute {
+			t.Errorf("%s: granted %v, refreshes in %v: want 2m, within a minute", n.Name(), st.Granted, time.Until(st.Refresh))
 		}
 	}
 	st := br.Status()

@@ -249,7 +249,6 @@ var configErrorTests = []struct {
 	{"registry.max_per_link", "10001", "registry.max_per_link: 10001: exceeds registry.size 10000"},
 	{"registry.max_lifetime", "30s", "registry.max_lifetime: 30s: want 0 (1h) or 1m..1092h15m"},
 	{"registry.max_lifetime", "2000h", "registry.max_lifetime: 2000h: want 0 (1h) or 1m..1092h15m"},
-	{"registry.max_lifetime", "5m", "registry.max_lifetime: 5m: below sim.lifetime 10m: the simulated nodes would expire before they refresh"},
 	{"registry.save_delay", "2s", "registry.save_delay: 2s: want 0 (500ms) up to 1s"},
 	{"registry.save_delay", "-1s", "registry.save_delay: -1s: want 0 (500ms) up to 1s"},
 	{"nd.apnd", "maybe", `nd.apnd: "maybe": want true or false`},
@@ -520,6 +519,17 @@ func TestControlKeys(t *testing.T) {
 	}
 	if none, err := load("", map[string]string{"LOWPANBR_REASSEMBLY_RESERVED": "-1"}); err != nil || none.Reassembly.Validate() != nil {
 		t.Errorf("reassembly.reserved -1 (none): %v", err)
+	}
+}
+
+// A registry lifetime cap below what the simulated nodes ask for is
+// allowed: they refresh by the lifetime granted in the NA (sim's
+// refreshAfter), not the one they asked for.
+func TestMaxLifetimeBelowSimLifetime(t *testing.T) {
+	path := writeConfig(t, yamlFor("registry.max_lifetime", "5m", "sim.lifetime", "2h"))
+	cfg, err := load(path, nil)
+	if err != nil || cfg.Registry.MaxLifetime != 5*time.Minute || cfg.Sim.Lifetime != 2*time.Hour {
+		t.Errorf("registry.max_lifetime 5m, sim.lifetime 2h: %v (%+v, %v)", err, cfg.Registry, cfg.Sim.Lifetime)
 	}
 }
 

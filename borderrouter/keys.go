@@ -234,18 +234,11 @@ var keyTable = []key{
 			}
 			return atMostSize(c, n)
 		})),
+	// No check against sim.lifetime: the simulated nodes, like RIOT's,
+	// refresh by the lifetime granted in the NA (or a 6LR's NA carrying
+	// the EDAC's), so a cap below what they ask for is what they go by.
 	lifetimeKey("registry.max_lifetime", "longest registration lifetime granted; a node asking more is given this in the NA (whole minutes)",
-		nd.DefaultMaxLifetime, time.Minute, nd.MaxLifetime, func(c *Config) *time.Duration { return &c.Registry.MaxLifetime },
-		func(c *Config, d time.Duration) *FieldError {
-			// The simulated nodes refresh by their own lifetime, not the
-			// one granted in the NA: a cap below it would let them expire.
-			max := cmp.Or(d, nd.DefaultMaxLifetime)
-			if c.Simulated() && c.Sim.Lifetime > max {
-				return &FieldError{Value: fmtDuration(max), Reason: fmt.Sprintf("below sim.lifetime %s: the simulated nodes would expire before they refresh", fmtDuration(c.Sim.Lifetime)),
-					also: "sim.lifetime"}
-			}
-			return nil
-		}),
+		nd.DefaultMaxLifetime, time.Minute, nd.MaxLifetime, func(c *Config) *time.Duration { return &c.Registry.MaxLifetime }, nil),
 	newKey("registry.save_delay", "", "",
 		fmt.Sprintf("how long a registry change waits to be written with those that follow it (one write and fsync for a burst); 0: %s; at most 1s, so that every change is on disk within about a second",
 			fmtDuration(nd.DefaultSaveDelay)),
@@ -549,7 +542,7 @@ var keyTable = []key{
 	newKey("sim.crypto_type", "sim-crypto-type", "TYPE", "Crypto-Type of the simulated nodes' keys (RFC 8928 §8.2): ecdsa256 (NIST P-256) or ed25519",
 		enumValue[nd.CryptoType]{at: func(c *Config) *nd.CryptoType { return &c.Sim.CryptoType },
 			values: []nd.CryptoType{nd.CryptoECDSAP256, nd.CryptoEd25519}, names: []string{"ecdsa256", "ed25519"}}),
-	newKey("sim.lifetime", "sim-lifetime", "DURATION", "registration lifetime of the simulated nodes: at least 1m",
+	newKey("sim.lifetime", "sim-lifetime", "DURATION", "registration lifetime the simulated nodes ask for; they refresh by the one granted (at most registry.max_lifetime) a minute before it ends: at least 1m",
 		durationValue{at: func(c *Config) *time.Duration { return &c.Sim.Lifetime }, valid: func(_ *Config, d time.Duration) *FieldError {
 			if d != 0 && d < time.Minute {
 				return reason("want at least 1m (the EARO counts minutes)")
