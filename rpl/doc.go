@@ -1,0 +1,34 @@
+// Package rpl holds the wire formats of RPL, the IPv6 Routing Protocol for
+// Low-Power and Lossy Networks, as byte-slice views with accessors and
+// explicit Append encoders, in the style of package nd and internal/ip6:
+// Parse or Validate checks a message once, the accessors then trust it;
+// parsing and option iteration do not allocate.
+//
+// Implemented:
+//   - RFC 6550 §6: the ICMPv6 RPL control message (type 155) with the
+//     bases of DIS (§6.2), DIO (§6.3), DAO (§6.4, K and D flags, optional
+//     DODAGID) and DAO-ACK (§6.5).
+//   - RFC 6550 §6.7: options Pad1, PadN, DAG Metric Container (opaque; its
+//     RFC 6551 objects are left to the objective function), Route
+//     Information, DODAG Configuration (with RFC 9035's T flag and
+//     RFC 9008's D flag), RPL Target (with RFC 9010 §6.1's F and X flags
+//     and ROVR), Transit Information (with and without Parent Address),
+//     Solicited Information, Prefix Information, RPL Target Descriptor.
+//     Unknown options are passed over, as §6.7.1 asks.
+//   - RFC 6553 §6 and RFC 9008 §4.2: the RPL Option of the Hop-by-Hop
+//     header, type 0x63 or 0x23, with its O, R, F flags.
+//   - RFC 6554 §3: the Source Routing Header (Routing Type 3), encoding
+//     with CmprI, CmprE and Pad chosen from the route, decoding with the
+//     elided octets taken from the IPv6 destination, and the §4.1/§4.2
+//     checks (no multicast, no address twice, Segments Left in range).
+//
+// Left out:
+//   - Secure RPL (§6.1, §10; codes 0x80–0x83 and the Consistency Check
+//     0x8A): recognised and refused with ErrSecure.
+//   - P2P-RPL (RFC 6997, codes 0x04 and 0x05) and its options:
+//     ErrUnknownCode.
+//   - MOP 3 (storing with multicast): the MOP value is carried, the
+//     multicast behaviour belongs to no one here.
+//   - RFC 8138 6LoRH compression of RPI and SRH, and RPL state (DODAG,
+//     trickle, routes): other packages.
+package rpl
