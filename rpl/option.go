@@ -222,11 +222,27 @@ func prefixFrom(field []byte, bits int) netip.Prefix {
 	return p
 }
 
-// appendPrefixField appends the first ceil(bits/8) octets of p, with the
+// prefixFieldLen is the length of the prefix field the encoders write: 0,
+// 8 or 16 octets, whichever holds the prefix. RFC 6550 §6.7.5 and §6.7.7
+// allow any length that holds it, but RFC 4191 §2.3 (which the Route
+// Information option copies) allows only these three, and parsers follow
+// it: Wireshark 4.0 flags a Route Information or Target option with a
+// 6-octet or 7-octet prefix field as malformed (seen in TestTshark).
+func prefixFieldLen(bits int) int {
+	switch n := (bits + 7) / 8; {
+	case n == 0:
+		return 0
+	case n <= 8:
+		return 8
+	}
+	return 16
+}
+
+// appendPrefixField appends p's prefix field (prefixFieldLen octets), the
 // bits beyond the prefix length zero as §6.7.5 and §6.7.7 require.
 func appendPrefixField(b []byte, p netip.Prefix) []byte {
 	a := p.Masked().Addr().As16()
-	return append(b, a[:(p.Bits()+7)/8]...)
+	return append(b, a[:prefixFieldLen(p.Bits())]...)
 }
 
 func appendOptHdr(b []byte, t OptionType, n int) []byte { return append(b, byte(t), byte(n)) }
@@ -284,7 +300,7 @@ func AppendRouteInfo(b []byte, p netip.Prefix, prf uint8, lifetime uint32) ([]by
 	if !p.IsValid() || !p.Addr().Is6() || prf > 3 {
 		return b, errEncodePrefix
 	}
-	b = appendOptHdr(b, OptRouteInfo, routeInfoFixedLen+(p.Bits()+7)/8)
+	b = appendOptHdr(b, OptRouteInfo, routeInfoFixedLen+prefixFieldLen(p.Bits()))
 	b = append(b, byte(p.Bits()), prf<<3)
 	b = binary.BigEndian.AppendUint32(b, lifetime)
 	return appendPrefixField(b, p), nil
@@ -467,7 +483,7 @@ func AppendTarget(b []byte, p netip.Prefix, flags uint8, rovr []byte) ([]byte, e
 	if len(rovr)%rovrUnit != 0 || len(rovr) > maxROVRsz*rovrUnit || flags&^(TargetFlagF|TargetFlagX) != 0 {
 		return b, errEncodeROVR
 	}
-	plen := (p.Bits() + 7) / 8
+	plen := prefixFieldLen(p.Bits())
 	b = appendOptHdr(b, OptTarget, targetFixedLen+plen+len(rovr))
 	b = append(b, flags|byte(len(rovr)/rovrUnit), byte(p.Bits()))
 	b = appendPrefixField(b, p)
