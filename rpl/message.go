@@ -137,11 +137,6 @@ func (m Message) Validate() error {
 		}
 		return fmt.Errorf("rpl: %s of %d octets: %w", c, len(m), errBaseShort)
 	}
-	if c == CodeDIO {
-		if err := DIO(m[icmpHdr:]).validate(); err != nil {
-			return err
-		}
-	}
 	if err := m.Options().Validate(); err != nil {
 		return fmt.Errorf("rpl: %s: %w", c, err)
 	}
@@ -222,13 +217,10 @@ func (d DIS) Flags() uint8 { return d[0] }
 //	|G|0| MOP | Prf |     DTSN      |     Flags     |   Reserved    |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	|                        DODAGID (128 bits)                     |
+//
+// The bit after G is zero on transmission and ignored on receipt
+// (§6.3.1), so Validate does not check it.
 type DIO []byte
-
-func (d DIO) validate() error {
-	// §6.3.1: the bit after G "MUST be set to zero by the sender and MUST
-	// be ignored by the receiver", so it is not checked.
-	return nil
-}
 
 // Instance returns the RPLInstanceID.
 func (d DIO) Instance() uint8 { return d[0] }

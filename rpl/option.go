@@ -323,7 +323,10 @@ func AppendRouteInfo(b []byte, p netip.Prefix, prf uint8, lifetime uint32) ([]by
 // Flag bits are numbered from the most significant (IANA "DODAG
 // Configuration Option Flags for MOP 0..6"): bit 2 is RFC 9035's T ("turn
 // on RFC 8138 compression"), bit 3 RFC 9008 §4.1.3's D ("RPI option type
-// 0x23 in use"), bit 4 RFC 6550's A, bits 5–7 PCS.
+// 0x23 in use"), bit 4 RFC 6550's A, bits 5–7 PCS. D = 0x10 is what wsbrd,
+// a RFC 9008/9010 root, uses (SiliconLabs/wisun-br-linux
+// common/specs/rpl.h, RPL_MASK_OPT_CONFIG_RPI, commit 2144f985); T = 0x20
+// follows from the registry; Wireshark 4.0 shows both as "Reserved".
 type DODAGConfig []byte
 
 // DODAG Configuration flag bits in the flags octet.
