@@ -63,3 +63,28 @@ func BenchmarkSRHDecode8(b *testing.B) {
 		out = h.AppendAddresses(out[:0], dst)
 	}
 }
+
+// worstSRH is the longest header CheckRoute compares pairwise: Hdr Ext
+// Len 255, 3 octets per address (CmprI = CmprE = 13), 680 distinct
+// addresses.
+func worstSRH() SRH {
+	h := SRH{59, 255, RoutingTypeSRH, 0, 13<<4 | 13, 0, 0, 0}
+	for i := range 680 {
+		h = append(h, 0, byte(i>>8), byte(i))
+	}
+	return h
+}
+
+// BenchmarkSRHCheckRouteWorst bounds what a hostile header can cost.
+func BenchmarkSRHCheckRouteWorst(b *testing.B) {
+	b.ReportAllocs()
+	h, dst := worstSRH(), netip.MustParseAddr("2001:db8::ffff:ffff")
+	if err := h.Validate(); err != nil || h.NumAddresses() != 680 {
+		b.Fatalf("worst header: %v, %d addresses", err, h.NumAddresses())
+	}
+	for b.Loop() {
+		if err := h.CheckRoute(dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

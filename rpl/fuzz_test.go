@@ -146,6 +146,17 @@ func FuzzSRH(f *testing.F) {
 		if len(hops) != h.NumAddresses() {
 			t.Fatalf("%d addresses, NumAddresses %d", len(hops), h.NumAddresses())
 		}
+		// CheckRoute compares compressed forms; the reference expands.
+		naive := dst.As16()[0] == 0xff
+		for i, a := range hops {
+			naive = naive || a.As16()[0] == 0xff || a == dst
+			for _, b := range hops[i+1:] {
+				naive = naive || a == b
+			}
+		}
+		if err := h.CheckRoute(dst); (err != nil) != naive {
+			t.Fatalf("CheckRoute(%x, %s) = %v; addresses %v", b, dst, err, hops)
+		}
 		if h.CheckRoute(dst) == nil {
 			re, err := AppendSRH(nil, h.NextHeader(), dst, hops)
 			if err != nil {

@@ -210,3 +210,40 @@ func TestSRHDoesNotAllocate(t *testing.T) {
 		t.Errorf("SRH encode and decode: %v allocations, want 0", allocs)
 	}
 }
+
+// TestCheckRouteCompressed checks the compressed-form comparisons against
+// the expanded addresses: a duplicate found only after expansion, the
+// table path (one octet per address), and the last address equal to a
+// middle one.
+func TestCheckRouteCompressed(t *testing.T) {
+	tests := []struct {
+		name string
+		h    SRH
+		want error
+	}{
+		// CmprI 15, CmprE 15: addresses ::2, ::3, ::2 (pad 5).
+		{"one octet, twice", SRH{59, 1, 3, 3, 0xff, 0x50, 0, 0, 2, 3, 2, 0, 0, 0, 0, 0}, ErrRoute},
+		{"one octet, distinct", SRH{59, 1, 3, 3, 0xff, 0x50, 0, 0, 2, 3, 4, 0, 0, 0, 0, 0}, nil},
+		{"one octet, the destination", SRH{59, 1, 3, 3, 0xff, 0x50, 0, 0, 2, 1, 4, 0, 0, 0, 0, 0}, ErrRoute},
+		// CmprI 15, CmprE 0: the last, in full, equals the middle ::3.
+		{"last equals a middle one", append(SRH{59, 3, 3, 2, 0xf0, 0x70, 0, 0, 3}, append(netip.MustParseAddr("2001:db8::3").AsSlice(), 0, 0, 0, 0, 0, 0, 0)...), ErrRoute},
+		{"last multicast", append(SRH{59, 3, 3, 2, 0xf0, 0x70, 0, 0, 3}, append(netip.MustParseAddr("ff02::1").AsSlice(), 0, 0, 0, 0, 0, 0, 0)...), ErrRoute},
+		{"worst case distinct", worstSRH(), nil},
+		{"worst case, the destination inside", worstSRH(), ErrRoute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := netip.MustParseAddr("2001:db8::1")
+			if tt.name == "worst case distinct" {
+				dst = netip.MustParseAddr("2001:db8::ffff:ffff") // not among the 680
+			}
+			if err := tt.h.Validate(); err != nil {
+				t.Fatalf("Validate(%x): %v", []byte(tt.h), err)
+			}
+			err := tt.h.CheckRoute(dst)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("CheckRoute = %v, want %v (addresses %v)", err, tt.want, tt.h.AppendAddresses(nil, dst))
+			}
+		})
+	}
+}
