@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# Usage: inject.py HUBPORT OWNPORT [CASES]
 # Throwaway: sends 802.15.4 frames carrying ICMPv6 echo requests, with and
 # without a Hop-by-Hop header, as a ZEP v2 peer of the hub.
 import socket, struct, sys, time
@@ -53,11 +54,16 @@ cases = [
   ('D uncompressed, HBH PadN only', lambda s: uncomp(s, PADN)),
   ('E IPHC+NHC, HBH RPI 0x63', lambda s: iphc(s, RPI63)),
   ('F IPHC+NHC, HBH RPI 0x23', lambda s: iphc(s, RPI23)),
+  ('G IPHC+NHC, HBH PadN only, padding kept (Length 6)', lambda s: iphc(s, PADN)),
+  ('H IPHC+NHC, HBH PadN only, trailing padding elided (Length 0, RFC 6282 4.2)', lambda s: iphc(s, b'')),
 ]
 sk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sk.bind(('127.0.0.1', MYPORT)); sk.connect(HUB)
 seq = 0
+only = sys.argv[3] if len(sys.argv) > 3 else ''  # e.g. 'AGH': only these cases
 for name, build in cases:
+    if only and name[0] not in only:
+        continue
     for rep in range(2):
         seq += 1
         psdu = mac(seq, build(seq))
