@@ -199,7 +199,12 @@ type SRHPlan struct {
 // prefix that dst and Addresses[1..n-1] all share, and CmprE the prefix
 // Addresses[n] shares with every one of them: then any hop, and any
 // decoder that expands with the current destination, gets the same
-// addresses.
+// addresses, and §4.2's loop check (every address expanded with the
+// current destination) sees the true route. wsbrd computes CmprE against
+// dst only (SiliconLabs/wisun-br-linux 6lbr/rpl/rpl_srh.c, rpl_srh_push),
+// which differs from ours only when the last address shares more octets
+// with dst than the middle ones do, and has a switch forcing CmprI =
+// CmprE because "Silicon Labs embedded stack" mishandles the other case.
 func PlanSRH(dst netip.Addr, hops []netip.Addr) (SRHPlan, error) {
 	if len(hops) == 0 || !dst.Is6() {
 		return SRHPlan{}, errEncodeNoHops

@@ -193,6 +193,38 @@ func rplFrames(t *testing.T) []oracleFrame {
 			"ipv6.routing.rpl.full_address": strings.Join(full, ","),
 		}})
 	}
+	// Headers written by hand, not by AppendSRH, to check the decoder on
+	// forms our encoder never chooses: CmprE above CmprI, and full
+	// addresses with a compressed last one.
+	for _, hc := range []struct {
+		name string
+		dst  string
+		h    SRH
+	}{
+		// CmprI 8, CmprE 14, Pad 6: two 8-octet addresses, a 2-octet last.
+		{"CmprE above CmprI", "2001:db8::1", SRH{59, 3, 3, 3, 0x8e, 0x60, 0, 0,
+			0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0, 0}},
+		// CmprI 0, CmprE 15, Pad 7: one full address, a 1-octet last.
+		{"CmprI 0", "2001:db8::1", append(append(SRH{59, 3, 3, 2, 0x0f, 0x70, 0, 0},
+			netip.MustParseAddr("fd00::7").AsSlice()...), 9, 0, 0, 0, 0, 0, 0, 0)},
+	} {
+		dst := netip.MustParseAddr(hc.dst)
+		if err := hc.h.Validate(); err != nil {
+			t.Fatalf("%s: %v", hc.name, err)
+		}
+		var full []string
+		for _, a := range hc.h.AppendAddresses(nil, dst) {
+			full = append(full, a.String())
+		}
+		frames = append(frames, oracleFrame{name: "SRH by hand " + hc.name, packet: ipv6Packet(testDODAGID, dst, 43, hc.h), want: map[string]string{
+			"ipv6.routing.segleft":          fmt.Sprint(hc.h.SegmentsLeft()),
+			"ipv6.routing.rpl.cmprI":        fmt.Sprint(hc.h.CmprI()),
+			"ipv6.routing.rpl.cmprE":        fmt.Sprint(hc.h.CmprE()),
+			"ipv6.routing.rpl.pad":          fmt.Sprint(hc.h.Pad()),
+			"ipv6.routing.rpl.addr_count":   fmt.Sprint(hc.h.NumAddresses()),
+			"ipv6.routing.rpl.full_address": strings.Join(full, ","),
+		}})
+	}
 	return frames
 }
 
