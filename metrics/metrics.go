@@ -112,7 +112,7 @@ var (
 	dReasmMemory = d("lowpan_reassembly_memory_bytes", "Octets of reassembly buffers in use.", "link")
 	dMACDups     = d("lowpan_mac_duplicates_total", "MAC retransmissions dropped (same source and sequence number).", "link")
 	dDecodeErrs  = d("lowpan_decode_errors_total", "Frames or datagrams that could not be decoded.", "link")
-	dReasmEvReg  = d("lowpan_reassembly_evicted_registered_total", "Datagrams of registered neighbours evicted from reassembly to make room (part of lowpan_reassemblies_total{outcome=\"evicted\"}); stays 0 under a flood from strangers while the reserved share holds.", "link")
+	dReasmEvReg  = d("lowpan_reassembly_evicted_registered_total", "Datagrams from registered neighbours' link-layer addresses evicted from reassembly to make room (part of lowpan_reassemblies_total{outcome=\"evicted\"}): 0 under a flood from made-up sources while the reserved share holds; a flood spoofing a neighbour's address counts here.", "link")
 
 	dTUN         = d("tun_packets_total", "Packets read from (rx) and written to (tx) the TUN.", "direction")
 	dForwarded   = d("forwarded_packets_total", "Packets sent into the mesh, from Linux (to_mesh) or between nodes (mesh_to_mesh).", "path")
