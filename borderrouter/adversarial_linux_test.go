@@ -21,6 +21,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/sim"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/spinel"
@@ -86,9 +87,10 @@ func TestAdversarial(t *testing.T) {
 		}
 	}
 	// The strangers' budget bounds the replies a flood of registrations
-	// from made-up sources gets (router.ControlConfig: 10/s, burst 30).
+	// from made-up sources gets (router.ControlConfig's defaults: the burst
+	// once, then the rate).
 	ndBounded := func(t *testing.T, d advCounters, frames int) {
-		if max := 30 + 10*d.seconds + 5; float64(d.ndReplies) > max {
+		if max := router.DefaultStrangerBurst + router.DefaultStrangerRate*d.seconds + 5; float64(d.ndReplies) > max {
 			t.Errorf("%d ND replies to %d spoofed registrations in %.1f s, want at most %.0f", d.ndReplies, frames, d.seconds, max)
 		}
 	}

@@ -48,7 +48,11 @@ type ControlConfig struct {
 	SourceRate, SourceBurst float64
 	// StrangerRate and StrangerBurst bound all strangers together
 	// (DefaultStrangerRate, DefaultStrangerBurst): what a flood from
-	// spoofed sources can cost, in replies on the air.
+	// spoofed sources can cost, in replies on the air. The burst is sized
+	// for 30 nodes joining at once with RFC 8928 proofs (RS, NS, proof NS
+	// each): measured on the daemon with 30 protected nodes, a burst of 30
+	// dropped 14–15 of their messages and doubled the median join time
+	// (0.9 → 2.1 s), 90 dropped none; a flood gets 60 more replies, once.
 	StrangerRate, StrangerBurst float64
 	// Sources bounds each table of per-source buckets
 	// (DefaultControlSources): the source entered first is forgotten
@@ -64,7 +68,7 @@ const (
 	DefaultSourceRate     = 1
 	DefaultSourceBurst    = 5
 	DefaultStrangerRate   = 10
-	DefaultStrangerBurst  = 30
+	DefaultStrangerBurst  = 90
 	DefaultControlSources = 1024
 )
 

@@ -79,9 +79,8 @@ func TestControlNeighborNotStarvedByStrangers(t *testing.T) {
 	if toNeighbor != renewals || st.NDFromNeighbors != uint64(renewals) {
 		t.Errorf("%d of the neighbour's %d renewals answered; stats %+v", toNeighbor, renewals, st)
 	}
-	// The strangers' burst (30) and what the rate (10/s) refilled while
-	// the test ran.
-	if max := 30 + 10*time.Since(deadline.Add(-5*time.Second)).Seconds() + 1; float64(st.NDFromStrangers) > max || toStrangers > int(max) {
+	// The strangers' burst and what the rate refilled while the test ran.
+	if max := DefaultStrangerBurst + DefaultStrangerRate*time.Since(deadline.Add(-5*time.Second)).Seconds() + 1; float64(st.NDFromStrangers) > max || toStrangers > int(max) {
 		t.Errorf("%d stranger registrations admitted (%d answered), want at most %.0f", st.NDFromStrangers, toStrangers, max)
 	}
 	if st.NDDroppedBudget+st.NDFromStrangers != 300 || st.NDDroppedRateLimited != 0 || st.NDDroppedQueueFull != 0 {
