@@ -14,6 +14,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/ble/hci"
 	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/sim/hcisim"
 	"github.com/lowpanbr/lowpanbr/sim/le"
 )
@@ -82,7 +83,9 @@ func StartBLENode(ctx context.Context, w *le.World, cfg BLENodeConfig) (*BLENode
 		ctrl.Close()
 		return nil, fmt.Errorf("sim: BLE node %s: %w", cfg.Name, err)
 	}
-	b := &BLENode{cfg: cfg, ctrl: ctrl, host: host, done: make(chan struct{})}
+	// The first session's first registration uses TID 240 (RFC 8505
+	// §5.2.1), as a Node on its own does.
+	b := &BLENode{cfg: cfg, ctrl: ctrl, host: host, done: make(chan struct{}), tid: nd.TIDInitial - 1}
 	go b.run(ctx)
 	return b, nil
 }

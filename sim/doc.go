@@ -17,8 +17,10 @@
 // not collide again: the first RS after a random 0–1 s (RFC 4861 §6.3.7),
 // further RSs RTR_SOLICITATION_INTERVAL (10 s) apart then backing off to
 // 60 s, ±10 % (RFC 6775 §5.3, §9; RFC 7559 §2); NS(EARO) retransmissions
-// with RFC 7048 §3's back-off and random factor under one TID; refreshes
-// at half the lifetime ±10 %; a 6LR answers an RS after a random 0–2 s
+// with RFC 7048 §3's back-off and random factor under one TID (TIDs start
+// at 240, RFC 8505 §5.2.1); refreshes a minute before the lifetime the
+// router granted ends (30 s for one minute), drawn down by up to 10 %, as
+// RIOT's _nib-6ln.c _handle_aro schedules them; a 6LR answers an RS after a random 0–2 s
 // (RFC 4861 §6.2.6) and sends its initial multicast RAs once registered
 // (§6.2.4). Each node has its own random source, seeded from the mesh seed
 // and its name and EUI-64, so a run is reproducible under a seed. A node
