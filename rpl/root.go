@@ -1,0 +1,655 @@
+package rpl
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+)
+
+// RootConfig configures a DODAG root. Zero values take the defaults noted.
+type RootConfig struct {
+	Instance uint8      // RPLInstanceID; below 128 is a global instance (§5.1)
+	DODAGID  netip.Addr // the 6LBR's global address; required
+	// LinkLocal is the root's link-local address, the source of its DIOs
+	// and DAO-ACKs to link-local peers (checksums are computed with it;
+	// if invalid, replies carry a zero checksum for the caller to set).
+	LinkLocal netip.Addr
+	// MOP: MOPNonStoring (default, as Contiki-NG RPL-Lite, wsbrd) or
+	// MOPStoring (RIOT gnrc_rpl, see testdata/riot/README.md). 0 (no
+	// downward routes) is taken as the default.
+	MOP                  uint8
+	OCP                  uint16 // 0: OF0 (RFC 6552)
+	MinHopRankIncrease   uint16 // 0: 256 (RFC 6550 §17 DEFAULT_MIN_HOP_RANK_INCREASE)
+	MaxRankIncrease      uint16 // 0: 7 × MinHopRankIncrease (§17)
+	DIOIntervalMin       uint8  // 0: 3 (8 ms, §17)
+	DIOIntervalDoublings uint8  // 0: 20 (§17)
+	DIORedundancy        uint8  // 0: 10 (§17)
+	// DefaultLifetime × LifetimeUnit s is the lifetime nodes put in their
+	// DAOs; 0 takes RIOT's 5 × 60 s (CONFIG_GNRC_RPL_DEFAULT_LIFETIME,
+	// CONFIG_GNRC_RPL_LIFETIME_UNIT), short enough that a departed node's
+	// route goes within minutes, and RIOT refreshes every minute.
+	DefaultLifetime uint8
+	LifetimeUnit    uint16
+	// Prefix is advertised in a PIO with the R flag and the DODAGID as the
+	// address (§6.7.10); default: DODAGID/64. RIOT joins only with an
+	// address sharing a prefix with the DODAGID, which needs the PIO.
+	Prefix                  netip.Prefix
+	PrefixValid, PrefixPref uint32 // seconds; 0: infinity
+	Version                 uint8  // initial DODAG version; 0: 240 (§7.2 lollipop start)
+	MaxTargets              int    // 0: 16384
+	MaxDepth                int    // source route hops; 0: 64
+	// Seed seeds the trickle timer's random points (tests: fixed).
+	Seed uint64
+}
+
+// Root defaults.
+const (
+	DefaultMaxTargets = 16384
+	DefaultMaxDepth   = 64
+	seqInit           = 240 // RFC 6550 §7.2: lollipop counters start at 256 − 16
+	seqWindow         = 16  // §7.2 SEQUENCE_WINDOW
+	infiniteLifetime  = 0xff
+)
+
+// Route errors. Callers branch on them.
+var (
+	ErrNoRoute   = errors.New("rpl: no route to target")
+	ErrRouteLoop = errors.New("rpl: source route loops or exceeds the depth cap")
+)
+
+// Reply is a RPL message the root wants sent.
+type Reply struct {
+	Src, Dst netip.Addr
+	// ToSender: send to the link-layer source of the message being
+	// handled (unicast DIO, DAO-ACK); else Dst decides (multicast DIO).
+	ToSender bool
+	Msg      []byte // the ICMPv6 message, checksum set when Src is valid
+}
+
+// RootCounters are the root's running totals.
+type RootCounters struct {
+	DIS, DISUnicast, DIO, DAO, DAOACK uint64 // messages handled by kind
+	Ignored                           uint64 // other instance, secure, DAO-ACK, malformed
+	DIOsSent, DAOACKsSent             uint64
+	TargetsAdded, TargetsRefreshed    uint64
+	TargetsRemoved, TargetsExpired    uint64
+	DroppedFull                       uint64 // new targets refused: MaxTargets reached
+	DroppedLoop                       uint64 // non-storing transits that would close a loop
+	DroppedStale                      uint64 // path sequence older than the recorded one
+	DroppedNoParent                   uint64 // non-storing transit without parent, not link-local
+}
+
+// entry is one target's route: 24 octets.
+type entry struct {
+	via     [16]byte // non-storing: the parent; storing: the next hop (link-local)
+	expires uint32   // seconds since the root's epoch; ^0 never
+	pathSeq uint8
+	ext     bool
+}
+
+const never = ^uint32(0)
+
+// Root is a DODAG root (RFC 6550 §8.2.2.1, §9): one instance, one DODAG.
+// It is pure state: time comes in, replies go out, one goroutine owns it.
+type Root struct {
+	cfg     RootConfig
+	trickle Trickle
+	epoch   time.Time
+	version uint8
+	dtsn    uint8
+
+	hosts    map[[16]byte]entry     // /128 targets
+	prefixes map[netip.Prefix]entry // shorter targets (external routes)
+	rootAddr [16]byte
+	llAddr   [16]byte
+	lastFull time.Time
+	cnt      RootCounters
+	dio      []byte // scratch for DIO
+}
+
+// NewRoot returns a root with cfg's defaults filled in; its trickle timer
+// starts at now.
+func NewRoot(cfg RootConfig, now time.Time) (*Root, error) {
+	if !cfg.DODAGID.Is6() || cfg.DODAGID.Is4In6() {
+		return nil, errEncodeAddr
+	}
+	if cfg.MOP != MOPStoring {
+		cfg.MOP = MOPNonStoring
+	}
+	def := func(v *uint16, d uint16) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def8 := func(v *uint8, d uint8) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&cfg.MinHopRankIncrease, 256)
+	def(&cfg.MaxRankIncrease, 7*cfg.MinHopRankIncrease)
+	def8(&cfg.DIOIntervalMin, 3)
+	def8(&cfg.DIOIntervalDoublings, 20)
+	def8(&cfg.DIORedundancy, 10)
+	def8(&cfg.DefaultLifetime, 5)
+	def(&cfg.LifetimeUnit, 60)
+	def8(&cfg.Version, seqInit)
+	if !cfg.Prefix.IsValid() {
+		cfg.Prefix, _ = cfg.DODAGID.Prefix(64)
+	}
+	if cfg.PrefixValid == 0 {
+		cfg.PrefixValid = 0xffffffff
+	}
+	if cfg.PrefixPref == 0 {
+		cfg.PrefixPref = 0xffffffff
+	}
+	if cfg.MaxTargets <= 0 {
+		cfg.MaxTargets = DefaultMaxTargets
+	}
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = DefaultMaxDepth
+	}
+	r := &Root{
+		cfg:      cfg,
+		epoch:    now,
+		version:  cfg.Version,
+		dtsn:     seqInit,
+		hosts:    make(map[[16]byte]entry),
+		prefixes: make(map[netip.Prefix]entry),
+		rootAddr: cfg.DODAGID.As16(),
+		trickle: NewTrickle(cfg.DIOIntervalMin, cfg.DIOIntervalDoublings, cfg.DIORedundancy,
+			rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))),
+	}
+	if cfg.LinkLocal.IsValid() {
+		r.llAddr = cfg.LinkLocal.As16()
+	}
+	r.trickle.Reset(now)
+	return r, nil
+}
+
+// Config returns the configuration with defaults filled in.
+func (r *Root) Config() RootConfig { return r.cfg }
+
+// Version returns the current DODAG version.
+func (r *Root) Version() uint8 { return r.version }
+
+// Counters returns the running totals.
+func (r *Root) Counters() RootCounters { return r.cnt }
+
+// Len returns the number of targets held (expired ones until Expire).
+func (r *Root) Len() int { return len(r.hosts) + len(r.prefixes) }
+
+// Trickle gives the owner the DIO timer (Next tells when to call Tick).
+func (r *Root) Trickle() *Trickle { return &r.trickle }
+
+// IncrementVersion is global repair (§8.2.2.1, §7.2: the version is a
+// lollipop counter): nodes rejoin the new version, and their DAOs
+// refresh the routes (kept meanwhile: they stay valid until their
+// lifetimes end). The trickle timer restarts so the new version spreads
+// at Imin (§8.3: a new version is an inconsistency).
+func (r *Root) IncrementVersion(now time.Time) {
+	r.version = lollipopInc(r.version)
+	r.dtsn = lollipopInc(r.dtsn)
+	r.trickle.Reset(now)
+}
+
+// lollipopInc increments a §7.2 lollipop counter: 255 wraps to 0, 127 to 0.
+func lollipopInc(v uint8) uint8 {
+	if v == 127 || v == 255 {
+		return 0
+	}
+	return v + 1
+}
+
+// seqNewer reports whether a is newer than b under RFC 6550 §7.2's
+// lollipop comparison. Counters too far apart to compare (a node that
+// rebooted) count as newer, so a restarted node's DAO is taken.
+func seqNewer(a, b uint8) bool {
+	switch {
+	case a >= 128 && b < 128:
+		return 256+int(b)-int(a) > seqWindow
+	case a < 128 && b >= 128:
+		return 256+int(a)-int(b) <= seqWindow
+	}
+	var d int
+	if a < 128 { // circular region: serial arithmetic mod 128 (RFC 1982)
+		d = (int(a) - int(b)) & 0x7f
+		if d > 64 {
+			d -= 128
+		}
+	} else {
+		d = int(a) - int(b)
+	}
+	if d > seqWindow || d < -seqWindow {
+		return true // not comparable: desynchronised
+	}
+	return d > 0
+}
+
+// DIO returns the root's DIO (§6.3.1 base, rank ROOT_RANK, grounded) with
+// the DODAG Configuration option and the PIO. The configuration option is
+// in every DIO, not only after a reset: RIOT gnrc_rpl joins only on a DIO
+// carrying it (gnrc_rpl_control_messages.c _handle_DIO_opts) and otherwise
+// costs a unicast DIS round trip per joining node; a node that missed the
+// first DIOs after a reset would otherwise wait until Imax (2.3 h) for
+// one. It costs 16 octets. The returned slice is reused by the next call.
+func (r *Root) DIO(now time.Time) []byte {
+	b := r.dio[:0]
+	b, _ = AppendDIO(b, &DIOFields{Instance: r.cfg.Instance, Version: r.version,
+		Rank: r.cfg.MinHopRankIncrease, Grounded: true, MOP: r.cfg.MOP, DTSN: r.dtsn, DODAGID: r.cfg.DODAGID})
+	b, _ = AppendDODAGConfig(b, &DODAGConfigFields{
+		DIOIntervalDoublings: r.cfg.DIOIntervalDoublings, DIOIntervalMin: r.cfg.DIOIntervalMin,
+		DIORedundancy: r.cfg.DIORedundancy, MaxRankIncrease: r.cfg.MaxRankIncrease,
+		MinHopRankIncrease: r.cfg.MinHopRankIncrease, OCP: r.cfg.OCP,
+		DefaultLifetime: r.cfg.DefaultLifetime, LifetimeUnit: r.cfg.LifetimeUnit})
+	b, _ = AppendPrefixInfo(b, &PrefixInfoFields{Address: r.cfg.DODAGID, PrefixLength: uint8(r.cfg.Prefix.Bits()),
+		Flags: PrefixFlagA | PrefixFlagR, ValidLifetime: r.cfg.PrefixValid, PreferredLifetime: r.cfg.PrefixPref})
+	r.dio = b
+	return b
+}
+
+// Tick runs the trickle timer at now and appends the multicast DIO to
+// replies when it is time to send one (RFC 6206 §4.2 step 4).
+func (r *Root) Tick(replies []Reply, now time.Time) []Reply {
+	if !r.trickle.Fire(now) {
+		return replies
+	}
+	return append(replies, r.reply(AllRPLNodes, false, r.DIO(now)))
+}
+
+// reply copies msg into a Reply from the right source with its checksum.
+func (r *Root) reply(dst netip.Addr, toSender bool, msg []byte) Reply {
+	src := r.cfg.DODAGID
+	if dst.IsLinkLocalUnicast() || dst.IsMulticast() {
+		src = r.cfg.LinkLocal
+	}
+	m := Message(append([]byte(nil), msg...))
+	if src.IsValid() {
+		m.SetChecksum(src, dst)
+	}
+	switch Message(msg).Code() {
+	case CodeDIO:
+		r.cnt.DIOsSent++
+	case CodeDAOACK:
+		r.cnt.DAOACKsSent++
+	}
+	return Reply{Src: src, Dst: dst, ToSender: toSender, Msg: m}
+}
+
+// Handle processes a RPL message m (validated by Parse) from src to dst
+// received at now and appends the replies:
+//   - DIS to a multicast address: trickle reset (RFC 6550 §8.3, §18.2
+//     DIS handling), the DIO follows from Tick at Imin.
+//   - DIS unicast: a unicast DIO at once (§8.3). RIOT probes a silent
+//     parent this way and drops it after 3 unanswered DISes
+//     (testdata/riot/README.md, claim 4).
+//   - DIO: consistent (same instance, DODAG, version) counts towards
+//     suppression; an older version of ours is an inconsistency (§8.3).
+//   - DAO: routes (§9.7 non-storing, §9.8 storing) and a DAO-ACK when K
+//     is set (§9.3): status 0, or 128 (rejection) when nothing of it
+//     could be recorded; D only for a local instance (§6.5.1), as RIOT
+//     and wsbrd do for a global one.
+//
+// A secure message, one of another instance or DODAG, or a DAO-ACK is
+// counted as ignored.
+func (r *Root) Handle(replies []Reply, m Message, src, dst netip.Addr, now time.Time) []Reply {
+	if len(m) < icmpHdr || m.Validate() != nil {
+		r.cnt.Ignored++
+		return replies
+	}
+	switch m.Code() {
+	case CodeDIS:
+		return r.handleDIS(replies, m, src, dst, now)
+	case CodeDIO:
+		r.handleDIO(m, now)
+		return replies
+	case CodeDAO:
+		return r.handleDAO(replies, m, src, now)
+	}
+	r.cnt.Ignored++
+	return replies
+}
+
+func (r *Root) handleDIS(replies []Reply, m Message, src, dst netip.Addr, now time.Time) []Reply {
+	// §8.3: a DIS with a Solicited Information option is answered only
+	// when every predicate it sets matches.
+	if o := m.Options().Find(OptSolicitedInfo); o != nil {
+		si := SolicitedInfo(o)
+		if (si.Flags()&SolicitedFlagV != 0 && si.Version() != r.version) ||
+			(si.Flags()&SolicitedFlagI != 0 && si.Instance() != r.cfg.Instance) ||
+			(si.Flags()&SolicitedFlagD != 0 && si.DODAGID() != r.cfg.DODAGID) {
+			r.cnt.Ignored++
+			return replies
+		}
+	}
+	if dst.IsMulticast() {
+		r.cnt.DIS++
+		r.trickle.Reset(now)
+		return replies
+	}
+	r.cnt.DISUnicast++
+	if !src.IsValid() || src.IsUnspecified() || src.IsMulticast() {
+		return replies
+	}
+	return append(replies, r.reply(src, true, r.DIO(now)))
+}
+
+func (r *Root) handleDIO(m Message, now time.Time) {
+	d := m.DIO()
+	if d.Instance() != r.cfg.Instance || d.DODAGID() != r.cfg.DODAGID {
+		r.cnt.Ignored++
+		return
+	}
+	r.cnt.DIO++
+	switch {
+	case d.Version() == r.version:
+		r.trickle.Consistent()
+	case seqNewer(r.version, d.Version()):
+		// §8.3: a DIO advertising an older version is an inconsistency.
+		r.trickle.Inconsistent(now)
+	}
+}
+
+// DAO-ACK status values (RFC 6550 §6.5.1; 128 and up reject, RFC 9010 §6.3).
+const (
+	DAOACKAccepted = 0
+	DAOACKRejected = 128
+)
+
+func (r *Root) handleDAO(replies []Reply, m Message, src netip.Addr, now time.Time) []Reply {
+	d := m.DAO()
+	if d.Instance() != r.cfg.Instance {
+		r.cnt.Ignored++
+		return replies
+	}
+	if id, ok := d.DODAGID(); ok && id != r.cfg.DODAGID {
+		r.cnt.Ignored++
+		return replies
+	}
+	r.cnt.DAO++
+	accepted, refused := r.applyDAO(m, src, now)
+	if !d.AckRequested() || !src.IsValid() {
+		return replies
+	}
+	status := uint8(DAOACKAccepted)
+	if refused > 0 && accepted == 0 {
+		status = DAOACKRejected
+	}
+	var id netip.Addr
+	if r.cfg.Instance >= 128 { // local instance: D and the DODAGID (§6.5.1)
+		id = r.cfg.DODAGID
+	}
+	var buf [icmpHdr + ackBaseLen + dodagIDLen]byte
+	b, _ := AppendDAOACK(buf[:0], &DAOACKFields{Instance: r.cfg.Instance, Sequence: d.Sequence(),
+		Status: status, DODAGID: id})
+	return append(replies, r.reply(src, true, b))
+}
+
+// maxGroup bounds the Targets waiting for their Transit in one DAO; the
+// message fits a frame anyway, this only keeps the scratch on the stack.
+const maxGroup = 32
+
+// applyDAO walks the DAO's options: Targets followed by the Transit(s)
+// that apply to them (§6.7.8, §9.4; RIOT sends Target, Transit pairs,
+// README claim 7). It returns how many targets were recorded or removed
+// and how many refused.
+func (r *Root) applyDAO(m Message, src netip.Addr, now time.Time) (accepted, refused int) {
+	var group [maxGroup]netip.Prefix
+	n, afterTransit := 0, false
+	it := m.Options().Iter()
+	for o, done, err := it.Next(); !done && err == nil; o, done, err = it.Next() {
+		switch o.Type() {
+		case OptTarget:
+			if afterTransit {
+				n, afterTransit = 0, false
+			}
+			if n < maxGroup {
+				group[n] = Target(o).Prefix()
+				n++
+			} else {
+				refused++
+			}
+		case OptTransit:
+			afterTransit = true
+			a, f := r.applyTransit(group[:n], Transit(o), src, now)
+			accepted += a
+			refused += f
+		}
+	}
+	return accepted, refused
+}
+
+func (r *Root) applyTransit(targets []netip.Prefix, tr Transit, src netip.Addr, now time.Time) (accepted, refused int) {
+	var via [16]byte
+	if r.cfg.MOP == MOPStoring {
+		// §9.8: in storing mode the DAO's sender is the next hop.
+		via = src.As16()
+	} else if p, ok := tr.Parent(); ok {
+		via = p.As16()
+	} else if src.IsLinkLocalUnicast() {
+		// No Parent Address (§9.7 requires one): a one-hop RIOT node sends
+		// this to its parent, here the root (README claim 1). Its parent is
+		// then the root itself.
+		via = r.rootAddr
+	} else {
+		r.cnt.DroppedNoParent += uint64(len(targets))
+		return 0, len(targets)
+	}
+	life := tr.PathLifetime()
+	for _, t := range targets {
+		if !t.IsValid() || !t.Addr().Is6() {
+			refused++
+			continue
+		}
+		if life == 0 { // No-Path (§6.7.8, §9.10)
+			if r.remove(t, tr.PathSequence()) {
+				accepted++
+			}
+			continue
+		}
+		if r.set(t, via, tr, now) {
+			accepted++
+		} else {
+			refused++
+		}
+	}
+	return accepted, refused
+}
+
+func (r *Root) expiry(life uint8, now time.Time) uint32 {
+	if life == infiniteLifetime {
+		return never
+	}
+	s := now.Sub(r.epoch)/time.Second + time.Duration(life)*time.Duration(r.cfg.LifetimeUnit)
+	return uint32(min(max(s, 0), time.Duration(never-1)))
+}
+
+func (r *Root) secs(now time.Time) uint32 {
+	return uint32(min(max(now.Sub(r.epoch)/time.Second, 0), time.Duration(never-1)))
+}
+
+// set records or refreshes target t via via. A new target is refused when
+// the table is full: evicting a live route for a new one would let a DAO
+// flood with spoofed targets push out the nodes that are really there,
+// while a refused node retries (RIOT every 3 s, then every minute) and
+// gets in once a lapsed route is swept.
+func (r *Root) set(t netip.Prefix, via [16]byte, tr Transit, now time.Time) bool {
+	e, ok := r.lookup(t)
+	nowS := r.secs(now)
+	if ok && e.expires > nowS && !seqNewer(tr.PathSequence(), e.pathSeq) && tr.PathSequence() != e.pathSeq {
+		// An older path sequence: stale (§7.2, §9.2.2). Equal is a refresh:
+		// RIOT always sends 0 (README claim 6).
+		r.cnt.DroppedStale++
+		return false
+	}
+	if r.cfg.MOP != MOPStoring && t.Bits() == 128 && r.closesLoop(t.Addr().As16(), via) {
+		r.cnt.DroppedLoop++
+		return false
+	}
+	if !ok && r.Len() >= r.cfg.MaxTargets {
+		if now.Sub(r.lastFull) >= time.Second { // sweep at most once a second
+			r.lastFull = now
+			r.Expire(now)
+		}
+		if r.Len() >= r.cfg.MaxTargets {
+			r.cnt.DroppedFull++
+			return false
+		}
+	}
+	ne := entry{via: via, expires: r.expiry(tr.PathLifetime(), now), pathSeq: tr.PathSequence(), ext: tr.External()}
+	if t.Bits() == 128 {
+		r.hosts[t.Addr().As16()] = ne
+	} else {
+		r.prefixes[t.Masked()] = ne
+	}
+	if ok {
+		r.cnt.TargetsRefreshed++
+	} else {
+		r.cnt.TargetsAdded++
+	}
+	return true
+}
+
+// closesLoop reports whether making via the parent of t would put t on
+// its own path to the root (§9.7 leaves loop avoidance to the root's
+// graph; a spoofed transit could otherwise loop the source routes).
+func (r *Root) closesLoop(t, via [16]byte) bool {
+	cur := via
+	for range r.cfg.MaxDepth {
+		if cur == t {
+			return true
+		}
+		if cur == r.rootAddr || cur == r.llAddr {
+			return false
+		}
+		e, ok := r.hosts[cur]
+		if !ok {
+			return false
+		}
+		cur = e.via
+	}
+	return false
+}
+
+func (r *Root) lookup(t netip.Prefix) (entry, bool) {
+	if t.Bits() == 128 {
+		e, ok := r.hosts[t.Addr().As16()]
+		return e, ok
+	}
+	e, ok := r.prefixes[t.Masked()]
+	return e, ok
+}
+
+// remove handles a No-Path for t: removed unless the sequence is older.
+func (r *Root) remove(t netip.Prefix, seq uint8) bool {
+	e, ok := r.lookup(t)
+	if !ok {
+		return false
+	}
+	if seq != e.pathSeq && !seqNewer(seq, e.pathSeq) {
+		r.cnt.DroppedStale++
+		return false
+	}
+	if t.Bits() == 128 {
+		delete(r.hosts, t.Addr().As16())
+	} else {
+		delete(r.prefixes, t.Masked())
+	}
+	r.cnt.TargetsRemoved++
+	return true
+}
+
+// Expire removes the routes whose lifetimes ended by now and returns how
+// many. It walks the whole table: call it about once a second.
+func (r *Root) Expire(now time.Time) int {
+	s := r.secs(now)
+	n := 0
+	for k, e := range r.hosts {
+		if e.expires <= s {
+			delete(r.hosts, k)
+			n++
+		}
+	}
+	for k, e := range r.prefixes {
+		if e.expires <= s {
+			delete(r.prefixes, k)
+			n++
+		}
+	}
+	r.cnt.TargetsExpired += uint64(n)
+	return n
+}
+
+// find returns the live entry for dst: its /128 target, else the longest
+// live prefix target holding it.
+func (r *Root) find(dst [16]byte, nowS uint32) (entry, bool) {
+	if e, ok := r.hosts[dst]; ok && e.expires > nowS {
+		return e, true
+	}
+	if len(r.prefixes) == 0 {
+		return entry{}, false
+	}
+	a := netip.AddrFrom16(dst)
+	best, bits, found := entry{}, -1, false
+	for p, e := range r.prefixes {
+		if e.expires > nowS && p.Bits() > bits && p.Contains(a) {
+			best, bits, found = e, p.Bits(), true
+		}
+	}
+	return best, found
+}
+
+// NextHop returns the next hop towards dst in storing mode: the link-local
+// address of the child whose DAO announced it.
+func (r *Root) NextHop(dst netip.Addr, now time.Time) (netip.Addr, bool) {
+	e, ok := r.find(dst.As16(), r.secs(now))
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom16(e.via), true
+}
+
+// Route appends to buf the path from the root to dst and returns it:
+// in storing mode one address, the next hop; in non-storing mode the
+// source route, first hop first and dst last, followed through the
+// recorded parents (§9.7) up to the root. A path longer than MaxDepth or
+// passing an address twice is ErrRouteLoop; a missing or lapsed link,
+// ErrNoRoute.
+func (r *Root) Route(buf []netip.Addr, dst netip.Addr, now time.Time) ([]netip.Addr, error) {
+	nowS := r.secs(now)
+	if r.cfg.MOP == MOPStoring {
+		e, ok := r.find(dst.As16(), nowS)
+		if !ok {
+			return buf, ErrNoRoute
+		}
+		return append(buf, netip.AddrFrom16(e.via)), nil
+	}
+	base := len(buf)
+	cur := dst.As16()
+	for {
+		if len(buf)-base >= r.cfg.MaxDepth {
+			return buf[:base], ErrRouteLoop
+		}
+		for _, h := range buf[base:] {
+			if h.As16() == cur {
+				return buf[:base], ErrRouteLoop
+			}
+		}
+		buf = append(buf, netip.AddrFrom16(cur))
+		e, ok := r.find(cur, nowS)
+		if !ok {
+			return buf[:base], ErrNoRoute
+		}
+		if e.via == r.rootAddr || (e.via == r.llAddr && r.cfg.LinkLocal.IsValid()) {
+			break
+		}
+		cur = e.via
+	}
+	// Collected dst first: reverse into root-to-dst order.
+	p := buf[base:]
+	for i, j := 0, len(p)-1; i < j; i, j = i+1, j-1 {
+		p[i], p[j] = p[j], p[i]
+	}
+	return buf, nil
+}
