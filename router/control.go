@@ -35,7 +35,9 @@ import (
 type ControlConfig struct {
 	// Queue is the number of received messages waiting for the control
 	// worker, for registered neighbours and for strangers each
-	// (DefaultControlQueue).
+	// (DefaultControlQueue: enough for the strangers' whole burst, so
+	// that a burst the budget admits is not dropped again on a full
+	// queue while the worker is busy; 96 × 1280 octets × 2 classes, 240 KiB).
 	Queue int
 	// NeighborRate and NeighborBurst bound each registered neighbour
 	// (DefaultNeighborRate, DefaultNeighborBurst): enough for a 6LR
@@ -62,7 +64,7 @@ type ControlConfig struct {
 
 // The control path's defaults (ControlConfig).
 const (
-	DefaultControlQueue   = 32
+	DefaultControlQueue   = 96
 	DefaultNeighborRate   = 20
 	DefaultNeighborBurst  = 40
 	DefaultSourceRate     = 1

@@ -261,7 +261,13 @@ func TestForwarderHopLimit(t *testing.T) {
 	if got := w.nodeRecv(t); got[6] != 58 || got[40] != router.ICMPv6TimeExceeded || [16]byte(got[24:40]) != a.As16() {
 		t.Errorf("mesh → mesh with hop limit 1: got next header %d type %d, want ICMPv6 time exceeded to the source", got[6], got[40])
 	}
-	if st := w.fwd.Stats(); st.HopLimitExceeded != 1 || st.ToMesh != 3 || st.MeshToMesh != 1 {
+	// The counters move once the link took the packet, which may be after
+	// the node received it (the link's sender runs on its own).
+	st := w.fwd.Stats()
+	for deadline := time.Now().Add(2 * time.Second); (st.HopLimitExceeded != 1 || st.ToMesh != 3 || st.MeshToMesh != 1) && time.Now().Before(deadline); st = w.fwd.Stats() {
+		time.Sleep(time.Millisecond)
+	}
+	if st.HopLimitExceeded != 1 || st.ToMesh != 3 || st.MeshToMesh != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
