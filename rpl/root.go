@@ -21,7 +21,7 @@ type RootConfig struct {
 	MOP                  uint8
 	OCP                  uint16 // 0: OF0 (RFC 6552)
 	MinHopRankIncrease   uint16 // 0: 256 (RFC 6550 §17 DEFAULT_MIN_HOP_RANK_INCREASE)
-	MaxRankIncrease      uint16 // 0: 7 × MinHopRankIncrease (§17)
+	MaxRankIncrease      uint16 // 0: 7 × MinHopRankIncrease (§17 as testdata/riot/README.md reads it; RIOT's root sends 0)
 	DIOIntervalMin       uint8  // 0: 3 (8 ms, §17)
 	DIOIntervalDoublings uint8  // 0: 20 (§17)
 	DIORedundancy        uint8  // 0: 10 (§17)
@@ -38,18 +38,23 @@ type RootConfig struct {
 	PrefixValid, PrefixPref uint32 // seconds; 0: infinity
 	Version                 uint8  // initial DODAG version; 0: 240 (§7.2 lollipop start)
 	MaxTargets              int    // 0: 16384
-	MaxDepth                int    // source route hops; 0: 64
+	// MaxPrefixes bounds the targets shorter than /128 (within MaxTargets):
+	// they are looked up by a walk, so a flood of them must not make every
+	// lookup slow. 0: 64.
+	MaxPrefixes int
+	MaxDepth    int // source route hops; 0: 64
 	// Seed seeds the trickle timer's random points (tests: fixed).
 	Seed uint64
 }
 
 // Root defaults.
 const (
-	DefaultMaxTargets = 16384
-	DefaultMaxDepth   = 64
-	seqInit           = 240 // RFC 6550 §7.2: lollipop counters start at 256 − 16
-	seqWindow         = 16  // §7.2 SEQUENCE_WINDOW
-	infiniteLifetime  = 0xff
+	DefaultMaxTargets  = 16384
+	DefaultMaxDepth    = 64
+	DefaultMaxPrefixes = 64
+	seqInit            = 240 // RFC 6550 §7.2: lollipop counters start at 256 − 16
+	seqWindow          = 16  // §7.2 SEQUENCE_WINDOW
+	infiniteLifetime   = 0xff
 )
 
 // Route errors. Callers branch on them.
@@ -147,6 +152,9 @@ func NewRoot(cfg RootConfig, now time.Time) (*Root, error) {
 	if cfg.MaxTargets <= 0 {
 		cfg.MaxTargets = DefaultMaxTargets
 	}
+	if cfg.MaxPrefixes <= 0 {
+		cfg.MaxPrefixes = DefaultMaxPrefixes
+	}
 	if cfg.MaxDepth <= 0 {
 		cfg.MaxDepth = DefaultMaxDepth
 	}
@@ -190,6 +198,15 @@ func (r *Root) Trickle() *Trickle { return &r.trickle }
 // at Imin (§8.3: a new version is an inconsistency).
 func (r *Root) IncrementVersion(now time.Time) {
 	r.version = lollipopInc(r.version)
+	r.dtsn = lollipopInc(r.dtsn)
+	r.trickle.Reset(now)
+}
+
+// RequestDAOs increments the DTSN and restarts trickle: every node
+// below sends its DAOs again (§9.6; in non-storing mode the root's DTSN
+// alone triggers them). For a root that lost its routes (a restart) or
+// wants them confirmed now rather than at the nodes' next refresh.
+func (r *Root) RequestDAOs(now time.Time) {
 	r.dtsn = lollipopInc(r.dtsn)
 	r.trickle.Reset(now)
 }
@@ -485,6 +502,10 @@ func (r *Root) set(t netip.Prefix, via [16]byte, tr Transit, now time.Time) bool
 	}
 	if r.cfg.MOP != MOPStoring && t.Bits() == 128 && r.closesLoop(t.Addr().As16(), via) {
 		r.cnt.DroppedLoop++
+		return false
+	}
+	if !ok && t.Bits() < 128 && len(r.prefixes) >= r.cfg.MaxPrefixes {
+		r.cnt.DroppedFull++
 		return false
 	}
 	if !ok && r.Len() >= r.cfg.MaxTargets {

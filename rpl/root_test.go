@@ -386,3 +386,45 @@ func TestRootRIOTCaptures(t *testing.T) {
 		})
 	}
 }
+
+// TestRootPrefixTargets: a Target shorter than /128 (an external prefix
+// behind a node, §6.7.7) routes every address inside it, the longest
+// match winning; two Targets before one Transit share it (§6.7.8); the
+// number of prefix targets is capped.
+func TestRootPrefixTargets(t *testing.T) {
+	r := newTestRoot(t, RootConfig{Instance: 1, MaxPrefixes: 2})
+	line6(t, r, t0, 5)
+	b := must(AppendDAO(nil, &DAOFields{Instance: 1, Sequence: 7}))
+	b = must(AppendTarget(b, netip.MustParsePrefix("2001:db8:1::/48"), 0, nil))
+	b = must(AppendTarget(b, netip.MustParsePrefix("2001:db8:1:2::/64"), 0, nil))
+	b = must(AppendTransit(b, &TransitFields{External: true, PathLifetime: 5, Parent: netip.MustParseAddr("2001:db8::13")}))
+	r.Handle(nil, must(Parse(b)), netip.MustParseAddr("2001:db8::13"), rootID, t0)
+	b = must(AppendDAO(nil, &DAOFields{Instance: 1, Sequence: 8}))
+	b = must(AppendTarget(b, netip.MustParsePrefix("2001:db8:1:3::/64"), 0, nil))
+	b = must(AppendTransit(b, &TransitFields{External: true, PathLifetime: 5, Parent: netip.MustParseAddr("2001:db8::11")}))
+	r.Handle(nil, must(Parse(b)), netip.MustParseAddr("2001:db8::11"), rootID, t0)
+	if r.Len() != 8 || r.Counters().DroppedFull != 1 {
+		t.Fatalf("len %d %+v", r.Len(), r.Counters())
+	}
+	got, err := r.Route(nil, netip.MustParseAddr("2001:db8:1:2::5"), t0)
+	want := addrs("2001:db8::11", "2001:db8::12", "2001:db8::13", "2001:db8:1:2::5")
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("route into the prefix: %v %v", got, err)
+	}
+}
+
+// TestRootRequestDAOs: a DTSN increment shows in the next DIO and
+// restarts trickle (§9.6).
+func TestRootRequestDAOs(t *testing.T) {
+	r := newTestRoot(t, RootConfig{Instance: 1})
+	before := Message(must(Parse(r.DIO(t0)))).DIO().DTSN()
+	now := t0
+	for range 8 {
+		now = now.Add(r.Trickle().Next(now))
+		r.Tick(nil, now)
+	}
+	r.RequestDAOs(now)
+	if after := Message(must(Parse(r.DIO(now)))).DIO().DTSN(); after != before+1 || r.Trickle().Interval() != r.Trickle().Imin() {
+		t.Errorf("DTSN %d → %d, interval %v", before, after, r.Trickle().Interval())
+	}
+}
