@@ -67,7 +67,11 @@ var (
 type Reply struct {
 	Src, Dst netip.Addr
 	// ToSender: send to the link-layer source of the message being
-	// handled (unicast DIO, DAO-ACK); else Dst decides (multicast DIO).
+	// handled: set when Dst is the link-local sender (a neighbour's DIS
+	// or storing-mode DAO). Otherwise Dst decides: multicast (the DIO),
+	// or a global address to be routed down like any packet (the
+	// DAO-ACK to a non-storing DAO, which came over several hops: the
+	// frame's link source is only the last relay).
 	ToSender bool
 	Msg      []byte // the ICMPv6 message, checksum set when Src is valid
 }
@@ -83,6 +87,7 @@ type RootCounters struct {
 	DroppedLoop                       uint64 // non-storing transits that would close a loop
 	DroppedStale                      uint64 // path sequence older than the recorded one
 	DroppedNoParent                   uint64 // non-storing transit without parent, not link-local
+	DroppedTarget                     uint64 // target not routable: link-local, multicast, the root's own
 }
 
 // entry is one target's route: 24 octets.
@@ -349,7 +354,7 @@ func (r *Root) handleDIS(replies []Reply, m Message, src, dst netip.Addr, now ti
 	if !src.IsValid() || src.IsUnspecified() || src.IsMulticast() {
 		return replies
 	}
-	return append(replies, r.reply(src, true, r.DIO(now)))
+	return append(replies, r.reply(src, src.IsLinkLocalUnicast(), r.DIO(now)))
 }
 
 func (r *Root) handleDIO(m Message, now time.Time) {
@@ -400,7 +405,7 @@ func (r *Root) handleDAO(replies []Reply, m Message, src netip.Addr, now time.Ti
 	var buf [icmpHdr + ackBaseLen + dodagIDLen]byte
 	b, _ := AppendDAOACK(buf[:0], &DAOACKFields{Instance: r.cfg.Instance, Sequence: d.Sequence(),
 		Status: status, DODAGID: id})
-	return append(replies, r.reply(src, true, b))
+	return append(replies, r.reply(src, src.IsLinkLocalUnicast(), b))
 }
 
 // maxGroup bounds the Targets waiting for their Transit in one DAO; the
@@ -455,7 +460,8 @@ func (r *Root) applyTransit(targets []netip.Prefix, tr Transit, src netip.Addr, 
 	}
 	life := tr.PathLifetime()
 	for _, t := range targets {
-		if !t.IsValid() || !t.Addr().Is6() {
+		if !r.routable(t) {
+			r.cnt.DroppedTarget++
 			refused++
 			continue
 		}
@@ -474,6 +480,20 @@ func (r *Root) applyTransit(targets []netip.Prefix, tr Transit, src netip.Addr, 
 	return accepted, refused
 }
 
+// routable reports whether t may be a DAO target: a global or ULA
+// unicast prefix, not the root's own address (a DAO must not divert the
+// root's traffic to itself), not link-local (meaningless beyond one hop:
+// the trap testdata/riot/README.md describes, RIOT advertising its
+// link-local address when no PIO matches) nor multicast.
+func (r *Root) routable(t netip.Prefix) bool {
+	a := t.Addr()
+	if !t.IsValid() || !a.Is6() || a.Is4In6() || a.IsMulticast() || a.IsLinkLocalUnicast() ||
+		a.IsUnspecified() || a.IsLoopback() {
+		return false
+	}
+	return !(t.Contains(r.cfg.DODAGID) || (r.cfg.LinkLocal.IsValid() && t.Contains(r.cfg.LinkLocal)))
+}
+
 func (r *Root) expiry(life uint8, now time.Time) uint32 {
 	if life == infiniteLifetime {
 		return never
@@ -482,6 +502,8 @@ func (r *Root) expiry(life uint8, now time.Time) uint32 {
 	return uint32(min(max(s, 0), time.Duration(never-1)))
 }
 
+// secs is now in whole seconds since the epoch: lifetimes are counted in
+// seconds (Lifetime Unit ≥ 1 s), so a route may end up to 1 s early.
 func (r *Root) secs(now time.Time) uint32 {
 	return uint32(min(max(now.Sub(r.epoch)/time.Second, 0), time.Duration(never-1)))
 }

@@ -428,3 +428,20 @@ func TestRootRequestDAOs(t *testing.T) {
 		t.Errorf("DTSN %d → %d, interval %v", before, after, r.Trickle().Interval())
 	}
 }
+
+// TestRootRefusedTargets: link-local, multicast and the root's own
+// addresses are never recorded; the DAO-ACK to a multihop DAO is routed
+// by its destination, not sent to the frame's link source.
+func TestRootRefusedTargets(t *testing.T) {
+	r := newTestRoot(t, RootConfig{Instance: 1})
+	src := netip.MustParseAddr("2001:db8::20")
+	for _, target := range []string{"fe80::20", "ff02::1a", rootID.String(), rootLL.String()} {
+		out := r.Handle(nil, testDAO(t, 1, 1, true, daoTarget{target, rootID.String(), 5, 0}), src, rootID, t0)
+		if len(out) != 1 || Message(out[0].Msg).DAOACK().Status() != DAOACKRejected || out[0].ToSender || out[0].Dst != src {
+			t.Errorf("%s: %+v", target, out)
+		}
+	}
+	if r.Len() != 0 || r.Counters().DroppedTarget != 4 {
+		t.Errorf("len %d %+v", r.Len(), r.Counters())
+	}
+}
