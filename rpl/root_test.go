@@ -457,3 +457,51 @@ func TestRootRefusedTargets(t *testing.T) {
 		t.Errorf("len %d %+v", r.Len(), r.Counters())
 	}
 }
+
+// TestRootTshark has tshark decode what the root sends (multicast DIO
+// from Tick, unicast DIO answering a DIS, DAO-ACK), checksums as the root
+// set them: nothing malformed, no expert message, the values configured.
+func TestRootTshark(t *testing.T) {
+	oracle.Tshark(t)
+	r := newTestRoot(t, RootConfig{Instance: 1, MOP: MOPStoring, OCP: 1, MinHopRankIncrease: 128,
+		Prefix: netip.MustParsePrefix("2001:db8::/64")})
+	now := t0.Add(r.Trickle().Next(t0))
+	out := r.Tick(nil, now)
+	node := netip.MustParseAddr("fe80::52:504c:0:1")
+	out = r.Handle(out, must(Parse(AppendDIS(nil))), node, rootLL, now)
+	out = r.Handle(out, testDAO(t, 1, 241, true, daoTarget{"2001:db8::52:504c:0:1", "", 5, 0}), node, rootLL, now)
+	if len(out) != 3 {
+		t.Fatalf("%d replies", len(out))
+	}
+	var packets [][]byte
+	for _, rep := range out {
+		b := make([]byte, ip6.HeaderLen, ip6.HeaderLen+len(rep.Msg))
+		ip6.Header(b).Encode(&ip6.Fields{PayloadLength: uint16(len(rep.Msg)), NextHeader: ip6.ProtoICMPv6,
+			HopLimit: 64, Src: rep.Src, Dst: rep.Dst})
+		packets = append(packets, append(b, rep.Msg...))
+	}
+	fields := []string{"_ws.malformed", "_ws.expert.message", "icmpv6.checksum.status", "icmpv6.code",
+		"icmpv6.rpl.dio.rank", "icmpv6.rpl.dio.flag.mop", "icmpv6.rpl.dio.version", "icmpv6.rpl.dio.dagid",
+		"icmpv6.rpl.opt.config.min_hop_rank_inc", "icmpv6.rpl.opt.config.interval_min", "icmpv6.rpl.opt.config.ocp",
+		"icmpv6.rpl.opt.prefix", "icmpv6.rpl.daoack.sequence", "icmpv6.rpl.daoack.status"}
+	rows := oracle.WritePcap(t, oracle.LinkTypeIPv6, packets...).FieldMaps(t, fields...)
+	if len(rows) != len(packets) {
+		t.Fatalf("tshark gave %d rows for %d packets", len(rows), len(packets))
+	}
+	dio := map[string]string{"icmpv6.code": "1", "icmpv6.rpl.dio.rank": "128", "icmpv6.rpl.dio.flag.mop": "0x02",
+		"icmpv6.rpl.dio.version": "240", "icmpv6.rpl.dio.dagid": rootID.String(),
+		"icmpv6.rpl.opt.config.min_hop_rank_inc": "128", "icmpv6.rpl.opt.config.interval_min": "3",
+		"icmpv6.rpl.opt.config.ocp": "1", "icmpv6.rpl.opt.prefix": rootID.String()}
+	ack := map[string]string{"icmpv6.code": "3", "icmpv6.rpl.daoack.sequence": "241", "icmpv6.rpl.daoack.status": "0"}
+	for i, want := range []map[string]string{dio, dio, ack} {
+		got := rows[i]
+		if got["_ws.malformed"] != "" || got["_ws.expert.message"] != "" || got["icmpv6.checksum.status"] != "1" {
+			t.Errorf("reply %d: malformed %q expert %q checksum %q", i, got["_ws.malformed"], got["_ws.expert.message"], got["icmpv6.checksum.status"])
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("reply %d: %s = %q, want %q", i, k, got[k], v)
+			}
+		}
+	}
+}
