@@ -303,12 +303,14 @@ func (u *pump) readSource() {
 	for {
 		n, err := u.src.Read(buf)
 		if n > 0 {
-			u.stats.read.Add(uint64(n))
 			u.mu.Lock()
 			f := u.faults
 			u.mu.Unlock()
 			u.inDec.Feed(buf[:n], func([]byte) { u.stats.frames.Add(1) })
 			u.enqueue(u.damage(buf[:n], f))
+			// Counted last: once Read covers an octet, the counters derived
+			// from it (faults, frames, the queue) do too.
+			u.stats.read.Add(uint64(n))
 		}
 		if err != nil {
 			u.p.fail(fmt.Errorf("faultline: %v: read: %w", u.dir, err))
@@ -389,8 +391,8 @@ func (u *pump) deliver() {
 				u.p.fail(fmt.Errorf("faultline: %v: write: %w", u.dir, err))
 				return
 			}
-			u.stats.delivered.Add(uint64(len(b)))
 			u.outDec.Feed(b, func([]byte) { u.stats.framesOut.Add(1) })
+			u.stats.delivered.Add(uint64(len(b))) // after the frames it holds
 			continue
 		}
 		if wait > 0 {

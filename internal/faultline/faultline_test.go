@@ -8,6 +8,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net"
+	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,15 +45,34 @@ func newLine(t *testing.T, cfg Config) *line {
 // kept.
 func (l *line) send(t *testing.T, b []byte, chunk int) []byte {
 	t.Helper()
+	// The reader stops once the proxy has read all of b and everything it
+	// delivered has arrived (not after a quiet spell, which a loaded
+	// machine makes at any moment), or after a generous deadline.
+	var written atomic.Bool
 	got := make(chan []byte, 1)
 	go func() {
 		var out bytes.Buffer
 		buf := make([]byte, 8192)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
-			l.rcpEnd.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			l.rcpEnd.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 			n, err := l.rcpEnd.Read(buf)
 			out.Write(buf[:n])
-			if err != nil {
+			if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				got <- out.Bytes()
+				return
+			}
+			if written.Load() {
+				// Everything read went through: what the faults left of
+				// it was delivered, and has arrived.
+				st := l.p.Stats(ToRCP)
+				through := st.Read - st.Dropped - st.HeldDropped + st.Inserted + st.Injected
+				if st.Read == uint64(len(b)) && st.Delivered == through && uint64(out.Len()) == through {
+					got <- out.Bytes()
+					return
+				}
+			}
+			if time.Now().After(deadline) {
 				got <- out.Bytes()
 				return
 			}
@@ -64,6 +85,7 @@ func (l *line) send(t *testing.T, b []byte, chunk int) []byte {
 		}
 		i += n
 	}
+	written.Store(true)
 	return <-got
 }
 
