@@ -21,6 +21,15 @@
 //     with CmprI, CmprE and Pad chosen from the route, decoding with the
 //     elided octets taken from the IPv6 destination, and the §4.1/§4.2
 //     checks (no multicast, no address twice, Segments Left in range).
+//   - The DODAG root (Root), pure like nd.Router.Handle (time passed in,
+//     replies returned, no goroutines): DIOs with the DODAG Configuration
+//     option in every one (RIOT joins only on a DIO carrying it) and a PIO
+//     holding the DODAGID, DIS handling (RFC 6550 §8.3), DAO and DAO-ACK
+//     in non-storing (transit parents → source routes) and storing mode
+//     (senders → next hops) with path sequences (§7.2), lifetimes, No-Path
+//     and bounded state (new targets refused when full, never live ones
+//     evicted); and the Trickle timer (RFC 6206 §4.2). Not yet wired into
+//     the border router (issue 14).
 //
 // Left out:
 //   - Secure RPL (§6.1, §10; codes 0x80–0x83 and the Consistency Check
@@ -29,6 +38,6 @@
 //     ErrUnknownCode.
 //   - MOP 3 (storing with multicast): the MOP value is carried, the
 //     multicast behaviour belongs to no one here.
-//   - RFC 8138 6LoRH compression of RPI and SRH, and RPL state (DODAG,
-//     trickle, routes): other packages.
+//   - RFC 8138 6LoRH compression of RPI and SRH; a RPL router or leaf
+//     (only the root is here).
 package rpl
