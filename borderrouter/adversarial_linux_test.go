@@ -6,11 +6,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,9 +150,7 @@ func netnsSkipIfNotRoot(t *testing.T) {
 // advRouter is a running border router on its simulator, with a star of
 // registered nodes; n1 is the victim whose pings are counted.
 type advRouter struct {
-	br    *BorderRouter
-	reach Reach
-	logs  *syncBuffer
+	*testRouter
 	brEUI [8]byte
 	brLL  netip.Addr
 	ctxs  *lowpan.ContextTable
@@ -164,58 +160,14 @@ type advRouter struct {
 func startAdvRouter(t *testing.T, nodes int) *advRouter {
 	t.Helper()
 	enterNetns(t)
-	cfg := Defaults()
-	cfg.StateDir = filepath.Join(t.TempDir(), "state")
-	cfg.API.Socket = ""
-	cfg.Metrics.Listen = ""
-	cfg.TUN.Name = "lbradv0"
-	cfg.Mesh.Prefix = netip.MustParsePrefix("2001:db8:7::/64")
-	cfg.Sim.Topology, cfg.Sim.Nodes = sim.Star, nodes
-	a := &advRouter{logs: &syncBuffer{}}
-	log := slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	br, err := New(cfg, WithLogger(log, nil), WithVersion("adversarial"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.br, a.reach = br, br.Reach()
-	a.brEUI = br.eui
+	prefix := netip.MustParsePrefix("2001:db8:7::/64")
+	a := &advRouter{testRouter: newTestRouter(t, "lbradv0", prefix, nodes, "adversarial")}
+	a.brEUI = a.br.eui
 	a.brLL = linkLocalOf(a.brEUI)
 	a.ctxs = &lowpan.ContextTable{}
-	a.ctxs.Set(0, lowpan.Context{Prefix: cfg.Mesh.Prefix, Compress: true})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- br.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("the border router did not stop")
-		}
-	})
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("log:\n%s", a.logs.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		all := true
-		for _, n := range br.SimNodes() {
-			all = all && n.Registered
-		}
-		if all && len(br.SimNodes()) == nodes {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nodes not registered in time: %+v", br.SimNodes())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("Run returned: %v", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	a.ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
+	a.start(t)
+	a.waitRegistered(t, nodes, 60*time.Second)
 	return a
 }
 

@@ -5,11 +5,9 @@ package borderrouter
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +16,6 @@ import (
 	"github.com/lowpanbr/lowpanbr/internal/faultline"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
-	"github.com/lowpanbr/lowpanbr/sim"
 )
 
 // A whole border router on its simulator with a faulty serial line
@@ -39,10 +36,8 @@ var faultLong = os.Getenv("LOWPANBR_FAULT_LONG") != ""
 const faultPingSize = 16
 
 type faultRouter struct {
-	br    *BorderRouter
-	reach Reach
-	line  *faultline.PTYProxy
-	logs  *syncBuffer
+	*testRouter
+	line *faultline.PTYProxy
 	// udp sends from Linux to the node, so that the daemon transmits
 	// whatever the node does (a stall is noticed by a transmission that
 	// gets no transmit-done).
@@ -57,39 +52,12 @@ type faultRouter struct {
 func startFaultRouter(t *testing.T) *faultRouter {
 	t.Helper()
 	enterNetns(t)
-	cfg := Defaults()
-	cfg.StateDir = filepath.Join(t.TempDir(), "state")
-	cfg.API.Socket = ""
-	cfg.Metrics.Listen = ""
-	cfg.TUN.Name = "lbrflt0"
-	cfg.Mesh.Prefix = netip.MustParsePrefix("2001:db8:7::/64")
-	cfg.Sim.Topology, cfg.Sim.Nodes = sim.Star, 1
-	f := &faultRouter{logs: &syncBuffer{}}
-	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	br, err := New(cfg, WithLogger(log, nil), WithVersion("faultline"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.br, f.reach = br, br.Reach()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("log:\n%s", f.logs.String())
-		}
-	})
+	f := &faultRouter{testRouter: newTestRouter(t, "lbrflt0", netip.MustParsePrefix("2001:db8:7::/64"), 1, "faultline")}
 	f.insertLine(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- br.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("the border router did not stop")
-		}
-	})
+	f.start(t)
 	f.waitHealthy(t, 60*time.Second)
 	n1 := f.reach.Nodes[0].Address
+	var err error
 	if f.udp, err = net.DialUDP("udp6", nil, &net.UDPAddr{IP: n1.AsSlice(), Port: 9}); err != nil {
 		t.Fatal(err)
 	}

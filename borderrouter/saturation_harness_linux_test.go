@@ -5,12 +5,10 @@ package borderrouter
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -76,11 +74,7 @@ func benchNetns(b *testing.B) {
 
 // satRouter is a running border router on its simulator.
 type satRouter struct {
-	br     *BorderRouter
-	reach  Reach
-	cancel context.CancelFunc
-	done   chan error
-	logs   *syncBuffer
+	*testRouter
 }
 
 // startSatRouter brings up a border router on the simulator with a star
@@ -89,58 +83,10 @@ type satRouter struct {
 func startSatRouter(b *testing.B, nodes int) *satRouter {
 	b.Helper()
 	benchNetns(b)
-	cfg := Defaults()
-	cfg.StateDir = filepath.Join(b.TempDir(), "state")
-	cfg.API.Socket = ""
-	cfg.Metrics.Listen = ""
-	cfg.TUN.Name = satTUN
-	cfg.Mesh.Prefix = satPrefix
-	cfg.Sim.Topology, cfg.Sim.Nodes = sim.Star, nodes
-	s := &satRouter{logs: &syncBuffer{}, done: make(chan error, 1)}
-	log := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	br, err := New(cfg, WithLogger(log, nil), WithVersion("bench"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	s.br, s.reach = br, br.Reach()
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	go func() { s.done <- br.Run(ctx) }()
-	b.Cleanup(s.stop)
-	b.Cleanup(func() {
-		if b.Failed() {
-			b.Logf("log:\n%s", s.logs.String())
-		}
-	})
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		all := true
-		for _, n := range br.SimNodes() {
-			all = all && n.Registered
-		}
-		if all && len(br.SimNodes()) == nodes {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("nodes not registered in time: %+v", br.SimNodes())
-		}
-		select {
-		case err := <-s.done:
-			b.Fatalf("Run returned: %v", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	s := &satRouter{newTestRouter(b, satTUN, satPrefix, nodes, "bench")}
+	s.start(b)
+	s.waitRegistered(b, nodes, 60*time.Second)
 	return s
-}
-
-func (s *satRouter) stop() {
-	s.cancel()
-	select {
-	case <-s.done:
-	case <-time.After(15 * time.Second):
-	}
-	s.br.Close()
 }
 
 // node returns a simulated node of the star by name.
