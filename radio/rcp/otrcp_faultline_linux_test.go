@@ -14,8 +14,6 @@ package rcp_test
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -26,36 +24,16 @@ import (
 	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
-	"github.com/lowpanbr/lowpanbr/sim/medium"
-	"github.com/lowpanbr/lowpanbr/sim/otsim"
 	"github.com/lowpanbr/lowpanbr/spinel"
 )
 
 func TestRealOTRCPOnAFaultyLine(t *testing.T) {
 	path := oracle.OTRCP(t)
-	const (
-		node    = 2
-		channel = 15
-		pan     = 0xface
-	)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	base := 23000 + os.Getpid()%1000*(otsim.MaxNodeID+1)
-	t.Setenv("PORT_BASE", strconv.Itoa(base))
-	m := medium.New(medium.Config{Seed: 1, TimeScale: 1})
-	runDone := make(chan struct{})
-	go func() { defer close(runDone); m.Run(ctx) }()
-	defer func() { cancel(); <-runDone }()
-	br, err := otsim.Start(ctx, otsim.Config{NodeID: node, Medium: m, Channel: channel, PANID: pan, PortBase: base, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	const node = 2
 	sixlnExt := [8]byte{0x02, 0, 0, 0, 0, 0, 0x6c, 0x02}
-	if _, err := m.Attach(medium.NodeConfig{Name: "6ln", ExtAddr: sixlnExt, ShortAddr: 0xfffe, PANID: pan, Channel: channel, RxOnWhenIdle: true}); err != nil {
-		t.Fatal(err)
-	}
+	w := startOTWorld(t, node, 23000, sixlnExt)
+	ctx, log := w.ctx, w.log
+	const channel, pan = otChannel, otPAN
 
 	child, err := transport.ForkPTY(ctx, path, []string{strconv.Itoa(node)}, log)
 	if err != nil {

@@ -28,34 +28,11 @@ import (
 
 func TestDriverWithRealOTRCP(t *testing.T) {
 	path := oracle.OTRCP(t)
-	const (
-		node    = 1
-		channel = 15
-		pan     = 0xface
-	)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	// Our own PORT_BASE (ot-rcp reads it from the environment, radio.c
-	// platformRadioInit), so other simulations on the machine do not
-	// interfere.
-	base := 22000 + os.Getpid()%1000*(otsim.MaxNodeID+1)
-	t.Setenv("PORT_BASE", strconv.Itoa(base))
-	m := medium.New(medium.Config{Seed: 1, TimeScale: 1})
-	runDone := make(chan struct{})
-	go func() { defer close(runDone); m.Run(ctx) }()
-	defer func() { cancel(); <-runDone }()
-	br, err := otsim.Start(ctx, otsim.Config{NodeID: node, Medium: m, Channel: channel, PANID: pan, PortBase: base, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	const node = 1
 	sixlnExt := [8]byte{0x02, 0, 0, 0, 0, 0, 0x6c, 0x01}
-	sixln, err := m.Attach(medium.NodeConfig{Name: "6ln", ExtAddr: sixlnExt, ShortAddr: 0xfffe, PANID: pan, Channel: channel, RxOnWhenIdle: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := startOTWorld(t, node, 22000, sixlnExt)
+	ctx, log, br, sixln := w.ctx, w.log, w.br, w.sixln
+	const channel, pan = otChannel, otPAN
 
 	u, err := transport.ParseURL(fmt.Sprintf("spinel+hdlc+forkpty://%s?forkpty-arg=%d", path, node))
 	if err != nil {
@@ -165,4 +142,44 @@ func TestDriverWithRealOTRCP(t *testing.T) {
 	if took := time.Since(start); rssi != -98 && rssi != -30 || took < 98*time.Millisecond || took > 2*time.Second {
 		t.Errorf("EnergyScan: %d dBm after %v, want -98 or -30 after about 100 ms", rssi, took)
 	}
+}
+
+// otWorld is what both opt-in ot-rcp tests stand on: a medium in real
+// time, the bridge to the simulation ot-rcp of node id node (sim/otsim),
+// and a simulated 6LN with EUI-64 sixlnExt on channel 15, PAN 0xface.
+// ot-rcp reads its PORT_BASE from the environment (radio.c
+// platformRadioInit): each test takes its own, so that other simulations
+// on the machine do not interfere. Everything stops when the test ends.
+type otWorld struct {
+	ctx   context.Context
+	log   *slog.Logger
+	br    *otsim.Bridge
+	sixln *medium.Node
+}
+
+const (
+	otChannel = 15
+	otPAN     = 0xface
+)
+
+func startOTWorld(t *testing.T, node, portBase int, sixlnExt [8]byte) *otWorld {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithCancel(context.Background())
+	base := portBase + os.Getpid()%1000*(otsim.MaxNodeID+1)
+	t.Setenv("PORT_BASE", strconv.Itoa(base))
+	m := medium.New(medium.Config{Seed: 1, TimeScale: 1})
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-runDone })
+	br, err := otsim.Start(ctx, otsim.Config{NodeID: node, Medium: m, Channel: otChannel, PANID: otPAN, PortBase: base, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Close() })
+	sixln, err := m.Attach(medium.NodeConfig{Name: "6ln", ExtAddr: sixlnExt, ShortAddr: 0xfffe, PANID: otPAN, Channel: otChannel, RxOnWhenIdle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &otWorld{ctx: ctx, log: log, br: br, sixln: sixln}
 }
