@@ -11,8 +11,6 @@ import (
 	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
-	"github.com/lowpanbr/lowpanbr/radio"
-	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
 // apndBR is a 6LBR with AP-ND as nd/apnd.go tells nd/lbr.go to integrate
@@ -36,16 +34,7 @@ type apndBR struct {
 func startAPNDBR(t *testing.T, cfg MeshConfig, acfg nd.APNDConfig) (*apndBR, *Mesh) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	m := medium.New(medium.Config{Seed: cfg.Seed + 1})
-	mediumDone := make(chan struct{})
-	go func() { m.Run(ctx); close(mediumDone) }()
-	brEUI := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
-	mn, err := m.Attach(medium.NodeConfig{Name: "br", Channel: 20, ExtAddr: brEUI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := NewNodeRadio(mn)
-	br.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: brEUI})
+	m, mn, br, brEUI, mediumDone := startBRRadio(ctx, t, cfg.Seed)
 	ctxs := &lowpan.ContextTable{}
 	ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
 	ml, err := link.NewLowpan(link.LowpanConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})

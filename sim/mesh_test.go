@@ -56,19 +56,29 @@ func startLBR(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]byte, 
 	return ml, ndr, fwd, done
 }
 
-func startBR(t *testing.T, cfg MeshConfig) *testBR {
+// startBRRadio puts the border router's radio on a new medium in virtual
+// time (seeded from the mesh's seed), channel 20, PAN 0xabcd: what the
+// in-process mesh tests stand on. mediumDone closes when ctx ends and the
+// medium has stopped.
+func startBRRadio(ctx context.Context, t *testing.T, seed uint64) (m *medium.Medium, mn *medium.Node, br *NodeRadio, brEUI [8]byte, mediumDone chan struct{}) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	m := medium.New(medium.Config{Seed: cfg.Seed + 1})
-	mediumDone := make(chan struct{})
+	m = medium.New(medium.Config{Seed: seed + 1})
+	mediumDone = make(chan struct{})
 	go func() { m.Run(ctx); close(mediumDone) }()
-	brEUI := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
+	brEUI = [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
 	mn, err := m.Attach(medium.NodeConfig{Name: "br", Channel: 20, ExtAddr: brEUI})
 	if err != nil {
 		t.Fatal(err)
 	}
-	br := NewNodeRadio(mn)
+	br = NewNodeRadio(mn)
 	br.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: brEUI})
+	return m, mn, br, brEUI, mediumDone
+}
+
+func startBR(t *testing.T, cfg MeshConfig) *testBR {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m, mn, br, brEUI, mediumDone := startBRRadio(ctx, t, cfg.Seed)
 	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 256), closed: make(chan struct{})}
 	_, ndr, fwd, fwdDone := startLBR(t, ctx, br, brEUI, tun)
 	cfg.Channel, cfg.PANID = 20, 0xabcd
