@@ -1116,15 +1116,11 @@ func (r *Router) handleRegistration(replies []Reply, m *Message, in Incoming) []
 			Addr: addr, Link: in.Link, ROVR: rovr, TID: aro.TID(), HasTID: extended,
 			Lifetime: aro.Lifetime(), LinkAddr: lldst, Neighbor: lldst, Proven: d.Proven,
 		}
-		if r.check != nil {
-			var out []Reply
-			var handled bool
-			if out, handled, req = r.checkRegistration(replies, m, in, req); handled {
-				return out
-			}
+		var out []Reply
+		var handled bool
+		if out, handled, res, status = r.register(replies, m, in, req, false, extended); handled {
+			return out
 		}
-		res = r.reg.Register(req, in.Now)
-		status = r.answerStatus(&res, false, extended)
 		if status == StatusSuccess {
 			lifetime = res.Lifetime
 		}
@@ -1187,15 +1183,11 @@ func (r *Router) handleDAR(replies []Reply, m *Message, in Incoming) []Reply {
 			Addr: addr, Link: in.Link, ROVR: rovr, TID: da.TID(), HasTID: extended,
 			Lifetime: da.Lifetime(), Via: m.Src, Neighbor: in.LinkSrc, Proven: proven,
 		}
-		if r.check != nil {
-			var out []Reply
-			var handled bool
-			if out, handled, req = r.checkRegistration(replies, m, in, req); handled {
-				return out
-			}
+		var out []Reply
+		var handled bool
+		if out, handled, res, status = r.register(replies, m, in, req, true, extended); handled {
+			return out
 		}
-		res = r.reg.Register(req, in.Now)
-		status = r.answerStatus(&res, true, extended)
 		if status == StatusSuccess {
 			lifetime = res.Lifetime
 		}
@@ -1270,6 +1262,20 @@ type RegistrationCheck func(replies []Reply, m *Message, in *Incoming, req *Requ
 // SetRegistrationCheck installs check (nil: none). Call it before Handle
 // runs.
 func (r *Router) SetRegistrationCheck(check RegistrationCheck) { r.check = check }
+
+// register runs the registration check, if one is installed, then the
+// registry, for an NS(E)ARO or (relayed) an (E)DAR, and gives the
+// registry's result and the status to answer; handled: the check answered
+// the message itself (out).
+func (r *Router) register(replies []Reply, m *Message, in Incoming, req Request, relayed, extended bool) (out []Reply, handled bool, res Result, status Status) {
+	if r.check != nil {
+		if out, handled, req = r.checkRegistration(replies, m, in, req); handled {
+			return out, true, res, status
+		}
+	}
+	res = r.reg.Register(req, in.Now)
+	return nil, false, res, r.answerStatus(&res, relayed, extended)
+}
 
 // checkRegistration runs the check on copies of in and req, so that
 // without a check nothing of a registration escapes to the heap.
