@@ -45,7 +45,20 @@ type RootConfig struct {
 	MaxDepth    int // source route hops; 0: 64
 	// Seed seeds the trickle timer's random points (tests: fixed).
 	Seed uint64
+	// CheckTarget, when set, judges each target of a DAO before it is
+	// recorded, with the ROVR its RPL Target option carries (RFC 9010
+	// §6.1; nil from a legacy RFC 6550 target, as RIOT sends): 0 accepts;
+	// anything else refuses the target and is the DAO-ACK status when
+	// nothing of the DAO was accepted — an RFC 9010 §6.3 status, e.g.
+	// StatusDuplicate for an address registered to another owner. The
+	// 6LBR uses it to keep RPL routes and its registry consistent.
+	CheckTarget func(target netip.Prefix, rovr []byte) uint8
 }
+
+// StatusDuplicate is the RFC 9010 §6.3 RPL Status carrying the 6LoWPAN-ND
+// EARO status 1 (Duplicate Address): U (rejection) and A (an ND status)
+// set.
+const StatusDuplicate = 0x80 | 0x40 | 1
 
 // Root defaults.
 const (
@@ -88,6 +101,7 @@ type RootCounters struct {
 	DroppedStale                      uint64 // path sequence older than the recorded one
 	DroppedNoParent                   uint64 // non-storing transit without parent, not link-local
 	DroppedTarget                     uint64 // target not routable: link-local, multicast, the root's own
+	DroppedOwner                      uint64 // refused by CheckTarget: registered to another owner
 }
 
 // entry is one target's route: 24 octets.
@@ -116,6 +130,7 @@ type Root struct {
 	lastFull time.Time
 	cnt      RootCounters
 	dio      []byte // scratch for DIO
+	refusal  uint8  // the last CheckTarget refusal in the DAO being handled
 }
 
 // NewRoot returns a root with cfg's defaults filled in; its trickle timer
@@ -390,6 +405,7 @@ func (r *Root) handleDAO(replies []Reply, m Message, src netip.Addr, now time.Ti
 		return replies
 	}
 	r.cnt.DAO++
+	r.refusal = 0
 	accepted, refused := r.applyDAO(m, src, now)
 	if !d.AckRequested() || !src.IsValid() {
 		return replies
@@ -397,6 +413,9 @@ func (r *Root) handleDAO(replies []Reply, m Message, src netip.Addr, now time.Ti
 	status := uint8(DAOACKAccepted)
 	if refused > 0 && accepted == 0 {
 		status = DAOACKRejected
+		if r.refusal != 0 {
+			status = r.refusal
+		}
 	}
 	var id netip.Addr
 	if r.cfg.Instance >= 128 { // local instance: D and the DODAGID (§6.5.1)
@@ -418,6 +437,7 @@ const maxGroup = 32
 // and how many refused.
 func (r *Root) applyDAO(m Message, src netip.Addr, now time.Time) (accepted, refused int) {
 	var group [maxGroup]netip.Prefix
+	var owned [maxGroup]bool // refused by CheckTarget
 	n, afterTransit := 0, false
 	it := m.Options().Iter()
 	for o, done, err := it.Next(); !done && err == nil; o, done, err = it.Next() {
@@ -428,13 +448,19 @@ func (r *Root) applyDAO(m Message, src netip.Addr, now time.Time) (accepted, ref
 			}
 			if n < maxGroup {
 				group[n] = Target(o).Prefix()
+				owned[n] = false
+				if r.cfg.CheckTarget != nil {
+					if st := r.cfg.CheckTarget(group[n], Target(o).ROVR()); st != 0 {
+						owned[n], r.refusal = true, st
+					}
+				}
 				n++
 			} else {
 				refused++
 			}
 		case OptTransit:
 			afterTransit = true
-			a, f := r.applyTransit(group[:n], Transit(o), src, now)
+			a, f := r.applyTransit(group[:n], owned[:n], Transit(o), src, now)
 			accepted += a
 			refused += f
 		}
@@ -442,7 +468,7 @@ func (r *Root) applyDAO(m Message, src netip.Addr, now time.Time) (accepted, ref
 	return accepted, refused
 }
 
-func (r *Root) applyTransit(targets []netip.Prefix, tr Transit, src netip.Addr, now time.Time) (accepted, refused int) {
+func (r *Root) applyTransit(targets []netip.Prefix, owned []bool, tr Transit, src netip.Addr, now time.Time) (accepted, refused int) {
 	var via [16]byte
 	if r.cfg.MOP == MOPStoring {
 		// §9.8: in storing mode the DAO's sender is the next hop.
@@ -459,7 +485,12 @@ func (r *Root) applyTransit(targets []netip.Prefix, tr Transit, src netip.Addr, 
 		return 0, len(targets)
 	}
 	life := tr.PathLifetime()
-	for _, t := range targets {
+	for i, t := range targets {
+		if owned[i] {
+			r.cnt.DroppedOwner++
+			refused++
+			continue
+		}
 		if !r.routable(t) {
 			r.cnt.DroppedTarget++
 			refused++
@@ -695,4 +726,60 @@ func (r *Root) Route(buf []netip.Addr, dst netip.Addr, now time.Time) ([]netip.A
 		p[i], p[j] = p[j], p[i]
 	}
 	return buf, nil
+}
+
+// SetLinkLocal changes the root's link-local address (the 6LBR's changes
+// when the radio comes back with another EUI-64): the source of its DIOs
+// and of DAO-ACKs to link-local peers from now on.
+func (r *Root) SetLinkLocal(a netip.Addr) {
+	r.cfg.LinkLocal = a
+	r.llAddr = [16]byte{}
+	if a.IsValid() {
+		r.llAddr = a.As16()
+	}
+}
+
+// Lookup returns the recorded route for dst (its /128 target, else the
+// longest prefix target holding it): via is the parent (non-storing) or
+// the next hop (storing); external reports the Transit's E flag, set by a
+// 6LR that announced a target outside the RPL domain — a RUL, which
+// cannot process an SRH or RPI (RFC 9008 §7.1: the root tunnels to the
+// 6LR instead).
+func (r *Root) Lookup(dst netip.Addr, now time.Time) (via netip.Addr, external, ok bool) {
+	e, ok := r.find(dst.As16(), r.secs(now))
+	if !ok {
+		return netip.Addr{}, false, false
+	}
+	return netip.AddrFrom16(e.via), e.ext, true
+}
+
+// RouteEntry is one recorded target, for status displays.
+type RouteEntry struct {
+	Target   netip.Prefix
+	Via      netip.Addr // parent (non-storing) or next hop (storing)
+	External bool
+	PathSeq  uint8
+	Expires  time.Time // zero: never
+}
+
+// Routes appends the live routes to buf.
+func (r *Root) Routes(buf []RouteEntry, now time.Time) []RouteEntry {
+	nowS := r.secs(now)
+	add := func(t netip.Prefix, e entry) {
+		if e.expires <= nowS {
+			return
+		}
+		re := RouteEntry{Target: t, Via: netip.AddrFrom16(e.via), External: e.ext, PathSeq: e.pathSeq}
+		if e.expires != never {
+			re.Expires = r.epoch.Add(time.Duration(e.expires) * time.Second)
+		}
+		buf = append(buf, re)
+	}
+	for a, e := range r.hosts {
+		add(netip.PrefixFrom(netip.AddrFrom16(a), 128), e)
+	}
+	for p, e := range r.prefixes {
+		add(p, e)
+	}
+	return buf
 }

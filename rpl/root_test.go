@@ -505,3 +505,54 @@ func TestRootTshark(t *testing.T) {
 		}
 	}
 }
+
+// TestRootCheckTarget: RFC 9010 ownership — a target CheckTarget refuses
+// is not recorded and the DAO-ACK carries its status (U and A set, the
+// EARO status); the ROVR of an updated Target option reaches the check.
+// Lookup, Routes and SetLinkLocal report and change what they should.
+func TestRootCheckTarget(t *testing.T) {
+	taken := netip.MustParseAddr("2001:db8::66")
+	owner := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	var seen [][]byte
+	r := newTestRoot(t, RootConfig{Instance: 1, CheckTarget: func(p netip.Prefix, rovr []byte) uint8 {
+		seen = append(seen, rovr)
+		if p.Addr() == taken && !bytes.Equal(rovr, owner) {
+			return StatusDuplicate
+		}
+		return 0
+	}})
+	src := netip.MustParseAddr("2001:db8::11")
+	dao := func(rovr []byte) Message {
+		b := must(AppendDAO(nil, &DAOFields{Instance: 1, AckRequested: true, Sequence: 7}))
+		b = must(AppendTarget(b, netip.PrefixFrom(taken, 128), 0, rovr))
+		b = must(AppendTransit(b, &TransitFields{PathLifetime: 5, Parent: rootID}))
+		m, err := Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	out := r.Handle(nil, dao([]byte{9, 9, 9, 9, 9, 9, 9, 9}), src, rootID, t0)
+	if len(out) != 1 || Message(out[0].Msg).DAOACK().Status() != StatusDuplicate || r.Len() != 0 || r.Counters().DroppedOwner != 1 {
+		t.Fatalf("foreign ROVR: replies %d, status %#x, len %d, %+v", len(out), Message(out[0].Msg).DAOACK().Status(), r.Len(), r.Counters())
+	}
+	out = r.Handle(nil, dao(owner), src, rootID, t0)
+	if len(out) != 1 || Message(out[0].Msg).DAOACK().Status() != DAOACKAccepted || r.Len() != 1 {
+		t.Fatalf("owner: replies %d, len %d", len(out), r.Len())
+	}
+	if len(seen) != 2 || !bytes.Equal(seen[1], owner) {
+		t.Errorf("ROVRs seen %x", seen)
+	}
+	if via, ext, ok := r.Lookup(taken, t0); !ok || via != rootID || ext {
+		t.Errorf("lookup %v %v %v", via, ext, ok)
+	}
+	rs := r.Routes(nil, t0)
+	if len(rs) != 1 || rs[0].Target != netip.PrefixFrom(taken, 128) || !rs[0].Expires.Equal(t0.Add(300*time.Second)) {
+		t.Errorf("routes %+v", rs)
+	}
+	ll := netip.MustParseAddr("fe80::2")
+	r.SetLinkLocal(ll)
+	if out := r.Tick(nil, t0.Add(time.Hour)); len(out) != 1 || out[0].Src != ll {
+		t.Errorf("DIO after SetLinkLocal: %+v", out)
+	}
+}
