@@ -1,0 +1,405 @@
+package rpl
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
+)
+
+var (
+	dpRoot = testDODAGID                            // 2001:db8::1
+	dpLAN  = netip.MustParseAddr("2001:db8:ff::99") // a host outside the mesh
+	// A non-storing route from the root: two 6LRs, then the target.
+	dpRoute = addrs("2001:db8::a:1", "2001:db8::a:2", "2001:db8::a:3")
+)
+
+// udpPacket builds an IPv6/UDP packet with a valid checksum (computed,
+// as RFC 8200 §8.1 says, with the final destination dst).
+func udpPacket(src, dst netip.Addr, tc uint8, flow uint32, hlim uint8, payload string) []byte {
+	n := ip6.UDPHeaderLen + len(payload)
+	b := make([]byte, ip6.HeaderLen+n)
+	h := ip6.Header(b)
+	h.Encode(&ip6.Fields{TrafficClass: tc, FlowLabel: flow, PayloadLength: uint16(n), NextHeader: ip6.ProtoUDP, HopLimit: hlim, Src: src, Dst: dst})
+	u := ip6.UDP(h.Payload())
+	u.Encode(&ip6.UDPFields{SrcPort: 5683, DstPort: 61616, Length: uint16(n)})
+	copy(u.Payload(), payload)
+	u.SetChecksum(u.CalculateChecksum(h.SrcBytes(), h.DstBytes()))
+	return b
+}
+
+// udpOf returns the UDP datagram at the end of pkt's header chain (after
+// Hop-by-Hop and Routing headers) and checks its checksum against the
+// final destination final.
+func udpValid(t *testing.T, pkt []byte, final netip.Addr) {
+	t.Helper()
+	p := ip6.Header(pkt)
+	e, err := walk(p)
+	if err != nil || e.next != ip6.ProtoUDP {
+		t.Fatalf("walk: %v, next %d", err, e.next)
+	}
+	f := final.As16()
+	if u := ip6.UDP(p[e.off:]); !u.ChecksumValid(p.SrcBytes(), f[:]) {
+		t.Errorf("UDP checksum %04x not valid for final destination %v", u.Checksum(), final)
+	}
+}
+
+func rpiDown() *RPIFields {
+	return &RPIFields{Type: OptionTypeRPI9008, Flags: RPIFlagO, Instance: 30, SenderRank: 256}
+}
+
+// Walking an inserted source route hop by hop with NextSegment visits
+// every address in order, ends with ErrSRHDone at the target, and the UDP
+// checksum holds throughout (RFC 8200 §8.1: final destination).
+func TestInsertHeadersWalk(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rpi  *RPIFields
+		hops []netip.Addr
+	}{
+		{"RPI and SRH", rpiDown(), dpRoute},
+		{"SRH only", nil, dpRoute},
+		{"SRH of one address", rpiDown(), dpRoute[1:]},
+		{"two hops", nil, dpRoute[1:]},
+		{"other prefixes", rpiDown(), addrs("fd00::1", "2001:db8::7", "fd00:1::2", "3fff::9")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			final := tc.hops[len(tc.hops)-1]
+			pkt := udpPacket(dpRoot, final, 0, 0, 64, "hello, mesh")
+			out, err := InsertHeaders(nil, pkt, Headers{RPI: tc.rpi, Hops: tc.hops})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := ip6.Header(out)
+			if int(h.PayloadLength()) != len(out)-ip6.HeaderLen {
+				t.Errorf("payload length %d, packet %d", h.PayloadLength(), len(out))
+			}
+			if h.Dst() != tc.hops[0] {
+				t.Errorf("destination %v, want first hop %v", h.Dst(), tc.hops[0])
+			}
+			if tc.rpi != nil {
+				o, err := RPIOf(out)
+				if err != nil || o == nil || rpiFields(o) != *tc.rpi {
+					t.Fatalf("RPI %v %v", o, err)
+				}
+				if out[ip6.HeaderLen+1] != 0 {
+					t.Errorf("Hop-by-Hop header of %d units, want 1 (8 octets, no padding)", out[ip6.HeaderLen+1]+1)
+				}
+			}
+			udpValid(t, out, final)
+			for i, want := range tc.hops[1:] {
+				got, err := NextSegment(out)
+				if err != nil || got != want || ip6.Header(out).Dst() != want {
+					t.Fatalf("segment %d: %v %v, destination %v, want %v", i+1, got, err, ip6.Header(out).Dst(), want)
+				}
+				udpValid(t, out, final)
+			}
+			if _, err := NextSegment(out); !errors.Is(err, ErrSRHDone) {
+				t.Errorf("at the end: %v, want ErrSRHDone", err)
+			}
+			if _, err := Decapsulate(out); !errors.Is(err, ErrNotTunnel) {
+				t.Errorf("Decapsulate of a UDP packet: %v", err)
+			}
+		})
+	}
+}
+
+// Without an SRH nothing but the RPI is added and the destination stays.
+func TestInsertHeadersRPIOnly(t *testing.T) {
+	pkt := udpPacket(dpRoot, dpRoute[2], 0xb8, 0x12345, 64, "x")
+	for _, hops := range [][]netip.Addr{nil, addrs("fe80::a:2")} { // storing mode: Route gives the link-local next hop
+		out, err := InsertHeaders(make([]byte, 0, 200), pkt, Headers{RPI: rpiDown(), Hops: hops})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append(append(append([]byte(nil), pkt[:ip6.HeaderLen]...), 17, 0, 0x23, 4, RPIFlagO, 30, 1, 0), pkt[ip6.HeaderLen:]...)
+		want[ip6.NextHeaderOffset] = 0
+		want[5] += 8
+		if !bytes.Equal(out, want) {
+			t.Errorf("hops %v:\n got %x\nwant %x", hops, out, want)
+		}
+	}
+	// Nothing asked: the packet as it was.
+	out, err := InsertHeaders(nil, pkt, Headers{})
+	if err != nil || !bytes.Equal(out, pkt) {
+		t.Errorf("no headers: %x %v", out, err)
+	}
+}
+
+func TestInsertHeadersErrors(t *testing.T) {
+	pkt := udpPacket(dpRoot, dpRoute[2], 0, 0, 64, "x")
+	withHbH, _ := InsertHeaders(nil, pkt, Headers{RPI: rpiDown()})
+	for _, tc := range []struct {
+		name string
+		pkt  []byte
+		h    Headers
+		want error
+	}{
+		{"short", pkt[:39], Headers{}, ErrTruncated},
+		{"IPv4", append([]byte{0x45}, pkt[1:]...), Headers{}, ErrMalformed},
+		{"payload length beyond", pkt[:len(pkt)-1], Headers{}, ErrTruncated},
+		{"second Hop-by-Hop", withHbH, Headers{RPI: rpiDown()}, ErrEncode},
+		{"route not to the destination", pkt, Headers{Hops: addrs("2001:db8::a:1", "2001:db8::a:9")}, ErrEncode},
+		{"route twice through a node", pkt, Headers{Hops: addrs("2001:db8::a:1", "2001:db8::a:1", "2001:db8::a:3")}, ErrRoute},
+		{"bad RPI type", pkt, Headers{RPI: &RPIFields{Type: 0x42}}, ErrEncode},
+	} {
+		b := make([]byte, 3, 100)
+		out, err := InsertHeaders(b, tc.pkt, tc.h)
+		if !errors.Is(err, tc.want) || len(out) != 3 {
+			t.Errorf("%s: %v (len %d), want %v", tc.name, err, len(out), tc.want)
+		}
+	}
+	// The packet's own Hop-by-Hop header stays first; the SRH follows it.
+	out, err := InsertHeaders(nil, withHbH, Headers{Hops: dpRoute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := walk(ip6.Header(out))
+	if err != nil || e.hbh != ip6.HeaderLen || e.routing != ip6.HeaderLen+8 || e.next != ip6.ProtoUDP {
+		t.Errorf("after an existing Hop-by-Hop header: %+v %v", e, err)
+	}
+	udpValid(t, out, dpRoute[2])
+}
+
+// A tunnel through a source route: at the last hop Decapsulate gives back
+// the inner packet byte for byte.
+func TestAppendTunnelWalk(t *testing.T) {
+	inner := udpPacket(dpLAN, dpRoute[2], 0xb9, 0xabcde, 63, "from the LAN")
+	out, err := AppendTunnel([]byte{0xee}, inner, dpRoot, dpRoute[2], Headers{RPI: rpiDown(), Hops: dpRoute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0] != 0xee {
+		t.Fatal("prefix overwritten")
+	}
+	out = out[1:]
+	h := ip6.Header(out)
+	if h.Src() != dpRoot || h.Dst() != dpRoute[0] || h.HopLimit() != TunnelHopLimit || h.TrafficClass() != 0xb9 || h.FlowLabel() != 0 ||
+		int(h.PayloadLength()) != len(out)-ip6.HeaderLen || h.NextHeader() != ip6.ProtoHopByHop {
+		t.Errorf("outer header %x", out[:ip6.HeaderLen])
+	}
+	if _, err := Decapsulate(out); !errors.Is(err, ErrNotTunnel) {
+		t.Errorf("Decapsulate before the route's end: %v", err)
+	}
+	for range 2 {
+		if _, err := NextSegment(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := NextSegment(out); !errors.Is(err, ErrSRHDone) {
+		t.Fatalf("at the end: %v", err)
+	}
+	got, err := Decapsulate(out)
+	if err != nil || !bytes.Equal(got, inner) {
+		t.Errorf("Decapsulate: %v\n got %x\nwant %x", err, got, inner)
+	}
+
+	// Storing mode: no route, the tunnel straight to its end.
+	out, err = AppendTunnel(nil, inner, dpRoot, dpRoute[1], Headers{RPI: rpiDown()})
+	if err != nil || ip6.Header(out).Dst() != dpRoute[1] || len(out) != len(inner)+48 {
+		t.Fatalf("storing tunnel: %v %x", err, out)
+	}
+	if got, err := Decapsulate(out); err != nil || !bytes.Equal(got, inner) {
+		t.Errorf("storing Decapsulate: %v", err)
+	}
+	for _, tc := range []struct {
+		name     string
+		src, dst netip.Addr
+		h        Headers
+		want     error
+	}{
+		{"zero source", netip.Addr{}, dpRoute[1], Headers{}, ErrEncode},
+		{"IPv4 destination", dpRoot, netip.MustParseAddr("192.0.2.1"), Headers{}, ErrEncode},
+		{"route elsewhere", dpRoot, dpRoute[1], Headers{Hops: dpRoute}, ErrEncode},
+	} {
+		if out, err := AppendTunnel(nil, inner, tc.src, tc.dst, tc.h); !errors.Is(err, tc.want) || len(out) != 0 {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+// RFC 6040 §4.2 at the tunnel's end.
+func TestDecapsulateECN(t *testing.T) {
+	const notECT, ect1, ect0, ce = 0, 1, 2, 3
+	for _, tc := range []struct {
+		inner, outer, want uint8
+		drop               bool
+	}{
+		{notECT, notECT, notECT, false}, {notECT, ect0, notECT, false}, {notECT, ect1, notECT, false}, {notECT, ce, 0, true},
+		{ect0, notECT, ect0, false}, {ect0, ect0, ect0, false}, {ect0, ect1, ect1, false}, {ect0, ce, ce, false},
+		{ect1, notECT, ect1, false}, {ect1, ect0, ect1, false}, {ect1, ect1, ect1, false}, {ect1, ce, ce, false},
+		{ce, notECT, ce, false}, {ce, ect0, ce, false}, {ce, ect1, ce, false}, {ce, ce, ce, false},
+	} {
+		inner := udpPacket(dpLAN, dpRoute[2], 0xb8|tc.inner, 0x12345, 63, "e")
+		out, err := AppendTunnel(nil, inner, dpRoot, dpRoute[2], Headers{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := ip6.Header(out)
+		h.SetVersionTrafficClassFlowLabel(0x20|tc.outer, 0) // a router on the way changed DSCP and ECN
+		got, err := Decapsulate(out)
+		if tc.drop {
+			if !errors.Is(err, ErrECNDrop) {
+				t.Errorf("inner %d outer %d: %v, want ErrECNDrop", tc.inner, tc.outer, err)
+			}
+			continue
+		}
+		if err != nil || ip6.Header(got).TrafficClass() != 0xb8|tc.want || ip6.Header(got).FlowLabel() != 0x12345 {
+			t.Errorf("inner %d outer %d: %v, traffic class %#x, want %#x", tc.inner, tc.outer, err, ip6.Header(got).TrafficClass(), 0xb8|tc.want)
+		}
+	}
+}
+
+func TestStripForExit(t *testing.T) {
+	isRoot := func(a netip.Addr) bool { return a == dpRoot }
+	plain := udpPacket(dpRoute[2], dpLAN, 0, 0, 62, "to the LAN")
+	up := &RPIFields{Type: OptionTypeRPI6553, Flags: 0, Instance: 30, SenderRank: 512}
+
+	// An RPI-only Hop-by-Hop header is removed.
+	withRPI, _ := InsertHeaders(nil, plain, Headers{RPI: up})
+	out, rpi, had, err := StripForExit(withRPI, isRoot)
+	if err != nil || !had || rpi != *up || !bytes.Equal(out, plain) {
+		t.Errorf("RPI only: %v %v %+v\n got %x\nwant %x", err, had, rpi, out, plain)
+	}
+	if &out[0] != &withRPI[8] {
+		t.Error("not in place")
+	}
+
+	// Padding around it too (a PadN before, Pad1s after: 2+4+6+4 = 16).
+	padded := append([]byte(nil), plain[:ip6.HeaderLen]...)
+	padded = append(padded, ip6.ProtoUDP, 1, ip6PadN, 2, 0, 0, 0x63, 4, 0, 30, 2, 0, 0, 0, 0, 0)
+	padded = append(padded, plain[ip6.HeaderLen:]...)
+	ip6.Header(padded).SetNextHeader(0)
+	ip6.Header(padded).SetPayloadLength(uint16(len(padded) - ip6.HeaderLen))
+	other := append([]byte(nil), padded...)
+	if out, _, had, err := StripForExit(padded, isRoot); err != nil || !had || !bytes.Equal(out, plain) {
+		t.Errorf("padded RPI: %v %x", err, out)
+	}
+
+	// Another option beside it: the header stays, SenderRank becomes 0
+	// (RFC 9008 §6).
+	other[ip6.HeaderLen+2] = 0x1e // an unknown skippable option in place of the PadN
+	out, rpi, had, err = StripForExit(other, isRoot)
+	if err != nil || !had || rpi.SenderRank != 512 || len(out) != len(other) {
+		t.Fatalf("with another option: %v %+v", err, rpi)
+	}
+	if o, _ := RPIOf(out); o.SenderRank() != 0 {
+		t.Errorf("SenderRank %d left", o.SenderRank())
+	}
+
+	// No Hop-by-Hop header: as it was.
+	if out, _, had, err := StripForExit(plain, isRoot); err != nil || had || !bytes.Equal(out, plain) {
+		t.Errorf("plain: %v %v", err, had)
+	}
+
+	// A RUL's packet tunnelled to the root by its 6LR (RFC 9008 §7.2.3).
+	tun, _ := AppendTunnel(nil, plain, dpRoute[1], dpRoot, Headers{RPI: up})
+	out, rpi, had, err = StripForExit(tun, isRoot)
+	if err != nil || !had || rpi != *up || !bytes.Equal(out, plain) {
+		t.Errorf("tunnel to the root: %v %v %x", err, had, out)
+	}
+	// The same tunnel to someone else is not ours to open: only the RPI
+	// goes.
+	tun, _ = AppendTunnel(nil, plain, dpRoute[1], dpLAN, Headers{RPI: up})
+	out, _, had, err = StripForExit(tun, isRoot)
+	if err != nil || !had || len(out) != len(tun)-8 || ip6.Header(out).NextHeader() != ip6.ProtoIPv6 {
+		t.Errorf("tunnel elsewhere: %v %x", err, out)
+	}
+
+	// A broken RPL Option is an error, not a strip.
+	bad, _ := InsertHeaders(nil, plain, Headers{RPI: up})
+	bad[ip6.HeaderLen+3] = 3
+	if _, _, _, err := StripForExit(bad, isRoot); !errors.Is(err, ErrTruncated) {
+		t.Errorf("bad RPI length: %v", err)
+	}
+}
+
+func TestNextSegmentErrors(t *testing.T) {
+	pkt := udpPacket(dpRoot, dpRoute[2], 0, 0, 64, "x")
+	if _, err := NextSegment(pkt); !errors.Is(err, ErrNoSRH) {
+		t.Errorf("no routing header: %v", err)
+	}
+	base, _ := InsertHeaders(nil, pkt, Headers{RPI: rpiDown(), Hops: dpRoute})
+	srhAt := ip6.HeaderLen + 8
+	for _, tc := range []struct {
+		name   string
+		modify func(p []byte)
+		want   error
+	}{
+		{"hop limit 1", func(p []byte) { ip6.Header(p).SetHopLimit(1) }, ErrHopLimit},
+		{"segments left beyond", func(p []byte) { p[srhAt+3] = 9 }, ErrRoute},
+		{"routing type 0", func(p []byte) { p[srhAt+2] = 0 }, ErrNotRPL},
+		{"multicast destination", func(p []byte) { ip6.Header(p).SetDst(netip.MustParseAddr("ff02::1")) }, ErrRoute},
+		{"loop", func(p []byte) { ip6.Header(p).SetDst(dpRoute[1]) }, ErrRoute},
+		{"Hdr Ext Len beyond", func(p []byte) { p[srhAt+1] = 200 }, ErrTruncated},
+	} {
+		p := append([]byte(nil), base...)
+		tc.modify(p)
+		before := append([]byte(nil), p...)
+		if _, err := NextSegment(p); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if !bytes.Equal(p, before) {
+			t.Errorf("%s: packet changed on error", tc.name)
+		}
+	}
+	// An unknown routing type with Segments Left 0 is passed over
+	// (RFC 8200 §4.4).
+	p := append([]byte(nil), base...)
+	p[srhAt+2], p[srhAt+3] = 0, 0
+	if _, err := NextSegment(p); !errors.Is(err, ErrSRHDone) {
+		t.Errorf("type 0, Segments Left 0: %v", err)
+	}
+}
+
+func TestUpdateRPI(t *testing.T) {
+	pkt := udpPacket(dpRoot, dpRoute[2], 0, 0, 64, "x")
+	if UpdateRPI(pkt, func(RPLOption) { t.Error("called without an RPI") }) {
+		t.Error("true without an RPI")
+	}
+	out, _ := InsertHeaders(nil, pkt, Headers{RPI: rpiDown(), Hops: dpRoute})
+	if !UpdateRPI(out, func(o RPLOption) { o.SetSenderRank(512); o.SetFlags(o.Flags() | RPIFlagR) }) {
+		t.Fatal("false with an RPI")
+	}
+	o, _ := RPIOf(out)
+	if o.SenderRank() != 512 || o.Flags() != RPIFlagO|RPIFlagR {
+		t.Errorf("after UpdateRPI: rank %d flags %#x", o.SenderRank(), o.Flags())
+	}
+	if UpdateRPI(out[:20], func(RPLOption) {}) {
+		t.Error("true on a truncated packet")
+	}
+}
+
+// Every function works without allocating when b has room.
+func TestDataplaneAllocs(t *testing.T) {
+	pkt := udpPacket(dpRoot, dpRoute[2], 0, 0, 64, "hello, mesh")
+	inner := udpPacket(dpLAN, dpRoute[2], 0, 0, 63, "from the LAN")
+	buf := make([]byte, 0, 1500)
+	h := Headers{RPI: rpiDown(), Hops: dpRoute}
+	isRoot := func(a netip.Addr) bool { return a == dpRoot }
+	work := make([]byte, 0, 1500)
+	for name, f := range map[string]func(){
+		"InsertHeaders": func() { _, _ = InsertHeaders(buf, pkt, h) },
+		"AppendTunnel":  func() { _, _ = AppendTunnel(buf, inner, dpRoot, dpRoute[2], h) },
+		"NextSegment+Decapsulate": func() {
+			w, _ := AppendTunnel(work, inner, dpRoot, dpRoute[2], h)
+			for {
+				if _, err := NextSegment(w); err != nil {
+					break
+				}
+			}
+			_, _ = Decapsulate(w)
+		},
+		"StripForExit": func() {
+			w, _ := AppendTunnel(work, inner, dpRoute[1], dpRoot, Headers{RPI: rpiDown()})
+			_, _, _, _ = StripForExit(w, isRoot)
+		},
+		"UpdateRPI": func() { UpdateRPI(pkt, func(o RPLOption) { o.SetSenderRank(1) }) },
+	} {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s: %v allocations", name, n)
+		}
+	}
+}
