@@ -1,0 +1,593 @@
+package rpl
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+)
+
+// dodag is a pure test world: a Root and Routers on links given by
+// pairs, messages delivered at once (multicast to every neighbour,
+// link-local unicast to the neighbour holding the address, global
+// unicast routed: up through preferred parents, down by the root's
+// source route or next hops), time advanced from timer to timer.
+type dodag struct {
+	t     *testing.T
+	now   time.Time
+	root  *Root
+	rtrs  []*Router
+	links map[[2]int]bool // node indices, 0 the root; both directions
+	// drop, when set, loses a message from node i (0: root) before it
+	// is delivered.
+	drop func(from int, rep Reply) bool
+	// seen records every message sent, for inspection.
+	seen []sent
+}
+
+type sent struct {
+	from int
+	rep  Reply
+}
+
+func routerLL(i int) netip.Addr { return netip.MustParseAddr(fmt.Sprintf("fe80::1:0:0:%x", i)) }
+func routerGlobal(i int) netip.Addr {
+	return netip.MustParseAddr(fmt.Sprintf("2001:db8::1:0:0:%x", i))
+}
+
+func newDODAG(t *testing.T, mop uint8, n int, links [][2]int) *dodag {
+	t.Helper()
+	w := &dodag{t: t, now: t0, links: map[[2]int]bool{}}
+	var err error
+	w.root, err = NewRoot(RootConfig{Instance: 1, DODAGID: rootID, LinkLocal: rootLL, MOP: mop, Seed: 1}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		r, err := NewRouter(RouterConfig{LinkLocal: routerLL(i), ROVR: []byte{2, 0, 0, 0, 0, 0, 1, byte(i)}, Seed: uint64(i)}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.rtrs = append(w.rtrs, r)
+	}
+	for _, l := range links {
+		w.link(l[0], l[1], true)
+	}
+	for i, r := range w.rtrs {
+		w.deliver(i+1, r.Start(nil, w.now))
+	}
+	return w
+}
+
+func (w *dodag) link(a, b int, up bool) {
+	w.links[[2]int{a, b}] = up
+	w.links[[2]int{b, a}] = up
+}
+
+func (w *dodag) ll(i int) netip.Addr {
+	if i == 0 {
+		return rootLL
+	}
+	return routerLL(i)
+}
+
+// deliver hands replies sent by node from to their receivers.
+func (w *dodag) deliver(from int, reps []Reply) {
+	for _, rep := range reps {
+		w.seen = append(w.seen, sent{from, rep})
+		if w.drop != nil && w.drop(from, rep) {
+			continue
+		}
+		m, err := Parse(rep.Msg)
+		if err != nil {
+			w.t.Fatalf("node %d sent an invalid message: %v", from, err)
+		}
+		if !m.ChecksumValid(rep.Src, rep.Dst) {
+			w.t.Fatalf("node %d sent %v with a bad checksum", from, m.Code())
+		}
+		switch {
+		case rep.Dst.IsMulticast():
+			for to := 0; to <= len(w.rtrs); to++ {
+				if w.links[[2]int{from, to}] {
+					w.receive(to, m, rep)
+				}
+			}
+		case rep.Dst.IsLinkLocalUnicast():
+			for to := 0; to <= len(w.rtrs); to++ {
+				if w.ll(to) == rep.Dst && w.links[[2]int{from, to}] {
+					w.receive(to, m, rep)
+				}
+			}
+		default:
+			w.route(from, m, rep)
+		}
+	}
+}
+
+// route carries a global packet: to the root along preferred parents
+// (every hop must be a live link), from the root to the router holding
+// the address if the root has a route to it.
+func (w *dodag) route(from int, m Message, rep Reply) {
+	if rep.Dst == rootID {
+		cur := from
+		for hops := 0; cur != 0; hops++ {
+			p, ok := w.rtrs[cur-1].Parent()
+			if !ok || hops > len(w.rtrs) {
+				return
+			}
+			next := slices.IndexFunc(w.rtrs, func(r *Router) bool { return r.cfg.LinkLocal == p })
+			next++ // index in world numbering; 0 when p is the root's
+			if p == rootLL {
+				next = 0
+			}
+			if !w.links[[2]int{cur, next}] {
+				return
+			}
+			cur = next
+		}
+		w.receive(0, m, rep)
+		return
+	}
+	if from != 0 {
+		return
+	}
+	if _, err := w.root.Route(nil, rep.Dst, w.now); err != nil {
+		return
+	}
+	for i, r := range w.rtrs {
+		if r.Global() == rep.Dst {
+			w.receive(i+1, m, rep)
+		}
+	}
+}
+
+func (w *dodag) receive(to int, m Message, rep Reply) {
+	if to == 0 {
+		w.deliver(0, w.root.Handle(nil, m, rep.Src, rep.Dst, w.now))
+		return
+	}
+	w.deliver(to, w.rtrs[to-1].Handle(nil, m, rep.Src, rep.Dst, w.now))
+}
+
+// run advances time to now+d, timer by timer.
+func (w *dodag) run(d time.Duration) {
+	end := w.now.Add(d)
+	for {
+		next := end
+		if n := w.root.Trickle().Next(w.now); n >= 0 && w.now.Add(n).Before(next) {
+			next = w.now.Add(n)
+		}
+		for _, r := range w.rtrs {
+			if n := r.Next(w.now); n >= 0 && w.now.Add(n).Before(next) {
+				next = w.now.Add(n)
+			}
+		}
+		if next.After(end) {
+			next = end
+		}
+		// At least a millisecond per step: timers at the same instant run
+		// together.
+		if next.Sub(w.now) < time.Millisecond && next.Before(end) {
+			next = w.now.Add(time.Millisecond)
+		}
+		w.now = next
+		w.deliver(0, w.root.Tick(nil, w.now))
+		for i, r := range w.rtrs {
+			w.deliver(i+1, r.Tick(nil, w.now))
+		}
+		if !w.now.Before(end) {
+			return
+		}
+	}
+}
+
+func chain(n int) [][2]int {
+	var l [][2]int
+	for i := 0; i < n; i++ {
+		l = append(l, [2]int{i, i + 1})
+	}
+	return l
+}
+
+// A chain root – r1 – r2 – r3 in storing mode, as RIOT's routers build it
+// (testdata/riot/README.md: ranks 256 per hop, DAOs to the parent's
+// link-local address aggregating the children, a next hop per target at
+// every router).
+func TestRouterChainStoring(t *testing.T) {
+	w := newDODAG(t, MOPStoring, 3, chain(3))
+	w.run(20 * time.Second)
+	for i, r := range w.rtrs {
+		if !r.Joined() || r.Rank() != uint16(256*(i+2)) || r.MOP() != MOPStoring || r.Global() != routerGlobal(i+1) {
+			t.Fatalf("r%d: joined %v rank %d MOP %d global %v", i+1, r.Joined(), r.Rank(), r.MOP(), r.Global())
+		}
+		if p, _ := r.Parent(); p != w.ll(i) {
+			t.Fatalf("r%d's parent %v, want %v", i+1, p, w.ll(i))
+		}
+		if ok, _ := r.DAOAcked(); !ok {
+			t.Errorf("r%d's DAO not acknowledged: %+v", i+1, r.Counters())
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		if nh, ok := w.root.NextHop(routerGlobal(i), w.now); !ok || nh != routerLL(1) {
+			t.Errorf("root → r%d: %v %v, want via r1", i, nh, ok)
+		}
+	}
+	if nh, ok := w.rtrs[0].NextHop(routerGlobal(3), w.now); !ok || nh != routerLL(2) {
+		t.Errorf("r1 → r3 via %v %v", nh, ok)
+	}
+	if nh, ok := w.rtrs[1].NextHop(routerGlobal(3), w.now); !ok || nh != routerLL(3) {
+		t.Errorf("r2 → r3 via %v %v", nh, ok)
+	}
+	if _, ok := w.rtrs[2].NextHop(routerGlobal(1), w.now); ok {
+		t.Error("r3 routes down to its ancestor")
+	}
+	// Every DAO went link-local to the sender's parent, K set, sequences
+	// from 240, no Parent Address, own Target with the ROVR and F.
+	for _, s := range w.seen {
+		m := Message(s.rep.Msg)
+		if m.Code() != CodeDAO || s.from == 0 {
+			continue
+		}
+		if s.rep.Dst != w.ll(s.from-1) || !m.DAO().AckRequested() || m.DAO().Sequence() < 240 {
+			t.Fatalf("r%d's DAO to %v, K %v, seq %d", s.from, s.rep.Dst, m.DAO().AckRequested(), m.DAO().Sequence())
+		}
+		it := m.Options().Iter()
+		own := false
+		for o, done, _ := it.Next(); !done; o, done, _ = it.Next() {
+			switch o.Type() {
+			case OptTransit:
+				if _, ok := Transit(o).Parent(); ok {
+					t.Fatal("storing-mode Transit with a Parent Address")
+				}
+			case OptTarget:
+				tg := Target(o)
+				if tg.Prefix().Addr() == routerGlobal(s.from) {
+					own = true
+					if tg.Flags()&TargetFlagF == 0 || len(tg.ROVR()) != 8 || tg.ROVR()[7] != byte(s.from) {
+						t.Fatalf("own target flags %#x ROVR % x", tg.Flags(), tg.ROVR())
+					}
+				}
+			}
+		}
+		if !own {
+			t.Fatalf("r%d's DAO lacks its own target", s.from)
+		}
+	}
+}
+
+// The same chain in non-storing mode: DAOs to the DODAGID with the
+// parent's global address in the Transit (RFC 6550 §9.7), the root's
+// source route through every router, no routes kept by the routers.
+func TestRouterChainNonStoring(t *testing.T) {
+	w := newDODAG(t, MOPNonStoring, 4, chain(4))
+	w.run(20 * time.Second)
+	got, err := w.root.Route(nil, routerGlobal(4), w.now)
+	want := []netip.Addr{routerGlobal(1), routerGlobal(2), routerGlobal(3), routerGlobal(4)}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("source route to r4: %v %v, want %v", got, err, want)
+	}
+	for i, r := range w.rtrs {
+		if r.Routes() != 0 {
+			t.Errorf("r%d keeps %d routes in non-storing mode", i+1, r.Routes())
+		}
+		if ok, _ := r.DAOAcked(); !ok {
+			t.Errorf("r%d's DAO not acknowledged", i+1)
+		}
+	}
+	for _, s := range w.seen {
+		m := Message(s.rep.Msg)
+		if m.Code() != CodeDAO || s.from == 0 {
+			continue
+		}
+		if s.rep.Dst != rootID || s.rep.Src != routerGlobal(s.from) {
+			t.Fatalf("r%d's DAO %v → %v", s.from, s.rep.Src, s.rep.Dst)
+		}
+		tr := Transit(m.Options().Find(OptTransit))
+		p, ok := tr.Parent()
+		wantP := rootID
+		if s.from > 1 {
+			wantP = routerGlobal(s.from - 1)
+		}
+		if !ok || p != wantP {
+			t.Fatalf("r%d's Transit parent %v %v, want %v", s.from, p, ok, wantP)
+		}
+	}
+}
+
+// A DIO without the DODAG Configuration option does not make a node
+// join; it asks the sender with a unicast DIS (RIOT _handle_DIO_opts),
+// and joins on the answer.
+func TestRouterJoinNeedsConfig(t *testing.T) {
+	r, _ := NewRouter(RouterConfig{LinkLocal: routerLL(1)}, t0)
+	out := r.Start(nil, t0)
+	if len(out) != 1 || out[0].Dst != AllRPLNodes || Message(out[0].Msg).Code() != CodeDIS {
+		t.Fatalf("start-up: %+v", out)
+	}
+	b := must(AppendDIO(nil, &DIOFields{Instance: 1, Version: 240, Rank: 256, Grounded: true, MOP: MOPStoring, DODAGID: rootID}))
+	b = must(AppendPrefixInfo(b, &PrefixInfoFields{Address: rootID, PrefixLength: 64, Flags: PrefixFlagA | PrefixFlagR}))
+	out = r.Handle(nil, Message(b), rootLL, AllRPLNodes, t0)
+	if r.Joined() || len(out) != 1 || out[0].Dst != rootLL || Message(out[0].Msg).Code() != CodeDIS {
+		t.Fatalf("conf-less DIO: joined %v, sent %+v", r.Joined(), out)
+	}
+	root, _ := NewRoot(RootConfig{Instance: 1, DODAGID: rootID, LinkLocal: rootLL, MOP: MOPStoring}, t0)
+	ans := root.Handle(nil, Message(out[0].Msg), out[0].Src, out[0].Dst, t0)
+	if len(ans) != 1 {
+		t.Fatalf("root's answer to the unicast DIS: %+v", ans)
+	}
+	r.Handle(nil, Message(ans[0].Msg), ans[0].Src, ans[0].Dst, t0)
+	if !r.Joined() || r.Rank() != 512 {
+		t.Fatalf("after the unicast DIO: joined %v rank %d", r.Joined(), r.Rank())
+	}
+	// Its own DIO carries the configuration and a PIO with R and its
+	// address, rank 512, the DODAG's version and MOP.
+	m := Message(r.DIO())
+	d := m.DIO()
+	pio := PrefixInfo(m.Options().Find(OptPrefixInfo))
+	if d.Rank() != 512 || d.MOP() != MOPStoring || d.Version() != 240 || m.Options().Find(OptDODAGConfig) == nil ||
+		pio == nil || pio.Address() != routerGlobal(1) || pio.Flags()&PrefixFlagR == 0 {
+		t.Fatalf("router's DIO: rank %d MOP %d version %d", d.Rank(), d.MOP(), d.Version())
+	}
+}
+
+// Losing the preferred parent (its DIOs stop): unicast DIS probes, then
+// the other parent takes over, the DAO goes the new way and the root's
+// next hop follows (storing); the source route follows (non-storing).
+func TestRouterParentLoss(t *testing.T) {
+	for _, mop := range []uint8{MOPStoring, MOPNonStoring} {
+		t.Run(fmt.Sprint("MOP", mop), func(t *testing.T) {
+			w := newDODAG(t, mop, 3, [][2]int{{0, 1}, {0, 2}, {1, 3}, {2, 3}})
+			w.run(20 * time.Second)
+			r3 := w.rtrs[2]
+			p, _ := r3.Parent()
+			old, other := 1, 2
+			if p == routerLL(2) {
+				old, other = 2, 1
+			}
+			w.link(old, 3, false)
+			// (Default Lifetime − 1) × Lifetime Unit = 4 min of silence,
+			// then 3 probes 2 s apart.
+			w.run(5 * time.Minute)
+			if p, _ := r3.Parent(); p != routerLL(other) || r3.Rank() != 768 {
+				t.Fatalf("r3's parent %v rank %d, want r%d", p, r3.Rank(), other)
+			}
+			if r3.Counters().DISSent < 4 || r3.Counters().ParentChanges < 1 {
+				t.Errorf("r3 counters %+v", r3.Counters())
+			}
+			if mop == MOPStoring {
+				if nh, ok := w.root.NextHop(routerGlobal(3), w.now); !ok || nh != routerLL(other) {
+					t.Fatalf("root → r3 via %v %v, want r%d", nh, ok, other)
+				}
+				if _, ok := w.rtrs[other-1].NextHop(routerGlobal(3), w.now); !ok {
+					t.Fatal("new parent has no route to r3")
+				}
+			} else {
+				got, err := w.root.Route(nil, routerGlobal(3), w.now)
+				if err != nil || len(got) != 2 || got[0] != routerGlobal(other) {
+					t.Fatalf("source route %v %v, want via r%d", got, err, other)
+				}
+			}
+		})
+	}
+}
+
+// A better parent appears (storing): a No-Path to the old one, which
+// drops its route and relays the No-Path up; the new path wins at the
+// root by its newer Path Sequence.
+func TestRouterNoPathOnParentChange(t *testing.T) {
+	w := newDODAG(t, MOPStoring, 3, chain(3))
+	w.run(20 * time.Second)
+	w.link(1, 3, true)
+	w.rtrs[0].Trickle().Reset(w.now) // r1 advertises soon
+	before := len(w.seen)
+	w.run(30 * time.Second)
+	r3 := w.rtrs[2]
+	if p, _ := r3.Parent(); p != routerLL(1) || r3.Rank() != 768 {
+		t.Fatalf("r3's parent %v rank %d", p, r3.Rank())
+	}
+	var noPath bool
+	for _, s := range w.seen[before:] {
+		m := Message(s.rep.Msg)
+		if s.from == 3 && m.Code() == CodeDAO && s.rep.Dst == routerLL(2) {
+			tr := Transit(m.Options().Find(OptTransit))
+			noPath = tr.PathLifetime() == 0
+		}
+	}
+	if !noPath {
+		t.Fatal("no No-Path DAO to the old parent")
+	}
+	if _, ok := w.rtrs[1].NextHop(routerGlobal(3), w.now); ok {
+		t.Fatal("old parent r2 still routes to r3")
+	}
+	if nh, ok := w.rtrs[0].NextHop(routerGlobal(3), w.now); !ok || nh != routerLL(3) {
+		t.Fatalf("r1 → r3 via %v %v", nh, ok)
+	}
+	if nh, ok := w.root.NextHop(routerGlobal(3), w.now); !ok || nh != routerLL(1) {
+		t.Fatalf("root → r3 via %v %v", nh, ok)
+	}
+}
+
+// Global repair: the root's new version reaches every router (RIOT
+// rejoins it as a new DODAG), which send their DAOs again.
+func TestRouterVersionBump(t *testing.T) {
+	for _, mop := range []uint8{MOPStoring, MOPNonStoring} {
+		w := newDODAG(t, mop, 3, chain(3))
+		w.run(20 * time.Second)
+		daos := w.rtrs[2].Counters().DAOsSent
+		w.root.IncrementVersion(w.now)
+		w.run(10 * time.Second)
+		for i, r := range w.rtrs {
+			if r.Version() != w.root.Version() || r.Rank() != uint16(256*(i+2)) {
+				t.Fatalf("MOP %d r%d: version %d rank %d, root at %d", mop, i+1, r.Version(), r.Rank(), w.root.Version())
+			}
+		}
+		if w.rtrs[2].Counters().DAOsSent == daos {
+			t.Fatalf("MOP %d: no DAO after the new version", mop)
+		}
+		if _, err := w.root.Route(nil, routerGlobal(3), w.now); err != nil {
+			t.Fatalf("MOP %d: route to r3 after the repair: %v", mop, err)
+		}
+	}
+}
+
+// Without DAO-ACKs a router repeats its DAO every 3 s, 4 times, then
+// waits the long delay (RIOT _dao_handle_send); with them, it refreshes
+// every 60–61 s.
+func TestRouterDAORetransmission(t *testing.T) {
+	w := newDODAG(t, MOPStoring, 1, chain(1))
+	w.drop = func(from int, rep Reply) bool { return Message(rep.Msg).Code() == CodeDAOACK }
+	w.run(20 * time.Second)
+	if n := w.rtrs[0].Counters().DAOsSent; n != 4 {
+		t.Fatalf("%d DAOs in 20 s without DAO-ACK, want 4", n)
+	}
+	w.run(45 * time.Second)
+	if n := w.rtrs[0].Counters().DAOsSent; n != 4 {
+		t.Fatalf("%d DAOs within the long delay, want 4", n)
+	}
+	w.run(30 * time.Second)
+	if n := w.rtrs[0].Counters().DAOsSent; n != 8 {
+		t.Fatalf("%d DAOs after the long delay, want 8", n)
+	}
+	// With the ACKs: one DAO, then one a minute.
+	w2 := newDODAG(t, MOPStoring, 1, chain(1))
+	w2.run(10 * time.Second)
+	if n := w2.rtrs[0].Counters().DAOsSent; n != 1 {
+		t.Fatalf("%d DAOs with DAO-ACK in 10 s, want 1", n)
+	}
+	w2.run(3 * time.Minute)
+	if n := w2.rtrs[0].Counters().DAOsSent; n < 3 || n > 4 {
+		t.Fatalf("%d DAOs in 3 min 10 s, want a refresh a minute", n)
+	}
+}
+
+// RFC 9010: a RUL registered with r2 is advertised with its ROVR and the
+// registration's TID; the root routes to it through r2; withdrawing it
+// removes the route.
+func TestRouterRUL(t *testing.T) {
+	leaf := netip.MustParseAddr("2001:db8::2:0:0:99")
+	rovr := []byte{2, 0, 0, 0, 0, 0, 2, 0x99}
+	for _, mop := range []uint8{MOPStoring, MOPNonStoring} {
+		w := newDODAG(t, mop, 2, chain(2))
+		w.run(15 * time.Second)
+		out, err := w.rtrs[1].AddRUL(nil, leaf, rovr, 7, 10*time.Minute, w.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.deliver(2, out)
+		before := len(w.seen)
+		w.run(5 * time.Second)
+		var found bool
+		for _, s := range w.seen[before:] {
+			m := Message(s.rep.Msg)
+			if s.from != 2 || m.Code() != CodeDAO {
+				continue
+			}
+			it := m.Options().Iter()
+			var last Target
+			for o, done, _ := it.Next(); !done; o, done, _ = it.Next() {
+				if o.Type() == OptTarget {
+					last = Target(o)
+				}
+				if o.Type() == OptTransit && last != nil && last.Prefix().Addr() == leaf {
+					tr := Transit(o)
+					if !slices.Equal(last.ROVR(), rovr) || tr.PathSequence() != 7 || tr.PathLifetime() != 10 {
+						t.Fatalf("MOP %d: RUL target ROVR % x seq %d life %d", mop, last.ROVR(), tr.PathSequence(), tr.PathLifetime())
+					}
+					found = true
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("MOP %d: no DAO for the RUL", mop)
+		}
+		got, err := w.root.Route(nil, leaf, w.now)
+		if err != nil || got[0] != map[uint8]netip.Addr{MOPStoring: routerLL(1), MOPNonStoring: routerGlobal(1)}[mop] {
+			t.Fatalf("MOP %d: route to the leaf %v %v", mop, got, err)
+		}
+		if mop == MOPNonStoring && (len(got) != 3 || got[1] != routerGlobal(2) || got[2] != leaf) {
+			t.Fatalf("source route to the leaf %v", got)
+		}
+		out, _ = w.rtrs[1].AddRUL(nil, leaf, rovr, 8, 0, w.now)
+		w.deliver(2, out)
+		w.run(5 * time.Second)
+		if _, err := w.root.Route(nil, leaf, w.now); err == nil {
+			t.Fatalf("MOP %d: the withdrawn leaf is still routed", mop)
+		}
+	}
+}
+
+// A child's DAO flood cannot grow a router's routes past MaxRoutes; the
+// router refuses its own address, link-local and multicast targets.
+func TestRouterRoutesBounded(t *testing.T) {
+	r, _ := NewRouter(RouterConfig{LinkLocal: routerLL(1), MaxRoutes: 50}, t0)
+	root, _ := NewRoot(RootConfig{Instance: 1, DODAGID: rootID, LinkLocal: rootLL, MOP: MOPStoring}, t0)
+	r.Handle(nil, Message(root.DIO(t0)), rootLL, AllRPLNodes, t0)
+	child := routerLL(9)
+	for k := 0; k < 10; k++ {
+		b := must(AppendDAO(nil, &DAOFields{Instance: 1, AckRequested: true, Sequence: uint8(k)}))
+		for j := 0; j < 20; j++ {
+			b = must(AppendTarget(b, netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, 15: byte(j), 14: byte(k), 13: 1}), 128), 0, nil))
+		}
+		b = must(AppendTransit(b, &TransitFields{PathLifetime: 5}))
+		out := r.Handle(nil, Message(b), child, routerLL(1), t0)
+		if len(out) != 1 || Message(out[0].Msg).Code() != CodeDAOACK || !out[0].ToSender {
+			t.Fatalf("DAO-ACK: %+v", out)
+		}
+		if k >= 3 && Message(out[0].Msg).DAOACK().Status() != DAOACKRejected {
+			t.Fatalf("DAO %d: status %d once full", k, Message(out[0].Msg).DAOACK().Status())
+		}
+	}
+	if r.Routes() != 50 || r.Counters().DroppedFull != 150 {
+		t.Fatalf("%d routes, %d dropped", r.Routes(), r.Counters().DroppedFull)
+	}
+	for _, bad := range []string{"fe80::5", "ff02::1", "2001:db8::1:0:0:1", "2001:db8::1"} {
+		b := must(AppendDAO(nil, &DAOFields{Instance: 1}))
+		b = must(AppendTarget(b, netip.MustParsePrefix(bad+"/128"), 0, nil))
+		b = must(AppendTransit(b, &TransitFields{PathLifetime: 5}))
+		before := r.Counters().DroppedTarget
+		r.Handle(nil, Message(b), child, routerLL(1), t0)
+		if r.Counters().DroppedTarget != before+1 {
+			t.Errorf("target %s taken", bad)
+		}
+	}
+	// Routes lapse with their lifetimes (5 × 60 s).
+	r.Tick(nil, t0.Add(5*time.Minute+time.Second))
+	if r.Routes() != 0 {
+		t.Fatalf("%d routes after their lifetime", r.Routes())
+	}
+}
+
+// RFC 6550 §11.2.2.2 on a forwarded packet's RPI.
+func TestRouterForwardRPI(t *testing.T) {
+	r, _ := NewRouter(RouterConfig{LinkLocal: routerLL(1)}, t0)
+	root, _ := NewRoot(RootConfig{Instance: 1, DODAGID: rootID, LinkLocal: rootLL, MOP: MOPNonStoring}, t0)
+	r.Handle(nil, Message(root.DIO(t0)), rootLL, AllRPLNodes, t0) // rank 512
+	for _, c := range []struct {
+		name      string
+		flags     uint8
+		rank      uint16
+		down      bool
+		wantFlags uint8
+		wantErr   bool
+	}{
+		{"up from below", 0, 768, false, 0, false},
+		{"up from above: rank error", 0, 256, false, RPIFlagR, false},
+		{"up from above again: drop", RPIFlagR, 256, false, 0, true},
+		{"down from above", RPIFlagO, 256, true, RPIFlagO, false},
+		{"down from below: rank error", RPIFlagO, 1024, true, RPIFlagO | RPIFlagR, false},
+		{"turning down at this router", 0, 768, true, RPIFlagO, false},
+	} {
+		o := RPLOption(must(AppendRPLOption(nil, &RPIFields{Type: OptionTypeRPI9008, Flags: c.flags, Instance: 1, SenderRank: c.rank})))
+		err := r.ForwardRPI(o, c.down)
+		if (err != nil) != c.wantErr {
+			t.Errorf("%s: err %v", c.name, err)
+			continue
+		}
+		if err == nil && (o.Flags() != c.wantFlags || o.SenderRank() != 512) {
+			t.Errorf("%s: flags %#x rank %d, want %#x 512", c.name, o.Flags(), o.SenderRank(), c.wantFlags)
+		}
+	}
+	if f, ok := r.RPI(OptionTypeRPI6553); !ok || f.SenderRank != 512 || f.Instance != 1 || f.Flags != 0 {
+		t.Fatalf("RPI %+v %v", f, ok)
+	}
+}
