@@ -20,24 +20,34 @@ import (
 // Table 19); "RAL" is a RPL-aware leaf or router, "RUL" a RPL-unaware leaf
 // reached through its 6LR parent, RFC 9010):
 //
-//	case               | storing (MOP 2)                           | non-storing (MOP 1)
-//	-------------------+-------------------------------------------+---------------------------------------------
-//	root → RAL         | InsertHeaders{RPI} (§7.1.2, Table 6)      | InsertHeaders{RPI, Hops to the RAL} (§8.1.2,
-//	                   |                                           | Table 21: RH3 and RPI, no tunnel)
-//	root → RUL         | AppendTunnel to the RUL's 6LR, {RPI}      | InsertHeaders{RPI, Hops to the RUL} (§8.1.3:
-//	                   | (§7.1.3, Table 7); or InsertHeaders{RPI,  | RH3 consumed at the last 6LR, left in place;
-//	                   | Hops} with a loose RH3 (Table 8)          | the RUL ignores RPI and RH3 (RFC 8200 §4.4))
-//	Internet → RAL     | AppendTunnel to the RAL itself, {RPI}     | AppendTunnel to the RAL, {RPI, Hops to the
-//	                   | (§7.2.2, Table 12)                        | RAL} (§8.2.2, Table 26)
-//	Internet → RUL     | AppendTunnel to the RUL's 6LR, {RPI}      | AppendTunnel to the RUL's 6LR, {RPI, Hops to
-//	                   | (§7.2.4, Table 14)                        | that 6LR} (§8.2.4, Table 28)
-//	RAL → Internet     | StripForExit (§7.2.1: RPI left in with    | StripForExit (§8.2.1, Tables 24/25: same as
-//	(and RAL → root)   | SenderRank forced to 0, Table 10; or a    | storing)
-//	                   | tunnel to the root removed, Table 11)     |
-//	RUL → Internet     | StripForExit: the 6LR's tunnel to the     | StripForExit (§8.2.3, Table 27: same)
-//	(and RUL → root)   | root is removed (§7.2.3, Table 13)        |
-//	RAL/RUL → RAL/RUL  | not through the root in storing mode      | the root decapsulates (StripForExit) and
-//	(via the root)     | (§7.3: the common ancestor turns down)    | re-sends as for "Internet →" (§8.3, Table 19)
+//	case               | storing (MOP 2)                             | non-storing (MOP 1)
+//	-------------------+---------------------------------------------+---------------------------------------------
+//	root → RAL         | InsertHeaders{RPI} (§7.1.2, Table 6)        | InsertHeaders{RPI, Hops to the RAL} (§8.1.2,
+//	                   |                                             | Table 21: RH3 and RPI, no tunnel)
+//	root → RUL         | AppendTunnel to the RUL's 6LR, {RPI}        | InsertHeaders{RPI, Hops to the RUL} (§8.1.3:
+//	                   | (§7.1.3, Table 7); or InsertHeaders{RPI,    | RH3 consumed at the last 6LR, left in place;
+//	                   | Hops} with a loose RH3 (Table 8)            | the RUL ignores RPI and RH3 (RFC 8200 §4.4))
+//	Internet → RAL     | AppendTunnel to the RAL itself, {RPI}       | AppendTunnel to the RAL, {RPI, Hops to the
+//	                   | (§7.2.2, Table 12)                          | RAL} (§8.2.2, Table 26)
+//	Internet → RUL     | AppendTunnel to the RUL's 6LR, {RPI}        | AppendTunnel to the RUL's 6LR, {RPI, Hops to
+//	                   | (§7.2.4, Table 14)                          | that 6LR} (§8.2.4, Table 28)
+//	RAL → Internet     | StripForExit (§7.2.1: RPI left in with      | StripForExit (§8.2.1, Tables 24/25: same as
+//	(and RAL → root)   | SenderRank forced to 0, Table 10; or a      | storing)
+//	                   | tunnel to the root removed, Table 11)       |
+//	RUL → Internet     | StripForExit: the 6LR's tunnel to the       | StripForExit (§8.2.3, Table 27: same)
+//	(and RUL → root)   | root is removed (§7.2.3, Table 13)          |
+//	RAL → RAL          | forwarded as it is, UpdateRPI: O flag set,  | Decapsulate if tunnelled to the root, then
+//	(via the root)     | SenderRank the root's (§7.3.1: the O flag   | AppendTunnel to the RAL, {RPI, Hops} (§8.3.1,
+//	                   | flips at the common parent, Table 15)       | Tables 29/30; untunnelled, RPI1 rides inside)
+//	RAL → RUL          | AppendTunnel to the RUL's 6LR, {RPI}; the   | AppendTunnel to the RUL's 6LR, {RPI, Hops}
+//	                   | RAL's RPI1 stays inside (§7.3.2: no tunnel  | (§8.3.2)
+//	                   | to the root, so the root may not remove it) |
+//	RUL → RAL, RUL     | Decapsulate the 6LR's tunnel, then          | as storing, with Hops (§8.3.3, §8.3.4)
+//	                   | AppendTunnel to the RAL or the RUL's 6LR,   |
+//	                   | {RPI} (§7.3.3, §7.3.4)                      |
+//
+// StripForExit is for packets leaving the mesh only: between two mesh
+// nodes the root removes nothing but a tunnel addressed to it.
 //
 // Hops is rpl.Root.Route's output in non-storing mode (first hop first,
 // the final destination last). In storing mode Route returns only the
@@ -46,17 +56,17 @@ import (
 //
 // Header insertion without a tunnel (InsertHeaders) is only for packets
 // the root itself originates: RFC 9008 §6 forbids adding or removing an
-// extension header in a packet being routed ("Extension headers may not be
-// added or removed except by the sender or the receiver"), so a forwarded
-// packet gets its RPI and RH3 in an outer header (AppendTunnel).
+// extension header in a packet being routed (only its source or its
+// destination may), so a forwarded packet gets its RPI and RH3 in an
+// outer header (AppendTunnel).
 //
-// RFC 9008 §6 says the RPI "MUST be present in every single RPL data
-// packet". RIOT's default gnrc_rpl build drops every packet with a
-// Hop-by-Hop header (rpl/testdata/riot/README.md, fact 9), so Headers.RPI
-// may be nil; the forwarder makes that a configuration choice.
+// RFC 9008 §6 requires the RPI in every RPL data packet. RIOT's default
+// gnrc_rpl build drops every packet with a Hop-by-Hop header
+// (rpl/testdata/riot/README.md, fact 9), so Headers.RPI may be nil; the
+// forwarder makes that a configuration choice.
 //
 // Upward, RFC 9008 leaves an RPI of type 0x23 in a packet going to the
-// Internet (§4.2: "no longer a need to remove the artifacts"; the root
+// Internet (§4.2: with the no-drop type nothing needs removing; the root
 // forces SenderRank to 0, §6), while RFC 6553 §5 drops a 0x63 one at the
 // domain's edge. StripForExit instead removes a Hop-by-Hop header that
 // holds nothing but the RPI and padding, as Contiki-NG's roots do

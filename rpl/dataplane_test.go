@@ -2,11 +2,16 @@ package rpl
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/netip"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/lowpanbr/lowpanbr/internal/ip6"
+	"github.com/lowpanbr/lowpanbr/internal/oracle"
 )
 
 var (
@@ -24,7 +29,7 @@ func udpPacket(src, dst netip.Addr, tc uint8, flow uint32, hlim uint8, payload s
 	h := ip6.Header(b)
 	h.Encode(&ip6.Fields{TrafficClass: tc, FlowLabel: flow, PayloadLength: uint16(n), NextHeader: ip6.ProtoUDP, HopLimit: hlim, Src: src, Dst: dst})
 	u := ip6.UDP(h.Payload())
-	u.Encode(&ip6.UDPFields{SrcPort: 5683, DstPort: 61616, Length: uint16(n)})
+	u.Encode(&ip6.UDPFields{SrcPort: 61617, DstPort: 61616, Length: uint16(n)})
 	copy(u.Payload(), payload)
 	u.SetChecksum(u.CalculateChecksum(h.SrcBytes(), h.DstBytes()))
 	return b
@@ -400,6 +405,237 @@ func TestDataplaneAllocs(t *testing.T) {
 	} {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s: %v allocations", name, n)
+		}
+	}
+}
+
+// scapyDataplane builds with Scapy (Debian 2.5.0, scapy.layers.inet6) the
+// packets the data plane should produce, and a few it should take in, and
+// prints "name hex" per packet. Scapy has no RFC 6554 header, but its
+// IPv6ExtHdrRouting with type 3, full addresses and the reserved word zero
+// is RFC 6554's header with CmprI = CmprE = Pad = 0, which is what our
+// encoder chooses for a route whose addresses share no first octet with
+// the destination (H0, H1, H2 below). Scapy computes the UDP checksum
+// itself, taking the final destination from the routing header
+// (in6_chksum): an independent check of RFC 8200 §8.1.
+const scapyDataplane = `
+from scapy.all import IPv6, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, HBHOptUnknown, PadN, UDP, Raw, raw
+ROOT, LAN, H0, H1, H2 = "2001:db8::1", "2001:db8:ff::99", "2001:db8::a", "fd00::b", "3fff::c"
+RR = "2001:db8::a:2"  # the 6LR that tunnels a RUL's packet to the root
+def rpi(t, flags, inst, rank):
+    return IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=t, optdata=bytes([flags, inst, rank >> 8, rank & 0xff]))])
+def udp(s):
+    return UDP(sport=61617, dport=61616)/Raw(s)
+out = {}
+out["insert_rpi_srh"] = IPv6(src=ROOT, dst=H0, hlim=64)/rpi(0x23, 0x80, 30, 256)/IPv6ExtHdrRouting(type=3, addresses=[H1, H2])/udp(b"hello, mesh")
+out["insert_srh"] = IPv6(src=ROOT, dst=H0, hlim=64)/IPv6ExtHdrRouting(type=3, addresses=[H1, H2])/udp(b"hello, mesh")
+out["insert_rpi"] = IPv6(src=ROOT, dst=H2, hlim=64)/rpi(0x63, 0x80, 30, 256)/udp(b"hello, mesh")
+out["segment_1"] = IPv6(src=ROOT, dst=H1, hlim=64)/rpi(0x23, 0x80, 30, 256)/IPv6ExtHdrRouting(type=3, segleft=1, addresses=[H0, H2])/udp(b"hello, mesh")
+out["segment_2"] = IPv6(src=ROOT, dst=H2, hlim=64)/rpi(0x23, 0x80, 30, 256)/IPv6ExtHdrRouting(type=3, segleft=0, addresses=[H0, H1])/udp(b"hello, mesh")
+inner = IPv6(src=LAN, dst=H2, hlim=63, tc=0xb9, fl=0xabcde)/udp(b"from the LAN")
+out["inner"] = inner
+out["tunnel_srh"] = IPv6(src=ROOT, dst=H0, hlim=64, tc=0xb9, fl=0)/rpi(0x23, 0x80, 30, 256)/IPv6ExtHdrRouting(type=3, addresses=[H1, H2])/inner
+out["tunnel_storing"] = IPv6(src=ROOT, dst=H2, hlim=64, tc=0xb9, fl=0)/rpi(0x23, 0x80, 30, 256)/inner
+up = IPv6(src=H2, dst=LAN, hlim=62)/udp(b"to the LAN")
+out["up_plain"] = up
+out["up_rpi"] = IPv6(src=H2, dst=LAN, hlim=62)/rpi(0x63, 0x00, 30, 512)/udp(b"to the LAN")
+out["up_padded"] = IPv6(src=H2, dst=LAN, hlim=62)/IPv6ExtHdrHopByHop(options=[PadN(optdata=b"\0\0"), HBHOptUnknown(otype=0x23, optdata=bytes([0, 30, 2, 0]))])/udp(b"to the LAN")
+out["up_tunnel"] = IPv6(src=RR, dst=ROOT, hlim=64)/rpi(0x23, 0x00, 30, 512)/up
+for k, v in out.items():
+    print(k, raw(v).hex())
+`
+
+// runScapy runs a Scapy script that prints "name hex" lines.
+func runScapy(t *testing.T, script string) map[string][]byte {
+	t.Helper()
+	py := oracle.ScapyPython(t)
+	out, err := exec.Command(py, "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("scapy: %v\n%s", err, out)
+	}
+	got := map[string][]byte{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		name, h, ok := strings.Cut(line, " ")
+		if !ok {
+			continue // Scapy's warnings
+		}
+		if b, err := hex.DecodeString(h); err == nil {
+			got[name] = b
+		}
+	}
+	return got
+}
+
+// TestDataplaneScapy compares our output byte for byte with Scapy's for
+// the same packets, and runs StripForExit on packets Scapy built.
+func TestDataplaneScapy(t *testing.T) {
+	s := runScapy(t, scapyDataplane)
+	need := func(name string) []byte {
+		t.Helper()
+		b, ok := s[name]
+		if !ok {
+			t.Fatalf("Scapy printed no %s", name)
+		}
+		return b
+	}
+	root, lan := dpRoot, dpLAN
+	route := addrs("2001:db8::a", "fd00::b", "3fff::c")
+	pkt := udpPacket(root, route[2], 0, 0, 64, "hello, mesh")
+	inner := udpPacket(lan, route[2], 0xb9, 0xabcde, 63, "from the LAN")
+	if !bytes.Equal(inner, need("inner")) || !bytes.Equal(udpPacket(route[2], lan, 0, 0, 62, "to the LAN"), need("up_plain")) {
+		t.Fatalf("the test's own packets differ from Scapy's:\n%x\n%x", inner, need("inner"))
+	}
+	compare := func(name string, got []byte, err error) {
+		t.Helper()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		if want := need(name); !bytes.Equal(got, want) {
+			t.Errorf("%s:\n ours  %x\n scapy %x", name, got, want)
+		}
+	}
+	out, err := InsertHeaders(nil, pkt, Headers{RPI: rpiDown(), Hops: route})
+	compare("insert_rpi_srh", out, err)
+	seg := append([]byte(nil), out...)
+	_, err = NextSegment(seg)
+	compare("segment_1", seg, err)
+	_, err = NextSegment(seg)
+	compare("segment_2", seg, err)
+	out, err = InsertHeaders(nil, pkt, Headers{Hops: route})
+	compare("insert_srh", out, err)
+	out, err = InsertHeaders(nil, pkt, Headers{RPI: &RPIFields{Type: OptionTypeRPI6553, Flags: RPIFlagO, Instance: 30, SenderRank: 256}})
+	compare("insert_rpi", out, err)
+	out, err = AppendTunnel(nil, inner, root, route[2], Headers{RPI: rpiDown(), Hops: route})
+	compare("tunnel_srh", out, err)
+	out, err = AppendTunnel(nil, inner, root, route[2], Headers{RPI: rpiDown()})
+	compare("tunnel_storing", out, err)
+
+	isRoot := func(a netip.Addr) bool { return a == root }
+	for _, tc := range []struct {
+		in   string
+		want RPIFields
+	}{
+		{"up_rpi", RPIFields{Type: OptionTypeRPI6553, Instance: 30, SenderRank: 512}},
+		{"up_padded", RPIFields{Type: OptionTypeRPI9008, Instance: 30, SenderRank: 512}},
+		{"up_tunnel", RPIFields{Type: OptionTypeRPI9008, Instance: 30, SenderRank: 512}},
+	} {
+		out, rpi, had, err := StripForExit(append([]byte(nil), need(tc.in)...), isRoot)
+		if err != nil || !had || rpi != tc.want || !bytes.Equal(out, need("up_plain")) {
+			t.Errorf("StripForExit(%s): %v %v %+v\n got %x\nwant %x", tc.in, err, had, rpi, out, need("up_plain"))
+		}
+	}
+	if got, err := Decapsulate(need("tunnel_storing")); err != nil || !bytes.Equal(got, inner) {
+		t.Errorf("Decapsulate(Scapy's tunnel): %v %x", err, got)
+	}
+}
+
+// TestDataplaneTshark has tshark (Wireshark 4.0) decode what the data
+// plane writes, UDP checksums verified, and compares each field with the
+// values we meant: no frame malformed, no expert message but the note
+// Wireshark 4.0 gives the RFC 9008 option type 0x23, which it predates
+// (the option's data octets are compared instead).
+func TestDataplaneTshark(t *testing.T) {
+	oracle.Tshark(t)
+	root, lan := dpRoot, dpLAN
+	route := dpRoute // CmprI 15, CmprE 15: one octet per address
+	wide := addrs("fd00::1", "2001:db8::7", "fd00:1::2", "3fff::9")
+	pkt := udpPacket(root, route[2], 0, 0, 64, "hello, mesh")
+	inner := udpPacket(lan, route[2], 0xb9, 0xabcde, 63, "from the LAN")
+	r6553 := &RPIFields{Type: OptionTypeRPI6553, Flags: RPIFlagO, Instance: 30, SenderRank: 256}
+	join := func(as ...netip.Addr) string {
+		var s []string
+		for _, a := range as {
+			s = append(s, a.String())
+		}
+		return strings.Join(s, ",")
+	}
+	rpl6553 := map[string]string{
+		"ipv6.opt.type": "0x63", "ipv6.opt.rpl.flag.o": "1", "ipv6.opt.rpl.flag.r": "0", "ipv6.opt.rpl.flag.f": "0",
+		"ipv6.opt.rpl.instance_id": "0x1e", "ipv6.opt.rpl.sender_rank": "0x0100", "ipv6.opt.unknown": "",
+	}
+	with := func(m map[string]string, kv ...string) map[string]string {
+		out := map[string]string{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	noRPL := map[string]string{"ipv6.opt.type": "", "ipv6.routing.type": "", "ipv6.opt.rpl.instance_id": ""}
+
+	var frames []oracleFrame
+	add := func(name string, b []byte, err error, expert string, want map[string]string) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		frames = append(frames, oracleFrame{name: name, packet: append([]byte(nil), b...), want: want, expert: expert})
+		return b
+	}
+	out, err := InsertHeaders(nil, pkt, Headers{RPI: r6553, Hops: route})
+	add("insert 0x63 + SRH", out, err, "", with(rpl6553,
+		"ipv6.src", root.String(), "ipv6.dst", route[0].String(), "ipv6.nxt", "0", "ipv6.plen", "43",
+		"ipv6.routing.type", "3", "ipv6.routing.segleft", "2", "ipv6.routing.rpl.cmprI", "15", "ipv6.routing.rpl.cmprE", "15",
+		"ipv6.routing.rpl.pad", "6", "ipv6.routing.rpl.addr_count", "2", "ipv6.routing.rpl.full_address", join(route[1:]...),
+		"udp.checksum.status", "1", "data.data", hex.EncodeToString([]byte("hello, mesh"))))
+	NextSegment(out)
+	add("after one segment", out, nil, "", with(rpl6553, "ipv6.dst", route[1].String(), "ipv6.routing.segleft", "1",
+		"ipv6.routing.rpl.full_address", join(route[0], route[2]), "udp.checksum.status", "1"))
+	NextSegment(out)
+	add("after two segments", out, nil, "", with(rpl6553, "ipv6.dst", route[2].String(), "ipv6.routing.segleft", "0",
+		"ipv6.routing.rpl.full_address", join(route[0], route[1]), "udp.checksum.status", "1"))
+	out, err = InsertHeaders(nil, pkt, Headers{RPI: rpiDown(), Hops: route})
+	add("insert 0x23 + SRH", out, err, "Unknown Data (not interpreted)", map[string]string{
+		"ipv6.opt.type": "0x23", "ipv6.opt.unknown": "801e0100", "ipv6.opt.rpl.instance_id": "",
+		"ipv6.routing.segleft": "2", "udp.checksum.status": "1"})
+	wpkt := udpPacket(root, wide[3], 0, 0, 64, "wide")
+	out, err = InsertHeaders(nil, wpkt, Headers{Hops: wide})
+	add("insert SRH, CmprI 0", out, err, "", map[string]string{"ipv6.dst": wide[0].String(), "ipv6.nxt": "43",
+		"ipv6.routing.rpl.cmprI": "0", "ipv6.routing.rpl.cmprE": "0", "ipv6.routing.rpl.pad": "0",
+		"ipv6.routing.rpl.full_address": join(wide[1:]...), "udp.checksum.status": "1", "ipv6.opt.type": ""})
+	out, err = AppendTunnel(nil, inner, root, route[2], Headers{RPI: r6553, Hops: route})
+	add("tunnel + SRH", out, err, "", with(rpl6553,
+		"ipv6.src", join(root, lan), "ipv6.dst", join(route[0], route[2]), "ipv6.nxt", "0,17", "ipv6.hlim", "64,63",
+		"ipv6.tclass", "0x000000b9,0x000000b9", "ipv6.flow", "0x000000,0x0abcde", "ipv6.plen", fmt.Sprint(len(out)-40)+","+fmt.Sprint(len(inner)-40),
+		"ipv6.routing.segleft", "2", "ipv6.routing.rpl.full_address", join(route[1:]...),
+		"udp.checksum.status", "1", "data.data", hex.EncodeToString([]byte("from the LAN"))))
+	out, err = AppendTunnel(nil, inner, root, route[1], Headers{})
+	add("tunnel, no headers", out, err, "", with(noRPL, "ipv6.src", join(root, lan), "ipv6.dst", join(route[1], route[2]),
+		"ipv6.nxt", "41,17", "udp.checksum.status", "1"))
+	up := udpPacket(route[2], lan, 0, 0, 62, "to the LAN")
+	withRPI, _ := InsertHeaders(nil, up, Headers{RPI: &RPIFields{Type: OptionTypeRPI6553, Instance: 30, SenderRank: 512}})
+	out, _, _, err = StripForExit(withRPI, func(netip.Addr) bool { return false })
+	add("stripped", out, err, "", with(noRPL, "ipv6.src", route[2].String(), "ipv6.dst", lan.String(), "ipv6.nxt", "17",
+		"ipv6.plen", fmt.Sprint(len(up)-40), "udp.checksum.status", "1", "data.data", hex.EncodeToString([]byte("to the LAN"))))
+
+	var packets [][]byte
+	fieldSet := map[string]bool{}
+	for _, f := range frames {
+		packets = append(packets, f.packet)
+		for k := range f.want {
+			fieldSet[k] = true
+		}
+	}
+	fields := []string{"_ws.malformed", "_ws.expert.message", "_ws.expert.severity"}
+	for k := range fieldSet {
+		fields = append(fields, k)
+	}
+	rows := oracle.WritePcap(t, oracle.LinkTypeIPv6, packets...).With("udp.check_checksum:TRUE").FieldMaps(t, fields...)
+	if len(rows) != len(frames) {
+		t.Fatalf("tshark gave %d rows for %d frames", len(rows), len(frames))
+	}
+	for i, f := range frames {
+		got := rows[i]
+		if got["_ws.malformed"] != "" || got["_ws.expert.message"] != f.expert {
+			t.Errorf("%s: malformed %q, expert %q (severity %q)", f.name, got["_ws.malformed"], got["_ws.expert.message"], got["_ws.expert.severity"])
+		}
+		for k, v := range f.want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %q, want %q", f.name, k, got[k], v)
+			}
 		}
 	}
 }
