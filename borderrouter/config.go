@@ -25,6 +25,7 @@ type Config struct {
 	ND         NDConfig
 	Reassembly lowpan.ReassemblyConfig // reassembly.*; zero fields take lowpan's defaults
 	Forward    ForwardConfig
+	RPL        RPLConfig
 	Upstream   UpstreamConfig
 	BLE        BLEConfig
 	Metrics    MetricsConfig
@@ -241,6 +242,7 @@ func Defaults() Config {
 		Sim: SimConfig{Topology: sim.Star, Nodes: 10, Rows: 3, Cols: 4, Seed: 1, Lifetime: 10 * time.Minute,
 			EUI64: DefaultSimEUI64, TimeScale: 1},
 		BLE: BLEConfig{Connect: true, MaxConnections: 4, ConnInterval: 30 * time.Millisecond},
+		RPL: RPLConfig{Mode: RPLNonStoring, ObjectiveFunction: OF0, RPI: RPIAuto},
 	}
 }
 

@@ -51,7 +51,10 @@ type ForwarderConfig struct {
 	// default: they are dropped, source.go). For RPL-routed traffic: a RPL
 	// router forwards packets of nodes that registered with it only.
 	AllowUnregisteredSources bool
-	Logger                   *slog.Logger
+	// RPL, when set, makes the forwarder the root of a RPL DODAG on one
+	// link (rpl.go).
+	RPL    *RPLConfig
+	Logger *slog.Logger
 }
 
 // ForwarderStats counts the forwarder's decisions.
@@ -121,6 +124,8 @@ type Forwarder struct {
 	ctl *controlQueue
 	adm *admission
 
+	rpl *rplState // nil: not a RPL root
+
 	stats struct {
 		fromTUN, toTUN, toMesh, meshToMesh, ndHandled, ndReplies, unreach, hlim, tooBig, icmpSent, dropped, sendFail atomic.Uint64
 		hostLinkControl, queueFull                                                                                   atomic.Uint64
@@ -152,6 +157,15 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 		kick: make(chan struct{}, 1), ctl: newControlQueue(cfg.Control.Queue), adm: newAdmission(cfg.Control)}
 	links := append([]link.Runnable(nil), cfg.Links...)
 	f.links.Store(&links)
+	if cfg.RPL != nil {
+		rc := *cfg.RPL
+		rc.Root.CheckTarget = f.rplCheckTarget
+		r, err := newRPLState(rc, cfg.Source, cfg.ND.LinkLocal(), time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("router: RPL root: %w", err)
+		}
+		f.rpl = r
+	}
 	return f, nil
 }
 
@@ -187,6 +201,13 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		defer wg.Done()
 		f.startLinks(ctx)
 	}()
+	if f.rpl != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.runRPL(ctx)
+		}()
+	}
 	err := f.readTUN(ctx)
 	wg.Wait()
 	return err
@@ -436,6 +457,9 @@ func (f *Forwarder) fromLinux(pkt []byte, since time.Time) {
 // forward sends a unicast packet to a registered mesh node, or answers
 // with the ICMPv6 error the router owes.
 func (f *Forwarder) forward(pkt []byte, dst netip.Addr, fromLinux bool, since time.Time) {
+	if f.rpl != nil && f.forwardRPL(pkt, dst, fromLinux, since) {
+		return
+	}
 	lid, ll, ok := f.reg.NextHop(dst, time.Now())
 	if !ok {
 		f.stats.unreach.Add(1)
@@ -559,6 +583,17 @@ func (f *Forwarder) fromMesh(lid nd.LinkID, d *link.Delivery) {
 		f.admitND(lid, d, now)
 		return
 	}
+	if f.rpl != nil {
+		var ok bool
+		if pkt, ok = f.rplUp(pkt); !ok {
+			return
+		}
+		h = ip6.Header(pkt)
+		if isRPL(pkt) {
+			f.admitRPL(lid, d.Src, pkt)
+			return
+		}
+	}
 	if v := f.checkSource(lid, d.Src, h.Src(), now); v != sourceOK {
 		f.sourceRejected(v)
 		return
@@ -568,6 +603,9 @@ func (f *Forwarder) fromMesh(lid nd.LinkID, d *link.Delivery) {
 		// Link-scoped traffic from a node to us or to all: Linux decides.
 		f.writeTUN(pkt)
 		return
+	}
+	if f.rpl != nil && !f.isLocal(dst) && f.forwardRPL(pkt, dst, false, time.Time{}) {
+		return // mesh to mesh, down the DODAG
 	}
 	if lid, ll, ok := f.reg.NextHop(dst, now); ok {
 		f.forwardTo(pkt, dst, lid, ll, false, time.Time{}) // mesh to mesh, through us

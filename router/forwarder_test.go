@@ -68,6 +68,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, nil)
+}
+
+// newWorldWith is newWorld with the forwarder a RPL root when rc is set.
+func newWorldWith(t *testing.T, rc *router.RPLConfig) *world {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	m := medium.New(medium.Config{Seed: 9})
 	go m.Run(ctx)
@@ -94,7 +100,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w := &world{tun: newFakeTUN(), ndr: ndr, node: nodeLink, rx: make(chan []byte, 16), brLink: brLink, brRadio: brRadio}
-	w.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: w.tun, Links: []link.Runnable{brLink}, ND: ndr, Source: brGlobal})
+	w.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: w.tun, Links: []link.Runnable{brLink}, ND: ndr, Source: brGlobal, RPL: rc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,9 @@ func (f *Forwarder) checkSource(lid nd.LinkID, mac lowpan.LinkAddr, src netip.Ad
 	if l, ll, ok := f.reg.NextHop(src, now); ok && l == lid && ll == mac {
 		return sourceOK
 	}
+	if f.rpl != nil && f.rplSourceOK(lid, mac, src, now) {
+		return sourceOK
+	}
 	if f.cfg.AllowUnregisteredSources && f.reg.RegisteredOn(lid, mac, now) {
 		return sourceOK
 	}

@@ -1,0 +1,144 @@
+package borderrouter
+
+import (
+	"slices"
+
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/rpl"
+)
+
+// RPLMode is rpl.mode: whether and how the 6LBR is a RPL DODAG root.
+type RPLMode string
+
+const (
+	// RPLNonStoring: MOP 1, source routes from the root (Contiki-NG
+	// RPL-Lite, wsbrd, Nanostack). The default.
+	RPLNonStoring RPLMode = "non-storing"
+	// RPLStoring: MOP 2 without multicast, next hops at every router
+	// (RIOT gnrc_rpl, Contiki-NG RPL classic).
+	RPLStoring RPLMode = "storing"
+	// RPLOff: no RPL; multihop only through 6LRs that relay registrations
+	// (RFC 8505 EDAR).
+	RPLOff RPLMode = "off"
+)
+
+// RPIMode is rpl.rpi: whether packets sent down carry the RPL Option.
+type RPIMode string
+
+const (
+	// RPIAuto: on in non-storing mode, off in storing mode — the default
+	// RIOT gnrc_rpl build, the storing-mode stack users bring, drops every
+	// packet with a Hop-by-Hop header (rpl/testdata/riot/README.md).
+	RPIAuto RPIMode = "auto"
+	RPIOn   RPIMode = "on"
+	RPIOff  RPIMode = "off"
+)
+
+// Objective functions (RFC 6550 §6.7.6 OCP; IANA: 0 OF0, 1 MRHOF).
+const (
+	OF0   = "of0"
+	MRHOF = "mrhof"
+)
+
+// RPLConfig is the rpl section: the DODAG root co-located with the 6LBR.
+// Zero numbers take rpl.RootConfig's defaults (RFC 6550 §17).
+type RPLConfig struct {
+	Mode                 RPLMode
+	Instance             uint8
+	ObjectiveFunction    string
+	MinHopRankIncrease   uint16
+	MaxRankIncrease      uint16
+	DIOIntervalMin       uint8
+	DIOIntervalDoublings uint8
+	DIORedundancy        uint8
+	DefaultLifetime      uint8
+	LifetimeUnit         uint16
+	RPI                  RPIMode
+	// RPI6553 sends RFC 6553's option type 0x63 instead of RFC 9008's 0x23.
+	RPI6553    bool
+	MaxTargets int
+}
+
+// forwarderRPL is the forwarder's RPL configuration; nil when RPL is off.
+func (c RPLConfig) forwarderRPL() *router.RPLConfig {
+	if c.Mode == RPLOff {
+		return nil
+	}
+	mop := uint8(rpl.MOPNonStoring)
+	if c.Mode == RPLStoring {
+		mop = rpl.MOPStoring
+	}
+	var ocp uint16
+	if c.ObjectiveFunction == MRHOF {
+		ocp = 1
+	}
+	rc := &router.RPLConfig{Root: rpl.RootConfig{Instance: c.Instance, MOP: mop, OCP: ocp,
+		MinHopRankIncrease: c.MinHopRankIncrease, MaxRankIncrease: c.MaxRankIncrease,
+		DIOIntervalMin: c.DIOIntervalMin, DIOIntervalDoublings: c.DIOIntervalDoublings, DIORedundancy: c.DIORedundancy,
+		DefaultLifetime: c.DefaultLifetime, LifetimeUnit: c.LifetimeUnit, MaxTargets: c.MaxTargets}}
+	switch c.RPI {
+	case RPIOn:
+		rc.RPI = true
+	case RPIAuto, "":
+		rc.RPI = mop == rpl.MOPNonStoring
+	}
+	if c.RPI6553 {
+		rc.RPIType = rpl.OptionTypeRPI6553
+	}
+	return rc
+}
+
+// rplKeys are the rpl section's keys.
+func rplKeys() []key {
+	u8 := func(name, doc string, at func(c *Config) *uint8, lo, hi int64, want string) key {
+		return newKey(name, "", "", doc, intValue[uint8]{at: at, lo: lo, hi: hi, want: want})
+	}
+	u16 := func(name, doc string, at func(c *Config) *uint16, lo, hi int64, want string) key {
+		return newKey(name, "", "", doc, intValue[uint16]{at: at, lo: lo, hi: hi, want: want})
+	}
+	return []key{
+		newKey("rpl.mode", "rpl-mode", "MODE",
+			"the 6LBR as RPL DODAG root (RFC 6550): non-storing (MOP 1: Contiki-NG RPL-Lite, wsbrd), storing (MOP 2: RIOT gnrc_rpl, Contiki-NG classic) or off (multihop only through 6LRs that relay registrations)",
+			enumValue[RPLMode]{at: func(c *Config) *RPLMode { return &c.RPL.Mode },
+				values: []RPLMode{RPLNonStoring, RPLStoring, RPLOff}, names: []string{"non-storing", "storing", "off"}}),
+		u8("rpl.instance", "RPLInstanceID of the DODAG: 0..127 (a global instance, RFC 6550 §5.1)",
+			func(c *Config) *uint8 { return &c.RPL.Instance }, 0, 127, "0..127"),
+		newKey("rpl.objective_function", "", "", "objective function advertised (OCP): of0 (RFC 6552, as RIOT) or mrhof (RFC 6719 with ETX)",
+			enumValue[string]{at: func(c *Config) *string { return &c.RPL.ObjectiveFunction },
+				values: []string{OF0, MRHOF}, names: []string{"of0", "mrhof"}}),
+		u16("rpl.min_hop_rank_increase", "MinHopRankIncrease (RFC 6550 §6.7.6); 0: 256",
+			func(c *Config) *uint16 { return &c.RPL.MinHopRankIncrease }, 0, 0xffff, "0..65535"),
+		u16("rpl.max_rank_increase", "MaxRankIncrease (RFC 6550 §6.7.6); 0: 7 × min_hop_rank_increase",
+			func(c *Config) *uint16 { return &c.RPL.MaxRankIncrease }, 0, 0xffff, "0..65535"),
+		u8("rpl.dio_interval_min", "Imin of the DIO trickle timer as log2 of milliseconds (RFC 6550 §6.7.6); 0: 3 (8 ms)",
+			func(c *Config) *uint8 { return &c.RPL.DIOIntervalMin }, 0, 24, "0..24"),
+		u8("rpl.dio_interval_doublings", "DIO trickle doublings (Imax = Imin × 2^doublings); 0: 20",
+			func(c *Config) *uint8 { return &c.RPL.DIOIntervalDoublings }, 0, 30, "0..30"),
+		u8("rpl.dio_redundancy", "DIO redundancy constant k; 0: 10",
+			func(c *Config) *uint8 { return &c.RPL.DIORedundancy }, 0, 255, "0..255"),
+		u8("rpl.default_lifetime", "route lifetime nodes put in their DAOs, in lifetime units; 0: 5",
+			func(c *Config) *uint8 { return &c.RPL.DefaultLifetime }, 0, 254, "0..254"),
+		u16("rpl.lifetime_unit", "seconds per lifetime unit; 0: 60",
+			func(c *Config) *uint16 { return &c.RPL.LifetimeUnit }, 0, 0xffff, "0..65535"),
+		newKey("rpl.rpi", "", "",
+			"RPL Option (RPI, RFC 6553/9008) in packets sent down more than one hop: auto (on in non-storing mode, off in storing mode, where RIOT's default build drops any Hop-by-Hop header), on or off",
+			enumValue[RPIMode]{at: func(c *Config) *RPIMode { return &c.RPL.RPI },
+				values: []RPIMode{RPIAuto, RPIOn, RPIOff}, names: []string{"auto", "on", "off"}}),
+		newKey("rpl.rpi_6553", "", "", "send the RPI as option type 0x63 (RFC 6553) instead of 0x23 (RFC 9008): true or false",
+			boolValue{at: func(c *Config) *bool { return &c.RPL.RPI6553 }}),
+		newKey("rpl.max_targets", "", "", "most DAO targets the root keeps (new ones are refused when full, live ones never evicted); 0: 16384",
+			anyInt(func(c *Config) *int { return &c.RPL.MaxTargets }, func(_ *Config, n int64) *FieldError {
+				if n < 0 || n > 1<<20 {
+					return reason("want 0..%d", 1<<20)
+				}
+				return nil
+			})),
+	}
+}
+
+// The rpl section follows the forward section in the key table (and the
+// example file).
+func init() {
+	i := slices.IndexFunc(keyTable, func(k key) bool { return k.Name == "upstream.interface" })
+	keyTable = slices.Insert(keyTable, i, rplKeys()...)
+}

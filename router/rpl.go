@@ -1,0 +1,605 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
+	"github.com/lowpanbr/lowpanbr/link"
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/rpl"
+)
+
+// The RPL root (RFC 6550) co-located with the 6LBR. The forwarder runs one
+// rpl.Root for the DODAG on one link; this file is its glue:
+//
+//   - Control plane: received RPL messages (ICMPv6 type 155) wait in a
+//     bounded queue for one worker goroutine (runRPL), which also runs the
+//     root's trickle timer (DIOs) and expires routes once a second. The
+//     worker is the root's only writer; the packet paths read routes under
+//     a read lock.
+//   - Data plane, down: a destination RPL knows is routed by RPL before
+//     the registry is asked (issue 14: RPL where RPL knows the route,
+//     registrations otherwise). Storing mode sends the packet to the next
+//     hop as it is, or with an RPI when RPLConfig.RPI is set; non-storing
+//     mode adds a source route (RFC 6554) — inserted into packets the
+//     root originates, in an IPv6-in-IPv6 tunnel for packets from
+//     elsewhere, tunnelled to the 6LR of a RPL-unaware leaf (RFC 9008 §7;
+//     rpl/dataplane.go). A destination one hop away gets the packet as it
+//     is: there is no RPL router on the way to read the headers.
+//   - Data plane, up: a packet from the mesh tunnelled to the root is
+//     decapsulated and a Hop-by-Hop header holding only an RPI is removed
+//     before Linux sees it (Linux would drop option type 0x63, RFC 8200
+//     §4.2's 01 action bits).
+//   - Sources: a packet's source is accepted when RPL has a route to it
+//     whose first hop is the neighbour that sent the frame (source.go's
+//     rule, with RPL's binding in place of the registry's).
+//   - Ownership (RFC 9010 §6.1): a DAO target whose Target option carries
+//     a ROVR is refused (DAO-ACK status Duplicate, §6.3) when the 6LBR's
+//     registry holds the address under another ROVR. A legacy target
+//     (RFC 6550, no ROVR: RIOT's) cannot be checked and is accepted.
+
+// RPLConfig makes the forwarder the root of a RPL DODAG.
+type RPLConfig struct {
+	// Root configures the DODAG; DODAGID defaults to ForwarderConfig.Source,
+	// LinkLocal follows the 6LBR's link-local address.
+	Root rpl.RootConfig
+	// Link is the link the DODAG lives on (default 0, the first PAN).
+	Link nd.LinkID
+	// RPI puts a RPL Option (RFC 6553, type RPIType) in the packets the
+	// root sends down over more than one hop. Off: storing-mode packets go
+	// down unchanged — what default RIOT builds need, since they drop any
+	// packet carrying a Hop-by-Hop header (rpl/testdata/riot/README.md).
+	RPI     bool
+	RPIType uint8 // 0: 0x23 (RFC 9008 §4.2)
+	// Queue bounds the RPL messages waiting for the worker (default 128);
+	// more are dropped and counted.
+	Queue int
+}
+
+// RPLStats counts the root's data-plane and queue decisions.
+type RPLStats struct {
+	Root            rpl.RootCounters
+	Targets         int
+	Version         uint8
+	QueueDropped    uint64 // RPL messages dropped: worker queue full
+	Malformed       uint64 // RPL messages that did not parse or had a bad checksum
+	RoutedDown      uint64 // packets sent down by RPL routes
+	SourceRouted    uint64 // … of them with a source routing header
+	Tunnelled       uint64 // … of them in IPv6-in-IPv6
+	RoutingLoops    uint64 // routes that looped or exceeded the depth cap
+	Decapsulated    uint64 // tunnelled packets from the mesh unwrapped
+	RPIStripped     uint64 // packets from the mesh whose RPI was removed
+	RankErrors      uint64 // upward packets with the RPI's O flag set (RFC 6550 §11.2.2.2)
+	HeaderErrors    uint64 // packets whose RPL headers could not be added or removed
+	SourcesAccepted uint64 // mesh sources bound by a RPL route
+}
+
+type rplIn struct {
+	lid nd.LinkID
+	src lowpan.LinkAddr
+	pkt []byte
+}
+
+// rplState is the forwarder's RPL side.
+type rplState struct {
+	cfg RPLConfig
+	q   chan rplIn
+	// Fixed at start (the root's own copy changes only its link-local
+	// address): read without the lock.
+	mop      uint8
+	instance uint8
+	rank     uint16 // the root's rank, the RPI's sender rank
+	dodagID  netip.Addr
+
+	// mu guards root and nbrs: the worker writes, packet paths read.
+	mu   sync.RWMutex
+	root *rpl.Root
+	// nbrs maps the interface identifier of a neighbour's link-local
+	// address, seen as the source of a RPL message, to its link-layer
+	// address: a storing-mode next hop is a link-local address, a
+	// non-storing first hop a global one with the same IID (SLAAC).
+	nbrs map[[8]byte]lowpan.LinkAddr
+	// sender is the link-layer source of the DAO being handled (worker
+	// only).
+	sender lowpan.LinkAddr
+
+	bufs sync.Pool // *[]byte scratch for rewritten packets
+
+	stats struct {
+		queueDropped, malformed, routedDown, sourceRouted, tunnelled, loops    atomic.Uint64
+		decapsulated, rpiStripped, rankErrors, headerErrors, sourcesAccepted atomic.Uint64
+	}
+}
+
+// maxRPLNeighbors bounds nbrs; past it, first hops are derived from their
+// IIDs alone.
+const maxRPLNeighbors = 4096
+
+func newRPLState(cfg RPLConfig, source, linkLocal netip.Addr, now time.Time) (*rplState, error) {
+	if !cfg.Root.DODAGID.IsValid() {
+		cfg.Root.DODAGID = source
+	}
+	if !cfg.Root.LinkLocal.IsValid() {
+		cfg.Root.LinkLocal = linkLocal
+	}
+	if cfg.RPIType == 0 {
+		cfg.RPIType = rpl.OptionTypeRPI9008
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = 128
+	}
+	root, err := rpl.NewRoot(cfg.Root, now)
+	if err != nil {
+		return nil, err
+	}
+	rc := root.Config()
+	s := &rplState{cfg: cfg, q: make(chan rplIn, cfg.Queue), root: root, nbrs: make(map[[8]byte]lowpan.LinkAddr),
+		mop: rc.MOP, instance: rc.Instance, rank: rc.MinHopRankIncrease, dodagID: rc.DODAGID}
+	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
+	return s, nil
+}
+
+// RPL returns the root's counters and size; ok is false when the
+// forwarder is not a RPL root.
+func (f *Forwarder) RPL() (st RPLStats, ok bool) {
+	r := f.rpl
+	if r == nil {
+		return st, false
+	}
+	r.mu.RLock()
+	st.Root, st.Targets, st.Version = r.root.Counters(), r.root.Len(), r.root.Version()
+	r.mu.RUnlock()
+	st.QueueDropped, st.Malformed = r.stats.queueDropped.Load(), r.stats.malformed.Load()
+	st.RoutedDown, st.SourceRouted, st.Tunnelled = r.stats.routedDown.Load(), r.stats.sourceRouted.Load(), r.stats.tunnelled.Load()
+	st.RoutingLoops, st.Decapsulated, st.RPIStripped = r.stats.loops.Load(), r.stats.decapsulated.Load(), r.stats.rpiStripped.Load()
+	st.RankErrors, st.HeaderErrors, st.SourcesAccepted = r.stats.rankErrors.Load(), r.stats.headerErrors.Load(), r.stats.sourcesAccepted.Load()
+	return st, true
+}
+
+// RPLRoute is one DODAG route for status displays: the target, its
+// parent or next hop, and in non-storing mode the source route.
+type RPLRoute struct {
+	rpl.RouteEntry
+	Path []netip.Addr // first hop … target; nil when it does not resolve
+}
+
+// RPLRoutes returns the root's live routes with their paths.
+func (f *Forwarder) RPLRoutes() (mop uint8, routes []RPLRoute) {
+	r := f.rpl
+	if r == nil {
+		return 0, nil
+	}
+	now := time.Now()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, e := range r.root.Routes(nil, now) {
+		rr := RPLRoute{RouteEntry: e}
+		if e.Target.Bits() == 128 {
+			if p, err := r.root.Route(nil, e.Target.Addr(), now); err == nil {
+				rr.Path = p
+			}
+		}
+		routes = append(routes, rr)
+	}
+	return r.root.Config().MOP, routes
+}
+
+// IncrementDODAGVersion is global repair (RFC 6550 §7.2): nodes rejoin
+// under a new version and send their DAOs again.
+func (f *Forwarder) IncrementDODAGVersion() bool {
+	r := f.rpl
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	r.root.IncrementVersion(time.Now())
+	r.mu.Unlock()
+	select { // wake the worker: the trickle timer restarted
+	case r.q <- rplIn{}:
+	default:
+	}
+	return true
+}
+
+// isRPL reports an ICMPv6 RPL control message right after the IPv6
+// header (RFC 6550 §6: RPL messages carry no extension headers of their
+// own; an RPI the sender added is stripped before this is asked).
+func isRPL(pkt []byte) bool {
+	h := ip6.Header(pkt)
+	m := ip6.ICMPv6(h.Payload())
+	return h.NextHeader() == ip6.ProtoICMPv6 && len(m) >= 4 && m.Type() == rpl.ICMPType
+}
+
+// admitRPL queues a received RPL message for the worker.
+func (f *Forwarder) admitRPL(lid nd.LinkID, src lowpan.LinkAddr, pkt []byte) {
+	r := f.rpl
+	if lid != r.cfg.Link {
+		r.stats.malformed.Add(1)
+		return
+	}
+	in := rplIn{lid: lid, src: src, pkt: append([]byte(nil), pkt...)}
+	select {
+	case r.q <- in:
+	default:
+		r.stats.queueDropped.Add(1)
+	}
+}
+
+// runRPL is the root's worker: received messages, the trickle timer,
+// route expiry. It stops with ctx.
+func (f *Forwarder) runRPL(ctx context.Context) {
+	r := f.rpl
+	trickle := time.NewTimer(time.Hour)
+	defer trickle.Stop()
+	expire := time.NewTicker(time.Second)
+	defer expire.Stop()
+	var replies []rpl.Reply
+	rearm := func(now time.Time) {
+		r.mu.RLock()
+		d := r.root.Trickle().Next(now)
+		r.mu.RUnlock()
+		if d < 0 {
+			d = time.Hour
+		}
+		trickle.Reset(d)
+	}
+	rearm(time.Now())
+	for {
+		var now time.Time
+		replies = replies[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case in := <-r.q:
+			now = time.Now()
+			if in.pkt != nil {
+				replies = f.handleRPL(replies, in, now)
+			}
+		case now = <-trickle.C:
+			now = time.Now()
+			f.followLinkLocal()
+			r.mu.Lock()
+			replies = r.root.Tick(replies, now)
+			r.mu.Unlock()
+		case now = <-expire.C:
+			r.mu.Lock()
+			r.root.Expire(now)
+			r.mu.Unlock()
+			continue
+		}
+		for i := range replies {
+			f.sendRPL(&replies[i], r.sender, now)
+		}
+		rearm(now)
+	}
+}
+
+// followLinkLocal keeps the root's link-local address the 6LBR's (it
+// changes with the radio's EUI-64).
+func (f *Forwarder) followLinkLocal() {
+	r := f.rpl
+	ll := f.cfg.ND.LinkLocal()
+	r.mu.RLock()
+	same := r.root.Config().LinkLocal == ll
+	r.mu.RUnlock()
+	if !same {
+		r.mu.Lock()
+		r.root.SetLinkLocal(ll)
+		r.mu.Unlock()
+	}
+}
+
+// handleRPL hands one received RPL message to the root.
+func (f *Forwarder) handleRPL(replies []rpl.Reply, in rplIn, now time.Time) []rpl.Reply {
+	r := f.rpl
+	h := ip6.Header(in.pkt)
+	m, err := rpl.Parse(h.Payload())
+	if err != nil || !m.ChecksumValid(h.Src(), h.Dst()) {
+		r.stats.malformed.Add(1)
+		return replies
+	}
+	src := h.Src()
+	if src.IsLinkLocalUnicast() && (in.src.Kind() == lowpan.LinkAddrExtended || in.src.Kind() == lowpan.LinkAddrShort) {
+		a := src.As16()
+		r.mu.Lock()
+		if _, ok := r.nbrs[[8]byte(a[8:])]; ok || len(r.nbrs) < maxRPLNeighbors {
+			r.nbrs[[8]byte(a[8:])] = in.src
+		}
+		r.mu.Unlock()
+	}
+	f.followLinkLocal()
+	r.mu.Lock()
+	r.sender = in.src
+	replies = r.root.Handle(replies, m, src, h.Dst(), now)
+	r.mu.Unlock()
+	return replies
+}
+
+// sendRPL sends one of the root's messages: multicast DIOs as broadcast,
+// link-local replies to the neighbour that asked, global ones (DAO-ACKs
+// to non-storing nodes several hops down) down the DODAG.
+//
+// sender is the link-layer source of the message being answered, where
+// a ToSender reply goes.
+func (f *Forwarder) sendRPL(rep *rpl.Reply, sender lowpan.LinkAddr, now time.Time) {
+	r := f.rpl
+	l := f.link(r.cfg.Link)
+	if l == nil || !rep.Src.IsValid() {
+		return
+	}
+	hl := uint8(64)
+	if rep.Dst.IsMulticast() || rep.Dst.IsLinkLocalUnicast() {
+		hl = 255
+	}
+	bp := r.bufs.Get().(*[]byte)
+	defer r.bufs.Put(bp)
+	pkt := append((*bp)[:0], make([]byte, ip6.HeaderLen)...)
+	ip6.Header(pkt).Encode(&ip6.Fields{PayloadLength: uint16(len(rep.Msg)), NextHeader: ip6.ProtoICMPv6,
+		HopLimit: hl, Src: rep.Src, Dst: rep.Dst})
+	pkt = append(pkt, rep.Msg...)
+	*bp = pkt
+	opts := link.SendOptions{Class: link.ClassControl}
+	switch {
+	case rep.Dst.IsMulticast():
+		next := link.BroadcastShort
+		if p2p, ok := l.(link.PointToPoint); ok {
+			next = p2p.Peer()
+		}
+		if err := l.Send(pkt, next, opts); err != nil {
+			f.sendFailed(err)
+		}
+	case rep.ToSender || rep.Dst.IsLinkLocalUnicast():
+		next := sender
+		if !rep.ToSender || next.Kind() == lowpan.LinkAddrNone {
+			next = f.rplNeighbor(rep.Dst, now)
+		}
+		if err := l.Send(pkt, next, opts); err != nil {
+			f.sendFailed(err)
+		}
+	default:
+		if !f.rplDown(pkt, rep.Dst, true, link.ClassControl, time.Time{}) {
+			if lid, ll, ok := f.reg.NextHop(rep.Dst, now); ok && lid == r.cfg.Link {
+				if err := l.Send(pkt, ll, opts); err != nil {
+					f.sendFailed(err)
+				}
+			}
+		}
+	}
+}
+
+// rplNeighbor resolves a neighbour's IPv6 address (link-local, or a
+// global one of a node one hop away) to its link-layer address: a direct
+// registration if there is one, else the address the node's RPL messages
+// came from, else the one its IID is formed from (RFC 4944 §6, RFC 6282
+// §3.2.2: 16-bit short addresses as 0000:00ff:fe00:XXXX, EUI-64s with the
+// universal/local bit flipped). Callers hold no lock.
+func (f *Forwarder) rplNeighbor(a netip.Addr, now time.Time) lowpan.LinkAddr {
+	if !a.IsLinkLocalUnicast() {
+		if lid, ll, ok := f.reg.NextHop(a, now); ok && lid == f.rpl.cfg.Link {
+			if r, ok := f.reg.Lookup(a, now); ok && !r.Via.IsValid() {
+				return ll
+			}
+		}
+	}
+	b := a.As16()
+	iid := [8]byte(b[8:])
+	f.rpl.mu.RLock()
+	ll, ok := f.rpl.nbrs[iid]
+	f.rpl.mu.RUnlock()
+	if ok {
+		return ll
+	}
+	return macFromIID(iid)
+}
+
+func macFromIID(iid [8]byte) lowpan.LinkAddr {
+	if bytes.Equal(iid[:6], []byte{0, 0, 0, 0xff, 0xfe, 0}) {
+		return lowpan.ShortLinkAddr(uint16(iid[6])<<8 | uint16(iid[7]))
+	}
+	iid[0] ^= 0x02
+	return lowpan.ExtendedLinkAddr(iid)
+}
+
+// rplCheckTarget is the root's RFC 9010 ownership check (the worker calls
+// it from Handle, under the root's lock).
+func (f *Forwarder) rplCheckTarget(p netip.Prefix, rovr []byte) uint8 {
+	if p.Bits() != 128 || len(rovr) == 0 {
+		return 0 // a prefix, or a legacy target: nothing to check against
+	}
+	reg, ok := f.reg.Lookup(p.Addr(), time.Now())
+	if !ok || reg.ROVR.IsZero() || bytes.Equal(reg.ROVR.Bytes(), rovr) {
+		return 0
+	}
+	return rpl.StatusDuplicate
+}
+
+// rplDown sends pkt (its destination dst) down the DODAG if RPL knows a
+// route to dst, and reports whether RPL took it (sent, or dropped and
+// counted). own says the root originated pkt (its source is the root's),
+// which allows inserting headers instead of tunnelling (RFC 9008 §7).
+// The caller checked the hop limit and the MTU.
+func (f *Forwarder) rplDown(pkt []byte, dst netip.Addr, own bool, class link.Class, since time.Time) bool {
+	r := f.rpl
+	now := time.Now()
+	var hopsBuf [16]netip.Addr
+	mop := r.mop
+	r.mu.RLock()
+	hops, err := r.root.Route(hopsBuf[:0], dst, now)
+	_, external, _ := r.root.Lookup(dst, now)
+	r.mu.RUnlock()
+	if errors.Is(err, rpl.ErrNoRoute) {
+		return false
+	}
+	if err != nil {
+		r.stats.loops.Add(1)
+		f.stats.unreach.Add(1)
+		f.icmpError(pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, !own)
+		return true
+	}
+	l := f.link(r.cfg.Link)
+	if l == nil {
+		return false
+	}
+	out := pkt
+	var bp *[]byte
+	var hdr rpl.Headers
+	if r.cfg.RPI {
+		hdr.RPI = &rpl.RPIFields{Type: r.cfg.RPIType, Flags: rpl.RPIFlagO, Instance: r.instance, SenderRank: r.rank}
+	}
+	tunnelSrc := r.dodagID
+	switch {
+	case len(hops) == 1 && mop != rpl.MOPStoring:
+		// One hop: nobody on the way reads RPL headers.
+	case mop == rpl.MOPStoring:
+		if hdr.RPI != nil && len(hops) > 0 {
+			bp = r.bufs.Get().(*[]byte)
+			if own {
+				out, err = rpl.InsertHeaders((*bp)[:0], pkt, hdr)
+			} else {
+				out, err = rpl.AppendTunnel((*bp)[:0], pkt, tunnelSrc, dst, hdr)
+				r.stats.tunnelled.Add(1)
+			}
+		}
+	default: // non-storing: a source route
+		path := hops
+		if external && len(path) > 1 {
+			// A RPL-unaware leaf: the tunnel ends at its 6LR, which
+			// delivers the inner packet (RFC 9008 §7.3).
+			path = path[:len(path)-1]
+			own = false
+		}
+		hdr.Hops = path
+		bp = r.bufs.Get().(*[]byte)
+		if own {
+			out, err = rpl.InsertHeaders((*bp)[:0], pkt, hdr)
+		} else {
+			out, err = rpl.AppendTunnel((*bp)[:0], pkt, tunnelSrc, path[len(path)-1], hdr)
+			r.stats.tunnelled.Add(1)
+		}
+		if len(path) > 1 {
+			r.stats.sourceRouted.Add(1)
+		}
+	}
+	if bp != nil {
+		defer func() { *bp = out[:0]; r.bufs.Put(bp) }()
+	}
+	if err != nil {
+		r.stats.headerErrors.Add(1)
+		f.stats.dropped.Add(1)
+		return true
+	}
+	next := f.rplNeighbor(hops[0], now)
+	if err := l.Send(out, next, f.sendOpts(class, since)); err != nil {
+		f.sendFailed(err)
+		return true
+	}
+	r.stats.routedDown.Add(1)
+	return true
+}
+
+// rplUp unwraps what the mesh's RPL added to a packet for the root: a
+// tunnel addressed to the root, an RPI-only Hop-by-Hop header. It returns
+// the packet to go on with; ok false drops it (counted).
+func (f *Forwarder) rplUp(pkt []byte) (out []byte, ok bool) {
+	h := ip6.Header(pkt)
+	if nh := h.NextHeader(); nh != ip6.ProtoHopByHop && nh != ip6.ProtoIPv6 {
+		return pkt, true
+	}
+	r := f.rpl
+	out, rpi, had, err := rpl.StripForExit(pkt, f.isLocal)
+	if err != nil {
+		r.stats.headerErrors.Add(1)
+		f.stats.dropped.Add(1)
+		return nil, false
+	}
+	if len(out) != len(pkt) {
+		if ip6.Header(pkt).NextHeader() == ip6.ProtoIPv6 || (len(pkt)-len(out) >= ip6.HeaderLen && !had) {
+			r.stats.decapsulated.Add(1)
+		}
+		if had {
+			r.stats.rpiStripped.Add(1)
+		}
+	}
+	if had && rpi.Flags&rpl.RPIFlagO != 0 {
+		// An upward packet marked as going down: a rank error on the way
+		// (RFC 6550 §11.2.2.2). The root is the top; count it and deliver.
+		r.stats.rankErrors.Add(1)
+	}
+	return out, true
+}
+
+// isLocal reports one of the root's own addresses.
+func (f *Forwarder) isLocal(a netip.Addr) bool {
+	if a == f.cfg.Source || a == f.cfg.ND.LinkLocal() {
+		return true
+	}
+	if f.rpl != nil {
+		return a == f.rpl.dodagID
+	}
+	return false
+}
+
+// rplSourceOK reports whether RPL binds src to the neighbour mac: RPL's
+// route to src starts at mac.
+func (f *Forwarder) rplSourceOK(lid nd.LinkID, mac lowpan.LinkAddr, src netip.Addr, now time.Time) bool {
+	r := f.rpl
+	if r == nil || lid != r.cfg.Link {
+		return false
+	}
+	var hopsBuf [16]netip.Addr
+	r.mu.RLock()
+	hops, err := r.root.Route(hopsBuf[:0], src, now)
+	r.mu.RUnlock()
+	if err != nil || len(hops) == 0 {
+		return false
+	}
+	if f.rplNeighbor(hops[0], now) != mac {
+		return false
+	}
+	r.stats.sourcesAccepted.Add(1)
+	return true
+}
+
+// forwardRPL is forward's RPL step: the hop limit and MTU checks of
+// forwardTo, then rplDown. It reports whether RPL took the packet.
+func (f *Forwarder) forwardRPL(pkt []byte, dst netip.Addr, fromLinux bool, since time.Time) bool {
+	r := f.rpl
+	var hopsBuf [1]netip.Addr
+	r.mu.RLock()
+	_, err := r.root.Route(hopsBuf[:0], dst, time.Now())
+	r.mu.RUnlock()
+	if errors.Is(err, rpl.ErrNoRoute) {
+		return false
+	}
+	h := ip6.Header(pkt)
+	if !fromLinux && h.HopLimit() <= 1 {
+		f.stats.hlim.Add(1)
+		f.icmpError(pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
+		return true
+	}
+	if l := f.link(r.cfg.Link); l != nil && len(pkt) > l.MTU() {
+		f.stats.tooBig.Add(1)
+		f.icmpError(pkt, ICMPv6PacketTooBig, 0, uint32(l.MTU()), fromLinux)
+		return true
+	}
+	if !fromLinux {
+		h.SetHopLimit(h.HopLimit() - 1)
+	}
+	own := fromLinux && f.isLocal(h.Src())
+	if !f.rplDown(pkt, dst, own, link.ClassData, since) {
+		return false
+	}
+	if fromLinux {
+		f.stats.toMesh.Add(1)
+	} else {
+		f.stats.meshToMesh.Add(1)
+	}
+	return true
+}

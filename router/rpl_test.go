@@ -1,0 +1,246 @@
+package router_test
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
+	"github.com/lowpanbr/lowpanbr/internal/packettest"
+	"github.com/lowpanbr/lowpanbr/link"
+	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/rpl"
+)
+
+var (
+	rplNodeLL     = netip.MustParseAddr("fe80::42") // IID of 02:00:…:42 with U/L flipped
+	rplNodeGlobal = netip.MustParseAddr("2001:db8:1::42")
+	rplFar        = netip.MustParseAddr("2001:db8:1::99") // behind the node
+	rplFarther    = netip.MustParseAddr("2001:db8:1::aa") // behind rplFar
+	brMAC         = lowpan.ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01})
+)
+
+// rplPacket wraps a RPL message in IPv6 with its checksum.
+func rplPacket(t *testing.T, src, dst netip.Addr, msg []byte) []byte {
+	t.Helper()
+	m, err := rpl.Parse(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetChecksum(src, dst)
+	p := make([]byte, ip6.HeaderLen, ip6.HeaderLen+len(msg))
+	ip6.Header(p).Encode(&ip6.Fields{PayloadLength: uint16(len(msg)), NextHeader: ip6.ProtoICMPv6, HopLimit: 64, Src: src, Dst: dst})
+	return append(p, msg...)
+}
+
+// nodeRecvRPL waits for a RPL message of code c at the node, skipping
+// others (DIOs keep coming).
+func (w *world) nodeRecvRPL(t *testing.T, c rpl.Code) (ip6.Header, rpl.Message) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case p := <-w.rx:
+			h := ip6.Header(p)
+			if h.NextHeader() != ip6.ProtoICMPv6 || h.Payload()[0] != rpl.ICMPType {
+				continue
+			}
+			m, err := rpl.Parse(h.Payload())
+			if err != nil {
+				t.Fatalf("RPL message from the root: %v", err)
+			}
+			if !m.ChecksumValid(h.Src(), h.Dst()) {
+				t.Fatalf("bad checksum on %v", m.Code())
+			}
+			if m.Code() == c {
+				return h, m
+			}
+		case <-deadline:
+			t.Fatalf("no %v from the root", c)
+		}
+	}
+}
+
+// nodeRecvData waits for a non-RPL packet at the node.
+func (w *world) nodeRecvData(t *testing.T) []byte {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case p := <-w.rx:
+			if h := ip6.Header(p); h.NextHeader() == ip6.ProtoICMPv6 && h.Payload()[0] == rpl.ICMPType {
+				continue
+			}
+			return p
+		case <-deadline:
+			t.Fatal("node received no data packet")
+			return nil
+		}
+	}
+}
+
+type rplDAOTarget struct {
+	target, parent netip.Addr
+	rovr           []byte
+}
+
+func rplDAO(t *testing.T, seq uint8, ts ...rplDAOTarget) []byte {
+	t.Helper()
+	b, err := rpl.AppendDAO(nil, &rpl.DAOFields{Instance: 0, AckRequested: true, Sequence: seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ts {
+		if b, err = rpl.AppendTarget(b, netip.PrefixFrom(x.target, 128), 0, x.rovr); err != nil {
+			t.Fatal(err)
+		}
+		if b, err = rpl.AppendTransit(b, &rpl.TransitFields{PathLifetime: 5, Parent: x.parent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+// TestRPLRootNonStoring: the forwarder as a non-storing root on a medium
+// with one neighbour standing for a subtree: its DIO carries what nodes
+// need, DAOs build source routes and are acknowledged, packets from Linux
+// go down in a tunnel with a source route, a packet from deep in the
+// subtree is accepted (its source bound by RPL) and reaches Linux without
+// RPL headers, and a DAO target another ROVR registered is refused.
+func TestRPLRootNonStoring(t *testing.T) {
+	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPNonStoring}})
+	ctx := context.Background()
+
+	h, dio := w.nodeRecvRPL(t, rpl.CodeDIO)
+	if h.Dst() != rpl.AllRPLNodes || h.Src() != brLL || dio.DIO().MOP() != rpl.MOPNonStoring || dio.DIO().DODAGID() != brGlobal ||
+		dio.Options().Find(rpl.OptDODAGConfig) == nil || dio.Options().Find(rpl.OptPrefixInfo) == nil {
+		t.Fatalf("DIO %v → %v: MOP %d, DODAGID %v", h.Src(), h.Dst(), dio.DIO().MOP(), dio.DIO().DODAGID())
+	}
+
+	// The subtree: node (parent: root), far (parent: node), farther (parent: far).
+	dao := rplPacket(t, rplNodeGlobal, brGlobal, rplDAO(t, 240,
+		rplDAOTarget{target: rplNodeGlobal, parent: brGlobal},
+		rplDAOTarget{target: rplFar, parent: rplNodeGlobal},
+		rplDAOTarget{target: rplFarther, parent: rplFar}))
+	if err := w.node.SendWait(ctx, dao, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ah, ack := w.nodeRecvRPL(t, rpl.CodeDAOACK)
+	if ah.Dst() != rplNodeGlobal || ack.DAOACK().Sequence() != 240 || ack.DAOACK().Status() != rpl.DAOACKAccepted {
+		t.Fatalf("DAO-ACK to %v: seq %d status %d", ah.Dst(), ack.DAOACK().Sequence(), ack.DAOACK().Status())
+	}
+	mop, routes := w.fwd.RPLRoutes()
+	if mop != rpl.MOPNonStoring || len(routes) != 3 {
+		t.Fatalf("routes: MOP %d, %+v", mop, routes)
+	}
+
+	// Linux → farther: a tunnel to farther, source route node, far, farther.
+	in := packettest.UDP("2001:db8:9::5", rplFarther.String(), 200)
+	w.tun.in <- in
+	got := ip6.Header(w.nodeRecvData(t))
+	if got.Dst() != rplNodeGlobal || got.Src() != brGlobal {
+		t.Fatalf("outer header %v → %v", got.Src(), got.Dst())
+	}
+	inner, err := rpl.Decapsulate(got)
+	if err == nil {
+		t.Fatal("the tunnel ends at the first hop: no source route")
+	}
+	{
+		// Not at the tunnel's end yet: walk the SRH as the node would.
+		var dsts []netip.Addr
+		p := slices.Clone([]byte(got))
+		for {
+			next, err := rpl.NextSegment(p)
+			if err != nil {
+				break
+			}
+			dsts = append(dsts, next)
+		}
+		if !slices.Equal(dsts, []netip.Addr{rplFar, rplFarther}) {
+			t.Fatalf("source route %v", dsts)
+		}
+		if inner, err = rpl.Decapsulate(p); err != nil {
+			t.Fatalf("decapsulate at the end: %v", err)
+		}
+	}
+	if !bytes.Equal(inner, in) {
+		t.Fatalf("inner packet differs")
+	}
+
+	// Linux → the node itself: one hop, no headers.
+	in = packettest.UDP("2001:db8:9::5", rplNodeGlobal.String(), 20)
+	w.tun.in <- in
+	if got := w.nodeRecvData(t); !bytes.Equal(got, in) {
+		t.Fatalf("one-hop packet changed: % x", got[:48])
+	}
+
+	// far → Linux, relayed by the node with an RPI: accepted, RPI removed.
+	up := packettest.UDP(rplFar.String(), "2001:db8:9::5", 30)
+	withRPI, err := rpl.InsertHeaders(nil, up, rpl.Headers{RPI: &rpl.RPIFields{Instance: 0, SenderRank: 512}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.node.SendWait(ctx, withRPI, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.tunRecv(t); !bytes.Equal(got, up) {
+		t.Fatalf("to Linux: % x", got[:48])
+	}
+	st, ok := w.fwd.RPL()
+	if !ok || st.Targets != 3 || st.RoutedDown < 2 || st.Tunnelled < 1 || st.SourceRouted < 1 || st.RPIStripped != 1 || st.SourcesAccepted < 1 {
+		t.Errorf("stats %+v", st)
+	}
+
+	// RFC 9010: an address registered under one ROVR cannot be claimed by
+	// a DAO carrying another.
+	taken := netip.MustParseAddr("2001:db8:1::77")
+	rovr, _ := nd.MakeROVR([]byte{1, 2, 3, 4, 5, 6, 7, 8})
+	if res := w.ndr.Registry().Register(nd.Request{Addr: taken, ROVR: rovr, Lifetime: 10, Proven: true, LinkAddr: lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x77})}, time.Now()); res.Status != nd.StatusSuccess {
+		t.Fatalf("register: %+v", res)
+	}
+	dao = rplPacket(t, rplNodeGlobal, brGlobal, rplDAO(t, 241, rplDAOTarget{target: taken, parent: rplNodeGlobal, rovr: []byte{9, 9, 9, 9, 9, 9, 9, 9}}))
+	if err := w.node.SendWait(ctx, dao, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ack := w.nodeRecvRPL(t, rpl.CodeDAOACK); ack.DAOACK().Status() != rpl.StatusDuplicate {
+		t.Fatalf("DAO-ACK for a taken address: status %#x", ack.DAOACK().Status())
+	}
+}
+
+// TestRPLRootStoring: storing mode with the RPI off (RIOT's default
+// build): a DAO from a neighbour's link-local address makes it the next
+// hop of its subtree, and packets go down unchanged.
+func TestRPLRootStoring(t *testing.T) {
+	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPStoring}})
+	ctx := context.Background()
+	if _, dio := w.nodeRecvRPL(t, rpl.CodeDIO); dio.DIO().MOP() != rpl.MOPStoring {
+		t.Fatalf("MOP %d", dio.DIO().MOP())
+	}
+	// RIOT: link-local to the parent, no parent address.
+	dao := rplPacket(t, rplNodeLL, brLL, rplDAO(t, 240,
+		rplDAOTarget{target: rplNodeGlobal}, rplDAOTarget{target: rplFar}))
+	if err := w.node.SendWait(ctx, dao, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if h, ack := w.nodeRecvRPL(t, rpl.CodeDAOACK); h.Dst() != rplNodeLL || ack.DAOACK().Status() != 0 {
+		t.Fatalf("DAO-ACK to %v status %d", h.Dst(), ack.DAOACK().Status())
+	}
+	in := packettest.UDP("2001:db8:9::5", rplFar.String(), 100)
+	w.tun.in <- in
+	if got := w.nodeRecvData(t); !bytes.Equal(got, in) {
+		t.Fatalf("storing-mode packet changed: % x", got[:48])
+	}
+	// far → Linux through the node: bound by RPL, forwarded.
+	up := packettest.UDP(rplFar.String(), "2001:db8:9::5", 30)
+	if err := w.node.SendWait(ctx, up, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.tunRecv(t); !bytes.Equal(got, up) {
+		t.Fatalf("to Linux: % x", got[:48])
+	}
+}
