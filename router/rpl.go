@@ -113,7 +113,7 @@ type rplState struct {
 	bufs sync.Pool // *[]byte scratch for rewritten packets
 
 	stats struct {
-		queueDropped, malformed, routedDown, sourceRouted, tunnelled, loops    atomic.Uint64
+		queueDropped, malformed, routedDown, sourceRouted, tunnelled, loops  atomic.Uint64
 		decapsulated, rpiStripped, rankErrors, headerErrors, sourcesAccepted atomic.Uint64
 	}
 }
