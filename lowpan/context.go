@@ -36,6 +36,7 @@ type contextEntry struct {
 type ContextTable struct {
 	mu      sync.RWMutex
 	entries [MaxContexts]contextEntry
+	rpl     rplReference
 }
 
 // Set installs context id.
@@ -75,6 +76,85 @@ func (t *ContextTable) Get(id int) (Context, bool) {
 		return Context{}, false
 	}
 	return Context{Prefix: netip.PrefixFrom(netip.AddrFrom16(e.prefix), e.bits), Compress: e.compress}, true
+}
+
+// RPLReference is what RFC 8138 (6LoRH) compression needs to know of the
+// RPL DODAG the 6LoWPAN carries, shared like the contexts by compressor
+// and decompressor.
+type RPLReference struct {
+	// Root is the DODAG root's address. RFC 8138 §7: an IP-in-IP 6LoRH
+	// whose encapsulator is the root elides its address, and a shorter one
+	// is compressed against it; the first address of an SRH-6LoRH is
+	// compressed against the encapsulator (RFC 8138 §4.3, §5). Unset: the
+	// compressor never elides the encapsulator and the decompressor refuses
+	// an elided or partial one (ErrUnknownContext).
+	Root netip.Addr
+	// RPIType is the Hop-by-Hop option type an RPI-6LoRH decompresses to:
+	// RFC 9008 §4.3 makes it the type active in the instance, 0x23 when the
+	// DODAG Configuration option's D flag is set, 0x63 otherwise (also the
+	// value used when this is 0). The compressor compresses only an RPI of
+	// this type, so that decompression gives back the same octets.
+	RPIType uint8
+}
+
+type rplReference struct {
+	root    [16]byte
+	hasRoot bool
+	rpiType uint8
+}
+
+// RPI option types (RFC 6553 §6; RFC 9008 §4.2 renumbered it).
+const (
+	rpiType6553 = 0x63
+	rpiType9008 = 0x23
+)
+
+// SetRPL installs the RPL reference used by RFC 8138 compression.
+func (t *ContextTable) SetRPL(r RPLReference) error {
+	var e rplReference
+	if r.Root.IsValid() {
+		if !r.Root.Is6() || r.Root.Is4In6() {
+			return fmt.Errorf("lowpan: RPL root %v is not an IPv6 address", r.Root)
+		}
+		e.root, e.hasRoot = r.Root.As16(), true
+	}
+	switch r.RPIType {
+	case 0, rpiType6553:
+		e.rpiType = rpiType6553
+	case rpiType9008:
+		e.rpiType = rpiType9008
+	default:
+		return fmt.Errorf("lowpan: RPI option type 0x%02x: want 0x63 or 0x23", r.RPIType)
+	}
+	t.mu.Lock()
+	t.rpl = e
+	t.mu.Unlock()
+	return nil
+}
+
+// RPL returns the RPL reference (RPIType 0x63 when never set).
+func (t *ContextTable) RPL() RPLReference {
+	r := t.rplRef()
+	var out RPLReference
+	if r.hasRoot {
+		out.Root = netip.AddrFrom16(r.root)
+	}
+	out.RPIType = r.rpiType
+	return out
+}
+
+// rplRef returns the RPL reference with the default RPI type filled in.
+func (t *ContextTable) rplRef() rplReference {
+	var r rplReference
+	if t != nil {
+		t.mu.RLock()
+		r = t.rpl
+		t.mu.RUnlock()
+	}
+	if r.rpiType == 0 {
+		r.rpiType = rpiType6553
+	}
+	return r
 }
 
 // snapshot copies the table so a packet is coded against one consistent

@@ -19,6 +19,11 @@ type lengthFixups struct {
 	// uncompressed: the datagram came with the 0x41 dispatch; its carried
 	// header must agree with the datagram's size (RFC 4944 §5.3).
 	uncompressed bool
+	// finalDst, when hasFinalDst, is the destination an elided UDP
+	// checksum is computed with: the last address of a Source Routing
+	// Header rebuilt from an SRH-6LoRH (RFC 8200 §8.1).
+	finalDst    [16]byte
+	hasFinalDst bool
 }
 
 // decompressor holds the state of one datagram's decompression. It lives on
@@ -91,13 +96,28 @@ func decompressHeaders(out, b []byte, srcLL, dstLL LinkAddr, p decodeParams) (wr
 		fx.uncompressed = true
 		return 0, 1, fx, nil
 	}
-	if b[0]&dispatchIPHCMask != DispatchIPHC {
-		return 0, 0, fx, checkDatagramDispatch(b)
-	}
 	d := decompressor{in: b, out: out, src: srcLL, dst: dstLL, decodeParams: p}
 	d.fx.udp = -1
-	if err := d.iphc(); err != nil {
-		return 0, 0, fx, fmt.Errorf("lowpan: decompress IPHC at octet %d: %w", d.i, err)
+	switch {
+	case b[0]&dispatchIPHCMask == DispatchIPHC:
+		if err := d.iphc(); err != nil {
+			return 0, 0, fx, fmt.Errorf("lowpan: decompress IPHC at octet %d: %w", d.i, err)
+		}
+	case b[0] == DispatchPage1:
+		// RFC 8138: 6LoRHs, then IPHC. Decoded whatever the local
+		// compression switch says: a receiver takes what the sender chose.
+		d.i = 1
+		if err := d.lorh(); err != nil {
+			return 0, 0, fx, fmt.Errorf("lowpan: decompress page 1 (RFC 8138) at octet %d: %w", d.i, err)
+		}
+	case b[0] == DispatchPage0 && len(b) > 1 && b[1]&dispatchIPHCMask == DispatchIPHC:
+		// RFC 8025 §3: an explicit switch to page 0, the default page.
+		d.i = 1
+		if err := d.iphc(); err != nil {
+			return 0, 0, fx, fmt.Errorf("lowpan: decompress IPHC at octet %d: %w", d.i, err)
+		}
+	default:
+		return 0, 0, fx, checkDatagramDispatch(b)
 	}
 	return d.o, d.i, d.fx, nil
 }
@@ -111,7 +131,7 @@ func (d *decompressor) iphc() error {
 		return err
 	}
 	b0, b1 := d.in[d.i], d.in[d.i+1]
-	if d.trace != nil && d.fx.nIPv6 == 0 {
+	if d.trace != nil && d.trace.Dispatch == "" {
 		d.trace.setIPHC(b0, b1)
 		if b1&iphcCID != 0 && len(d.in) > d.i+2 {
 			d.trace.SCI, d.trace.DCI = d.in[d.i+2]>>4, d.in[d.i+2]&0x0f
@@ -539,7 +559,11 @@ func (fx *lengthFixups) apply(pkt []byte) error {
 	u.SetLength(uint16(ulen))
 	if fx.udpSum {
 		ip := ip6.Header(pkt[fx.udpIPv6:])
-		u.SetChecksum(u.CalculateChecksum(ip.SrcBytes(), ip.DstBytes()))
+		dst := ip.DstBytes()
+		if fx.hasFinalDst && fx.udpIPv6 == 0 {
+			dst = fx.finalDst[:]
+		}
+		u.SetChecksum(u.CalculateChecksum(ip.SrcBytes(), dst))
 	}
 	return nil
 }

@@ -266,8 +266,12 @@ func checkDatagramDispatch(b []byte) error {
 	}
 	d := b[0]
 	switch {
-	case d&dispatchIPHCMask == DispatchIPHC, d == DispatchIPv6:
+	case d&dispatchIPHCMask == DispatchIPHC, d == DispatchIPv6, d == DispatchPage1:
 		return nil
+	case d == DispatchPage0 && len(b) > 1 && b[1]&dispatchIPHCMask == DispatchIPHC:
+		return nil
+	case d&dispatchPageMask == dispatchPageMask:
+		return fmt.Errorf("lowpan: paging dispatch 0x%02x (RFC 8025 page %d): %w", d, d&0x0f, ErrUnsupported)
 	case d&0xc0 == 0:
 		return fmt.Errorf("lowpan: dispatch 0x%02x: %w", d, ErrNotLowpan)
 	case d == DispatchHC1:

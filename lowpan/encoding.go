@@ -19,6 +19,7 @@ type Encoding struct {
 	SCI, DCI           uint8
 	NHC                [maxExtHeaders + maxIPv6Nest + 1]uint8 // identifiers in order
 	NumNHC             int
+	LoRH               int // RFC 8138 6LoRHs after a page 1 dispatch
 	CompressedOctets   int // octets of compressed headers
 	UncompressedOctets int // octets of IPv6 headers they stand for
 }
