@@ -42,7 +42,7 @@ func (b *BLECodec) Compress(out, pkt []byte, src, dst LinkAddr) (int, error) {
 		return 0, fmt.Errorf("lowpan: BLE: %d octets exceed the %d-octet link MTU: %w", len(pkt), BLEMTU, ErrTooBig)
 	}
 	z := Compressor{Contexts: b.Contexts, ElideUDPChecksum: b.ElideUDPChecksum}
-	n, p, _, err := z.compressHeaders(out, pkt, src, dst, -1, b.Registered)
+	n, p, _, err := z.compressHeaders(out, pkt, src, dst, -1, b.Registered, false)
 	if err != nil {
 		return 0, err
 	}

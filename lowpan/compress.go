@@ -21,6 +21,16 @@ type Compressor struct {
 	// Destination Options headers inline. By default a single trailing pad
 	// option is elided and the decompressor restores it (RFC 6282 §4.2).
 	KeepPadding bool
+	// LoRH compresses the RPL artefacts of a packet — a Hop-by-Hop header
+	// holding only the RPL Option, a RPL Source Routing Header with every
+	// segment left, an IPv6-in-IPv6 tunnel — as RFC 8138 6LoRHs after a
+	// page 1 dispatch, when they can be rebuilt exactly (see lorh.go); the
+	// rest stays IPHC and NHC. Off by default: RIOT, Contiki-NG and
+	// OpenThread do not decode it (doc.go); RFC 9035's T flag in the
+	// DODAG Configuration option says when a DODAG uses it. The
+	// decompressor decodes 6LoRH whatever this says. The root's address
+	// and the RPI type come from Contexts (ContextTable.SetRPL).
+	LoRH bool
 }
 
 // compressor is the state of one datagram's compression; it lives on the
@@ -37,7 +47,8 @@ type compressor struct {
 	nNHC     int // NHC headers emitted
 	limit    int // at most this many NHC headers; -1: no limit
 	reg      Registrations
-	lastIPv6 int // offset in pkt of the IPv6 header being compressed
+	lastHdr  ip6.Header // the IPv6 header being compressed
+	rpl      rplReference
 }
 
 func (c *compressor) room(n int) error {
@@ -53,19 +64,32 @@ func (c *compressor) room(n int) error {
 // smallest legal encoding of every field given the link-layer addresses
 // and the context table.
 func (z *Compressor) CompressHeaders(out, pkt []byte, srcLL, dstLL LinkAddr) (written, consumed int, err error) {
-	written, consumed, _, err = z.compressHeaders(out, pkt, srcLL, dstLL, -1, nil)
+	written, consumed, _, err = z.compressHeaders(out, pkt, srcLL, dstLL, -1, nil, z.LoRH)
 	return written, consumed, err
 }
 
 // compressHeaders compresses at most limit headers after the first IPv6
 // header with NHC (-1: all that can be), and reports how many it did. reg
-// enables the RFC 7668 §3.2.4 elision of registered addresses.
-func (z *Compressor) compressHeaders(out, pkt []byte, srcLL, dstLL LinkAddr, limit int, reg Registrations) (written, consumed, nhc int, err error) {
+// enables the RFC 7668 §3.2.4 elision of registered addresses. lorh tries
+// RFC 8138 first (with no NHC limit); a packet it cannot carry exactly is
+// compressed without.
+func (z *Compressor) compressHeaders(out, pkt []byte, srcLL, dstLL LinkAddr, limit int, reg Registrations, lorh bool) (written, consumed, nhc int, err error) {
 	if err := validIPv6(pkt); err != nil {
 		return 0, 0, 0, fmt.Errorf("lowpan: compress: %w", err)
 	}
 	c := compressor{Compressor: z, pkt: pkt, out: out, src: srcLL, dst: dstLL, limit: limit, reg: reg}
 	z.Contexts.snapshot(&c.ctx)
+	if lorh && reg == nil && limit < 0 {
+		c.rpl = z.Contexts.rplRef()
+		p, ok, err := c.lorh()
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("lowpan: compress (RFC 8138): %w", err)
+		}
+		if ok {
+			return c.o, p, c.nNHC, nil
+		}
+		c = compressor{Compressor: z, pkt: pkt, out: out, src: srcLL, dst: dstLL, limit: limit, ctx: c.ctx}
+	}
 	p, err := c.iphc(0)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("lowpan: compress: %w", err)
@@ -114,9 +138,15 @@ type addrChoice struct {
 // iphc compresses the IPv6 header at pkt[p:] and the headers after it; it
 // returns the offset in pkt where the uncompressed payload starts.
 func (c *compressor) iphc(p int) (int, error) {
+	return c.iphcHeader(ip6.Header(c.pkt[p:p+ip6.HeaderLen]), p+ip6.HeaderLen)
+}
+
+// iphcHeader compresses the IPv6 header h, whose next header starts at
+// pkt[next:] (h is pkt's own header, or one the RFC 8138 compressor
+// rebuilt); it returns where the uncompressed payload starts.
+func (c *compressor) iphcHeader(h ip6.Header, next int) (int, error) {
 	c.nIPv6++
-	c.lastIPv6 = p
-	h := ip6.Header(c.pkt[p : p+ip6.HeaderLen])
+	c.lastHdr = h
 	tc, flow := h.TrafficClass(), h.FlowLabel()
 	nextHdr, hlim := h.NextHeader(), h.HopLimit()
 	src, dst := [16]byte(h.SrcBytes()), [16]byte(h.DstBytes())
@@ -145,7 +175,7 @@ func (c *compressor) iphc(p int) (int, error) {
 		tfLen = 4
 	}
 
-	nhc := c.compressible(p+ip6.HeaderLen, nextHdr)
+	nhc := c.compressible(next, nextHdr)
 	if nhc {
 		b0 |= iphcNH
 	}
@@ -239,9 +269,9 @@ func (c *compressor) iphc(p int) (int, error) {
 	i += copy(o[i:], d.inline[:d.n])
 	c.o += i
 	if nhc {
-		return c.chain(p+ip6.HeaderLen, nextHdr)
+		return c.chain(next, nextHdr)
 	}
-	return p + ip6.HeaderLen, nil
+	return next, nil
 }
 
 // sourceChoices lists the candidate encodings of a source address.
@@ -484,7 +514,7 @@ func (c *compressor) chain(p int, proto uint8) (int, error) {
 			c.o++
 			// RFC 6282 §3.2.2: the inner header's elided IIDs are those of
 			// the encapsulating header's addresses.
-			outer := ip6.Header(c.pkt[c.lastIPv6:])
+			outer := c.lastHdr
 			c.src, c.dst = iidLinkAddr(outer.SrcBytes()[8:]), iidLinkAddr(outer.DstBytes()[8:])
 			return c.iphc(p)
 		}

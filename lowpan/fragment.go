@@ -75,9 +75,9 @@ func (z *Compressor) Encode(scratch, pkt []byte, srcLL, dstLL LinkAddr, opts *En
 	} else {
 		// RFC 6282 §2: a header that cannot fit in the first fragment must
 		// not be compressed. Compress fewer NHC headers until the rest fit.
-		limit := -1
+		limit, lorh := -1, z.LoRH
 		for {
-			n, p, nhc, err := z.compressHeaders(hdrs, pkt, srcLL, dstLL, limit, nil)
+			n, p, nhc, err := z.compressHeaders(hdrs, pkt, srcLL, dstLL, limit, nil, lorh)
 			if err != nil && !errors.Is(err, ErrBufferTooSmall) {
 				return 0, err
 			}
@@ -85,6 +85,12 @@ func (z *Compressor) Encode(scratch, pkt []byte, srcLL, dstLL LinkAddr, opts *En
 			if fits {
 				hdrLen, consumed = n, p
 				break
+			}
+			if lorh {
+				// RFC 8138 made headers that do not fit: RFC 6282 alone,
+				// with the NHC limit below if need be.
+				lorh = false
+				continue
 			}
 			if limit == 0 || (err == nil && nhc == 0) {
 				return 0, fmt.Errorf("lowpan: encode: %w", ErrHeadersTooLarge)
