@@ -107,6 +107,7 @@ var (
 	errExtTruncated  = fmt.Errorf("rpl: RFC 8200 §4: extension header runs past the packet: %w", ErrTruncated)
 	errHbHNotFirst   = fmt.Errorf("rpl: RFC 8200 §4.1: Hop-by-Hop header not right after the IPv6 header: %w", ErrMalformed)
 	errHasHbH        = fmt.Errorf("rpl: RFC 8200 §4.1: the packet already has a Hop-by-Hop header, a second one cannot be added: %w", ErrEncode)
+	errHasRouting    = fmt.Errorf("rpl: RFC 8200 §4.1: the packet already has a Routing header, a second one cannot be added: %w", ErrEncode)
 	errTooBig        = fmt.Errorf("rpl: RFC 8200 §3: Payload Length above 65535 with the added headers: %w", ErrEncode)
 	errFinalDst      = fmt.Errorf("rpl: RFC 6554 §4.1: the source route does not end at the packet's destination: %w", ErrEncode)
 	errTunnelAddr    = fmt.Errorf("rpl: RFC 2473 §5: tunnel source and destination must be IPv6 addresses: %w", ErrEncode)
@@ -255,7 +256,10 @@ func walk(p ip6.Header) (extHeaders, error) {
 //
 // Only for packets the root originates (RFC 9008 §6, §8.1.2, §8.1.3; see
 // the table at the top of this file): a packet the root forwards goes in a
-// tunnel (AppendTunnel). On error b is returned unchanged in length.
+// tunnel (AppendTunnel). A packet that already has a Hop-by-Hop header
+// cannot take an RPI, nor one with a Routing header an SRH (RFC 8200 §4.1:
+// each at most once; ErrEncode). On error b is returned unchanged in
+// length.
 func InsertHeaders(b, pkt []byte, h Headers) ([]byte, error) {
 	p, err := packet(pkt)
 	if err != nil {
@@ -267,6 +271,9 @@ func InsertHeaders(b, pkt []byte, h Headers) ([]byte, error) {
 	}
 	if e.hbh != 0 && h.RPI != nil {
 		return b, errHasHbH
+	}
+	if e.routing != 0 && h.srh() {
+		return b, errHasRouting
 	}
 	if h.srh() && h.Hops[len(h.Hops)-1] != p.Dst() {
 		return b, errFinalDst
@@ -476,6 +483,10 @@ func onlyRPI(hbh []byte) bool {
 //     a Hop-by-Hop header that holds more, SenderRank is set to 0
 //     (RFC 9008 §6, §7.2.1 Table 10).
 //
+// isLocal nil means no address is the root's. A tunnel to the root whose
+// Routing header still has segments left is ErrNotTunnel (the root does
+// not forward source-routed packets it did not route).
+//
 // The work is in place: out is a slice of pkt's array, shorter, and may
 // start later than pkt (the fixed header moves up over a removed
 // Hop-by-Hop header, 40 octets copied instead of the payload). rpi is the
@@ -501,7 +512,7 @@ func StripForExit(pkt []byte, isLocal func(netip.Addr) bool) (out []byte, rpi RP
 			rpi, hadRPI = rpiFields(o), true
 		}
 	}
-	if e.next == ip6.ProtoIPv6 && isLocal(p.Dst()) {
+	if e.next == ip6.ProtoIPv6 && isLocal != nil && isLocal(p.Dst()) {
 		in, err := tunnelInner(p, e)
 		return in, rpi, hadRPI, err
 	}

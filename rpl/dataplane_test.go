@@ -159,6 +159,18 @@ func TestInsertHeadersErrors(t *testing.T) {
 			t.Errorf("%s: %v (len %d), want %v", tc.name, err, len(out), tc.want)
 		}
 	}
+	withSRH, _ := InsertHeaders(nil, pkt, Headers{Hops: dpRoute})
+	if _, err := InsertHeaders(nil, withSRH, Headers{Hops: addrs("2001:db8::a:5", dpRoute[0].String())}); !errors.Is(err, errHasRouting) {
+		t.Errorf("second routing header: %v", err)
+	}
+	big := udpPacket(dpRoot, dpRoute[2], 0, 0, 64, strings.Repeat("x", 0xffff-ip6.UDPHeaderLen-4))
+	if _, err := InsertHeaders(nil, big, Headers{RPI: rpiDown()}); !errors.Is(err, errTooBig) {
+		t.Errorf("65535-octet payload: %v", err)
+	}
+	if _, err := AppendTunnel(nil, big, dpRoot, dpRoute[2], Headers{}); !errors.Is(err, errTooBig) {
+		t.Errorf("65535-octet payload in a tunnel: %v", err)
+	}
+
 	// The packet's own Hop-by-Hop header stays first; the SRH follows it.
 	out, err := InsertHeaders(nil, withHbH, Headers{Hops: dpRoute})
 	if err != nil {
@@ -314,6 +326,12 @@ func TestStripForExit(t *testing.T) {
 	out, _, had, err = StripForExit(tun, isRoot)
 	if err != nil || !had || len(out) != len(tun)-8 || ip6.Header(out).NextHeader() != ip6.ProtoIPv6 {
 		t.Errorf("tunnel elsewhere: %v %x", err, out)
+	}
+
+	// No isLocal: no tunnel is the root's.
+	tun, _ = AppendTunnel(nil, plain, dpRoute[1], dpRoot, Headers{RPI: up})
+	if out, _, _, err := StripForExit(tun, nil); err != nil || ip6.Header(out).NextHeader() != ip6.ProtoIPv6 {
+		t.Errorf("nil isLocal: %v %x", err, out)
 	}
 
 	// A broken RPL Option is an error, not a strip.
