@@ -41,6 +41,13 @@ type LowpanConfig struct {
 	// ElideUDPChecksum: see lowpan.Compressor (off by default, RFC 6282
 	// §4.3.2).
 	ElideUDPChecksum bool
+	// LoRH sends RPL headers compressed as RFC 8138 6LoRHs (see
+	// lowpan.Compressor.LoRH): the initial state of the switch that
+	// SetLoRH flips at run time. Off by default: RIOT, Contiki-NG and
+	// OpenThread nodes cannot decode it. Received 6LoRH is decoded
+	// whatever the switch says. The RPL root's address and RPI type the
+	// compression uses are in Contexts (lowpan.ContextTable.SetRPL).
+	LoRH bool
 	// CCARetries is how often a frame is sent again after a channel
 	// access failure (the RCP already did its CSMA-CA backoffs; the
 	// channel may clear a few milliseconds later). Default 2; negative:
@@ -98,9 +105,14 @@ type Lowpan struct {
 	cfg  LowpanConfig
 	log  *slog.Logger
 	comp lowpan.Compressor
-	reas *lowpan.Reassembler
-	tags lowpan.TagCounter
-	seq  atomic.Uint32
+	// compLoRH is comp with RFC 8138 on; lorh picks which one encodes
+	// (two compressors rather than one changed in place: Send runs on the
+	// callers' goroutines).
+	compLoRH lowpan.Compressor
+	lorh     atomic.Bool
+	reas     *lowpan.Reassembler
+	tags     lowpan.TagCounter
+	seq      atomic.Uint32
 	// ext is this router's EUI-64 (big-endian in a uint64): it follows the
 	// radio's when an RCP comes back as another one (SetExtAddr).
 	ext atomic.Uint64
@@ -149,6 +161,9 @@ func NewLowpan(cfg LowpanConfig) (*Lowpan, error) {
 	}
 	l := &Lowpan{cfg: cfg, log: cfg.Logger.With("link", cfg.Name), reas: r, neighbors: make(map[lowpan.LinkAddr]*Neighbor),
 		comp: lowpan.Compressor{Contexts: cfg.Contexts, ElideUDPChecksum: cfg.ElideUDPChecksum}, q: newTxQueue(cfg.Queue)}
+	l.compLoRH = l.comp
+	l.compLoRH.LoRH = true
+	l.lorh.Store(cfg.LoRH)
 	l.ext.Store(binary.BigEndian.Uint64(cfg.ExtAddr[:]))
 	l.src = frameSource{l: l, expired: make([]*datagram, 0, 8)}
 	return l, nil
@@ -178,6 +193,18 @@ func (l *Lowpan) SetExtAddr(e [8]byte) {
 		l.log.Info("link-layer address changed", "eui64", lowpan.ExtendedLinkAddr(e))
 	}
 }
+
+// SetLoRH turns RFC 8138 compression of the RPL headers of sent packets
+// on or off: the root turns it on when its DODAG Configuration option
+// carries RFC 9035's T flag. It takes effect from the next packet sent.
+func (l *Lowpan) SetLoRH(on bool) {
+	if l.lorh.Swap(on) != on {
+		l.log.Info("RFC 8138 compression", "on", on)
+	}
+}
+
+// LoRH reports whether RFC 8138 compression is on.
+func (l *Lowpan) LoRH() bool { return l.lorh.Load() }
 
 // Name implements Link.
 func (l *Lowpan) Name() string { return l.cfg.Name }
@@ -225,7 +252,11 @@ func (l *Lowpan) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (
 	h.Src = ieee802154.ExtAddress(ieee802154.ExtAddr(ext))
 	src := lowpan.ExtendedLinkAddr(ext)
 	eo := lowpan.EncodeOptions{MaxPayload: h.MaxPayload(), Tag: l.tags.Next()}
-	_, err = l.comp.Encode(d.scratch[:], pkt, src, nextHop, &eo, func(payload []byte) error {
+	comp := &l.comp
+	if l.lorh.Load() {
+		comp = &l.compLoRH
+	}
+	_, err = comp.Encode(d.scratch[:], pkt, src, nextHop, &eo, func(payload []byte) error {
 		// Sequence numbers in the order frames are made: consecutive
 		// frames to one receiver differ, which is all its duplicate
 		// filter needs (IEEE 802.15.4-2020 §6.7.2, a retransmission

@@ -14,6 +14,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/rpl"
 	"github.com/lowpanbr/lowpanbr/sim"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
@@ -286,4 +287,42 @@ func TestLowpanLinkReassemblyRoomForNeighbors(t *testing.T) {
 			t.Errorf("without: all 5 reassembled, so the flood tests nothing; %+v", l.Stats().Reassembly)
 		}
 	}
+}
+
+// The RFC 8138 switch: off, the root's source-routed packet goes out with
+// RFC 6282 NHC; on (as RFC 9035's T flag asks), as 6LoRHs, fewer octets on
+// the air. Either way the receiver gets the packet as sent: 6LoRH is
+// decoded whatever its own switch says.
+func TestLowpanLinkLoRHSwitch(t *testing.T) {
+	p := newLinkPair(t)
+	ctx := context.Background()
+	if p.a.LoRH() {
+		t.Fatal("RFC 8138 on by default")
+	}
+	pkt := packettest.UDP("2001:db8:1::aa", "2001:db8:1::bb", 30)
+	hops := []netip.Addr{netip.MustParseAddr("2001:db8:1::bb")}
+	for _, h := range []string{"2001:db8:1::1", "2001:db8:1::2", "2001:db8:1::3"} {
+		hops = append([]netip.Addr{netip.MustParseAddr(h)}, hops...)
+	}
+	routed, err := rpl.InsertHeaders(nil, pkt, rpl.Headers{RPI: &rpl.RPIFields{Type: rpl.OptionTypeRPI6553, Flags: rpl.RPIFlagO, SenderRank: 256}, Hops: hops})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved [2]uint64
+	for i, on := range []bool{false, true} {
+		p.a.SetLoRH(on)
+		if p.a.LoRH() != on {
+			t.Fatalf("LoRH() = %t after SetLoRH(%t)", p.a.LoRH(), on)
+		}
+		before := p.a.Stats().HeaderBytesSaved
+		if err := p.a.SendWait(ctx, routed, p.b.LinkAddr(), link.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		expectPacket(t, p.got[1], routed)
+		saved[i] = p.a.Stats().HeaderBytesSaved - before
+	}
+	if saved[1] <= saved[0] {
+		t.Errorf("header octets saved: %d with RFC 6282, %d with RFC 8138", saved[0], saved[1])
+	}
+	t.Logf("header octets saved: %d with RFC 6282, %d with RFC 8138", saved[0], saved[1])
 }
