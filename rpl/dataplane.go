@@ -478,7 +478,7 @@ func onlyRPI(hbh []byte) bool {
 //     §7.2.3, §8.2.3: the root removes the tunnel and the RPI in it;
 //     RFC 6553 §5 rule 1), as Decapsulate does;
 //   - otherwise a Hop-by-Hop header holding only the RPL Option and
-//     padding is removed (see the package comment at the top of the file
+//     padding is removed (see the comment at the top of this file
 //     for why, against RFC 9008 §4.2/§6, like Contiki-NG's root), and in
 //     a Hop-by-Hop header that holds more, SenderRank is set to 0
 //     (RFC 9008 §6, §7.2.1 Table 10).
@@ -491,9 +491,10 @@ func onlyRPI(hbh []byte) bool {
 // start later than pkt (the fixed header moves up over a removed
 // Hop-by-Hop header, 40 octets copied instead of the payload). rpi is the
 // outermost RPL Option as received (hadRPI reports one), for the caller's
-// loop checks: an upward packet (the root only receives upward ones) with
-// the O flag set, or with the R flag already set, is a rank error
-// (RFC 6550 §11.2.2.2); F set is a forwarding error (§11.2.2.3).
+// loop checks (RFC 6550 §11.2.2.2): every sender has a higher rank than
+// the root, so an O flag set is an inconsistency; with R clear the packet
+// may go on, with R already set it is dropped and the Trickle timer reset.
+// F set says a router below could not forward it down (§11.2.2.3).
 func StripForExit(pkt []byte, isLocal func(netip.Addr) bool) (out []byte, rpi RPIFields, hadRPI bool, err error) {
 	p, err := packet(pkt)
 	if err != nil {
