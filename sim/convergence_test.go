@@ -193,7 +193,7 @@ func TestConvergenceGridWithLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("wall-clock convergence run (~10 s); skipped with -short")
 	}
-	cfg := MeshConfig{Topology: Grid, Rows: 4, Cols: 5, Loss: 0.05, Seed: 1}
+	cfg := MeshConfig{Topology: Grid, Rows: 4, Cols: 5, Loss: 0.05, Seed: 1, Routing: RoutingND}
 	const limit = 30 * time.Second
 	c := measureConvergence(t, cfg, limit, limit, convergenceOptions{})
 	t.Logf("grid 4×5 loss 0.05 seed %d: %v", cfg.Seed, c)
@@ -252,13 +252,13 @@ func TestConvergenceTargets(t *testing.T) {
 		// found the channel clear); that node solicits again after
 		// RTR_SOLICITATION_INTERVAL, 10 s (RFC 6775 §9).
 		{"star", MeshConfig{Topology: Star, Nodes: 10}, seeds, 15 * time.Second},
-		{"grid", MeshConfig{Topology: Grid, Rows: 4, Cols: 5, Loss: 0.05}, seeds, time.Minute},
-		{"random40", MeshConfig{Topology: Random, Nodes: 40}, seeds, time.Minute},
-		{"random200", MeshConfig{Topology: Random, Nodes: 200}, 1, 3 * time.Minute},
+		{"grid", MeshConfig{Topology: Grid, Rows: 4, Cols: 5, Loss: 0.05, Routing: RoutingND}, seeds, time.Minute},
+		{"random40", MeshConfig{Topology: Random, Nodes: 40, Routing: RoutingND}, seeds, time.Minute},
+		{"random200", MeshConfig{Topology: Random, Nodes: 200, Routing: RoutingND}, 1, 3 * time.Minute},
 		// Issue 13's scale targets: 300 within 120 s, 1000 within 10
 		// minutes, with the process's CPU and peak RSS reported.
-		{"random300", MeshConfig{Topology: Random, Nodes: 300}, 1, 2 * time.Minute},
-		{"random1000", MeshConfig{Topology: Random, Nodes: 1000}, 1, 10 * time.Minute},
+		{"random300", MeshConfig{Topology: Random, Nodes: 300, Routing: RoutingND}, 1, 2 * time.Minute},
+		{"random1000", MeshConfig{Topology: Random, Nodes: 1000, Routing: RoutingND}, 1, 10 * time.Minute},
 	} {
 		if only != "" && only != c.name {
 			continue

@@ -38,9 +38,55 @@
 // in the ways of IntruderVariant. The wire formats and rules are nd's
 // (nd/apnd*.go); nd/testdata/apnd/README.md says how they were checked.
 //
-// What stands in for a routing protocol: a 6LR learns the way down to an
-// address from the successful EDACs it forwards towards the 6LR below that
-// registered it, where a real route-over mesh would run RPL (RFC 6550)
-// beside 6LoWPAN-ND. Upward, every 6LR sends to the parent it registered
-// with.
+// Routing (MeshConfig.Routing, NodeConfig.Routing). With RoutingND a 6LR
+// learns the way down to an address from the successful EDACs it forwards
+// towards the 6LR below that registered it (RFC 8505 §6.1), and sends
+// everything else up to the parent it registered with. With RoutingRPL —
+// the default for line, grid and random meshes; a star stays RoutingND —
+// every router runs RPL (RFC 6550) beside 6LoWPAN-ND the way RIOT's
+// gnrc_rpl nodes do (rpl.Router; paths below are RIOT's
+// sys/net/gnrc/routing/rpl/ at c8bd52f, see rpl/testdata/riot/README.md):
+//   - start-up: one multicast DIS (gnrc_rpl.c gnrc_rpl_init); a DIO
+//     without the DODAG Configuration option is answered with a unicast
+//     DIS to its sender (gnrc_rpl_control_messages.c _handle_DIO_opts);
+//     the router joins on one with it and a PIO, forming its address from
+//     the PIO (_parse_options);
+//   - OF0: the lowest-ranked parent is preferred, rank = parent's rank +
+//     MinHopRankIncrease, 256 per hop (of0.c calc_rank, parent_cmp; RFC
+//     6552 §4.1 with Sp 1); parents of no lesser DAGRank leave the set
+//     (gnrc_rpl_dodag.c _gnrc_rpl_find_preferred_parent); a parent silent
+//     for (Default Lifetime − 1) Lifetime Units is probed by unicast DIS
+//     every 2 s, 3 times, then dropped (gnrc_rpl.c _parent_timeout);
+//   - DIOs on the router's own trickle timer (RFC 6206, parameters from
+//     the DODAG Configuration option), each carrying that option and the
+//     PIO with the R flag and the router's address (RFC 6550 §6.7.10);
+//     a multicast DIS resets the timer, a unicast one is answered at once
+//     (gnrc_rpl_recv_DIS); a newer DODAG version is followed (global
+//     repair; RIOT rejoins, of0.c which_dodag);
+//   - DAOs 1–2 s after a change (gnrc_rpl_delay_dao), repeated every 3 s
+//     up to 4 times without DAO-ACK, then every 60–61 s
+//     (gnrc_rpl.c _dao_handle_send, gnrc_rpl_long_delay_dao), K set,
+//     sequence from 240: in storing mode (MOP 2) link-local to the parent,
+//     no Parent Address, the children's targets aggregated
+//     (gnrc_rpl_send_DAO), a No-Path to the old parent on a parent change
+//     (gnrc_rpl_dodag.c); in non-storing mode (MOP 1) to the DODAGID with
+//     the parent's global address in the Transit (RFC 6550 §9.7), which
+//     RIOT does not do;
+//   - the node's own Target carries its ROVR (RFC 9010 §6.1); a
+//     RPL-unaware leaf (MeshConfig.Leaves, RFC 9010 RUL) registers with
+//     NS(EARO) and the R flag, and its router answers it locally (no
+//     EDAR) and advertises it in its DAOs with its ROVR, TID and lifetime;
+//     RPL routers register their own address with their RPL parent (the
+//     6LBR at depth 1);
+//   - data: up the default route to the preferred parent; down by the
+//     storing-mode routes (the child whose DAO named the target), or by
+//     the Source Routing Header (RFC 6554 §4.2, rpl.NextSegment) and
+//     IPv6-in-IPv6 decapsulation at the tunnel's end (RFC 9008,
+//     rpl.Decapsulate) in non-storing mode, to registered neighbours and
+//     leaves directly. The node's own packets carry an RPI (type 0x23)
+//     only when the DODAG Configuration option's D flag asks for it (RFC
+//     9008 §4.2; RIOT never sends one); forwarders check and update it
+//     (RFC 6550 §11.2.2.2). A RIOT node also solicits RAs beside RPL, so
+//     a RPL router here registers once it has heard an RA (for the
+//     compression contexts) and has a RPL parent.
 package sim

@@ -78,7 +78,17 @@ type MeshConfig struct {
 	PANID      uint16
 	// Lifetime of the nodes' registrations (default 10 minutes).
 	Lifetime time.Duration
-	Logger   *slog.Logger
+	// Routing: RoutingRPL (the default for line, grid and random
+	// topologies: every node a RPL router under the border router's
+	// DODAG root, RIOT-style, see rplnode.go) or RoutingND (the default
+	// for a star: 6LNs, and 6LRs relaying registrations by EDAR).
+	Routing Routing
+	// Leaves is the fraction (0 to 1) of the nodes of a RPL mesh that are
+	// RPL-unaware leaves (RFC 9010 RULs: 6LoWPAN-ND only, advertised by
+	// the RPL router they register with), spread evenly: with 0.25 every
+	// fourth node.
+	Leaves float64
+	Logger *slog.Logger
 }
 
 // IntruderVariant is how an intruder goes after its victim's address.
@@ -188,6 +198,22 @@ func (c *MeshConfig) Validate() error {
 	}
 	if c.Protect && !c.CryptoType.Supported() {
 		return fmt.Errorf("sim: Crypto-Type %v: want %v or %v", c.CryptoType, nd.CryptoECDSAP256, nd.CryptoEd25519)
+	}
+	switch c.Routing {
+	case "":
+		c.Routing = RoutingRPL
+		if c.Topology == Star {
+			c.Routing = RoutingND
+		}
+	case RoutingND, RoutingRPL:
+	default:
+		return fmt.Errorf("sim: routing %q: want rpl or nd", c.Routing)
+	}
+	if c.Leaves < 0 || c.Leaves > 1 || math.IsNaN(c.Leaves) {
+		return fmt.Errorf("sim: leaves %v: want a fraction in [0, 1]", c.Leaves)
+	}
+	if c.Leaves > 0 && c.Routing != RoutingRPL {
+		return fmt.Errorf("sim: leaves %v: RPL-unaware leaves need routing rpl", c.Leaves)
 	}
 	if c.Lifetime == 0 {
 		c.Lifetime = 10 * time.Minute
@@ -317,6 +343,11 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 	for i := range cfg.Nodes {
 		role := Router
 		switch {
+		case cfg.Routing == RoutingRPL:
+			// Every node a RPL router but the leaves, spread evenly.
+			if int(float64(i+1)*cfg.Leaves) > int(float64(i)*cfg.Leaves) {
+				role = Host
+			}
 		case cfg.Topology == Star:
 			role = Host
 		case cfg.Topology == Line && i == cfg.Nodes-1:
@@ -329,7 +360,7 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 			}
 		}
 		n, err := AttachNode(m, NodeConfig{Name: NodeName(i), EUI64: NodeEUI64(i), Channel: cfg.Channel, PANID: cfg.PANID,
-			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed, Key: key})
+			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed, Key: key, Routing: cfg.Routing})
 		if err != nil {
 			return fail(err)
 		}

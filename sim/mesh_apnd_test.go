@@ -281,7 +281,7 @@ func TestIntruderVariantsRefused(t *testing.T) {
 			// but out of the border router's range, so n1 or n2 (6LRs with
 			// AP-ND) relay them.
 			name: "relayed",
-			cfg: MeshConfig{Topology: Line, Nodes: 3, Seed: 12,
+			cfg: MeshConfig{Topology: Line, Nodes: 3, Seed: 12, Routing: RoutingND,
 				Intruders: []string{"n1:relayed", "n1:relayed-legacy"}},
 			intruders: map[string][]nd.Status{
 				// The AP-ND 6LR challenges the C flag and refuses the proof.
@@ -299,7 +299,7 @@ func TestIntruderVariantsRefused(t *testing.T) {
 			// 8928 §6, §6.3): the relayed nodes are protected too, and
 			// the intruders are refused all the same.
 			name: "relayed-trusted",
-			cfg: MeshConfig{Topology: Line, Nodes: 3, Seed: 12, Protect: true,
+			cfg: MeshConfig{Topology: Line, Nodes: 3, Seed: 12, Protect: true, Routing: RoutingND,
 				Intruders: []string{"n1:relayed", "n1:relayed-legacy"}},
 			apnd: nd.APNDConfig{TrustRelays: true},
 			intruders: map[string][]nd.Status{

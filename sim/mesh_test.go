@@ -167,7 +167,7 @@ func isEchoReplyFrom(p []byte, from netip.Addr) bool {
 // EDAR/EDAC), answers pings, echoes 1200-octet UDP datagrams intact, and a
 // deregistered node becomes unreachable with an ICMPv6 error.
 func TestLineThroughRouters(t *testing.T) {
-	b := startBR(t, MeshConfig{Topology: Line, Nodes: 3, Seed: 3})
+	b := startBR(t, MeshConfig{Topology: Line, Nodes: 3, Seed: 3, Routing: RoutingND})
 	n1, n2, n3 := b.mesh.Node("n1"), b.mesh.Node("n2"), b.mesh.Node("n3")
 	if n1.State().RouterMAC != lowpan.ExtendedLinkAddr([8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}) ||
 		n2.State().RouterMAC != n1.LinkAddr() || n3.State().RouterMAC != n2.LinkAddr() {
@@ -242,8 +242,8 @@ func TestLineThroughRouters(t *testing.T) {
 // 6LRs and answers.
 func TestGridAndRandomMeshes(t *testing.T) {
 	for _, cfg := range []MeshConfig{
-		{Topology: Grid, Rows: 3, Cols: 3, Seed: 5},
-		{Topology: Random, Nodes: 12, Seed: 7, Loss: 0.05},
+		{Topology: Grid, Rows: 3, Cols: 3, Seed: 5, Routing: RoutingND},
+		{Topology: Random, Nodes: 12, Seed: 7, Loss: 0.05, Routing: RoutingND},
 	} {
 		t.Run(string(cfg.Topology), func(t *testing.T) {
 			b := startBR(t, cfg)
@@ -315,7 +315,7 @@ func TestMeshConfigErrors(t *testing.T) {
 // Link overrides reach the medium both ways; the rest keeps the
 // topology's links.
 func TestMeshLinkOverrides(t *testing.T) {
-	b := startBR(t, MeshConfig{Topology: Line, Nodes: 3, Loss: 0.01, Links: []LinkOverride{{A: "n1", B: "n2", Loss: 0.25}, {A: "br", B: "n3", Disconnected: true}}})
+	b := startBR(t, MeshConfig{Topology: Line, Nodes: 3, Routing: RoutingND, Loss: 0.01, Links: []LinkOverride{{A: "n1", B: "n2", Loss: 0.25}, {A: "br", B: "n3", Disconnected: true}}})
 	n1, n2, n3 := b.mesh.Node("n1").radio.node, b.mesh.Node("n2").radio.node, b.mesh.Node("n3").radio.node
 	if l := b.m.Link(n1, n2); l.Loss != 0.25 || l.Disconnected {
 		t.Errorf("n1→n2: %+v", l)

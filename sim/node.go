@@ -19,6 +19,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
+	"github.com/lowpanbr/lowpanbr/rpl"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
@@ -79,6 +80,16 @@ type NodeConfig struct {
 
 	// attack makes the node an intruder (mesh.go's Intruders variants).
 	attack attack
+
+	// Routing: RoutingRPL makes a Router a RPL router (rpl.Router, see
+	// rplnode.go) registering with its RPL parent and answering its
+	// children's registrations itself, and a Host a RPL-unaware leaf
+	// (RFC 9010) that asks its router to advertise it (EARO R flag).
+	// Empty or RoutingND: 6LoWPAN-ND only, 6LRs relaying by EDAR.
+	Routing Routing
+	// RPLSeed, when set, seeds the RPL router's draws instead of one
+	// derived from Seed and the node's identity.
+	RPLSeed uint64
 
 	// renewEvery overrides the renewal interval (refreshAfter), for tests.
 	renewEvery time.Duration
@@ -352,6 +363,9 @@ type Node struct {
 	apnd *nd.APND
 	// copied is the victim's ROVR an intruder registers under (imitate).
 	copied []byte
+	// rpl is the node's RPL router (RoutingRPL and Role Router), nil
+	// otherwise.
+	rpl *rplNode
 }
 
 // naAnswer is the registration answer an NA(EARO) carries: its status,
@@ -411,6 +425,24 @@ func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
 	}
 	n.iid, _ = addr.IID()
 	n.ll = lowpan.LinkLocalFromIID(n.iid)
+	if cfg.Routing == RoutingRPL && cfg.Role == Router {
+		seed := cfg.RPLSeed
+		if seed == 0 {
+			n.rng.mu.Lock()
+			seed = n.rng.rng.Uint64()
+			n.rng.mu.Unlock()
+		}
+		// RFC 9010 §6.1: the Target for the router's own address carries
+		// the ROVR it registers with.
+		rovr := n.rovr
+		if len(rovr)%8 != 0 || len(rovr) > 32 {
+			rovr = nil
+		}
+		r, err := rpl.NewRouter(rpl.RouterConfig{LinkLocal: n.ll, ROVR: rovr, Seed: seed}, time.Now())
+		if err == nil {
+			n.rpl = &rplNode{rtr: r, in: make(chan rplMsg, rplInQueue)}
+		}
+	}
 	n.claimed = cfg.Address
 	// RFC 8505 §5.2.1: a node starts its TID at 240 (256 −
 	// SEQUENCE_WINDOW, the lollipop's linear region), so that after a
@@ -497,6 +529,13 @@ func (n *Node) Run(ctx context.Context) error {
 	// The receive path starts timers: they are waited for once it ended.
 	defer n.timers.Wait()
 	defer wg.Wait()
+	if n.rpl != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.runRPL(ctx)
+		}()
+	}
 	// RFC 4861 §6.3.7: the first RS waits a random time, so that nodes
 	// powered on together do not solicit together.
 	if !n.pause(ctx, n.rng.upTo(maxRtrSolicitationDelay)) {
@@ -504,7 +543,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	var backoff time.Duration
 	for ctx.Err() == nil {
-		if !n.State().Router.IsValid() && !n.solicit(ctx) {
+		if !n.hasRouter() && !n.solicit(ctx) {
 			return nil
 		}
 		lifetime := uint16(n.cfg.Lifetime / time.Minute)
@@ -641,7 +680,7 @@ func (n *Node) solicit(ctx context.Context) bool {
 				t.Stop()
 				return false
 			case <-n.ra:
-				if n.State().Router.IsValid() {
+				if n.hasRouter() {
 					t.Stop()
 					return true
 				}
@@ -704,7 +743,15 @@ func (n *Node) register(ctx context.Context, lifetime uint16) (granted uint16, e
 	if rovr == nil {
 		rovr = n.rovr
 	}
-	aro := nd.AROFields{R: n.cfg.Role == Router, T: true, TID: tid, Lifetime: lifetime, ROVR: rovr}
+	// R: a 6LR of an ND-only mesh asks the 6LBR to keep it reachable as
+	// before; in a RPL mesh a RUL sets it to have its router advertise it
+	// (RFC 9010 §9.2.1) and a RPL router, which advertises itself, does
+	// not.
+	reach := n.cfg.Role == Router
+	if n.rplMode() {
+		reach = n.rpl == nil
+	}
+	aro := nd.AROFields{R: reach, T: true, TID: tid, Lifetime: lifetime, ROVR: rovr}
 	// RFC 8928 §4.2 (RFC 9927 §3 for its bit): the C flag says the ROVR is
 	// a Crypto-ID. An intruder with cflag claims so for a copied ROVR it
 	// holds no key for.
@@ -834,6 +881,27 @@ func (n *Node) receive(d *link.Delivery) {
 	global, isRouter := n.st.Global, n.cfg.Role == Router && n.st.Registered
 	n.mu.Unlock()
 	mine := dst == n.ll || (dst == global && global.IsValid()) || dst.IsMulticast()
+	if n.rpl != nil {
+		// A RPL router routes once it has joined, registered or not, and
+		// takes its RPL messages (ICMPv6 155) and data-plane headers.
+		mine = mine || dst == n.rplGlobal()
+		if !mine {
+			n.forwardRPL(p, d.Src)
+			return
+		}
+		if p = n.receiveRPL(p, d.Src); p == nil || len(p) < ip6.HeaderLen+8 {
+			return
+		}
+		if isICMP(p, rpl.ICMPType) {
+			n.queueRPL(p, d.Src)
+			return
+		}
+	} else if n.rplMode() {
+		p = upperLayer(p)
+		if p == nil || len(p) < ip6.HeaderLen+8 {
+			return
+		}
+	}
 	if !mine {
 		if isRouter {
 			n.forward(p, d.Src)
@@ -891,7 +959,7 @@ func (n *Node) handleND(p []byte, from lowpan.LinkAddr, isRouter bool) {
 		default:
 		}
 	case nd.TypeRouterSolicit:
-		if isRouter {
+		if isRouter && (n.rpl == nil || n.raOpts != nil) {
 			n.answerRS(&m, from)
 		}
 	case nd.TypeNeighborSolicit:
@@ -911,7 +979,7 @@ func (n *Node) handleRA(m *nd.Message, from lowpan.LinkAddr) {
 		// as the 6LBR does from its former link-local address when its
 		// radio came back with another EUI-64. Look for one again.
 		n.mu.Lock()
-		mine := n.st.Router.IsValid() && m.Src == n.st.Router
+		mine := n.st.Router.IsValid() && m.Src == n.st.Router && n.rpl == nil
 		n.mu.Unlock()
 		if mine {
 			n.dropRouter("router lifetime 0")
@@ -920,8 +988,8 @@ func (n *Node) handleRA(m *nd.Message, from lowpan.LinkAddr) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.st.Router.IsValid() && m.Src != n.st.Router {
-		return // one parent: the first router heard
+	if n.st.Router.IsValid() && m.Src != n.st.Router && (n.rpl == nil || n.raOpts != nil) {
+		return // one parent: the first router heard (a RPL router's: its RPL parent)
 	}
 	raw := make([]byte, 0, len(m.Options))
 	it := m.Options.Iter()
@@ -949,7 +1017,9 @@ func (n *Node) handleRA(m *nd.Message, from lowpan.LinkAddr) {
 	ra := m.RA()
 	n.raOpts = raw
 	n.raHdr = nd.RAFields{CurHopLimit: ra.CurHopLimit(), Preference: ra.Preference(), RouterLifetime: ra.RouterLifetime()}
-	n.st.Router, n.st.RouterMAC = m.Src, from
+	if n.rpl == nil {
+		n.st.Router, n.st.RouterMAC = m.Src, from
+	}
 	select {
 	case n.ra <- struct{}{}:
 	default:
@@ -1065,6 +1135,10 @@ func (n *Node) relayRegistration(m *nd.Message, from lowpan.LinkAddr) {
 	target := m.Target
 	if !aro.T {
 		target = m.Src // RFC 6775 §4.1: the registered address is the source
+	}
+	if n.rpl != nil && aro.T && m.Src.IsLinkLocalUnicast() && !target.IsLinkLocalUnicast() {
+		n.registerLocally(m, childMAC, aro, target)
+		return
 	}
 	if !aro.T || !m.Src.IsLinkLocalUnicast() || target.IsLinkLocalUnicast() {
 		// Only EARO registrations of global addresses go to the 6LBR; an
@@ -1238,7 +1312,7 @@ func (n *Node) up(p []byte) {
 	if err != nil {
 		n.log.Debug("send", "to", next, "err", err)
 	}
-	if fails >= maxUpFails {
+	if fails >= maxUpFails && n.rpl == nil { // RPL probes its parents itself
 		n.mu.Lock()
 		n.upFails = 0
 		n.mu.Unlock()
@@ -1258,7 +1332,7 @@ func (n *Node) reply(p []byte, typ uint8) {
 	st := n.State()
 	ph := ip6.Header(p)
 	dst := ph.Dst()
-	if dst != st.Global && dst != n.ll {
+	if dst != st.Global && dst != n.ll && (n.rpl == nil || dst != n.rplGlobal()) {
 		return
 	}
 	q := ip6.Header(append([]byte(nil), p[:ip6.HeaderLen+int(ph.PayloadLength())]...))
@@ -1277,6 +1351,10 @@ func (n *Node) reply(p []byte, typ uint8) {
 	n.mu.Lock()
 	n.st.Echoes++
 	n.mu.Unlock()
+	if n.rplMode() {
+		n.sendUp(q)
+		return
+	}
 	n.send(q, st.RouterMAC)
 }
 
@@ -1322,7 +1400,9 @@ func (n *Node) Ping(ctx context.Context, dst netip.Addr, size int) (time.Duratio
 	}
 	binary.BigEndian.PutUint16(echo[2:], checksum.Finish(checksum.Sum(echo, checksum.PseudoHeaderIPv6(p.SrcBytes(), p.DstBytes(), ip6.ProtoICMPv6, uint32(len(echo))))))
 	start := time.Now()
-	if err := n.link.SendWait(ctx, p, st.RouterMAC, link.SendOptions{}); err != nil {
+	if n.rplMode() {
+		n.sendUp(p)
+	} else if err := n.link.SendWait(ctx, p, st.RouterMAC, link.SendOptions{}); err != nil {
 		return 0, err
 	}
 	select {
@@ -1340,4 +1420,17 @@ func (n *Node) Ping(ctx context.Context, dst netip.Addr, size int) (time.Duratio
 type nodeLink interface {
 	link.Runnable
 	SendWait(ctx context.Context, pkt []byte, nextHop lowpan.LinkAddr, opts link.SendOptions) error
+}
+
+// hasRouter reports whether the node has a router to register with: the
+// first router heard; for a RPL router, its RPL preferred parent once an
+// RA gave it the prefix's contexts too (RIOT routers solicit RAs beside
+// RPL, rpl/testdata/riot/README.md).
+func (n *Node) hasRouter() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.rpl != nil {
+		return n.st.Router.IsValid() && n.raOpts != nil
+	}
+	return n.st.Router.IsValid()
 }

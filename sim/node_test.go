@@ -112,7 +112,7 @@ func TestNodeRenews(t *testing.T) {
 // EDAC's grant), it is told 60 min and registers again within RIOT's
 // (lifetime − 1) minutes, not at half of 10 h. Its first TID is 240.
 func TestNodeRefreshesByGrantedLifetime(t *testing.T) {
-	b := startBR(t, MeshConfig{Topology: Line, Nodes: 2, Lifetime: 10 * time.Hour})
+	b := startBR(t, MeshConfig{Topology: Line, Nodes: 2, Lifetime: 10 * time.Hour, Routing: RoutingND})
 	granted := time.Duration(nd.DefaultMaxLifetime/time.Minute) * time.Minute
 	for _, n := range b.mesh.Nodes() {
 		st := n.State()
