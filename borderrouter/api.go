@@ -27,6 +27,7 @@ import (
 //	GET  /api/v1/status                      Status
 //	GET  /api/v1/registrations               Registrations
 //	GET  /api/v1/routes                      Routes
+//	POST /api/v1/rpl/repair                  RepairDODAG (global repair: a new DODAG version)
 //	GET  /api/v1/sim/nodes                   SimNodes
 //	POST /api/v1/sim/nodes/{name}/deregister Deregister
 //	POST /api/v1/sim/nodes/{name}/ping?to=A  Ping
@@ -43,6 +44,14 @@ func (b *BorderRouter) APIHandler() http.Handler {
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, b.Status()) })
 	mux.HandleFunc("GET /api/v1/registrations", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, b.Registrations()) })
 	mux.HandleFunc("GET /api/v1/routes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, b.Routes()) })
+	mux.HandleFunc("POST /api/v1/rpl/repair", func(w http.ResponseWriter, r *http.Request) {
+		v, err := b.RepairDODAG()
+		if err != nil {
+			httpError(w, err, http.StatusConflict)
+			return
+		}
+		writeJSON(w, map[string]uint8{"dodag_version": v})
+	})
 	mux.HandleFunc("GET /api/v1/sim/nodes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, b.SimNodes()) })
 	mux.HandleFunc("POST /api/v1/sim/nodes/{name}/deregister", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
@@ -119,7 +128,7 @@ func (b *BorderRouter) APIHandler() http.Handler {
 // loops refused. An address that cannot be reached (a 6LR on the way
 // gone, a loop, too far) has no next hop and 0 hops.
 func (b *BorderRouter) routeOf(r *nd.Registration, now time.Time) Route {
-	j := Route{Destination: r.Addr.String(), Link: b.fwd.LinkName(r.Link)}
+	j := Route{Destination: r.Addr.String(), Protocol: "nd", Link: b.fwd.LinkName(r.Link)}
 	if !r.Direct() {
 		j.Via = r.Via.String()
 	}
@@ -134,6 +143,21 @@ func (b *BorderRouter) routeOf(r *nd.Registration, now time.Time) Route {
 	}
 	j.Link, j.NextHop, j.Hops = b.fwd.LinkName(rt.Link), rt.NextHop.String(), rt.Hops
 	return j
+}
+
+// ErrNoRPL: the border router is not a RPL root (rpl.mode off).
+var ErrNoRPL = errors.New("borderrouter: RPL is off (rpl.mode)")
+
+// RepairDODAG is global repair (RFC 6550 §7.2, §8.2.2.1): the root
+// advertises a new DODAG version, nodes rejoin it and send their DAOs
+// again. It returns the new version.
+func (b *BorderRouter) RepairDODAG() (uint8, error) {
+	if !b.fwd.IncrementDODAGVersion() {
+		return 0, ErrNoRPL
+	}
+	info, _ := b.fwd.RPLInfo()
+	b.log.Info("RPL global repair", "dodag_version", info.Version)
+	return info.Version, nil
 }
 
 // httpError answers with err, and a status that says what kind of error

@@ -138,7 +138,7 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 	for _, r := range routes {
 		switch r.Destination {
 		case n1:
-			if r.Hops != 1 || r.Via != "" || r.NextHop == "" || r.Link != "wpan0" {
+			if r.Hops != 1 || r.Via != "" || r.NextHop == "" || r.Link != "wpan0" || r.Protocol != "nd" {
 				t.Errorf("n1's route: %+v", r)
 			}
 		case n2:
@@ -165,6 +165,11 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 		len(st.Contexts) != 1 || len(st.Neighbors) == 0 {
 		t.Errorf("status: %+v", st)
 	}
+	// The default: a non-storing RPL root whose DIOs go out on trickle.
+	if st.RPL == nil || st.RPL.Mode != "non-storing" || st.RPL.DODAGID != "2001:db8:7::1" || st.RPL.Version != 240 ||
+		!st.RPL.RPI || st.RPL.Stats.Root.DIOsSent == 0 {
+		t.Errorf("RPL status: %+v", st.RPL)
+	}
 
 	// The status API serves the same.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -179,6 +184,15 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 	}
 	if diff := cmp.Diff(routes, apiRoutes); diff != "" {
 		t.Errorf("API routes (-Routes +API):\n%s", diff)
+	}
+	// Global repair over the API: a new DODAG version.
+	if resp, err := client.Post("http://lowpanbr/api/v1/rpl/repair", "", nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("POST rpl/repair: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+		if v := br.Status().RPL.Version; v != 241 {
+			t.Errorf("DODAG version after repair %d, want 241", v)
+		}
 	}
 
 	// n2 reaches Linux: mesh → 6LR → forwarder → TUN → the namespace's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/lowpanbr/lowpanbr/ble"
@@ -12,6 +13,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/rpl"
 	"github.com/lowpanbr/lowpanbr/sim"
 )
 
@@ -35,6 +37,19 @@ type Status struct {
 	Neighbors []Neighbor            `json:"neighbors"`
 	BLE       *BLEStatus            `json:"ble,omitempty"`
 	ND        nd.Counters           `json:"nd"`
+	RPL       *RPLStatus            `json:"rpl,omitempty"` // absent with rpl.mode off
+}
+
+// RPLStatus is the DODAG the border router roots.
+type RPLStatus struct {
+	Mode        string          `json:"mode"` // non-storing or storing
+	Instance    uint8           `json:"instance"`
+	Version     uint8           `json:"dodag_version"`
+	DODAGID     string          `json:"dodag_id"`
+	RPI         bool            `json:"rpi"`
+	DIOInterval string          `json:"dio_interval"` // the trickle interval now
+	Targets     int             `json:"targets"`
+	Stats       router.RPLStats `json:"stats"`
 }
 
 // RadioStatus is the RCP's.
@@ -101,13 +116,22 @@ type Registration struct {
 	Protected bool `json:"protected"`
 }
 
-// Route is how the border router reaches a registered address.
+// Route is how the border router reaches an address: from a RPL DAO
+// (protocol "rpl") or a registration (protocol "nd"). RPL routes come
+// first: the forwarder asks RPL before the registry.
 type Route struct {
-	Destination string `json:"destination"`
+	Destination string `json:"destination"` // an address, or a prefix a DAO announced
+	Protocol    string `json:"protocol"`    // rpl or nd
 	Link        string `json:"link"`
-	NextHop     string `json:"next_hop,omitempty"` // link-layer address; empty: unreachable (a 6LR on the way is gone)
-	Via         string `json:"via,omitempty"`      // the 6LR the address registered through
-	Hops        int    `json:"hops"`               // 1 for a neighbour, +1 per 6LR; 0: unreachable
+	NextHop     string `json:"next_hop,omitempty"` // link-layer address; empty: unreachable (a 6LR or parent on the way is gone)
+	Via         string `json:"via,omitempty"`      // nd: the 6LR the address registered through; rpl: the DAO's parent (non-storing) or next hop (storing)
+	// Hops: 1 for a neighbour, +1 per router on the way; 0: unreachable,
+	// or (RPL storing mode) unknown beyond the next hop.
+	Hops int `json:"hops"`
+	// Path (RPL non-storing): the source route, first hop to destination.
+	Path      []string `json:"path,omitempty"`
+	External  bool     `json:"external,omitempty"`   // RPL: announced by a 6LR for a RPL-unaware leaf (E flag)
+	ExpiresIn string   `json:"expires_in,omitempty"` // RPL: the DAO's path lifetime left
 }
 
 // SimNode is a simulated node, 802.15.4 or BLE.
@@ -156,6 +180,15 @@ func (b *BorderRouter) Status() Status {
 	for _, c := range b.nd.Contexts() {
 		s.Contexts = append(s.Contexts, Context{ID: c.ID, Prefix: c.Prefix.String(), Compress: c.Compress, Withdrawing: c.Withdrawing})
 	}
+	if info, ok := b.fwd.RPLInfo(); ok {
+		st, _ := b.fwd.RPL()
+		mode := string(RPLNonStoring)
+		if info.MOP == rpl.MOPStoring {
+			mode = string(RPLStoring)
+		}
+		s.RPL = &RPLStatus{Mode: mode, Instance: info.Instance, Version: info.Version, DODAGID: info.DODAGID.String(), RPI: info.RPI,
+			DIOInterval: info.DIOInterval.String(), Targets: st.Targets, Stats: st}
+	}
 	return s
 }
 
@@ -197,7 +230,33 @@ func (b *BorderRouter) Routes() []Route {
 	now := time.Now()
 	reg := b.nd.Registry()
 	out := []Route{}
+	mop, rpls := b.fwd.RPLRoutes()
+	byRPL := make(map[netip.Addr]bool, len(rpls))
+	slices.SortFunc(rpls, func(a, b router.RPLRoute) int { return a.Target.Addr().Compare(b.Target.Addr()) })
+	for _, r := range rpls {
+		j := Route{Destination: r.Target.String(), Protocol: "rpl", Link: b.fwd.LinkName(r.Link), Via: r.Via.String(), External: r.External}
+		if r.Target.Bits() == 128 {
+			j.Destination = r.Target.Addr().String()
+			byRPL[r.Target.Addr()] = true
+		}
+		if !r.Expires.IsZero() {
+			j.ExpiresIn = r.Expires.Sub(now).Round(time.Second).String()
+		}
+		if len(r.Path) > 0 {
+			j.NextHop = r.NextHop.String()
+			if mop == rpl.MOPNonStoring {
+				j.Hops = len(r.Path)
+				for _, a := range r.Path {
+					j.Path = append(j.Path, a.String())
+				}
+			}
+		}
+		out = append(out, j)
+	}
 	for _, r := range reg.Snapshot(now) {
+		if byRPL[r.Addr] {
+			continue
+		}
 		out = append(out, b.routeOf(&r, now))
 	}
 	return out

@@ -108,6 +108,15 @@ var families = []family{
 	{"lowpanbr_nd_apnd_refused_total", "counter", nil},
 	{"lowpanbr_nd_apnd_challenges_dropped_total", "counter", []string{"reason"}},
 	{"lowpanbr_nd_apnd_challenges_pending", "gauge", nil},
+	// RPL root.
+	{"lowpanbr_rpl_targets", "gauge", nil},
+	{"lowpanbr_rpl_dodag_version", "gauge", nil},
+	{"lowpanbr_rpl_messages_received_total", "counter", []string{"type"}},
+	{"lowpanbr_rpl_messages_sent_total", "counter", []string{"type"}},
+	{"lowpanbr_rpl_target_events_total", "counter", []string{"event"}},
+	{"lowpanbr_rpl_dropped_total", "counter", []string{"reason"}},
+	{"lowpanbr_rpl_data_packets_total", "counter", []string{"action"}},
+	{"lowpanbr_rpl_data_errors_total", "counter", []string{"kind"}},
 	{"lowpanbr_build_info", "gauge", []string{"version"}},
 	// client_golang collectors.
 	{"go_goroutines", "gauge", nil},

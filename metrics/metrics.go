@@ -29,6 +29,12 @@ type RCP interface {
 // Forwarder is what the collector reads of the forwarder.
 type Forwarder interface{ Stats() router.ForwarderStats }
 
+// RPLRoot is what the collector reads of a forwarder that is a RPL root
+// (*router.Forwarder); ok false when it is not.
+type RPLRoot interface {
+	RPL() (router.RPLStats, bool)
+}
+
 // ND is what the collector reads of the 6LBR (*nd.Router).
 type ND interface {
 	Registry() *nd.Registry
@@ -143,7 +149,15 @@ var (
 	dAPNDRefused  = d("nd_apnd_refused_total", "Registrations without a Crypto-ID refused because AP-ND requires one (nd.apnd_require).")
 	dAPNDDropped  = d("nd_apnd_challenges_dropped_total", "AP-ND challenges dropped unanswered, by reason (evicted: for a newer one, at the caps; expired: the nonce ran out).", "reason")
 	dAPNDPending  = d("nd_apnd_challenges_pending", "AP-ND challenges outstanding.")
-	allDescs      = []desc{dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dLinkQueue, dLinkQueueDrop, dNoRoute, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dRCPProbes, dRCPResent, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dReasmEvReg, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dCtlAdmitted, dCtlDropped, dSrcRejected, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion, dRegRefused, dRegEvicted, dRegTentative, dRegProtected, dAPNDChal, dAPNDProofs, dAPNDLegacy, dAPNDRefused, dAPNDDropped, dAPNDPending}
+	dRPLTargets   = d("rpl_targets", "DAO targets (routes) the RPL root holds.")
+	dRPLVersion   = d("rpl_dodag_version", "The DODAG Version Number the root advertises (RFC 6550 §7.2 lollipop).")
+	dRPLReceived  = d("rpl_messages_received_total", "RPL control messages handled by the root, by type (dis: multicast, dis_unicast, dio, dao, ignored: another instance or DODAG, secure, DAO-ACK).", "type")
+	dRPLSent      = d("rpl_messages_sent_total", "RPL control messages sent by the root, by type (dio, dao_ack).", "type")
+	dRPLTargetEv  = d("rpl_target_events_total", "DAO target changes at the root, by event (added, refreshed, removed: No-Path, expired).", "event")
+	dRPLDropped   = d("rpl_dropped_total", "RPL messages or DAO targets the root dropped, by reason (queue_full, malformed: bad message or checksum, table_full: rpl.max_targets reached, loop: a transit that would loop the source routes, stale: older path sequence, no_parent: non-storing transit without parent, target: not routable, owner: RFC 9010 ROVR of another owner).", "reason")
+	dRPLPackets   = d("rpl_data_packets_total", "Data packets the root handled by RPL, by action (routed_down, source_routed, tunnelled, decapsulated, rpi_stripped, source_accepted).", "action")
+	dRPLErrors    = d("rpl_data_errors_total", "Data-plane problems, by kind (loop: a route looping or too deep, rank: an upward packet with the RPI's Down flag, header: RPL headers that could not be added or removed).", "kind")
+	allDescs      = []desc{dRPLTargets, dRPLVersion, dRPLReceived, dRPLSent, dRPLTargetEv, dRPLDropped, dRPLPackets, dRPLErrors, dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dLinkQueue, dLinkQueueDrop, dNoRoute, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dRCPProbes, dRCPResent, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dReasmEvReg, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dCtlAdmitted, dCtlDropped, dSrcRejected, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion, dRegRefused, dRegEvicted, dRegTentative, dRegProtected, dAPNDChal, dAPNDProofs, dAPNDLegacy, dAPNDRefused, dAPNDDropped, dAPNDPending}
 	statusLabels  = [...]string{"success", "duplicate", "neighbor_cache_full", "moved", "removed", "validation_requested", "duplicate_source", "invalid_source", "topologically_incorrect", "registry_saturated", "validation_failed"}
 	receivedTypes = [...]string{"rs", "ns", "edar", "other", "ns_ignored"}
 	// refusalLabels names nd.Counters.Refused's indexes (nd.Refusal).
@@ -203,6 +217,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			{"spinel_subscriber_drop", sp.SubscriberDrops},
 		} {
 			counter(ch, dSpinelErrors, k.v, k.kind)
+		}
+	}
+	if f, ok := c.s.Forwarder.(RPLRoot); ok {
+		if st, ok := f.RPL(); ok {
+			collectRPL(ch, st)
 		}
 	}
 	if f := c.s.Forwarder; f != nil {
@@ -312,4 +331,39 @@ func collectLink(ch chan<- prometheus.Metric, l Link) {
 		gauge(ch, dNbRSSI, float64(n.RSSI), name, a)
 		gauge(ch, dNbLQI, float64(n.LQI), name, a)
 	}
+}
+
+func collectRPL(ch chan<- prometheus.Metric, st router.RPLStats) {
+	gauge(ch, dRPLTargets, float64(st.Targets))
+	gauge(ch, dRPLVersion, float64(st.Version))
+	r := st.Root
+	counter(ch, dRPLReceived, r.DIS, "dis")
+	counter(ch, dRPLReceived, r.DISUnicast, "dis_unicast")
+	counter(ch, dRPLReceived, r.DIO, "dio")
+	counter(ch, dRPLReceived, r.DAO, "dao")
+	counter(ch, dRPLReceived, r.Ignored, "ignored")
+	counter(ch, dRPLSent, r.DIOsSent, "dio")
+	counter(ch, dRPLSent, r.DAOACKsSent, "dao_ack")
+	counter(ch, dRPLTargetEv, r.TargetsAdded, "added")
+	counter(ch, dRPLTargetEv, r.TargetsRefreshed, "refreshed")
+	counter(ch, dRPLTargetEv, r.TargetsRemoved, "removed")
+	counter(ch, dRPLTargetEv, r.TargetsExpired, "expired")
+	for _, k := range []struct {
+		reason string
+		v      uint64
+	}{
+		{"queue_full", st.QueueDropped}, {"malformed", st.Malformed}, {"table_full", r.DroppedFull}, {"loop", r.DroppedLoop},
+		{"stale", r.DroppedStale}, {"no_parent", r.DroppedNoParent}, {"target", r.DroppedTarget}, {"owner", r.DroppedOwner},
+	} {
+		counter(ch, dRPLDropped, k.v, k.reason)
+	}
+	counter(ch, dRPLPackets, st.RoutedDown, "routed_down")
+	counter(ch, dRPLPackets, st.SourceRouted, "source_routed")
+	counter(ch, dRPLPackets, st.Tunnelled, "tunnelled")
+	counter(ch, dRPLPackets, st.Decapsulated, "decapsulated")
+	counter(ch, dRPLPackets, st.RPIStripped, "rpi_stripped")
+	counter(ch, dRPLPackets, st.SourcesAccepted, "source_accepted")
+	counter(ch, dRPLErrors, st.RoutingLoops, "loop")
+	counter(ch, dRPLErrors, st.RankErrors, "rank")
+	counter(ch, dRPLErrors, st.HeaderErrors, "header")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/rpl"
 	"github.com/lowpanbr/lowpanbr/spinel"
 )
 
@@ -49,6 +50,11 @@ func (fakeForwarder) Stats() router.ForwarderStats {
 	return router.ForwarderStats{FromTUN: 5, ToTUN: 4, ToMesh: 5, ICMPUnreachableSent: 1,
 		NDFromNeighbors: 11, NDFromStrangers: 12, NDDroppedQueueFull: 13, NDDroppedRateLimited: 14, NDDroppedBudget: 15,
 		SourceUnregistered: 16, SourceLinkLocalMismatch: 17, SourceInvalid: 18}
+}
+
+func (fakeForwarder) RPL() (router.RPLStats, bool) {
+	return router.RPLStats{Targets: 41, Version: 240, QueueDropped: 42, SourceRouted: 43, RankErrors: 44,
+		Root: rpl.RootCounters{DAO: 45, DIOsSent: 46, TargetsExpired: 47, DroppedOwner: 48}}, true
 }
 
 // fakeND is a real 6LBR whose counters say what the test wants.
@@ -115,6 +121,15 @@ func TestScrape(t *testing.T) {
 		`lowpanbr_link_tx_queue_drops_total{link="wpan0",reason="expired"} 1`,
 		`lowpanbr_link_tx_queue_drops_total{link="wpan0",reason="stopped"} 0`,
 		`lowpanbr_radio_up 1`,
+		`lowpanbr_rpl_targets 41`,
+		`lowpanbr_rpl_dodag_version 240`,
+		`lowpanbr_rpl_dropped_total{reason="queue_full"} 42`,
+		`lowpanbr_rpl_dropped_total{reason="owner"} 48`,
+		`lowpanbr_rpl_data_packets_total{action="source_routed"} 43`,
+		`lowpanbr_rpl_data_errors_total{kind="rank"} 44`,
+		`lowpanbr_rpl_messages_received_total{type="dao"} 45`,
+		`lowpanbr_rpl_messages_sent_total{type="dio"} 46`,
+		`lowpanbr_rpl_target_events_total{event="expired"} 47`,
 		`lowpanbr_rcp_resets_total 1`,
 		`lowpanbr_rcp_reconnects_total 2`,
 		`lowpanbr_spinel_errors_total{kind="hdlc_bad_fcs"} 7`,

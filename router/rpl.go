@@ -167,7 +167,12 @@ func (f *Forwarder) RPL() (st RPLStats, ok bool) {
 // parent or next hop, and in non-storing mode the source route.
 type RPLRoute struct {
 	rpl.RouteEntry
-	Path []netip.Addr // first hop … target; nil when it does not resolve
+	// Path is the source route, first hop … target (non-storing), or the
+	// next hop alone (storing); nil when it does not resolve (a parent's
+	// route lapsed).
+	Path    []netip.Addr
+	NextHop lowpan.LinkAddr // the link-layer address of Path[0]
+	Link    nd.LinkID
 }
 
 // RPLRoutes returns the root's live routes with their paths.
@@ -178,17 +183,42 @@ func (f *Forwarder) RPLRoutes() (mop uint8, routes []RPLRoute) {
 	}
 	now := time.Now()
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	for _, e := range r.root.Routes(nil, now) {
-		rr := RPLRoute{RouteEntry: e}
-		if e.Target.Bits() == 128 {
-			if p, err := r.root.Route(nil, e.Target.Addr(), now); err == nil {
-				rr.Path = p
-			}
+		rr := RPLRoute{RouteEntry: e, Link: r.cfg.Link}
+		if p, err := r.root.Route(nil, e.Target.Addr(), now); err == nil {
+			rr.Path = p
 		}
 		routes = append(routes, rr)
 	}
-	return r.root.Config().MOP, routes
+	r.mu.RUnlock()
+	for i := range routes {
+		if len(routes[i].Path) > 0 {
+			routes[i].NextHop = f.rplNeighbor(routes[i].Path[0], now)
+		}
+	}
+	return r.mop, routes
+}
+
+// RPLInfo describes the DODAG for status displays; ok false when the
+// forwarder is not a RPL root.
+type RPLInfo struct {
+	MOP, Instance, Version uint8
+	DODAGID                netip.Addr
+	Link                   nd.LinkID
+	RPI                    bool
+	DIOInterval            time.Duration // the trickle interval now
+}
+
+// RPLInfo returns the DODAG's description.
+func (f *Forwarder) RPLInfo() (RPLInfo, bool) {
+	r := f.rpl
+	if r == nil {
+		return RPLInfo{}, false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return RPLInfo{MOP: r.mop, Instance: r.instance, Version: r.root.Version(), DODAGID: r.dodagID, Link: r.cfg.Link,
+		RPI: r.cfg.RPI, DIOInterval: r.root.Trickle().Interval()}, true
 }
 
 // IncrementDODAGVersion is global repair (RFC 6550 §7.2): nodes rejoin

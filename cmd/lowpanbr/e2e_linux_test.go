@@ -554,7 +554,7 @@ func TestEndToEndLine(t *testing.T) {
 	}
 	routes := cli("routes")
 	for i, want := range []string{"-", nodeAddr(0).String(), nodeAddr(1).String()} {
-		re := regexp.MustCompile(regexp.QuoteMeta(nodeAddr(i).String()) + `\s+wpan0\s+02:00:00:00:00:00:01:01\s+` + regexp.QuoteMeta(want) + `\s+` + fmt.Sprint(i+1) + `\n`)
+		re := regexp.MustCompile(regexp.QuoteMeta(nodeAddr(i).String()) + `\s+nd\s+wpan0\s+02:00:00:00:00:00:01:01\s+` + regexp.QuoteMeta(want) + `\s+` + fmt.Sprint(i+1) + `\s+-\s+-\n`)
 		if !re.MatchString(routes) {
 			t.Errorf("lowpanbr routes: no line for n%d through n1, via %s, %d hops:\n%s", i+1, want, i+1, routes)
 		}
@@ -562,8 +562,13 @@ func TestEndToEndLine(t *testing.T) {
 	if nodes := cli("nodes"); !strings.Contains(nodes, "via 6LR "+nodeAddr(1).String()) || !strings.Contains(nodes, "3 registered") {
 		t.Errorf("lowpanbr nodes:\n%s", nodes)
 	}
-	if st := cli("status"); !strings.Contains(st, "Registrations:  3 live (1 direct, 2 via 6LRs)") || !strings.Contains(st, "02:00:00:00:00:00:01:01") {
+	if st := cli("status"); !strings.Contains(st, "Registrations:  3 live (1 direct, 2 via 6LRs)") || !strings.Contains(st, "02:00:00:00:00:00:01:01") ||
+		!regexp.MustCompile(`RPL:\s+non-storing root of \S+, instance 0, version 240,`).MatchString(st) {
 		t.Errorf("lowpanbr status:\n%s", st)
+	}
+
+	if out := cli("rpl", "repair"); !strings.Contains(out, "DODAG version 241") {
+		t.Errorf("lowpanbr rpl repair: %s", out)
 	}
 
 	resp, err := d.client.Post("http://lowpanbr/api/v1/sim/nodes/n3/deregister", "", nil)

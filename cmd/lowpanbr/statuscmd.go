@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,7 +24,8 @@ import (
 const statusUsage = `usage:
   lowpanbr status [--api SOCKET]   radio, prefix, contexts, counters, neighbours
   lowpanbr nodes  [--api SOCKET]   registered addresses: owner (ROVR), TID, protected (RFC 8928), lifetime, how reached
-  lowpanbr routes [--api SOCKET]   the next hop of every registered address
+  lowpanbr routes [--api SOCKET]   how every address is reached: RPL routes (next hop, source route) first, then registrations
+  lowpanbr rpl repair [--api SOCKET]  RPL global repair: a new DODAG version, every node sends its DAOs again
 
 They talk to the daemon's status API: --api, else $LOWPANBR_API_SOCKET,
 else /run/lowpanbr/api.sock (api.socket's default).
@@ -43,7 +45,15 @@ func newAPIClient(socket string) *apiClient {
 }
 
 func (c *apiClient) get(path string, v any) error {
-	resp, err := c.http.Get("http://lowpanbr" + path)
+	return c.do(http.MethodGet, path, v)
+}
+
+func (c *apiClient) do(method, path string, v any) error {
+	req, err := http.NewRequest(method, "http://lowpanbr"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && (errors.Is(err, os.ErrNotExist) || strings.Contains(err.Error(), "connection refused")) {
@@ -114,6 +124,16 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(w, "Registrations:\t%d live (%d direct, %d via 6LRs) of %d; %d protected (RFC 8928), %d tentative\n",
 		s.Registry.Live, s.Registry.Direct, s.Registry.Via6LR, s.Registry.Capacity, s.Registry.Protected, s.Registry.Tentative)
+	if r := s.RPL; r != nil {
+		rpi := "no RPI"
+		if r.RPI {
+			rpi = "RPI on"
+		}
+		fmt.Fprintf(w, "RPL:\t%s root of %s, instance %d, version %d, %d targets, DIO interval %s, %s\n",
+			r.Mode, r.DODAGID, r.Instance, r.Version, r.Targets, r.DIOInterval, rpi)
+	} else {
+		fmt.Fprintf(w, "RPL:\toff\n")
+	}
 	fmt.Fprintf(w, "Uptime:\t%s\n", s.Uptime)
 	w.Flush()
 	fmt.Fprintln(stdout)
@@ -197,18 +217,47 @@ func runRoutes(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "DESTINATION\tLINK\tNEXT HOP\tVIA\tHOPS")
-	for _, r := range routes {
-		via := r.Via
-		if via == "" {
-			via = "-"
+	fmt.Fprintln(w, "DESTINATION\tPROTO\tLINK\tNEXT HOP\tVIA\tHOPS\tEXPIRES IN\tSOURCE ROUTE")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
 		}
+		return s
+	}
+	for _, r := range routes {
 		next := r.NextHop
 		if next == "" {
 			next = "unreachable"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\n", r.Destination, r.Link, next, via, r.Hops)
+		hops := strconv.Itoa(r.Hops)
+		if r.Protocol == "rpl" && r.Hops == 0 && r.NextHop != "" {
+			hops = "?" // storing mode: only the next hop is known
+		}
+		path := strings.Join(r.Path, " > ")
+		if r.External {
+			path += " (6LR of a RPL-unaware leaf)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Destination, dash(r.Protocol), r.Link, next, dash(r.Via), hops, dash(r.ExpiresIn), dash(path))
 	}
 	w.Flush()
+	return nil
+}
+
+func runRPL(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "repair" {
+		fmt.Fprint(stderr, statusUsage)
+		return fmt.Errorf("rpl: want the subcommand repair: %w", errUsage)
+	}
+	c, err := statusFlags("rpl repair", args[1:], stderr)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Version uint8 `json:"dodag_version"`
+	}
+	if err := c.do(http.MethodPost, "/api/v1/rpl/repair", &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "DODAG version %d: nodes rejoin and send their DAOs again\n", out.Version)
 	return nil
 }
