@@ -65,6 +65,29 @@ import (
 // (rpl/testdata/riot/README.md, fact 9), so Headers.RPI may be nil; the
 // forwarder makes that a configuration choice.
 //
+// What real stacks do with these packets, for the forwarder's choices:
+//   - RIOT (c8bd52f): a default build drops any packet with a Hop-by-Hop
+//     header, gnrc_ipv6_ext_opt builds skip 0x23 and drop 0x63
+//     (rpl/testdata/riot/README.md); its SRH step, gnrc_rpl_srh_process,
+//     gives the same bytes as NextSegment (testdata/dataplane_riot_srh);
+//     next header 41 goes back to its IPv6 thread (gnrc_ipv6.c _demux,
+//     the thread registers for every IPv6 packet), so it takes tunnels
+//     (read in the source, not tried on the air).
+//   - Contiki-NG (contiki-ng/contiki-ng os/net/ipv6/uip6.c uip_process, as
+//     stored at 00018d4): after the extension headers only TCP, UDP and
+//     ICMPv6 are handled, next header 41 gets an ICMPv6 Parameter Problem,
+//     so a Contiki-NG node cannot end a tunnel (AppendTunnel); its own
+//     RPL-Lite root inserts the SRH into forwarded packets instead
+//     (rpl-ext-header.c rpl_ext_header_update, insert_srh_header), without
+//     an RPI, and it knows the RPL Option as 0x63 only (uip.h
+//     UIP_EXT_HDR_OPT_RPL). For Contiki-NG meshes the forwarder would need
+//     InsertHeaders on forwarded packets, against RFC 9008 §6.
+//   - Linux (net/ipv6/exthdrs.c ipv6_rpl_srh_rcv, rpl_seg_enabled=1; 6.18
+//     tried, TestDataplaneLinux): forwards our SRH as NextSegment does
+//     (re-encoding CmprI/CmprE against the new destination), but drops a
+//     Hop-by-Hop header in front of the SRH and leaves Next Header 0:
+//     RPI + SRH reach the next hop corrupted.
+//
 // Upward, RFC 9008 leaves an RPI of type 0x23 in a packet going to the
 // Internet (§4.2: with the no-drop type nothing needs removing; the root
 // forces SenderRank to 0, §6), while RFC 6553 §5 drops a 0x63 one at the
