@@ -277,9 +277,12 @@ func walk(p ip6.Header) (extHeaders, error) {
 // length; nothing else changes, upper-layer checksums included: RFC 8200
 // §8.1 computes them with the final destination, which is pkt's.
 //
-// Only for packets the root originates (RFC 9008 §6, §8.1.2, §8.1.3; see
-// the table at the top of this file): a packet the root forwards goes in a
-// tunnel (AppendTunnel). A packet that already has a Hop-by-Hop header
+// RFC 9008 allows this only for packets the root originates (§6, §8.1.2,
+// §8.1.3; see the table at the top of this file): a packet the root
+// forwards goes in a tunnel (AppendTunnel). Contiki-NG nodes cannot end a
+// tunnel, and Contiki-NG's own root inserts the SRH into forwarded packets
+// (top of this file): for such meshes the forwarder may use InsertHeaders
+// on forwarded packets too, knowingly. A packet that already has a Hop-by-Hop header
 // cannot take an RPI, nor one with a Routing header an SRH (RFC 8200 §4.1:
 // each at most once; ErrEncode). On error b is returned unchanged in
 // length.
