@@ -41,9 +41,8 @@
 // Routing (MeshConfig.Routing, NodeConfig.Routing). With RoutingND a 6LR
 // learns the way down to an address from the successful EDACs it forwards
 // towards the 6LR below that registered it (RFC 8505 §6.1), and sends
-// everything else up to the parent it registered with. With RoutingRPL —
-// the default for line, grid and random meshes; a star stays RoutingND —
-// every router runs RPL (RFC 6550) beside 6LoWPAN-ND the way RIOT's
+// everything else up to the parent it registered with (the default until
+// the border router is a RPL root). With RoutingRPL every router runs RPL (RFC 6550) beside 6LoWPAN-ND the way RIOT's
 // gnrc_rpl nodes do (rpl.Router; paths below are RIOT's
 // sys/net/gnrc/routing/rpl/ at c8bd52f, see rpl/testdata/riot/README.md):
 //   - start-up: one multicast DIS (gnrc_rpl.c gnrc_rpl_init); a DIO

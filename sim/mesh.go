@@ -78,10 +78,9 @@ type MeshConfig struct {
 	PANID      uint16
 	// Lifetime of the nodes' registrations (default 10 minutes).
 	Lifetime time.Duration
-	// Routing: RoutingRPL (the default for line, grid and random
-	// topologies: every node a RPL router under the border router's
-	// DODAG root, RIOT-style, see rplnode.go) or RoutingND (the default
-	// for a star: 6LNs, and 6LRs relaying registrations by EDAR).
+	// Routing: RoutingRPL (every node a RPL router under the border
+	// router's DODAG root, RIOT-style, see rplnode.go) or RoutingND (the
+	// default: 6LNs, and 6LRs relaying registrations by EDAR).
 	Routing Routing
 	// Leaves is the fraction (0 to 1) of the nodes of a RPL mesh that are
 	// RPL-unaware leaves (RFC 9010 RULs: 6LoWPAN-ND only, advertised by
@@ -201,10 +200,10 @@ func (c *MeshConfig) Validate() error {
 	}
 	switch c.Routing {
 	case "":
-		c.Routing = RoutingRPL
-		if c.Topology == Star {
-			c.Routing = RoutingND
-		}
+		// RoutingRPL is to become the default for line, grid and random
+		// meshes once the border router is a RPL root (issue 14); until
+		// then its routes to nodes behind 6LRs come from EDARs only.
+		c.Routing = RoutingND
 	case RoutingND, RoutingRPL:
 	default:
 		return fmt.Errorf("sim: routing %q: want rpl or nd", c.Routing)

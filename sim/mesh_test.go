@@ -304,6 +304,9 @@ func TestMeshConfigErrors(t *testing.T) {
 		{MeshConfig{Nodes: 2, Links: []LinkOverride{{A: "n1", B: "n9"}}}, "n1–n9"},
 		{MeshConfig{Nodes: 2, Intruders: []string{"br"}}, `intruder for "br"`},
 		{MeshConfig{Nodes: 2, Lifetime: time.Second}, "lifetime 1s"},
+		{MeshConfig{Nodes: 2, Routing: "ospf"}, `routing "ospf"`},
+		{MeshConfig{Topology: Line, Nodes: 2, Routing: RoutingRPL, Leaves: 1.5}, "leaves 1.5"},
+		{MeshConfig{Topology: Line, Nodes: 2, Routing: RoutingND, Leaves: 0.5}, "need routing rpl"},
 	} {
 		err := c.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {

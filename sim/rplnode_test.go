@@ -76,3 +76,45 @@ func parentLL(i int) netip.Addr {
 	}
 	return linkLocal(NodeEUI64(i - 1))
 }
+
+// RPL-unaware leaves (RFC 9010): the far end of a line of four is a RUL
+// (Leaves 0.25: every fourth node); it registers with the RPL router
+// before it (R flag), which answers it
+// itself and advertises it in its DAOs with its ROVR; the root routes to
+// it (storing: next hops; non-storing: a tunnel to its 6LR, RFC 9008
+// §8.2.4) and it answers pings from the LAN.
+func TestRPLLeaves(t *testing.T) {
+	for _, mop := range []uint8{rpl.MOPStoring, rpl.MOPNonStoring} {
+		t.Run(fmt.Sprint("MOP", mop), func(t *testing.T) {
+			t.Parallel()
+			b := startRPLBR(t, MeshConfig{Topology: Line, Nodes: 4, Seed: 6, Leaves: 0.25}, mop)
+			wctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if err := b.mesh.WaitRegistered(wctx); err != nil {
+				t.Fatal(err)
+			}
+			b.waitRoutes(t, 30*time.Second)
+			n3, n4 := b.mesh.Node("n3"), b.mesh.Node("n4")
+			if _, ok := n4.RPL(); ok {
+				t.Fatal("n4, a leaf, runs RPL")
+			}
+			if st, _ := n3.RPL(); st.RULs != 1 {
+				t.Fatalf("n3 advertises %d leaves, want n4: %+v", st.RULs, st)
+			}
+			if n4.State().RouterMAC != n3.LinkAddr() {
+				t.Fatalf("n4 registered with %v", n4.State().RouterMAC)
+			}
+			b.mu.Lock()
+			hops, err := b.root.Route(nil, Addr(prefix, 3), time.Now())
+			b.mu.Unlock()
+			if err != nil || (mop == rpl.MOPNonStoring && (len(hops) != 4 || hops[2] != Addr(prefix, 2))) {
+				t.Fatalf("route to n4: %v %v", hops, err)
+			}
+			for _, i := range []int{2, 3} {
+				if p := b.ping(t, Addr(prefix, i), uint16(i)); !isEchoReplyFrom(p, Addr(prefix, i)) {
+					t.Fatalf("no echo reply from n%d", i+1)
+				}
+			}
+		})
+	}
+}
