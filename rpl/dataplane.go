@@ -165,6 +165,26 @@ type Headers struct {
 	Hops []netip.Addr
 }
 
+// Len returns how many octets InsertHeaders adds for h (AppendTunnel adds
+// ip6.HeaderLen more): 8 for the Hop-by-Hop RPI, and the SRH's length as
+// PlanSRH chooses it. A forwarder checks it against the link MTU before
+// writing (RFC 2473 §7: a tunnel packet larger than the path MTU is the
+// entry point's problem). Errors are those of PlanSRH.
+func (h *Headers) Len() (int, error) {
+	n := 0
+	if h.RPI != nil {
+		n = hbhHdr + rpiLen
+	}
+	if h.srh() {
+		p, err := PlanSRH(h.Hops[0], h.Hops[1:])
+		if err != nil {
+			return 0, err
+		}
+		n += p.Len
+	}
+	return n, nil
+}
+
 // srh reports whether h asks for a Source Routing Header.
 func (h *Headers) srh() bool { return len(h.Hops) > 1 }
 

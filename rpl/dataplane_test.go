@@ -97,6 +97,10 @@ func TestInsertHeadersWalk(t *testing.T) {
 					t.Errorf("Hop-by-Hop header of %d units, want 1 (8 octets, no padding)", out[ip6.HeaderLen+1]+1)
 				}
 			}
+			hs := Headers{RPI: tc.rpi, Hops: tc.hops}
+			if n, err := hs.Len(); err != nil || len(out)-len(pkt) != n {
+				t.Errorf("Len %d %v, InsertHeaders added %d", n, err, len(out)-len(pkt))
+			}
 			udpValid(t, out, final)
 			for i, want := range tc.hops[1:] {
 				got, err := NextSegment(out)
@@ -194,6 +198,10 @@ func TestAppendTunnelWalk(t *testing.T) {
 	}
 	if out[0] != 0xee {
 		t.Fatal("prefix overwritten")
+	}
+	th := Headers{RPI: rpiDown(), Hops: dpRoute}
+	if n, err := th.Len(); err != nil || len(out)-1 != len(inner)+ip6.HeaderLen+n {
+		t.Errorf("Len %d %v, AppendTunnel wrote %d for %d", n, err, len(out)-1, len(inner))
 	}
 	out = out[1:]
 	h := ip6.Header(out)
@@ -424,6 +432,7 @@ func TestDataplaneAllocs(t *testing.T) {
 			_, _, _, _ = StripForExit(w, isRoot)
 		},
 		"UpdateRPI": func() { UpdateRPI(pkt, func(o RPLOption) { o.SetSenderRank(1) }) },
+		"Len":       func() { _, _ = h.Len() },
 	} {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s: %v allocations", name, n)
