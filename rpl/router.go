@@ -882,7 +882,11 @@ func (r *Router) appendDAO(out []Reply, dst netip.Addr, noPath bool, now time.Ti
 			if t.rul && pa.IsValid() {
 				pa = r.global // RFC 9010 §9.2.2: the RUL hangs off this router
 			}
-			b, _ = AppendTransit(b, &TransitFields{PathSequence: t.pathSeq, PathLifetime: t.life, Parent: pa})
+			// RFC 9010 §9.2.2 (and RFC 9008 §7, §8: a RUL is outside the
+			// RPL domain): a RUL's Transit has the E flag, so the root
+			// tunnels its packets to this router instead of sending RPL
+			// headers to a node that does not read them.
+			b, _ = AppendTransit(b, &TransitFields{External: t.rul, PathSequence: t.pathSeq, PathLifetime: t.life, Parent: pa})
 		}
 		r.buf = b
 		if noPath {
@@ -1175,7 +1179,7 @@ func (r *Router) appendRULNoPath(out []Reply, addr netip.Addr, l rul, tid uint8)
 	if b, err = AppendTarget(b, netip.PrefixFrom(addr, 128), TargetFlagF, l.rovr); err != nil {
 		b, _ = AppendTarget(b, netip.PrefixFrom(addr, 128), TargetFlagF, nil)
 	}
-	b, _ = AppendTransit(b, &TransitFields{PathSequence: tid, PathLifetime: 0, Parent: r.global})
+	b, _ = AppendTransit(b, &TransitFields{External: true, PathSequence: tid, PathLifetime: 0, Parent: r.global})
 	r.buf = b
 	r.daoSeq = lollipopInc(r.daoSeq)
 	r.cnt.NoPathsSent++

@@ -490,7 +490,7 @@ func TestRouterRUL(t *testing.T) {
 				}
 				if o.Type() == OptTransit && last != nil && last.Prefix().Addr() == leaf {
 					tr := Transit(o)
-					if !slices.Equal(last.ROVR(), rovr) || tr.PathSequence() != 7 || tr.PathLifetime() != 10 {
+					if !slices.Equal(last.ROVR(), rovr) || tr.PathSequence() != 7 || tr.PathLifetime() != 10 || !tr.External() {
 						t.Fatalf("MOP %d: RUL target ROVR % x seq %d life %d", mop, last.ROVR(), tr.PathSequence(), tr.PathLifetime())
 					}
 					found = true

@@ -35,6 +35,13 @@ var lanHost = netip.MustParseAddr("2001:db8:9::5")
 // to tun. fwdDone closes when the forwarder returns (ctx ended, tun closed).
 func startLBR(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]byte, tun *memTUN) (ml *link.Lowpan, ndr *nd.Router, fwd *router.Forwarder, fwdDone <-chan struct{}) {
 	t.Helper()
+	return startLBRWith(t, ctx, br, brEUI, tun, nil)
+}
+
+// startLBRWith is startLBR with the forwarder a RPL root when rplCfg is
+// set.
+func startLBRWith(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]byte, tun *memTUN, rplCfg *router.RPLConfig) (ml *link.Lowpan, ndr *nd.Router, fwd *router.Forwarder, fwdDone <-chan struct{}) {
+	t.Helper()
 	ctxs := &lowpan.ContextTable{}
 	ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
 	ml, err := link.NewLowpan(link.LowpanConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
@@ -47,7 +54,7 @@ func startLBR(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]byte, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: global})
+	fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: tun, Links: []link.Runnable{ml}, ND: ndr, Source: global, RPL: rplCfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,10 +84,16 @@ func startBRRadio(ctx context.Context, t *testing.T, seed uint64) (m *medium.Med
 
 func startBR(t *testing.T, cfg MeshConfig) *testBR {
 	t.Helper()
+	return startBRWith(t, cfg, nil)
+}
+
+// startBRWith is startBR with the forwarder a RPL root when rplCfg is set.
+func startBRWith(t *testing.T, cfg MeshConfig, rplCfg *router.RPLConfig) *testBR {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	m, mn, br, brEUI, mediumDone := startBRRadio(ctx, t, cfg.Seed)
 	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 256), closed: make(chan struct{})}
-	_, ndr, fwd, fwdDone := startLBR(t, ctx, br, brEUI, tun)
+	_, ndr, fwd, fwdDone := startLBRWith(t, ctx, br, brEUI, tun, rplCfg)
 	cfg.Channel, cfg.PANID = 20, 0xabcd
 	mesh, err := StartMesh(ctx, m, mn, cfg)
 	if err != nil {
