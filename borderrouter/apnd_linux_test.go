@@ -293,6 +293,7 @@ func TestAPNDIntrudersRelayed(t *testing.T) {
 			enterNetns(t)
 			cfg := apndConfig(t.TempDir(), tc.tun)
 			cfg.Sim.Topology, cfg.Sim.Nodes = sim.Line, 3
+			cfg.Sim.Routing = sim.RoutingND // the intruder's EDAR goes through a 6LR that relays registrations
 			cfg.Sim.Intruders = []string{"n1:relayed", "n1:relayed-legacy"}
 			cfg.Sim.Protect = tc.trust
 			cfg.ND.APNDTrustRelays = tc.trust

@@ -82,6 +82,7 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 	cfg.TUN.Name = "lbrtest0"
 	cfg.Mesh.Prefix = netip.MustParsePrefix("2001:db8:7::/64")
 	cfg.Sim.Topology, cfg.Sim.Nodes = sim.Line, 2
+	cfg.Sim.Routing = sim.RoutingND // n2 registered through the 6LR n1 by EDAR
 	// The nodes ask for sim.lifetime (10 min) and are granted 2 min: they
 	// refresh by the grant, directly and through the 6LR.
 	cfg.Registry.MaxLifetime = 2 * time.Minute

@@ -186,7 +186,12 @@ type SimConfig struct {
 	// The simulated mesh around the built-in RCP (or, with OTNode, beside
 	// OpenThread's simulation radio); see sim.MeshConfig.
 	Topology   sim.Topology
-	Nodes      int // star, line, random; derived from Rows × Cols for a grid
+	// Routing: how the simulated routers find the way down: sim.RoutingRPL
+	// (RPL routers under the border router's DODAG) or sim.RoutingND
+	// (6LRs relaying registrations by EDAR); "": sim's default.
+	Routing    sim.Routing
+	Leaves     float64 // with RPL: the fraction of nodes that are RPL-unaware leaves
+	Nodes      int     // star, line, random; derived from Rows × Cols for a grid
 	Rows, Cols int
 	Seed       uint64
 	Loss       float64
@@ -269,7 +274,17 @@ func (c Config) resolved() Config {
 // meshConfig is the simulated mesh of c.
 func (c *Config) meshConfig() sim.MeshConfig {
 	s := &c.Sim
+	routing := s.Routing
+	if routing == "" {
+		// The simulated routers speak RPL when the border router is a RPL
+		// root (the default), as real route-over meshes do; a star has no
+		// routers.
+		routing = sim.RoutingND
+		if c.RPL.Mode != RPLOff && s.Topology != sim.Star && s.Topology != "" {
+			routing = sim.RoutingRPL
+		}
+	}
 	return sim.MeshConfig{Topology: s.Topology, Nodes: s.Nodes, Rows: s.Rows, Cols: s.Cols, Seed: s.Seed, Loss: s.Loss,
 		Links: s.Links, Intruders: s.Intruders, Protect: s.Protect, CryptoType: s.CryptoType, Lifetime: s.Lifetime,
-		Channel: c.Radio.Channel, PANID: c.Radio.PANID}
+		Channel: c.Radio.Channel, PANID: c.Radio.PANID, Routing: routing, Leaves: s.Leaves}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/transport"
 	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/rpl"
 	"github.com/lowpanbr/lowpanbr/sim"
 )
 
@@ -281,6 +282,8 @@ var configErrorTests = []struct {
 	{"reassembly.reserved", "-2", "reassembly.reserved: -2: want -1 (none), 0 (half of max_datagrams) or 1..max_datagrams − 1"},
 	{"reassembly.reserved", "half", `reassembly.reserved: "half": want an integer`},
 	{"forward.allow_unregistered_sources", "rpl", `forward.allow_unregistered_sources: "rpl": want true or false`},
+	{"sim.routing", "ospf", `sim.routing: "ospf": want rpl or nd`},
+	{"sim.leaves", "1.5", "sim.leaves: 1.5: want 0..1"},
 	{"rpl.mode", "lite", `rpl.mode: "lite": want non-storing, storing or off`},
 	{"rpl.instance", "128", "rpl.instance: 128: want 0..127"},
 	{"rpl.objective_function", "etx", `rpl.objective_function: "etx": want of0 or mrhof`},
@@ -293,6 +296,7 @@ var configErrorTests = []struct {
 	{"rpl.lifetime_unit", "x", `rpl.lifetime_unit: "x": want an integer`},
 	{"rpl.rpi", "yes", `rpl.rpi: "yes": want auto, on or off`},
 	{"rpl.rpi_6553", "2", `rpl.rpi_6553: 2: want true or false`},
+	{"rpl.insert_headers", "2", `rpl.insert_headers: 2: want true or false`},
 	{"rpl.max_targets", "-1", "rpl.max_targets: -1: want 0..1048576"},
 	{"upstream.interface", "abcdefghijklmnop", `upstream.interface: "abcdefghijklmnop": longer than an interface name can be`},
 	{"upstream.max_interval", "3s", "upstream.max_interval: 3s: must be from 4s to 30m"},
@@ -468,7 +472,7 @@ func TestAPNDKeys(t *testing.T) {
 
 	path = writeConfig(t, yamlFor("nd.apnd_require", "true", "nd.apnd_trust_relays", "true", "nd.apnd_challenge_lifetime", "30s",
 		"nd.apnd_max_challenges", "64", "nd.apnd_max_challenges_per_source", "2", "nd.apnd_max_cipos", "100",
-		"sim.topology", "line", "sim.nodes", "3", "sim.protect", "true", "sim.crypto_type", "Ed25519",
+		"sim.topology", "line", "sim.nodes", "3", "sim.routing", "nd", "sim.protect", "true", "sim.crypto_type", "Ed25519",
 		"sim.intruders", `["n1:relayed-legacy", "n2:rovr", "n3"]`))
 	cfg, err := load(path, nil)
 	if err != nil {
@@ -836,4 +840,47 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatalf("loaded a configuration Validate refuses: %v", err)
 		}
 	})
+}
+
+// The rpl section and sim.routing together: the simulated routers speak
+// RPL by default when the border router is a root (not in a star), a
+// relayed intruder and RPL routers without a root are refused, and the
+// RPI follows rpl.rpi (auto: off in storing mode).
+func TestConfigRPL(t *testing.T) {
+	cfg, err := load(writeConfig(t, yamlFor("sim.topology", "line")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := cfg.meshConfig(); m.Routing != sim.RoutingRPL {
+		t.Errorf("line under a RPL root: routing %q", m.Routing)
+	}
+	if rc := cfg.RPL.forwarderRPL(); rc == nil || rc.Root.MOP != rpl.MOPNonStoring || !rc.RPI {
+		t.Errorf("default RPL: %+v", rc)
+	}
+	cfg, err = load(writeConfig(t, yamlFor("sim.topology", "line", "rpl.mode", "storing", "rpl.objective_function", "mrhof")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc := cfg.RPL.forwarderRPL(); rc == nil || rc.Root.MOP != rpl.MOPStoring || rc.RPI || rc.Root.OCP != 1 {
+		t.Errorf("storing: %+v", rc)
+	}
+	cfg, err = load(writeConfig(t, yamlFor("sim.topology", "line", "rpl.mode", "off")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := cfg.meshConfig(); m.Routing != sim.RoutingND || cfg.RPL.forwarderRPL() != nil {
+		t.Errorf("RPL off: routing %q, %+v", m.Routing, cfg.RPL.forwarderRPL())
+	}
+	for _, tt := range []struct {
+		kv   []string
+		want string
+	}{
+		{[]string{"sim.topology", "line", "rpl.mode", "off", "sim.routing", "rpl"}, "sim.routing: rpl: RPL routers need the border router as RPL root"},
+		{[]string{"sim.topology", "line", "sim.intruders", `["n1:relayed"]`}, `sim.intruders: "n1:relayed": a relayed intruder needs 6LRs that relay registrations by EDAR: sim.routing nd`},
+		{[]string{"sim.topology", "line", "sim.routing", "nd", "sim.leaves", "0.5"}, "sim.leaves: 0.5: RPL-unaware leaves need sim.routing rpl"},
+	} {
+		if _, err := load(writeConfig(t, yamlFor(tt.kv...)), nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.kv, err, tt.want)
+		}
+	}
 }

@@ -494,6 +494,27 @@ var keyTable = []key{
 	newKey("sim.topology", "sim-topology", "NAME", "the simulated mesh (without radio.url): star, line, grid or random",
 		enumValue[sim.Topology]{at: func(c *Config) *sim.Topology { return &c.Sim.Topology },
 			values: []sim.Topology{sim.Star, sim.Line, sim.Grid, sim.Random}, names: []string{"star", "line", "grid", "random"}, empty: true}),
+	newKey("sim.routing", "sim-routing", "NAME",
+		`how the simulated routers route (line, grid, random): rpl (RPL routers under the border router's DODAG root; needs rpl.mode on) or nd (6LRs relaying registrations by EDAR, RFC 8505); "": rpl when rpl.mode is on, else nd`,
+		enumValue[sim.Routing]{at: func(c *Config) *sim.Routing { return &c.Sim.Routing },
+			values: []sim.Routing{sim.RoutingRPL, sim.RoutingND}, names: []string{"rpl", "nd"}, empty: true,
+			valid: func(c *Config, r sim.Routing) *FieldError {
+				if r == sim.RoutingRPL && c.RPL.Mode == RPLOff {
+					return &FieldError{Reason: "RPL routers need the border router as RPL root", also: "rpl.mode"}
+				}
+				return nil
+			}}),
+	newKey("sim.leaves", "sim-leaves", "FRACTION",
+		"with sim.routing rpl: the fraction of simulated nodes that are RPL-unaware leaves (RFC 9010 RULs: 6LoWPAN-ND only, announced by their parent's DAO): 0..1",
+		floatValue{at: func(c *Config) *float64 { return &c.Sim.Leaves }, valid: func(c *Config, f float64) *FieldError {
+			if f < 0 || f > 1 || math.IsNaN(f) {
+				return reason("want 0..1")
+			}
+			if f > 0 && c.Sim.Routing == sim.RoutingND {
+				return &FieldError{Reason: "RPL-unaware leaves need sim.routing rpl", also: "sim.routing"}
+			}
+			return nil
+		}}),
 	newKey("sim.nodes", "sim-nodes", "N", fmt.Sprintf("simulated nodes (star, line, random): 0..%d; a grid has rows × cols − 1", sim.MaxMeshNodes),
 		intValue[int]{at: func(c *Config) *int { return &c.Sim.Nodes }, lo: 0, hi: sim.MaxMeshNodes, want: fmt.Sprintf("0..%d", sim.MaxMeshNodes)}),
 	newKey("sim.rows", "sim-rows", "N", "rows of the grid, at least 1; rows × cols at least 2",
@@ -799,6 +820,8 @@ func checkIntruders(c *Config, l []string) []*FieldError {
 			bad("", "no variant %q: want NODE or NODE:VARIANT with VARIANT one of %s", variant, strings.Join(intruderVariantNames, ", "))
 		case (v == sim.IntruderRelayed || v == sim.IntruderRelayedLegacy) && (c.Sim.Topology == "" || c.Sim.Topology == sim.Star):
 			bad("sim.topology", "a relayed intruder needs 6LRs: a line, grid or random topology")
+		case (v == sim.IntruderRelayed || v == sim.IntruderRelayedLegacy) && c.meshConfig().Routing == sim.RoutingRPL:
+			bad("sim.routing", "a relayed intruder needs 6LRs that relay registrations by EDAR: sim.routing nd")
 		case seen[name+":"+variant]:
 			bad("", "given twice")
 		}

@@ -57,6 +57,8 @@ type RPLConfig struct {
 	// RPI6553 sends RFC 6553's option type 0x63 instead of RFC 9008's 0x23.
 	RPI6553    bool
 	MaxTargets int
+	// InsertHeaders: router.RPLConfig.Insert (for Contiki-NG nodes).
+	InsertHeaders bool
 }
 
 // forwarderRPL is the forwarder's RPL configuration; nil when RPL is off.
@@ -85,6 +87,7 @@ func (c RPLConfig) forwarderRPL() *router.RPLConfig {
 	if c.RPI6553 {
 		rc.RPIType = rpl.OptionTypeRPI6553
 	}
+	rc.Insert = c.InsertHeaders
 	return rc
 }
 
@@ -126,6 +129,9 @@ func rplKeys() []key {
 				values: []RPIMode{RPIAuto, RPIOn, RPIOff}, names: []string{"auto", "on", "off"}}),
 		newKey("rpl.rpi_6553", "", "", "send the RPI as option type 0x63 (RFC 6553) instead of 0x23 (RFC 9008): true or false",
 			boolValue{at: func(c *Config) *bool { return &c.RPL.RPI6553 }}),
+		newKey("rpl.insert_headers", "", "",
+			"put the source route and RPI straight into packets forwarded into the mesh instead of an IPv6-in-IPv6 tunnel (RFC 9008 §6 forbids it; Contiki-NG nodes need it, they cannot end a tunnel): true or false",
+			boolValue{at: func(c *Config) *bool { return &c.RPL.InsertHeaders }}),
 		newKey("rpl.max_targets", "", "", "most DAO targets the root keeps (new ones are refused when full, live ones never evicted); 0: 16384",
 			anyInt(func(c *Config) *int { return &c.RPL.MaxTargets }, func(_ *Config, n int64) *FieldError {
 				if n < 0 || n > 1<<20 {

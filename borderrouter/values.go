@@ -304,6 +304,8 @@ type enumValue[T comparable] struct {
 	names  []string // of values, in the same order
 	// empty: "" is allowed and read as the zero T.
 	empty bool
+	// valid, when set, checks a known value against the rest of Config.
+	valid func(c *Config, x T) *FieldError
 }
 
 func (v enumValue[T]) kind() Kind { return KindString }
@@ -348,7 +350,10 @@ func (v enumValue[T]) set(c *Config, raw any) []*FieldError {
 
 func (v enumValue[T]) check(c *Config) []*FieldError {
 	x := *v.at(c)
-	if _, ok := v.name(x); ok {
+	if name, ok := v.name(x); ok {
+		if v.valid != nil {
+			return fill(v.valid(c, x), name)
+		}
 		return nil
 	}
 	return []*FieldError{{Value: strconv.Quote(fmt.Sprint(x)), Reason: v.want()}}

@@ -58,6 +58,14 @@ type RPLConfig struct {
 	// packet carrying a Hop-by-Hop header (rpl/testdata/riot/README.md).
 	RPI     bool
 	RPIType uint8 // 0: 0x23 (RFC 9008 §4.2)
+	// Insert puts the RPL headers (source route, RPI) straight into
+	// packets the root forwards from elsewhere instead of an IPv6-in-IPv6
+	// tunnel. RFC 9008 §6 forbids it, but Contiki-NG nodes cannot end a
+	// tunnel — os/net/ipv6/uip6.c uip_process answers next header 41
+	// with a Parameter Problem — and Contiki-NG's own root inserts the
+	// SRH (os/net/routing/rpl-lite/rpl-ext-header.c
+	// rpl_ext_header_srh_update).
+	Insert bool
 	// Queue bounds the RPL messages waiting for the worker (default 128);
 	// more are dropped and counted.
 	Queue int
@@ -490,7 +498,7 @@ func (f *Forwarder) rplDown(pkt []byte, dst netip.Addr, own bool, class link.Cla
 	case mop == rpl.MOPStoring:
 		if hdr.RPI != nil && len(hops) > 0 {
 			bp = r.bufs.Get().(*[]byte)
-			if own {
+			if own || r.cfg.Insert {
 				out, err = rpl.InsertHeaders((*bp)[:0], pkt, hdr)
 			} else {
 				out, err = rpl.AppendTunnel((*bp)[:0], pkt, tunnelSrc, dst, hdr)
@@ -499,7 +507,8 @@ func (f *Forwarder) rplDown(pkt []byte, dst netip.Addr, own bool, class link.Cla
 		}
 	default: // non-storing: a source route
 		path := hops
-		if external && len(path) > 1 {
+		own = own || r.cfg.Insert
+		if external && len(path) > 1 && !r.cfg.Insert {
 			// A RPL-unaware leaf: the tunnel ends at its 6LR, which
 			// delivers the inner packet (RFC 9008 §7.3).
 			path = path[:len(path)-1]

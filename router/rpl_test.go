@@ -244,3 +244,33 @@ func TestRPLRootStoring(t *testing.T) {
 		t.Fatalf("to Linux: % x", got[:48])
 	}
 }
+
+// TestRPLRootInsert: with Insert (Contiki-NG nodes, which cannot end a
+// tunnel) a packet from Linux goes down with the source route inserted,
+// no IPv6-in-IPv6: walking the route at the nodes ends at the target with
+// the original source and payload.
+func TestRPLRootInsert(t *testing.T) {
+	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPNonStoring}, Insert: true})
+	ctx := context.Background()
+	w.nodeRecvRPL(t, rpl.CodeDIO)
+	dao := rplPacket(t, rplNodeGlobal, brGlobal, rplDAO(t, 240,
+		rplDAOTarget{target: rplNodeGlobal, parent: brGlobal},
+		rplDAOTarget{target: rplFar, parent: rplNodeGlobal}))
+	if err := w.node.SendWait(ctx, dao, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.nodeRecvRPL(t, rpl.CodeDAOACK)
+	in := packettest.UDP("2001:db8:9::5", rplFar.String(), 100)
+	w.tun.in <- in
+	got := slices.Clone(w.nodeRecvData(t))
+	h := ip6.Header(got)
+	if h.Dst() != rplNodeGlobal || h.Src().String() != "2001:db8:9::5" || h.NextHeader() != ip6.ProtoRouting {
+		t.Fatalf("inserted: %v → %v, next header %d", h.Src(), h.Dst(), h.NextHeader())
+	}
+	if next, err := rpl.NextSegment(got); err != nil || next != rplFar {
+		t.Fatalf("next segment %v %v", next, err)
+	}
+	if st, _ := w.fwd.RPL(); st.Tunnelled != 0 || st.SourceRouted != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -503,9 +503,10 @@ func TestEndToEndStar(t *testing.T) {
 	d.stop(t, n)
 }
 
-// A line of three hops through two 6LRs, the LAN learning its route from
-// the border router's RAs (RFC 4191 RIO): n3, a 6LN behind n2, registers
-// through EDAR/EDAC and is reachable; 1200-octet datagrams cross every hop
+// A line of three hops through two 6LRs that relay registrations
+// (sim.routing nd, no RPL), the LAN learning its route from the border
+// router's RAs (RFC 4191 RIO): n3, a 6LN behind n2, registers through
+// EDAR/EDAC and is reachable; 1200-octet datagrams cross every hop
 // fragmented; after n3 deregisters it is unreachable.
 func TestEndToEndLine(t *testing.T) {
 	requireE2EHost(t)
@@ -513,7 +514,7 @@ func TestEndToEndLine(t *testing.T) {
 	for k, v := range map[string]string{"accept_ra": "2", "forwarding": "0", "accept_ra_rt_info_max_plen": "64"} {
 		sh(t, "ip", "netns", "exec", n.lan, "sysctl", "-qw", "net.ipv6.conf.eth0."+k+"="+v)
 	}
-	d := startE2EDaemon(t, n, "--prefix", e2ePrefix.String(), "--sim-topology", "line", "--sim-nodes", "3", "--upstream-ra", "eth0")
+	d := startE2EDaemon(t, n, "--prefix", e2ePrefix.String(), "--sim-topology", "line", "--sim-nodes", "3", "--sim-routing", "nd", "--upstream-ra", "eth0")
 	d.waitRegistered(t, "n1", "n2", "n3")
 	var regs []borderrouter.Registration
 	if err := d.get(t, "/api/v1/registrations", &regs); err != nil {
