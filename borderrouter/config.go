@@ -185,7 +185,7 @@ type LogConfig struct {
 type SimConfig struct {
 	// The simulated mesh around the built-in RCP (or, with OTNode, beside
 	// OpenThread's simulation radio); see sim.MeshConfig.
-	Topology   sim.Topology
+	Topology sim.Topology
 	// Routing: how the simulated routers find the way down: sim.RoutingRPL
 	// (RPL routers under the border router's DODAG) or sim.RoutingND
 	// (6LRs relaying registrations by EDAR); "": sim's default.
