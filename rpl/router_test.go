@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/ip6"
+	"github.com/lowpanbr/lowpanbr/internal/oracle"
 )
 
 // dodag is a pure test world: a Root and Routers on links given by
@@ -589,5 +593,182 @@ func TestRouterForwardRPI(t *testing.T) {
 	}
 	if f, ok := r.RPI(OptionTypeRPI6553); !ok || f.SenderRank != 512 || f.Instance != 1 || f.Flags != 0 {
 		t.Fatalf("RPI %+v %v", f, ok)
+	}
+}
+
+// join returns the values of each occurrence, as tshark aggregates them.
+func joinVals[T any](vs []T) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = fmt.Sprint(v)
+	}
+	return strings.Join(s, ",")
+}
+
+// routerOracleFrames collects the DIS, DIO and DAO messages the routers
+// of Root↔Router chains sent (both modes, a RUL included), each with the
+// values tshark must decode; withROVR keeps RFC 9010's ROVR in the
+// Targets.
+func routerOracleFrames(t *testing.T, withROVR bool) []oracleFrame {
+	var frames []oracleFrame
+	kinds := map[Code]int{}
+	for _, mop := range []uint8{MOPStoring, MOPNonStoring} {
+		w := newDODAG(t, mop, 2, chain(2))
+		var rovr []byte
+		if withROVR {
+			rovr = []byte{2, 0, 0, 0, 0, 0, 2, 0x99}
+		} else {
+			for _, r := range w.rtrs {
+				r.cfg.ROVR = nil
+			}
+		}
+		w.run(10 * time.Second)
+		out, err := w.rtrs[1].AddRUL(nil, netip.MustParseAddr("2001:db8::2:0:0:99"), rovr, 7, 10*time.Minute, w.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.deliver(2, out)
+		w.run(5 * time.Second)
+		for _, s := range w.seen {
+			m := Message(s.rep.Msg)
+			if s.from == 0 || kinds[m.Code()] >= 6 {
+				continue
+			}
+			kinds[m.Code()]++
+			want := map[string]string{"icmpv6.code": fmt.Sprint(uint8(m.Code()))}
+			switch m.Code() {
+			case CodeDIS:
+				want["icmpv6.rpl.opt.type"] = "1" // the PadN RIOT sends too
+			case CodeDIO:
+				d := m.DIO()
+				c := DODAGConfig(m.Options().Find(OptDODAGConfig))
+				p := PrefixInfo(m.Options().Find(OptPrefixInfo))
+				want["icmpv6.rpl.dio.instance"] = fmt.Sprint(d.Instance())
+				want["icmpv6.rpl.dio.version"] = fmt.Sprint(d.Version())
+				want["icmpv6.rpl.dio.rank"] = fmt.Sprint(d.Rank())
+				want["icmpv6.rpl.dio.flag.mop"] = fmt.Sprintf("0x%02x", d.MOP())
+				want["icmpv6.rpl.dio.dtsn"] = fmt.Sprint(d.DTSN())
+				want["icmpv6.rpl.dio.dagid"] = d.DODAGID().String()
+				want["icmpv6.rpl.opt.config.min_hop_rank_inc"] = fmt.Sprint(c.MinHopRankIncrease())
+				want["icmpv6.rpl.opt.config.def_lifetime"] = fmt.Sprint(c.DefaultLifetime())
+				want["icmpv6.rpl.opt.config.lifetime_unit"] = fmt.Sprint(c.LifetimeUnit())
+				want["icmpv6.rpl.opt.prefix"] = p.Address().String()
+				want["icmpv6.rpl.opt.prefix.length"] = fmt.Sprint(p.PrefixLength())
+				want["icmpv6.rpl.opt.prefix.flag"] = fmt.Sprintf("0x%02x", p.Flags())
+			case CodeDAO:
+				d := m.DAO()
+				want["icmpv6.rpl.dao.instance"] = fmt.Sprint(d.Instance())
+				want["icmpv6.rpl.dao.sequence"] = fmt.Sprint(d.Sequence())
+				want["icmpv6.rpl.dao.flag.k"] = flag(d.AckRequested())
+				var targets, lens, seqs, lifes, parents, es []string
+				it := m.Options().Iter()
+				for o, done, _ := it.Next(); !done; o, done, _ = it.Next() {
+					switch o.Type() {
+					case OptTarget:
+						tg := Target(o)
+						targets = append(targets, tg.Prefix().Addr().String())
+						lens = append(lens, fmt.Sprint(tg.PrefixLength()))
+					case OptTransit:
+						tr := Transit(o)
+						seqs = append(seqs, fmt.Sprint(tr.PathSequence()))
+						lifes = append(lifes, fmt.Sprint(tr.PathLifetime()))
+						es = append(es, flag(tr.External()))
+						if p, ok := tr.Parent(); ok {
+							parents = append(parents, p.String())
+						}
+					}
+				}
+				want["icmpv6.rpl.opt.target.prefix"] = joinVals(targets)
+				want["icmpv6.rpl.opt.target.prefix_length"] = joinVals(lens)
+				want["icmpv6.rpl.opt.transit.pathseq"] = joinVals(seqs)
+				want["icmpv6.rpl.opt.transit.pathlifetime"] = joinVals(lifes)
+				want["icmpv6.rpl.opt.transit.flag.e"] = joinVals(es)
+				want["icmpv6.rpl.opt.transit.parent"] = joinVals(parents)
+			default:
+				continue
+			}
+			frames = append(frames, oracleFrame{name: fmt.Sprintf("MOP %d r%d %v", mop, s.from, m.Code()),
+				packet: ipv6Packet(s.rep.Src, s.rep.Dst, ip6.ProtoICMPv6, m), want: want})
+		}
+	}
+	for _, c := range []Code{CodeDIS, CodeDIO, CodeDAO} {
+		if kinds[c] == 0 {
+			t.Fatalf("no %v sent", c)
+		}
+	}
+	return frames
+}
+
+// The routers' DIS, DIO and DAO (a RUL's Target, non-storing Transits
+// with parents, the E flag included) decoded by tshark: nothing malformed,
+// no expert message, checksums right, and rank, MOP, version, PIO,
+// targets and transits as encoded. Targets carrying RFC 9010's ROVR are
+// left out: Wireshark 4.0 knows only RFC 6550's Target (TestRouterTsharkROVR).
+func TestRouterTshark(t *testing.T) {
+	oracle.Tshark(t)
+	frames := routerOracleFrames(t, false)
+	fieldSet := map[string]bool{}
+	var packets [][]byte
+	for _, f := range frames {
+		packets = append(packets, f.packet)
+		for k := range f.want {
+			fieldSet[k] = true
+		}
+	}
+	fields := []string{"_ws.malformed", "_ws.expert.message", "_ws.expert.severity", "icmpv6.checksum.status"}
+	for k := range fieldSet {
+		fields = append(fields, k)
+	}
+	rows := oracle.WritePcap(t, oracle.LinkTypeIPv6, packets...).FieldMaps(t, fields...)
+	if len(rows) != len(frames) {
+		t.Fatalf("tshark gave %d rows for %d frames", len(rows), len(frames))
+	}
+	for i, f := range frames {
+		got := rows[i]
+		if got["_ws.malformed"] != "" || got["_ws.expert.message"] != "" || got["icmpv6.checksum.status"] != "1" {
+			t.Errorf("%s: malformed %q, expert %q (%q), checksum %q", f.name, got["_ws.malformed"], got["_ws.expert.message"],
+				got["_ws.expert.severity"], got["icmpv6.checksum.status"])
+		}
+		for k, v := range f.want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %q, encoded %q", f.name, k, got[k], v)
+			}
+		}
+	}
+}
+
+// Wireshark 4.0 decodes a Target option by RFC 6550 alone: one carrying an
+// RFC 9010 §6.1 ROVR after the prefix is "Invalid Option Length" to it,
+// and RIOT (gnrc_rpl_validation.c gnrc_rpl_validation_options: a Target
+// longer than GNRC_RPL_OPT_TARGET_LEN, 18) drops the whole DAO. This pins
+// that down: every DAO with ROVRs is flagged exactly there, once per
+// ROVR-carrying Target, and nothing else is; the rest of each DAO (its
+// base, the Transits) still decodes as encoded.
+func TestRouterTsharkROVR(t *testing.T) {
+	oracle.Tshark(t)
+	var frames []oracleFrame
+	for _, f := range routerOracleFrames(t, true) {
+		if Message(f.packet[ip6.HeaderLen:]).Code() == CodeDAO {
+			frames = append(frames, f)
+		}
+	}
+	var packets [][]byte
+	for _, f := range frames {
+		packets = append(packets, f.packet)
+	}
+	rows := oracle.WritePcap(t, oracle.LinkTypeIPv6, packets...).FieldMaps(t, "_ws.expert.message", "icmpv6.checksum.status",
+		"icmpv6.rpl.dao.sequence", "icmpv6.rpl.dao.instance", "icmpv6.rpl.dao.flag.k")
+	for i, f := range frames {
+		got := rows[i]
+		n := strings.Count(f.want["icmpv6.rpl.opt.target.prefix"], ",") + 1
+		want := strings.Repeat("Invalid Option Length,Unknown Data (not interpreted),", n)
+		if got["_ws.expert.message"]+"," != want || got["icmpv6.checksum.status"] != "1" {
+			t.Errorf("%s: expert %q, want %d Target(s) flagged", f.name, got["_ws.expert.message"], n)
+		}
+		for _, k := range []string{"icmpv6.rpl.dao.sequence", "icmpv6.rpl.dao.instance", "icmpv6.rpl.dao.flag.k"} {
+			if got[k] != f.want[k] {
+				t.Errorf("%s: %s = %q, encoded %q", f.name, k, got[k], f.want[k])
+			}
+		}
 	}
 }
