@@ -3,6 +3,7 @@ package rpl
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -771,4 +772,61 @@ func TestRouterTsharkROVR(t *testing.T) {
 			}
 		}
 	}
+}
+
+// What a router's state and its message handling cost: a storing-mode
+// router holding 1000 children's routes (bytes per route from the heap),
+// handling a child's DAO refresh and a parent's DIO.
+func BenchmarkRouter(b *testing.B) {
+	newJoined := func(b *testing.B) *Router {
+		r, _ := NewRouter(RouterConfig{LinkLocal: routerLL(1), MaxRoutes: 4096}, t0)
+		root, _ := NewRoot(RootConfig{Instance: 1, DODAGID: rootID, LinkLocal: rootLL, MOP: MOPStoring}, t0)
+		r.Handle(nil, Message(root.DIO(t0)), rootLL, AllRPLNodes, t0)
+		if !r.Joined() {
+			b.Fatal("not joined")
+		}
+		return r
+	}
+	dao := func(k int) Message {
+		m := must(AppendDAO(nil, &DAOFields{Instance: 1, AckRequested: true, Sequence: 240}))
+		m = must(AppendTarget(m, netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, 13: 1, 14: byte(k >> 8), 15: byte(k)}), 128), 0,
+			[]byte{2, 0, 0, 0, 0, 0, byte(k >> 8), byte(k)}))
+		return Message(must(AppendTransit(m, &TransitFields{PathLifetime: 5})))
+	}
+	b.Run("routes", func(b *testing.B) {
+		for range b.N {
+			r := newJoined(b)
+			var ms0, ms1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms0)
+			for k := range 1000 {
+				r.Handle(nil, dao(k), routerLL(2+k%8), routerLL(1), t0)
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&ms1)
+			if r.Routes() != 1000 {
+				b.Fatalf("%d routes", r.Routes())
+			}
+			b.ReportMetric(float64(ms1.HeapAlloc-ms0.HeapAlloc)/1000, "B/route")
+		}
+	})
+	b.Run("DAO-refresh", func(b *testing.B) {
+		r := newJoined(b)
+		m := dao(7)
+		var out []Reply
+		b.ReportAllocs()
+		for range b.N {
+			out = r.Handle(out[:0], m, routerLL(2), routerLL(1), t0)
+		}
+	})
+	b.Run("DIO", func(b *testing.B) {
+		r := newJoined(b)
+		root, _ := NewRoot(RootConfig{Instance: 1, DODAGID: rootID, LinkLocal: rootLL, MOP: MOPStoring}, t0)
+		m := Message(slices.Clone(root.DIO(t0)))
+		var out []Reply
+		b.ReportAllocs()
+		for range b.N {
+			out = r.Handle(out[:0], m, rootLL, AllRPLNodes, t0)
+		}
+	})
 }
