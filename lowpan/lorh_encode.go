@@ -114,6 +114,12 @@ func (c *compressor) lorh() (consumed int, ok bool, err error) {
 	if nSegs > 0 {
 		hops[0] = [16]byte(h0.DstBytes())
 		nHops = copy(hops[1:], segs[:nSegs-1]) + 1
+		if hops[nHops-1] == segs[nSegs-1] {
+			// The final destination twice in a row (RFC 6554 §4.1 forbids
+			// an address twice): the decompressor would take the listed
+			// one for the final destination and drop one.
+			return 0, false, nil
+		}
 	}
 	src := [16]byte(h0.SrcBytes())
 
