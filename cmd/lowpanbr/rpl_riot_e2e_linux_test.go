@@ -52,6 +52,11 @@ const (
 	// EnvRIOTRPLPcap copies the run's capture to this path
 	// (rpl/testdata/daemon_README.md: how daemon_riot_chain.pcap was made).
 	EnvRIOTRPLPcap = "LOWPANBR_RIOT_RPL_PCAP"
+	// EnvRIOTRPLHold keeps the chain running this long (a Go duration)
+	// after the first pings, then pings r2 again: the routes must live on
+	// RIOT's DAO refreshes (every 60–61 s after a DAO-ACK, gnrc_rpl.c
+	// gnrc_rpl_long_delay_dao) against their 5-minute lifetime.
+	EnvRIOTRPLHold = "LOWPANBR_RIOT_RPL_HOLD"
 )
 
 // rplChain is the world of TestEndToEndRIOTRPLChain.
@@ -431,9 +436,25 @@ func TestEndToEndRIOTRPLChain(t *testing.T) {
 	if got1 < 4 || hl1 != 63 {
 		t.Errorf("pings to r1: %d/5 answered, hop limit %d (want ≥ 4, 63)", got1, hl1)
 	}
+	if hold, err := time.ParseDuration(os.Getenv(EnvRIOTRPLHold)); err == nil && hold > 0 {
+		t.Logf("holding the chain for %v (%s)", hold, EnvRIOTRPLHold)
+		for end := time.Now().Add(hold); time.Now().Before(end); {
+			time.Sleep(min(30*time.Second, time.Until(end)))
+			t.Logf("%v after the start: RPL routes %+v", time.Since(start).Round(time.Second), rplRoutes(t, d))
+		}
+		got, hl := pingCount(t, n.lan, r2G.String(), 10, 56, "0.5")
+		t.Logf("ping from the LAN to r2 after the hold: %d/10 answered, hop limit %d", got, hl)
+		if storing && (got < 9 || hl != 62) {
+			t.Errorf("pings to r2 after %v: %d/10 answered, hop limit %d (want ≥ 9, 62)", hold, got, hl)
+		}
+	}
 	for _, j := range joins {
 		s, _ := showRPL(j.node)
 		t.Logf("%s at the end: %+v", j.name, s)
+	}
+	var regs []borderrouter.Registration
+	if err := d.get(t, "/api/v1/registrations", &regs); err == nil {
+		t.Logf("registrations at the 6LBR: %+v", regs)
 	}
 	var st borderrouter.Status
 	if err := d.get(t, "/api/v1/status", &st); err == nil && st.RPL != nil {
