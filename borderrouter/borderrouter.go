@@ -271,8 +271,16 @@ func (b *BorderRouter) bringUp(ctx context.Context) error {
 	if err := b.nd.ApplyContexts(b.contexts); err != nil {
 		return err
 	}
+	lorh := false
+	if ref, ok := cfg.RPL.lowpanRPL(b.global); ok {
+		// RFC 8138: 6LoRHs are compressed against the root's address.
+		if err := b.contexts.SetRPL(ref); err != nil {
+			return err
+		}
+		lorh = cfg.RPL.LoRH
+	}
 	b.link, err = link.NewLowpan(link.LowpanConfig{Name: "wpan0", Radio: b.driver, PANID: cfg.Radio.PANID, ExtAddr: id.EUI64,
-		Contexts: b.contexts, Reassembly: cfg.Reassembly, MaxNeighbors: cfg.Metrics.MaxNeighbors, Logger: log.With("component", "lowpan")})
+		Contexts: b.contexts, Reassembly: cfg.Reassembly, MaxNeighbors: cfg.Metrics.MaxNeighbors, LoRH: lorh, Logger: log.With("component", "lowpan")})
 	if err != nil {
 		return err
 	}

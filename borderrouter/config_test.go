@@ -297,6 +297,7 @@ var configErrorTests = []struct {
 	{"rpl.rpi", "yes", `rpl.rpi: "yes": want auto, on or off`},
 	{"rpl.rpi_6553", "2", `rpl.rpi_6553: 2: want true or false`},
 	{"rpl.insert_headers", "2", `rpl.insert_headers: 2: want true or false`},
+	{"rpl.lorh", "yes", `rpl.lorh: "yes": want true or false`},
 	{"rpl.max_targets", "-1", "rpl.max_targets: -1: want 0..1048576"},
 	{"upstream.interface", "abcdefghijklmnop", `upstream.interface: "abcdefghijklmnop": longer than an interface name can be`},
 	{"upstream.max_interval", "3s", "upstream.max_interval: 3s: must be from 4s to 30m"},

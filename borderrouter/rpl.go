@@ -1,8 +1,10 @@
 package borderrouter
 
 import (
+	"net/netip"
 	"slices"
 
+	"github.com/lowpanbr/lowpanbr/lowpan"
 	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/rpl"
 )
@@ -59,6 +61,9 @@ type RPLConfig struct {
 	MaxTargets int
 	// InsertHeaders: router.RPLConfig.Insert (for Contiki-NG nodes).
 	InsertHeaders bool
+	// LoRH turns on RFC 8138 compression: the DODAG Configuration option's
+	// T flag (RFC 9035) and 6LoRHs in what the border router sends.
+	LoRH bool
 }
 
 // forwarderRPL is the forwarder's RPL configuration; nil when RPL is off.
@@ -88,7 +93,23 @@ func (c RPLConfig) forwarderRPL() *router.RPLConfig {
 		rc.RPIType = rpl.OptionTypeRPI6553
 	}
 	rc.Insert = c.InsertHeaders
+	rc.Root.Compression8138 = c.LoRH
+	rc.Root.RPI0x23 = rc.RPIType != rpl.OptionTypeRPI6553
 	return rc
+}
+
+// lowpanRPL is what the 6LoWPAN codec needs of the DODAG for RFC 8138:
+// the root's address and the RPI type.
+func (c RPLConfig) lowpanRPL(root netip.Addr) (lowpan.RPLReference, bool) {
+	rc := c.forwarderRPL()
+	if rc == nil {
+		return lowpan.RPLReference{}, false
+	}
+	t := uint8(rpl.OptionTypeRPI9008)
+	if rc.RPIType == rpl.OptionTypeRPI6553 {
+		t = rpl.OptionTypeRPI6553
+	}
+	return lowpan.RPLReference{Root: root, RPIType: t}, true
 }
 
 // rplKeys are the rpl section's keys.
@@ -132,6 +153,14 @@ func rplKeys() []key {
 		newKey("rpl.insert_headers", "", "",
 			"put the source route and RPI straight into packets forwarded into the mesh instead of an IPv6-in-IPv6 tunnel (RFC 9008 §6 forbids it; Contiki-NG nodes need it, they cannot end a tunnel): true or false",
 			boolValue{at: func(c *Config) *bool { return &c.RPL.InsertHeaders }}),
+		newKey("rpl.lorh", "", "",
+			"RFC 8138 compression of RPL headers (6LoRH) in what the border router sends, announced with the T flag (RFC 9035) so RPL nodes use it too; received 6LoRH is decoded either way. Off by default: RIOT, Contiki-NG and OpenThread nodes cannot decode it: true or false",
+			boolValue{at: func(c *Config) *bool { return &c.RPL.LoRH }, valid: func(c *Config, b bool) *FieldError {
+				if b && c.RPL.Mode == RPLOff {
+					return &FieldError{Reason: "RFC 8138 compresses RPL headers: it needs rpl.mode on", also: "rpl.mode"}
+				}
+				return nil
+			}}),
 		newKey("rpl.max_targets", "", "", "most DAO targets the root keeps (new ones are refused when full, live ones never evicted); 0: 16384",
 			anyInt(func(c *Config) *int { return &c.RPL.MaxTargets }, func(_ *Config, n int64) *FieldError {
 				if n < 0 || n > 1<<20 {

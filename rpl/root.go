@@ -18,13 +18,16 @@ type RootConfig struct {
 	// MOP: MOPNonStoring (default, as Contiki-NG RPL-Lite, wsbrd) or
 	// MOPStoring (RIOT gnrc_rpl, see testdata/riot/README.md). 0 (no
 	// downward routes) is taken as the default.
-	MOP                  uint8
-	OCP                  uint16 // 0: OF0 (RFC 6552)
-	MinHopRankIncrease   uint16 // 0: 256 (RFC 6550 §17 DEFAULT_MIN_HOP_RANK_INCREASE)
-	MaxRankIncrease      uint16 // 0: 7 × MinHopRankIncrease (§17 as testdata/riot/README.md reads it; RIOT's root sends 0)
-	DIOIntervalMin       uint8  // 0: 3 (8 ms, §17)
-	DIOIntervalDoublings uint8  // 0: 20 (§17)
-	DIORedundancy        uint8  // 0: 10 (§17)
+	MOP                uint8
+	OCP                uint16 // 0: OF0 (RFC 6552)
+	MinHopRankIncrease uint16 // 0: 256 (RFC 6550 §17 DEFAULT_MIN_HOP_RANK_INCREASE)
+	// MaxRankIncrease: 0 takes 7 × MinHopRankIncrease, Contiki's and
+	// Contiki-NG's RPL_MAX_RANKINC (RFC 6550 §17 names no default; RIOT's
+	// root sends 0, which §6.7.6 reads as local repair disabled).
+	MaxRankIncrease      uint16
+	DIOIntervalMin       uint8 // 0: 3 (8 ms, §17)
+	DIOIntervalDoublings uint8 // 0: 20 (§17)
+	DIORedundancy        uint8 // 0: 10 (§17)
 	// DefaultLifetime × LifetimeUnit s is the lifetime nodes put in their
 	// DAOs; 0 takes RIOT's 5 × 60 s (CONFIG_GNRC_RPL_DEFAULT_LIFETIME,
 	// CONFIG_GNRC_RPL_LIFETIME_UNIT), short enough that a departed node's
@@ -43,6 +46,12 @@ type RootConfig struct {
 	// lookup slow. 0: 64.
 	MaxPrefixes int
 	MaxDepth    int // source route hops; 0: 64
+	// Compression8138 sets the DODAG Configuration option's T flag
+	// (RFC 9035 §3: nodes compress RPL artefacts with RFC 8138 6LoRHs).
+	Compression8138 bool
+	// RPI0x23 sets its D flag (RFC 9008 §4.1.3: the instance's RPI is
+	// option type 0x23, not RFC 6553's 0x63).
+	RPI0x23 bool
 	// Seed seeds the trickle timer's random points (tests: fixed).
 	Seed uint64
 	// CheckTarget, when set, judges each target of a DAO before it is
@@ -275,7 +284,7 @@ func (r *Root) DIO(now time.Time) []byte {
 	b := r.dio[:0]
 	b, _ = AppendDIO(b, &DIOFields{Instance: r.cfg.Instance, Version: r.version,
 		Rank: r.cfg.MinHopRankIncrease, Grounded: true, MOP: r.cfg.MOP, DTSN: r.dtsn, DODAGID: r.cfg.DODAGID})
-	b, _ = AppendDODAGConfig(b, &DODAGConfigFields{
+	b, _ = AppendDODAGConfig(b, &DODAGConfigFields{Compression8138: r.cfg.Compression8138, RPI0x23: r.cfg.RPI0x23,
 		DIOIntervalDoublings: r.cfg.DIOIntervalDoublings, DIOIntervalMin: r.cfg.DIOIntervalMin,
 		DIORedundancy: r.cfg.DIORedundancy, MaxRankIncrease: r.cfg.MaxRankIncrease,
 		MinHopRankIncrease: r.cfg.MinHopRankIncrease, OCP: r.cfg.OCP,

@@ -92,6 +92,16 @@ func TestRootDIO(t *testing.T) {
 	if _, err := NewRoot(RootConfig{}, t0); err == nil {
 		t.Error("a root without a DODAGID")
 	}
+	// The flags: none by default (RIOT sees what its own root sends), T
+	// and D when asked.
+	for _, tt := range []struct{ t, d bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		r := newTestRoot(t, RootConfig{Compression8138: tt.t, RPI0x23: tt.d})
+		m, _ := Parse(r.DIO(t0))
+		c := DODAGConfig(m.Options().Find(OptDODAGConfig))
+		if c.Compression8138() != tt.t || c.RPI0x23() != tt.d || c.Authentication() {
+			t.Errorf("T %v D %v: option %x", tt.t, tt.d, []byte(c))
+		}
+	}
 }
 
 // TestRootDIS: a multicast DIS resets trickle (the DIO comes from Tick at
