@@ -28,8 +28,19 @@
 //     in non-storing (transit parents → source routes) and storing mode
 //     (senders → next hops) with path sequences (§7.2), lifetimes, No-Path
 //     and bounded state (new targets refused when full, never live ones
-//     evicted); and the Trickle timer (RFC 6206 §4.2). Not yet wired into
-//     the border router (issue 14).
+//     evicted), RFC 9010 ownership of targets through a hook
+//     (RootConfig.CheckTarget: a ROVR that is not the registry's gets
+//     the §6.3 status Duplicate), the T (RFC 9035) and D (RFC 9008) flags;
+//     and the Trickle timer (RFC 6206 §4.2). router/rpl.go runs it in the
+//     border router.
+//   - A RPL router (Router, RFC 9008's RAN), pure as the root, modelled on
+//     RIOT gnrc_rpl: the simulated routers of package sim run it.
+//   - The data plane (dataplane.go): the RFC 9008 §7/§8 packet
+//     transforms — InsertHeaders (RPI and SRH into the root's own
+//     packets), AppendTunnel (IPv6-in-IPv6, RFC 2473/RFC 6040),
+//     StripForExit, NextSegment (RFC 6554 §4.2, checked step by step
+//     against RIOT's gnrc_rpl_srh_process), Decapsulate, UpdateRPI — with
+//     the table of which case uses which.
 //
 // Left out:
 //   - Secure RPL (§6.1, §10; codes 0x80–0x83 and the Consistency Check
@@ -38,6 +49,12 @@
 //     ErrUnknownCode.
 //   - MOP 3 (storing with multicast): the MOP value is carried, the
 //     multicast behaviour belongs to no one here.
-//   - RFC 8138 6LoRH compression of RPI and SRH; a RPL router or leaf
-//     (only the root is here).
+//   - RFC 8138 6LoRH compression: in package lowpan (the 6LoWPAN codec),
+//     switched by the T flag.
+//   - The RFC 9010 §6.2 P flag (the root proxies EDAR/EDAC for targets
+//     with the X flag): the root and the 6LBR are one process here, so a
+//     DAO target's ownership is checked against the registry directly;
+//     the root does not advertise P and does not register targets in
+//     the registry on their behalf.
+//   - DCO (RFC 9009) and local repair by the root.
 package rpl
