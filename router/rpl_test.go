@@ -274,3 +274,49 @@ func TestRPLRootInsert(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestRPLRootDAOFlood: DAOs announcing ever new targets (a hostile node,
+// spoofed transits) stop at rpl.max_targets; the routes already there
+// stay and still carry packets, and every refusal is counted.
+func TestRPLRootDAOFlood(t *testing.T) {
+	const max = 40
+	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPNonStoring, MaxTargets: max}})
+	ctx := context.Background()
+	w.nodeRecvRPL(t, rpl.CodeDIO)
+	dao := rplPacket(t, rplNodeGlobal, brGlobal, rplDAO(t, 240,
+		rplDAOTarget{target: rplNodeGlobal, parent: brGlobal}, rplDAOTarget{target: rplFar, parent: rplNodeGlobal}))
+	if err := w.node.SendWait(ctx, dao, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.nodeRecvRPL(t, rpl.CodeDAOACK)
+	// 20 DAOs of 4 new targets each: 80 asked for, 38 places left.
+	for i := range 20 {
+		var ts []rplDAOTarget
+		for j := range 4 {
+			a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xee, byte(i), byte(j)})
+			ts = append(ts, rplDAOTarget{target: a, parent: rplNodeGlobal})
+		}
+		if err := w.node.SendWait(ctx, rplPacket(t, rplNodeGlobal, brGlobal, rplDAO(t, uint8(i), ts...)), brMAC, link.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _ := w.fwd.RPL()
+		if st.Root.DAO >= 21 {
+			if st.Targets != max || st.Root.DroppedFull != 80-(max-2) {
+				t.Fatalf("after the flood: %d targets, %d refused as full: %+v", st.Targets, st.Root.DroppedFull, st.Root)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("DAOs handled: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	in := packettest.UDP("2001:db8:9::5", rplFar.String(), 20)
+	w.tun.in <- in
+	if got := ip6.Header(w.nodeRecvData(t)); got.Dst() != rplNodeGlobal {
+		t.Fatalf("the route to far after the flood: packet to %v", got.Dst())
+	}
+}
