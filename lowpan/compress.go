@@ -47,8 +47,10 @@ type compressor struct {
 	nNHC     int // NHC headers emitted
 	limit    int // at most this many NHC headers; -1: no limit
 	reg      Registrations
-	lastHdr  ip6.Header // the IPv6 header being compressed
-	rpl      rplReference
+	// The IIDs of the IPv6 header being compressed (copies, not a slice of
+	// it: the header may be one lorh built on its stack).
+	lastSrcIID, lastDstIID [8]byte
+	rpl                    rplReference
 }
 
 func (c *compressor) room(n int) error {
@@ -146,7 +148,7 @@ func (c *compressor) iphc(p int) (int, error) {
 // rebuilt); it returns where the uncompressed payload starts.
 func (c *compressor) iphcHeader(h ip6.Header, next int) (int, error) {
 	c.nIPv6++
-	c.lastHdr = h
+	c.lastSrcIID, c.lastDstIID = [8]byte(h.SrcBytes()[8:]), [8]byte(h.DstBytes()[8:])
 	tc, flow := h.TrafficClass(), h.FlowLabel()
 	nextHdr, hlim := h.NextHeader(), h.HopLimit()
 	src, dst := [16]byte(h.SrcBytes()), [16]byte(h.DstBytes())
@@ -514,8 +516,7 @@ func (c *compressor) chain(p int, proto uint8) (int, error) {
 			c.o++
 			// RFC 6282 §3.2.2: the inner header's elided IIDs are those of
 			// the encapsulating header's addresses.
-			outer := c.lastHdr
-			c.src, c.dst = iidLinkAddr(outer.SrcBytes()[8:]), iidLinkAddr(outer.DstBytes()[8:])
+			c.src, c.dst = iidLinkAddr(c.lastSrcIID[:]), iidLinkAddr(c.lastDstIID[:])
 			return c.iphc(p)
 		}
 		c.nExt++
@@ -581,7 +582,9 @@ func trailingPadStart(opts []byte) int {
 	switch {
 	case opts[last] == 0:
 		return last
-	case opts[last] == 1 && len(opts)-last <= 7:
+	case opts[last] == 1 && len(opts)-last <= 7 && allZero(opts[last+2:]):
+		// The decompressor restores zeros (RFC 8200 §4.2: PadN's data is
+		// zero octets); a PadN carrying anything else is sent as it is.
 		return last
 	}
 	return len(opts)

@@ -34,8 +34,11 @@ func (c *compressor) lorh() (consumed int, ok bool, err error) {
 		p += hbhRPILen
 	}
 
-	// The route, expanded: segs[k] is RFC 6554's Addresses[k+1].
-	var segs [maxLoRHHops + 1][16]byte
+	// The route, expanded: route[k+1] is RFC 6554's Addresses[k+1] and
+	// route[0] the header's destination, so that route[:nSegs] are the
+	// hops an SRH-6LoRH lists and route[nSegs] the final destination.
+	var route [maxLoRHHops + 1][16]byte
+	segs := route[1:]
 	nSegs := 0
 	if proto == ip6.ProtoRouting {
 		r := pkt[p:]
@@ -109,12 +112,10 @@ func (c *compressor) lorh() (consumed int, ok bool, err error) {
 
 	// The hops the SRH-6LoRH lists: where the packet goes now, then the
 	// route without its final destination (the IPHC destination).
-	var hops [maxLoRHHops][16]byte
-	nHops := 0
+	route[0] = [16]byte(h0.DstBytes())
+	hops := route[:nSegs]
 	if nSegs > 0 {
-		hops[0] = [16]byte(h0.DstBytes())
-		nHops = copy(hops[1:], segs[:nSegs-1]) + 1
-		if hops[nHops-1] == segs[nSegs-1] {
+		if route[nSegs-1] == route[nSegs] {
 			// The final destination twice in a row (RFC 6554 §4.1 forbids
 			// an address twice): the decompressor would take the listed
 			// one for the final destination and drop one.
@@ -128,7 +129,7 @@ func (c *compressor) lorh() (consumed int, ok bool, err error) {
 	}
 	c.out[c.o] = DispatchPage1
 	c.o++
-	if err := c.writeSRHLoRH(&src, hops[:nHops]); err != nil {
+	if err := c.writeSRHLoRH(&src, hops); err != nil {
 		return 0, false, err
 	}
 	if rpi != nil {
@@ -150,11 +151,12 @@ func (c *compressor) lorh() (consumed int, ok bool, err error) {
 	}
 	// The packet's own header as IPHC codes it under RFC 8138: its final
 	// destination, and the protocol after the RPL headers.
-	var hdr [ip6.HeaderLen]byte
-	copy(hdr[:], h0)
-	ip6.Header(hdr[:]).SetNextHeader(proto)
-	copy(ip6.Header(hdr[:]).DstBytes(), iphcDst[:])
-	consumed, err = c.iphcHeader(hdr[:], p)
+	var synth [ip6.HeaderLen]byte
+	hdr := ip6.Header(synth[:])
+	copy(hdr, h0)
+	hdr.SetNextHeader(proto)
+	copy(hdr.DstBytes(), iphcDst[:])
+	consumed, err = c.iphcHeader(hdr, p)
 	return consumed, err == nil, err
 }
 
@@ -242,42 +244,44 @@ func (c *compressor) writeSRHLoRH(ref *[16]byte, hops [][16]byte) error {
 	}
 	const types = lorhTypeSRHMax + 1
 	const inf = 1 << 30
-	// cost[k][t]: octets for hops[:k+1] with hop k in a group of type t;
-	// from[k][t]: the type of hop k-1 (the group continues when equal).
-	var cost [maxLoRHHops][types]int
+	// cost[t]: octets for the hops so far with the last in a group of
+	// type t; from[k][t]: the type of hop k-1 when hop k has type t (the
+	// group continues when they are equal).
+	var cost, next [types]int
 	var from [maxLoRHHops][types]int8
 	prev := ref
 	for k := range hops {
 		need := lorhSizeFor(&hops[k], prev, false)
 		prev = &hops[k]
 		for t := 0; t < types; t++ {
-			cost[k][t], from[k][t] = inf, -1
+			next[t] = inf
 			if lorhSizes[t] < need {
 				continue
 			}
 			if k == 0 {
-				cost[k][t] = lorhHeaderLen + lorhSizes[t]
+				next[t] = lorhHeaderLen + lorhSizes[t]
 				continue
 			}
 			for u := 0; u < types; u++ {
-				c0 := cost[k-1][u]
+				c0 := cost[u]
 				if c0 >= inf {
 					continue
 				}
 				if u != t {
 					c0 += lorhHeaderLen
 				}
-				if c0+lorhSizes[t] < cost[k][t] {
-					cost[k][t], from[k][t] = c0+lorhSizes[t], int8(u)
+				if c0+lorhSizes[t] < next[t] {
+					next[t], from[k][t] = c0+lorhSizes[t], int8(u)
 				}
 			}
 		}
+		cost = next
 	}
 	var typ [maxLoRHHops]int8
 	last := len(hops) - 1
 	best := 0
 	for t := 1; t < types; t++ {
-		if cost[last][t] < cost[last][best] {
+		if cost[t] < cost[best] {
 			best = t
 		}
 	}
@@ -285,7 +289,7 @@ func (c *compressor) writeSRHLoRH(ref *[16]byte, hops [][16]byte) error {
 	for k := last; k > 0; k-- {
 		typ[k-1] = from[k][typ[k]]
 	}
-	if err := c.room(cost[last][best] + lorhHeaderLen*(len(hops)/srhMaxPerLoRH)); err != nil {
+	if err := c.room(cost[best] + lorhHeaderLen*(len(hops)/srhMaxPerLoRH)); err != nil {
 		return err
 	}
 	for k := 0; k < len(hops); {

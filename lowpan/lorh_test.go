@@ -3,6 +3,7 @@ package lowpan
 import (
 	"bytes"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,7 +220,13 @@ func TestLoRHFragmented(t *testing.T) {
 // With the switch on, what the compressor writes and the decompressor
 // reads is still coded with no allocation.
 func TestLoRHAllocs(t *testing.T) {
-	c := lorhCases(t)[6] // tunnel, 6-hop SRH and RPI
+	cases := lorhCases(t)
+	for _, c := range []lorhCase{cases[0], cases[6]} { // own packet and tunnel, 6-hop SRH and RPI
+		t.Run(c.name, func(t *testing.T) { lorhAllocs(t, c) })
+	}
+}
+
+func lorhAllocs(t *testing.T, c lorhCase) {
 	z := Compressor{Contexts: c.table, LoRH: true}
 	frame, out := make([]byte, 256), make([]byte, 1500)
 	n, err := z.Compress(frame, c.pkt, extSrc, extDst)
@@ -249,5 +256,41 @@ func TestLoRHInspect(t *testing.T) {
 	}
 	if e.LoRH != 3 || e.Dispatch != "IPHC" || e.UncompressedOctets != len(c.pkt)-len(hello) {
 		t.Errorf("%+v", e)
+	}
+}
+
+// BenchmarkLoRH: a root's packet to a node 6 hops away (RPI and a 5-address
+// SRH; the root's own packet, and one from outside in a tunnel) coded with
+// RFC 6282 NHC and with RFC 8138, both ways; "octets" is the frame's
+// compressed headers and payload.
+func BenchmarkLoRH(b *testing.B) {
+	cases := lorhCases(b)
+	for _, c := range []lorhCase{cases[0], cases[6]} {
+		for _, on := range []bool{false, true} {
+			name := strings.Fields(c.name)[0] + "/RFC6282"
+			if on {
+				name = strings.Fields(c.name)[0] + "/RFC8138"
+			}
+			z := Compressor{Contexts: c.table, LoRH: on}
+			frame, out := make([]byte, 256), make([]byte, 1500)
+			n, err := z.Compress(frame, c.pkt, extSrc, extDst)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run("encode/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					z.Compress(frame, c.pkt, extSrc, extDst)
+				}
+				b.ReportMetric(float64(n), "octets")
+			})
+			b.Run("decode/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					Decompress(out, frame[:n], extSrc, extDst, c.table)
+				}
+				b.ReportMetric(float64(n), "octets")
+			})
+		}
 	}
 }
