@@ -23,6 +23,19 @@
 //     aligned, with all compressed headers in FRAG1; bounded reassembly
 //     keyed on source, destination, size and tag, with per-source fairness,
 //     a memory cap, a timeout (default 5 s, at most 60 s) and counters.
+//   - RFC 8138 (6LoRH) after the RFC 8025 page 1 dispatch (lorh.go):
+//     decoding of SRH-6LoRH (§5, all five address sizes, rebuilt against
+//     the root and then each previous address), RPI-6LoRH (§6, I and K
+//     forms) and IP-in-IP 6LoRH (§7, encapsulator elided or compressed
+//     against the root) into the IPv6, Hop-by-Hop RPI (type per RFC 9008
+//     §4.3) and RFC 6554 SRH headers they stand for, whatever the local
+//     switch says, bounded (16 6LoRHs, 64 hops; unknown elective types
+//     skipped, unknown critical ones refused); an explicit page 0 and a
+//     page 1 with no 6LoRH are accepted too. Encoding when
+//     Compressor.LoRH is on, of what a RPL root sends down — RPI, SRH with
+//     every segment left, IPv6-in-IPv6 — when the headers rebuild exactly;
+//     otherwise, and always with the switch off, RFC 6282 alone. The root's
+//     address and RPI type are in ContextTable.SetRPL.
 //   - RFC 7668 §3.2 and RFC 9159 §3.3.3: IIDs from 48-bit Bluetooth device
 //     addresses and the elision of the latest registered address (see
 //     Registrations); no 6LoWPAN fragmentation on those links.
@@ -30,10 +43,27 @@
 // The per-packet paths (Decompress, Compressor.Encode, Reassembler.Add)
 // do not allocate: they write into buffers the caller owns.
 //
+// Who else speaks RFC 8138 (checked in their sources): OpenWSN does
+// (openwsn-fw openstack/03a-IPHC/iphc.c iphc_sendFromForwarding and
+// iphc_retrieveIPv6Header, 03b-IPv6/forwarding.c
+// forwarding_send_internal_SourceRouting; its root side openwsn-sw
+// openLbr.py), and Wireshark dissects it (packet-6lowpan.c
+// dissect_6lowpan_6loRH, with the shortcomings listed in
+// lorh_tshark_test.go). RIOT does not: gnrc_sixlowpan.c _receive drops a
+// paging dispatch as unsupported (RIOT c8bd52f). Contiki-NG does not:
+// os/net/ipv6/sicslowpan.c with SICSLOWPAN_COMPRESSION_6LORH sends and
+// parses the page 1 dispatch but add_6lorh_hdr and digest_6lorh_hdr are
+// stubs ("6LoRH is not implemented yet"; contiki-ng issue #17 open).
+// OpenThread has no RPL and no 6LoRH (no such code in 34bb0e4). Hence the
+// switch is off by default and follows the DODAG's RFC 9035 T flag.
+//
 // Left out: LOWPAN_HC1 and HC2 (obsoleted by RFC 6282), RFC 7400 generic
-// header compression, RFC 8138 (6LoRH) and RFC 8931 selective fragment
-// recovery. The checksum of a UDP datagram inside a Routing header's path
-// is recomputed against the IPv6 destination as carried, not the final one.
+// header compression, RFC 8931 selective fragment recovery, 6LoRH on
+// Bluetooth LE links, and the forwarding side of RFC 8138 (a router
+// consuming its SRH-6LoRH entry: the decoder rebuilds the RFC 6554 form
+// instead). The checksum of a UDP datagram inside a Routing header's path
+// is recomputed against the IPv6 destination as carried, not the final
+// one, except under an SRH-6LoRH, whose final destination is known.
 //
 // Subpackages: ieee802154 (MAC frames and FCS) and pcapio (capture files
 // and ZEP).

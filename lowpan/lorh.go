@@ -33,9 +33,12 @@ import (
 //	6     IP-in-IP 6LoRH (elective, §7): Length 1..17, the outer Hop Limit,
 //	      then the encapsulator's address compressed against the root to
 //	      Length-1 octets (0: it is the root). The outer destination is not
-//	      carried: it is the first SRH-6LoRH address, or without one the
-//	      inner (IPHC) destination. The IPHC header that follows is the
-//	      inner one.
+//	      carried: it is the first SRH-6LoRH address; without one, the root
+//	      for a packet going up (RPI without O) and otherwise the inner
+//	      destination (see tunnelEnd). The outer Traffic Class is rebuilt
+//	      as the inner one and the Flow Label as 0. The IPHC header that
+//	      follows is the inner one; IIDs it elides come from the link-layer
+//	      addresses (the encoder never elides them).
 //
 // Order on the air is SRH-6LoRH(s), RPI-6LoRH, IP-in-IP 6LoRH (the order
 // of RFC 8138's example figures and of OpenWSN, openstack/03a-IPHC/iphc.c
