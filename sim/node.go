@@ -519,6 +519,7 @@ func (n *Node) Run(ctx context.Context) error {
 	close(n.ready)
 	if n.radio != nil {
 		defer n.radio.Close()
+		n.radio.flush() // StartMesh set the links after attaching
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -73,6 +73,24 @@ func (r *NodeRadio) watch(ctx context.Context) {
 	}
 }
 
+// flush drops the frames received so far and not yet read: those a node
+// heard while it was attached but not yet running — before the mesh's
+// links were set, under the medium's default link, so possibly from
+// nodes out of its range (a border router's first DIOs reached every
+// node of a random mesh that way, which then took it for its parent).
+func (r *NodeRadio) flush() {
+	for {
+		select {
+		case _, ok := <-r.rx:
+			if !ok {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
 // Transmit implements radio.Radio.
 func (r *NodeRadio) Transmit(ctx context.Context, psdu []byte, opts radio.TxOptions) (radio.TxResult, error) {
 	res, err := r.node.Transmit(ctx, psdu, medium.TxOptions{Channel: opts.Channel, DisableCSMA: opts.DisableCSMA,
