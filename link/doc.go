@@ -2,7 +2,10 @@
 // IPv6 over one IEEE 802.15.4 PAN through a radio.Radio (RFC 6282
 // compression with contexts, RFC 4944 fragmentation and bounded
 // reassembly, MAC headers with the router's EUI-64, duplicate filtering
-// of MAC retransmissions, a neighbour table of link quality); BLE carries
+// of MAC retransmissions, a neighbour table of link quality, and RFC 8138
+// compression of RPL headers behind a switch, LowpanConfig.LoRH and
+// SetLoRH, off by default and flipped at run time when the DODAG's RFC
+// 9035 T flag changes; received 6LoRH is decoded either way); BLE carries
 // IPv6 over one IPSP channel (RFC 7668, RFC 9159). A link delivers each
 // packet it receives to a callback and knows nothing of the forwarder.
 //
