@@ -122,6 +122,17 @@ func TestLoRHDecodeKnownAnswers(t *testing.T) {
 				inner(58, 63, "2001:db8:ffff::5", "2001:db8::d", payload)),
 		},
 		{
+			// The order and forms OpenWSN's root writes (openwsn-sw
+			// openLbr.py reassemble_lowpan): IP-in-IP 6LoRH first, then a
+			// first hop in 16 octets and the next in one.
+			name:  "OpenWSN order, tunnel then SRH",
+			table: lorhTable(t, lorhRoot, 0),
+			frame: cat(t, "f1", "a1 06 40", "80 04", a("2001:db8::a"), "81 00 0b 0c", "78 00 3a 3f", a("2001:db8:ffff::5"), a("2001:db8::d"), payload),
+			want: inner(43, 64, lorhRoot, "2001:db8::a",
+				mustHex(t, "29 01 03 03 ff 50 00 00 0b 0c 0d 00 00 00 00 00"),
+				inner(58, 63, "2001:db8:ffff::5", "2001:db8::d", payload)),
+		},
+		{
 			// A 6LR tunnels a packet up (RPI O=0): the encapsulator is
 			// carried whole (Length 17) and the tunnel ends at the root.
 			name:  "tunnel up from a 6LR",
