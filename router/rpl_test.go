@@ -296,15 +296,28 @@ func TestRPLRootDAOFlood(t *testing.T) {
 			a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xee, byte(i), byte(j)})
 			ts = append(ts, rplDAOTarget{target: a, parent: rplNodeGlobal})
 		}
-		if err := w.node.SendWait(ctx, rplPacket(t, rplNodeGlobal, brGlobal, rplDAO(t, uint8(i), ts...)), brMAC, link.SendOptions{}); err != nil {
-			t.Fatal(err)
+		// As a node does, send again what was not acknowledged: in
+		// virtual time the flood outruns the border router's receive
+		// queue, which drops (and does not acknowledge) what it cannot
+		// take.
+		pkt := rplPacket(t, rplNodeGlobal, brGlobal, rplDAO(t, uint8(i), ts...))
+		for try := 0; ; try++ {
+			err := w.node.SendWait(ctx, pkt, brMAC, link.SendOptions{})
+			if err == nil {
+				break
+			}
+			if try == 10 {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		st, _ := w.fwd.RPL()
 		if st.Root.DAO >= 21 {
-			if st.Targets != max || st.Root.DroppedFull != 80-(max-2) {
+			// A DAO sent twice (its acknowledgement lost) is refused twice.
+			if st.Targets != max || st.Root.DroppedFull < 80-(max-2) {
 				t.Fatalf("after the flood: %d targets, %d refused as full: %+v", st.Targets, st.Root.DroppedFull, st.Root)
 			}
 			break
