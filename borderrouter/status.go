@@ -126,7 +126,7 @@ type Route struct {
 	NextHop     string `json:"next_hop,omitempty"` // link-layer address; empty: unreachable (a 6LR or parent on the way is gone)
 	Via         string `json:"via,omitempty"`      // nd: the 6LR the address registered through; rpl: the DAO's parent (non-storing) or next hop (storing)
 	// Hops: 1 for a neighbour, +1 per router on the way; 0: unreachable,
-	// or (RPL storing mode) unknown beyond the next hop.
+	// or (RPL storing mode, a target behind the next hop) unknown.
 	Hops int `json:"hops"`
 	// Path (RPL non-storing): the source route, first hop to destination.
 	Path      []string `json:"path,omitempty"`
@@ -249,6 +249,11 @@ func (b *BorderRouter) Routes() []Route {
 				for _, a := range r.Path {
 					j.Path = append(j.Path, a.String())
 				}
+			} else if t, v := r.Target.Addr().As16(), r.Via.As16(); r.Target.Bits() == 128 && [8]byte(t[8:]) == [8]byte(v[8:]) {
+				// Storing mode: the root knows the next hop only; a target
+				// that is its own next hop (same interface identifier) is
+				// a neighbour.
+				j.Hops = 1
 			}
 		}
 		out = append(out, j)
