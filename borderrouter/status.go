@@ -151,7 +151,19 @@ type SimNode struct {
 	Sessions     int    `json:"sessions,omitempty"` // BLE: connections so far
 	// Protected: the node's registration in force was made with a
 	// Crypto-ID proof (RFC 8928 §6.1).
-	Protected bool `json:"protected"`
+	Protected bool    `json:"protected"`
+	RPL       *SimRPL `json:"rpl,omitempty"` // a RPL router's view of the DODAG
+}
+
+// SimRPL is a simulated RPL router's state in the DODAG.
+type SimRPL struct {
+	Joined       bool   `json:"joined"`
+	Rank         uint16 `json:"rank"`
+	Parent       string `json:"parent,omitempty"` // the preferred parent's address
+	DODAGVersion uint8  `json:"dodag_version"`
+	DAOAcked     bool   `json:"dao_acked"` // its latest DAO was acknowledged
+	Routes       int    `json:"routes"`    // storing mode: routes learnt from children
+	Leaves       int    `json:"leaves"`    // RPL-unaware leaves it announces (RFC 9010)
 }
 
 // Status reports the border router.
@@ -334,6 +346,12 @@ func (b *BorderRouter) SimNodes() []SimNode {
 		}
 		if st.Router.IsValid() {
 			j.Parent = st.RouterMAC.String()
+		}
+		if r, ok := n.RPL(); ok {
+			j.RPL = &SimRPL{Joined: r.Joined, Rank: r.Rank, DODAGVersion: r.Version, DAOAcked: r.DAOAcked, Routes: r.Routes, Leaves: r.RULs}
+			if r.Parent.IsValid() {
+				j.RPL.Parent = r.Parent.String()
+			}
 		}
 		out = append(out, j)
 	}

@@ -68,6 +68,18 @@ func TestEndToEndLineRPL(t *testing.T) {
 					t.Errorf("n6's route (storing: the next hop n1 only): %+v", r)
 				}
 			}
+			// The simulated routers' view: joined, OF0 rank 256 per hop
+			// below the root's 256.
+			var sims []borderrouter.SimNode
+			if err := d.get(t, "/api/v1/sim/nodes", &sims); err != nil {
+				t.Fatal(err)
+			}
+			for _, sn := range sims {
+				i := slices.Index(names, sn.Name)
+				if sn.RPL == nil || !sn.RPL.Joined || sn.RPL.Rank != uint16(256*(i+2)) || sn.RPL.Parent == "" || sn.RPL.DODAGVersion != 240 {
+					t.Errorf("%s's RPL state: %+v", sn.Name, sn.RPL)
+				}
+			}
 			// The LAN reaches the far end: six hops in the mesh, each RPL
 			// router decrementing the hop limit of the reply, Linux once.
 			if out := ping(t, n.lan, nodeAddr(5), 56); !strings.Contains(out, "ttl=58") {
