@@ -95,12 +95,19 @@ type RPLReference struct {
 	// value used when this is 0). The compressor compresses only an RPI of
 	// this type, so that decompression gives back the same octets.
 	RPIType uint8
+	// Storing is set when the DODAG runs in a Storing mode (MOP 2 or 3,
+	// RFC 6550 §6.3.1). RFC 8138 §7 lets a tunnel going down elide its
+	// outer destination when it is the inner one only in Storing mode;
+	// unset, the compressor carries it as an SRH-6LoRH entry, which is
+	// valid in both modes. The decompressor reads either form.
+	Storing bool
 }
 
 type rplReference struct {
 	root    [16]byte
 	hasRoot bool
 	rpiType uint8
+	storing bool
 }
 
 // RPI option types (RFC 6553 §6; RFC 9008 §4.2 renumbered it).
@@ -126,6 +133,7 @@ func (t *ContextTable) SetRPL(r RPLReference) error {
 	default:
 		return fmt.Errorf("lowpan: RPI option type 0x%02x: want 0x63 or 0x23", r.RPIType)
 	}
+	e.storing = r.Storing
 	t.mu.Lock()
 	t.rpl = e
 	t.mu.Unlock()
@@ -140,6 +148,7 @@ func (t *ContextTable) RPL() RPLReference {
 		out.Root = netip.AddrFrom16(r.root)
 	}
 	out.RPIType = r.rpiType
+	out.Storing = r.storing
 	return out
 }
 

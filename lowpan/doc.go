@@ -24,18 +24,29 @@
 //     keyed on source, destination, size and tag, with per-source fairness,
 //     a memory cap, a timeout (default 5 s, at most 60 s) and counters.
 //   - RFC 8138 (6LoRH) after the RFC 8025 page 1 dispatch (lorh.go):
-//     decoding of SRH-6LoRH (§5, all five address sizes, rebuilt against
-//     the root and then each previous address), RPI-6LoRH (§6, I and K
-//     forms) and IP-in-IP 6LoRH (§7, encapsulator elided or compressed
-//     against the root) into the IPv6, Hop-by-Hop RPI (type per RFC 9008
-//     §4.3) and RFC 6554 SRH headers they stand for, whatever the local
-//     switch says, bounded (16 6LoRHs, 64 hops; unknown elective types
-//     skipped, unknown critical ones refused); an explicit page 0 and a
-//     page 1 with no 6LoRH are accepted too. Encoding when
-//     Compressor.LoRH is on, of what a RPL root sends down — RPI, SRH with
-//     every segment left, IPv6-in-IPv6 — when the headers rebuild exactly;
-//     otherwise, and always with the switch off, RFC 6282 alone. The root's
-//     address and RPI type are in ContextTable.SetRPL.
+//     decoding of SRH-6LoRH (§5, all five address sizes, each coalesced
+//     with its §5.4 compression reference: the first with the packet's
+//     source — the IPHC source, or in a tunnel the encapsulator — each
+//     next with the one before), RPI-6LoRH (§6, I and K forms) and IP-in-IP
+//     6LoRH (§7, encapsulator elided or compressed against the root) into
+//     the IPv6, Hop-by-Hop RPI (type per RFC 9008 §4.3) and RFC 6554 SRH
+//     headers they stand for, whatever the local switch says, bounded (16
+//     6LoRHs, 64 hops; unknown elective types skipped, unknown critical
+//     ones refused). The final destination is the IPHC one (§3.2.1); in a
+//     tunnel the SRH-6LoRH entries end where the tunnel does (§5.2.2, RFC
+//     9008 Figure 2); with no SRH-6LoRH the outer destination is the
+//     implicit value of §7 (the root going up, the inner destination going
+//     down). In the §3.2.2 order (SRH, RPI, IP-in-IP last); a critical
+//     6LoRH after the IP-in-IP one belongs to the inner header, which is
+//     not rebuilt, and is refused. An explicit page 0 and a page 1 with no
+//     6LoRH are accepted too. Encoding when Compressor.LoRH is on, of what
+//     a RPL root sends down — RPI, SRH with every segment left,
+//     IPv6-in-IPv6 (ending at the final destination or at a RUL's 6LR) —
+//     when the headers rebuild exactly; otherwise, and always with the
+//     switch off, RFC 6282 alone. The root's address, RPI type and mode
+//     (§7 elides a downward tunnel's destination in Storing mode only)
+//     are in ContextTable.SetRPL. Known answers from RFC 8138 Figures
+//     10–13, 19–25 and RFC 9008 Figure 2 are in lorh_rfc_test.go.
 //   - RFC 7668 §3.2 and RFC 9159 §3.3.3: IIDs from 48-bit Bluetooth device
 //     addresses and the elision of the latest registered address (see
 //     Registrations); no 6LoWPAN fragmentation on those links.

@@ -13,7 +13,7 @@ import (
 //
 //	11110001 | 6LoRH | 6LoRH | ... | LOWPAN_IPHC | NHC ... | payload
 //
-// Each 6LoRH starts with two octets (RFC 8138 §4):
+// Each 6LoRH starts with two octets (RFC 8138 §4; 10xxxxxx, §3.1):
 //
 //	Elective (§4.1):  |1|0|1| Length  |  6LoRH Type   | Length octets
 //	Critical (§4.2):  |1|0|0|   TSE   |  6LoRH Type   | ...
@@ -21,28 +21,45 @@ import (
 // A node that does not know an elective type skips it; an unknown critical
 // type makes the packet undecodable. The types this package knows:
 //
-//	0..4  SRH-6LoRH (critical, §5): TSE+1 addresses of 2^type octets each
-//	      (1, 2, 4, 8, 16), each rebuilt from a compression reference: the
-//	      first from the encapsulator (the root, §4.3), each next from the
-//	      one before it. The first address is the node the packet is being
-//	      sent to; the final destination is not listed: it is the IPHC
-//	      header's destination, reached when the list is used up.
+//	0..4  SRH-6LoRH (critical, §5.1): TSE+1 addresses of 2^type octets
+//	      each (1, 2, 4, 8, 16), each coalesced (§4.3.1) with a
+//	      compression reference (§5.4): the first with the packet's source
+//	      (the IPHC source without a tunnel, else the encapsulator, which
+//	      is the root when elided), each next with the one before it
+//	      uncompressed. The entries are the hops still ahead, the first
+//	      being where the packet goes now (§5.2.2; §7: the outer
+//	      destination of a tunnel is this first entry).
 //	5     RPI-6LoRH (critical, §6.3): TSE is |O|R|F|I|K|; I=1 elides a
 //	      RPLInstanceID of 0 (§6.1), K=1 carries only the high octet of
 //	      the SenderRank (§6.2), the low one being zero.
 //	6     IP-in-IP 6LoRH (elective, §7): Length 1..17, the outer Hop Limit,
 //	      then the encapsulator's address compressed against the root to
-//	      Length-1 octets (0: it is the root). The outer destination is not
-//	      carried: it is the first SRH-6LoRH address; without one, the root
-//	      for a packet going up (RPI without O) and otherwise the inner
-//	      destination (see tunnelEnd). The outer Traffic Class is rebuilt
-//	      as the inner one and the Flow Label as 0. The IPHC header that
-//	      follows is the inner one; IIDs it elides come from the link-layer
-//	      addresses (the encoder never elides them).
+//	      Length-1 octets (Length 1: elided, it is the root). The outer
+//	      Traffic Class is rebuilt as the inner one and the Flow Label as 0.
+//	      The IPHC header that follows is the inner one; IIDs it elides
+//	      come from the link-layer addresses (the encoder never elides
+//	      them).
 //
-// Order on the air is SRH-6LoRH(s), RPI-6LoRH, IP-in-IP 6LoRH (the order
-// of RFC 8138's example figures and of OpenWSN, openstack/03a-IPHC/iphc.c
-// iphc_sendFromForwarding); the decoder takes them in any order.
+// The final destination is always the IPHC header's (§3.2.1, §5.2.2).
+// Where the SRH-6LoRH entries end depends on the tunnel (§5.2.2): without
+// one, the last entry is the last router before the final destination
+// (its RPL parent or 6LR) or the final destination itself, and the route
+// the packet's own RFC 6554 header gives ends at the IPHC destination;
+// inside one, the last entry is where the tunnel ends (the final
+// destination, or the 6LR of a RUL, RFC 9008 Figure 2), the router that
+// removes the whole chain. A tunnel with no SRH-6LoRH ends at the implicit
+// destination of §7 (see tunnelEnd).
+//
+// Order on the air (§3.2.2): SRH-6LoRH(s), then RPI-6LoRH, then the
+// IP-in-IP 6LoRH last, then IPHC (RFC 8138 Figures 19 and 20, RFC 9008
+// Figure 2; OpenWSN writes the same: openwsn-fw 03a-IPHC/iphc.c
+// iphc_sendFromForwarding prepends IP-in-IP, RPI and RH3 in that order,
+// openvisualizer openlbr.py reassemble_lowpan appends RH3, RPI, IP-in-IP).
+// A 6LoRH after the IP-in-IP 6LoRH belongs to the inner header's chain
+// (§3.2.2); this decoder does not rebuild inner chains and refuses a
+// critical one there rather than misplace it (the pre-RFC order of an old
+// openwsn-sw root, IP-in-IP first, is therefore refused). The SRH and RPI
+// 6LoRHs before it are taken in either order.
 const (
 	DispatchPage0    = 0xf0 // RFC 8025 §3: switch to page 0 (the RFC 4944/6282 dispatches)
 	DispatchPage1    = 0xf1 // RFC 8025 §3, RFC 8138 §4: page 1, where the 6LoRHs live
@@ -146,6 +163,11 @@ func parseLoRH(in []byte, i int, h *lorhHeaders) (int, error) {
 			}
 			i += lorhHeaderLen + n
 			continue
+		}
+		if h.hasTunnel {
+			// RFC 8138 §3.2.2: the 6LoRHs after the IP-in-IP 6LoRH go
+			// after the inner IPv6 header, which is not rebuilt here.
+			return i, fmt.Errorf("critical 6LoRH type %d after the IP-in-IP 6LoRH (RFC 8138 §3.2.2: it belongs to the inner header): %w", typ, ErrUnsupported)
 		}
 		tse := int(b0 & lorhLenMask)
 		switch {
@@ -278,9 +300,10 @@ func (d *decompressor) lorh() error {
 	iphcHdr := ip6.Header(d.out[reserve : reserve+ip6.HeaderLen])
 	final := [16]byte(iphcHdr.DstBytes())
 
-	// The SRH-6LoRH addresses: the first against the encapsulator (the
-	// root) or, without a tunnel, against the packet's source (the root
-	// that sent it, RFC 8138 §4.3); each next against the one before.
+	// The SRH-6LoRH addresses (RFC 8138 §5.4): the first against the
+	// source of the packet, the encapsulator inside a tunnel (the root
+	// when elided) and otherwise the IPHC source; each next against the
+	// one before it once expanded.
 	var hops [maxLoRHHops + 1][16]byte // + the final destination
 	prev := encap
 	if !h.hasTunnel {
@@ -291,13 +314,16 @@ func (d *decompressor) lorh() error {
 		expandLoRHAddr(&hops[k], &prev, d.in[hp.off:int(hp.off)+int(hp.size)])
 		prev = hops[k]
 	}
-	// RFC 6554 form: the carrier's destination is the first hop; the
-	// Addresses are the other hops and then the final destination (not
-	// listed twice when the sender did list it).
+	// RFC 6554 form: the carrier's destination is the first hop and the
+	// Addresses the other hops. In a tunnel they end where the tunnel
+	// does, at the last entry (RFC 8138 §5.2.2: that router removes the
+	// whole chain; RFC 9008 Figure 2). Without one the packet's own
+	// route ends at its final destination, the IPHC one (§5.2.2), added
+	// after the last entry unless the sender listed it.
 	var segs [][16]byte
 	if h.nHops > 0 {
 		segs = hops[1:h.nHops]
-		if hops[h.nHops-1] != final {
+		if !h.hasTunnel && hops[h.nHops-1] != final {
 			hops[h.nHops] = final
 			segs = hops[1 : h.nHops+1]
 		}
@@ -356,12 +382,12 @@ func (d *decompressor) lorh() error {
 }
 
 // tunnelEnd is the outer destination of an IP-in-IP 6LoRH that no
-// SRH-6LoRH follows, which RFC 8138 §7 does not carry: going up (an RPI
-// without the O flag) the tunnel ends at the root, which decapsulates
-// what a 6LR encapsulated (RFC 9008 §7, §8: the RUL and external cases;
-// OpenWSN's root, openLbr.py lowpan_to_ipv6, takes it so); otherwise it
-// ends at the inner destination (OpenWSN, iphc.c iphc_retrieveIPv6Header:
-// "the first address in RH3 6LoRH OR dest address in IPHC").
+// SRH-6LoRH follows, the implicit value of RFC 8138 §7: going up (an RPI
+// without the O flag, RFC 6550 §11.2) the root; going down, in Storing
+// mode, the IPHC (inner) destination. In Non-Storing mode §7 gives no
+// implicit value going down, so a sender there carries the outer
+// destination as an SRH-6LoRH entry (this package's encoder always does
+// going down); a packet without it is read with the Storing-mode rule.
 func tunnelEnd(hasRPI bool, rpiFlags uint8, ref *rplReference, inner *[16]byte) [16]byte {
 	if hasRPI && rpiFlags&rpiFlagO == 0 && ref.hasRoot {
 		return ref.root

@@ -111,25 +111,28 @@ func TestLoRHDecodeKnownAnswers(t *testing.T) {
 		},
 		{
 			// The same route for a packet from outside, tunnelled by the
-			// root (encapsulator elided: it is the root), outer hop limit
-			// 64; the inner header is the IPHC one.
+			// root all the way (encapsulator elided: it is the root), outer
+			// hop limit 64; the inner header is the IPHC one. Inside a
+			// tunnel the entries run to the tunnel's end, here the final
+			// destination (RFC 8138 §5.2.2).
 			name:  "tunnel from the root with SRH and RPI",
 			table: lorhTable(t, lorhRoot, 0),
-			frame: cat(t, "f1", "82 00 0a 0b 0c", "93 05 01", "a1 06 40", "78 00 3a 3f", a("2001:db8:ffff::5"), a("2001:db8::d"), payload),
+			frame: cat(t, "f1", "83 00 0a 0b 0c 0d", "93 05 01", "a1 06 40", "78 00 3a 3f", a("2001:db8:ffff::5"), a("2001:db8::d"), payload),
 			want: inner(0, 64, lorhRoot, "2001:db8::a",
 				mustHex(t, "2b 00 63 04 80 00 01 00"),
 				mustHex(t, "29 01 03 03 ff 50 00 00 0b 0c 0d 00 00 00 00 00"),
 				inner(58, 63, "2001:db8:ffff::5", "2001:db8::d", payload)),
 		},
 		{
-			// The order and forms OpenWSN's root writes (openwsn-sw
-			// openLbr.py reassemble_lowpan): IP-in-IP 6LoRH first, then a
-			// first hop in 16 octets and the next in one.
-			name:  "OpenWSN order, tunnel then SRH",
+			// The tunnel ends at the last entry, not at the inner
+			// destination: ::c is the 6LR of the RUL ::d (RFC 8138
+			// §5.2.2, RFC 9008 §4.3).
+			name:  "tunnel from the root ending at a 6LR",
 			table: lorhTable(t, lorhRoot, 0),
-			frame: cat(t, "f1", "a1 06 40", "80 04", a("2001:db8::a"), "81 00 0b 0c", "78 00 3a 3f", a("2001:db8:ffff::5"), a("2001:db8::d"), payload),
-			want: inner(43, 64, lorhRoot, "2001:db8::a",
-				mustHex(t, "29 01 03 03 ff 50 00 00 0b 0c 0d 00 00 00 00 00"),
+			frame: cat(t, "f1", "82 00 0a 0b 0c", "93 05 01", "a1 06 40", "78 00 3a 3f", a("2001:db8:ffff::5"), a("2001:db8::d"), payload),
+			want: inner(0, 64, lorhRoot, "2001:db8::a",
+				mustHex(t, "2b 00 63 04 80 00 01 00"),
+				mustHex(t, "29 01 03 02 ff 60 00 00 0b 0c 00 00 00 00 00 00"),
 				inner(58, 63, "2001:db8:ffff::5", "2001:db8::d", payload)),
 		},
 		{
@@ -180,6 +183,12 @@ func TestLoRHDecodeKnownAnswers(t *testing.T) {
 		},
 		{name: "unknown critical", frame: cat(t, "f1", "80 07", "7a 33 3a", payload), wantErr: ErrUnsupported},
 		{name: "two RPIs", frame: cat(t, "f1", "83 05 02", "83 05 02", "7a 33 3a", payload), wantErr: ErrReserved},
+		// RFC 8138 §3.2.2: a 6LoRH after the IP-in-IP 6LoRH belongs to
+		// the inner header, which is not rebuilt. This is the pre-RFC
+		// order an old openwsn-sw root wrote (openLbr.py reassemble_lowpan
+		// at 002bdf52: IP-in-IP 6LoRH, then the RH3 6LoRHs).
+		{name: "SRH-6LoRH after IP-in-IP", table: lorhTable(t, lorhRoot, 0), frame: cat(t, "f1", "a1 06 40", "80 04", a("2001:db8::a"), "81 00 0b 0c", "78 00 3a 3f", a("2001:db8:ffff::5"), a("2001:db8::d"), payload), wantErr: ErrUnsupported},
+		{name: "RPI-6LoRH after IP-in-IP", table: lorhTable(t, lorhRoot, 0), frame: cat(t, "f1", "a1 06 40", "93 05 01", "7a 33 3a", payload), wantErr: ErrUnsupported},
 		{name: "two tunnels", table: lorhTable(t, lorhRoot, 0), frame: cat(t, "f1", "a1 06 40", "a1 06 40", "7a 33 3a", payload), wantErr: ErrReserved},
 		{name: "elided encapsulator, no root", frame: cat(t, "f1", "a1 06 40", "7a 33 3a", payload), wantErr: ErrUnknownContext},
 		{name: "IP-in-IP Length 4", frame: cat(t, "f1", "a4 06 40 00 00 02", "7a 33 3a", payload), wantErr: ErrBadLength},

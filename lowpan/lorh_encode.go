@@ -35,8 +35,8 @@ func (c *compressor) lorh() (consumed int, ok bool, err error) {
 	}
 
 	// The route, expanded: route[k+1] is RFC 6554's Addresses[k+1] and
-	// route[0] the header's destination, so that route[:nSegs] are the
-	// hops an SRH-6LoRH lists and route[nSegs] the final destination.
+	// route[0] the header's destination, so that route[nSegs] is where
+	// the route ends.
 	var route [maxLoRHHops + 1][16]byte
 	segs := route[1:]
 	nSegs := 0
@@ -77,7 +77,10 @@ func (c *compressor) lorh() (consumed int, ok bool, err error) {
 	}
 
 	// What the IPHC header will say and what the decompressor will derive
-	// from it must give back this packet's outer header.
+	// from it must give back this packet's outer header. route[0] is where
+	// the packet goes now and route[nSegs] where its outer route ends.
+	route[0] = [16]byte(h0.DstBytes())
+	var hops [][16]byte // the SRH-6LoRH entries
 	var iphcDst [16]byte
 	if tunnel {
 		inner := ip6.Header(pkt[p : p+ip6.HeaderLen])
@@ -87,40 +90,41 @@ func (c *compressor) lorh() (consumed int, ok bool, err error) {
 		if h0.FlowLabel() != 0 || h0.TrafficClass() != inner.TrafficClass() {
 			return 0, false, nil
 		}
-		if nSegs > 0 {
-			if segs[nSegs-1] != iphcDst {
-				// A tunnel that ends before the inner destination (at the
-				// 6LR of a RUL): the SRH-6LoRH's final destination is
-				// the inner one, so it cannot say so.
+		// RFC 8138 §5.2.2: inside a tunnel the entries run to where the
+		// tunnel ends, the final destination or the 6LR of a RUL (RFC
+		// 9008 Figure 2), which the IPHC destination does not say.
+		hops = route[:nSegs+1]
+		if nSegs == 0 && rpi != nil && rpi[4]&rpiFlagO == 0 {
+			// Going up, §7 elides the outer destination when it is the
+			// root; an SRH-6LoRH entry would route the packet strictly
+			// (§5.6) to a node that is not its parent, so a tunnel up to
+			// anything else stays RFC 6282.
+			if te := tunnelEnd(true, rpi[4], &c.rpl, &iphcDst); te != route[0] {
 				return 0, false, nil
 			}
-		} else {
-			var flags uint8
-			if rpi != nil {
-				flags = rpi[4]
-			}
-			if te := tunnelEnd(rpi != nil, flags, &c.rpl, &iphcDst); te != [16]byte(h0.DstBytes()) {
-				return 0, false, nil
-			}
+			hops = nil
+		}
+		if nSegs == 0 && c.rpl.storing && route[0] == iphcDst && (rpi == nil || rpi[4]&rpiFlagO != 0) {
+			// Going down in Storing mode the implicit outer destination
+			// is the IPHC one (§7; RFC 8138 Figure 19). In Non-Storing
+			// mode §7 gives none, so there it is carried.
+			hops = nil
 		}
 	} else {
-		iphcDst = [16]byte(h0.DstBytes())
-		if nSegs > 0 {
-			iphcDst = segs[nSegs-1]
-		}
-	}
-
-	// The hops the SRH-6LoRH lists: where the packet goes now, then the
-	// route without its final destination (the IPHC destination).
-	route[0] = [16]byte(h0.DstBytes())
-	hops := route[:nSegs]
-	if nSegs > 0 {
-		if route[nSegs-1] == route[nSegs] {
+		// The packet's own route ends at its final destination, which the
+		// IPHC header carries (§5.2.2): the entries stop before it.
+		iphcDst = route[nSegs]
+		hops = route[:nSegs]
+		if nSegs > 0 && route[nSegs-1] == route[nSegs] {
 			// The final destination twice in a row (RFC 6554 §4.1 forbids
 			// an address twice): the decompressor would take the listed
 			// one for the final destination and drop one.
 			return 0, false, nil
 		}
+	}
+	if len(hops) > maxLoRHHops {
+		// More than the decompressor takes (see maxLoRHHops).
+		return 0, false, nil
 	}
 	src := [16]byte(h0.SrcBytes())
 

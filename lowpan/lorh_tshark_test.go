@@ -89,10 +89,15 @@ func TestLoRHTshark(t *testing.T) {
 		if (nRPI == 1) != w.hasRPI || (nTunnel == 1) != w.tunnel || nRPI > 1 || nTunnel > 1 {
 			errorf("6LoRH types %v; want RPI %t, IP-in-IP %t", types, w.hasRPI, w.tunnel)
 		}
-		// The SRH-6LoRH hops: where the packet goes, then the route without
-		// its final destination.
+		// The SRH-6LoRH hops (RFC 8138 §5.2.2, §7): in a tunnel, the whole
+		// outer route, unless it goes up to the root alone; otherwise
+		// where the packet goes, then the route without its final
+		// destination (the IPHC one).
 		var hops [][16]byte
-		if len(w.segs) > 0 {
+		switch {
+		case w.tunnel && (len(w.segs) > 0 || !w.hasRPI || w.flags&0x80 != 0):
+			hops = append([][16]byte{w.dst}, w.segs...)
+		case len(w.segs) > 0:
 			hops = append([][16]byte{w.dst}, w.segs[:len(w.segs)-1]...)
 		}
 		listed := 0
