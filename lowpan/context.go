@@ -85,9 +85,10 @@ type RPLReference struct {
 	// Root is the DODAG root's address. RFC 8138 §7: an IP-in-IP 6LoRH
 	// whose encapsulator is the root elides its address, and a shorter one
 	// is compressed against it; the first address of an SRH-6LoRH is
-	// compressed against the encapsulator (RFC 8138 §4.3, §5). Unset: the
-	// compressor never elides the encapsulator and the decompressor refuses
-	// an elided or partial one (ErrUnknownContext).
+	// compressed against the packet's source, in a tunnel the encapsulator
+	// (RFC 8138 §5.4); a tunnel going up ends here implicitly (§7). Unset:
+	// the compressor never elides the encapsulator and the decompressor
+	// refuses an elided or partial one (ErrUnknownContext).
 	Root netip.Addr
 	// RPIType is the Hop-by-Hop option type an RPI-6LoRH decompresses to:
 	// RFC 9008 §4.3 makes it the type active in the instance, 0x23 when the

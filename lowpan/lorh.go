@@ -357,7 +357,10 @@ func (d *decompressor) lorh() error {
 		if h.nHops > 0 {
 			copy(outer.DstBytes(), hops[0][:])
 		} else {
-			td := tunnelEnd(h.hasRPI, h.rpiFlags, &ref, &final)
+			td, ok := tunnelEnd(h.hasRPI, h.rpiFlags, &ref, &final)
+			if !ok {
+				return fmt.Errorf("IP-in-IP 6LoRH going up ends at the RPL root (RFC 8138 §7), not known: %w", ErrUnknownContext)
+			}
 			copy(outer.DstBytes(), td[:])
 		}
 		d.writeRPLExt(outer, &h, &srh, segs, ip6.ProtoIPv6)
@@ -383,16 +386,17 @@ func (d *decompressor) lorh() error {
 
 // tunnelEnd is the outer destination of an IP-in-IP 6LoRH that no
 // SRH-6LoRH follows, the implicit value of RFC 8138 §7: going up (an RPI
-// without the O flag, RFC 6550 §11.2) the root; going down, in Storing
-// mode, the IPHC (inner) destination. In Non-Storing mode §7 gives no
-// implicit value going down, so a sender there carries the outer
-// destination as an SRH-6LoRH entry (this package's encoder always does
-// going down); a packet without it is read with the Storing-mode rule.
-func tunnelEnd(hasRPI bool, rpiFlags uint8, ref *rplReference, inner *[16]byte) [16]byte {
-	if hasRPI && rpiFlags&rpiFlagO == 0 && ref.hasRoot {
-		return ref.root
+// without the O flag, RFC 6550 §11.2) the root, ok false when it is not
+// known; going down, in Storing mode, the IPHC (inner) destination. In
+// Non-Storing mode §7 gives no implicit value going down, so a sender
+// there carries the outer destination as an SRH-6LoRH entry (this
+// package's encoder does unless RPLReference.Storing); a packet without
+// it is read with the Storing-mode rule, as is one without an RPI.
+func tunnelEnd(hasRPI bool, rpiFlags uint8, ref *rplReference, inner *[16]byte) ([16]byte, bool) {
+	if hasRPI && rpiFlags&rpiFlagO == 0 {
+		return ref.root, ref.hasRoot
 	}
-	return *inner
+	return *inner, true
 }
 
 // relocate moves the recorded offsets of headers that were decoded at

@@ -190,6 +190,9 @@ func TestLoRHDecodeKnownAnswers(t *testing.T) {
 		{name: "SRH-6LoRH after IP-in-IP", table: lorhTable(t, lorhRoot, 0), frame: cat(t, "f1", "a1 06 40", "80 04", a("2001:db8::a"), "81 00 0b 0c", "78 00 3a 3f", a("2001:db8:ffff::5"), a("2001:db8::d"), payload), wantErr: ErrUnsupported},
 		{name: "RPI-6LoRH after IP-in-IP", table: lorhTable(t, lorhRoot, 0), frame: cat(t, "f1", "a1 06 40", "93 05 01", "7a 33 3a", payload), wantErr: ErrUnsupported},
 		{name: "two tunnels", table: lorhTable(t, lorhRoot, 0), frame: cat(t, "f1", "a1 06 40", "a1 06 40", "7a 33 3a", payload), wantErr: ErrReserved},
+		// RFC 8138 §7: a tunnel going up with no SRH-6LoRH ends at the
+		// root, which must then be known.
+		{name: "tunnel up, root unknown", table: lorhTable(t, "", 0), frame: cat(t, "f1", "81 05 1e 03", "b1 06 40", a("2001:db8::2"), "78 00 3a 40", a("2001:db8::77"), a("2001:db8:ffff::9"), payload), wantErr: ErrUnknownContext},
 		{name: "elided encapsulator, no root", frame: cat(t, "f1", "a1 06 40", "7a 33 3a", payload), wantErr: ErrUnknownContext},
 		{name: "IP-in-IP Length 4", frame: cat(t, "f1", "a4 06 40 00 00 02", "7a 33 3a", payload), wantErr: ErrBadLength},
 		{name: "truncated SRH-6LoRH", frame: cat(t, "f1", "82 01 0a 0b"), wantErr: ErrTruncated},

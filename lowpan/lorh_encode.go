@@ -99,7 +99,7 @@ func (c *compressor) lorh() (consumed int, ok bool, err error) {
 			// root; an SRH-6LoRH entry would route the packet strictly
 			// (§5.6) to a node that is not its parent, so a tunnel up to
 			// anything else stays RFC 6282.
-			if te := tunnelEnd(true, rpi[4], &c.rpl, &iphcDst); te != route[0] {
+			if te, ok := tunnelEnd(true, rpi[4], &c.rpl, &iphcDst); !ok || te != route[0] {
 				return 0, false, nil
 			}
 			hops = nil
