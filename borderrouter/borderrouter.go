@@ -303,7 +303,7 @@ func (b *BorderRouter) bringUp(ctx context.Context) error {
 	b.metrics = metrics.New(b.version)
 	b.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: b.tun, Links: []link.Runnable{b.link}, ND: b.nd,
 		Source: b.global, Contexts: b.contexts, TxLatency: b.metrics.TxLatency, Control: cfg.ND.controlConfig(),
-		AllowUnregisteredSources: cfg.Forward.AllowUnregisteredSources, RPL: cfg.RPL.forwarderRPL(), Logger: log.With("component", "forwarder")})
+		AllowUnregisteredSources: cfg.Forward.AllowUnregisteredSources, RPL: cfg.rplConfig(), Logger: log.With("component", "forwarder")})
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,15 @@
 package borderrouter
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/lowpanbr/lowpanbr/lowpan"
+	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/rpl"
 )
@@ -61,6 +66,9 @@ type RPLConfig struct {
 	MaxTargets int
 	// InsertHeaders: router.RPLConfig.Insert (for Contiki-NG nodes).
 	InsertHeaders bool
+	// External are prefixes outside the mesh prefix that DAO targets may
+	// announce (networks behind RPL routers); none by default.
+	External []netip.Prefix
 	// LoRH turns on RFC 8138 compression: the DODAG Configuration option's
 	// T flag (RFC 9035) and 6LoRHs in what the border router sends.
 	LoRH bool
@@ -93,6 +101,7 @@ func (c RPLConfig) forwarderRPL() *router.RPLConfig {
 		rc.RPIType = rpl.OptionTypeRPI6553
 	}
 	rc.Insert = c.InsertHeaders
+	rc.Root.External = c.External
 	rc.Root.Compression8138 = c.LoRH
 	rc.Root.RPI0x23 = rc.RPIType != rpl.OptionTypeRPI6553
 	return rc
@@ -109,7 +118,7 @@ func (c RPLConfig) lowpanRPL(root netip.Addr) (lowpan.RPLReference, bool) {
 	if rc.RPIType == rpl.OptionTypeRPI6553 {
 		t = rpl.OptionTypeRPI6553
 	}
-	return lowpan.RPLReference{Root: root, RPIType: t}, true
+	return lowpan.RPLReference{Root: root, RPIType: t, Storing: rc.Root.MOP == rpl.MOPStoring}, true
 }
 
 // rplKeys are the rpl section's keys.
@@ -130,8 +139,8 @@ func rplKeys() []key {
 		newKey("rpl.objective_function", "", "", "objective function advertised (OCP): of0 (RFC 6552, as RIOT) or mrhof (RFC 6719 with ETX)",
 			enumValue[string]{at: func(c *Config) *string { return &c.RPL.ObjectiveFunction },
 				values: []string{OF0, MRHOF}, names: []string{"of0", "mrhof"}}),
-		u16("rpl.min_hop_rank_increase", "MinHopRankIncrease (RFC 6550 §6.7.6); 0: 256",
-			func(c *Config) *uint16 { return &c.RPL.MinHopRankIncrease }, 0, 0xffff, "0..65535"),
+		u16("rpl.min_hop_rank_increase", "MinHopRankIncrease (RFC 6550 §6.7.6), the root's rank: 0 (256) or 1..4096 (more leaves too few ranks below INFINITE_RANK)",
+			func(c *Config) *uint16 { return &c.RPL.MinHopRankIncrease }, 0, 4096, "0..4096"),
 		u16("rpl.max_rank_increase", "MaxRankIncrease (RFC 6550 §6.7.6); 0: 7 × min_hop_rank_increase",
 			func(c *Config) *uint16 { return &c.RPL.MaxRankIncrease }, 0, 0xffff, "0..65535"),
 		u8("rpl.dio_interval_min", "Imin of the DIO trickle timer as log2 of milliseconds (RFC 6550 §6.7.6); 0: 3 (8 ms)",
@@ -161,6 +170,18 @@ func rplKeys() []key {
 				}
 				return nil
 			}}),
+		newKey("rpl.external_prefixes", "", "",
+			"prefixes outside the mesh prefix that DAOs may announce as targets (networks behind RPL routers); []: none — a DAO for any other prefix is refused, so that no node can pull the mesh's traffic to the LAN or the Internet down to itself",
+			listValue[netip.Prefix]{at: func(c *Config) *[]netip.Prefix { return &c.RPL.External },
+				parse: func(s string) (netip.Prefix, *FieldError) {
+					p, err := netip.ParsePrefix(strings.TrimSpace(s))
+					if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Bits() < 8 {
+						return netip.Prefix{}, &FieldError{Value: strconv.Quote(s), Reason: "want an IPv6 prefix of /8 or longer, such as fd00:2::/64"}
+					}
+					return p.Masked(), nil
+				},
+				format: func(p netip.Prefix) string { return p.String() },
+			}),
 		newKey("rpl.max_targets", "", "", "most DAO targets the root keeps (new ones are refused when full, live ones never evicted); 0: 16384",
 			anyInt(func(c *Config) *int { return &c.RPL.MaxTargets }, func(_ *Config, n int64) *FieldError {
 				if n < 0 || n > 1<<20 {
@@ -176,4 +197,23 @@ func rplKeys() []key {
 func init() {
 	i := slices.IndexFunc(keyTable, func(k key) bool { return k.Name == "upstream.interface" })
 	keyTable = slices.Insert(keyTable, i, rplKeys()...)
+}
+
+// rplConfig is the forwarder's RPL configuration with what comes from
+// other sections: the DIO's PIO is the mesh prefix with the lifetimes the
+// RAs give it (nodes that take their address from the DIO must see a
+// renumbering too).
+func (c *Config) rplConfig() *router.RPLConfig {
+	rc := c.RPL.forwarderRPL()
+	if rc == nil {
+		return nil
+	}
+	secs := func(d, def time.Duration) uint32 {
+		d = cmp.Or(d, def)
+		return uint32(min(d/time.Second, 0xffffffff))
+	}
+	rc.Root.Prefix = c.Mesh.Prefix.Masked()
+	rc.Root.PrefixValid = secs(c.Mesh.PrefixValidLifetime, nd.DefaultPrefixValidLifetime)
+	rc.Root.PrefixPref = secs(c.Mesh.PrefixPreferredLifetime, nd.DefaultPrefixPreferredLifetime)
+	return rc
 }

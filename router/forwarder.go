@@ -533,6 +533,15 @@ func (f *Forwarder) icmpError(pkt []byte, typ, code uint8, param uint32, toLinux
 		return
 	}
 	dst := ip6.Header(msg).Dst()
+	if f.rpl != nil {
+		// A node only RPL knows: down its route, like the root's own
+		// packets.
+		var hopsBuf [16]netip.Addr
+		if hops, external, err := f.rplRoute(hopsBuf[:0], dst, time.Now()); err == nil {
+			f.rplDown(msg, dst, hops, external, true, link.ClassControl, time.Time{})
+			return
+		}
+	}
 	if lid, ll, ok := f.reg.NextHop(dst, time.Now()); ok {
 		if l := f.link(lid); l != nil {
 			if err := l.Send(msg, ll, link.SendOptions{}); err != nil {
@@ -579,20 +588,32 @@ func (f *Forwarder) fromMesh(lid nd.LinkID, d *link.Delivery) {
 		return
 	}
 	now := time.Now()
-	if isND(pkt) {
-		f.admitND(lid, d, now)
-		return
-	}
 	if f.rpl != nil {
-		var ok bool
-		if pkt, ok = f.rplUp(pkt); !ok {
+		// First what RPL wrapped around the packet: an EDAR from a 6LR
+		// that follows RFC 9008 §6 carries an RPI, and the 6LBR must see
+		// it as ND.
+		out, decapsulated, ok := f.rplUp(pkt)
+		if !ok {
 			return
 		}
-		h = ip6.Header(pkt)
+		pkt, d.Packet, h = out, out, ip6.Header(out)
+		if decapsulated && (isND(pkt) || h.Src().IsLinkLocalUnicast() || h.Dst().IsLinkLocalUnicast() || h.Dst().IsMulticast()) {
+			// ND and link-scoped traffic never cross a router (RFC 4861
+			// §6.1: hop limit 255 on receipt); inside a tunnel they would
+			// reach the 6LBR, or Linux, around the control path's
+			// admission.
+			f.rpl.stats.tunnelledControl.Add(1)
+			f.stats.dropped.Add(1)
+			return
+		}
 		if isRPL(pkt) {
 			f.admitRPL(lid, d.Src, pkt)
 			return
 		}
+	}
+	if isND(pkt) {
+		f.admitND(lid, d, now)
+		return
 	}
 	if v := f.checkSource(lid, d.Src, h.Src(), now); v != sourceOK {
 		f.sourceRejected(v)

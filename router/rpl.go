@@ -78,6 +78,10 @@ type RPLStats struct {
 	Version         uint8
 	QueueDropped    uint64 // RPL messages dropped: worker queue full
 	Malformed       uint64 // RPL messages that did not parse or had a bad checksum
+	Spoofed         uint64 // RPL messages from a link-local source not the sender's (source.go's rule)
+	// TunnelledControl counts packets unwrapped from a tunnel to the root
+	// that held link-scoped traffic or ND (dropped: ND is one hop only).
+	TunnelledControl uint64
 	RoutedDown      uint64 // packets sent down by RPL routes
 	SourceRouted    uint64 // … of them with a source routing header
 	Tunnelled       uint64 // … of them in IPv6-in-IPv6
@@ -106,16 +110,12 @@ type rplState struct {
 	rank     uint16 // the root's rank, the RPI's sender rank
 	dodagID  netip.Addr
 
-	// mu guards root and nbrs: the worker writes, packet paths read.
+	// mu guards root: the worker writes, packet paths read.
 	mu   sync.RWMutex
 	root *rpl.Root
-	// nbrs maps the interface identifier of a neighbour's link-local
-	// address, seen as the source of a RPL message, to its link-layer
-	// address: a storing-mode next hop is a link-local address, a
-	// non-storing first hop a global one with the same IID (SLAAC).
-	nbrs map[[8]byte]lowpan.LinkAddr
-	// sender is the link-layer source of the DAO being handled (worker
-	// only).
+	// sender is the link-layer source of the message being handled
+	// (worker only): ToSender replies go there, and the ownership check
+	// of legacy DAO targets compares it with the registry's next hop.
 	sender lowpan.LinkAddr
 
 	bufs sync.Pool // *[]byte scratch for rewritten packets
@@ -123,12 +123,9 @@ type rplState struct {
 	stats struct {
 		queueDropped, malformed, routedDown, sourceRouted, tunnelled, loops  atomic.Uint64
 		decapsulated, rpiStripped, rankErrors, headerErrors, sourcesAccepted atomic.Uint64
+		spoofed, tunnelledControl                                            atomic.Uint64
 	}
 }
-
-// maxRPLNeighbors bounds nbrs; past it, first hops are derived from their
-// IIDs alone.
-const maxRPLNeighbors = 4096
 
 func newRPLState(cfg RPLConfig, source, linkLocal netip.Addr, now time.Time) (*rplState, error) {
 	if !cfg.Root.DODAGID.IsValid() {
@@ -148,7 +145,7 @@ func newRPLState(cfg RPLConfig, source, linkLocal netip.Addr, now time.Time) (*r
 		return nil, err
 	}
 	rc := root.Config()
-	s := &rplState{cfg: cfg, q: make(chan rplIn, cfg.Queue), root: root, nbrs: make(map[[8]byte]lowpan.LinkAddr),
+	s := &rplState{cfg: cfg, q: make(chan rplIn, cfg.Queue), root: root,
 		mop: rc.MOP, instance: rc.Instance, rank: rc.MinHopRankIncrease, dodagID: rc.DODAGID}
 	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
 	return s, nil
@@ -165,6 +162,7 @@ func (f *Forwarder) RPL() (st RPLStats, ok bool) {
 	st.Root, st.Targets, st.Version = r.root.Counters(), r.root.Len(), r.root.Version()
 	r.mu.RUnlock()
 	st.QueueDropped, st.Malformed = r.stats.queueDropped.Load(), r.stats.malformed.Load()
+	st.Spoofed, st.TunnelledControl = r.stats.spoofed.Load(), r.stats.tunnelledControl.Load()
 	st.RoutedDown, st.SourceRouted, st.Tunnelled = r.stats.routedDown.Load(), r.stats.sourceRouted.Load(), r.stats.tunnelled.Load()
 	st.RoutingLoops, st.Decapsulated, st.RPIStripped = r.stats.loops.Load(), r.stats.decapsulated.Load(), r.stats.rpiStripped.Load()
 	st.RankErrors, st.HeaderErrors, st.SourcesAccepted = r.stats.rankErrors.Load(), r.stats.headerErrors.Load(), r.stats.sourcesAccepted.Load()
@@ -344,13 +342,13 @@ func (f *Forwarder) handleRPL(replies []rpl.Reply, in rplIn, now time.Time) []rp
 		return replies
 	}
 	src := h.Src()
-	if src.IsLinkLocalUnicast() && (in.src.Kind() == lowpan.LinkAddrExtended || in.src.Kind() == lowpan.LinkAddrShort) {
-		a := src.As16()
-		r.mu.Lock()
-		if _, ok := r.nbrs[[8]byte(a[8:])]; ok || len(r.nbrs) < maxRPLNeighbors {
-			r.nbrs[[8]byte(a[8:])] = in.src
-		}
-		r.mu.Unlock()
+	if src.IsLinkLocalUnicast() && f.checkSource(in.lid, in.src, src, now) != sourceOK {
+		// A link-local source must be the sender's own (source.go): a
+		// storing-mode DAO makes its source the next hop of its targets,
+		// and a DIS or DIO from a borrowed address would send replies to
+		// someone else.
+		r.stats.spoofed.Add(1)
+		return replies
 	}
 	f.followLinkLocal()
 	r.mu.Lock()
@@ -378,7 +376,7 @@ func (f *Forwarder) sendRPL(rep *rpl.Reply, sender lowpan.LinkAddr, now time.Tim
 	}
 	bp := r.bufs.Get().(*[]byte)
 	defer r.bufs.Put(bp)
-	pkt := append((*bp)[:0], make([]byte, ip6.HeaderLen)...)
+	pkt := (*bp)[:ip6.HeaderLen]
 	ip6.Header(pkt).Encode(&ip6.Fields{PayloadLength: uint16(len(rep.Msg)), NextHeader: ip6.ProtoICMPv6,
 		HopLimit: hl, Src: rep.Src, Dst: rep.Dst})
 	pkt = append(pkt, rep.Msg...)
@@ -402,39 +400,43 @@ func (f *Forwarder) sendRPL(rep *rpl.Reply, sender lowpan.LinkAddr, now time.Tim
 			f.sendFailed(err)
 		}
 	default:
-		if !f.rplDown(pkt, rep.Dst, true, link.ClassControl, time.Time{}) {
-			if lid, ll, ok := f.reg.NextHop(rep.Dst, now); ok && lid == r.cfg.Link {
-				if err := l.Send(pkt, ll, opts); err != nil {
-					f.sendFailed(err)
-				}
+		var hopsBuf [16]netip.Addr
+		hops, external, err := f.rplRoute(hopsBuf[:0], rep.Dst, now)
+		if err != nil && rep.Parent.IsValid() {
+			// A refused DAO left no route to its sender: go down the
+			// route to the parent it named, then one hop more.
+			if hops, _, err = f.rplRoute(hopsBuf[:0], rep.Parent, now); err == nil {
+				hops, external = append(hops, rep.Dst), false
+			}
+		}
+		if err == nil {
+			f.rplDown(pkt, rep.Dst, hops, external, true, link.ClassControl, time.Time{})
+		} else if lid, ll, ok := f.reg.NextHop(rep.Dst, now); ok && lid == r.cfg.Link {
+			if err := l.Send(pkt, ll, opts); err != nil {
+				f.sendFailed(err)
 			}
 		}
 	}
 }
 
 // rplNeighbor resolves a neighbour's IPv6 address (link-local, or a
-// global one of a node one hop away) to its link-layer address: a direct
-// registration if there is one, else the address the node's RPL messages
-// came from, else the one its IID is formed from (RFC 4944 §6, RFC 6282
-// §3.2.2: 16-bit short addresses as 0000:00ff:fe00:XXXX, EUI-64s with the
-// universal/local bit flipped). Callers hold no lock.
+// global one of a node one hop away) to its link-layer address: the
+// registry's binding if it has one (a direct registration, or a
+// link-local address registered on the link), else the address its IID is
+// formed from (RFC 4944 §6, RFC 6282 §3.2.2: 16-bit short addresses as
+// 0000:00ff:fe00:XXXX, EUI-64s with the universal/local bit flipped) —
+// the only bindings a neighbour cannot forge by sending a message.
 func (f *Forwarder) rplNeighbor(a netip.Addr, now time.Time) lowpan.LinkAddr {
-	if !a.IsLinkLocalUnicast() {
-		if lid, ll, ok := f.reg.NextHop(a, now); ok && lid == f.rpl.cfg.Link {
-			if r, ok := f.reg.Lookup(a, now); ok && !r.Via.IsValid() {
-				return ll
-			}
+	lid := f.rpl.cfg.Link
+	if a.IsLinkLocalUnicast() {
+		if reg, ok := f.reg.LookupLinkLocal(lid, a, now); ok && reg.LinkAddr.Kind() != lowpan.LinkAddrNone {
+			return reg.LinkAddr
 		}
+	} else if reg, ok := f.reg.Lookup(a, now); ok && reg.Direct() && reg.Link == lid {
+		return reg.LinkAddr
 	}
 	b := a.As16()
-	iid := [8]byte(b[8:])
-	f.rpl.mu.RLock()
-	ll, ok := f.rpl.nbrs[iid]
-	f.rpl.mu.RUnlock()
-	if ok {
-		return ll
-	}
-	return macFromIID(iid)
+	return macFromIID([8]byte(b[8:]))
 }
 
 func macFromIID(iid [8]byte) lowpan.LinkAddr {
@@ -446,80 +448,103 @@ func macFromIID(iid [8]byte) lowpan.LinkAddr {
 }
 
 // rplCheckTarget is the root's RFC 9010 ownership check (the worker calls
-// it from Handle, under the root's lock).
+// it from Handle, under the root's lock), for a target the registry
+// holds:
+//   - a target with a ROVR (RFC 9010 §6.1) must carry the registration's;
+//   - a legacy target (RFC 6550, no ROVR: RIOT's) cannot prove anything:
+//     it is taken only from the neighbour the registry already reaches
+//     the address through (the node's own DAO, or its parent's in storing
+//     mode when it registered through that parent), and never for an
+//     RFC 8928 protected address.
+//
+// Otherwise a DAO could take a registered node's traffic (RPL routes
+// are asked first) or, as a No-Path, delete its route.
 func (f *Forwarder) rplCheckTarget(p netip.Prefix, rovr []byte) uint8 {
-	if p.Bits() != 128 || len(rovr) == 0 {
-		return 0 // a prefix, or a legacy target: nothing to check against
+	if p.Bits() != 128 {
+		return 0 // prefixes are bounded by RootConfig.External
 	}
-	reg, ok := f.reg.Lookup(p.Addr(), time.Now())
-	if !ok || reg.ROVR.IsZero() || bytes.Equal(reg.ROVR.Bytes(), rovr) {
+	now := time.Now()
+	reg, ok := f.reg.Lookup(p.Addr(), now)
+	if !ok {
+		return 0
+	}
+	if len(rovr) > 0 {
+		if reg.ROVR.IsZero() || bytes.Equal(reg.ROVR.Bytes(), rovr) {
+			return 0
+		}
+		return rpl.StatusDuplicate
+	}
+	if reg.Protected {
+		return rpl.StatusDuplicate
+	}
+	if lid, next, ok := f.reg.NextHop(p.Addr(), now); ok && lid == f.rpl.cfg.Link && next == f.rpl.sender {
 		return 0
 	}
 	return rpl.StatusDuplicate
 }
 
-// rplDown sends pkt (its destination dst) down the DODAG if RPL knows a
-// route to dst, and reports whether RPL took it (sent, or dropped and
-// counted). own says the root originated pkt (its source is the root's),
-// which allows inserting headers instead of tunnelling (RFC 9008 §7).
-// The caller checked the hop limit and the MTU.
-func (f *Forwarder) rplDown(pkt []byte, dst netip.Addr, own bool, class link.Class, since time.Time) bool {
+// rplRoute looks dst up in the root's routes: the path from the first
+// hop to dst (non-storing), or the next hop (storing), and whether dst is
+// a RPL-unaware leaf (the Transit's E flag). rpl.ErrNoRoute: RPL does not
+// know dst.
+func (f *Forwarder) rplRoute(buf []netip.Addr, dst netip.Addr, now time.Time) ([]netip.Addr, bool, error) {
 	r := f.rpl
-	now := time.Now()
-	var hopsBuf [16]netip.Addr
-	mop := r.mop
 	r.mu.RLock()
-	hops, err := r.root.Route(hopsBuf[:0], dst, now)
+	hops, err := r.root.Route(buf, dst, now)
 	_, external, _ := r.root.Lookup(dst, now)
 	r.mu.RUnlock()
-	if errors.Is(err, rpl.ErrNoRoute) {
-		return false
-	}
-	if err != nil {
-		r.stats.loops.Add(1)
-		f.stats.unreach.Add(1)
-		f.icmpError(pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, !own)
-		return true
-	}
+	return hops, external, err
+}
+
+// rplDown sends pkt (its destination dst) down the DODAG along hops (from
+// rplRoute), and reports whether it was handed to the link. own says the
+// root originated pkt (its source is the root's), which allows inserting
+// headers instead of tunnelling (RFC 9008 §6). The caller checked the hop
+// limit and the MTU of pkt; with the headers a 1280-octet packet grows by
+// up to 48 octets and its source route, which RFC 4944 fragmentation
+// carries (datagrams up to 2047 octets).
+func (f *Forwarder) rplDown(pkt []byte, dst netip.Addr, hops []netip.Addr, external, own bool, class link.Class, since time.Time) bool {
+	r := f.rpl
+	now := time.Now()
 	l := f.link(r.cfg.Link)
-	if l == nil {
+	if l == nil || len(hops) == 0 {
 		return false
 	}
 	out := pkt
 	var bp *[]byte
 	var hdr rpl.Headers
+	var err error
 	if r.cfg.RPI {
 		hdr.RPI = &rpl.RPIFields{Type: r.cfg.RPIType, Flags: rpl.RPIFlagO, Instance: r.instance, SenderRank: r.rank}
 	}
-	tunnelSrc := r.dodagID
 	switch {
-	case len(hops) == 1 && mop != rpl.MOPStoring:
+	case len(hops) == 1 && r.mop != rpl.MOPStoring:
 		// One hop: nobody on the way reads RPL headers.
-	case mop == rpl.MOPStoring:
-		if hdr.RPI != nil && len(hops) > 0 {
+	case r.mop == rpl.MOPStoring:
+		if hdr.RPI != nil {
 			bp = r.bufs.Get().(*[]byte)
 			if own || r.cfg.Insert {
 				out, err = rpl.InsertHeaders((*bp)[:0], pkt, hdr)
 			} else {
-				out, err = rpl.AppendTunnel((*bp)[:0], pkt, tunnelSrc, dst, hdr)
+				out, err = rpl.AppendTunnel((*bp)[:0], pkt, r.dodagID, dst, hdr)
 				r.stats.tunnelled.Add(1)
 			}
 		}
 	default: // non-storing: a source route
 		path := hops
-		own = own || r.cfg.Insert
+		insert := own || r.cfg.Insert
 		if external && len(path) > 1 && !r.cfg.Insert {
 			// A RPL-unaware leaf: the tunnel ends at its 6LR, which
-			// delivers the inner packet (RFC 9008 §7.3).
+			// delivers the inner packet (RFC 9008 §8.1.3, §8.2.4).
 			path = path[:len(path)-1]
-			own = false
+			insert = false
 		}
 		hdr.Hops = path
 		bp = r.bufs.Get().(*[]byte)
-		if own {
+		if insert {
 			out, err = rpl.InsertHeaders((*bp)[:0], pkt, hdr)
 		} else {
-			out, err = rpl.AppendTunnel((*bp)[:0], pkt, tunnelSrc, path[len(path)-1], hdr)
+			out, err = rpl.AppendTunnel((*bp)[:0], pkt, r.dodagID, path[len(path)-1], hdr)
 			r.stats.tunnelled.Add(1)
 		}
 		if len(path) > 1 {
@@ -545,33 +570,36 @@ func (f *Forwarder) rplDown(pkt []byte, dst netip.Addr, own bool, class link.Cla
 
 // rplUp unwraps what the mesh's RPL added to a packet for the root: a
 // tunnel addressed to the root, an RPI-only Hop-by-Hop header. It returns
-// the packet to go on with; ok false drops it (counted).
-func (f *Forwarder) rplUp(pkt []byte) (out []byte, ok bool) {
+// the packet to go on with and whether a tunnel was removed; ok false
+// drops it (counted).
+func (f *Forwarder) rplUp(pkt []byte) (out []byte, decapsulated, ok bool) {
 	h := ip6.Header(pkt)
 	if nh := h.NextHeader(); nh != ip6.ProtoHopByHop && nh != ip6.ProtoIPv6 {
-		return pkt, true
+		return pkt, false, true
 	}
 	r := f.rpl
 	out, rpi, had, err := rpl.StripForExit(pkt, f.isLocal)
 	if err != nil {
 		r.stats.headerErrors.Add(1)
 		f.stats.dropped.Add(1)
-		return nil, false
+		return nil, false, false
 	}
-	if len(out) != len(pkt) {
-		if ip6.Header(pkt).NextHeader() == ip6.ProtoIPv6 || (len(pkt)-len(out) >= ip6.HeaderLen && !had) {
-			r.stats.decapsulated.Add(1)
+	// A tunnel's outer header is 40 octets; an RPI-only Hop-by-Hop
+	// header is 8.
+	decapsulated = len(pkt)-len(out) >= ip6.HeaderLen
+	if decapsulated {
+		r.stats.decapsulated.Add(1)
+	}
+	if had {
+		r.stats.rpiStripped.Add(1)
+		if rpi.Flags&rpl.RPIFlagO != 0 {
+			// An upward packet marked as going down: a rank error on the
+			// way (RFC 6550 §11.2.2.2). The root is the top; count it and
+			// deliver.
+			r.stats.rankErrors.Add(1)
 		}
-		if had {
-			r.stats.rpiStripped.Add(1)
-		}
 	}
-	if had && rpi.Flags&rpl.RPIFlagO != 0 {
-		// An upward packet marked as going down: a rank error on the way
-		// (RFC 6550 §11.2.2.2). The root is the top; count it and deliver.
-		r.stats.rankErrors.Add(1)
-	}
-	return out, true
+	return out, decapsulated, true
 }
 
 // isLocal reports one of the root's own addresses.
@@ -606,15 +634,24 @@ func (f *Forwarder) rplSourceOK(lid nd.LinkID, mac lowpan.LinkAddr, src netip.Ad
 	return true
 }
 
-// forwardRPL is forward's RPL step: the hop limit and MTU checks of
-// forwardTo, then rplDown. It reports whether RPL took the packet.
+// forwardRPL is forward's RPL step: one route lookup, the hop limit and
+// MTU checks of forwardTo, then rplDown. It reports whether RPL took the
+// packet.
 func (f *Forwarder) forwardRPL(pkt []byte, dst netip.Addr, fromLinux bool, since time.Time) bool {
 	r := f.rpl
-	var hopsBuf [1]netip.Addr
-	r.mu.RLock()
-	_, err := r.root.Route(hopsBuf[:0], dst, time.Now())
-	r.mu.RUnlock()
+	var hopsBuf [16]netip.Addr
+	hops, external, err := f.rplRoute(hopsBuf[:0], dst, time.Now())
 	if errors.Is(err, rpl.ErrNoRoute) {
+		return false
+	}
+	if err != nil {
+		r.stats.loops.Add(1)
+		f.stats.unreach.Add(1)
+		f.icmpError(pkt, ICMPv6DestUnreachable, CodeAddressUnreachable, 0, fromLinux)
+		return true
+	}
+	l := f.link(r.cfg.Link)
+	if l == nil {
 		return false
 	}
 	h := ip6.Header(pkt)
@@ -623,7 +660,7 @@ func (f *Forwarder) forwardRPL(pkt []byte, dst netip.Addr, fromLinux bool, since
 		f.icmpError(pkt, ICMPv6TimeExceeded, CodeHopLimitExceeded, 0, fromLinux)
 		return true
 	}
-	if l := f.link(r.cfg.Link); l != nil && len(pkt) > l.MTU() {
+	if len(pkt) > l.MTU() {
 		f.stats.tooBig.Add(1)
 		f.icmpError(pkt, ICMPv6PacketTooBig, 0, uint32(l.MTU()), fromLinux)
 		return true
@@ -632,9 +669,7 @@ func (f *Forwarder) forwardRPL(pkt []byte, dst netip.Addr, fromLinux bool, since
 		h.SetHopLimit(h.HopLimit() - 1)
 	}
 	own := fromLinux && f.isLocal(h.Src())
-	if !f.rplDown(pkt, dst, own, link.ClassData, since) {
-		return false
-	}
+	f.rplDown(pkt, dst, hops, external, own, link.ClassData, since)
 	if fromLinux {
 		f.stats.toMesh.Add(1)
 	} else {

@@ -333,3 +333,134 @@ func TestRPLRootDAOFlood(t *testing.T) {
 		t.Fatalf("the route to far after the flood: packet to %v", got.Dst())
 	}
 }
+
+// TestRPLRootHostileNeighbour: what one neighbour cannot do to others.
+//   - A RPL message from a link-local address that is not its own is
+//     dropped (a storing-mode DAO would make that address the next hop of
+//     the targets; a DIS would get someone else a DIO).
+//   - A legacy DAO target (no ROVR) for an address the registry holds
+//     through another neighbour, or protected by RFC 8928, is refused
+//     with status Duplicate; the node's own registered address is taken.
+//   - ND tunnelled to the root is dropped; an EDAR carrying an RPI (RFC
+//     9008 §6) reaches the 6LBR.
+func TestRPLRootHostileNeighbour(t *testing.T) {
+	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPStoring}})
+	ctx := context.Background()
+	w.nodeRecvRPL(t, rpl.CodeDIO)
+	send := func(p []byte) {
+		t.Helper()
+		if err := w.node.SendWait(ctx, p, brMAC, link.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStats := func(what string, ok func(router.RPLStats) bool) router.RPLStats {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			st, _ := w.fwd.RPL()
+			if ok(st) {
+				return st
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %+v", what, st)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	// A borrowed link-local source.
+	borrowed := netip.MustParseAddr("fe80::77")
+	send(rplPacket(t, borrowed, brLL, rplDAO(t, 240, rplDAOTarget{target: rplFar})))
+	waitStats("spoofed DAO", func(st router.RPLStats) bool { return st.Spoofed == 1 && st.Targets == 0 })
+
+	// Registrations: ::77 through another neighbour, ::78 protected and
+	// through another, the node's own address through itself.
+	other := lowpan.ExtendedLinkAddr([8]byte{2, 0, 0, 0, 0, 0, 0, 0x77})
+	for _, r := range []struct {
+		addr     string
+		mac      lowpan.LinkAddr
+		proven   bool
+		rovrByte byte
+	}{{"2001:db8:1::77", other, false, 7}, {"2001:db8:1::78", other, true, 8}, {rplNodeGlobal.String(), w.node.LinkAddr(), false, 0x42}} {
+		rovr, _ := nd.MakeROVR([]byte{r.rovrByte, 0, 0, 0, 0, 0, 0, 1})
+		if res := w.ndr.Registry().Register(nd.Request{Addr: netip.MustParseAddr(r.addr), ROVR: rovr, Lifetime: 10, Proven: r.proven, LinkAddr: r.mac}, time.Now()); res.Status != nd.StatusSuccess {
+			t.Fatalf("register %s: %+v", r.addr, res)
+		}
+	}
+	for _, target := range []string{"2001:db8:1::77", "2001:db8:1::78"} {
+		send(rplPacket(t, rplNodeLL, brLL, rplDAO(t, 241, rplDAOTarget{target: netip.MustParseAddr(target)})))
+		if _, ack := w.nodeRecvRPL(t, rpl.CodeDAOACK); ack.DAOACK().Status() != rpl.StatusDuplicate {
+			t.Errorf("legacy DAO for %s: status %#x, want Duplicate", target, ack.DAOACK().Status())
+		}
+	}
+	send(rplPacket(t, rplNodeLL, brLL, rplDAO(t, 242, rplDAOTarget{target: rplNodeGlobal})))
+	if _, ack := w.nodeRecvRPL(t, rpl.CodeDAOACK); ack.DAOACK().Status() != rpl.DAOACKAccepted {
+		t.Errorf("legacy DAO for the node's own address: status %#x", ack.DAOACK().Status())
+	}
+	if st := waitStats("owner refusals", func(st router.RPLStats) bool { return st.Root.DroppedOwner == 2 }); st.Targets != 1 {
+		t.Errorf("targets %d, want the node's own only", st.Targets)
+	}
+
+	// An RS inside a tunnel to the root: dropped.
+	rs, err := nd.AppendIPv6(nil, rplNodeLL, netip.MustParseAddr("ff02::2"), 255, nd.RSFields{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tunnelled, err := rpl.AppendTunnel(nil, rs, rplNodeGlobal, brGlobal, rpl.Headers{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.fwd.Stats().NDHandled
+	send(tunnelled)
+	waitStats("tunnelled RS", func(st router.RPLStats) bool { return st.TunnelledControl == 1 })
+	// An EDAR with an RPI from the node (as a 6LR): the 6LBR answers.
+	edar, err := nd.AppendIPv6(nil, rplNodeGlobal, brGlobal, 64, nd.DAFields{Extended: true, TID: 1, Lifetime: 10,
+		ROVR: []byte{9, 0, 0, 0, 0, 0, 0, 9}, Registered: netip.MustParseAddr("2001:db8:1::55")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRPI, err := rpl.InsertHeaders(nil, edar, rpl.Headers{RPI: &rpl.RPIFields{SenderRank: 512}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(withRPI)
+	deadline := time.Now().Add(5 * time.Second)
+	for w.fwd.Stats().NDHandled == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("EDAR with an RPI not handled: %+v", w.fwd.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRPLRootICMPErrorDown: an ICMPv6 error about a packet from a node
+// only RPL knows goes down RPL's route to it (here: hop limit exceeded
+// for a packet it sent mesh to mesh).
+func TestRPLRootICMPErrorDown(t *testing.T) {
+	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPNonStoring}})
+	ctx := context.Background()
+	w.nodeRecvRPL(t, rpl.CodeDIO)
+	dao := rplPacket(t, rplNodeGlobal, brGlobal, rplDAO(t, 240,
+		rplDAOTarget{target: rplNodeGlobal, parent: brGlobal}, rplDAOTarget{target: rplFar, parent: rplNodeGlobal},
+		rplDAOTarget{target: rplFarther, parent: rplNodeGlobal}))
+	if err := w.node.SendWait(ctx, dao, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.nodeRecvRPL(t, rpl.CodeDAOACK)
+	p := packettest.UDP(rplFar.String(), rplFarther.String(), 10)
+	ip6.Header(p).SetHopLimit(1)
+	if err := w.node.SendWait(ctx, p, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Clone(w.nodeRecvData(t))
+	if next, err := rpl.NextSegment(got); err != nil || next != rplFar {
+		t.Fatalf("error's source route: %v %v", next, err)
+	}
+	h := ip6.Header(got)
+	if h.Src() != brGlobal {
+		t.Fatalf("error from %v", h.Src())
+	}
+	if st := w.fwd.Stats(); st.ICMPHopLimitSent != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -46,6 +46,12 @@ type RootConfig struct {
 	// lookup slow. 0: 64.
 	MaxPrefixes int
 	MaxDepth    int // source route hops; 0: 64
+	// External are the prefixes outside Prefix that DAO targets may hold
+	// (routes to networks behind RPL routers). A target outside Prefix
+	// and outside all of these is refused: otherwise a DAO for the LAN's
+	// prefix, or 2000::/3, would pull the mesh's outbound traffic down to
+	// whoever sent it and let it use those addresses as sources.
+	External []netip.Prefix
 	// Compression8138 sets the DODAG Configuration option's T flag
 	// (RFC 9035 §3: nodes compress RPL artefacts with RFC 8138 6LoRHs).
 	Compression8138 bool
@@ -96,6 +102,10 @@ type Reply struct {
 	// frame's link source is only the last relay).
 	ToSender bool
 	Msg      []byte // the ICMPv6 message, checksum set when Src is valid
+	// Parent (a DAO-ACK to a non-storing DAO) is the Transit's parent of
+	// the DAO being answered: when the DAO was refused there is no route
+	// to Dst, and the way down is the route to Parent, then Dst.
+	Parent netip.Addr
 }
 
 // RootCounters are the root's running totals.
@@ -162,7 +172,7 @@ func NewRoot(cfg RootConfig, now time.Time) (*Root, error) {
 		}
 	}
 	def(&cfg.MinHopRankIncrease, 256)
-	def(&cfg.MaxRankIncrease, 7*cfg.MinHopRankIncrease)
+	def(&cfg.MaxRankIncrease, uint16(min(7*uint32(cfg.MinHopRankIncrease), 0xffff)))
 	def8(&cfg.DIOIntervalMin, 3)
 	def8(&cfg.DIOIntervalDoublings, 20)
 	def8(&cfg.DIORedundancy, 10)
@@ -433,7 +443,19 @@ func (r *Root) handleDAO(replies []Reply, m Message, src netip.Addr, now time.Ti
 	var buf [icmpHdr + ackBaseLen + dodagIDLen]byte
 	b, _ := AppendDAOACK(buf[:0], &DAOACKFields{Instance: r.cfg.Instance, Sequence: d.Sequence(),
 		Status: status, DODAGID: id})
-	return append(replies, r.reply(src, src.IsLinkLocalUnicast(), b))
+	rep := r.reply(src, src.IsLinkLocalUnicast(), b)
+	if r.cfg.MOP != MOPStoring {
+		it := m.Options().Iter()
+		for o, done, err := it.Next(); !done && err == nil; o, done, err = it.Next() {
+			if o.Type() == OptTransit {
+				if p, ok := Transit(o).Parent(); ok {
+					rep.Parent = p
+					break
+				}
+			}
+		}
+	}
+	return append(replies, rep)
 }
 
 // maxGroup bounds the Targets waiting for their Transit in one DAO; the
@@ -531,7 +553,23 @@ func (r *Root) routable(t netip.Prefix) bool {
 		a.IsUnspecified() || a.IsLoopback() {
 		return false
 	}
-	return !(t.Contains(r.cfg.DODAGID) || (r.cfg.LinkLocal.IsValid() && t.Contains(r.cfg.LinkLocal)))
+	if t.Contains(r.cfg.DODAGID) || (r.cfg.LinkLocal.IsValid() && t.Contains(r.cfg.LinkLocal)) {
+		return false
+	}
+	if within(t, r.cfg.Prefix) {
+		return true
+	}
+	for _, p := range r.cfg.External {
+		if within(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether t lies inside p (as long as p or longer).
+func within(t, p netip.Prefix) bool {
+	return p.IsValid() && t.Bits() >= p.Bits() && p.Contains(t.Addr())
 }
 
 func (r *Root) expiry(life uint8, now time.Time) uint32 {

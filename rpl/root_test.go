@@ -412,9 +412,22 @@ func TestRootRIOTCaptures(t *testing.T) {
 // TestRootPrefixTargets: a Target shorter than /128 (an external prefix
 // behind a node, §6.7.7) routes every address inside it, the longest
 // match winning; two Targets before one Transit share it (§6.7.8); the
-// number of prefix targets is capped.
+// number of prefix targets is capped. Prefixes outside the mesh's need
+// RootConfig.External: a DAO for the LAN's prefix, or a covering one, is
+// refused.
 func TestRootPrefixTargets(t *testing.T) {
-	r := newTestRoot(t, RootConfig{Instance: 1, MaxPrefixes: 2})
+	r0 := newTestRoot(t, RootConfig{Instance: 1})
+	line6(t, r0, t0, 5)
+	for _, p := range []string{"2001:db8:1::/48", "2001:db8:9::/64", "2000::/3", "2001:db8::/32", "::/0"} {
+		b := must(AppendDAO(nil, &DAOFields{Instance: 1, Sequence: 7}))
+		b = must(AppendTarget(b, netip.MustParsePrefix(p), 0, nil))
+		b = must(AppendTransit(b, &TransitFields{External: true, PathLifetime: 5, Parent: netip.MustParseAddr("2001:db8::13")}))
+		r0.Handle(nil, must(Parse(b)), netip.MustParseAddr("2001:db8::13"), rootID, t0)
+	}
+	if r0.Len() != 6 || r0.Counters().DroppedTarget != 5 {
+		t.Errorf("prefixes outside the mesh's taken without External: len %d %+v", r0.Len(), r0.Counters())
+	}
+	r := newTestRoot(t, RootConfig{Instance: 1, MaxPrefixes: 2, External: []netip.Prefix{netip.MustParsePrefix("2001:db8:1::/48")}})
 	line6(t, r, t0, 5)
 	b := must(AppendDAO(nil, &DAOFields{Instance: 1, Sequence: 7}))
 	b = must(AppendTarget(b, netip.MustParsePrefix("2001:db8:1::/48"), 0, nil))
