@@ -73,24 +73,24 @@ type RPLConfig struct {
 
 // RPLStats counts the root's data-plane and queue decisions.
 type RPLStats struct {
-	Root            rpl.RootCounters
-	Targets         int
-	Version         uint8
-	QueueDropped    uint64 // RPL messages dropped: worker queue full
-	Malformed       uint64 // RPL messages that did not parse or had a bad checksum
-	Spoofed         uint64 // RPL messages from a link-local source not the sender's (source.go's rule)
+	Root         rpl.RootCounters
+	Targets      int
+	Version      uint8
+	QueueDropped uint64 // RPL messages dropped: worker queue full
+	Malformed    uint64 // RPL messages that did not parse or had a bad checksum
+	Spoofed      uint64 // RPL messages from a link-local source not the sender's (source.go's rule)
 	// TunnelledControl counts packets unwrapped from a tunnel to the root
 	// that held link-scoped traffic or ND (dropped: ND is one hop only).
 	TunnelledControl uint64
-	RoutedDown      uint64 // packets sent down by RPL routes
-	SourceRouted    uint64 // … of them with a source routing header
-	Tunnelled       uint64 // … of them in IPv6-in-IPv6
-	RoutingLoops    uint64 // routes that looped or exceeded the depth cap
-	Decapsulated    uint64 // tunnelled packets from the mesh unwrapped
-	RPIStripped     uint64 // packets from the mesh whose RPI was removed
-	RankErrors      uint64 // upward packets with the RPI's O flag set (RFC 6550 §11.2.2.2)
-	HeaderErrors    uint64 // packets whose RPL headers could not be added or removed
-	SourcesAccepted uint64 // mesh sources bound by a RPL route
+	RoutedDown       uint64 // packets sent down by RPL routes
+	SourceRouted     uint64 // … of them with a source routing header
+	Tunnelled        uint64 // … of them in IPv6-in-IPv6
+	RoutingLoops     uint64 // routes that looped or exceeded the depth cap
+	Decapsulated     uint64 // tunnelled packets from the mesh unwrapped
+	RPIStripped      uint64 // packets from the mesh whose RPI was removed
+	RankErrors       uint64 // upward packets with the RPI's O flag set (RFC 6550 §11.2.2.2)
+	HeaderErrors     uint64 // packets whose RPL headers could not be added or removed
+	SourcesAccepted  uint64 // mesh sources bound by a RPL route
 }
 
 type rplIn struct {
