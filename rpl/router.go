@@ -40,9 +40,34 @@ type RouterConfig struct {
 	// implementation), each wait drawn from [I, 1.5·I). 0 sends only the
 	// one at start-up, as RIOT's gnrc_rpl_init (gnrc_rpl.c).
 	DISInterval time.Duration
+	// DAOTimers picks whose DAO timing the router follows; empty: by the
+	// DODAG's MOP, RIOT's in storing mode (what RIOT runs) and
+	// Contiki-NG RPL-Lite's in non-storing mode (what Contiki-NG runs;
+	// RIOT has no non-storing mode, rpl/testdata/riot/README.md claim 1).
+	DAOTimers DAOTimers
 	// Seed seeds the router's random draws (trickle points, DAO delays).
 	Seed uint64
 }
+
+// DAOTimers names an implementation's DAO timing.
+type DAOTimers string
+
+const (
+	// DAOTimersRIOT: gnrc_rpl (sys/net/gnrc/routing/rpl/gnrc_rpl.c):
+	// a DAO 1–2 s after a change (gnrc_rpl_delay_dao), repeated every 3 s
+	// up to 4 times without DAO-ACK (_dao_handle_send), then and after a
+	// DAO-ACK every 60–61 s (gnrc_rpl_long_delay_dao).
+	DAOTimersRIOT DAOTimers = "riot"
+	// DAOTimersContikiNG: RPL-Lite (os/net/routing/rpl-lite/rpl-timers.c
+	// and rpl-conf.h at Contiki-NG 9f80681): a DAO 2–6 s after a change
+	// (rpl_timers_schedule_dao, RPL_DAO_DELAY 4 s), resent after 2.5–7.5 s
+	// (schedule_dao_retransmission, RPL_DAO_RETRANSMISSION_TIMEOUT 5 s)
+	// up to 5 transmissions in all (RPL_DAO_MAX_RETRANSMISSIONS), then
+	// local repair (resend_dao → rpl_local_repair: every parent dropped,
+	// trickle reset, the node joins again); after a DAO-ACK the refresh
+	// 60–120 s before the lifetime ends (schedule_dao_refresh).
+	DAOTimersContikiNG DAOTimers = "contiki-ng"
+)
 
 // Router defaults and RIOT's timing (sys/include/net/gnrc/rpl.h,
 // gnrc_rpl_internal/globals.h).
@@ -50,6 +75,13 @@ const (
 	DefaultMaxParents = 8
 	DefaultMaxRoutes  = 1024
 	DefaultMaxRULs    = 256
+
+	// Contiki-NG RPL-Lite's DAO timing (rpl-conf.h, see DAOTimersContikiNG).
+	cngDAODelay       = 4 * time.Second
+	cngDAORetransmit  = 5 * time.Second
+	cngDAOMaxTransmit = 5
+	cngRefreshMargin  = 60 * time.Second
+	cngDISInterval    = 30 * time.Second // RPL_DIS_INTERVAL
 	// InfiniteRank is RFC 6550 §17 INFINITE_RANK: a detached node
 	// advertises it to poison its sub-DODAG (§8.2.2.5).
 	InfiniteRank = 0xffff
@@ -376,6 +408,9 @@ func (r *Router) Next(now time.Time) time.Duration {
 			at(p.timeout)
 		}
 		at(r.sweepAt)
+		if r.rank == InfiniteRank {
+			at(r.disAt)
+		}
 	} else {
 		at(r.disAt)
 	}
@@ -396,6 +431,10 @@ func (r *Router) Tick(out []Reply, now time.Time) []Reply {
 	if r.trickle.Fire(now) {
 		r.cnt.DIOsSent++
 		out = append(out, r.reply(AllRPLNodes, false, r.DIO()))
+	}
+	if r.rank == InfiniteRank && !r.disAt.IsZero() && !now.Before(r.disAt) {
+		r.disAt = now.Add(r.between(cngDISInterval/2, cngDISInterval*3/2))
+		out = r.appendDIS(out, AllRPLNodes)
 	}
 	out = r.probeParents(out, now)
 	if !r.sweepAt.IsZero() && !now.Before(r.sweepAt) {
@@ -577,6 +616,12 @@ func (r *Router) handleDIO(out []Reply, m Message, src netip.Addr, now time.Time
 			r.parents = slices.Delete(r.parents, i, i+1)
 			return r.selectParent(out, now)
 		}
+		if r.rank != InfiniteRank {
+			// A detached neighbour: our DIO soon lets it join again
+			// (RIOT _update_dodag_from_DIO resets trickle on an
+			// INFINITE_RANK DIO from a node that is not its parent).
+			r.trickle.Reset(now)
+		}
 		return out
 	}
 	if i < 0 {
@@ -731,6 +776,7 @@ func (r *Router) selectParent(out []Reply, now time.Time) []Reply {
 		r.delayDAO(now)
 	}
 	r.rank = satAdd(r.parents[0].rank, r.rankIncrease())
+	r.disAt = time.Time{}
 	if r.rank != old {
 		r.trickle.Reset(now)
 	}
@@ -750,14 +796,42 @@ func (r *Router) delayDAO(now time.Time) {
 	if r.mop == MOPNoDownward {
 		return
 	}
-	r.daoAt = now.Add(r.between(daoDelay, daoDelay+daoDelayJitter))
+	if r.contiki() {
+		// rpl_timers_schedule_dao: RPL_DAO_DELAY/2 + random(RPL_DAO_DELAY).
+		r.daoAt = now.Add(r.between(cngDAODelay/2, cngDAODelay*3/2))
+	} else {
+		r.daoAt = now.Add(r.between(daoDelay, daoDelay+daoDelayJitter))
+	}
 	r.daoTries, r.daoAcked = 0, false
+}
+
+// contiki reports whether the router follows Contiki-NG's DAO timing.
+func (r *Router) contiki() bool {
+	switch r.cfg.DAOTimers {
+	case DAOTimersContikiNG:
+		return true
+	case DAOTimersRIOT:
+		return false
+	}
+	return r.mop == MOPNonStoring
 }
 
 // longDelayDAO is RIOT's gnrc_rpl_long_delay_dao: the refresh 60–61 s
 // later, or within half the path lifetime if that is shorter, so that the
 // routes are refreshed before they end (RFC 6550 §9.2.1).
 func (r *Router) longDelayDAO(now time.Time) {
+	if r.contiki() && r.daoAcked {
+		// schedule_dao_refresh: the lifetime less 60–120 s.
+		d := r.lifetime()
+		if m := r.between(cngRefreshMargin, 2*cngRefreshMargin); d > m {
+			d -= m
+		} else {
+			d /= 2 // a lifetime this short: within it all the same
+		}
+		r.daoAt = now.Add(max(d, time.Second))
+		r.daoTries = 0
+		return
+	}
 	d := daoDelayLong
 	if l := r.lifetime(); r.conf.DefaultLifetime != infiniteLifetime && l/2 < d {
 		d = max(l/2, daoAckDelay)
@@ -774,20 +848,44 @@ func (r *Router) daoTimer(out []Reply, now time.Time) []Reply {
 		r.daoAt = time.Time{}
 		return out
 	}
-	if r.daoTries >= daoSendTrials {
-		r.longDelayDAO(now)
-		return out
+	if r.contiki() {
+		if r.daoTries >= cngDAOMaxTransmit {
+			return r.localRepair(out, now)
+		}
+		// schedule_dao_retransmission: RPL_DAO_RETRANSMISSION_TIMEOUT/2 +
+		// random(RPL_DAO_RETRANSMISSION_TIMEOUT).
+		r.daoAt = now.Add(r.between(cngDAORetransmit/2, cngDAORetransmit*3/2))
+	} else {
+		if r.daoTries >= daoSendTrials {
+			r.longDelayDAO(now)
+			return out
+		}
+		r.daoAt = now.Add(daoAckDelay)
 	}
 	if r.daoTries == 0 {
 		r.roundSeqs = r.roundSeqs[:0]
 	}
 	r.daoTries++
-	r.daoAt = now.Add(daoAckDelay)
 	dst := p
 	if r.mop == MOPNonStoring {
 		dst = r.dodagID // §9.7: non-storing DAOs go to the root
 	}
 	return r.appendDAO(out, dst, false, now)
+}
+
+// localRepair is Contiki-NG's answer to a DAO never acknowledged
+// (rpl_local_repair "DAO max rtx"): every parent goes, the rank becomes
+// infinite and trickle restarts (RFC 6550 §8.2.2.5: the sub-DODAG is
+// poisoned); the next DIO heard makes the router join again, and the new
+// parent brings a new DAO.
+func (r *Router) localRepair(out []Reply, now time.Time) []Reply {
+	r.parents = r.parents[:0]
+	r.daoAt = time.Time{}
+	r.daoTries = 0
+	// handle_dis_timer: a node without a parent solicits every
+	// RPL_DIS_INTERVAL/2 + random(RPL_DIS_INTERVAL).
+	r.disAt = now.Add(r.between(cngDISInterval/2, cngDISInterval*3/2))
+	return r.selectParent(out, now)
 }
 
 // daoEntry is one Target/Transit pair of a DAO.

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+
+	"github.com/lowpanbr/lowpanbr/link"
 	"net/netip"
 	"os"
 	"runtime"
@@ -131,7 +133,33 @@ func measureRPLConvergence(t *testing.T, nodes int, mop uint8, deadline time.Dur
 		rs.Root.DAO, rs.Root.DIS+rs.Root.DISUnicast, rs.Root.DIOsSent, rs.Root.DAOACKsSent, rs.RoutedDown,
 		(processCPU() - cpu0).Seconds(), time.Since(start).Seconds(), peakRSS()>>20,
 		(int64(ms.HeapAlloc)-int64(ms0.HeapAlloc))/int64(nodes)>>10, ms1.Frames, ms1.Collisions, ms1.Losses)
+	acked := 0
+	var decodeErrors, rxFrames uint64
+	for _, n := range mesh.Nodes() {
+		if st, ok := n.RPL(); ok && st.DAOAcked {
+			acked++
+		}
+		if l, ok := n.link.(*link.Lowpan); ok {
+			ls := l.Stats()
+			decodeErrors += ls.DecodeErrors
+			rxFrames += ls.FramesReceived
+		}
+	}
+	t.Logf("root counters %+v; %d nodes' last DAO acknowledged; nodes: %d frames received, %d undecodable", rs.Root, acked, rxFrames, decodeErrors)
 	if full == 0 {
+		_, routes := fwd.RPLRoutes()
+		routed := map[netip.Addr]bool{}
+		for _, r := range routes {
+			routed[r.Target.Addr()] = r.Path != nil
+		}
+		shown := 0
+		for i, n := range mesh.Nodes() {
+			if ok, known := routed[Addr(prefix, i)]; !ok && shown < 10 {
+				st, _ := n.RPL()
+				t.Logf("not routed: %s (target known %v) %+v registered %v", n.Name(), known, st, n.State().Registered)
+				shown++
+			}
+		}
 		t.Errorf("%d of %d nodes routed within %v", have, nodes, deadline)
 	}
 }

@@ -339,7 +339,11 @@ func (n *Node) forwardRPL(p []byte, from lowpan.LinkAddr) {
 	n.forwardTo(p, next)
 }
 
-// forwardTo decrements the hop limit and sends p to next.
+// forwardTo decrements the hop limit and queues p for next. It does not
+// wait for the frames' outcome as the node's own packets do: forwarding
+// runs on the link's receive path, and waiting there for every relayed
+// DAO's acknowledgements left the radio's reception queue to overflow at
+// the routers near the root of a non-storing mesh.
 func (n *Node) forwardTo(p []byte, next lowpan.LinkAddr) {
 	h := ip6.Header(p)
 	if h.HopLimit() <= 1 {
@@ -349,7 +353,9 @@ func (n *Node) forwardTo(p []byte, next lowpan.LinkAddr) {
 	n.mu.Lock()
 	n.st.Forwarded++
 	n.mu.Unlock()
-	n.send(p, next)
+	if err := n.link.Send(p, next, link.SendOptions{}); err != nil {
+		n.log.Debug("forward", "to", next, "err", err)
+	}
 }
 
 // registerLocally answers a child's NS(EARO) at a RPL 6LR (RFC 9010
