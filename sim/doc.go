@@ -62,15 +62,18 @@
 //     a multicast DIS resets the timer, a unicast one is answered at once
 //     (gnrc_rpl_recv_DIS); a newer DODAG version is followed (global
 //     repair; RIOT rejoins, of0.c which_dodag);
-//   - DAOs 1–2 s after a change (gnrc_rpl_delay_dao), repeated every 3 s
-//     up to 4 times without DAO-ACK, then every 60–61 s
-//     (gnrc_rpl.c _dao_handle_send, gnrc_rpl_long_delay_dao), K set,
-//     sequence from 240: in storing mode (MOP 2) link-local to the parent,
-//     no Parent Address, the children's targets aggregated
-//     (gnrc_rpl_send_DAO), a No-Path to the old parent on a parent change
-//     (gnrc_rpl_dodag.c); in non-storing mode (MOP 1) to the DODAGID with
-//     the parent's global address in the Transit (RFC 6550 §9.7), which
-//     RIOT does not do;
+//   - DAOs with K set and sequences from 240. Storing mode (MOP 2), as
+//     RIOT: link-local to the parent, no Parent Address, the children's
+//     targets aggregated (gnrc_rpl_send_DAO), a No-Path to the old parent
+//     on a parent change (gnrc_rpl_dodag.c), sent 1–2 s after a change
+//     (gnrc_rpl_delay_dao), repeated every 3 s up to 4 times without
+//     DAO-ACK, then every 60–61 s (gnrc_rpl.c _dao_handle_send,
+//     gnrc_rpl_long_delay_dao). Non-storing mode (MOP 1), which RIOT
+//     cannot do, as Contiki-NG RPL-Lite: to the DODAGID with the parent's
+//     global address in the Transit (RFC 6550 §9.7), 2–6 s after a
+//     change, resent after 2.5–7.5 s, local repair after 5 unanswered
+//     transmissions, refreshed 60–120 s before the lifetime ends
+//     (os/net/routing/rpl-lite/rpl-timers.c at 9f80681);
 //   - the node's own Target carries its ROVR (RFC 9010 §6.1); a
 //     RPL-unaware leaf (MeshConfig.Leaves, RFC 9010 RUL) registers with
 //     NS(EARO) and the R flag, and its router answers it locally (no
@@ -88,4 +91,8 @@
 //     (RFC 6550 §11.2.2.2). A RIOT node also solicits RAs beside RPL, so
 //     a RPL router here registers once it has heard an RA (for the
 //     compression contexts) and has a RPL parent.
+//
+// A node drops whatever its radio received before it ran: StartMesh
+// attaches every node before it sets the links, and frames heard under
+// the medium's default link would come from nodes out of range.
 package sim
