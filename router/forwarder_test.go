@@ -64,6 +64,7 @@ type world struct {
 	ndr     *nd.Router
 	node    *link.Lowpan
 	rx      chan []byte // packets the node received
+	medium  *medium.Medium
 }
 
 func newWorld(t *testing.T) *world {
@@ -99,7 +100,7 @@ func newWorldWith(t *testing.T, rc *router.RPLConfig) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{tun: newFakeTUN(), ndr: ndr, node: nodeLink, rx: make(chan []byte, 16), brLink: brLink, brRadio: brRadio}
+	w := &world{tun: newFakeTUN(), ndr: ndr, node: nodeLink, rx: make(chan []byte, 16), brLink: brLink, brRadio: brRadio, medium: m}
 	w.fwd, err = router.NewForwarder(router.ForwarderConfig{TUN: w.tun, Links: []link.Runnable{brLink}, ND: ndr, Source: brGlobal, RPL: rc})
 	if err != nil {
 		t.Fatal(err)
