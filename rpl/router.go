@@ -40,33 +40,41 @@ type RouterConfig struct {
 	// implementation), each wait drawn from [I, 1.5·I). 0 sends only the
 	// one at start-up, as RIOT's gnrc_rpl_init (gnrc_rpl.c).
 	DISInterval time.Duration
-	// DAOTimers picks whose DAO timing the router follows; empty: by the
-	// DODAG's MOP, RIOT's in storing mode (what RIOT runs) and
-	// Contiki-NG RPL-Lite's in non-storing mode (what Contiki-NG runs;
-	// RIOT has no non-storing mode, rpl/testdata/riot/README.md claim 1).
-	DAOTimers DAOTimers
+	// Stack picks whose DAO timing and trickle resets the router follows;
+	// empty: by the DODAG's MOP, RIOT's in storing mode (what RIOT runs)
+	// and Contiki-NG RPL-Lite's in non-storing mode (what Contiki-NG
+	// runs; RIOT has no non-storing mode, rpl/testdata/riot/README.md
+	// claim 1).
+	Stack Stack
 	// Seed seeds the router's random draws (trickle points, DAO delays).
 	Seed uint64
 }
 
-// DAOTimers names an implementation's DAO timing.
-type DAOTimers string
+// Stack names the implementation whose timing a Router follows.
+type Stack string
 
 const (
-	// DAOTimersRIOT: gnrc_rpl (sys/net/gnrc/routing/rpl/gnrc_rpl.c):
+	// StackRIOT: gnrc_rpl (sys/net/gnrc/routing/rpl/gnrc_rpl.c):
 	// a DAO 1–2 s after a change (gnrc_rpl_delay_dao), repeated every 3 s
 	// up to 4 times without DAO-ACK (_dao_handle_send), then and after a
-	// DAO-ACK every 60–61 s (gnrc_rpl_long_delay_dao).
-	DAOTimersRIOT DAOTimers = "riot"
-	// DAOTimersContikiNG: RPL-Lite (os/net/routing/rpl-lite/rpl-timers.c
+	// DAO-ACK every 60–61 s (gnrc_rpl_long_delay_dao); trickle reset on
+	// every change of rank (gnrc_rpl_dodag.c
+	// _gnrc_rpl_find_preferred_parent) and on a neighbour's
+	// INFINITE_RANK DIO (_update_dodag_from_DIO).
+	StackRIOT Stack = "riot"
+	// StackContikiNG: RPL-Lite (os/net/routing/rpl-lite/rpl-timers.c
 	// and rpl-conf.h at Contiki-NG 9f80681): a DAO 2–6 s after a change
 	// (rpl_timers_schedule_dao, RPL_DAO_DELAY 4 s), resent after 2.5–7.5 s
 	// (schedule_dao_retransmission, RPL_DAO_RETRANSMISSION_TIMEOUT 5 s)
 	// up to 5 transmissions in all (RPL_DAO_MAX_RETRANSMISSIONS), then
 	// local repair (resend_dao → rpl_local_repair: every parent dropped,
 	// trickle reset, the node joins again); after a DAO-ACK the refresh
-	// 60–120 s before the lifetime ends (schedule_dao_refresh).
-	DAOTimersContikiNG DAOTimers = "contiki-ng"
+	// 60–120 s before the lifetime ends (schedule_dao_refresh); trickle
+	// reset only on a rank change of more than RPL_SIGNIFICANT_CHANGE_THRESHOLD
+	// (4 × MinHopRankIncrease) from the rank last advertised, on getting
+	// or losing the parent (rpl-dag.c rpl_dag_update_state), not on a
+	// neighbour's infinite rank.
+	StackContikiNG Stack = "contiki-ng"
 )
 
 // Router defaults and RIOT's timing (sys/include/net/gnrc/rpl.h,
@@ -76,7 +84,7 @@ const (
 	DefaultMaxRoutes  = 1024
 	DefaultMaxRULs    = 256
 
-	// Contiki-NG RPL-Lite's DAO timing (rpl-conf.h, see DAOTimersContikiNG).
+	// Contiki-NG RPL-Lite's DAO timing (rpl-conf.h, see StackContikiNG).
 	cngDAODelay       = 4 * time.Second
 	cngDAORetransmit  = 5 * time.Second
 	cngDAOMaxTransmit = 5
@@ -181,6 +189,7 @@ type Router struct {
 	pio      PrefixInfoFields // as heard; re-advertised with our address
 	global   netip.Addr
 	rank     uint16
+	lastAdv  uint16 // the rank last advertised in a DIO
 	dtsn     uint8
 	trickle  Trickle
 	parents  []parent   // parents[0] is the preferred parent
@@ -225,7 +234,7 @@ func NewRouter(cfg RouterConfig, now time.Time) (*Router, error) {
 	if cfg.MaxRULs <= 0 {
 		cfg.MaxRULs = DefaultMaxRULs
 	}
-	r := &Router{cfg: cfg, rank: InfiniteRank, daoSeq: seqInit, pathSeq: seqInit, dtsn: seqInit,
+	r := &Router{cfg: cfg, rank: InfiniteRank, lastAdv: InfiniteRank, daoSeq: seqInit, pathSeq: seqInit, dtsn: seqInit,
 		rng:    rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d)),
 		routes: make(map[netip.Addr]route), ruls: make(map[netip.Addr]rul)}
 	ll := cfg.LinkLocal.As16()
@@ -430,6 +439,7 @@ func (r *Router) Tick(out []Reply, now time.Time) []Reply {
 	}
 	if r.trickle.Fire(now) {
 		r.cnt.DIOsSent++
+		r.lastAdv = r.rank
 		out = append(out, r.reply(AllRPLNodes, false, r.DIO()))
 	}
 	if r.rank == InfiniteRank && !r.disAt.IsZero() && !now.Before(r.disAt) {
@@ -532,6 +542,7 @@ func (r *Router) handleDIS(out []Reply, m Message, src, dst netip.Addr, now time
 		return out
 	}
 	r.cnt.DIOsSent++
+	r.lastAdv = r.rank
 	return append(out, r.reply(src, src.IsLinkLocalUnicast(), r.DIO()))
 }
 
@@ -616,10 +627,11 @@ func (r *Router) handleDIO(out []Reply, m Message, src netip.Addr, now time.Time
 			r.parents = slices.Delete(r.parents, i, i+1)
 			return r.selectParent(out, now)
 		}
-		if r.rank != InfiniteRank {
+		if r.rank != InfiniteRank && !r.contiki() {
 			// A detached neighbour: our DIO soon lets it join again
 			// (RIOT _update_dodag_from_DIO resets trickle on an
-			// INFINITE_RANK DIO from a node that is not its parent).
+			// INFINITE_RANK DIO from a node that is not its parent;
+			// Contiki-NG's rpl_process_dio only counts it).
 			r.trickle.Reset(now)
 		}
 		return out
@@ -777,7 +789,7 @@ func (r *Router) selectParent(out []Reply, now time.Time) []Reply {
 	}
 	r.rank = satAdd(r.parents[0].rank, r.rankIncrease())
 	r.disAt = time.Time{}
-	if r.rank != old {
+	if r.rankResetsTrickle(old) {
 		r.trickle.Reset(now)
 	}
 	keep := r.parents[:1]
@@ -788,6 +800,22 @@ func (r *Router) selectParent(out []Reply, now time.Time) []Reply {
 	}
 	r.parents = keep
 	return out
+}
+
+// rankResetsTrickle says whether the move from rank old to the current
+// one is an inconsistency to advertise at once (RFC 6550 §8.3 leaves it
+// to the implementation): for RIOT any change, for Contiki-NG getting a
+// parent or a change of more than 4 × MinHopRankIncrease from the rank
+// last advertised (rpl-dag.c, RPL_SIGNIFICANT_CHANGE_THRESHOLD).
+func (r *Router) rankResetsTrickle(old uint16) bool {
+	if r.rank == old {
+		return false
+	}
+	if !r.contiki() || old == InfiniteRank || r.rank == InfiniteRank {
+		return true
+	}
+	d := int(r.rank) - int(r.lastAdv)
+	return r.lastAdv != InfiniteRank && (d > 4*int(r.conf.MinHopRankIncrease) || -d > 4*int(r.conf.MinHopRankIncrease))
 }
 
 // delayDAO is RIOT's gnrc_rpl_delay_dao: a DAO 1–2 s from now, the tries
@@ -807,10 +835,10 @@ func (r *Router) delayDAO(now time.Time) {
 
 // contiki reports whether the router follows Contiki-NG's DAO timing.
 func (r *Router) contiki() bool {
-	switch r.cfg.DAOTimers {
-	case DAOTimersContikiNG:
+	switch r.cfg.Stack {
+	case StackContikiNG:
 		return true
-	case DAOTimersRIOT:
+	case StackRIOT:
 		return false
 	}
 	return r.mop == MOPNonStoring
