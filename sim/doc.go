@@ -74,7 +74,9 @@
 //     change, resent after 2.5–7.5 s, local repair after 5 unanswered
 //     transmissions, refreshed 60–120 s before the lifetime ends
 //     (os/net/routing/rpl-lite/rpl-timers.c at 9f80681);
-//   - the node's own Target carries its ROVR (RFC 9010 §6.1); a
+//   - the node's own Target carries its ROVR (RFC 9010 §6.1; not with
+//     MeshConfig.LegacyTargets, since a RIOT parent drops a DAO whose
+//     Target is longer than RFC 6550's, gnrc_rpl_validation.c); a
 //     RPL-unaware leaf (MeshConfig.Leaves, RFC 9010 RUL) registers with
 //     NS(EARO) and the R flag, and its router answers it locally (no
 //     EDAR) and advertises it in its DAOs with its ROVR, TID and lifetime;

@@ -87,7 +87,11 @@ type MeshConfig struct {
 	// the RPL router they register with), spread evenly: with 0.25 every
 	// fourth node.
 	Leaves float64
-	Logger *slog.Logger
+	// LegacyTargets: the RPL routers' DAO Targets carry no RFC 9010 ROVR
+	// (NodeConfig.LegacyTargets), for meshes shared with RIOT routers,
+	// which drop DAOs whose Targets carry one.
+	LegacyTargets bool
+	Logger        *slog.Logger
 }
 
 // IntruderVariant is how an intruder goes after its victim's address.
@@ -359,7 +363,7 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 			}
 		}
 		n, err := AttachNode(m, NodeConfig{Name: NodeName(i), EUI64: NodeEUI64(i), Channel: cfg.Channel, PANID: cfg.PANID,
-			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed, Key: key, Routing: cfg.Routing})
+			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed, Key: key, Routing: cfg.Routing, LegacyTargets: cfg.LegacyTargets})
 		if err != nil {
 			return fail(err)
 		}

@@ -90,6 +90,12 @@ type NodeConfig struct {
 	// RPLSeed, when set, seeds the RPL router's draws instead of one
 	// derived from Seed and the node's identity.
 	RPLSeed uint64
+	// LegacyTargets leaves RFC 9010's ROVR out of the RPL router's DAO
+	// Targets (its own and its leaves'), as RFC 6550 nodes send them: a
+	// RIOT parent drops a whole DAO with a Target longer than 18 octets
+	// (gnrc_rpl_validation.c gnrc_rpl_validation_options,
+	// GNRC_RPL_OPT_TARGET_LEN), and Wireshark 4.0 calls it malformed.
+	LegacyTargets bool
 
 	// renewEvery overrides the renewal interval (refreshAfter), for tests.
 	renewEvery time.Duration
@@ -435,7 +441,7 @@ func newNode(cfg NodeConfig, addr lowpan.LinkAddr, rovr []byte) *Node {
 		// RFC 9010 §6.1: the Target for the router's own address carries
 		// the ROVR it registers with.
 		rovr := n.rovr
-		if len(rovr)%8 != 0 || len(rovr) > 32 {
+		if len(rovr)%8 != 0 || len(rovr) > 32 || cfg.LegacyTargets {
 			rovr = nil
 		}
 		r, err := rpl.NewRouter(rpl.RouterConfig{LinkLocal: n.ll, ROVR: rovr, Seed: seed}, time.Now())

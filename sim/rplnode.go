@@ -377,7 +377,11 @@ func (n *Node) registerLocally(m *nd.Message, childMAC lowpan.LinkAddr, aro nd.A
 	n.mu.Unlock()
 	if aro.R || life == 0 {
 		n.rpl.mu.Lock()
-		out, err := n.rpl.rtr.AddRUL(nil, target, aro.ROVR, aro.TID, life, time.Now())
+		rovr := aro.ROVR
+		if n.cfg.LegacyTargets {
+			rovr = nil
+		}
+		out, err := n.rpl.rtr.AddRUL(nil, target, rovr, aro.TID, life, time.Now())
 		n.rpl.mu.Unlock()
 		if err != nil {
 			aro.Status = nd.StatusNeighborCacheFull

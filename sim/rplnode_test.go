@@ -137,7 +137,10 @@ func TestRPLLeaves(t *testing.T) {
 	for _, mop := range []uint8{rpl.MOPStoring, rpl.MOPNonStoring} {
 		t.Run(fmt.Sprint("MOP", mop), func(t *testing.T) {
 			t.Parallel()
-			b := startBRWith(t, MeshConfig{Topology: Line, Nodes: 3, Seed: 6, Leaves: 1.0 / 3, Routing: RoutingRPL},
+			// Storing mode as a mesh shared with RIOT routers would run
+			// it: Targets without ROVR.
+			b := startBRWith(t, MeshConfig{Topology: Line, Nodes: 3, Seed: 6, Leaves: 1.0 / 3, Routing: RoutingRPL,
+				LegacyTargets: mop == rpl.MOPStoring},
 				&router.RPLConfig{Root: rpl.RootConfig{Instance: 1, MOP: mop}, RPI: mop == rpl.MOPNonStoring})
 			waitRPLRoutes(t, b, []netip.Addr{Addr(prefix, 0), Addr(prefix, 1), Addr(prefix, 2)}, 30*time.Second)
 			n2, n3 := b.mesh.Node("n2"), b.mesh.Node("n3")
