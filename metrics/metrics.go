@@ -154,9 +154,9 @@ var (
 	dRPLReceived  = d("rpl_messages_received_total", "RPL control messages handled by the root, by type (dis: multicast, dis_unicast, dio, dao, ignored: another instance or DODAG, secure, DAO-ACK).", "type")
 	dRPLSent      = d("rpl_messages_sent_total", "RPL control messages sent by the root, by type (dio, dao_ack).", "type")
 	dRPLTargetEv  = d("rpl_target_events_total", "DAO target changes at the root, by event (added, refreshed, removed: No-Path, expired).", "event")
-	dRPLDropped   = d("rpl_dropped_total", "RPL messages or DAO targets the root dropped, by reason (queue_full, malformed: bad message or checksum, table_full: rpl.max_targets reached, loop: a transit that would loop the source routes, stale: older path sequence, no_parent: non-storing transit without parent, target: not routable, owner: RFC 9010 ROVR of another owner).", "reason")
+	dRPLDropped   = d("rpl_dropped_total", "RPL messages or DAO targets the root dropped, by reason (queue_full, malformed: bad message or checksum, spoofed: from a link-local address not the sender's, tunnelled_control: ND or link-scoped traffic inside a tunnel, table_full: rpl.max_targets reached, loop: a transit that would loop the source routes, stale: older path sequence, no_parent: non-storing transit without parent, target: not routable, owner: RFC 9010 ROVR of another owner).", "reason")
 	dRPLPackets   = d("rpl_data_packets_total", "Data packets the root handled by RPL, by action (routed_down, source_routed, tunnelled, decapsulated, rpi_stripped, source_accepted).", "action")
-	dRPLErrors    = d("rpl_data_errors_total", "Data-plane problems, by kind (loop: a route looping or too deep, rank: an upward packet with the RPI's Down flag, header: RPL headers that could not be added or removed).", "kind")
+	dRPLErrors    = d("rpl_data_errors_total", "Data-plane problems, by kind (loop: a route looping or too deep, rank: an upward packet with the RPI's Down flag, loop_dropped: one with Rank-Error already set, dropped, forwarding: a packet returned with the Forwarding-Error flag, whose route was forgotten, header: RPL headers that could not be added or removed).", "kind")
 	allDescs      = []desc{dRPLTargets, dRPLVersion, dRPLReceived, dRPLSent, dRPLTargetEv, dRPLDropped, dRPLPackets, dRPLErrors, dFramesSent, dFramesRecv, dRetries, dBytesSent, dBytesRecv, dQueueDepth, dLinkQueue, dLinkQueueDrop, dNoRoute, dRadioUp, dRCPResets, dRCPReconnects, dRCPTimeouts, dRCPDisconn, dRCPProbes, dRCPResent, dSpinelErrors, dNbRSSI, dNbLQI, dNeighbors, dPktSent, dPktRecv, dSaved, dFragSent, dFragRecv, dReasm, dReasmMemory, dMACDups, dDecodeErrs, dReasmEvReg, dTUN, dForwarded, dDropped, dSendFails, dICMPSent, dICMPLimited, dCtlAdmitted, dCtlDropped, dSrcRejected, dRegs, dRegCapacity, dRegOutcomes, dNDReceived, dRASent, dNASent, dEDACSent, dABROVersion, dRegRefused, dRegEvicted, dRegTentative, dRegProtected, dAPNDChal, dAPNDProofs, dAPNDLegacy, dAPNDRefused, dAPNDDropped, dAPNDPending}
 	statusLabels  = [...]string{"success", "duplicate", "neighbor_cache_full", "moved", "removed", "validation_requested", "duplicate_source", "invalid_source", "topologically_incorrect", "registry_saturated", "validation_failed"}
 	receivedTypes = [...]string{"rs", "ns", "edar", "other", "ns_ignored"}
@@ -352,7 +352,7 @@ func collectRPL(ch chan<- prometheus.Metric, st router.RPLStats) {
 		reason string
 		v      uint64
 	}{
-		{"queue_full", st.QueueDropped}, {"malformed", st.Malformed}, {"table_full", r.DroppedFull}, {"loop", r.DroppedLoop},
+		{"queue_full", st.QueueDropped}, {"malformed", st.Malformed}, {"spoofed", st.Spoofed}, {"tunnelled_control", st.TunnelledControl}, {"table_full", r.DroppedFull}, {"loop", r.DroppedLoop},
 		{"stale", r.DroppedStale}, {"no_parent", r.DroppedNoParent}, {"target", r.DroppedTarget}, {"owner", r.DroppedOwner},
 	} {
 		counter(ch, dRPLDropped, k.v, k.reason)
@@ -366,4 +366,6 @@ func collectRPL(ch chan<- prometheus.Metric, st router.RPLStats) {
 	counter(ch, dRPLErrors, st.RoutingLoops, "loop")
 	counter(ch, dRPLErrors, st.RankErrors, "rank")
 	counter(ch, dRPLErrors, st.HeaderErrors, "header")
+	counter(ch, dRPLErrors, st.LoopsDropped, "loop_dropped")
+	counter(ch, dRPLErrors, st.ForwardingErrors, "forwarding")
 }

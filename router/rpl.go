@@ -89,6 +89,10 @@ type RPLStats struct {
 	Decapsulated     uint64 // tunnelled packets from the mesh unwrapped
 	RPIStripped      uint64 // packets from the mesh whose RPI was removed
 	RankErrors       uint64 // upward packets with the RPI's O flag set (RFC 6550 §11.2.2.2)
+	LoopsDropped     uint64 // … of them with R set too: a loop, dropped
+	// ForwardingErrors counts packets returned with the RPI's F flag (RFC
+	// 6550 §11.2.2.3): the route to their destination was forgotten.
+	ForwardingErrors uint64
 	HeaderErrors     uint64 // packets whose RPL headers could not be added or removed
 	SourcesAccepted  uint64 // mesh sources bound by a RPL route
 }
@@ -123,7 +127,7 @@ type rplState struct {
 	stats struct {
 		queueDropped, malformed, routedDown, sourceRouted, tunnelled, loops  atomic.Uint64
 		decapsulated, rpiStripped, rankErrors, headerErrors, sourcesAccepted atomic.Uint64
-		spoofed, tunnelledControl                                            atomic.Uint64
+		spoofed, tunnelledControl, forwardingErrors, loopsDropped            atomic.Uint64
 	}
 }
 
@@ -163,6 +167,7 @@ func (f *Forwarder) RPL() (st RPLStats, ok bool) {
 	r.mu.RUnlock()
 	st.QueueDropped, st.Malformed = r.stats.queueDropped.Load(), r.stats.malformed.Load()
 	st.Spoofed, st.TunnelledControl = r.stats.spoofed.Load(), r.stats.tunnelledControl.Load()
+	st.ForwardingErrors, st.LoopsDropped = r.stats.forwardingErrors.Load(), r.stats.loopsDropped.Load()
 	st.RoutedDown, st.SourceRouted, st.Tunnelled = r.stats.routedDown.Load(), r.stats.sourceRouted.Load(), r.stats.tunnelled.Load()
 	st.RoutingLoops, st.Decapsulated, st.RPIStripped = r.stats.loops.Load(), r.stats.decapsulated.Load(), r.stats.rpiStripped.Load()
 	st.RankErrors, st.HeaderErrors, st.SourcesAccepted = r.stats.rankErrors.Load(), r.stats.headerErrors.Load(), r.stats.sourcesAccepted.Load()
@@ -592,10 +597,29 @@ func (f *Forwarder) rplUp(pkt []byte) (out []byte, decapsulated, ok bool) {
 	}
 	if had {
 		r.stats.rpiStripped.Add(1)
-		if rpi.Flags&rpl.RPIFlagO != 0 {
+		switch {
+		case rpi.Flags&rpl.RPIFlagF != 0:
+			// A Forwarding-Error (RFC 6550 §11.2.2.3): a storing-mode
+			// router could not take the packet down and sent it back.
+			// The root's route to its destination is stale: forget it
+			// (the node's next DAO restores it) and drop the packet.
+			r.mu.Lock()
+			r.root.Forget(ip6.Header(out).Dst())
+			r.mu.Unlock()
+			r.stats.forwardingErrors.Add(1)
+			f.stats.dropped.Add(1)
+			return nil, false, false
+		case rpi.Flags&rpl.RPIFlagO != 0 && rpi.Flags&rpl.RPIFlagR != 0:
+			// Going up with the Down flag, and a rank error already
+			// seen on the way: a loop (§11.2.2.2); drop it.
+			r.stats.rankErrors.Add(1)
+			r.stats.loopsDropped.Add(1)
+			f.stats.dropped.Add(1)
+			return nil, false, false
+		case rpi.Flags&rpl.RPIFlagO != 0:
 			// An upward packet marked as going down: a rank error on the
-			// way (RFC 6550 §11.2.2.2). The root is the top; count it and
-			// deliver.
+			// way (§11.2.2.2), the first: the root is the top; count it
+			// and deliver.
 			r.stats.rankErrors.Add(1)
 		}
 	}

@@ -464,3 +464,51 @@ func TestRPLRootICMPErrorDown(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestRPLRootLoopFlags: the RPI's flags on a packet coming up (RFC 6550
+// §11.2.2): Forwarding-Error makes the root forget the route to the
+// packet's destination and drop it; Down with Rank-Error already set is a
+// loop, dropped; Down alone is counted and delivered.
+func TestRPLRootLoopFlags(t *testing.T) {
+	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPStoring}})
+	ctx := context.Background()
+	w.nodeRecvRPL(t, rpl.CodeDIO)
+	send := func(p []byte) {
+		t.Helper()
+		if err := w.node.SendWait(ctx, p, brMAC, link.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(rplPacket(t, rplNodeLL, brLL, rplDAO(t, 240, rplDAOTarget{target: rplNodeGlobal}, rplDAOTarget{target: rplFar})))
+	w.nodeRecvRPL(t, rpl.CodeDAOACK)
+	withFlags := func(dst string, flags uint8) []byte {
+		p, err := rpl.InsertHeaders(nil, packettest.UDP(rplNodeGlobal.String(), dst, 10), rpl.Headers{RPI: &rpl.RPIFields{Flags: flags, SenderRank: 512}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	send(withFlags("2001:db8:9::5", rpl.RPIFlagO))
+	w.tunRecv(t) // delivered
+	send(withFlags("2001:db8:9::5", rpl.RPIFlagO|rpl.RPIFlagR))
+	send(withFlags(rplFar.String(), rpl.RPIFlagF))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _ := w.fwd.RPL()
+		if st.RankErrors == 2 && st.LoopsDropped == 1 && st.ForwardingErrors == 1 {
+			if st.Root.TargetsRemoved != 1 {
+				t.Errorf("after the forwarding error: %d routes removed, want the route to far forgotten", st.Root.TargetsRemoved)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case p := <-w.tun.out:
+		t.Errorf("a dropped packet reached Linux: % x", p[:40])
+	case <-time.After(50 * time.Millisecond):
+	}
+}

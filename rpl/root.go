@@ -830,3 +830,18 @@ func (r *Root) Routes(buf []RouteEntry, now time.Time) []RouteEntry {
 	}
 	return buf
 }
+
+// Forget removes the /128 route to dst, as a storing-mode router removes
+// the state a Forwarding-Error packet (the RPI's F flag, RFC 6550
+// §11.2.2.3) shows to be stale: the child it points to could not forward
+// down. The node's next DAO brings the route back. It reports whether
+// there was a route.
+func (r *Root) Forget(dst netip.Addr) bool {
+	k := dst.As16()
+	if _, ok := r.hosts[k]; !ok {
+		return false
+	}
+	delete(r.hosts, k)
+	r.cnt.TargetsRemoved++
+	return true
+}
