@@ -526,7 +526,10 @@ func (f *Forwarder) rplDown(pkt []byte, dst netip.Addr, hops []netip.Addr, exter
 	case len(hops) == 1 && r.mop != rpl.MOPStoring:
 		// One hop: nobody on the way reads RPL headers.
 	case r.mop == rpl.MOPStoring:
-		if hdr.RPI != nil {
+		// A RPL-unaware leaf gets no RPI: RFC 9008 §7.2.4 would tunnel
+		// to its 6LR, which a storing root does not know (it has the
+		// next hop only), and the leaf itself cannot end a tunnel.
+		if hdr.RPI != nil && !external {
 			bp = r.bufs.Get().(*[]byte)
 			if own || r.cfg.Insert {
 				out, err = rpl.InsertHeaders((*bp)[:0], pkt, hdr)

@@ -512,3 +512,34 @@ func TestRPLRootLoopFlags(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// TestRPLRootStoringLeaf: in storing mode with the RPI on, a packet for a
+// RPL-unaware leaf (its Transit's E flag) goes down without RPI or tunnel
+// — the root does not know the leaf's 6LR to tunnel to, and the leaf
+// cannot end a tunnel — while a RPL router's packet gets its tunnel.
+func TestRPLRootStoringLeaf(t *testing.T) {
+	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPStoring}, RPI: true})
+	ctx := context.Background()
+	w.nodeRecvRPL(t, rpl.CodeDIO)
+	b, err := rpl.AppendDAO(nil, &rpl.DAOFields{AckRequested: true, Sequence: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = rpl.AppendTarget(b, netip.PrefixFrom(rplNodeGlobal, 128), 0, nil)
+	b, _ = rpl.AppendTransit(b, &rpl.TransitFields{PathLifetime: 5})
+	b, _ = rpl.AppendTarget(b, netip.PrefixFrom(rplFar, 128), 0, nil)
+	b, _ = rpl.AppendTransit(b, &rpl.TransitFields{External: true, PathLifetime: 5})
+	if err := w.node.SendWait(ctx, rplPacket(t, rplNodeLL, brLL, b), brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.nodeRecvRPL(t, rpl.CodeDAOACK)
+	in := packettest.UDP("2001:db8:9::5", rplFar.String(), 20)
+	w.tun.in <- in
+	if got := w.nodeRecvData(t); !bytes.Equal(got, in) {
+		t.Fatalf("packet for the leaf: % x", got[:48])
+	}
+	w.tun.in <- packettest.UDP("2001:db8:9::5", rplNodeGlobal.String(), 20)
+	if got := ip6.Header(w.nodeRecvData(t)); got.NextHeader() != ip6.ProtoHopByHop || got.Src() != brGlobal {
+		t.Fatalf("packet for the router: next header %d from %v, want a tunnel with an RPI", got.NextHeader(), got.Src())
+	}
+}
