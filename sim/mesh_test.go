@@ -15,6 +15,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/router"
+	"github.com/lowpanbr/lowpanbr/rpl"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 )
 
@@ -44,7 +45,15 @@ func startLBRWith(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]by
 	t.Helper()
 	ctxs := &lowpan.ContextTable{}
 	ctxs.Set(0, lowpan.Context{Prefix: prefix, Compress: true})
-	ml, err := link.NewLowpan(link.LowpanConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs})
+	lorh := rplCfg != nil && rplCfg.Root.Compression8138
+	if lorh {
+		// As borderrouter does for rpl.lorh: RFC 8138 against the root.
+		ref := lowpan.RPLReference{Root: netip.MustParseAddr("2001:db8:1::1"), RPIType: rpl.OptionTypeRPI9008, Storing: rplCfg.Root.MOP == rpl.MOPStoring}
+		if err := ctxs.SetRPL(ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ml, err := link.NewLowpan(link.LowpanConfig{Name: "wpan0", Radio: br, PANID: 0xabcd, ExtAddr: brEUI, Contexts: ctxs, LoRH: lorh})
 	if err != nil {
 		t.Fatal(err)
 	}

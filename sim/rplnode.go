@@ -35,6 +35,10 @@ type rplNode struct {
 	mu  sync.Mutex
 	rtr *rpl.Router
 	in  chan rplMsg
+	// ref is what the node's 6LoWPAN codec was told of the DODAG (RFC
+	// 8138 decoding needs the root's address and the RPI type); owned by
+	// runRPL.
+	ref lowpan.RPLReference
 }
 
 type rplMsg struct {
@@ -111,9 +115,22 @@ func (n *Node) syncParent() {
 	p, ok := n.rpl.rtr.Parent()
 	joined := n.rpl.rtr.Rank() != rpl.InfiniteRank
 	pfx := n.rpl.rtr.Prefix()
+	ref := lowpan.RPLReference{Root: n.rpl.rtr.DODAGID(), RPIType: rpl.OptionTypeRPI6553, Storing: n.rpl.rtr.MOP() == rpl.MOPStoring}
+	if n.rpl.rtr.Config().RPI0x23 {
+		ref.RPIType = rpl.OptionTypeRPI9008 // RFC 9008 §4.3: the D flag
+	}
 	n.rpl.mu.Unlock()
 	if !ok || !joined {
 		return
+	}
+	if ref != n.rpl.ref && ref.Root.IsValid() {
+		// RFC 8138 6LoRHs from the root elide or compress against its
+		// address (§4.3, §7) and rebuild the RPI with the instance's
+		// type: what a RIOT or Contiki-NG node would take from the DIO
+		// if it decoded 6LoRH (neither does; see lowpan/doc.go).
+		if err := n.ctxs.SetRPL(ref); err == nil {
+			n.rpl.ref = ref
+		}
 	}
 	n.mu.Lock()
 	if !n.st.Prefix.IsValid() && pfx.IsValid() && pfx.Bits() == 64 {

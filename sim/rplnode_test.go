@@ -68,21 +68,21 @@ func waitRPLRoutes(t *testing.T, b *testBR, addrs []netip.Addr, d time.Duration)
 // RPI, RFC 9008 §8.2.2, advanced at each hop, RFC 6554 §4.2). With
 // LOWPANBR_SIM_RPL_LONG=1 also storing mode with the RPI.
 func TestRPLLine(t *testing.T) {
-	cases := []struct {
-		mop uint8
-		rpi bool
-	}{{rpl.MOPStoring, false}, {rpl.MOPNonStoring, true}}
+	type rplCase struct {
+		mop       uint8
+		rpi, lorh bool
+	}
+	// The last: the root sends RFC 8138 6LoRHs (T flag), which the
+	// routers' 6LoWPAN decoder reads.
+	cases := []rplCase{{rpl.MOPStoring, false, false}, {rpl.MOPNonStoring, true, false}, {rpl.MOPNonStoring, true, true}}
 	if os.Getenv(rplLongEnv) != "" {
-		cases = append(cases, struct {
-			mop uint8
-			rpi bool
-		}{rpl.MOPStoring, true})
+		cases = append(cases, rplCase{rpl.MOPStoring, true, false})
 	}
 	for _, c := range cases {
-		t.Run(fmt.Sprintf("MOP%d-RPI%v", c.mop, c.rpi), func(t *testing.T) {
+		t.Run(fmt.Sprintf("MOP%d-RPI%v-6LoRH%v", c.mop, c.rpi, c.lorh), func(t *testing.T) {
 			t.Parallel()
 			b := startBRWith(t, MeshConfig{Topology: Line, Nodes: 6, Seed: 4, Routing: RoutingRPL},
-				&router.RPLConfig{Root: rpl.RootConfig{Instance: 1, MOP: c.mop}, RPI: c.rpi})
+				&router.RPLConfig{Root: rpl.RootConfig{Instance: 1, MOP: c.mop, Compression8138: c.lorh, RPI0x23: true}, RPI: c.rpi})
 			var addrs []netip.Addr
 			for i := range 6 {
 				addrs = append(addrs, Addr(prefix, i))
