@@ -272,32 +272,28 @@ func (d *decompressor) lorh() error {
 		expandLoRHAddr(&encap, &ref.root, h.encap)
 	}
 
-	// The IPHC chain is decoded past room for what goes before it, then
-	// moved down once the sizes are known (they depend on the addresses
-	// it holds).
-	srhMax := 0
-	if h.nHops > 0 {
-		srhMax = srhFixed + 16*h.nHops + 8
-	}
-	reserve := srhMax
-	if h.hasRPI {
-		reserve += hbhRPILen
+	// The IPHC chain is decoded first, at the front of the output, and
+	// moved up once the size of what goes before it is known (it depends
+	// on the addresses the chain holds), so that no more room is needed
+	// than the packet rebuilt. Reserving the most the RPL headers could
+	// take (16 octets a hop) asked for more than that, and a reassembler
+	// decompresses a FRAG1 into datagram_size octets (RFC 4944 §5.3): a
+	// ping tunnelled down 5 hops (168 octets, its route 1 octet a hop in
+	// the SRH-6LoRH) needed 184 and was dropped (issue 14).
+	if d.o != 0 {
+		return fmt.Errorf("page 1 6LoRHs after %d decoded octets: %w", d.o, ErrReserved)
 	}
 	if h.hasTunnel {
-		reserve += ip6.HeaderLen
-		// The outer header is the datagram's first IPv6 header; its
-		// offset is fixed up with the others.
-		d.fx.ipv6[0] = 0
+		// The outer header is the datagram's first IPv6 header; the
+		// inner one, decoded now, counts as the second. The outer offset
+		// is set once the chain has moved (see relocate).
+		d.fx.ipv6[0] = -1
 		d.fx.nIPv6 = 1
 	}
-	if err := d.room(reserve); err != nil {
-		return err
-	}
-	d.o = reserve
 	if err := d.iphc(); err != nil {
 		return err
 	}
-	iphcHdr := ip6.Header(d.out[reserve : reserve+ip6.HeaderLen])
+	iphcHdr := ip6.Header(d.out[:ip6.HeaderLen])
 	final := [16]byte(iphcHdr.DstBytes())
 
 	// The SRH-6LoRH addresses (RFC 8138 §5.4): the first against the
@@ -341,9 +337,13 @@ func (d *decompressor) lorh() error {
 	if h.hasTunnel {
 		// [outer][ext][inner IPv6 + its chain]
 		at := ip6.HeaderLen + ext
-		copy(d.out[at:], d.out[reserve:end])
-		d.relocate(reserve, end, at-reserve, -1)
-		d.o = at + end - reserve
+		if err := d.room(at); err != nil { // d.o is end
+			return err
+		}
+		copy(d.out[at:], d.out[:end])
+		d.relocate(0, end, at)
+		d.fx.ipv6[0] = 0
+		d.o = at + end
 		outer := ip6.Header(d.out[:ip6.HeaderLen])
 		inner := ip6.Header(d.out[at : at+ip6.HeaderLen])
 		// The outer Traffic Class is the inner one (RFC 6040 §4.1 normal
@@ -369,10 +369,12 @@ func (d *decompressor) lorh() error {
 	// The IPHC header is the packet's own: [it][ext][what its NHC chain
 	// produced].
 	at := ip6.HeaderLen + ext
-	copy(d.out[:ip6.HeaderLen], d.out[reserve:reserve+ip6.HeaderLen])
-	copy(d.out[at:], d.out[reserve+ip6.HeaderLen:end])
-	d.relocate(reserve, end, at-reserve-ip6.HeaderLen, reserve)
-	d.o = at + end - reserve - ip6.HeaderLen
+	if err := d.room(ext); err != nil { // d.o is end
+		return err
+	}
+	copy(d.out[at:], d.out[ip6.HeaderLen:end])
+	d.relocate(ip6.HeaderLen, end, ext)
+	d.o = end + ext
 	hdr := ip6.Header(d.out[:ip6.HeaderLen])
 	if h.nHops > 0 {
 		copy(hdr.DstBytes(), hops[0][:])
@@ -400,14 +402,10 @@ func tunnelEnd(hasRPI bool, rpiFlags uint8, ref *rplReference, inner *[16]byte) 
 }
 
 // relocate moves the recorded offsets of headers that were decoded at
-// [from, to) by delta; an offset equal to head (the IPHC header moved to
-// the front) becomes 0.
-func (d *decompressor) relocate(from, to, delta, head int) {
+// [from, to) by delta.
+func (d *decompressor) relocate(from, to, delta int) {
 	move := func(off int) int {
-		switch {
-		case off == head:
-			return 0
-		case off >= from && off < to:
+		if off >= from && off < to {
 			return off + delta
 		}
 		return off
