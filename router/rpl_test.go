@@ -84,6 +84,30 @@ func (w *world) nodeRecvData(t *testing.T) []byte {
 	}
 }
 
+// nodeSend has the node send p to the border router, acknowledged.
+func (w *world) nodeSend(t *testing.T, p []byte) {
+	t.Helper()
+	if err := w.node.SendWait(context.Background(), p, brMAC, link.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitRPL waits up to 5 s for the root's counters to satisfy ok.
+func (w *world) waitRPL(t *testing.T, what string, ok func(router.RPLStats) bool) router.RPLStats {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _ := w.fwd.RPL()
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %+v", what, st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 type rplDAOTarget struct {
 	target, parent netip.Addr
 	rovr           []byte
@@ -312,20 +336,10 @@ func TestRPLRootDAOFlood(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st, _ := w.fwd.RPL()
-		if st.Root.DAO >= 21 {
-			// A DAO sent twice (its acknowledgement lost) is refused twice.
-			if st.Targets != max || st.Root.DroppedFull < 80-(max-2) {
-				t.Fatalf("after the flood: %d targets, %d refused as full: %+v", st.Targets, st.Root.DroppedFull, st.Root)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("DAOs handled: %+v", st)
-		}
-		time.Sleep(10 * time.Millisecond)
+	st := w.waitRPL(t, "DAOs handled", func(st router.RPLStats) bool { return st.Root.DAO >= 21 })
+	// A DAO sent twice (its acknowledgement lost) is refused twice.
+	if st.Targets != max || st.Root.DroppedFull < 80-(max-2) {
+		t.Fatalf("after the flood: %d targets, %d refused as full: %+v", st.Targets, st.Root.DroppedFull, st.Root)
 	}
 	in := packettest.UDP("2001:db8:9::5", rplFar.String(), 20)
 	w.tun.in <- in
@@ -345,27 +359,11 @@ func TestRPLRootDAOFlood(t *testing.T) {
 //     9008 §6) reaches the 6LBR.
 func TestRPLRootHostileNeighbour(t *testing.T) {
 	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPStoring}})
-	ctx := context.Background()
 	w.nodeRecvRPL(t, rpl.CodeDIO)
-	send := func(p []byte) {
-		t.Helper()
-		if err := w.node.SendWait(ctx, p, brMAC, link.SendOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send := func(p []byte) { t.Helper(); w.nodeSend(t, p) }
 	waitStats := func(what string, ok func(router.RPLStats) bool) router.RPLStats {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			st, _ := w.fwd.RPL()
-			if ok(st) {
-				return st
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %+v", what, st)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		return w.waitRPL(t, what, ok)
 	}
 
 	// A borrowed link-local source.
@@ -471,14 +469,8 @@ func TestRPLRootICMPErrorDown(t *testing.T) {
 // loop, dropped; Down alone is counted and delivered.
 func TestRPLRootLoopFlags(t *testing.T) {
 	w := newWorldWith(t, &router.RPLConfig{Root: rpl.RootConfig{MOP: rpl.MOPStoring}})
-	ctx := context.Background()
 	w.nodeRecvRPL(t, rpl.CodeDIO)
-	send := func(p []byte) {
-		t.Helper()
-		if err := w.node.SendWait(ctx, p, brMAC, link.SendOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send := func(p []byte) { t.Helper(); w.nodeSend(t, p) }
 	send(rplPacket(t, rplNodeLL, brLL, rplDAO(t, 240, rplDAOTarget{target: rplNodeGlobal}, rplDAOTarget{target: rplFar})))
 	w.nodeRecvRPL(t, rpl.CodeDAOACK)
 	withFlags := func(dst string, flags uint8) []byte {
@@ -492,19 +484,11 @@ func TestRPLRootLoopFlags(t *testing.T) {
 	w.tunRecv(t) // delivered
 	send(withFlags("2001:db8:9::5", rpl.RPIFlagO|rpl.RPIFlagR))
 	send(withFlags(rplFar.String(), rpl.RPIFlagF))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st, _ := w.fwd.RPL()
-		if st.RankErrors == 2 && st.LoopsDropped == 1 && st.ForwardingErrors == 1 {
-			if st.Root.TargetsRemoved != 1 {
-				t.Errorf("after the forwarding error: %d routes removed, want the route to far forgotten", st.Root.TargetsRemoved)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats %+v", st)
-		}
-		time.Sleep(5 * time.Millisecond)
+	st := w.waitRPL(t, "loop flags", func(st router.RPLStats) bool {
+		return st.RankErrors == 2 && st.LoopsDropped == 1 && st.ForwardingErrors == 1
+	})
+	if st.Root.TargetsRemoved != 1 {
+		t.Errorf("after the forwarding error: %d routes removed, want the route to far forgotten", st.Root.TargetsRemoved)
 	}
 	select {
 	case p := <-w.tun.out:

@@ -230,6 +230,17 @@ func (d *daemonProc) waitRegistered(t *testing.T, names ...string) map[string]bo
 	}
 }
 
+// cli runs a lowpanbr command against the daemon's API, as an operator
+// does, and returns its output.
+func (d *daemonProc) cli(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(daemonBinary(t), append(args, "--api", d.api)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lowpanbr %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
 // stop sends SIGTERM and expects a clean exit that removes the TUN.
 func (d *daemonProc) stop(t *testing.T, n *e2eNet) {
 	t.Helper()
@@ -545,14 +556,7 @@ func TestEndToEndLine(t *testing.T) {
 	udpEcho(t, n.lan, nodeAddr(2), 1200)
 
 	// The status commands, as an operator runs them against the daemon.
-	cli := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(daemonBinary(t), append(args, "--api", d.api)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("lowpanbr %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	cli := func(args ...string) string { t.Helper(); return d.cli(t, args...) }
 	routes := cli("routes")
 	for i, want := range []string{"-", nodeAddr(0).String(), nodeAddr(1).String()} {
 		re := regexp.MustCompile(regexp.QuoteMeta(nodeAddr(i).String()) + `\s+nd\s+wpan0\s+02:00:00:00:00:00:01:01\s+` + regexp.QuoteMeta(want) + `\s+` + fmt.Sprint(i+1) + `\s+-\s+-\n`)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -87,14 +86,7 @@ func TestEndToEndLineRPL(t *testing.T) {
 			}
 			udpEcho(t, n.lan, nodeAddr(5), 1200)
 
-			cli := func(args ...string) string {
-				t.Helper()
-				out, err := exec.Command(daemonBinary(t), append(args, "--api", d.api)...).CombinedOutput()
-				if err != nil {
-					t.Fatalf("lowpanbr %v: %v\n%s", args, err, out)
-				}
-				return string(out)
-			}
+			cli := func(args ...string) string { t.Helper(); return d.cli(t, args...) }
 			out := cli("routes")
 			line := regexp.QuoteMeta(far) + `\s+rpl\s+wpan0\s+02:00:00:00:00:00:01:01\s+`
 			if mode == "non-storing" {
