@@ -16,11 +16,20 @@ import (
 // far end answers pings from the LAN with the hop limit six hops cost, a
 // 1200-octet datagram crosses every hop fragmented, and `lowpanbr routes`
 // shows the routes as the root has them — the whole source route in
-// non-storing mode, the next hop in storing mode.
+// non-storing mode, the next hop in storing mode. The third run has the
+// root send RFC 8138 6LoRHs (rpl.lorh), which the simulated routers'
+// 6LoWPAN decoder reads.
 func TestEndToEndLineRPL(t *testing.T) {
 	requireE2EHost(t)
-	for _, mode := range []string{"non-storing", "storing"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, tt := range []struct {
+		name, mode string
+		lorh       bool
+	}{{"non-storing", "non-storing", false}, {"storing", "storing", false}, {"non-storing-6lorh", "non-storing", true}} {
+		mode := tt.mode
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.lorh {
+				t.Setenv("LOWPANBR_RPL_LORH", "true")
+			}
 			n := newE2ENet(t)
 			sh(t, "ip", "-n", n.lan, "-6", "route", "add", e2ePrefix.String(), "via", n.brAddr.String())
 			d := startE2EDaemon(t, n, "--prefix", e2ePrefix.String(), "--sim-topology", "line", "--sim-nodes", "6",
