@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"strings"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=..."; when
+// it is not, the version comes from the build info (version.go).
 var version = "dev"
 
 // errUsage marks a command-line mistake (exit status 2, usage printed).
@@ -33,10 +36,7 @@ func commands() []command {
 		{"pcap", "decode 802.15.4/ZEP captures to IPv6, or encode IPv6 captures to 802.15.4", runPcap},
 		{"radio", "probe a radio co-processor: firmware, capabilities, EUI-64, energy scan", runRadio},
 		{"sim-rcp", "run a simulated RCP on stdin/stdout (for spinel+hdlc+forkpty URLs)", runSimRCP},
-		{"version", "print the version", func(_ []string, stdout, _ io.Writer) error {
-			fmt.Fprintln(stdout, "lowpanbr", version)
-			return nil
-		}},
+		{"version", "print the version, VCS revision and Go version (also --version)", runVersion},
 	}
 }
 
@@ -61,6 +61,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {
@@ -105,3 +108,62 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = args[1:]
 	}
 }
+
+// buildVersion is the version the binary reports: the -ldflags one if it
+// was set, else the main module's version that the go command stamped
+// (since Go 1.24 `go build` in a git checkout stamps a pseudo-version such
+// as v0.0.0-20261207215000-15b00641a2b3+dirty), else "dev".
+func buildVersion(bi *debug.BuildInfo, ok bool) string {
+	if version != "dev" && version != "" {
+		return version
+	}
+	if ok && bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// versionLine is what `lowpanbr version` prints: the version, then
+// key=value fields from the build info, so that a script can take the
+// version with `awk '{print $2}'` or grep a field. Fields the build does
+// not have (a `go test` binary has no vcs.* settings, -buildvcs=false
+// neither) are left out.
+func versionLine(bi *debug.BuildInfo, ok bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "lowpanbr %s", buildVersion(bi, ok))
+	if !ok || bi == nil {
+		return b.String()
+	}
+	set := map[string]string{}
+	for _, s := range bi.Settings {
+		set[s.Key] = s.Value
+	}
+	if r := set["vcs.revision"]; r != "" {
+		fmt.Fprintf(&b, " revision=%s", r)
+		if set["vcs.modified"] == "true" {
+			b.WriteString(" dirty=true")
+		} else if set["vcs.modified"] == "false" {
+			b.WriteString(" dirty=false")
+		}
+	}
+	if t := set["vcs.time"]; t != "" {
+		fmt.Fprintf(&b, " time=%s", t)
+	}
+	if bi.GoVersion != "" {
+		fmt.Fprintf(&b, " go=%s", bi.GoVersion)
+	}
+	return b.String()
+}
+
+// runVersion is `lowpanbr version` (and --version, -version).
+func runVersion(args []string, stdout, _ io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected arguments %q: %w", args, errUsage)
+	}
+	fmt.Fprintln(stdout, versionLine(debug.ReadBuildInfo()))
+	return nil
+}
+
+// daemonVersion is the version the daemon reports in its status and
+// metrics.
+func daemonVersion() string { return buildVersion(debug.ReadBuildInfo()) }

@@ -99,9 +99,3 @@ func TestCLIDecodeEncode(t *testing.T) {
 		t.Errorf("round trip changed the IPv6 capture: %d vs %d octets", len(a), len(b))
 	}
 }
-
-func TestVersion(t *testing.T) {
-	if code, out, _ := runCLI("version"); code != 0 || !strings.HasPrefix(out, "lowpanbr ") {
-		t.Errorf("version: %d %q", code, out)
-	}
-}

@@ -49,7 +49,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	br, err := borderrouter.New(cfg, borderrouter.WithLogger(log, level), borderrouter.WithVersion(version))
+	br, err := borderrouter.New(cfg, borderrouter.WithLogger(log, level), borderrouter.WithVersion(daemonVersion()))
 	if err != nil {
 		return err
 	}
