@@ -22,14 +22,23 @@ import (
 // print tables.
 
 const statusUsage = `usage:
-  lowpanbr status [--api SOCKET]   radio, prefix, contexts, counters, neighbours
-  lowpanbr nodes  [--api SOCKET]   registered addresses: owner (ROVR), TID, protected (RFC 8928), lifetime, how reached
-  lowpanbr routes [--api SOCKET]   how every address is reached: RPL routes (next hop, source route) first, then registrations
-  lowpanbr rpl repair [--api SOCKET]  RPL global repair: a new DODAG version, every node sends its DAOs again
+  lowpanbr status [--api SOCKET] [--json]   radio, prefix, contexts, counters, neighbours
+  lowpanbr nodes  [--api SOCKET] [--json]   registered addresses: owner (ROVR), TID, protected (RFC 8928), lifetime, how reached
+  lowpanbr routes [--api SOCKET] [--json]   how every address is reached: RPL routes (next hop, source route) first, then registrations
+  lowpanbr rpl repair [--api SOCKET] [--json]  RPL global repair: a new DODAG version, every node sends its DAOs again
 
 They talk to the daemon's status API: --api, else $LOWPANBR_API_SOCKET,
-else /run/lowpanbr/api.sock (api.socket's default).
+else api.socket from the configuration file (--config FILE, else
+` + borderrouter.DefaultConfigPath + ` if it exists), else
+/run/lowpanbr/api.sock (api.socket's default).
+--json prints JSON for scripts (the schema is in the README).
 `
+
+// statusCmd is what the status commands' flags chose.
+type statusCmd struct {
+	*apiClient
+	json bool
+}
 
 type apiClient struct {
 	socket string
@@ -72,15 +81,13 @@ func (c *apiClient) do(method, path string, v any) error {
 	return nil
 }
 
-func statusFlags(name string, args []string, stderr io.Writer) (*apiClient, error) {
+func statusFlags(name string, args []string, stderr io.Writer) (*statusCmd, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, statusUsage); fs.PrintDefaults() }
-	def := borderrouter.Defaults().API.Socket
-	if env, ok := os.LookupEnv("LOWPANBR_API_SOCKET"); ok && env != "" {
-		def = env // as run reads it
-	}
-	socket := fs.String("api", def, "the daemon's API socket (default: $LOWPANBR_API_SOCKET, else api.socket's default)")
+	socket := fs.String("api", "", "the daemon's API socket (default: $LOWPANBR_API_SOCKET, else the configuration file's api.socket, else its default)")
+	config := fs.String("config", "", "the configuration file to read api.socket from (default "+borderrouter.DefaultConfigPath+" if it exists)")
+	asJSON := fs.Bool("json", false, "print JSON for scripts")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return nil, err
@@ -88,7 +95,46 @@ func statusFlags(name string, args []string, stderr io.Writer) (*apiClient, erro
 	if len(pos) > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q: %w", pos, errUsage)
 	}
-	return newAPIClient(*socket), nil
+	path, err := apiSocket(*socket, *config, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return &statusCmd{apiClient: newAPIClient(path), json: *asJSON}, nil
+}
+
+// apiSocket picks the daemon's API socket as lowpanbr run picks the one it
+// listens on, so that both agree: flag, environment, configuration file,
+// default. The file is read only when neither flag nor environment names
+// the socket, and only its api.socket is used: the rest of the daemon's
+// environment is not consulted (a bad LOWPANBR_RADIO_CHANNEL must not stop
+// a status query).
+func apiSocket(flagValue, configPath string, lookupEnv func(string) (string, bool)) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if env, ok := lookupEnv("LOWPANBR_API_SOCKET"); ok && env != "" {
+		return env, nil
+	}
+	l := borderrouter.Loader{Path: configPath, Required: configPath != "",
+		LookupEnv: func(string) (string, bool) { return "", false }}
+	if l.Path == "" {
+		l.Path = borderrouter.DefaultConfigPath // a missing default file is no file
+	}
+	cfg, err := l.Load()
+	if err != nil {
+		return "", fmt.Errorf("reading api.socket (give --api to skip the file): %w", err)
+	}
+	if cfg.API.Socket == "" {
+		return "", fmt.Errorf("%s turns the status API off (api.socket is empty); give --api: %w", l.Read(), errUsage)
+	}
+	return cfg.API.Socket, nil
+}
+
+// printJSON writes v indented, with a trailing newline.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) error {
@@ -99,6 +145,13 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	var s borderrouter.Status
 	if err := c.get("/api/v1/status", &s); err != nil {
 		return err
+	}
+	if c.json {
+		j, err := newStatusJSON(s)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, j)
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	ready := "down"
@@ -175,6 +228,13 @@ func runNodes(args []string, stdout, stderr io.Writer) error {
 	if err := c.get("/api/v1/registrations", &regs); err != nil {
 		return err
 	}
+	if c.json {
+		j, err := newNodesJSON(regs)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, j)
+	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "ADDRESS\tROVR\tTID\tPROTECTED\tLIFETIME\tEXPIRES IN\tREACHED")
 	for _, r := range regs {
@@ -215,6 +275,13 @@ func runRoutes(args []string, stdout, stderr io.Writer) error {
 	var routes []borderrouter.Route
 	if err := c.get("/api/v1/routes", &routes); err != nil {
 		return err
+	}
+	if c.json {
+		j, err := newRoutesJSON(routes)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, j)
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "DESTINATION\tPROTO\tLINK\tNEXT HOP\tVIA\tHOPS\tEXPIRES IN\tSOURCE ROUTE")
@@ -258,6 +325,216 @@ func runRPL(args []string, stdout, stderr io.Writer) error {
 	if err := c.do(http.MethodPost, "/api/v1/rpl/repair", &out); err != nil {
 		return err
 	}
+	if c.json {
+		return printJSON(stdout, out)
+	}
 	fmt.Fprintf(stdout, "DODAG version %d: nodes rejoin and send their DAOs again\n", out.Version)
 	return nil
+}
+
+// The --json output is a schema of its own, not the API's types: the API
+// may rename a Go field or change a duration's text, scripts must not
+// notice. Names are snake_case; a quantity with a unit says it in its name
+// (uptime_seconds, rssi_dbm); durations are numbers of seconds; counters
+// only grow. Fields are added, never renamed or removed.
+
+// statusJSON is `lowpanbr status --json`.
+type statusJSON struct {
+	Version       string         `json:"version"`
+	UptimeSeconds int64          `json:"uptime_seconds"`
+	Radio         radioJSON      `json:"radio"`
+	Prefix        string         `json:"prefix"`  // the mesh prefix
+	Address       string         `json:"address"` // the border router's, in the mesh prefix
+	TUN           string         `json:"tun"`
+	ABROVersion   uint32         `json:"abro_version"`
+	Contexts      []contextJSON  `json:"contexts"`
+	Registrations registryJSON   `json:"registrations"`
+	Counters      countersJSON   `json:"counters"`
+	Neighbors     []neighborJSON `json:"neighbors"`
+	RPL           *rplStatusJSON `json:"rpl"` // null: RPL off
+}
+
+type radioJSON struct {
+	URL        string `json:"url"`
+	Simulated  bool   `json:"simulated"`
+	Ready      bool   `json:"ready"` // the RCP answers
+	Firmware   string `json:"firmware"`
+	EUI64      string `json:"eui64"`
+	Channel    uint8  `json:"channel"`
+	PANID      string `json:"pan_id"` // 0xabcd
+	Resets     uint64 `json:"rcp_resets"`
+	Timeouts   uint64 `json:"rcp_timeouts"`
+	Reconnects uint64 `json:"rcp_reconnects"`
+}
+
+type contextJSON struct {
+	ID          uint8  `json:"id"`
+	Prefix      string `json:"prefix"`
+	Compress    bool   `json:"compress"`
+	Withdrawing bool   `json:"withdrawing"`
+}
+
+type registryJSON struct {
+	Live      int `json:"live"`
+	Direct    int `json:"direct"`
+	Via6LR    int `json:"via_6lr"`
+	Tentative int `json:"tentative"`
+	Protected int `json:"protected"` // RFC 8928
+	Capacity  int `json:"capacity"`
+}
+
+type countersJSON struct {
+	PacketsFromLinux      uint64 `json:"packets_from_linux"`
+	PacketsToLinux        uint64 `json:"packets_to_linux"`
+	PacketsIntoMesh       uint64 `json:"packets_into_mesh"`
+	PacketsMeshToMesh     uint64 `json:"packets_mesh_to_mesh"`
+	PacketsDropped        uint64 `json:"packets_dropped"`
+	PacketsUnreachable    uint64 `json:"packets_unreachable"` // to an unregistered address
+	ICMPErrorsSent        uint64 `json:"icmp_errors_sent"`
+	FramesSent            uint64 `json:"frames_sent"`
+	FramesAcked           uint64 `json:"frames_acked"`
+	FramesNotAcked        uint64 `json:"frames_not_acked"`
+	ChannelAccessFailures uint64 `json:"channel_access_failures"`
+	FramesReceived        uint64 `json:"frames_received"`
+	BytesSent             uint64 `json:"bytes_sent"`     // PSDU octets
+	BytesReceived         uint64 `json:"bytes_received"` // PSDU octets
+	FragmentsSent         uint64 `json:"fragments_sent"`
+	ReassembliesCompleted uint64 `json:"reassemblies_completed"`
+	ReassembliesTimedOut  uint64 `json:"reassemblies_timed_out"`
+	HeaderBytesSaved      uint64 `json:"header_bytes_saved"` // by RFC 6282 compression
+}
+
+type neighborJSON struct {
+	Addr             string  `json:"addr"`
+	RSSIdBm          int8    `json:"rssi_dbm"`
+	LQI              uint8   `json:"lqi"`
+	Frames           uint64  `json:"frames"`
+	LastHeardSeconds float64 `json:"last_heard_seconds"` // ago
+}
+
+type rplStatusJSON struct {
+	Mode               string  `json:"mode"` // non-storing or storing
+	Instance           uint8   `json:"instance"`
+	DODAGVersion       uint8   `json:"dodag_version"`
+	DODAGID            string  `json:"dodag_id"`
+	RPI                bool    `json:"rpi"`
+	DIOIntervalSeconds float64 `json:"dio_interval_seconds"` // the Trickle interval now
+	Targets            int     `json:"targets"`
+}
+
+// seconds reads an API duration (time.Duration's text).
+func seconds(what, d string) (float64, error) {
+	v, err := time.ParseDuration(d)
+	if err != nil {
+		return 0, fmt.Errorf("API: %s: %w", what, err)
+	}
+	return v.Seconds(), nil
+}
+
+func newStatusJSON(s borderrouter.Status) (statusJSON, error) {
+	up, err := seconds("uptime", s.Uptime)
+	if err != nil {
+		return statusJSON{}, err
+	}
+	f, l, rs := s.Forwarder, s.Link, s.Radio.Stats
+	out := statusJSON{
+		Version: s.Version, UptimeSeconds: int64(up),
+		Radio: radioJSON{URL: s.Radio.URL, Simulated: s.Radio.Simulated, Ready: s.Radio.Ready, Firmware: s.Radio.Firmware,
+			EUI64: s.Radio.EUI64, Channel: s.Radio.Channel, PANID: s.Radio.PANID,
+			Resets: rs.Resets, Timeouts: rs.Timeouts, Reconnects: rs.Reconnects},
+		Prefix: s.Prefix, Address: s.Address, TUN: s.TUN, ABROVersion: s.ABRO,
+		Contexts: []contextJSON{}, Neighbors: []neighborJSON{},
+		Registrations: registryJSON{Live: s.Registry.Live, Direct: s.Registry.Direct, Via6LR: s.Registry.Via6LR,
+			Tentative: s.Registry.Tentative, Protected: s.Registry.Protected, Capacity: s.Registry.Capacity},
+		Counters: countersJSON{PacketsFromLinux: f.FromTUN, PacketsToLinux: f.ToTUN, PacketsIntoMesh: f.ToMesh,
+			PacketsMeshToMesh: f.MeshToMesh, PacketsDropped: f.Dropped, PacketsUnreachable: f.Unreachable,
+			ICMPErrorsSent: f.ICMPErrorsSent, FramesSent: l.FramesSent, FramesAcked: l.TxAcked, FramesNotAcked: l.TxNoAck,
+			ChannelAccessFailures: l.TxCCA, FramesReceived: l.FramesReceived, BytesSent: l.BytesSent, BytesReceived: l.BytesReceived,
+			FragmentsSent: l.FragmentsSent, ReassembliesCompleted: l.Reassembly.Completed, ReassembliesTimedOut: l.Reassembly.TimedOut,
+			HeaderBytesSaved: l.HeaderBytesSaved},
+	}
+	for _, c := range s.Contexts {
+		out.Contexts = append(out.Contexts, contextJSON{ID: c.ID, Prefix: c.Prefix, Compress: c.Compress, Withdrawing: c.Withdrawing})
+	}
+	for _, n := range s.Neighbors {
+		ago, err := seconds("neighbor last_heard", n.LastHeard)
+		if err != nil {
+			return statusJSON{}, err
+		}
+		out.Neighbors = append(out.Neighbors, neighborJSON{Addr: n.Addr, RSSIdBm: n.RSSI, LQI: n.LQI, Frames: n.Frames, LastHeardSeconds: ago})
+	}
+	if r := s.RPL; r != nil {
+		dio, err := seconds("rpl dio_interval", r.DIOInterval)
+		if err != nil {
+			return statusJSON{}, err
+		}
+		out.RPL = &rplStatusJSON{Mode: r.Mode, Instance: r.Instance, DODAGVersion: r.Version, DODAGID: r.DODAGID, RPI: r.RPI,
+			DIOIntervalSeconds: dio, Targets: r.Targets}
+	}
+	return out, nil
+}
+
+// nodeJSON is an entry of `lowpanbr nodes --json` (a list).
+type nodeJSON struct {
+	Address          string `json:"address"`
+	ROVR             string `json:"rovr"`
+	TID              *uint8 `json:"tid"` // null: an RFC 6775 registration, no TID
+	Protected        bool   `json:"protected"`
+	LifetimeSeconds  int64  `json:"lifetime_seconds"`
+	ExpiresInSeconds int64  `json:"expires_in_seconds"`
+	LinkAddr         string `json:"link_addr"` // registered directly: its link-layer address; else ""
+	Via              string `json:"via"`       // registered through this 6LR; else ""
+}
+
+func newNodesJSON(regs []borderrouter.Registration) ([]nodeJSON, error) {
+	out := []nodeJSON{}
+	for _, r := range regs {
+		life, err := seconds("registration lifetime", r.Lifetime)
+		if err != nil {
+			return nil, err
+		}
+		exp, err := seconds("registration expires_in", r.ExpiresIn)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, nodeJSON{Address: r.Address, ROVR: r.ROVR, TID: r.TID, Protected: r.Protected,
+			LifetimeSeconds: int64(life), ExpiresInSeconds: int64(exp), LinkAddr: r.LinkAddr, Via: r.Via})
+	}
+	return out, nil
+}
+
+// routeJSON is an entry of `lowpanbr routes --json` (a list, RPL routes
+// first).
+type routeJSON struct {
+	Destination string   `json:"destination"` // an address, or a prefix a DAO announced
+	Protocol    string   `json:"protocol"`    // rpl or nd
+	Link        string   `json:"link"`
+	NextHop     string   `json:"next_hop"` // link-layer address; "": unreachable
+	Via         string   `json:"via"`      // nd: the 6LR; rpl: the DAO parent (non-storing) or next hop (storing)
+	Hops        int      `json:"hops"`     // 0: unreachable, or unknown (RPL storing mode)
+	Path        []string `json:"path"`     // RPL non-storing: the source route, first hop to destination
+	External    bool     `json:"external"` // RPL: a 6LR announces it for a RPL-unaware leaf
+	// ExpiresInSeconds: RPL, the DAO's path lifetime left; null for nd.
+	ExpiresInSeconds *int64 `json:"expires_in_seconds"`
+}
+
+func newRoutesJSON(routes []borderrouter.Route) ([]routeJSON, error) {
+	out := []routeJSON{}
+	for _, r := range routes {
+		j := routeJSON{Destination: r.Destination, Protocol: r.Protocol, Link: r.Link, NextHop: r.NextHop, Via: r.Via,
+			Hops: r.Hops, Path: r.Path, External: r.External}
+		if j.Path == nil {
+			j.Path = []string{}
+		}
+		if r.ExpiresIn != "" {
+			exp, err := seconds("route expires_in", r.ExpiresIn)
+			if err != nil {
+				return nil, err
+			}
+			e := int64(exp)
+			j.ExpiresInSeconds = &e
+		}
+		out = append(out, j)
+	}
+	return out, nil
 }
