@@ -133,3 +133,79 @@ func parseRunArgs(args []string, stderr io.Writer, lookupEnv func(string) (strin
 	}
 	return src, pos, nil
 }
+
+// flagError rewrites the flag package's error as one line in the
+// program's words: an unknown flag names the closest defined one.
+func flagError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if near := nearestName(name, names); near != "" {
+			return fmt.Sprintf("unknown flag %s; did you mean %s?", dashed(name), dashed(near))
+		}
+		return "unknown flag " + dashed(name)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "flag " + dashed(name) + " needs a value"
+	}
+	return msg
+}
+
+// dashed writes a flag as the usage does: -o, --channel.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// nearestName is the candidate closest to name (ignoring case) if it is
+// near enough to be a slip rather than another word: at most one edit in
+// names of up to five letters, two up to eight, three beyond. Ties go to
+// the first candidate.
+func nearestName(name string, candidates []string) string {
+	limit := 1
+	switch n := len(name); {
+	case n > 8:
+		limit = 3
+	case n > 5:
+		limit = 2
+	}
+	best, bestDist := "", limit+1
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal-string-alignment (restricted
+// Damerau-Levenshtein) distance of a and b: insertions, deletions,
+// substitutions and transpositions of adjacent letters each cost one, so
+// that "chnanel" is as near "channel" as "chanel" is.
+func editDistance(a, b string) int {
+	// d[i][j] is the distance of a[:i] and b[:j]; three rows suffice.
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}

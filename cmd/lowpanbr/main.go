@@ -76,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "lowpanbr %s: %v\n", c.name, err)
+			fmt.Fprintln(stderr, usageLine(c.name, err))
 			return 2
 		default:
 			fmt.Fprintf(stderr, "lowpanbr %s: %v\n", c.name, err)
@@ -89,16 +89,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // parseInterspersed parses flags that may come before or after positional
-// arguments, and returns the positional ones. A bad flag is a usage error;
-// -h gives flag.ErrHelp.
+// arguments, and returns the positional ones. A bad flag is a usage error
+// of one line (flagError); -h gives flag.ErrHelp after the usage.
+//
+// The flag package prints its error and then the whole usage on every
+// mistake, and run prints the error again: for run that was 60 lines to
+// say that --chanel is not a flag. So the parse writes nowhere and calls
+// no usage, and only -h prints the usage.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if err == flag.ErrHelp {
+				fs.SetOutput(out)
+				if usage != nil {
+					usage()
+				} else { // what the flag package's default usage prints
+					fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+					fs.PrintDefaults()
+				}
 				return nil, err
 			}
-			return nil, fmt.Errorf("%v: %w", err, errUsage)
+			return nil, fmt.Errorf("%s: %w", flagError(fs, err), errUsage)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -107,6 +123,16 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// usageLine is the one line run prints for a usage error: the error
+// without errUsage's text, then where the usage is.
+func usageLine(cmd string, err error) string {
+	msg := err.Error()
+	for _, sep := range []string{": ", "\n"} {
+		msg = strings.TrimSuffix(msg, sep+errUsage.Error())
+	}
+	return fmt.Sprintf("lowpanbr %s: %s (see lowpanbr %s -h)", cmd, msg, cmd)
 }
 
 // buildVersion is the version the binary reports: the -ldflags one if it
