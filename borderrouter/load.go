@@ -35,6 +35,11 @@ type Loader struct {
 	Required bool
 	// LookupEnv reads the environment; nil: os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Environ lists the environment (KEY=VALUE), for the check that no
+	// LOWPANBR_ variable is a misspelt key's (misspeltEnv). nil: os.Environ
+	// when LookupEnv is nil too; with a LookupEnv of its own and no
+	// Environ the caller's environment is not listed and not checked.
+	Environ func() []string
 	// Overrides set keys on top of the environment, in order.
 	Overrides []Override
 
@@ -57,9 +62,12 @@ func (l *Loader) Read() string { return l.read }
 // gives a *ConfigError with every FieldError, each naming its Source; a
 // file that cannot be read, a plain error.
 func (l *Loader) Load() (Config, error) {
-	lookupEnv := l.LookupEnv
+	lookupEnv, environ := l.LookupEnv, l.Environ
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
+		if environ == nil {
+			environ = os.Environ
+		}
 	}
 	v := viper.New()
 	v.SetConfigType("yaml")
@@ -97,7 +105,11 @@ func (l *Loader) Load() (Config, error) {
 		}
 	}
 	// The environment and then the overrides: viper's Set layer, in that
-	// order.
+	// order. A variable that is a slip of a key's is an error, as an
+	// unknown key of the file is.
+	if environ != nil {
+		errs = append(errs, misspeltEnv(environ())...)
+	}
 	for i := range keyTable {
 		k := &keyTable[i]
 		if val, ok := lookupEnv(k.Env()); ok {
@@ -198,8 +210,12 @@ func nearestKey(name string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance of a and b.
+// editDistance is the optimal-string-alignment (restricted
+// Damerau-Levenshtein) distance of a and b: an insertion, deletion,
+// substitution or swap of adjacent letters costs one, so that a swapped
+// pair (chnanel) is one slip, not two.
 func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -213,8 +229,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/lowpanbr/lowpanbr/borderrouter"
 )
@@ -17,7 +16,9 @@ const configUsage = `usage:
 check reads the configuration as 'lowpanbr run' does — the file (default
 ` + borderrouter.DefaultConfigPath + `, which may be missing), then the
 LOWPANBR_<SECTION>_<KEY> environment variables — and prints
-"config OK: FILE" or every error it finds (exit status 1).
+"config OK: FILE" or every error it finds (exit status 1). A LOWPANBR_
+variable within two letters of a setting's (LOWPANBR_RADIO_CHANEL) is an
+error, as an unknown key of the file is; other LOWPANBR_ names are ignored.
 
 example prints a configuration file with every key, its default value and
 what it allows.
@@ -30,7 +31,7 @@ func runConfig(args []string, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "check":
-		return runConfigCheck(args[1:], stdout, stderr, os.LookupEnv)
+		return runConfigCheck(args[1:], stdout, stderr, nil)
 	case "example":
 		if len(args) > 1 {
 			return fmt.Errorf("unexpected arguments %q: %w", args[1:], errUsage)

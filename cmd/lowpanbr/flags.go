@@ -21,7 +21,8 @@ type configFlags struct {
 }
 
 // newConfigFlags defines --config on fs, and with runFlags every key's
-// flag.
+// flag. lookupEnv nil is the process's environment, which the Loader then
+// also lists to refuse a misspelt LOWPANBR_ variable; tests give their own.
 func newConfigFlags(fs *flag.FlagSet, runFlags bool, lookupEnv func(string) (string, bool)) *configFlags {
 	s := &configFlags{loader: borderrouter.Loader{Path: borderrouter.DefaultConfigPath, LookupEnv: lookupEnv}}
 	fs.Var(configPathFlag{&s.loader}, "config", "")

@@ -29,7 +29,7 @@ flags:
 `
 
 func runRun(args []string, stdout, stderr io.Writer) error {
-	src, pos, err := parseRunArgs(args, stderr, os.LookupEnv)
+	src, pos, err := parseRunArgs(args, stderr, nil)
 	if err != nil {
 		return err
 	}
