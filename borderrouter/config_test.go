@@ -886,3 +886,22 @@ func TestConfigRPL(t *testing.T) {
 		}
 	}
 }
+
+// A simulated node that has had no answer yet shows "pending", not the
+// zero status's "success"; answers show as they are.
+func TestSimStatus(t *testing.T) {
+	for _, tt := range []struct {
+		st   sim.NodeState
+		want string
+	}{
+		{sim.NodeState{}, "pending"},
+		{sim.NodeState{Registered: true}, "success"},
+		{sim.NodeState{Deregistered: true}, "deregistered"},
+		{sim.NodeState{Status: nd.StatusDuplicate, Refused: netip.MustParseAddr("2001:db8::3")}, nd.StatusDuplicate.String()},
+		{sim.NodeState{Status: nd.StatusNeighborCacheFull}, nd.StatusNeighborCacheFull.String()},
+	} {
+		if got := simStatus(tt.st); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.st, got, tt.want)
+		}
+	}
+}

@@ -313,12 +313,26 @@ func (b *BorderRouter) simNode(name string) (simNode, error) {
 	return nil, fmt.Errorf("%w %q", ErrNoSuchNode, name)
 }
 
+// simStatus is a simulated node's registration state as the status
+// shows it: the router's last answer once it has one, "pending" before
+// (nd.Status's zero value reads "success", which a node that never
+// registered has not had).
+func simStatus(st sim.NodeState) string {
+	if st.Deregistered && !st.Registered {
+		return "deregistered"
+	}
+	if !st.Registered && !st.Refused.IsValid() && st.Status == nd.StatusSuccess {
+		return "pending"
+	}
+	return st.Status.String()
+}
+
 // SimNodes lists the simulated nodes, BLE first; empty on real radios.
 func (b *BorderRouter) SimNodes() []SimNode {
 	out := []SimNode{}
 	for _, n := range b.bleNodes {
 		st := n.State()
-		j := SimNode{Name: n.Name(), EUI64: n.Addr().String(), Role: "6LN (BLE)", Registered: st.Registered, Status: st.Status.String(),
+		j := SimNode{Name: n.Name(), EUI64: n.Addr().String(), Role: "6LN (BLE)", Registered: st.Registered, Status: simStatus(st),
 			Echoes: st.Echoes, Deregistered: st.Deregistered, Sessions: n.Sessions(), Protected: st.Protected}
 		if st.Global.IsValid() {
 			j.Address = st.Global.String()
@@ -336,7 +350,7 @@ func (b *BorderRouter) SimNodes() []SimNode {
 		st := n.State()
 		eui := n.Config().EUI64
 		j := SimNode{Name: n.Name(), EUI64: colonHex(eui[:]), Role: n.Config().Role.String(), Registered: st.Registered,
-			Status: st.Status.String(), Routes: st.Routes, Echoes: st.Echoes, Forwarded: st.Forwarded, Deregistered: st.Deregistered,
+			Status: simStatus(st), Routes: st.Routes, Echoes: st.Echoes, Forwarded: st.Forwarded, Deregistered: st.Deregistered,
 			Protected: st.Protected}
 		if st.Global.IsValid() {
 			j.Address = st.Global.String()
