@@ -216,6 +216,24 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 		}
 		w.Flush()
 	}
+	if b := s.BLE; b != nil {
+		// IPv6 over BLE beside the mesh: the controller and each open
+		// IPSP channel (RFC 7668) with its L2CAP credits.
+		fmt.Fprintln(stdout)
+		fmt.Fprintf(stdout, "BLE controller %s: %d IPSP channels open\n", b.Controller.Addr, len(b.Channels))
+		if len(b.Channels) > 0 {
+			w = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "PEER\tHANDLE\tROLE\tCREDITS\tPENDING\tSDUS SENT\tSDUS RECEIVED\tCREDIT STALLS")
+			for _, c := range b.Channels {
+				role := "peripheral"
+				if c.Central {
+					role = "central"
+				}
+				fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\n", c.Peer, c.Handle, role, c.Credits, c.Pending, c.SDUsSent, c.SDUsReceived, c.CreditStalls)
+			}
+			w.Flush()
+		}
+	}
 	return nil
 }
 

@@ -187,6 +187,19 @@ func TestStatusText(t *testing.T) {
 	if !strings.Contains(out, "Uptime:") || !strings.Contains(out, "1h2m3s") || strings.HasPrefix(out, "{") {
 		t.Errorf("text status:\n%s", out)
 	}
+	if strings.Contains(out, "BLE controller") {
+		t.Errorf("a BLE section without BLE:\n%s", out)
+	}
+	// With BLE: the controller and its channels.
+	st := cannedStatus()
+	st.BLE = &borderrouter.BLEStatus{Channels: []borderrouter.BLEChannel{{Peer: "c0:11:22:33:44:55", Handle: 64, Central: true, Credits: 9, SDUsSent: 5, SDUsReceived: 6}}}
+	sock = fakeAPI(t, map[string]any{"GET /api/v1/status": st})
+	if out, err = runCmd(t, runStatus, "--api", sock); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "1 IPSP channels open") || !regexp.MustCompile(`c0:11:22:33:44:55\s+64\s+central\s+9\s+0\s+5\s+6\s+0`).MatchString(out) {
+		t.Errorf("text status with BLE:\n%s", out)
+	}
 }
 
 func TestStatusJSONBadAPI(t *testing.T) {
