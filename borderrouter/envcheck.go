@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/lowpanbr/lowpanbr/internal/textdist"
 )
 
 // ErrUnknownEnv is wrapped by the FieldError of an environment variable
@@ -73,7 +75,7 @@ func nearestEnv(name string) string {
 	best, bestDist := "", envSlip+1
 	for i := range keyTable {
 		env := keyTable[i].Env()
-		if d := editDistance(tail, env[len(EnvPrefix):]); d < bestDist {
+		if d := textdist.Distance(tail, env[len(EnvPrefix):]); d < bestDist {
 			best, bestDist = env, d
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lowpanbr/lowpanbr/internal/textdist"
+
 	"github.com/spf13/viper"
 )
 
@@ -203,39 +205,11 @@ func unknownKeys(v *viper.Viper) []*FieldError {
 func nearestKey(name string) string {
 	best, bestDist := "", 3
 	for i := range keyTable {
-		if d := editDistance(name, keyTable[i].Name); d < bestDist {
+		if d := textdist.Distance(name, keyTable[i].Name); d < bestDist {
 			best, bestDist = keyTable[i].Name, d
 		}
 	}
 	return best
-}
-
-// editDistance is the optimal-string-alignment (restricted
-// Damerau-Levenshtein) distance of a and b: an insertion, deletion,
-// substitution or swap of adjacent letters costs one, so that a swapped
-// pair (chnanel) is one slip, not two.
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 const exampleHeader = `# lowpanbr configuration: every key with its default value.

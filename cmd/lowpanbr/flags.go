@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/lowpanbr/lowpanbr/internal/textdist"
+
 	"github.com/lowpanbr/lowpanbr/borderrouter"
 )
 
@@ -175,38 +177,9 @@ func nearestName(name string, candidates []string) string {
 	}
 	best, bestDist := "", limit+1
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestDist {
+		if d := textdist.Distance(strings.ToLower(name), strings.ToLower(c)); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
 	return best
-}
-
-// editDistance is the optimal-string-alignment (restricted
-// Damerau-Levenshtein) distance of a and b: insertions, deletions,
-// substitutions and transpositions of adjacent letters each cost one, so
-// that "chnanel" is as near "channel" as "chanel" is.
-func editDistance(a, b string) int {
-	// d[i][j] is the distance of a[:i] and b[:j]; three rows suffice.
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

@@ -5,32 +5,6 @@ import (
 	"testing"
 )
 
-func TestEditDistance(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0},
-		{"", "abc", 3},
-		{"channel", "channel", 0},
-		{"chanel", "channel", 1},   // deletion
-		{"channnel", "channel", 1}, // insertion
-		{"chennel", "channel", 1},  // substitution
-		{"chnanel", "channel", 1},  // adjacent transposition
-		{"ca", "abc", 3},           // optimal string alignment: no edit of a transposed pair
-		{"kitten", "sitting", 3},
-		{"prefix", "pan-id", 4},
-	}
-	for _, tt := range tests {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-		if got := editDistance(tt.b, tt.a); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d (symmetric)", tt.b, tt.a, got, tt.want)
-		}
-	}
-}
-
 func TestNearestName(t *testing.T) {
 	names := []string{"channel", "config", "json", "o", "pan-id", "prefix", "sim-nodes"}
 	tests := []struct{ name, want string }{
