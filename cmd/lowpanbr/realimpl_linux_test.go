@@ -172,28 +172,7 @@ func TestEndToEndRIOT(t *testing.T) {
 	d := startE2EDaemon(t, n, "--prefix", e2ePrefix.String(), "--sim-nodes", "0", "--metrics-listen", "", "--sim-zep", "127.0.0.1:17754")
 	time.Sleep(time.Second) // the hub is up once the daemon is
 
-	r := &riotNode{}
-	r.cmd = exec.Command("ip", "netns", "exec", n.br, elf, "-z", "127.0.0.1:17755,127.0.0.1:17754", "-U", "02:00:00:00:00:00:aa:01")
-	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
-	// RIOT native forks a helper per descriptor that outlives a killed
-	// parent and ignores SIGTERM: run it in a process group of its own and
-	// kill the group.
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdin, err := r.cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.stdin = stdin
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
-		r.cmd.Wait()
-		if t.Failed() {
-			t.Logf("RIOT output (last 40 lines):\n%s", tail(r.out.String(), 40))
-		}
-	})
+	r := startRIOT(t, n.br, elf, "6LN", 17755, 17754, "02:00:00:00:00:00:aa:01")
 
 	// RFC 4944 §6: the IID is the EUI-64 with the U/L bit inverted.
 	addr := "2001:db8:1::aa01"
@@ -224,7 +203,7 @@ func TestEndToEndRIOT(t *testing.T) {
 	// UDP: RIOT's shell starts a server that prints what it receives.
 	r.stdin.Write([]byte("udp server start 8888\n"))
 	time.Sleep(300 * time.Millisecond)
-	err = inNetns(t, n.lan, func() error {
+	err := inNetns(t, n.lan, func() error {
 		c, err := net.Dial("udp6", "["+addr+"]:8888")
 		if err != nil {
 			return err

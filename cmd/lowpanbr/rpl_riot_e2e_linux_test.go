@@ -221,11 +221,12 @@ func startRPLMedium(t *testing.T, ns string) *rplChain {
 	return c
 }
 
-// startRIOTRouter starts a RIOT native node in namespace ns on the hub.
-func startRIOTRouter(t *testing.T, ns, elf, name string, port int, eui string) *riotNode {
+// startRIOT starts a RIOT native node (socket_zep from UDP port to the
+// hub at hubPort on loopback) in namespace ns; a cleanup kills it.
+func startRIOT(t *testing.T, ns, elf, name string, port, hubPort int, eui string) *riotNode {
 	t.Helper()
 	r := &riotNode{}
-	r.cmd = exec.Command("ip", "netns", "exec", ns, elf, "-z", fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d", port, rplHubPort), "-U", eui)
+	r.cmd = exec.Command("ip", "netns", "exec", ns, elf, "-z", fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d", port, hubPort), "-U", eui)
 	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
 	// RIOT native forks a helper per descriptor that outlives a killed
 	// parent (cpu/native/async_read.c _sigio_child) and ignores SIGTERM:
@@ -355,8 +356,8 @@ func TestEndToEndRIOTRPLChain(t *testing.T) {
 	}
 
 	start := time.Now()
-	r1 := startRIOTRouter(t, n.br, elf, "r1", rplR1Port, rplR1EUI)
-	r2 := startRIOTRouter(t, n.br, elf, "r2", rplR2Port, rplR2EUI)
+	r1 := startRIOT(t, n.br, elf, "r1", rplR1Port, rplHubPort, rplR1EUI)
+	r2 := startRIOT(t, n.br, elf, "r2", rplR2Port, rplHubPort, rplR2EUI)
 	brLL := riotLinkLocal(brEUIString(c.brEUI))
 	r1LL := riotLinkLocal(rplR1EUI)
 	r1G, r2G := riotGlobal(e2ePrefix, rplR1EUI), riotGlobal(e2ePrefix, rplR2EUI)
