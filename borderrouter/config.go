@@ -29,6 +29,8 @@ type Config struct {
 	Upstream   UpstreamConfig
 	BLE        BLEConfig
 	Metrics    MetricsConfig
+	Web        WebConfig
+	Capture    CaptureConfig
 	API        APIConfig
 	StateDir   string // state_dir: the registry and interface state, an absolute path
 	Log        LogConfig
@@ -170,6 +172,30 @@ type MetricsConfig struct {
 	MaxNeighbors int
 }
 
+// WebConfig is the web section: the live page of the mesh.
+type WebConfig struct {
+	// Enabled serves the page (at /) and its live updates.
+	Enabled bool
+	// Listen is the page's own host:port; "": the metrics listener's.
+	Listen string
+	// Controls lets the page change the simulated world (cut a link,
+	// restart a node, reset the RCP): off by default, and even when on,
+	// only a browser given the token that the API socket hands out
+	// ('lowpanbr web') may use them.
+	Controls bool
+}
+
+// CaptureConfig is the capture section: a copy of every frame for
+// Wireshark.
+type CaptureConfig struct {
+	// File is a pcapng file the frames are written to as they come: one
+	// interface per link (802.15.4 with FCS; BLE IPSP); "": none.
+	File string
+	// ZEPMirror is a UDP host:port every 802.15.4 frame is sent to as
+	// ZEP v2 (Wireshark listening on UDP 17754 dissects it); "": none.
+	ZEPMirror string
+}
+
 // APIConfig is the api section.
 type APIConfig struct {
 	Socket string // the status API's Unix socket; "": none
@@ -243,6 +269,7 @@ func Defaults() Config {
 		StateDir: "/var/lib/lowpanbr",
 		API:      APIConfig{Socket: "/run/lowpanbr/api.sock"},
 		Metrics:  MetricsConfig{Listen: "127.0.0.1:9580", MaxNeighbors: 64},
+		Web:      WebConfig{Enabled: true},
 		Log:      LogConfig{Level: slog.LevelInfo, Format: "text"},
 		Sim: SimConfig{Topology: sim.Star, Nodes: 10, Rows: 3, Cols: 4, Seed: 1, Lifetime: 10 * time.Minute,
 			EUI64: DefaultSimEUI64, TimeScale: 1},

@@ -456,18 +456,26 @@ var keyTable = []key{
 		}}),
 
 	newKey("metrics.listen", "metrics-listen", "HOST:PORT", `address of the HTTP server of /metrics, /healthz and /readyz, host:port; "": off`,
-		stringValue{at: func(c *Config) *string { return &c.Metrics.Listen }, valid: func(_ *Config, s string) *FieldError {
-			if s == "" {
-				return nil
-			}
-			_, port, err := net.SplitHostPort(s)
-			if n, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil || n > 65535 {
-				return reason(`want host:port with a port 0..65535, e.g. 127.0.0.1:9580, or "" for off`)
+		stringValue{at: func(c *Config) *string { return &c.Metrics.Listen }, valid: func(_ *Config, s string) *FieldError { return hostPort(s, "127.0.0.1:9580") }}),
+	newKey("metrics.max_neighbors", "", "", "most neighbours whose link quality is tracked (and so labels of the per-neighbour metrics): 1..4096",
+		intValue[int]{at: func(c *Config) *int { return &c.Metrics.MaxNeighbors }, lo: 1, hi: 4096, want: "1..4096"}),
+
+	newKey("web.enabled", "web", "", "serve the live web page of the mesh (at / on web.listen, else on metrics.listen)",
+		boolValue{at: func(c *Config) *bool { return &c.Web.Enabled }}),
+	newKey("web.listen", "web-listen", "HOST:PORT", `the web page's own HTTP listener, host:port (keep it on loopback or behind a proxy); "": the metrics listener`,
+		stringValue{at: func(c *Config) *string { return &c.Web.Listen }, valid: func(_ *Config, s string) *FieldError { return hostPort(s, "127.0.0.1:9581") }}),
+	newKey("web.controls", "web-controls", "", "let the web page change the simulated world (cut links, restart nodes, reset the RCP); only with the token 'lowpanbr web' prints",
+		boolValue{at: func(c *Config) *bool { return &c.Web.Controls }}),
+
+	newKey("capture.file", "capture", "FILE", `write every frame to this pcapng file as the border router runs (802.15.4 with FCS; BLE IPSP on its own interface); "": none`,
+		stringValue{at: func(c *Config) *string { return &c.Capture.File }, valid: func(_ *Config, s string) *FieldError {
+			if s == "-" || strings.HasSuffix(s, "/") {
+				return reason("want a file's path (standard output carries the run's own messages)")
 			}
 			return nil
 		}}),
-	newKey("metrics.max_neighbors", "", "", "most neighbours whose link quality is tracked (and so labels of the per-neighbour metrics): 1..4096",
-		intValue[int]{at: func(c *Config) *int { return &c.Metrics.MaxNeighbors }, lo: 1, hi: 4096, want: "1..4096"}),
+	newKey("capture.zep_mirror", "zep-mirror", "HOST:PORT", `send every 802.15.4 frame as ZEP v2 to this UDP address, for a live Wireshark (udp.port == 17754); "": none`,
+		stringValue{at: func(c *Config) *string { return &c.Capture.ZEPMirror }, valid: func(_ *Config, s string) *FieldError { return hostPort(s, "127.0.0.1:17754") }}),
 
 	newKey("api.socket", "api", "PATH", `Unix socket of the status API, an absolute path; "": none`,
 		stringValue{at: func(c *Config) *string { return &c.API.Socket }, valid: func(_ *Config, s string) *FieldError {
@@ -852,4 +860,17 @@ func bleNodeIndex(name string) (int, bool) {
 		return 0, false
 	}
 	return i - 1, true
+}
+
+// hostPort checks a listener's or destination's host:port; "" is allowed
+// (off). example is shown in the reason.
+func hostPort(s, example string) *FieldError {
+	if s == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(s)
+	if n, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil || n > 65535 {
+		return reason(`want host:port with a port 0..65535, e.g. %s, or "" for off`, example)
+	}
+	return nil
 }
