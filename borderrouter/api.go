@@ -50,6 +50,8 @@ func (b *BorderRouter) APIHandler() http.Handler {
 		}
 		writeJSON(w, map[string]uint8{"dodag_version": v})
 	})
+	b.simControlRoutes(mux)
+	b.webAPIRoutes(mux)
 	mux.HandleFunc("GET /api/v1/sim/nodes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, b.SimNodes()) })
 	mux.HandleFunc("POST /api/v1/sim/nodes/{name}/deregister", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")

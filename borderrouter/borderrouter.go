@@ -74,7 +74,9 @@ type BorderRouter struct {
 	bleHost  *ble.Host
 	metrics  *metrics.Metrics
 	metSrv   *httpServer
+	webSrv   *httpServer // the page's own listener (web.listen)
 	api      *httpServer
+	events   *eventLog // recent log records, for the web page
 	global   netip.Addr
 
 	fwdStarted atomic.Bool
@@ -129,8 +131,10 @@ func New(cfg Config, opts ...Option) (*BorderRouter, error) {
 		o.log, o.level = NewLogger(os.Stderr, cfg.Log)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &BorderRouter{cfg: cfg, log: o.log, level: o.level, version: o.version, started: time.Now(),
+	b := &BorderRouter{cfg: cfg, level: o.level, version: o.version, started: time.Now(),
 		closing: make(chan struct{}), stopped: make(chan struct{}), cancel: cancel, errs: make(chan error, 8)}
+	b.events = newEventLog()
+	b.log = slog.New(b.events.wrap(o.log.Handler()))
 	if err := b.bringUp(ctx); err != nil {
 		b.Close()
 		return nil, err
@@ -322,12 +326,18 @@ func (b *BorderRouter) bringUp(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := b.startCapture(ctx); err != nil {
+		return err
+	}
 	if cfg.Metrics.Listen != "" {
 		if b.metSrv, err = b.startMetrics(cfg.Metrics.Listen); err != nil {
 			return err
 		}
 		b.undo = append(b.undo, func() { b.metSrv.Close() })
 		log.Info("metrics", "url", "http://"+b.metSrv.Addr()+"/metrics")
+	}
+	if err := b.startWeb(ctx); err != nil {
+		return err
 	}
 	if cfg.API.Socket != "" {
 		if b.api, err = b.startAPI(cfg.API.Socket); err != nil {

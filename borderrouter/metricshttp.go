@@ -19,6 +19,6 @@ func (b *BorderRouter) MetricsHandler() http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	b.webRoutes(mux)
 	return mux
 }
-

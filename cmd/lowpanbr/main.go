@@ -32,6 +32,8 @@ func commands() []command {
 		{"status", "show a running daemon's radio, prefix, counters and neighbours", runStatus},
 		{"nodes", "list the addresses registered with a running daemon", runNodes},
 		{"routes", "show how a running daemon reaches each address (RPL routes, registrations)", runRoutes},
+		{"sim", "change a running simulator: cut or restore links, set loss, add, remove or restart nodes, reset the RCP", runSim},
+		{"web", "print the address of a running daemon's web page (with the token its controls need)", runWeb},
 		{"rpl", "rpl repair: RPL global repair on a running daemon (a new DODAG version)", runRPL},
 		{"pcap", "decode 802.15.4/ZEP captures to IPv6, or encode IPv6 captures to 802.15.4", runPcap},
 		{"radio", "probe a radio co-processor: firmware, capabilities, EUI-64, energy scan", runRadio},
