@@ -115,15 +115,20 @@ func (c *Config) defaults() error {
 
 // Stats counts what the host did.
 type Stats struct {
-	Commands, CommandErrors          uint64
-	Events                           uint64
-	ACLSent, ACLReceived             uint64
-	Connections, Disconnections      uint64
-	ConnectFailures                  uint64
-	ChannelsOpened, ChannelsClosed   uint64
-	L2CAPErrors, ACLReassemblyErrors uint64
-	BufferWaits                      uint64 // ACL packets that waited for a controller buffer
-	RxDropped                        uint64 // SDUs dropped because the channel's reader was too slow
+	Commands            uint64 `json:"commands"`
+	CommandErrors       uint64 `json:"command_errors"`
+	Events              uint64 `json:"events"`
+	ACLSent             uint64 `json:"acl_sent"`
+	ACLReceived         uint64 `json:"acl_received"`
+	Connections         uint64 `json:"connections"`
+	Disconnections      uint64 `json:"disconnections"`
+	ConnectFailures     uint64 `json:"connect_failures"`
+	ChannelsOpened      uint64 `json:"channels_opened"`
+	ChannelsClosed      uint64 `json:"channels_closed"`
+	L2CAPErrors         uint64 `json:"l2cap_errors"`
+	ACLReassemblyErrors uint64 `json:"acl_reassembly_errors"`
+	BufferWaits         uint64 `json:"buffer_waits"` // ACL packets that waited for a controller buffer
+	RxDropped           uint64 `json:"rx_dropped"`   // SDUs dropped because the channel's reader was too slow
 }
 
 // ControllerInfo is what start-up learnt of the controller.

@@ -272,7 +272,7 @@ func (a *advRouter) counters() advCounters {
 	fs := a.br.fwd.Stats()
 	ls := a.br.link.Stats()
 	qs := a.br.link.QueueStats()
-	return advCounters{rxDropped: ds.RxDropped, ndHandled: fs.NDHandled, ndReplies: fs.NDReplies, toTUN: fs.ToTUN, meshToMesh: fs.MeshToMesh,
+	return advCounters{rxDropped: ds.RxDropped, ndHandled: fs.NDHandled, ndReplies: fs.NDSent, toTUN: fs.ToTUN, meshToMesh: fs.MeshToMesh,
 		ndQueueFull: fs.NDDroppedQueueFull, ndRateLimited: fs.NDDroppedRateLimited, ndBudget: fs.NDDroppedBudget,
 		srcUnregistered: fs.SourceUnregistered, srcLinkLocal: fs.SourceLinkLocalMismatch, srcInvalid: fs.SourceInvalid,
 		txQueueFull: qs.DroppedFull, txQueueExpired: qs.DroppedExpired, macDuplicates: ls.MACDuplicates, decErrs: ls.DecodeErrors, reasm: ls.Reassembly}

@@ -77,6 +77,7 @@ type BorderRouter struct {
 	webSrv   *httpServer // the page's own listener (web.listen)
 	api      *httpServer
 	events   *eventLog // recent log records, for the web page
+	cap      *capture  // capture.file, capture.zep_mirror; nil: neither
 	global   netip.Addr
 
 	fwdStarted atomic.Bool
@@ -259,7 +260,7 @@ func (b *BorderRouter) bringUp(ctx context.Context) error {
 		ContextLifetime: m.ContextLifetime, RouterLifetime: m.RouterLifetime, ABROLifetime: m.ABROLifetime,
 		LinkLocal: ll, Global: b.global, RegistryCapacity: cfg.Registry.Size,
 		MaxPerNeighbor: cfg.Registry.MaxPerNeighbor, MaxPerRouter: cfg.Registry.MaxPerRouter, MaxPerLink: cfg.Registry.MaxPerLink,
-		MaxLifetime: cfg.Registry.MaxLifetime, SaveDelay: cfg.Registry.SaveDelay, APND: cfg.ND.apndConfig(),
+		MaxLifetime: cfg.Registry.MaxLifetime, SolicitedSLLAO: cfg.ND.SolicitedSLLAO, SaveDelay: cfg.Registry.SaveDelay, APND: cfg.ND.apndConfig(),
 		StatePath: filepath.Join(cfg.StateDir, "nd.json"), Logger: log.With("component", "nd")}, time.Now())
 	if err != nil {
 		return err
@@ -426,7 +427,7 @@ func (b *BorderRouter) start(ctx context.Context) error {
 	}
 	if b.bleHost != nil {
 		b.goRun("ble", func() error {
-			router.ServeBLE(ctx, b.fwd, b.bleHost.Channels(), b.contexts, b.log.With("component", "ble-link"))
+			router.ServeBLE(ctx, b.fwd, b.bleHost.Channels(), b.contexts, b.bleTap(), b.log.With("component", "ble-link"))
 			return nil
 		})
 	}

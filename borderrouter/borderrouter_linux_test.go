@@ -151,7 +151,7 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 		}
 	}
 	for _, r := range br.Registrations() {
-		if r.Lifetime != "2m0s" || r.Protected {
+		if r.LifetimeSeconds != 120 || r.Protected {
 			t.Errorf("registration %+v: want granted 2m, unprotected (no Crypto-ID)", r)
 		}
 	}
@@ -185,6 +185,22 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 	}
 	if diff := cmp.Diff(routes, apiRoutes); diff != "" {
 		t.Errorf("API routes (-Routes +API):\n%s", diff)
+	}
+	// Every name on the wire is snake_case (TestStatusJSONNames checks
+	// the types; this, what a running router serves).
+	for _, path := range []string{"/api/v1/status", "/api/v1/registrations", "/api/v1/routes", "/api/v1/sim/nodes"} {
+		var doc any
+		if err := getJSON(client, path, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if p := jsonKeyProblems(doc, path); len(p) > 0 {
+			t.Errorf("%s: keys not snake_case: %v", path, p)
+		}
+		if m, ok := doc.(map[string]any); ok {
+			if _, ok := m["uptime_seconds"].(float64); !ok {
+				t.Errorf("%s: uptime_seconds %#v, want a number", path, m["uptime_seconds"])
+			}
+		}
 	}
 	// Global repair over the API: a new DODAG version.
 	if resp, err := client.Post("http://lowpanbr/api/v1/rpl/repair", "", nil); err != nil || resp.StatusCode != http.StatusOK {

@@ -266,12 +266,13 @@ func yamlValue(kind Kind, v any) string {
 
 // NewLogger builds a logger from the log section, writing to w. The level
 // is a LevelVar, so that Reload can change it (pass both to WithLogger).
+// Every line has each key once (uniqueKeys) and durations as text.
 func NewLogger(w io.Writer, c LogConfig) (*slog.Logger, *slog.LevelVar) {
 	level := new(slog.LevelVar)
 	level.Set(c.Level)
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), level
+		return slog.New(newUniqueKeys(slog.NewJSONHandler(w, opts))), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), level
+	return slog.New(newUniqueKeys(slog.NewTextHandler(w, opts))), level
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lowpanbr/lowpanbr/ble"
 	"github.com/lowpanbr/lowpanbr/link"
+	"github.com/lowpanbr/lowpanbr/metrics"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
@@ -18,38 +19,68 @@ import (
 )
 
 // What the border router reports about itself, as the status API serves
-// it (JSON).
+// it (JSON). Every name is snake_case and a quantity with a unit says it
+// (uptime_seconds, rssi_dbm, reassembly_memory_bytes); durations are
+// numbers of seconds; counters are named for what they count and only
+// grow. TestStatusJSONNames holds every type served here to it.
 
 // Status is the border router at a glance: radio, prefix, contexts,
 // counters and neighbours.
 type Status struct {
-	Version   string                `json:"version"`
-	Uptime    string                `json:"uptime"`
-	Radio     RadioStatus           `json:"radio"`
-	Prefix    string                `json:"prefix"`
-	Address   string                `json:"address"` // the border router's, in the mesh prefix
-	ABRO      uint32                `json:"abro_version"`
-	Contexts  []Context             `json:"contexts"`
-	TUN       string                `json:"tun"`
-	Registry  nd.RegistryStats      `json:"registry"`
-	Forwarder router.ForwarderStats `json:"forwarder"`
-	Link      link.LowpanStats      `json:"link"`
-	Neighbors []Neighbor            `json:"neighbors"`
-	BLE       *BLEStatus            `json:"ble,omitempty"`
-	ND        nd.Counters           `json:"nd"`
-	RPL       *RPLStatus            `json:"rpl,omitempty"` // absent with rpl.mode off
+	Version       string                `json:"version"`
+	UptimeSeconds int64                 `json:"uptime_seconds"`
+	Radio         RadioStatus           `json:"radio"`
+	Prefix        string                `json:"prefix"`
+	Address       string                `json:"address"` // the border router's, in the mesh prefix
+	ABRO          uint32                `json:"abro_version"`
+	Contexts      []Context             `json:"contexts"`
+	TUN           string                `json:"tun"`
+	Registry      nd.RegistryStats      `json:"registry"`
+	Forwarder     router.ForwarderStats `json:"forwarder"`
+	Link          link.LowpanStats      `json:"link"`
+	Neighbors     []Neighbor            `json:"neighbors"`
+	BLE           *BLEStatus            `json:"ble,omitempty"`
+	ND            NDCounters            `json:"nd"`
+	RPL           *RPLStatus            `json:"rpl,omitempty"` // absent with rpl.mode off
+}
+
+// NDCounters are the 6LBR's running totals (nd.Counters), the counts by
+// type, status and reason keyed by the names the metrics use as labels.
+type NDCounters struct {
+	// Received: ND messages handled, by type (rs, ns, edar, other,
+	// ns_ignored).
+	Received  map[string]uint64 `json:"received"`
+	RAsSent   uint64            `json:"ras_sent"`
+	NAsSent   uint64            `json:"nas_sent"`
+	DACsSent  uint64            `json:"dacs_sent"`  // (E)DACs, to 6LRs
+	MovedSent uint64            `json:"moved_sent"` // asynchronous EDACs with status "moved"
+	// StatusReplies: answers to registrations, by status (success,
+	// duplicate, neighbor_cache_full, …).
+	StatusReplies map[string]uint64 `json:"status_replies"`
+	// Refused: registrations refused for want of room, by reason
+	// (neighbor_quota, link_quota, registry_full).
+	Refused     map[string]uint64 `json:"refused"`
+	Evicted     uint64            `json:"evicted"` // tentative registrations removed to make room
+	APND        nd.APNDCounters   `json:"apnd"`
+	APNDPending int               `json:"apnd_pending"` // AP-ND challenges outstanding
+}
+
+func newNDCounters(c nd.Counters) NDCounters {
+	l := metrics.LabelND(c)
+	return NDCounters{Received: l.Received, RAsSent: c.RAsSent, NAsSent: c.NAsSent, DACsSent: c.DACsSent, MovedSent: c.MovedSent,
+		StatusReplies: l.StatusReplies, Refused: l.Refused, Evicted: c.Evicted, APND: c.APND, APNDPending: c.APNDPending}
 }
 
 // RPLStatus is the DODAG the border router roots.
 type RPLStatus struct {
-	Mode        string          `json:"mode"` // non-storing or storing
-	Instance    uint8           `json:"instance"`
-	Version     uint8           `json:"dodag_version"`
-	DODAGID     string          `json:"dodag_id"`
-	RPI         bool            `json:"rpi"`
-	DIOInterval string          `json:"dio_interval"` // the trickle interval now
-	Targets     int             `json:"targets"`
-	Stats       router.RPLStats `json:"stats"`
+	Mode               string          `json:"mode"` // non-storing or storing
+	Instance           uint8           `json:"instance"`
+	Version            uint8           `json:"dodag_version"`
+	DODAGID            string          `json:"dodag_id"`
+	RPI                bool            `json:"rpi"`
+	DIOIntervalSeconds float64         `json:"dio_interval_seconds"` // the Trickle interval now
+	Targets            int             `json:"targets"`
+	Stats              router.RPLStats `json:"stats"`
 }
 
 // RadioStatus is the RCP's.
@@ -66,9 +97,23 @@ type RadioStatus struct {
 
 // BLEStatus is the IPv6-over-BLE side's.
 type BLEStatus struct {
-	Controller ble.ControllerInfo `json:"controller"`
-	Stats      ble.Stats          `json:"stats"`
-	Channels   []BLEChannel       `json:"channels"`
+	Controller BLEController `json:"controller"`
+	Stats      ble.Stats     `json:"stats"`
+	Channels   []BLEChannel  `json:"channels"`
+}
+
+// BLEController is what start-up learnt of the controller
+// (ble.ControllerInfo).
+type BLEController struct {
+	Addr          string `json:"addr"` // C0:11:22:33:44:55
+	HCIVersion    uint8  `json:"hci_version"`
+	Manufacturer  uint16 `json:"manufacturer"`
+	Subversion    uint16 `json:"subversion"`
+	ACLDataLength int    `json:"acl_data_length_octets"` // LE ACL data packet length
+	ACLBuffers    int    `json:"acl_buffers"`            // LE ACL data packets the controller holds
+	DataLength    bool   `json:"data_length_extension"`
+	PHY2M         bool   `json:"phy_2m"`
+	MaxTxOctets   int    `json:"max_tx_octets"`
 }
 
 // BLEChannel is an open IPSP channel.
@@ -81,16 +126,17 @@ type BLEChannel struct {
 	SDUsSent     uint64 `json:"sdus_sent"`
 	SDUsReceived uint64 `json:"sdus_received"`
 	CreditStalls uint64 `json:"credit_stalls"`
-	QueueFull    uint64 `json:"queue_full"`
+	QueueFull    uint64 `json:"queue_full"` // SDUs refused: the channel's queue was full
 }
 
 // Neighbor is an 802.15.4 neighbour as the link last heard it.
 type Neighbor struct {
-	Addr      string `json:"addr"`
-	RSSI      int8   `json:"rssi_dbm"`
-	LQI       uint8  `json:"lqi"`
-	Frames    uint64 `json:"frames"`
-	LastHeard string `json:"last_heard"` // how long ago
+	Addr   string `json:"addr"`
+	RSSI   int8   `json:"rssi_dbm"`
+	LQI    uint8  `json:"lqi"`
+	Frames uint64 `json:"frames"`
+	// LastHeardSeconds: how long ago (to the millisecond).
+	LastHeardSeconds float64 `json:"last_heard_seconds"`
 }
 
 // Context is a compression context at its point of the RFC 6775 §7.2 life
@@ -104,13 +150,15 @@ type Context struct {
 
 // Registration is an entry of the 6LBR's registry.
 type Registration struct {
-	Address   string `json:"address"`
-	ROVR      string `json:"rovr"`
-	TID       *uint8 `json:"tid,omitempty"`
-	Lifetime  string `json:"lifetime"`
-	ExpiresIn string `json:"expires_in"`
-	LinkAddr  string `json:"link_addr,omitempty"` // registered directly
-	Via       string `json:"via,omitempty"`       // registered through this 6LR
+	Address string `json:"address"`
+	ROVR    string `json:"rovr"`
+	TID     *uint8 `json:"tid,omitempty"`
+	// LifetimeSeconds: the registration lifetime granted;
+	// ExpiresInSeconds: what is left of it.
+	LifetimeSeconds  int64  `json:"lifetime_seconds"`
+	ExpiresInSeconds int64  `json:"expires_in_seconds"`
+	LinkAddr         string `json:"link_addr,omitempty"` // registered directly
+	Via              string `json:"via,omitempty"`       // registered through this 6LR
 	// Protected: proven by its Crypto-ID (RFC 8928); only its owner may
 	// change or remove it.
 	Protected bool `json:"protected"`
@@ -129,9 +177,11 @@ type Route struct {
 	// or (RPL storing mode, a target behind the next hop) unknown.
 	Hops int `json:"hops"`
 	// Path (RPL non-storing): the source route, first hop to destination.
-	Path      []string `json:"path,omitempty"`
-	External  bool     `json:"external,omitempty"`   // RPL: announced by a 6LR for a RPL-unaware leaf (E flag)
-	ExpiresIn string   `json:"expires_in,omitempty"` // RPL: the DAO's path lifetime left
+	Path     []string `json:"path,omitempty"`
+	External bool     `json:"external,omitempty"` // RPL: announced by a 6LR for a RPL-unaware leaf (E flag)
+	// ExpiresInSeconds (RPL): the DAO's path lifetime left; absent for
+	// nd, and for a RPL route that does not expire.
+	ExpiresInSeconds *int64 `json:"expires_in_seconds,omitempty"`
 }
 
 // SimNode is a simulated node, 802.15.4 or BLE.
@@ -171,18 +221,21 @@ func (b *BorderRouter) Status() Status {
 	id := b.driver.Identity()
 	cfg := b.config()
 	s := Status{
-		Version: b.version, Uptime: time.Since(b.started).Round(time.Second).String(),
+		Version: b.version, UptimeSeconds: int64(time.Since(b.started) / time.Second),
 		Radio: RadioStatus{URL: cfg.Radio.URL, Simulated: cfg.Simulated(), Ready: b.driver.Ready(), Firmware: id.Firmware,
 			EUI64: colonHex(id.EUI64[:]), Channel: cfg.Radio.Channel, PANID: fmt.Sprintf("0x%04x", cfg.Radio.PANID), Stats: b.driver.Stats()},
 		Prefix: cfg.Mesh.Prefix.String(), Address: b.global.String(), ABRO: b.nd.ABROVersion(), TUN: b.tun.Name(),
-		Registry: b.nd.Registry().Stats(time.Now()), Forwarder: b.fwd.Stats(), Link: b.link.Stats(), ND: b.nd.Counters(),
+		Registry: b.nd.Registry().Stats(time.Now()), Forwarder: b.fwd.Stats(), Link: b.link.Stats(), ND: newNDCounters(b.nd.Counters()),
 		Neighbors: b.Neighbors(),
 	}
 	if b.rcpSim != nil {
 		s.Radio.URL = b.rcpSim.URL() + " (built-in simulator)"
 	}
 	if b.bleHost != nil {
-		bs := &BLEStatus{Controller: b.bleHost.Info(), Stats: b.bleHost.Stats(), Channels: []BLEChannel{}}
+		ci := b.bleHost.Info()
+		bs := &BLEStatus{Controller: BLEController{Addr: ci.Addr.String(), HCIVersion: ci.HCIVersion, Manufacturer: ci.Manufacturer,
+			Subversion: ci.Subversion, ACLDataLength: ci.ACLDataLength, ACLBuffers: ci.ACLBuffers, DataLength: ci.DataLength,
+			PHY2M: ci.PHY2M, MaxTxOctets: ci.MaxTxOctets}, Stats: b.bleHost.Stats(), Channels: []BLEChannel{}}
 		for _, c := range b.bleHost.OpenChannels() {
 			bs.Channels = append(bs.Channels, BLEChannel{Peer: c.Peer.String(), Handle: c.Handle, Central: c.Central, Credits: c.Credits,
 				Pending: c.Pending, SDUsSent: c.Stats.SDUsSent, SDUsReceived: c.Stats.SDUsReceived, CreditStalls: c.Stats.CreditStalls, QueueFull: c.Stats.QueueFull})
@@ -199,7 +252,7 @@ func (b *BorderRouter) Status() Status {
 			mode = string(RPLStoring)
 		}
 		s.RPL = &RPLStatus{Mode: mode, Instance: info.Instance, Version: info.Version, DODAGID: info.DODAGID.String(), RPI: info.RPI,
-			DIOInterval: info.DIOInterval.String(), Targets: st.Targets, Stats: st}
+			DIOIntervalSeconds: info.DIOInterval.Seconds(), Targets: st.Targets, Stats: st}
 	}
 	return s
 }
@@ -209,7 +262,7 @@ func (b *BorderRouter) Neighbors() []Neighbor {
 	out := []Neighbor{}
 	for _, n := range b.link.Neighbors() {
 		out = append(out, Neighbor{Addr: n.Addr.String(), RSSI: n.RSSI, LQI: n.LQI, Frames: n.Frames,
-			LastHeard: time.Since(n.LastHeard).Round(time.Millisecond).String()})
+			LastHeardSeconds: time.Since(n.LastHeard).Round(time.Millisecond).Seconds()})
 	}
 	return out
 }
@@ -220,7 +273,7 @@ func (b *BorderRouter) Registrations() []Registration {
 	out := []Registration{}
 	for _, r := range b.nd.Registry().Snapshot(now) {
 		j := Registration{Address: r.Addr.String(), ROVR: r.ROVR.String(),
-			Lifetime: (time.Duration(r.Lifetime) * time.Minute).String(), ExpiresIn: r.Expires.Sub(now).Round(time.Second).String(),
+			LifetimeSeconds: int64(r.Lifetime) * 60, ExpiresInSeconds: int64(r.Expires.Sub(now).Round(time.Second) / time.Second),
 			Protected: r.Protected}
 		if r.HasTID {
 			tid := r.TID
@@ -252,7 +305,8 @@ func (b *BorderRouter) Routes() []Route {
 			byRPL[r.Target.Addr()] = true
 		}
 		if !r.Expires.IsZero() {
-			j.ExpiresIn = r.Expires.Sub(now).Round(time.Second).String()
+			left := int64(r.Expires.Sub(now).Round(time.Second) / time.Second)
+			j.ExpiresInSeconds = &left
 		}
 		if len(r.Path) > 0 {
 			j.NextHop = r.NextHop.String()

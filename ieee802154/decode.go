@@ -3,7 +3,31 @@ package ieee802154
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 )
+
+// MaxSUNPSDU is aMaxPhyPacketSize of the SUN PHYs (IEEE 802.15.4g,
+// 802.15.4-2020 §11.3 and §19–§21: SUN FSK, OFDM and O-QPSK carry up to
+// 2047 octets, FCS included). DecodePHY accepts frames up to it for
+// captures and sniffers; the radio path stays at MaxPSDU (Decode), which
+// is all the 2.4 GHz O-QPSK PHY and the RCPs this project drives send.
+const MaxSUNPSDU = 2047
+
+// FCS lengths: 802.15.4 frames end in a 2-octet FCS (the ITU-T CRC-16,
+// FCS); SUN PHYs may use a 4-octet one instead, chosen per frame by the
+// PHR's FCS Type bit (802.15.4-2020 §7.2.10, §19.2.4), which a capture of
+// the PSDU alone does not show.
+const (
+	FCSLenNone = 0
+	FCSLen16   = 2
+	FCSLen32   = 4
+)
+
+// FCS32 returns the 4-octet FCS of data (802.15.4-2020 §7.2.10: the
+// CRC-32 of IEEE 802.3 — generator 0x04C11DB7 over the bits in the order
+// sent, initial remainder and final XOR all ones), sent low byte first.
+// Wireshark checks it the same way ("wpan.fcs_format: ITU-T CRC-32").
+func FCS32(data []byte) uint32 { return crc32.ChecksumIEEE(data) }
 
 // Frame is a decoded MAC frame. Decode fills it in place without allocating;
 // the byte-slice fields are views into the PSDU given to Decode and are
@@ -31,8 +55,11 @@ type Frame struct {
 	// (with its termination IEs) then Payload. AppendFrame(b,
 	// &f.Header, f.Body, …) rebuilds the frame.
 	Body []byte
-	// FCS is the received FCS when decoded with hasFCS, else zero.
+	// FCS is the received FCS when decoded with hasFCS (FCSLen16), else
+	// zero.
 	FCS uint16
+	// FCS32 is the received FCS when decoded with FCSLen32, else zero.
+	FCS32 uint32
 }
 
 var (
@@ -74,6 +101,57 @@ func (f *Frame) Decode(psdu []byte, hasFCS bool) error {
 	} else if len(psdu) > MaxPSDU-fcsLen {
 		return errTooLongNoFCS
 	}
+	return f.decode(b)
+}
+
+// DecodePHY is Decode for a PHY whose aMaxPhyPacketSize is maxPSDU
+// (MaxPSDU, MaxSUNPSDU, or anything in between) and whose frames end in
+// an FCS of fcsLen octets (FCSLenNone, FCSLen16 or FCSLen32). Without an
+// FCS the frame may be maxPSDU-2 octets long, as with Decode. Errors name
+// the limit and the length; like Decode it does not panic on any input,
+// and it allocates only to describe a frame that is too long.
+func (f *Frame) DecodePHY(psdu []byte, fcsLen, maxPSDU int) error {
+	if maxPSDU < MaxPSDU || maxPSDU > MaxSUNPSDU {
+		return fmt.Errorf("ieee802154: aMaxPhyPacketSize %d outside %d..%d: %w", maxPSDU, MaxPSDU, MaxSUNPSDU, ErrInvalid)
+	}
+	*f = Frame{}
+	limit := maxPSDU
+	if fcsLen == FCSLenNone {
+		limit -= FCSLen16
+	}
+	if len(psdu) > limit {
+		return fmt.Errorf("ieee802154: %d-octet frame (FCS of %d octets included) longer than aMaxPhyPacketSize %d: %w",
+			len(psdu), fcsLen, maxPSDU, ErrTooLong)
+	}
+	b := psdu
+	switch fcsLen {
+	case FCSLenNone:
+	case FCSLen16:
+		if len(psdu) < FCSLen16 {
+			return errTruncFCS
+		}
+		b = psdu[:len(psdu)-FCSLen16]
+		f.FCS = binary.LittleEndian.Uint16(psdu[len(b):])
+		if FCS(b) != f.FCS {
+			return errFCSMismatch
+		}
+	case FCSLen32:
+		if len(psdu) < FCSLen32 {
+			return errTruncFCS
+		}
+		b = psdu[:len(psdu)-FCSLen32]
+		f.FCS32 = binary.LittleEndian.Uint32(psdu[len(b):])
+		if FCS32(b) != f.FCS32 {
+			return errFCSMismatch
+		}
+	default:
+		return fmt.Errorf("ieee802154: FCS of %d octets: want 0, 2 or 4: %w", fcsLen, ErrInvalid)
+	}
+	return f.decode(b)
+}
+
+// decode parses the frame b, FCS removed, into f (zeroed by the caller).
+func (f *Frame) decode(b []byte) error {
 
 	if len(b) < fcLen {
 		return errTruncFC

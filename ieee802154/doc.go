@@ -41,5 +41,9 @@
 //     Frame.CommandID reads only the Command ID.
 //   - Multipurpose, fragment/Frak and extended frame types, and frame
 //     type 4 (reserved): rejected with ErrUnsupported.
-//   - PSDUs longer than 127 octets (SUN PHYs, 4-octet FCS).
+//   - Frames longer than 127 octets on the radio path: Decode and
+//     AppendFrame keep aMaxPhyPacketSize of the 2.4 GHz O-QPSK PHY.
+//     DecodePHY reads frames of SUN PHYs (802.15.4g; 802.15.4-2020 §11.3:
+//     up to 2047 octets) with a 2- or 4-octet FCS (FCS32, §7.2.10) for
+//     captures; nothing here builds them.
 package ieee802154

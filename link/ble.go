@@ -41,16 +41,21 @@ type BLEConfig struct {
 	// registrations.
 	Registered lowpan.Registrations
 	// Queue bounds the transmit queue.
-	Queue  QueueConfig
+	Queue QueueConfig
+	// Tap, if not nil, is told of every packet (SetTap).
+	Tap    Tap
 	Logger *slog.Logger
 }
 
 // BLEStats counts a BLE link's traffic.
 type BLEStats struct {
-	PacketsSent, PacketsReceived uint64
-	BytesSent, BytesReceived     uint64 // SDU octets
-	HeaderBytesSaved             uint64
-	SendErrors, DecodeErrors     uint64
+	PacketsSent      uint64 `json:"packets_sent"`
+	PacketsReceived  uint64 `json:"packets_received"`
+	BytesSent        uint64 `json:"bytes_sent"` // SDU octets
+	BytesReceived    uint64 `json:"bytes_received"`
+	HeaderBytesSaved uint64 `json:"header_bytes_saved"`
+	SendErrors       uint64 `json:"send_errors"`
+	DecodeErrors     uint64 `json:"decode_errors"`
 }
 
 // BLE is IPv6 over one BLE connection (RFC 7668): a point-to-point
@@ -62,7 +67,8 @@ type BLE struct {
 	codec       lowpan.BLECodec
 	local, peer lowpan.LinkAddr
 
-	q *txQueue
+	q   *txQueue
+	tap linkTap
 
 	stats struct {
 		pktSent, pktRecv, bSent, bRecv, saved, sendErr, decErr atomic.Uint64
@@ -83,10 +89,17 @@ func NewBLE(cfg BLEConfig) (*BLE, error) {
 	if cfg.Name == "" {
 		cfg.Name = "ble-" + lowpan.BLELinkAddr(cfg.Peer).String()
 	}
-	return &BLE{cfg: cfg, log: cfg.Logger.With("link", cfg.Name),
+	l := &BLE{cfg: cfg, log: cfg.Logger.With("link", cfg.Name),
 		codec: lowpan.BLECodec{Contexts: cfg.Contexts, Registered: cfg.Registered},
-		local: lowpan.BLELinkAddr(cfg.Local), peer: lowpan.BLELinkAddr(cfg.Peer), q: newTxQueue(cfg.Queue)}, nil
+		local: lowpan.BLELinkAddr(cfg.Local), peer: lowpan.BLELinkAddr(cfg.Peer), q: newTxQueue(cfg.Queue)}
+	l.tap.set(cfg.Tap)
+	return l, nil
 }
+
+// SetTap has t told of every IPv6 packet the link sends — when it is
+// queued, before RFC 7668 compression — and receives, after decompression;
+// nil removes the tap.
+func (l *BLE) SetTap(t Tap) { l.tap.set(t) }
 
 // Name implements Link.
 func (l *BLE) Name() string { return l.cfg.Name }
@@ -136,6 +149,9 @@ func (l *BLE) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (*da
 	}
 	if len(pkt) > n {
 		l.stats.saved.Add(uint64(len(pkt) - n))
+	}
+	if t := l.tap.get(); t != nil {
+		t.TapFrame(TapFrame{Time: time.Now(), Data: pkt, Dir: TapOut})
 	}
 	return d, nil
 }
@@ -187,6 +203,9 @@ func (l *BLE) Run(ctx context.Context, deliver func(*Delivery)) {
 			return
 		}
 		l.stats.pktRecv.Add(1)
+		if t := l.tap.get(); t != nil {
+			t.TapFrame(TapFrame{Time: time.Now(), Data: out[:n], Dir: TapIn})
+		}
 		dl = Delivery{Link: l, Packet: out[:n], Src: l.peer, Dst: l.local}
 		deliver(&dl)
 	})

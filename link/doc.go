@@ -36,6 +36,12 @@
 // with Run's context, the sender after sending what was queued for at most
 // DrainTimeout, so that a datagram half on the air is finished.
 //
+// Capture: a Tap (SetTap on the 802.15.4 link, BLEConfig.Tap on a BLE
+// link) sees every frame sent on the air and received, and every IPSP
+// packet; TapQueue copies them into preallocated records for one writer
+// goroutine and drops, counted, what it cannot hold, so that a capture
+// never slows the radio path.
+//
 // Left out: mesh-under forwarding (RFC 4944 §11), MAC security, and
 // link-layer multicast on BLE (RFC 7668 has none).
 package link

@@ -65,26 +65,39 @@ type LowpanConfig struct {
 	Logger       *slog.Logger
 }
 
-// LowpanStats counts a link's traffic; every counter only grows.
+// LowpanStats counts a link's traffic; every counter only grows. Its
+// JSON names are the status API's (borderrouter.Status, link).
 type LowpanStats struct {
-	PacketsSent, PacketsReceived uint64
-	FramesSent, FramesReceived   uint64
-	TxAcked, TxNoAck, TxCCA      uint64
-	TxErrors                     uint64
-	FragmentsSent                uint64
-	MACDuplicates                uint64 // retransmissions dropped (same source and sequence number)
-	BadFrames                    uint64 // frames that are not 6LoWPAN data frames for us
-	DecodeErrors                 uint64
+	PacketsSent     uint64 `json:"packets_sent"`     // IPv6 packets whose every frame went out
+	PacketsReceived uint64 `json:"packets_received"` // IPv6 packets delivered (reassembled, decompressed)
+	// FramesSent counts every transmission handed to the radio, whatever
+	// its result, retries after a channel access failure included; each
+	// ends as one of TxAcked, TxNoAck, TxCCA, TxErrors or (a frame that
+	// asked for no ACK: broadcast) none of them.
+	FramesSent     uint64 `json:"frames_sent"`
+	FramesReceived uint64 `json:"frames_received"`
+	TxAcked        uint64 `json:"tx_acked"`
+	TxNoAck        uint64 `json:"tx_no_ack"`
+	TxCCA          uint64 `json:"tx_cca_failures"` // channel access failures, retried ones included
+	// TxErrors counts frames the radio failed to send otherwise (an
+	// error, the RCP down or reset), and packets that could not be
+	// encoded into frames at all.
+	TxErrors      uint64 `json:"tx_errors"`
+	FragmentsSent uint64 `json:"fragments_sent"`
+	MACDuplicates uint64 `json:"mac_duplicates"` // retransmissions dropped (same source and sequence number)
+	BadFrames     uint64 `json:"bad_frames"`     // frames that are not 6LoWPAN data frames for us
+	DecodeErrors  uint64 `json:"decode_errors"`
 	// HeaderBytesSaved is uncompressed minus compressed header octets of
 	// sent packets.
-	HeaderBytesSaved uint64
+	HeaderBytesSaved uint64 `json:"header_bytes_saved"`
 	// BytesSent and BytesReceived count PSDU octets (MAC header, payload
 	// and FCS) handed to and received from the radio.
-	BytesSent, BytesReceived uint64
+	BytesSent     uint64 `json:"bytes_sent"`
+	BytesReceived uint64 `json:"bytes_received"`
 	// TxRetries counts frames sent again after a channel access failure.
-	TxRetries        uint64
-	Reassembly       lowpan.ReassemblyStats
-	ReassemblyMemory int
+	TxRetries        uint64                 `json:"tx_retries"`
+	Reassembly       lowpan.ReassemblyStats `json:"reassembly"`
+	ReassemblyMemory int                    `json:"reassembly_memory_bytes"`
 }
 
 // Neighbor is what a link knows of a node it heard directly.
@@ -123,6 +136,7 @@ type Lowpan struct {
 
 	q   *txQueue
 	src frameSource
+	tap linkTap // SetTap
 
 	stats struct {
 		pktSent, pktRecv, frSent, frRecv, acked, noAck, cca, txErr, fragSent, dups, bad, decErr, saved atomic.Uint64
@@ -331,6 +345,9 @@ func (s *frameSource) Done(res radio.TxResult, err error) {
 		return
 	}
 	f := d.frame(d.next)
+	if t := l.tap.get(); t != nil && err == nil && (res.Status == radio.TxSent || res.Status == radio.TxAcked || res.Status == radio.TxNoAck) {
+		t.TapFrame(TapFrame{Time: time.Now(), Data: f, Dir: TapOut}) // it went on the air
+	}
 	l.stats.frSent.Add(1)
 	l.stats.bytesSent.Add(uint64(len(f)))
 	if err == nil && res.Status == radio.TxChannelAccessFailure && s.retries < l.cfg.CCARetries {
@@ -399,6 +416,11 @@ func (l *Lowpan) Run(ctx context.Context, deliver func(*Delivery)) {
 // QueueStats returns the transmit queue's counters.
 func (l *Lowpan) QueueStats() QueueStats { return l.q.snapshot() }
 
+// SetTap has t told of every frame the link receives and every frame it
+// sends on the air (not those the radio refused or gave up on before
+// transmitting); nil removes the tap.
+func (l *Lowpan) SetTap(t Tap) { l.tap.set(t) }
+
 func (l *Lowpan) receive(ctx context.Context, deliver func(*Delivery)) {
 	rx := rxState{out: make([]byte, 2048), seen: newSeqFilter(256)}
 	expire := time.NewTicker(time.Second)
@@ -441,6 +463,9 @@ type rxState struct {
 func (l *Lowpan) rxFrame(rx *rxState, fr *radio.Frame, deliver func(*Delivery)) {
 	l.stats.frRecv.Add(1)
 	l.stats.bytesRecv.Add(uint64(len(fr.PSDU)))
+	if t := l.tap.get(); t != nil {
+		t.TapFrame(TapFrame{Time: time.Now(), Data: fr.PSDU, Dir: TapIn, Channel: fr.Channel, RSSI: fr.RSSI, LQI: fr.LQI, Signal: true})
+	}
 	if err := rx.f.Decode(fr.PSDU, true); err != nil || rx.f.Type != ieee802154.FrameData || rx.f.SecurityEnabled {
 		l.stats.bad.Add(1)
 		return

@@ -75,18 +75,18 @@ func (c *ReassemblyConfig) Validate() error {
 
 // ReassemblyStats counts every outcome of a fragment.
 type ReassemblyStats struct {
-	Fragments  uint64 // fragments offered
-	Completed  uint64 // datagrams reassembled
-	TimedOut   uint64 // datagrams dropped when their timer ran out
-	Evicted    uint64 // datagrams dropped to make room for another
-	Overlaps   uint64 // datagrams dropped for overlapping or inconsistent fragments
-	Duplicates uint64 // fragments received twice (ignored)
-	Malformed  uint64 // fragments rejected: bad header, bad compression, bad size
-	Rejected   uint64 // datagrams completed but not delivered: the caller's buffer was too small
+	Fragments  uint64 `json:"fragments"`  // fragments offered
+	Completed  uint64 `json:"completed"`  // datagrams reassembled
+	TimedOut   uint64 `json:"timed_out"`  // datagrams dropped when their timer ran out
+	Evicted    uint64 `json:"evicted"`    // datagrams dropped to make room for another
+	Overlaps   uint64 `json:"overlaps"`   // datagrams dropped for overlapping or inconsistent fragments
+	Duplicates uint64 `json:"duplicates"` // fragments received twice (ignored)
+	Malformed  uint64 `json:"malformed"`  // fragments rejected: bad header, bad compression, bad size
+	Rejected   uint64 `json:"rejected"`   // datagrams completed but not delivered: the caller's buffer was too small
 	// EvictedRegistered counts the evicted datagrams that came from a
 	// registered sender (part of Evicted): under a flood from strangers it
 	// stays 0.
-	EvictedRegistered uint64
+	EvictedRegistered uint64 `json:"evicted_registered"`
 }
 
 // Reassembly errors callers may branch on.

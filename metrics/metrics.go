@@ -89,7 +89,7 @@ func d(name, help string, labels ...string) desc {
 }
 
 var (
-	dFramesSent    = d("radio_frames_sent_total", "802.15.4 frames handed to the radio, by result (acked, no_ack, cca_failure, error, broadcast).", "link", "result")
+	dFramesSent    = d("radio_frames_sent_total", "802.15.4 transmissions handed to the radio, every try (a retry after a channel access failure is another), by result (acked, no_ack: none after the RCP's retries, cca_failure, error, broadcast: sent without an ACK request).", "link", "result")
 	dFramesRecv    = d("radio_frames_received_total", "802.15.4 frames received.", "link")
 	dRetries       = d("radio_tx_retries_total", "Frames sent again by the host after a channel access failure (retries after a missing ACK happen inside the RCP and are not reported).", "link")
 	dBytesSent     = d("radio_bytes_sent_total", "PSDU octets handed to the radio (FCS included).", "link")
@@ -100,7 +100,7 @@ var (
 	dRadioUp       = d("radio_up", "1 when the RCP is initialised and usable.")
 	dRCPResets     = d("rcp_resets_total", "Unexpected RCP resets.")
 	dRCPReconnects = d("rcp_reconnects_total", "Successful re-initialisations of the RCP after a reset, timeout or transport failure.")
-	dRCPTimeouts   = d("rcp_timeouts_total", "Spinel requests the RCP did not answer in time.")
+	dRCPTimeouts   = d("rcp_timeouts_total", "Transmissions and Spinel requests the RCP did not answer, all tries spent.")
 	dRCPDisconn    = d("rcp_disconnects_total", "Transport failures (the dongle went away, read or write errors).")
 	dRCPProbes     = d("rcp_probes_total", "Times the driver asked an RCP that left a request or transmission unanswered whether it was still set up, by result (alive: frames were lost on the line; failed: it did not answer or had reset, and was initialised again).", "result")
 	dRCPResent     = d("rcp_tx_resent_total", "Transmit requests sent to the RCP again because their transmit-done was overdue (the request or its answer lost on the serial line).")
@@ -122,9 +122,9 @@ var (
 
 	dTUN         = d("tun_packets_total", "Packets read from (rx) and written to (tx) the TUN.", "direction")
 	dForwarded   = d("forwarded_packets_total", "Packets sent into the mesh, from Linux (to_mesh) or between nodes (mesh_to_mesh).", "path")
-	dDropped     = d("dropped_packets_total", "Packets dropped: not IPv6, unroutable multicast, failed writes.")
-	dNoRoute     = d("no_route_packets_total", "Unicast packets to an address nobody registered (answered with ICMPv6 address unreachable, rate permitting).")
-	dSendFails   = d("send_failures_total", "Packets whose transmission failed (no ACK, channel access failure, radio down).")
+	dDropped     = d("dropped_packets_total", "Packets dropped for what they are: not IPv6, multicast wider than the mesh, link-local from Linux, bad ND, RPL header, loop and forwarding errors, failed TUN writes.")
+	dNoRoute     = d("no_route_packets_total", "Unicast packets with no way to their destination: not registered, a RPL route that loops, a link gone (answered with ICMPv6 address unreachable, rate permitting).")
+	dSendFails   = d("send_failures_total", "Packets a link would not take for transmission: its queue full, or the packet could not be encoded (failures on the air are in lowpanbr_radio_frames_sent_total{result}).")
 	dICMPSent    = d("icmpv6_errors_sent_total", "ICMPv6 errors sent, by type (unreachable, too_big, hop_limit).", "type")
 	dICMPLimited = d("icmpv6_errors_rate_limited_total", "ICMPv6 errors not sent because of the rate limit.")
 	dCtlAdmitted = d("nd_control_admitted_total", "ND messages from the mesh admitted to the control worker, by class (neighbor: a registered neighbour, from its own address; stranger: anybody else).", "class")
@@ -232,7 +232,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, dForwarded, st.MeshToMesh, "mesh_to_mesh")
 		counter(ch, dDropped, st.Dropped)
 		counter(ch, dNoRoute, st.Unreachable)
-		counter(ch, dSendFails, st.SendFailures)
+		counter(ch, dSendFails, st.SendRefused)
 		counter(ch, dICMPSent, st.ICMPUnreachableSent, "unreachable")
 		counter(ch, dICMPSent, st.ICMPTooBigSent, "too_big")
 		counter(ch, dICMPSent, st.ICMPHopLimitSent, "hop_limit")
@@ -368,4 +368,37 @@ func collectRPL(ch chan<- prometheus.Metric, st router.RPLStats) {
 	counter(ch, dRPLErrors, st.HeaderErrors, "header")
 	counter(ch, dRPLErrors, st.LoopsDropped, "loop_dropped")
 	counter(ch, dRPLErrors, st.ForwardingErrors, "forwarding")
+}
+
+// NDLabelled is nd.Counters' arrays keyed by the labels the metrics give
+// their indexes (lowpanbr_nd_messages_received_total{type},
+// lowpanbr_nd_registration_outcomes_total{status},
+// lowpanbr_nd_registrations_refused_total{reason}), for the status API:
+// one set of names for both.
+type NDLabelled struct {
+	Received      map[string]uint64
+	StatusReplies map[string]uint64
+	Refused       map[string]uint64
+}
+
+// LabelND keys c's arrays by their labels.
+func LabelND(c nd.Counters) NDLabelled {
+	out := NDLabelled{Received: make(map[string]uint64, len(receivedTypes)), StatusReplies: make(map[string]uint64, len(statusLabels)),
+		Refused: make(map[string]uint64, len(refusalLabels))}
+	for i, t := range receivedTypes {
+		if i < len(c.Received) {
+			out.Received[t] = c.Received[i]
+		}
+	}
+	for i, s := range statusLabels {
+		if i < len(c.StatusReplies) {
+			out.StatusReplies[s] = c.StatusReplies[i]
+		}
+	}
+	for _, l := range refusalLabels {
+		if int(l.r) < len(c.Refused) {
+			out.Refused[l.label] = c.Refused[l.r]
+		}
+	}
+	return out
 }

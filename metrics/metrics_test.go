@@ -208,3 +208,23 @@ func (manyNeighbors) Neighbors() []link.Neighbor {
 	}
 	return out
 }
+
+// TestLabelND: the status API's ND counts carry the metrics' labels, one
+// per index, with the index's value.
+func TestLabelND(t *testing.T) {
+	var c nd.Counters
+	c.Received[nd.RecvNSIgnored] = 4
+	c.Received[nd.RecvDAR] = 2
+	c.StatusReplies[nd.StatusNeighborCacheFull] = 3
+	c.Refused[nd.RefusedLink] = 5
+	l := LabelND(c)
+	if l.Received["ns_ignored"] != 4 || l.Received["edar"] != 2 || len(l.Received) != len(c.Received) {
+		t.Errorf("received %v", l.Received)
+	}
+	if l.StatusReplies["neighbor_cache_full"] != 3 || len(l.StatusReplies) != len(c.StatusReplies) {
+		t.Errorf("status replies %v", l.StatusReplies)
+	}
+	if l.Refused["link_quota"] != 5 || len(l.Refused) != 3 {
+		t.Errorf("refused %v", l.Refused)
+	}
+}

@@ -115,13 +115,13 @@ type APNDDecision struct {
 
 // APNDCounters are APND's running totals.
 type APNDCounters struct {
-	Legacy     uint64 // registrations without a Crypto-ID, passed on unproven
-	Challenges uint64 // challenges sent (NA with status 5 and a nonce)
-	Proven     uint64 // proofs that held
-	Failed     uint64 // proofs that did not hold, refused with status 10
-	Refused    uint64 // legacy registrations refused under RequireCryptoID
-	Evicted    uint64 // challenges dropped for a newer one (caps)
-	Expired    uint64 // challenges that ran out unanswered
+	Legacy     uint64 `json:"legacy"`     // registrations without a Crypto-ID, passed on unproven
+	Challenges uint64 `json:"challenges"` // challenges sent (NA with status 5 and a nonce)
+	Proven     uint64 `json:"proven"`     // proofs that held
+	Failed     uint64 `json:"failed"`     // proofs that did not hold, refused with status 10
+	Refused    uint64 `json:"refused"`    // legacy registrations refused under RequireCryptoID
+	Evicted    uint64 `json:"evicted"`    // challenges dropped for a newer one (caps)
+	Expired    uint64 `json:"expired"`    // challenges that ran out unanswered
 }
 
 type challengeKey struct {

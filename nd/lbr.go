@@ -84,6 +84,20 @@ type Config struct {
 	// RAs; by default it is sent with the B, E, D and L flags (RFC 8505
 	// §6.1).
 	Omit6CIO bool
+	// SolicitedSLLAO keeps the SLLAO in the unicast RA that answers an RS
+	// on IEEE 802.15.4 even when the frame's source address already
+	// gives it. By default it is left out there (RFC 4861 §6.2.3 lets a
+	// router omit it): the router's link-local address is derived from
+	// its EUI-64, the MAC source of the frame, so the node has the
+	// link-layer address from either (RFC 4944 §6, §7; a RIOT 6LN
+	// derives it from the IID and never reads the SLLAO: gnrc_ipv6_nib,
+	// _nib-internal.c _nib_nc_get, _nib-6ln.c _resolve_addr_from_ipv6).
+	// Those 16 octets are what makes the RA of one context between
+	// extended addresses fit one frame instead of two fragments. Set it
+	// for hosts that learn the router's link-layer address only from the
+	// SLLAO and would otherwise resolve it with an NS first (Contiki-NG
+	// without RPL: uip-nd6.c ra_input). Multicast RAs always carry it.
+	SolicitedSLLAO bool
 	// LinkLocal is the router's link-local address, the source of RAs and
 	// NAs. Required.
 	LinkLocal netip.Addr
@@ -848,7 +862,8 @@ func (r *Router) countStatus(s Status) {
 //
 //   - RS → a unicast RA to its source (RFC 6775 §6.3), or to ff02::1 when
 //     the source is ::, with SLLAO, PIO (A=1, L=0), a 6CO per advertised
-//     context, ABRO and 6CIO.
+//     context, ABRO and 6CIO. The unicast RA on IEEE 802.15.4 leaves the
+//     SLLAO out when the frame's source gives it (Config.SolicitedSLLAO).
 //   - NS with an (E)ARO → NA with an EARO carrying the status (RFC 8505
 //     §6: NA(EARO) for NS(ARO) too). With T set the registered address is
 //     the target and the source must be link-local (RFC 8505 §5.5,
@@ -915,10 +930,15 @@ var allNodes = netip.MustParseAddr("ff02::1")
 // RAOptions returns the options of the router's RAs on a link where its
 // link-layer address is local, in the order they are sent.
 func (r *Router) RAOptions(local lowpan.LinkAddr) []OptionSerializer {
+	return r.raOptions(local, true)
+}
+
+// raOptions is RAOptions with the SLLAO left out when sllao is false.
+func (r *Router) raOptions(local lowpan.LinkAddr, sllao bool) []OptionSerializer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	opts := make([]OptionSerializer, 0, 20)
-	if local.Kind() != lowpan.LinkAddrNone {
+	if sllao && local.Kind() != lowpan.LinkAddrNone {
 		opts = append(opts, SourceLinkAddr{Addr: local})
 	}
 	if r.adv.Prefix.IsValid() {
@@ -957,12 +977,34 @@ func (r *Router) RAFields() RAFields {
 }
 
 func (r *Router) handleRS(replies []Reply, m *Message, in Incoming) []Reply {
+	src := r.LinkLocal()
 	dst, lldst := m.Src, linkDst(m.SLLAO, &in)
+	sllao := true
 	if m.Src.IsUnspecified() {
 		dst, lldst = allNodes, lowpan.LinkAddr{}
+	} else {
+		sllao = r.cfg.SolicitedSLLAO || !sllaoImplied(src, in.Local)
 	}
 	r.cnt.ra.Add(1)
-	return r.appendReply(replies, in.Link, lldst, r.LinkLocal(), dst, ndHopLimit, r.RAFields(), r.RAOptions(in.Local)...)
+	return r.appendReply(replies, in.Link, lldst, src, dst, ndHopLimit, r.RAFields(), r.raOptions(in.Local, sllao)...)
+}
+
+// sllaoImplied tells whether a unicast RA from the link-local address src
+// sent from the IEEE 802.15.4 extended address local tells its receiver
+// the router's link-layer address without an SLLAO: the frame's source is
+// local, and src's IID is derived from it (RFC 4944 §6), so the node can
+// derive it back from the RA's source address, as RIOT does for every
+// link-local neighbour (gnrc_ipv6_nib, _nib-6ln.c
+// _resolve_addr_from_ipv6), or take it from the frame. Not for short
+// addresses (RFC 4944 §6 derives their IID with the PAN ID, which the node
+// would have to match) nor for Bluetooth LE, whose IPSP channel carries
+// the whole RA in one SDU anyway.
+func sllaoImplied(src netip.Addr, local lowpan.LinkAddr) bool {
+	if local.Kind() != lowpan.LinkAddrExtended {
+		return false
+	}
+	ll, ok := local.LinkLocal()
+	return ok && ll == src
 }
 
 // LinkLocal is the router's link-local address: the source of its RAs and

@@ -1049,13 +1049,13 @@ func (r *Registry) Snapshot(now time.Time) []Registration {
 
 // RegistryStats counts the registry's entries.
 type RegistryStats struct {
-	Entries   int // all held entries
-	Live      int // live registrations
-	Direct    int // live, registered directly
-	Via6LR    int // live, registered through a 6LR
-	Tentative int // live, not yet confirmed
-	Protected int // live, proven by a Crypto-ID
-	Capacity  int
+	Entries   int `json:"entries"`   // all held entries
+	Live      int `json:"live"`      // live registrations
+	Direct    int `json:"direct"`    // live, registered directly
+	Via6LR    int `json:"via_6lr"`   // live, registered through a 6LR
+	Tentative int `json:"tentative"` // live, not yet confirmed
+	Protected int `json:"protected"` // live, proven by a Crypto-ID
+	Capacity  int `json:"capacity"`
 }
 
 // Stats counts the entries at now.

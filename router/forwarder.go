@@ -57,38 +57,68 @@ type ForwarderConfig struct {
 	Logger *slog.Logger
 }
 
-// ForwarderStats counts the forwarder's decisions.
+// ForwarderStats counts the forwarder's decisions, in packets. Its JSON
+// names are the status API's (borderrouter.Status, forwarder).
 type ForwarderStats struct {
-	FromTUN, ToTUN        uint64 // packets read from / written to Linux
-	ToMesh, MeshToMesh    uint64 // packets sent into the mesh (from Linux / between nodes)
-	NDHandled, NDReplies  uint64
-	Unreachable           uint64 // unicast to an unregistered address
-	HopLimitExceeded      uint64
-	TooBig                uint64
-	ICMPErrorsSent        uint64
-	ICMPErrorsRateLimited uint64
-	// Sent ICMPv6 errors by kind.
-	ICMPUnreachableSent, ICMPTooBigSent, ICMPHopLimitSent uint64
-	Dropped                                               uint64 // not IPv6, unroutable multicast, send failures
-	SendFailures                                          uint64
+	FromTUN uint64 `json:"from_tun"` // packets read from Linux
+	ToTUN   uint64 `json:"to_tun"`   // packets written to Linux
+	// ToMesh: packets from Linux handed to a link (a multicast packet once,
+	// whatever the links it went to); MeshToMesh: packets from one node
+	// handed to a link for another.
+	ToMesh     uint64 `json:"to_mesh"`
+	MeshToMesh uint64 `json:"mesh_to_mesh"`
+	NDHandled  uint64 `json:"nd_handled"` // ND messages the control worker handled
+	NDSent     uint64 `json:"nd_sent"`    // ND messages sent: replies and unsolicited RAs
+	// Unreachable: unicast packets with no way to their destination (not
+	// registered, a RPL route that loops, a link gone), answered with an
+	// ICMPv6 address unreachable, rate permitting.
+	Unreachable uint64 `json:"unreachable"`
+	// HopLimitExceeded and TooBig: mesh packets not forwarded for their
+	// hop limit or their size (above the link's MTU); each is owed an
+	// ICMPv6 error.
+	HopLimitExceeded uint64 `json:"hop_limit_exceeded"`
+	TooBig           uint64 `json:"too_big"`
+	// ICMPErrorsSent: ICMPv6 errors sent, all kinds; by kind below.
+	// ICMPErrorsRateLimited: errors not sent for the rate limit.
+	ICMPErrorsSent        uint64 `json:"icmp_errors_sent"`
+	ICMPErrorsRateLimited uint64 `json:"icmp_errors_rate_limited"`
+	ICMPUnreachableSent   uint64 `json:"icmp_unreachable_sent"`
+	ICMPTooBigSent        uint64 `json:"icmp_too_big_sent"`
+	ICMPHopLimitSent      uint64 `json:"icmp_hop_limit_sent"`
+	// Dropped: packets dropped for what they are: not IPv6, multicast
+	// wider than the mesh's scope, link-local unicast from Linux, ND that
+	// does not parse or is too long, RPL headers that could not be added
+	// or removed, RPL loops and forwarding errors, and writes to the TUN
+	// that failed. Refused links are SendRefused, not here.
+	Dropped uint64 `json:"dropped"`
+	// SendRefused counts packets a link would not take for transmission:
+	// its queue full (QueueFull), or a packet it could not encode. What
+	// happens on the air afterwards (no ACK, channel busy) is counted by
+	// the link (link.LowpanStats), not here.
+	SendRefused uint64 `json:"send_refused"`
 	// HostLinkControl counts Linux's own RS, RA, NS, NA, redirects and
 	// MLD messages read from the TUN and kept out of the mesh: the 6LBR
 	// speaks ND there itself (RFC 6775), and a 6LoWPAN-ND mesh has no MLD.
-	HostLinkControl uint64
+	HostLinkControl uint64 `json:"host_link_control"`
 	// QueueFull counts packets a link's transmit queue had no room for
-	// (part of SendFailures).
-	QueueFull uint64
+	// (part of SendRefused).
+	QueueFull uint64 `json:"queue_full"`
 	// The control path: ND messages admitted from registered neighbours
 	// and from strangers (NDHandled counts those the worker handled), and
 	// dropped before the worker by reason: its queue full, a source's
 	// token bucket empty, the strangers' budget spent.
-	NDFromNeighbors, NDFromStrangers                          uint64
-	NDDroppedQueueFull, NDDroppedRateLimited, NDDroppedBudget uint64
+	NDFromNeighbors      uint64 `json:"nd_from_neighbors"`
+	NDFromStrangers      uint64 `json:"nd_from_strangers"`
+	NDDroppedQueueFull   uint64 `json:"nd_dropped_queue_full"`
+	NDDroppedRateLimited uint64 `json:"nd_dropped_rate_limited"`
+	NDDroppedBudget      uint64 `json:"nd_dropped_budget"`
 	// Packets from the mesh dropped by the source address validation
 	// (source.go): a source not registered through the neighbour that
 	// sent it, a link-local source that is not the sender's, an
 	// unspecified, multicast or loopback source.
-	SourceUnregistered, SourceLinkLocalMismatch, SourceInvalid uint64
+	SourceUnregistered      uint64 `json:"source_unregistered"`
+	SourceLinkLocalMismatch uint64 `json:"source_link_local_mismatch"`
+	SourceInvalid           uint64 `json:"source_invalid"`
 }
 
 // Forwarder moves packets between Linux (the TUN) and the mesh links,
@@ -683,9 +713,9 @@ func (f *Forwarder) handleND(lid nd.LinkID, src lowpan.LinkAddr, pkt []byte) {
 func (f *Forwarder) Stats() ForwarderStats {
 	return ForwarderStats{
 		FromTUN: f.stats.fromTUN.Load(), ToTUN: f.stats.toTUN.Load(), ToMesh: f.stats.toMesh.Load(), MeshToMesh: f.stats.meshToMesh.Load(),
-		NDHandled: f.stats.ndHandled.Load(), NDReplies: f.stats.ndReplies.Load(), Unreachable: f.stats.unreach.Load(),
+		NDHandled: f.stats.ndHandled.Load(), NDSent: f.stats.ndReplies.Load(), Unreachable: f.stats.unreach.Load(),
 		HopLimitExceeded: f.stats.hlim.Load(), TooBig: f.stats.tooBig.Load(), ICMPErrorsSent: f.stats.icmpSent.Load(),
-		ICMPErrorsRateLimited: f.rl.Denied(), Dropped: f.stats.dropped.Load(), SendFailures: f.stats.sendFail.Load(),
+		ICMPErrorsRateLimited: f.rl.Denied(), Dropped: f.stats.dropped.Load(), SendRefused: f.stats.sendFail.Load(),
 		ICMPUnreachableSent: f.stats.unreachSent.Load(), ICMPTooBigSent: f.stats.tooBigSent.Load(), ICMPHopLimitSent: f.stats.hlimSent.Load(),
 		HostLinkControl: f.stats.hostLinkControl.Load(), QueueFull: f.stats.queueFull.Load(),
 		NDFromNeighbors: f.stats.ctlNeighbor.Load(), NDFromStrangers: f.stats.ctlStranger.Load(),

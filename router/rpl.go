@@ -71,30 +71,31 @@ type RPLConfig struct {
 	Queue int
 }
 
-// RPLStats counts the root's data-plane and queue decisions.
+// RPLStats counts the root's data-plane and queue decisions. Its JSON
+// names are the status API's (borderrouter.Status, rpl.stats).
 type RPLStats struct {
-	Root         rpl.RootCounters
-	Targets      int
-	Version      uint8
-	QueueDropped uint64 // RPL messages dropped: worker queue full
-	Malformed    uint64 // RPL messages that did not parse or had a bad checksum
-	Spoofed      uint64 // RPL messages from a link-local source not the sender's (source.go's rule)
+	Root         rpl.RootCounters `json:"root"`
+	Targets      int              `json:"targets"`       // DAO targets held now
+	Version      uint8            `json:"dodag_version"` // the DODAG Version Number advertised
+	QueueDropped uint64           `json:"queue_dropped"` // RPL messages dropped: worker queue full
+	Malformed    uint64           `json:"malformed"`     // RPL messages that did not parse or had a bad checksum
+	Spoofed      uint64           `json:"spoofed"`       // RPL messages from a link-local source not the sender's (source.go's rule)
 	// TunnelledControl counts packets unwrapped from a tunnel to the root
 	// that held link-scoped traffic or ND (dropped: ND is one hop only).
-	TunnelledControl uint64
-	RoutedDown       uint64 // packets sent down by RPL routes
-	SourceRouted     uint64 // … of them with a source routing header
-	Tunnelled        uint64 // … of them in IPv6-in-IPv6
-	RoutingLoops     uint64 // routes that looped or exceeded the depth cap
-	Decapsulated     uint64 // tunnelled packets from the mesh unwrapped
-	RPIStripped      uint64 // packets from the mesh whose RPI was removed
-	RankErrors       uint64 // upward packets with the RPI's O flag set (RFC 6550 §11.2.2.2)
-	LoopsDropped     uint64 // … of them with R set too: a loop, dropped
+	TunnelledControl uint64 `json:"tunnelled_control"`
+	RoutedDown       uint64 `json:"routed_down"`   // packets sent down by RPL routes
+	SourceRouted     uint64 `json:"source_routed"` // … of them with a source routing header
+	Tunnelled        uint64 `json:"tunnelled"`     // … of them in IPv6-in-IPv6
+	RoutingLoops     uint64 `json:"routing_loops"` // routes that looped or exceeded the depth cap
+	Decapsulated     uint64 `json:"decapsulated"`  // tunnelled packets from the mesh unwrapped
+	RPIStripped      uint64 `json:"rpi_stripped"`  // packets from the mesh whose RPI was removed
+	RankErrors       uint64 `json:"rank_errors"`   // upward packets with the RPI's O flag set (RFC 6550 §11.2.2.2)
+	LoopsDropped     uint64 `json:"loops_dropped"` // … of them with R set too: a loop, dropped
 	// ForwardingErrors counts packets returned with the RPI's F flag (RFC
 	// 6550 §11.2.2.3): the route to their destination was forgotten.
-	ForwardingErrors uint64
-	HeaderErrors     uint64 // packets whose RPL headers could not be added or removed
-	SourcesAccepted  uint64 // mesh sources bound by a RPL route
+	ForwardingErrors uint64 `json:"forwarding_errors"`
+	HeaderErrors     uint64 `json:"header_errors"`    // packets whose RPL headers could not be added or removed
+	SourcesAccepted  uint64 `json:"sources_accepted"` // mesh sources bound by a RPL route
 }
 
 type rplIn struct {

@@ -20,7 +20,7 @@ type BLEChannel interface {
 // until ctx ends; each link leaves the forwarder when its channel closes
 // (its Run returns). The 6LBR's registry tells the codec which addresses
 // its nodes registered (RFC 7668 §3.2.4 elision).
-func ServeBLE[C BLEChannel](ctx context.Context, f *Forwarder, channels <-chan C, contexts *lowpan.ContextTable, log *slog.Logger) {
+func ServeBLE[C BLEChannel](ctx context.Context, f *Forwarder, channels <-chan C, contexts *lowpan.ContextTable, tap link.Tap, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -32,7 +32,7 @@ func ServeBLE[C BLEChannel](ctx context.Context, f *Forwarder, channels <-chan C
 		case ch = <-channels:
 		}
 		link, err := link.NewBLE(link.BLEConfig{Channel: ch, Local: ch.LocalCanonical(), Peer: ch.PeerCanonical(),
-			Contexts: contexts, Registered: f.reg, Logger: log})
+			Contexts: contexts, Registered: f.reg, Tap: tap, Logger: log})
 		if err != nil {
 			log.Warn("BLE link", "err", err)
 			continue

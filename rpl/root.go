@@ -110,17 +110,25 @@ type Reply struct {
 
 // RootCounters are the root's running totals.
 type RootCounters struct {
-	DIS, DISUnicast, DIO, DAO, DAOACK uint64 // messages handled by kind
-	Ignored                           uint64 // other instance, secure, DAO-ACK, malformed
-	DIOsSent, DAOACKsSent             uint64
-	TargetsAdded, TargetsRefreshed    uint64
-	TargetsRemoved, TargetsExpired    uint64
-	DroppedFull                       uint64 // new targets refused: MaxTargets reached
-	DroppedLoop                       uint64 // non-storing transits that would close a loop
-	DroppedStale                      uint64 // path sequence older than the recorded one
-	DroppedNoParent                   uint64 // non-storing transit without parent, not link-local
-	DroppedTarget                     uint64 // target not routable: link-local, multicast, the root's own
-	DroppedOwner                      uint64 // refused by CheckTarget: registered to another owner
+	// Messages received and handled, by kind (DIS: multicast).
+	DIS              uint64 `json:"dis_received"`
+	DISUnicast       uint64 `json:"dis_unicast_received"`
+	DIO              uint64 `json:"dio_received"`
+	DAO              uint64 `json:"dao_received"`
+	DAOACK           uint64 `json:"dao_ack_received"`
+	Ignored          uint64 `json:"ignored"` // other instance, secure, DAO-ACK, malformed
+	DIOsSent         uint64 `json:"dios_sent"`
+	DAOACKsSent      uint64 `json:"dao_acks_sent"`
+	TargetsAdded     uint64 `json:"targets_added"`
+	TargetsRefreshed uint64 `json:"targets_refreshed"`
+	TargetsRemoved   uint64 `json:"targets_removed"`
+	TargetsExpired   uint64 `json:"targets_expired"`
+	DroppedFull      uint64 `json:"dropped_full"`      // new targets refused: MaxTargets reached
+	DroppedLoop      uint64 `json:"dropped_loop"`      // non-storing transits that would close a loop
+	DroppedStale     uint64 `json:"dropped_stale"`     // path sequence older than the recorded one
+	DroppedNoParent  uint64 `json:"dropped_no_parent"` // non-storing transit without parent, not link-local
+	DroppedTarget    uint64 `json:"dropped_target"`    // target not routable: link-local, multicast, the root's own
+	DroppedOwner     uint64 `json:"dropped_owner"`     // refused by CheckTarget: registered to another owner
 }
 
 // entry is one target's route: 24 octets.

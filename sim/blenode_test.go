@@ -57,7 +57,7 @@ func startBLEBR(t *testing.T, nodes int) *bleBR {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go router.ServeBLE(ctx, fwd, host.Channels(), ctxs, nil)
+	go router.ServeBLE(ctx, fwd, host.Channels(), ctxs, nil, nil)
 	b := &bleBR{tun: tun, nd: ndr, fwd: fwd, world: w}
 	for i := range nodes {
 		n, err := StartBLENode(ctx, w, BLENodeConfig{Name: "b" + string(rune('1'+i)), Addr: hci.BDAddr{byte(0x10 + i), 0x01, 0, 0, 0, 0xc0}})

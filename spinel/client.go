@@ -50,33 +50,33 @@ const (
 
 // ClientStats counts what a Client saw. Nothing counted here is fatal.
 type ClientStats struct {
-	FramesIn  uint64 // frames read
-	FramesOut uint64 // frames written
+	FramesIn  uint64 `json:"frames_in"`  // frames read
+	FramesOut uint64 `json:"frames_out"` // frames written
 	// BadFrames: frames that are not Spinel (bad header, truncated packed
 	// integer); dropped.
-	BadFrames uint64
+	BadFrames uint64 `json:"bad_frames"`
 	// Unmatched: answers with a TID no request is waiting on, or that do
 	// not answer the request holding the TID (late answers after a
 	// timeout, duplicates); dropped.
-	Unmatched uint64
+	Unmatched uint64 `json:"unmatched"`
 	// Unsolicited: frames with TID 0.
-	Unsolicited uint64
+	Unsolicited uint64 `json:"unsolicited"`
 	// SubscriberDrops: unsolicited frames a subscriber's full channel could
 	// not take.
-	SubscriberDrops uint64
+	SubscriberDrops uint64 `json:"subscriber_drops"`
 	// Timeouts: requests that got no answer in time.
-	Timeouts uint64
+	Timeouts uint64 `json:"timeouts"`
 	// Resets: unsolicited reset notifications (LAST_STATUS 112–127).
-	Resets uint64
+	Resets uint64 `json:"reset_notifications"`
 	// TxResent: transmit requests sent again because their transmit-done
 	// was overdue (TransmitRetries).
-	TxResent uint64
+	TxResent uint64 `json:"tx_resent"`
 	// Late: answers that came on a TID after its request had timed out
 	// (the TID was held back meanwhile, so that the late answer could not
 	// be taken for another request's); dropped.
-	Late uint64
+	Late uint64 `json:"late"`
 	// HDLC: the framing counters, when the FrameConn has them (HDLCConn).
-	HDLC HDLCStats
+	HDLC HDLCStats `json:"hdlc"`
 }
 
 // Add returns the counters of s and o summed: those of several

@@ -192,21 +192,21 @@ func DecodeHDLC(dst, enc []byte) ([]byte, error) {
 // decoder drops the bad frame and resynchronises on the next flag.
 type HDLCStats struct {
 	// Frames: good frames delivered.
-	Frames uint64
+	Frames uint64 `json:"frames"`
 	// BadFCS: frames whose FCS did not check (line noise, or garbage
 	// between two flags).
-	BadFCS uint64
+	BadFCS uint64 `json:"bad_fcs"`
 	// Runts: one-byte frames, too short to hold an FCS.
-	Runts uint64
+	Runts uint64 `json:"runts"`
 	// Oversize: frames longer than the decoder's maximum; the rest of each
 	// is skipped up to the next flag.
-	Oversize uint64
+	Oversize uint64 `json:"oversize"`
 	// Aborted: frames cut short by an escape followed by a flag (0x7D 0x7E,
 	// RFC 1662's abort sequence); the flag opens the next frame.
-	Aborted uint64
+	Aborted uint64 `json:"aborted"`
 	// GarbageBytes: bytes skipped while out of sync: before the first flag
 	// and after an oversize frame.
-	GarbageBytes uint64
+	GarbageBytes uint64 `json:"garbage_bytes"`
 }
 
 // Add returns the counters of s and o summed.

@@ -21,6 +21,9 @@ const pcapUsage = `usage:
 decode reads 802.15.4 frames (link types 195/230, pcap or pcapng) or ZEP on
 UDP port 17754, reassembles and decompresses them, and writes the IPv6
 packets as a raw-IPv6 pcap and/or one JSON object per packet on stdout.
+Frames of up to 2047 octets (IEEE 802.15.4g SUN PHYs) are read, with a
+2- or 4-octet FCS. Every frame that gives no packet is named on stderr with
+the reason (--quiet: the summary only), and a summary counts them.
 encode turns IPv6 packets into 802.15.4 frames. CAPTURE "-" is stdin.
 `
 
@@ -74,6 +77,9 @@ func runPcapDecode(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "write the decoded IPv6 packets to this raw-IPv6 pcap (link type 229)")
 	asJSON := fs.Bool("json", false, "print one JSON object per packet (and per frame that failed) on stdout")
 	keepDup := fs.Bool("keep-duplicates", false, "keep MAC retransmissions (same source and sequence number)")
+	fcs := fs.String("fcs", "auto", "how link type 195 frames end: auto (CRC-16, else a valid CRC-32 of SUN PHYs), 16, 32, or unchecked (2 octets of sniffer metadata, e.g. TI CC24xx RSSI/LQI)")
+	maxPSDU := fs.Int("max-psdu", ieee802154.MaxSUNPSDU, "longest frame accepted, FCS included: 127 (2.4 GHz O-QPSK) up to 2047 (SUN PHYs, IEEE 802.15.4g)")
+	quiet := fs.Bool("quiet", false, "do not name each skipped frame on stderr; print the summary only")
 	var ctx contextFlags
 	fs.Var(&ctx, "context", "compression context ID=PREFIX, e.g. 0=2001:db8:1::/64 (repeatable)")
 	pos, err := parseInterspersed(fs, args)
@@ -87,12 +93,24 @@ func runPcapDecode(args []string, stdout, stderr io.Writer) error {
 	if *out == "" && !*asJSON {
 		return fmt.Errorf("nothing to do: give -o FILE, --json, or both: %w", errUsage)
 	}
+	fcsMode, err := pcapconv.ParseFCSMode(*fcs)
+	if err != nil {
+		return fmt.Errorf("--fcs: %v: %w", err, errUsage)
+	}
+	if *maxPSDU < ieee802154.MaxPSDU || *maxPSDU > ieee802154.MaxSUNPSDU {
+		return fmt.Errorf("--max-psdu %d: want %d..%d: %w", *maxPSDU, ieee802154.MaxPSDU, ieee802154.MaxSUNPSDU, errUsage)
+	}
 	in, err := openInput(name)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	opts := pcapconv.DecodeOptions{Contexts: &ctx.table, KeepDuplicates: *keepDup}
+	opts := pcapconv.DecodeOptions{Contexts: &ctx.table, KeepDuplicates: *keepDup, FCS: fcsMode, MaxPSDU: *maxPSDU}
+	ew := bufio.NewWriter(stderr)
+	defer ew.Flush()
+	if !*quiet {
+		opts.OnSkip = func(s pcapconv.Skip) { fmt.Fprintln(ew, s) }
+	}
 	var f *os.File
 	var bw *bufio.Writer
 	if *out != "" {
@@ -116,10 +134,33 @@ func runPcapDecode(args []string, stdout, stderr io.Writer) error {
 			err = ferr
 		}
 	}
-	fmt.Fprintf(stderr, "%d frames, %d IPv6 packets, %d errors, %d skipped, %d MAC duplicates; reassembly: %d completed, %d timed out, %d evicted, %d discarded\n",
+	fmt.Fprintf(ew, "%d frames, %d IPv6 packets, %d errors, %d skipped, %d MAC duplicates; reassembly: %d completed, %d timed out, %d evicted, %d discarded\n",
 		st.Frames, st.Packets, st.Errors, st.Skipped, st.Duplicates,
 		st.Reassembly.Completed, st.Reassembly.TimedOut, st.Reassembly.Evicted, st.Reassembly.Overlaps)
+	printSkipSummary(ew, &st)
 	return err
+}
+
+// printSkipSummary says how many frames gave no packet and why, in one
+// line: "skipped 5 frames: 1 bad FCS, 2 not a data frame, …".
+func printSkipSummary(w io.Writer, st *pcapconv.DecodeStats) {
+	skips := st.Skips()
+	total := 0
+	for _, s := range skips {
+		total += s.Frames
+	}
+	if st.FCS32 > 0 {
+		fmt.Fprintf(w, "%d frames had a 4-octet (CRC-32) FCS\n", st.FCS32)
+	}
+	if total == 0 {
+		fmt.Fprintf(w, "decoded %d IPv6 packets; no frame skipped\n", st.Packets)
+		return
+	}
+	parts := make([]string, len(skips))
+	for i, s := range skips {
+		parts[i] = fmt.Sprintf("%d %s", s.Frames, s.Reason)
+	}
+	fmt.Fprintf(w, "decoded %d IPv6 packets; skipped %d frames: %s\n", st.Packets, total, strings.Join(parts, ", "))
 }
 
 // parseMAC reads "auto", a short address (0x1234) or an EUI-64.

@@ -147,11 +147,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if c.json {
-		j, err := newStatusJSON(s)
-		if err != nil {
-			return err
-		}
-		return printJSON(stdout, j)
+		return printJSON(stdout, newStatusJSON(s))
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	ready := "down"
@@ -183,22 +179,27 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 			rpi = "RPI on"
 		}
 		fmt.Fprintf(w, "RPL:\t%s root of %s, instance %d, version %d, %d targets, DIO interval %s, %s\n",
-			r.Mode, r.DODAGID, r.Instance, r.Version, r.Targets, r.DIOInterval, rpi)
+			r.Mode, r.DODAGID, r.Instance, r.Version, r.Targets, secondsText(r.DIOIntervalSeconds), rpi)
 	} else {
 		fmt.Fprintf(w, "RPL:\toff\n")
 	}
-	fmt.Fprintf(w, "Uptime:\t%s\n", s.Uptime)
+	fmt.Fprintf(w, "Uptime:\t%s\n", secondsText(float64(s.UptimeSeconds)))
 	w.Flush()
 	fmt.Fprintln(stdout)
 	w = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "COUNTER\tVALUE\t")
+	// Each label says what its counter counts: packets (IPv6) or frames
+	// (802.15.4), and which ones.
 	for _, kv := range []struct {
 		k string
 		v uint64
 	}{
 		{"packets from Linux", s.Forwarder.FromTUN}, {"packets to Linux", s.Forwarder.ToTUN},
-		{"into the mesh", s.Forwarder.ToMesh}, {"mesh to mesh", s.Forwarder.MeshToMesh},
-		{"frames sent", s.Link.FramesSent}, {"frames acked", s.Link.TxAcked}, {"frames not acked", s.Link.TxNoAck},
+		{"packets into the mesh", s.Forwarder.ToMesh}, {"packets mesh to mesh", s.Forwarder.MeshToMesh},
+		{"packets unreachable", s.Forwarder.Unreachable}, {"packets dropped", s.Forwarder.Dropped},
+		{"packets the link refused", s.Forwarder.SendRefused},
+		{"frames sent, every try", s.Link.FramesSent}, {"frames acked", s.Link.TxAcked},
+		{"frames not acked after retries", s.Link.TxNoAck}, {"frames broadcast", s.Radio.Stats.TxNoAckRequested},
 		{"channel access failures", s.Link.TxCCA}, {"frames received", s.Link.FramesReceived},
 		{"fragments sent", s.Link.FragmentsSent}, {"reassemblies completed", s.Link.Reassembly.Completed},
 		{"reassemblies timed out", s.Link.Reassembly.TimedOut}, {"header octets saved", s.Link.HeaderBytesSaved},
@@ -212,7 +213,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 		w = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(w, "NEIGHBOUR\tRSSI\tLQI\tFRAMES\tLAST HEARD")
 		for _, n := range s.Neighbors {
-			fmt.Fprintf(w, "%s\t%d dBm\t%d\t%d\t%s ago\n", n.Addr, n.RSSI, n.LQI, n.Frames, n.LastHeard)
+			fmt.Fprintf(w, "%s\t%d dBm\t%d\t%d\t%s ago\n", n.Addr, n.RSSI, n.LQI, n.Frames, secondsText(n.LastHeardSeconds))
 		}
 		w.Flush()
 	}
@@ -247,11 +248,7 @@ func runNodes(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if c.json {
-		j, err := newNodesJSON(regs)
-		if err != nil {
-			return err
-		}
-		return printJSON(stdout, j)
+		return printJSON(stdout, newNodesJSON(regs))
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "ADDRESS\tROVR\tTID\tPROTECTED\tLIFETIME\tEXPIRES IN\tREACHED")
@@ -268,7 +265,8 @@ func runNodes(args []string, stdout, stderr io.Writer) error {
 		if r.Protected {
 			protected = "yes"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Address, r.ROVR, tid, protected, r.Lifetime, r.ExpiresIn, reached)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Address, r.ROVR, tid, protected, secondsText(float64(r.LifetimeSeconds)),
+			secondsText(float64(r.ExpiresInSeconds)), reached)
 	}
 	w.Flush()
 	fmt.Fprintf(stdout, "%d registered, %d protected\n", len(regs), countProtected(regs))
@@ -295,11 +293,7 @@ func runRoutes(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if c.json {
-		j, err := newRoutesJSON(routes)
-		if err != nil {
-			return err
-		}
-		return printJSON(stdout, j)
+		return printJSON(stdout, newRoutesJSON(routes))
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "DESTINATION\tPROTO\tLINK\tNEXT HOP\tVIA\tHOPS\tEXPIRES IN\tSOURCE ROUTE")
@@ -322,7 +316,11 @@ func runRoutes(args []string, stdout, stderr io.Writer) error {
 		if r.External {
 			path += " (6LR of a RPL-unaware leaf)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Destination, dash(r.Protocol), r.Link, next, dash(r.Via), hops, dash(r.ExpiresIn), dash(path))
+		expires := ""
+		if r.ExpiresInSeconds != nil {
+			expires = secondsText(float64(*r.ExpiresInSeconds))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Destination, dash(r.Protocol), r.Link, next, dash(r.Via), hops, dash(expires), dash(path))
 	}
 	w.Flush()
 	return nil
@@ -351,8 +349,9 @@ func runRPL(args []string, stdout, stderr io.Writer) error {
 }
 
 // The --json output is a schema of its own, not the API's types: the API
-// may rename a Go field or change a duration's text, scripts must not
-// notice. Names are snake_case; a quantity with a unit says it in its name
+// serves every counter its components keep under their own names (which
+// may grow or be renamed with them), the CLI a stable, documented
+// selection; scripts must not notice a change in the API. Names are snake_case; a quantity with a unit says it in its name
 // (uptime_seconds, rssi_dbm); durations are numbers of seconds; counters
 // only grow. Fields are added, never renamed or removed.
 
@@ -440,23 +439,16 @@ type rplStatusJSON struct {
 	Targets            int     `json:"targets"`
 }
 
-// seconds reads an API duration (time.Duration's text).
-func seconds(what, d string) (float64, error) {
-	v, err := time.ParseDuration(d)
-	if err != nil {
-		return 0, fmt.Errorf("API: %s: %w", what, err)
-	}
-	return v.Seconds(), nil
+// secondsText writes an API duration (seconds) as Go writes durations:
+// 1h2m3s, 1.5s.
+func secondsText(sec float64) string {
+	return time.Duration(sec * float64(time.Second)).Round(time.Millisecond).String()
 }
 
-func newStatusJSON(s borderrouter.Status) (statusJSON, error) {
-	up, err := seconds("uptime", s.Uptime)
-	if err != nil {
-		return statusJSON{}, err
-	}
+func newStatusJSON(s borderrouter.Status) statusJSON {
 	f, l, rs := s.Forwarder, s.Link, s.Radio.Stats
 	out := statusJSON{
-		Version: s.Version, UptimeSeconds: int64(up),
+		Version: s.Version, UptimeSeconds: s.UptimeSeconds,
 		Radio: radioJSON{URL: s.Radio.URL, Simulated: s.Radio.Simulated, Ready: s.Radio.Ready, Firmware: s.Radio.Firmware,
 			EUI64: s.Radio.EUI64, Channel: s.Radio.Channel, PANID: s.Radio.PANID,
 			Resets: rs.Resets, Timeouts: rs.Timeouts, Reconnects: rs.Reconnects},
@@ -475,21 +467,13 @@ func newStatusJSON(s borderrouter.Status) (statusJSON, error) {
 		out.Contexts = append(out.Contexts, contextJSON{ID: c.ID, Prefix: c.Prefix, Compress: c.Compress, Withdrawing: c.Withdrawing})
 	}
 	for _, n := range s.Neighbors {
-		ago, err := seconds("neighbor last_heard", n.LastHeard)
-		if err != nil {
-			return statusJSON{}, err
-		}
-		out.Neighbors = append(out.Neighbors, neighborJSON{Addr: n.Addr, RSSIdBm: n.RSSI, LQI: n.LQI, Frames: n.Frames, LastHeardSeconds: ago})
+		out.Neighbors = append(out.Neighbors, neighborJSON{Addr: n.Addr, RSSIdBm: n.RSSI, LQI: n.LQI, Frames: n.Frames, LastHeardSeconds: n.LastHeardSeconds})
 	}
 	if r := s.RPL; r != nil {
-		dio, err := seconds("rpl dio_interval", r.DIOInterval)
-		if err != nil {
-			return statusJSON{}, err
-		}
 		out.RPL = &rplStatusJSON{Mode: r.Mode, Instance: r.Instance, DODAGVersion: r.Version, DODAGID: r.DODAGID, RPI: r.RPI,
-			DIOIntervalSeconds: dio, Targets: r.Targets}
+			DIOIntervalSeconds: r.DIOIntervalSeconds, Targets: r.Targets}
 	}
-	return out, nil
+	return out
 }
 
 // nodeJSON is an entry of `lowpanbr nodes --json` (a list).
@@ -504,21 +488,13 @@ type nodeJSON struct {
 	Via              string `json:"via"`       // registered through this 6LR; else ""
 }
 
-func newNodesJSON(regs []borderrouter.Registration) ([]nodeJSON, error) {
+func newNodesJSON(regs []borderrouter.Registration) []nodeJSON {
 	out := []nodeJSON{}
 	for _, r := range regs {
-		life, err := seconds("registration lifetime", r.Lifetime)
-		if err != nil {
-			return nil, err
-		}
-		exp, err := seconds("registration expires_in", r.ExpiresIn)
-		if err != nil {
-			return nil, err
-		}
 		out = append(out, nodeJSON{Address: r.Address, ROVR: r.ROVR, TID: r.TID, Protected: r.Protected,
-			LifetimeSeconds: int64(life), ExpiresInSeconds: int64(exp), LinkAddr: r.LinkAddr, Via: r.Via})
+			LifetimeSeconds: r.LifetimeSeconds, ExpiresInSeconds: r.ExpiresInSeconds, LinkAddr: r.LinkAddr, Via: r.Via})
 	}
-	return out, nil
+	return out
 }
 
 // routeJSON is an entry of `lowpanbr routes --json` (a list, RPL routes
@@ -536,23 +512,15 @@ type routeJSON struct {
 	ExpiresInSeconds *int64 `json:"expires_in_seconds"`
 }
 
-func newRoutesJSON(routes []borderrouter.Route) ([]routeJSON, error) {
+func newRoutesJSON(routes []borderrouter.Route) []routeJSON {
 	out := []routeJSON{}
 	for _, r := range routes {
 		j := routeJSON{Destination: r.Destination, Protocol: r.Protocol, Link: r.Link, NextHop: r.NextHop, Via: r.Via,
-			Hops: r.Hops, Path: r.Path, External: r.External}
+			Hops: r.Hops, Path: r.Path, External: r.External, ExpiresInSeconds: r.ExpiresInSeconds}
 		if j.Path == nil {
 			j.Path = []string{}
 		}
-		if r.ExpiresIn != "" {
-			exp, err := seconds("route expires_in", r.ExpiresIn)
-			if err != nil {
-				return nil, err
-			}
-			e := int64(exp)
-			j.ExpiresInSeconds = &e
-		}
 		out = append(out, j)
 	}
-	return out, nil
+	return out
 }

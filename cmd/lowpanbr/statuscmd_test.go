@@ -17,6 +17,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/borderrouter"
 	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/nd"
+	"github.com/lowpanbr/lowpanbr/radio/rcp"
 	"github.com/lowpanbr/lowpanbr/router"
 )
 
@@ -51,15 +52,16 @@ func fakeAPI(t *testing.T, answers map[string]any) string {
 
 func cannedStatus() borderrouter.Status {
 	return borderrouter.Status{
-		Version: "v1.2.3", Uptime: "1h2m3s",
-		Radio:  borderrouter.RadioStatus{URL: "spinel+hdlc+uart:///dev/ttyACM0", Ready: true, Firmware: "OPENTHREAD/1", EUI64: "02:00:00:00:00:00:00:01", Channel: 15, PANID: "0xabcd"},
+		Version: "v1.2.3", UptimeSeconds: 3723,
+		Radio: borderrouter.RadioStatus{URL: "spinel+hdlc+uart:///dev/ttyACM0", Ready: true, Firmware: "OPENTHREAD/1", EUI64: "02:00:00:00:00:00:00:01", Channel: 15, PANID: "0xabcd",
+			Stats: rcp.Stats{TxNoAckRequested: 17}},
 		Prefix: "2001:db8:1::/64", Address: "2001:db8:1::1", ABRO: 7, TUN: "lowpan0",
 		Contexts:  []borderrouter.Context{{ID: 0, Prefix: "2001:db8:1::/64", Compress: true}},
 		Registry:  nd.RegistryStats{Live: 3, Direct: 2, Via6LR: 1, Capacity: 100, Protected: 1},
 		Forwarder: router.ForwarderStats{FromTUN: 11, ToTUN: 12, ToMesh: 13, MeshToMesh: 14, ICMPErrorsSent: 2},
 		Link:      link.LowpanStats{FramesSent: 21, TxAcked: 20, TxNoAck: 1, FramesReceived: 30, HeaderBytesSaved: 999},
-		Neighbors: []borderrouter.Neighbor{{Addr: "02:00:00:00:00:00:00:02", RSSI: -40, LQI: 200, Frames: 9, LastHeard: "1.5s"}},
-		RPL:       &borderrouter.RPLStatus{Mode: "non-storing", Instance: 1, Version: 240, DODAGID: "2001:db8:1::1", DIOInterval: "8.192s", Targets: 2},
+		Neighbors: []borderrouter.Neighbor{{Addr: "02:00:00:00:00:00:00:02", RSSI: -40, LQI: 200, Frames: 9, LastHeardSeconds: 1.5}},
+		RPL:       &borderrouter.RPLStatus{Mode: "non-storing", Instance: 1, Version: 240, DODAGID: "2001:db8:1::1", DIOIntervalSeconds: 8.192, Targets: 2},
 	}
 }
 
@@ -187,6 +189,14 @@ func TestStatusText(t *testing.T) {
 	if !strings.Contains(out, "Uptime:") || !strings.Contains(out, "1h2m3s") || strings.HasPrefix(out, "{") {
 		t.Errorf("text status:\n%s", out)
 	}
+	// Counters labelled for what they count: broadcasts are the RCP's
+	// frames sent without an ACK request, packets and frames say so.
+	for _, re := range []string{`frames broadcast\s+17`, `frames sent, every try\s+21`, `packets into the mesh\s+13`, `packets mesh to mesh\s+14`,
+		`DIO interval 8\.192s`, `1\.5s ago`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("text status: no %q:\n%s", re, out)
+		}
+	}
 	if strings.Contains(out, "BLE controller") {
 		t.Errorf("a BLE section without BLE:\n%s", out)
 	}
@@ -203,11 +213,9 @@ func TestStatusText(t *testing.T) {
 }
 
 func TestStatusJSONBadAPI(t *testing.T) {
-	st := cannedStatus()
-	st.Uptime = "soon"
-	sock := fakeAPI(t, map[string]any{"GET /api/v1/status": st, "GET /api/v1/registrations": "[{"})
-	if out, err := runCmd(t, runStatus, "--api", sock, "--json"); err == nil || !strings.Contains(err.Error(), "uptime") {
-		t.Errorf("uptime %q: err = %v, out %q", st.Uptime, err, out)
+	sock := fakeAPI(t, map[string]any{"GET /api/v1/status": `{"uptime_seconds": "soon"}`, "GET /api/v1/registrations": "[{"})
+	if out, err := runCmd(t, runStatus, "--api", sock, "--json"); err == nil || !strings.Contains(err.Error(), "uptime_seconds") {
+		t.Errorf("uptime_seconds \"soon\": err = %v, out %q", err, out)
 	}
 	if _, err := runCmd(t, runNodes, "--api", sock, "--json"); err == nil {
 		t.Error("truncated registrations: no error")
@@ -217,8 +225,8 @@ func TestStatusJSONBadAPI(t *testing.T) {
 func TestNodesJSON(t *testing.T) {
 	tid := uint8(9)
 	sock := fakeAPI(t, map[string]any{"GET /api/v1/registrations": []borderrouter.Registration{
-		{Address: "2001:db8:1::2", ROVR: "02000000000000020000000000000000", TID: &tid, Lifetime: "2h0m0s", ExpiresIn: "1h59m58s", LinkAddr: "02:00:00:00:00:00:00:02", Protected: true},
-		{Address: "2001:db8:1::3", ROVR: "02000000000000030000000000000000", Lifetime: "1h0m0s", ExpiresIn: "10s", Via: "2001:db8:1::2"},
+		{Address: "2001:db8:1::2", ROVR: "02000000000000020000000000000000", TID: &tid, LifetimeSeconds: 7200, ExpiresInSeconds: 7198, LinkAddr: "02:00:00:00:00:00:00:02", Protected: true},
+		{Address: "2001:db8:1::3", ROVR: "02000000000000030000000000000000", LifetimeSeconds: 3600, ExpiresInSeconds: 10, Via: "2001:db8:1::2"},
 	}})
 	out, err := runCmd(t, runNodes, "--api", sock, "--json")
 	if err != nil {
@@ -246,7 +254,7 @@ func TestNodesJSON(t *testing.T) {
 func TestRoutesJSON(t *testing.T) {
 	sock := fakeAPI(t, map[string]any{"GET /api/v1/routes": []borderrouter.Route{
 		{Destination: "2001:db8:1::5", Protocol: "rpl", Link: "wpan0", NextHop: "02:00:00:00:00:00:00:02", Via: "2001:db8:1::4", Hops: 3,
-			Path: []string{"2001:db8:1::2", "2001:db8:1::4", "2001:db8:1::5"}, ExpiresIn: "29m59s"},
+			Path: []string{"2001:db8:1::2", "2001:db8:1::4", "2001:db8:1::5"}, ExpiresInSeconds: new(int64(1799))},
 		{Destination: "2001:db8:1::2", Protocol: "nd", Link: "wpan0", NextHop: "02:00:00:00:00:00:00:02", Hops: 1},
 	}})
 	out, err := runCmd(t, runRoutes, "--api", sock, "--json")

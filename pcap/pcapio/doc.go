@@ -24,8 +24,12 @@
 // corrupt length gives an error wrapping ErrMalformed, never a large
 // allocation or a panic. Reader.Next allocates nothing in steady state.
 //
-// Writer writes classic pcap only: little-endian, microseconds, snaplen
-// 65535.
+// Writer writes classic pcap: little-endian, microseconds, snaplen 65535.
+// PcapngWriter writes pcapng for live captures: one section of unknown
+// length (so the file can be read while it grows), an Interface
+// Description Block per interface with if_name and if_description, and
+// Enhanced Packet Blocks with microsecond timestamps, the direction in
+// epb_flags and an optional opt_comment. Both allocate nothing per packet.
 //
 // Link-type numbers are tcpdump's registry (https://www.tcpdump.org/linktypes.html).
 // The ones this project meets are named LinkType…: 195 and 230 for IEEE
@@ -63,8 +67,9 @@
 //
 // # Left out
 //
-// Writing pcapng; pcapng options other than if_tsresol and if_tsoffset
-// (packet flags, comments, hashes, name resolution); the "modified" pcap
+// Reading pcapng options other than if_tsresol and if_tsoffset (packet
+// flags, comments, hashes, name resolution) and writing any other than
+// those PcapngWriter names; the "modified" pcap
 // format (magic 0xa1b2cd34, refused with ErrUnsupported) and other pcap
 // variants; compressed files; ZEP v2 types other than data and ack and ZEP
 // versions above 2 (Wireshark treats those as v2; Decode refuses them);

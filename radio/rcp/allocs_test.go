@@ -248,7 +248,7 @@ func TestTransmitFrames(t *testing.T) {
 	if got := q.requests(); !bytes.Equal(got, []byte{1, 2, 2, 3, 3, 3}) {
 		t.Errorf("requests for frames %v, want 1 2 2 3 3 3", got)
 	}
-	if s := d.Stats(); s.TxCCARetries != 3 || s.TxCCAFailure != 4 || s.TxAcked != 1 || s.TxSent != 1 {
+	if s := d.Stats(); s.TxCCARetries != 3 || s.TxCCAFailure != 4 || s.TxAcked != 1 || s.TxNoAckRequested != 1 {
 		t.Errorf("stats %+v", s)
 	}
 	// A NO_ACK stops the batch.

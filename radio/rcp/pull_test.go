@@ -113,7 +113,7 @@ func TestTransmitFrom(t *testing.T) {
 	if src.nexts != 9 {
 		t.Errorf("%d calls to Next, want 8 frames and the one that ended it", src.nexts)
 	}
-	if s := d.Stats(); s.TxCCARetries != 0 || s.TxCCAFailure != 3 || s.TxNoAck != 1 || s.TxAcked != 3 || s.TxSent != 1 {
+	if s := d.Stats(); s.TxCCARetries != 0 || s.TxCCAFailure != 3 || s.TxNoAck != 1 || s.TxAcked != 3 || s.TxNoAckRequested != 1 {
 		t.Errorf("stats %+v", s)
 	}
 	// Nothing to send: nothing goes out.

@@ -103,34 +103,51 @@ type Config struct {
 	Client      spinel.ClientOptions
 }
 
-// Stats counts what the driver did.
+// Stats counts what the driver did. Its JSON names are the status API's
+// (borderrouter.Status, radio.stats).
 type Stats struct {
-	TxSent, TxAcked, TxNoAck, TxCCAFailure, TxAborted uint64
+	// TxNoAckRequested: frames the RCP reports sent that asked for no
+	// acknowledgement: broadcasts, since the link asks one of every
+	// unicast frame (OpenThread's otMacCounters.mTxNoAckRequested,
+	// include/openthread/link.h). TxAcked: frames that asked for one and
+	// got it; TxNoAck: that asked and got none after the RCP's retries.
+	TxNoAckRequested uint64 `json:"tx_no_ack_requested"`
+	TxAcked          uint64 `json:"tx_acked"`
+	TxNoAck          uint64 `json:"tx_no_ack"`
+	// TxCCAFailure: transmissions CSMA-CA found the channel busy for;
+	// TxAborted: transmissions that failed otherwise (the RCP reset or
+	// went away, an error status).
+	TxCCAFailure uint64 `json:"tx_cca_failures"`
+	TxAborted    uint64 `json:"tx_aborted"`
 	// TxNotReady: Transmit refused because the RCP was down.
-	TxNotReady uint64
+	TxNotReady uint64 `json:"tx_not_ready"`
 	// TxCCARetries: frames sent again after a channel access failure
 	// (TxOptions.CCARetries); each failure is also in TxCCAFailure.
-	TxCCARetries uint64
-	RxFrames     uint64
+	TxCCARetries uint64 `json:"tx_cca_retries"`
+	RxFrames     uint64 `json:"rx_frames"`
 	// RxDropped: received frames the consumer was too slow to take.
-	RxDropped uint64
+	RxDropped uint64 `json:"rx_dropped"`
 	// RxBuffersMade: receive buffers made beyond the pool because none
 	// was free: the consumer holds frames, or does not Release them.
-	RxBuffersMade uint64
+	RxBuffersMade uint64 `json:"rx_buffers_made"`
 	// Resets: unexpected RCP resets; Timeouts: transmissions and requests
 	// the RCP did not answer, all tries spent; Disconnects: transport
 	// failures; Reconnects: successful re-initialisations after any of
 	// them (one per recovery).
-	Resets, Timeouts, Disconnects, Reconnects uint64
+	Resets      uint64 `json:"resets"`
+	Timeouts    uint64 `json:"timeouts"`
+	Disconnects uint64 `json:"disconnects"`
+	Reconnects  uint64 `json:"reconnects"`
 	// Probes: times the driver asked an RCP that seemed unresponsive
 	// whether it was still set up (Config.ProbeTries); ProbesFailed: those
 	// that found it unresponsive or reset, and led to a re-initialisation.
-	Probes, ProbesFailed uint64
+	Probes       uint64 `json:"probes"`
+	ProbesFailed uint64 `json:"probes_failed"`
 	// Spinel holds the Spinel and HDLC counters of every connection so
 	// far, summed: like every counter here, they never go backwards over
 	// the driver's life.
-	Spinel spinel.ClientStats
-	Up     bool
+	Spinel spinel.ClientStats `json:"spinel"`
+	Up     bool               `json:"up"`
 }
 
 // DefaultRxBuffer is Config.RxBuffer's default: 256 frames, 128 ms of a
@@ -187,10 +204,10 @@ type Driver struct {
 	closeRx     sync.Once
 
 	stats struct {
-		txSent, txAcked, txNoAck, txCCA, txAborted, txNotReady atomic.Uint64
-		txCCARetries, rxFrames, rxDropped                      atomic.Uint64
-		resets, timeouts, disconnects, reconnects              atomic.Uint64
-		probes, probesFailed                                   atomic.Uint64
+		txNoAckReq, txAcked, txNoAck, txCCA, txAborted, txNotReady atomic.Uint64
+		txCCARetries, rxFrames, rxDropped                          atomic.Uint64
+		resets, timeouts, disconnects, reconnects                  atomic.Uint64
+		probes, probesFailed                                       atomic.Uint64
 	}
 }
 
@@ -1142,7 +1159,7 @@ func (d *Driver) outcome(psdu []byte, done *spinel.TxDone, err error, ackBuf []b
 			}
 			return res
 		}
-		d.stats.txSent.Add(1)
+		d.stats.txNoAckReq.Add(1)
 		res.Status = radio.TxSent
 	case spinel.StatusNoAck:
 		d.stats.txNoAck.Add(1)
@@ -1412,7 +1429,7 @@ func (d *Driver) Ready() bool { return d.up.Load() }
 // Stats returns the driver's counters.
 func (d *Driver) Stats() Stats {
 	s := Stats{
-		TxSent: d.stats.txSent.Load(), TxAcked: d.stats.txAcked.Load(), TxNoAck: d.stats.txNoAck.Load(),
+		TxNoAckRequested: d.stats.txNoAckReq.Load(), TxAcked: d.stats.txAcked.Load(), TxNoAck: d.stats.txNoAck.Load(),
 		TxCCAFailure: d.stats.txCCA.Load(), TxAborted: d.stats.txAborted.Load(), TxNotReady: d.stats.txNotReady.Load(),
 		TxCCARetries: d.stats.txCCARetries.Load(),
 		RxFrames:     d.stats.rxFrames.Load(), RxDropped: d.stats.rxDropped.Load(), RxBuffersMade: d.pool.Made(),

@@ -186,7 +186,7 @@ func TestIdentityTransmitReceive(t *testing.T) {
 		t.Errorf("energy scan of a quiet channel: %d %v", rssi, err)
 	}
 	st := d.Stats()
-	if st.TxAcked != 1 || st.TxNoAck != 1 || st.TxSent != 1 || st.RxFrames != 1 || !st.Up {
+	if st.TxAcked != 1 || st.TxNoAck != 1 || st.TxNoAckRequested != 1 || st.RxFrames != 1 || !st.Up {
 		t.Errorf("stats %+v", st)
 	}
 }

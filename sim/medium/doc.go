@@ -144,5 +144,6 @@
 // on the same timerfd as the loop's), and peers
 // send their own Imm-Acks (the medium acknowledges for a peer only when
 // ZEPConfig.AutoAck asks it to). Mirror copies every frame on the air to a
-// UDP port as ZEP for Wireshark.
+// UDP port as ZEP for Wireshark; Tap hands every frame on the air to a
+// function (lowpanbr run --capture writes them to a pcapng file).
 package medium

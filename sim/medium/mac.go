@@ -242,6 +242,7 @@ func (m *Medium) startFrame(src *Node, ch uint8, psdu []byte) *airFrame {
 	for _, mr := range m.mirrors {
 		m.mirrorFrame(mr, f)
 	}
+	m.tapFrame(f)
 	m.schedule(f.end, prioFrameEnd, src.id, func() { m.frameEnd(f) })
 	return f
 }

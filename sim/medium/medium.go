@@ -130,6 +130,7 @@ type Medium struct {
 	scans       []*scan
 	nextFrameID uint64
 	mirrors     []*mirror
+	taps        []*tap
 	stats       Stats
 	sleep       loopSleep // how the event loop sleeps, while Run runs
 

@@ -443,6 +443,7 @@ func (m *Medium) zepAir(src *Node, ch uint8, psdu []byte, arrived time.Time) {
 	for _, mr := range m.mirrors {
 		m.mirrorFrame(mr, f)
 	}
+	m.tapFrame(f)
 	var acker *Node
 	for _, h := range hits {
 		switch {
