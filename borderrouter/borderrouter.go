@@ -260,7 +260,7 @@ func (b *BorderRouter) bringUp(ctx context.Context) error {
 		ContextLifetime: m.ContextLifetime, RouterLifetime: m.RouterLifetime, ABROLifetime: m.ABROLifetime,
 		LinkLocal: ll, Global: b.global, RegistryCapacity: cfg.Registry.Size,
 		MaxPerNeighbor: cfg.Registry.MaxPerNeighbor, MaxPerRouter: cfg.Registry.MaxPerRouter, MaxPerLink: cfg.Registry.MaxPerLink,
-		MaxLifetime: cfg.Registry.MaxLifetime, SolicitedSLLAO: cfg.ND.SolicitedSLLAO, SaveDelay: cfg.Registry.SaveDelay, APND: cfg.ND.apndConfig(),
+		MaxLifetime: cfg.Registry.MaxLifetime, OmitSolicitedSLLAO: cfg.ND.OmitSolicitedSLLAO, SaveDelay: cfg.Registry.SaveDelay, APND: cfg.ND.apndConfig(),
 		StatePath: filepath.Join(cfg.StateDir, "nd.json"), Logger: log.With("component", "nd")}, time.Now())
 	if err != nil {
 		return err

@@ -91,10 +91,11 @@ type RegistryConfig struct {
 // NDConfig is the nd section: the 6LBR's neighbour discovery beyond the
 // registry's sizes — Address-Protected ND (RFC 8928, nd.APNDConfig).
 type NDConfig struct {
-	// SolicitedSLLAO keeps the SLLAO in the unicast RA that answers an
-	// RS on 802.15.4 (nd.Config.SolicitedSLLAO): two frames instead of
-	// one, for hosts that learn the router's MAC only from it.
-	SolicitedSLLAO bool
+	// OmitSolicitedSLLAO leaves the SLLAO out of the unicast RA that
+	// answers an RS on 802.15.4 (nd.Config.OmitSolicitedSLLAO): one frame
+	// instead of two, against RFC 6775 §5.4/§6.3, for meshes of stacks
+	// that never read it (RIOT).
+	OmitSolicitedSLLAO bool
 	// APND turns AP-ND on: registrations that claim a Crypto-ID are
 	// challenged and, once proven, protected from being replaced or
 	// removed by anyone who cannot prove it; legacy registrations go on

@@ -252,7 +252,7 @@ var configErrorTests = []struct {
 	{"registry.max_lifetime", "2000h", "registry.max_lifetime: 2000h: want 0 (1h) or 1m..1092h15m"},
 	{"registry.save_delay", "2s", "registry.save_delay: 2s: want 0 (500ms) up to 1s"},
 	{"registry.save_delay", "-1s", "registry.save_delay: -1s: want 0 (500ms) up to 1s"},
-	{"nd.solicited_sllao", "yes please", `nd.solicited_sllao: "yes please": want true or false`},
+	{"nd.omit_solicited_sllao", "yes please", `nd.omit_solicited_sllao: "yes please": want true or false`},
 	{"nd.apnd", "maybe", `nd.apnd: "maybe": want true or false`},
 	{"nd.apnd_require", "2", "nd.apnd_require: 2: want true or false"},
 	{"nd.apnd_trust_relays", `"yes please"`, `nd.apnd_trust_relays: "yes please": want true or false`},

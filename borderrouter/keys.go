@@ -249,8 +249,8 @@ var keyTable = []key{
 			return nil
 		}}),
 
-	newKey("nd.solicited_sllao", "", "", "keep the SLLAO in the unicast RA answering an RS on 802.15.4 although the frame's source gives it (2 frames instead of 1); for hosts that learn the router's MAC only from it (Contiki-NG without RPL)",
-		boolValue{at: func(c *Config) *bool { return &c.ND.SolicitedSLLAO }}),
+	newKey("nd.omit_solicited_sllao", "", "", "leave the SLLAO out of the unicast RA answering an RS on 802.15.4 when the frame's source gives it: 1 frame instead of 2, but RFC 6775 §5.4 wants it (RIOT never reads it; Contiki-NG without RPL then resolves the router with an NS)",
+		boolValue{at: func(c *Config) *bool { return &c.ND.OmitSolicitedSLLAO }}),
 	newKey("nd.apnd", "apnd", "",
 		"Address-Protected ND (RFC 8928): a node that registers with a Crypto-ID is challenged and, once it proves the key, nobody else can take or delete its address; nodes without one (RFC 6775 ARO, e.g. RIOT; EARO without the C flag) still register, unprotected, and never replace a protected registration: true or false",
 		boolValue{at: func(c *Config) *bool { return &c.ND.APND }}),

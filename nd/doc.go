@@ -104,13 +104,15 @@
 // a minute.
 //
 // Router (lbr.go): RFC 6775 §6 and §7 as a 6LBR. RS → unicast RA with
-// SLLAO, PIO (A=1, L=0), one 6CO per context, ABRO, 6CIO — on IEEE
-// 802.15.4 without the SLLAO when the frame's source gives it (RFC 4861
-// §6.2.3 lets a router omit it; Config.SolicitedSLLAO keeps it), which
-// makes the RA of one context fit one frame; PIO, 6CO and ABRO stay in
-// every RA (RFC 6775 §7: a 6LBR SHOULD always include an ABRO; RIOT's
-// gnrc_ipv6_nib drops an RA without ABRO on a 6LR and re-solicits to
-// refresh its contexts, expecting the 6COs in the answer); NS(ARO) and
+// SLLAO, PIO (A=1, L=0), one 6CO per context, ABRO, 6CIO: every one
+// the RFCs ask for (RFC 6775 §5.4 and §6.3: the SLLAO MUST be in the RA;
+// §7.2: one 6CO for each context; §8.1.1: a 6LBR doing multihop
+// distribution MUST include an ABRO in each RA; RFC 8505 §6.1: a 6CIO
+// MUST answer an RS with a 6CIO). Between extended addresses that is 107
+// octets after IPHC where a frame has 104, so the answer to an RS is two
+// fragments; Config.OmitSolicitedSLLAO (opt-in, for meshes of stacks
+// that never read it, such as RIOT) leaves out the SLLAO the frame's
+// source gives and fits one frame. NS(ARO) and
 // NS(EARO) → NA(EARO) with the status (RFC 8505 §5.1, §5.5, §6); DAR/EDAR
 // → DAC/EDAC with the 6LR recorded (RFC 6775 §8.2.4, RFC 8505 §5.7), and
 // an asynchronous EDAC "moved" to the 6LR a registration moved away from.

@@ -84,20 +84,21 @@ type Config struct {
 	// RAs; by default it is sent with the B, E, D and L flags (RFC 8505
 	// §6.1).
 	Omit6CIO bool
-	// SolicitedSLLAO keeps the SLLAO in the unicast RA that answers an RS
-	// on IEEE 802.15.4 even when the frame's source address already
-	// gives it. By default it is left out there (RFC 4861 §6.2.3 lets a
-	// router omit it): the router's link-local address is derived from
-	// its EUI-64, the MAC source of the frame, so the node has the
-	// link-layer address from either (RFC 4944 §6, §7; a RIOT 6LN
-	// derives it from the IID and never reads the SLLAO: gnrc_ipv6_nib,
-	// _nib-internal.c _nib_nc_get, _nib-6ln.c _resolve_addr_from_ipv6).
-	// Those 16 octets are what makes the RA of one context between
-	// extended addresses fit one frame instead of two fragments. Set it
-	// for hosts that learn the router's link-layer address only from the
-	// SLLAO and would otherwise resolve it with an NS first (Contiki-NG
-	// without RPL: uip-nd6.c ra_input). Multicast RAs always carry it.
-	SolicitedSLLAO bool
+	// OmitSolicitedSLLAO leaves the SLLAO out of the unicast RA that
+	// answers an RS on IEEE 802.15.4 when the frame's source address
+	// already gives it: the router's link-local address is derived from
+	// its EUI-64, the MAC source of the frame (RFC 4944 §6), and a RIOT 6LN
+	// derives a link-local neighbour's link-layer address from the IID and
+	// never reads the SLLAO (gnrc_ipv6_nib, _nib-internal.c _nib_nc_get,
+	// _nib-6ln.c _resolve_addr_from_ipv6). Those 16 octets make the RA of
+	// one /64 context between extended addresses fit one frame instead of
+	// two fragments (91 + 8 for the 6CIO of the 104 octets a frame has).
+	// Off by default: RFC 6775 §5.4 and §6.3 say the SLLAO MUST be in the
+	// RA (RFC 4861 §6.2.3 alone would let a router omit it), and hosts that
+	// learn the router's link-layer address only from it resolve it with
+	// an NS first (Contiki-NG without RPL: uip-nd6.c ra_input). Multicast
+	// RAs always carry it.
+	OmitSolicitedSLLAO bool
 	// LinkLocal is the router's link-local address, the source of RAs and
 	// NAs. Required.
 	LinkLocal netip.Addr
@@ -863,7 +864,7 @@ func (r *Router) countStatus(s Status) {
 //   - RS → a unicast RA to its source (RFC 6775 §6.3), or to ff02::1 when
 //     the source is ::, with SLLAO, PIO (A=1, L=0), a 6CO per advertised
 //     context, ABRO and 6CIO. The unicast RA on IEEE 802.15.4 leaves the
-//     SLLAO out when the frame's source gives it (Config.SolicitedSLLAO).
+//     SLLAO out when the frame's source gives it if Config.OmitSolicitedSLLAO.
 //   - NS with an (E)ARO → NA with an EARO carrying the status (RFC 8505
 //     §6: NA(EARO) for NS(ARO) too). With T set the registered address is
 //     the target and the source must be link-local (RFC 8505 §5.5,
@@ -983,7 +984,7 @@ func (r *Router) handleRS(replies []Reply, m *Message, in Incoming) []Reply {
 	if m.Src.IsUnspecified() {
 		dst, lldst = allNodes, lowpan.LinkAddr{}
 	} else {
-		sllao = r.cfg.SolicitedSLLAO || !sllaoImplied(src, in.Local)
+		sllao = !r.cfg.OmitSolicitedSLLAO || !sllaoImplied(src, in.Local)
 	}
 	r.cnt.ra.Add(1)
 	return r.appendReply(replies, in.Link, lldst, src, dst, ndHopLimit, r.RAFields(), r.raOptions(in.Local, sllao)...)

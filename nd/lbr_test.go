@@ -79,9 +79,9 @@ func oneReply(t *testing.T, replies []Reply) (*Message, Reply) {
 }
 
 func TestRSGetsUnicastRA(t *testing.T) {
-	// SolicitedSLLAO: every option, the SLLAO the frame's source gives
-	// too (TestSolicitedRAFitsOneFrame has the default).
-	r := newTestRouter(t, func(c *Config) { c.MTU = 1280; c.SolicitedSLLAO = true })
+	// Every option, the SLLAO the frame's source gives too (the default;
+	// TestSolicitedRAFitsOneFrame has OmitSolicitedSLLAO).
+	r := newTestRouter(t, func(c *Config) { c.MTU = 1280 })
 	rs := mustAppend(t, node1LL, mustAddr("ff02::2"), 255, RSFields{}, SourceLinkAddr{Addr: ll1})
 	ra, rep := oneReply(t, handle(t, r, rs, Incoming{Link: 3, LinkSrc: ll1}))
 	if ra.Type != TypeRouterAdvert || ra.Src != rtrLL || ra.Dst != node1LL || rep.LinkDst != ll1 || rep.Link != 3 {

@@ -41,13 +41,15 @@ func raFrames(t *testing.T, pkt []byte, src, dst lowpan.LinkAddr, contexts []Con
 }
 
 // TestSolicitedRAFitsOneFrame: the answer to an RS between extended
-// addresses, with the default options (PIO, one 6CO, ABRO, 6CIO), fits
-// one 802.15.4 frame once the SLLAO the frame's source already gives is
-// left out; with Config.SolicitedSLLAO it is the 2-fragment RA it was.
+// addresses, with every option the RFCs ask for (SLLAO, PIO, one 6CO,
+// ABRO, 6CIO), is two fragments; with Config.OmitSolicitedSLLAO, which
+// leaves out the SLLAO the frame's source already gives, it fits one
+// 802.15.4 frame.
 // The frame budget: 127 - 2 FCS - 21 MAC header = 104 octets, of which
 // IPHC takes 3 (both link-local addresses elided, hop limit 255, next
 // header inline).
 func TestSolicitedRAFitsOneFrame(t *testing.T) {
+	omit := func(c *Config) { c.OmitSolicitedSLLAO = true }
 	rs := mustAppend(t, node1LL, mustAddr("ff02::2"), 255, RSFields{}, SourceLinkAddr{Addr: ll1})
 	tests := []struct {
 		name       string
@@ -58,18 +60,19 @@ func TestSolicitedRAFitsOneFrame(t *testing.T) {
 		wantFrames int
 	}{
 		// 40 + 16 RA + 32 PIO + 16 6CO + 24 ABRO + 8 6CIO.
-		{"default", nil, ll2, false, 136, 1},
-		{"SolicitedSLLAO", func(c *Config) { c.SolicitedSLLAO = true }, ll2, true, 152, 2},
+		{"default", nil, ll2, true, 152, 2},
+		{"OmitSolicitedSLLAO", omit, ll2, false, 136, 1},
 		// The link-local address is not the frame source's: the node
 		// could not derive the link-layer address from it.
-		{"link-local not from the EUI-64", func(c *Config) { c.LinkLocal = mustAddr("fe80::1") }, ll2, true, 152, 2},
+		{"link-local not from the EUI-64", func(c *Config) { omit(c); c.LinkLocal = mustAddr("fe80::1") }, ll2, true, 152, 2},
 		// A second context is 16 octets more: two frames again.
 		{"two contexts", func(c *Config) {
+			omit(c)
 			c.Contexts = append(c.Contexts, ContextConfig{ID: 1, Prefix: netip.MustParsePrefix("2001:db8:2::/64")})
 		}, ll2, false, 152, 2},
 		// The MTU option is 8 more: 107 > 104.
-		{"MTU option", func(c *Config) { c.MTU = 1280 }, ll2, false, 144, 2},
-		{"no 6CIO", func(c *Config) { c.Omit6CIO = true }, ll2, false, 128, 1},
+		{"MTU option", func(c *Config) { omit(c); c.MTU = 1280 }, ll2, false, 144, 2},
+		{"no 6CIO", func(c *Config) { omit(c); c.Omit6CIO = true }, ll2, false, 128, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,10 +112,12 @@ func TestSolicitedRAFitsOneFrame(t *testing.T) {
 	}
 }
 
-// TestSolicitedRASLLAOKeptWhereNeeded: multicast RAs (an RS from ::, an
-// unsolicited RA) and RAs on Bluetooth LE keep the SLLAO.
+// TestSolicitedRASLLAOKeptWhereNeeded: even with OmitSolicitedSLLAO,
+// multicast RAs (an RS from ::, an unsolicited RA) and RAs on Bluetooth LE
+// keep the SLLAO.
 func TestSolicitedRASLLAOKeptWhereNeeded(t *testing.T) {
-	r := newTestRouter(t, nil)
+	omit := func(c *Config) { c.OmitSolicitedSLLAO = true }
+	r := newTestRouter(t, omit)
 	rs := mustAppend(t, netip.IPv6Unspecified(), mustAddr("ff02::2"), 255, RSFields{})
 	ra, _ := oneReply(t, handle(t, r, rs, Incoming{Link: 1, LinkSrc: ll1}))
 	if ra.Dst != allNodes || ra.SLLAO == nil {
@@ -124,7 +129,7 @@ func TestSolicitedRASLLAOKeptWhereNeeded(t *testing.T) {
 	}
 	bd := lowpan.BLELinkAddr([6]byte{0x00, 0x1a, 0x7d, 0xda, 0x71, 0x13})
 	bleLL, _ := bd.LinkLocal()
-	rb := newTestRouter(t, func(c *Config) { c.LinkLocal = bleLL })
+	rb := newTestRouter(t, func(c *Config) { omit(c); c.LinkLocal = bleLL })
 	rs = mustAppend(t, node1LL, mustAddr("ff02::2"), 255, RSFields{})
 	ra, _ = oneReply(t, handle(t, rb, rs, Incoming{Link: 2, LinkSrc: ll1, Local: bd}))
 	if a, ok := ra.SLLAO.Addr(MediumBLE); !ok || a != bd {
@@ -133,11 +138,12 @@ func TestSolicitedRASLLAOKeptWhereNeeded(t *testing.T) {
 }
 
 // TestSolicitedRAOneFrameTshark: tshark reads the compact RA's single
-// frame as a complete, unfragmented RA with the PIO, 6CO, ABRO and 6CIO,
-// and the router's link-local address rebuilt from the MAC source.
+// frame (OmitSolicitedSLLAO) as a complete, unfragmented RA with the PIO,
+// 6CO, ABRO and 6CIO, and the router's link-local address rebuilt from the
+// MAC source.
 func TestSolicitedRAOneFrameTshark(t *testing.T) {
 	oracle.Tshark(t)
-	r := newTestRouter(t, nil)
+	r := newTestRouter(t, func(c *Config) { c.OmitSolicitedSLLAO = true })
 	rs := mustAppend(t, node1LL, mustAddr("ff02::2"), 255, RSFields{}, SourceLinkAddr{Addr: ll1})
 	_, rep := oneReply(t, handle(t, r, rs, Incoming{Link: 1, LinkSrc: ll1, Local: ll2}))
 	psdus := raFrames(t, rep.Packet, ll2, rep.LinkDst, r.cfg.Contexts)

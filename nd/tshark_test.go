@@ -69,7 +69,6 @@ type tsharkCase struct {
 func tsharkCases(t *testing.T) []tsharkCase {
 	r := newTestRouter(t, func(c *Config) {
 		c.MTU = 1280
-		c.SolicitedSLLAO = true // every option tshark knows
 		c.Contexts = []ContextConfig{{ID: 0, Prefix: prefix1}, {ID: 5, Prefix: netip.MustParsePrefix("2001:db8:0:1:2::/80")}}
 	})
 	var cases []tsharkCase
