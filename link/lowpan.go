@@ -80,9 +80,12 @@ type LowpanStats struct {
 	TxNoAck        uint64 `json:"tx_no_ack"`
 	TxCCA          uint64 `json:"tx_cca_failures"` // channel access failures, retried ones included
 	// TxErrors counts frames the radio failed to send otherwise (an
-	// error, the RCP down or reset), and packets that could not be
-	// encoded into frames at all.
-	TxErrors      uint64 `json:"tx_errors"`
+	// error, the RCP down or reset).
+	TxErrors uint64 `json:"tx_errors"`
+	// EncodeErrors counts packets that could not be made into frames at
+	// all (too big, no room in the queue for their frames); no frame of
+	// theirs is in FramesSent.
+	EncodeErrors  uint64 `json:"encode_errors"`
 	FragmentsSent uint64 `json:"fragments_sent"`
 	MACDuplicates uint64 `json:"mac_duplicates"` // retransmissions dropped (same source and sequence number)
 	BadFrames     uint64 `json:"bad_frames"`     // frames that are not 6LoWPAN data frames for us
@@ -137,10 +140,14 @@ type Lowpan struct {
 	q   *txQueue
 	src frameSource
 	tap linkTap // SetTap
+	// txBackoff: how long the sender waits before offering frames again
+	// after the radio refused them all (the RCP is down); 0 while it takes
+	// them. Only the sender goroutine touches it.
+	txBackoff time.Duration
 
 	stats struct {
-		pktSent, pktRecv, frSent, frRecv, acked, noAck, cca, txErr, fragSent, dups, bad, decErr, saved atomic.Uint64
-		bytesSent, bytesRecv, retries                                                                  atomic.Uint64
+		pktSent, pktRecv, frSent, frRecv, acked, noAck, cca, txErr, encErr, fragSent, dups, bad, decErr, saved atomic.Uint64
+		bytesSent, bytesRecv, retries                                                                          atomic.Uint64
 	}
 }
 
@@ -280,7 +287,7 @@ func (l *Lowpan) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (
 	})
 	if err != nil {
 		l.q.cancel(d)
-		l.stats.txErr.Add(1)
+		l.stats.encErr.Add(1)
 		return nil, fmt.Errorf("link: %s: packet to %v: %w", l.cfg.Name, nextHop, err)
 	}
 	if d.n > 1 {
@@ -298,8 +305,27 @@ func (l *Lowpan) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (
 // transmission's done arrives (radio.PullTransmitter), with no round trip
 // through this goroutine; other radios are driven frame by frame here.
 func (l *Lowpan) sendQueued(ctx context.Context) {
-	if err := radio.TransmitFrom(ctx, l.cfg.Radio, &l.src); err != nil && ctx.Err() == nil {
-		l.log.Debug("transmit", "err", err)
+	err := radio.TransmitFrom(ctx, l.cfg.Radio, &l.src)
+	if err == nil || ctx.Err() != nil {
+		l.txBackoff = 0
+		return
+	}
+	// The radio refused at once (rcp.Driver while the RCP is down or
+	// resetting): without a pause the sender would offer the queued
+	// datagrams again and again for as long as the RCP is away, a busy
+	// loop. Back off from 10 ms to 250 ms; the queue's own expiry (2 s)
+	// drops what waited too long once the radio takes frames again.
+	if l.txBackoff == 0 {
+		l.log.Debug("transmit: the radio refuses frames; backing off", "err", err)
+		l.txBackoff = 10 * time.Millisecond
+	} else {
+		l.txBackoff = min(2*l.txBackoff, 250*time.Millisecond)
+	}
+	t := time.NewTimer(l.txBackoff)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 
@@ -532,6 +558,7 @@ func (l *Lowpan) Stats() LowpanStats {
 		PacketsSent: l.stats.pktSent.Load(), PacketsReceived: l.stats.pktRecv.Load(),
 		FramesSent: l.stats.frSent.Load(), FramesReceived: l.stats.frRecv.Load(),
 		TxAcked: l.stats.acked.Load(), TxNoAck: l.stats.noAck.Load(), TxCCA: l.stats.cca.Load(), TxErrors: l.stats.txErr.Load(),
+		EncodeErrors:  l.stats.encErr.Load(),
 		FragmentsSent: l.stats.fragSent.Load(), MACDuplicates: l.stats.dups.Load(), BadFrames: l.stats.bad.Load(),
 		DecodeErrors: l.stats.decErr.Load(), HeaderBytesSaved: l.stats.saved.Load(), Reassembly: l.reas.Stats(),
 		ReassemblyMemory: l.reas.MemoryInUse(), TxRetries: l.stats.retries.Load(),

@@ -189,7 +189,9 @@ func Start(ctx context.Context, cfg Config) (*Bridge, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("component", "otsim", "rcp", cfg.NodeID)
+	// The caller names the component (borderrouter: "otsim"); adding it
+	// again would write the key twice.
+	log = log.With("rcp", cfg.NodeID)
 
 	lk := cfg.link
 	if lk == nil {
