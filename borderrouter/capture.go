@@ -1,6 +1,8 @@
 package borderrouter
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"bufio"
 	"context"
 	"fmt"
@@ -84,6 +86,32 @@ func (b *BorderRouter) CaptureStats() (s CaptureStats, ok bool) {
 	return s, true
 }
 
+// captureCollector exports CaptureStats to Prometheus.
+type captureCollector struct{ b *BorderRouter }
+
+var (
+	dCaptureFrames = prometheus.NewDesc("lowpanbr_capture_frames_total",
+		"Frames (and BLE packets) for capture.file, by result: written, or dropped because the capture's queue was full (the radio path never waits for it).", []string{"result"}, nil)
+	dCaptureZEP = prometheus.NewDesc("lowpanbr_capture_zep_messages_total",
+		"ZEP v2 messages for capture.zep_mirror, by result: sent, or error (not queued or not sent).", []string{"result"}, nil)
+)
+
+func (c captureCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- dCaptureFrames
+	ch <- dCaptureZEP
+}
+
+func (c captureCollector) Collect(ch chan<- prometheus.Metric) {
+	s, ok := c.b.CaptureStats()
+	if !ok {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(dCaptureFrames, prometheus.CounterValue, float64(s.Written), "written")
+	ch <- prometheus.MustNewConstMetric(dCaptureFrames, prometheus.CounterValue, float64(s.Dropped), "dropped")
+	ch <- prometheus.MustNewConstMetric(dCaptureZEP, prometheus.CounterValue, float64(s.ZEPSent), "sent")
+	ch <- prometheus.MustNewConstMetric(dCaptureZEP, prometheus.CounterValue, float64(s.ZEPErrors), "error")
+}
+
 // bleTap is the tap for the BLE links (link.BLEConfig.Tap): nil unless
 // capture.file is set.
 func (b *BorderRouter) bleTap() link.Tap {
@@ -113,6 +141,9 @@ func (b *BorderRouter) startCapture(ctx context.Context) error {
 		return nil
 	}
 	c := &capture{cfg: cfg, q: link.NewTapQueue(captureQueueLen), sim: b.medium, channel: b.cfg.Radio.Channel}
+	if err := b.metrics.Registry.Register(captureCollector{b}); err != nil {
+		return fmt.Errorf("capture: metrics: %w", err)
+	}
 	var zepConn *net.UDPConn
 	var zepTo netip.AddrPort
 	if cfg.ZEPMirror != "" {

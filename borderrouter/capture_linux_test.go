@@ -109,6 +109,23 @@ func TestCaptureOnSimulator(t *testing.T) {
 		t.Error("the capture file holds no packet while the border router runs")
 	}
 	st, ok := br.CaptureStats()
+	// The status and the metrics show the capture's counters.
+	if c := br.Status().Capture; c == nil || c.File != cfg.Capture.File || c.Written == 0 {
+		t.Errorf("Status().Capture = %+v", c)
+	}
+	if mfs, err := br.metrics.Registry.Gather(); err != nil {
+		t.Error(err)
+	} else {
+		found := 0
+		for _, mf := range mfs {
+			if n := mf.GetName(); n == "lowpanbr_capture_frames_total" || n == "lowpanbr_capture_zep_messages_total" {
+				found += len(mf.GetMetric())
+			}
+		}
+		if found != 4 {
+			t.Errorf("%d capture metrics, want written, dropped, sent, error", found)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)

@@ -41,7 +41,8 @@ type Status struct {
 	Neighbors     []Neighbor            `json:"neighbors"`
 	BLE           *BLEStatus            `json:"ble,omitempty"`
 	ND            NDCounters            `json:"nd"`
-	RPL           *RPLStatus            `json:"rpl,omitempty"` // absent with rpl.mode off
+	RPL           *RPLStatus            `json:"rpl,omitempty"`     // absent with rpl.mode off
+	Capture       *CaptureStats         `json:"capture,omitempty"` // absent without capture.file or capture.zep_mirror
 }
 
 // NDCounters are the 6LBR's running totals (nd.Counters), the counts by
@@ -241,6 +242,9 @@ func (b *BorderRouter) Status() Status {
 				Pending: c.Pending, SDUsSent: c.Stats.SDUsSent, SDUsReceived: c.Stats.SDUsReceived, CreditStalls: c.Stats.CreditStalls, QueueFull: c.Stats.QueueFull})
 		}
 		s.BLE = bs
+	}
+	if cs, ok := b.CaptureStats(); ok {
+		s.Capture = &cs
 	}
 	for _, c := range b.nd.Contexts() {
 		s.Contexts = append(s.Contexts, Context{ID: c.ID, Prefix: c.Prefix.String(), Compress: c.Compress, Withdrawing: c.Withdrawing})

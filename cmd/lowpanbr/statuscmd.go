@@ -369,6 +369,19 @@ type statusJSON struct {
 	Counters      countersJSON   `json:"counters"`
 	Neighbors     []neighborJSON `json:"neighbors"`
 	RPL           *rplStatusJSON `json:"rpl"` // null: RPL off
+	// Capture: file, zep_mirror, written, dropped, write_errors,
+	// zep_sent, zep_errors; null without --capture or --zep-mirror.
+	Capture *captureJSON `json:"capture"`
+}
+
+type captureJSON struct {
+	File        string `json:"file"`
+	ZEPMirror   string `json:"zep_mirror"`
+	Written     uint64 `json:"written"`
+	Dropped     uint64 `json:"dropped"`
+	WriteErrors uint64 `json:"write_errors"`
+	ZEPSent     uint64 `json:"zep_sent"`
+	ZEPErrors   uint64 `json:"zep_errors"`
 }
 
 type radioJSON struct {
@@ -472,6 +485,10 @@ func newStatusJSON(s borderrouter.Status) statusJSON {
 	if r := s.RPL; r != nil {
 		out.RPL = &rplStatusJSON{Mode: r.Mode, Instance: r.Instance, DODAGVersion: r.Version, DODAGID: r.DODAGID, RPI: r.RPI,
 			DIOIntervalSeconds: r.DIOIntervalSeconds, Targets: r.Targets}
+	}
+	if c := s.Capture; c != nil {
+		out.Capture = &captureJSON{File: c.File, ZEPMirror: c.ZEPMirror, Written: c.Written, Dropped: c.Dropped,
+			WriteErrors: c.WriteErrors, ZEPSent: c.ZEPSent, ZEPErrors: c.ZEPErrors}
 	}
 	return out
 }
