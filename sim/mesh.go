@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -306,12 +307,39 @@ func connected(pts []point) bool {
 // -85 dBm at the edge of range.
 func rssiAt(d float64) int8 { return int8(-45 - 40*math.Min(d, 1)) }
 
-// Mesh is a running simulated mesh.
+// Mesh is a running simulated mesh. Its nodes, their placement and the
+// changes made to links at run time (meshcontrol.go) are guarded by mu;
+// the run-time controls are serialised by ctl, held across the waits for
+// a node to stop, so that mu is only ever held briefly.
 type Mesh struct {
-	cfg   MeshConfig
+	cfg      MeshConfig
+	med      *medium.Medium
+	br       *medium.Node
+	ctx      context.Context // StartMesh's: every node runs under a child of it
+	everyone bool            // a star: every pair in range, wherever placed
+	wg       sync.WaitGroup
+
+	ctl sync.Mutex
+
+	mu    sync.Mutex
 	nodes []*Node
-	byMAC map[[8]byte]*Node
-	wg    sync.WaitGroup
+	runs  map[*Node]*nodeRun
+	// victims maps an intruder to the name of the node it imitates.
+	victims map[*Node]string
+	pos     map[string]point // "br" and every node, in radio ranges
+	// blocked pairs are never in range (a relayed intruder and the border
+	// router); mods are the links changed from the placement, by the
+	// configuration's overrides and the run-time controls.
+	blocked map[pair]bool
+	mods    map[pair]linkMod
+	loss    float64 // the loss of every link without a mod of its own
+	next    int     // the index of the next node AddNode makes
+}
+
+// nodeRun is a node's run: its own context, so that one node can stop.
+type nodeRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // StartMesh attaches the configured nodes to m, sets the links between them
@@ -325,15 +353,21 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 	if err != nil {
 		return nil, err
 	}
-	mesh := &Mesh{cfg: cfg, byMAC: make(map[[8]byte]*Node)}
-	type placed struct {
-		mn  *medium.Node
-		pos point
+	mesh := &Mesh{cfg: cfg, med: m, br: br, ctx: ctx, everyone: everyone, runs: make(map[*Node]*nodeRun),
+		victims: make(map[*Node]string), pos: map[string]point{"br": pts[0]}, blocked: make(map[pair]bool),
+		mods: make(map[pair]linkMod), loss: cfg.Loss, next: cfg.Nodes + len(cfg.Intruders)}
+	if everyone {
+		// A star's nodes are all in range whatever their places; they are
+		// drawn on a circle around the border router.
+		for i := 1; i < len(pts); i++ {
+			a := 2 * math.Pi * float64(i-1) / float64(cfg.Nodes)
+			pts[i] = point{0.5 * math.Cos(a), 0.5 * math.Sin(a)}
+		}
 	}
-	all := []placed{{br, pts[0]}}
 	fail := func(err error) (*Mesh, error) {
 		for _, n := range mesh.nodes {
 			n.radio.Close()
+			n.radio.node.Detach()
 		}
 		return nil, err
 	}
@@ -344,38 +378,21 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 		}
 	}
 	for i := range cfg.Nodes {
-		role := Router
-		switch {
-		case cfg.Routing == RoutingRPL:
-			// Every node a RPL router but the leaves, spread evenly.
-			if int(float64(i+1)*cfg.Leaves) > int(float64(i)*cfg.Leaves) {
-				role = Host
-			}
-		case cfg.Topology == Star:
-			role = Host
-		case cfg.Topology == Line && i == cfg.Nodes-1:
-			role = Host
-		}
 		var key *nd.APNDKey
 		if cfg.Protect || victims[NodeName(i)] {
 			if key, err = cfg.nodeKey(NodeName(i), NodeEUI64(i)); err != nil {
 				return fail(err)
 			}
 		}
-		n, err := AttachNode(m, NodeConfig{Name: NodeName(i), EUI64: NodeEUI64(i), Channel: cfg.Channel, PANID: cfg.PANID,
-			Role: role, Lifetime: cfg.Lifetime, Logger: cfg.Logger, Seed: cfg.Seed, Key: key, Routing: cfg.Routing, LegacyTargets: cfg.LegacyTargets})
+		n, err := AttachNode(m, cfg.nodeConfig(i, key))
 		if err != nil {
 			return fail(err)
 		}
 		mesh.nodes = append(mesh.nodes, n)
-		mesh.byMAC[n.cfg.EUI64] = n
-		all = append(all, placed{n.radio.node, pts[i+1]})
+		mesh.pos[n.cfg.Name] = pts[i+1]
 	}
-	intruders := make(map[*Node]*Node)
-	var relayedIntruders []*medium.Node
 	for k, in := range cfg.Intruders {
 		name, v := parseIntruder(in)
-		target := mesh.Node(name)
 		eui := NodeEUI64(cfg.Nodes + k)
 		iname := intruderName(name, v)
 		// An intruder that copies a ROVR holds a key of its own: with it,
@@ -392,61 +409,92 @@ func StartMesh(ctx context.Context, m *medium.Medium, br *medium.Node, cfg MeshC
 		if err != nil {
 			return fail(err)
 		}
-		intruders[n] = target
+		mesh.victims[n] = name
 		mesh.nodes = append(mesh.nodes, n)
-		mesh.byMAC[n.cfg.EUI64] = n
-		var idx int
-		fmt.Sscanf(name, "n%d", &idx)
-		all = append(all, placed{n.radio.node, pts[idx]})
+		mesh.pos[iname] = mesh.pos[name]
 		if v.relayed() {
-			relayedIntruders = append(relayedIntruders, n.radio.node)
+			// Out of the border router's range: only 6LRs hear it.
+			mesh.blocked[pairOf(iname, "br")] = true
 		}
-	}
-	for i := range all {
-		for j := range all {
-			if i == j {
-				continue
-			}
-			l := medium.Link{Loss: cfg.Loss, RSSI: rssiAt(dist(all[i].pos, all[j].pos))}
-			if !everyone && !inRange(all[i].pos, all[j].pos) {
-				l = medium.Link{Disconnected: true}
-			}
-			m.SetLink(all[i].mn, all[j].mn, l)
-		}
-	}
-	find := func(name string) *medium.Node {
-		if name == "br" {
-			return br
-		}
-		return mesh.Node(name).radio.node
 	}
 	for _, o := range cfg.Links {
-		a, b := find(o.A), find(o.B)
-		l := m.Link(a, b)
-		l.Loss, l.Disconnected = o.Loss, o.Disconnected
-		m.SetLink(a, b, l)
-		m.SetLink(b, a, l)
+		mesh.mods[pairOf(o.A, o.B)] = linkMod{loss: o.Loss, hasLoss: true, cut: o.Disconnected}
 	}
-	for _, in := range relayedIntruders {
-		// Out of the border router's range: only 6LRs hear it.
-		m.SetLink(in, br, medium.Link{Disconnected: true})
-		m.SetLink(br, in, medium.Link{Disconnected: true})
+	mesh.mu.Lock()
+	names := append([]string{"br"}, mesh.namesLocked()...)
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			mesh.applyLocked(a, b)
+		}
 	}
+	mesh.mu.Unlock()
 	for _, n := range mesh.nodes {
-		mesh.wg.Add(1)
-		go func() {
-			defer mesh.wg.Done()
-			if target, ok := intruders[n]; ok {
-				if !waitRegistered(ctx, target) {
-					n.radio.Close()
-					return
-				}
-				n.imitate(target)
-			}
-			n.Run(ctx)
-		}()
+		mesh.start(n)
 	}
 	return mesh, nil
+}
+
+// nodeConfig is the configuration of the i-th node (from 0): its name,
+// EUI-64 and role by the mesh's rules.
+func (c *MeshConfig) nodeConfig(i int, key *nd.APNDKey) NodeConfig {
+	role := Router
+	switch {
+	case c.Routing == RoutingRPL:
+		// Every node a RPL router but the leaves, spread evenly.
+		if int(float64(i+1)*c.Leaves) > int(float64(i)*c.Leaves) {
+			role = Host
+		}
+	case c.Topology == Star:
+		role = Host
+	case c.Topology == Line && i >= c.Nodes-1:
+		// The far end of a line, and the nodes added to it, are hosts.
+		role = Host
+	}
+	return NodeConfig{Name: NodeName(i), EUI64: NodeEUI64(i), Channel: c.Channel, PANID: c.PANID,
+		Role: role, Lifetime: c.Lifetime, Logger: c.Logger, Seed: c.Seed, Key: key, Routing: c.Routing, LegacyTargets: c.LegacyTargets}
+}
+
+// start runs n under a context of its own, a child of the mesh's; an
+// intruder first waits for its victim to register.
+func (m *Mesh) start(n *Node) {
+	ctx, cancel := context.WithCancel(m.ctx)
+	run := &nodeRun{cancel: cancel, done: make(chan struct{})}
+	m.mu.Lock()
+	m.runs[n] = run
+	victim, intruder := m.victims[n]
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(run.done)
+		defer cancel()
+		if intruder {
+			target := m.waitNodeRegistered(ctx, victim)
+			if target == nil {
+				n.radio.Close()
+				return
+			}
+			n.imitate(target)
+		}
+		n.Run(ctx)
+	}()
+}
+
+// waitNodeRegistered waits until the node named name (whichever run of
+// it: a restart makes a new Node) is registered; nil when ctx ends first.
+func (m *Mesh) waitNodeRegistered(ctx context.Context, name string) *Node {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if n := m.Node(name); n != nil && n.State().Registered {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 func waitRegistered(ctx context.Context, n *Node) bool {
@@ -472,11 +520,22 @@ func (c *MeshConfig) nodeKey(name string, eui [8]byte) (*nd.APNDKey, error) {
 	return nd.NewAPNDKey(t, fmt.Appendf(nil, "lowpanbr sim %d %s %x", c.Seed, name, eui))
 }
 
-// Nodes returns the mesh's nodes, intruders last.
-func (m *Mesh) Nodes() []*Node { return m.nodes }
+// Nodes returns the mesh's nodes: the configured ones, then intruders,
+// then the ones AddNode added; a restarted node keeps its place.
+func (m *Mesh) Nodes() []*Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.nodes)
+}
 
 // Node returns the named node, or nil.
 func (m *Mesh) Node(name string) *Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.nodeLocked(name)
+}
+
+func (m *Mesh) nodeLocked(name string) *Node {
 	for _, n := range m.nodes {
 		if n.cfg.Name == name {
 			return n
@@ -486,13 +545,19 @@ func (m *Mesh) Node(name string) *Node {
 }
 
 // Wait waits for the nodes to stop (after the context given to StartMesh
-// ends).
+// ends), the ones added at run time included.
 func (m *Mesh) Wait() { m.wg.Wait() }
 
 // WaitRegistered waits until every node but the intruders is registered,
 // or ctx ends.
 func (m *Mesh) WaitRegistered(ctx context.Context) error {
-	for _, n := range m.nodes[:m.cfg.Nodes] {
+	for _, n := range m.Nodes() {
+		m.mu.Lock()
+		_, intruder := m.victims[n]
+		m.mu.Unlock()
+		if intruder {
+			continue
+		}
 		if !waitRegistered(ctx, n) {
 			return fmt.Errorf("sim: node %s not registered: %w", n.cfg.Name, context.Cause(ctx))
 		}
