@@ -615,8 +615,18 @@ func (c *Client) runSequence(ctx context.Context, seq TxSequence) (orphaned bool
 		if left <= 0 {
 			// Overdue: send the request again under a fresh TID, or give
 			// up when the retries are spent.
-			tid, why = c.resend(ctx, tid)
-			continue
+			next, err := c.resend(ctx, tid)
+			if err != nil || next != tid {
+				tid, why = next, err
+				continue
+			}
+			// Nothing was overdue after all: the transmit-done came, or
+			// the reader stopped stepping the sequence and hands the
+			// answer to this waiter through the slot. Wait for it below
+			// with ctx and the client's end, never loop straight back:
+			// that spun forever once a daemon stopped with the answer
+			// already in the slot.
+			left = time.Millisecond
 		}
 		s.timer.Reset(left)
 		select {
