@@ -29,6 +29,7 @@ import (
 	"github.com/lowpanbr/lowpanbr/sim/medium"
 	"github.com/lowpanbr/lowpanbr/sim/otsim"
 	"github.com/lowpanbr/lowpanbr/upstream"
+	"github.com/lowpanbr/lowpanbr/web"
 )
 
 // BorderRouter is a border router: radio, 6LoWPAN link, 6LBR, TUN,
@@ -74,6 +75,7 @@ type BorderRouter struct {
 	bleHost  *ble.Host
 	metrics  *metrics.Metrics
 	metSrv   *httpServer
+	web      *web.Server // the live page; nil with web.enabled off
 	webSrv   *httpServer // the page's own listener (web.listen)
 	api      *httpServer
 	events   *eventLog // recent log records, for the web page
@@ -328,6 +330,9 @@ func (b *BorderRouter) bringUp(ctx context.Context) error {
 		}
 	}
 	if err := b.startCapture(ctx); err != nil {
+		return err
+	}
+	if err := b.newPage(); err != nil {
 		return err
 	}
 	if cfg.Metrics.Listen != "" {
