@@ -134,7 +134,7 @@ var targetLabels = []string{"instance", "job"}
 var configKeys = []string{
 	"radio.url", "radio.channel", "radio.pan_id", "mesh.prefix",
 	"tun.name", "tun.forwarding", "metrics.listen", "api.socket",
-	"state_dir", "log.format",
+	"state_dir", "log.format", "web.enabled",
 }
 
 func familyByName(name string) (family, bool) {
