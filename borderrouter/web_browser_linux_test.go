@@ -73,25 +73,7 @@ func TestWebPageInBrowser(t *testing.T) {
 	// and takes the other for parent when its link to one is cut.
 	cfg.Sim.Topology, cfg.Sim.Rows, cfg.Sim.Cols, cfg.Sim.Seed = sim.Grid, 2, 2, 3
 	cfg.RPL.DefaultLifetime, cfg.RPL.LifetimeUnit = 5, 1
-	logs := &syncBuffer{}
-	br, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(logs, nil)), nil), WithVersion("browser-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- br.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("the border router did not stop")
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", logs.String())
-		}
-	})
+	br, _ := runTestRouter(t, cfg, WithVersion("browser-test"))
 	deadline := time.Now().Add(30 * time.Second)
 	for !meshJoined(br.Topology(), nodes) {
 		if time.Now().After(deadline) {
