@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -63,9 +62,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, simUsage) }
-	socket := fs.String("api", "", "")
-	config := fs.String("config", "", "")
-	asJSON := fs.Bool("json", false, "")
+	af := addAPIFlags(fs)
 	near := fs.String("near", "", "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -104,11 +101,10 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("sim %s: loss %q: want a probability from 0 to 1: %w", cmd, s, errUsage)
 		}
 	}
-	path, err := apiSocket(*socket, *config, os.LookupEnv)
+	c, err := af.client()
 	if err != nil {
 		return err
 	}
-	c := newAPIClient(path)
 	esc := url.PathEscape
 	p := strconv.FormatFloat(loss, 'g', -1, 64)
 	var out any
@@ -144,7 +140,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		if err := c.get("/api/v1/topology", &t); err != nil {
 			return err
 		}
-		if *asJSON {
+		if *af.json {
 			return printJSON(stdout, t)
 		}
 		printTopology(stdout, t)
@@ -157,7 +153,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		if err := c.do(method, api, &added); err != nil {
 			return err
 		}
-		if *asJSON {
+		if *af.json {
 			return printJSON(stdout, added)
 		}
 		// The name alone, for scripts: N=$(lowpanbr sim node add).
@@ -167,7 +163,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if err := c.do(method, api, &out); err != nil {
 		return err
 	}
-	if *asJSON {
+	if *af.json {
 		return printJSON(stdout, out)
 	}
 	fmt.Fprint(stdout, text)

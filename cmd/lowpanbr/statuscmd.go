@@ -85,9 +85,7 @@ func statusFlags(name string, args []string, stderr io.Writer) (*statusCmd, erro
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, statusUsage); fs.PrintDefaults() }
-	socket := fs.String("api", "", "the daemon's API socket (default: $LOWPANBR_API_SOCKET, else the configuration file's api.socket, else its default)")
-	config := fs.String("config", "", "the configuration file to read api.socket from (default "+borderrouter.DefaultConfigPath+" if it exists)")
-	asJSON := fs.Bool("json", false, "print JSON for scripts")
+	af := addAPIFlags(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return nil, err
@@ -95,11 +93,35 @@ func statusFlags(name string, args []string, stderr io.Writer) (*statusCmd, erro
 	if len(pos) > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q: %w", pos, errUsage)
 	}
-	path, err := apiSocket(*socket, *config, os.LookupEnv)
+	c, err := af.client()
 	if err != nil {
 		return nil, err
 	}
-	return &statusCmd{apiClient: newAPIClient(path), json: *asJSON}, nil
+	return &statusCmd{apiClient: c, json: *af.json}, nil
+}
+
+// apiFlags are the flags of every command that asks a running daemon:
+// --api, --config (where to find its socket) and --json.
+type apiFlags struct {
+	socket, config *string
+	json           *bool
+}
+
+func addAPIFlags(fs *flag.FlagSet) apiFlags {
+	return apiFlags{
+		socket: fs.String("api", "", "the daemon's API socket (default: $LOWPANBR_API_SOCKET, else the configuration file's api.socket, else its default)"),
+		config: fs.String("config", "", "the configuration file to read api.socket from (default "+borderrouter.DefaultConfigPath+" if it exists)"),
+		json:   fs.Bool("json", false, "print JSON for scripts"),
+	}
+}
+
+// client is the API client of the daemon the flags name (apiSocket).
+func (f apiFlags) client() (*apiClient, error) {
+	path, err := apiSocket(*f.socket, *f.config, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return newAPIClient(path), nil
 }
 
 // apiSocket picks the daemon's API socket as lowpanbr run picks the one it

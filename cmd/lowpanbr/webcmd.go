@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/lowpanbr/lowpanbr/borderrouter"
 )
@@ -30,9 +29,7 @@ func runWeb(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("web", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, webUsage); fs.PrintDefaults() }
-	socket := fs.String("api", "", "the daemon's API socket (default: $LOWPANBR_API_SOCKET, else the configuration file's api.socket, else its default)")
-	config := fs.String("config", "", "the configuration file to read api.socket from (default "+borderrouter.DefaultConfigPath+" if it exists)")
-	asJSON := fs.Bool("json", false, "print JSON for scripts")
+	af := addAPIFlags(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -40,15 +37,15 @@ func runWeb(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected arguments %q: %w", pos, errUsage)
 	}
-	path, err := apiSocket(*socket, *config, os.LookupEnv)
+	c, err := af.client()
 	if err != nil {
 		return err
 	}
 	var info borderrouter.WebInfo
-	if err := newAPIClient(path).get("/api/v1/web", &info); err != nil {
+	if err := c.get("/api/v1/web", &info); err != nil {
 		return err
 	}
-	if *asJSON {
+	if *af.json {
 		return printJSON(stdout, info)
 	}
 	fmt.Fprintln(stdout, info.URL)
