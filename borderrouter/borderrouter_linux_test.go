@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lowpanbr/lowpanbr/internal/jsontest"
 	"github.com/lowpanbr/lowpanbr/internal/netnstest"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/sim"
@@ -193,7 +194,7 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 		if err := getJSON(client, path, &doc); err != nil {
 			t.Fatal(err)
 		}
-		if p := jsonKeyProblems(doc, path); len(p) > 0 {
+		if p := jsontest.NotSnakeCase(doc, path); len(p) > 0 {
 			t.Errorf("%s: keys not snake_case: %v", path, p)
 		}
 		if m, ok := doc.(map[string]any); ok {

@@ -3,14 +3,15 @@ package borderrouter
 import (
 	"encoding/json"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/jsontest"
 )
 
 // snakeName is a JSON name of the status API.
-var snakeName = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+var snakeName = jsontest.SnakeCase
 
 // checkJSONFields walks t's fields as encoding/json sees them and reports
 // every exported one without a snake_case name of its own, and every
@@ -68,26 +69,6 @@ func TestStatusJSONNames(t *testing.T) {
 	}
 }
 
-// jsonKeyProblems walks decoded JSON and lists every object key that is
-// not snake_case (map keys such as ND status names included).
-func jsonKeyProblems(v any, path string) []string {
-	var out []string
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if !snakeName.MatchString(k) {
-				out = append(out, path+"."+k)
-			}
-			out = append(out, jsonKeyProblems(e, path+"."+k)...)
-		}
-	case []any:
-		for _, e := range x {
-			out = append(out, jsonKeyProblems(e, path+"[]")...)
-		}
-	}
-	return out
-}
-
 // TestStatusJSONKeys encodes a Status with every optional part present and
 // checks the keys of what goes on the wire, and that the durations are
 // numbers.
@@ -106,7 +87,7 @@ func TestStatusJSONKeys(t *testing.T) {
 		if err := json.Unmarshal(b, &doc); err != nil {
 			t.Fatal(err)
 		}
-		if p := jsonKeyProblems(doc, ""); len(p) > 0 {
+		if p := jsontest.NotSnakeCase(doc, ""); len(p) > 0 {
 			t.Errorf("keys not snake_case: %v\n%s", p, b)
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/lowpanbr/lowpanbr/internal/jsontest"
 )
 
 // fakeSource is a Source with canned state; counters go up by 10 frames
@@ -86,22 +87,10 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *fakeSource, *httptest.Se
 	return s, src, hs
 }
 
-var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
-
 func checkKeys(t *testing.T, path string, v any) {
 	t.Helper()
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			if !snakeCase.MatchString(k) {
-				t.Errorf("%s.%s: key not snake_case", path, k)
-			}
-			checkKeys(t, path+"."+k, e)
-		}
-	case []any:
-		for i, e := range v {
-			checkKeys(t, fmt.Sprintf("%s[%d]", path, i), e)
-		}
+	for _, k := range jsontest.NotSnakeCase(v, path) {
+		t.Errorf("%s: key not snake_case", k)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/lowpanbr/lowpanbr/borderrouter"
+	"github.com/lowpanbr/lowpanbr/internal/jsontest"
 	"github.com/lowpanbr/lowpanbr/link"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/radio/rcp"
@@ -72,23 +73,11 @@ func runCmd(t *testing.T, run func([]string, io.Writer, io.Writer) error, args .
 	return out.String(), err
 }
 
-var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
-
 // checkKeys fails on any object key, at any depth, that is not snake_case.
 func checkKeys(t *testing.T, path string, v any) {
 	t.Helper()
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			if !snakeCase.MatchString(k) {
-				t.Errorf("key %s.%s is not snake_case", path, k)
-			}
-			checkKeys(t, path+"."+k, e)
-		}
-	case []any:
-		for _, e := range v {
-			checkKeys(t, path+"[]", e)
-		}
+	for _, k := range jsontest.NotSnakeCase(v, path) {
+		t.Errorf("key %s is not snake_case", k)
 	}
 }
 
