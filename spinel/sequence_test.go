@@ -401,3 +401,32 @@ func TestTransmitRetriesSpent(t *testing.T) {
 		t.Fatalf("stats %+v, want 2 resent, 1 timeout, 1 late", s)
 	}
 }
+
+// A transmit-done that ends the sequence and arrives as its deadline
+// passes must still end it. The reader stops stepping the sequence and
+// hands the answer to the waiter through the slot; a waiter that found
+// the deadline passed, asked resend, and heard that nothing was overdue
+// used to loop straight back without looking at the slot: it spun for
+// ever (a daemon that never stopped on SIGTERM). Each answer here comes
+// within a millisecond or two of the deadline, either side.
+func TestTransmitSequenceAnswerAtTheDeadline(t *testing.T) {
+	const timeout = 4 * time.Millisecond
+	c, r := startPair(t, ClientOptions{TransmitTimeout: timeout, TransmitRetries: -1})
+	res := make(chan error, 1)
+	for i := range 200 {
+		seq := newListSeq(1, true)
+		go func() { res <- c.TransmitSequence(context.Background(), seq) }()
+		f := r.next(t)
+		time.Sleep(timeout - 2*time.Millisecond + time.Duration(i%5)*time.Millisecond)
+		r.send(t, f.TID, CmdPropValueIs, PropLastStatus, okDone)
+		select {
+		case err := <-res:
+			if err != nil && !errors.Is(err, ErrTimeout) {
+				t.Fatalf("try %d: %v", i, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("try %d: the sequence did not end: its waiter is stuck", i)
+		}
+		<-seq.ended
+	}
+}
