@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/lowpanbr/lowpanbr/internal/textdist"
@@ -147,12 +148,30 @@ func flagError(fs *flag.FlagSet, err error) string {
 		if near := nearestName(name, names); near != "" {
 			return fmt.Sprintf("unknown flag %s; did you mean %s?", dashed(name), dashed(near))
 		}
+		// A setting's key written as a flag (--tun-name, --tun.name for
+		// tun.name): its flag, when it has one.
+		if k := flagOfKey(name, names); k != "" {
+			return fmt.Sprintf("unknown flag %s; did you mean %s?", dashed(name), dashed(k))
+		}
 		return "unknown flag " + dashed(name)
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
 		return "flag " + dashed(name) + " needs a value"
 	}
 	return msg
+}
+
+// flagOfKey is the flag of the configuration key that name spells with
+// dashes, dots or underscores (tun-name, tun.name, tun_name: tun.name's
+// --tun), when the flag set has it; "" otherwise.
+func flagOfKey(name string, defined []string) string {
+	norm := func(s string) string { return strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToLower(s)) }
+	for _, k := range borderrouter.Keys() {
+		if k.Flag != "" && norm(k.Name) == norm(name) && slices.Contains(defined, k.Flag) {
+			return k.Flag
+		}
+	}
+	return ""
 }
 
 // dashed writes a flag as the usage does: -o, --channel.

@@ -35,6 +35,9 @@ func TestUnknownFlag(t *testing.T) {
 		{[]string{"run", "--chanel", "15"}, "lowpanbr run: unknown flag --chanel; did you mean --channel? (see lowpanbr run -h)\n"},
 		{[]string{"run", "-chanel=15"}, "lowpanbr run: unknown flag --chanel; did you mean --channel? (see lowpanbr run -h)\n"},
 		{[]string{"run", "--sim-node", "3"}, "lowpanbr run: unknown flag --sim-node; did you mean --sim-nodes? (see lowpanbr run -h)\n"},
+		// A setting's key written as a flag names the key's flag.
+		{[]string{"run", "--tun-name", "x"}, "lowpanbr run: unknown flag --tun-name; did you mean --tun? (see lowpanbr run -h)\n"},
+		{[]string{"run", "--metrics.listen", "x"}, "lowpanbr run: unknown flag --metrics.listen; did you mean --metrics-listen? (see lowpanbr run -h)\n"},
 		{[]string{"run", "--frobnicate"}, "lowpanbr run: unknown flag --frobnicate (see lowpanbr run -h)\n"},
 		{[]string{"run", "--channel"}, "lowpanbr run: flag --channel needs a value (see lowpanbr run -h)\n"},
 		{[]string{"config", "check", "--confg", "x.yaml"}, "lowpanbr config: unknown flag --confg; did you mean --config? (see lowpanbr config -h)\n"},
