@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -160,14 +161,52 @@ func (m *Mesh) Links() []LinkInfo {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	names := append([]string{"br"}, m.namesLocked()...)
+	// The placement first, by index: the distance test is plain
+	// arithmetic, and only pairs in range pay for the map lookups (at
+	// 300 nodes, 1,252 of 45,150 pairs).
+	pos := make([]point, len(names))
+	for i, n := range names {
+		pos[i] = m.pos[n]
+	}
 	var out []LinkInfo
 	for i, a := range names {
-		for _, b := range names[i+1:] {
-			if !m.inRangeLocked(a, b) {
+		if m.everyone && i > 0 {
+			break // a star: the border router's links here, changed ones below
+		}
+		for j := i + 1; j < len(names); j++ {
+			if !m.everyone && !inRange(pos[i], pos[j]) {
 				continue
 			}
-			if _, changed := m.mods[pairOf(a, b)]; m.everyone && i > 0 && !changed {
-				continue
+			if b := names[j]; !m.blocked[pairOf(a, b)] {
+				out = append(out, m.infoLocked(a, b))
+			}
+		}
+	}
+	if m.everyone {
+		// Between nodes of a star only the links changed from the
+		// placement are listed (every pair is in range: 45,000 at 300).
+		index := make(map[string]int, len(names))
+		for i, n := range names {
+			index[n] = i
+		}
+		var changed []pair
+		for p := range m.mods {
+			_, okA := index[p.a]
+			_, okB := index[p.b]
+			if okA && okB && p.a != "br" && p.b != "br" && !m.blocked[p] {
+				changed = append(changed, p)
+			}
+		}
+		slices.SortFunc(changed, func(x, y pair) int {
+			if c := cmp.Compare(min(index[x.a], index[x.b]), min(index[y.a], index[y.b])); c != 0 {
+				return c
+			}
+			return cmp.Compare(max(index[x.a], index[x.b]), max(index[y.a], index[y.b]))
+		})
+		for _, p := range changed {
+			a, b := p.a, p.b
+			if index[b] < index[a] {
+				a, b = b, a
 			}
 			out = append(out, m.infoLocked(a, b))
 		}
