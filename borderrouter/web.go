@@ -334,7 +334,7 @@ func (s webSource) Counters() web.Counters {
 	l := b.link.Stats()
 	return web.Counters{FramesSent: l.FramesSent, FramesReceived: l.FramesReceived, TxRetries: l.TxRetries,
 		TxFailures: l.TxNoAck + l.TxErrors, QueueDepth: uint64(b.link.QueueStats().Queued) + uint64(b.driver.QueueDepth()),
-		OctetsSent: l.BytesSent, OctetsReceived: l.BytesReceived}
+		OctetsSent: l.BytesSent, OctetsReceived: l.BytesReceived, GoodputOctets: l.IPv6OctetsSent + l.IPv6OctetsReceived}
 }
 
 // Snapshot: the graph from Topology, with the simulated nodes' counters;

@@ -70,6 +70,11 @@ type LowpanConfig struct {
 type LowpanStats struct {
 	PacketsSent     uint64 `json:"packets_sent"`     // IPv6 packets whose every frame went out
 	PacketsReceived uint64 `json:"packets_received"` // IPv6 packets delivered (reassembled, decompressed)
+	// IPv6OctetsSent and IPv6OctetsReceived are those packets' octets,
+	// uncompressed: the goodput, where FramesSent and BytesSent count what
+	// the air carried (headers, fragments and retries included).
+	IPv6OctetsSent     uint64 `json:"ipv6_octets_sent"`
+	IPv6OctetsReceived uint64 `json:"ipv6_octets_received"`
 	// FramesSent counts every transmission handed to the radio, whatever
 	// its result, retries after a channel access failure included; each
 	// ends as one of TxAcked, TxNoAck, TxCCA, TxErrors or (a frame that
@@ -146,8 +151,8 @@ type Lowpan struct {
 	txBackoff time.Duration
 
 	stats struct {
-		pktSent, pktRecv, frSent, frRecv, acked, noAck, cca, txErr, encErr, fragSent, dups, bad, decErr, saved atomic.Uint64
-		bytesSent, bytesRecv, retries                                                                          atomic.Uint64
+		pktSent, pktRecv, ipSent, ipRecv, frSent, frRecv, acked, noAck, cca, txErr, encErr, fragSent, dups, bad, decErr, saved atomic.Uint64
+		bytesSent, bytesRecv, retries                                                                                          atomic.Uint64
 	}
 }
 
@@ -264,7 +269,7 @@ func (l *Lowpan) encode(pkt []byte, nextHop lowpan.LinkAddr, opts SendOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("link: %s: packet to %v: %w", l.cfg.Name, nextHop, err)
 	}
-	d.opts = opts
+	d.opts, d.size = opts, len(pkt)
 	broadcast := dst.IsBroadcast()
 	h := ieee802154.Header{Type: ieee802154.FrameData, Version: l.cfg.Version, AckRequest: !broadcast,
 		DstPAN: ieee802154.PANID(l.cfg.PANID), SrcPAN: ieee802154.PANID(l.cfg.PANID),
@@ -412,6 +417,7 @@ func (s *frameSource) Done(res radio.TxResult, err error) {
 	}
 	s.cur = nil
 	l.stats.pktSent.Add(1)
+	l.stats.ipSent.Add(uint64(d.size))
 	if d.opts.Latency != nil && !d.opts.Since.IsZero() {
 		d.opts.Latency.Observe(time.Since(d.opts.Since).Seconds())
 	}
@@ -546,6 +552,7 @@ func (l *Lowpan) rxFrame(rx *rxState, fr *radio.Frame, deliver func(*Delivery)) 
 		return // more fragments to come
 	}
 	l.stats.pktRecv.Add(1)
+	l.stats.ipRecv.Add(uint64(n))
 	// One Delivery for the life of Run: handed to a func value it
 	// escapes, and a fresh one per packet would be an allocation.
 	rx.dl = Delivery{Link: l, Packet: rx.out[:n], Src: src, Dst: dst, RSSI: fr.RSSI, LQI: fr.LQI}
@@ -556,6 +563,7 @@ func (l *Lowpan) rxFrame(rx *rxState, fr *radio.Frame, deliver func(*Delivery)) 
 func (l *Lowpan) Stats() LowpanStats {
 	return LowpanStats{
 		PacketsSent: l.stats.pktSent.Load(), PacketsReceived: l.stats.pktRecv.Load(),
+		IPv6OctetsSent: l.stats.ipSent.Load(), IPv6OctetsReceived: l.stats.ipRecv.Load(),
 		FramesSent: l.stats.frSent.Load(), FramesReceived: l.stats.frRecv.Load(),
 		TxAcked: l.stats.acked.Load(), TxNoAck: l.stats.noAck.Load(), TxCCA: l.stats.cca.Load(), TxErrors: l.stats.txErr.Load(),
 		EncodeErrors:  l.stats.encErr.Load(),

@@ -106,6 +106,7 @@ type datagram struct {
 	opts    SendOptions
 	queued  time.Time
 	n, next int // frames, and the first not yet sent
+	size    int // the IPv6 packet's octets, uncompressed
 	end     [maxFrames]uint16
 	buf     [maxFrames * ieee802154.MaxPSDU]byte
 	scratch [lowpan.ScratchSize]byte

@@ -231,7 +231,7 @@ func rates(a, b Counters, dt time.Duration, now time.Time) Sample {
 	}
 	return Sample{UnixMilli: now.UnixMilli(), TxFramesPerS: r(a.FramesSent, b.FramesSent), RxFramesPerS: r(a.FramesReceived, b.FramesReceived),
 		RetriesPerS: r(a.TxRetries, b.TxRetries), FailuresPerS: r(a.TxFailures, b.TxFailures), QueueDepth: b.QueueDepth,
-		OctetsPerS: r(a.OctetsSent+a.OctetsReceived, b.OctetsSent+b.OctetsReceived)}
+		OctetsPerS: r(a.OctetsSent+a.OctetsReceived, b.OctetsSent+b.OctetsReceived), GoodputPerS: r(a.GoodputOctets, b.GoodputOctets)}
 }
 
 func (s *Server) addSample(x Sample) {

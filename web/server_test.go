@@ -155,9 +155,9 @@ func TestSamples(t *testing.T) {
 	if r.TxFramesPerS != 0 || r.QueueDepth != 7 {
 		t.Errorf("rates after a counter went back: %+v", r)
 	}
-	r = rates(Counters{FramesSent: 100, TxFailures: 1}, Counters{FramesSent: 150, TxFailures: 5}, 2*time.Second, time.Unix(1, 0))
-	if r.TxFramesPerS != 25 || r.FailuresPerS != 2 {
-		t.Errorf("rates: %+v, want 25 tx/s, 2 failures/s", r)
+	r = rates(Counters{FramesSent: 100, TxFailures: 1, GoodputOctets: 1000}, Counters{FramesSent: 150, TxFailures: 5, GoodputOctets: 3560}, 2*time.Second, time.Unix(1, 0))
+	if r.TxFramesPerS != 25 || r.FailuresPerS != 2 || r.GoodputPerS != 1280 {
+		t.Errorf("rates: %+v, want 25 tx/s, 2 failures/s, 1280 octets/s of goodput", r)
 	}
 }
 

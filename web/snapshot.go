@@ -93,6 +93,9 @@ type Counters struct {
 	// the radio.
 	OctetsSent     uint64 `json:"octets_sent"`
 	OctetsReceived uint64 `json:"octets_received"`
+	// GoodputOctets: the IPv6 packets' octets sent and received whole,
+	// uncompressed (what the air's octets carried for the users).
+	GoodputOctets uint64 `json:"goodput_octets"`
 }
 
 // Sample is one point of the charts: rates over the second before Time.
@@ -103,7 +106,8 @@ type Sample struct {
 	RetriesPerS  float64 `json:"retries"`
 	FailuresPerS float64 `json:"failures"`
 	QueueDepth   uint64  `json:"queue"`
-	OctetsPerS   float64 `json:"octets"` // both ways
+	OctetsPerS   float64 `json:"octets"`  // both ways
+	GoodputPerS  float64 `json:"goodput"` // IPv6 octets, both ways
 }
 
 // Node is a node of the graph, with what the page shows when it is

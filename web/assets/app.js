@@ -367,7 +367,7 @@ function drawEvents(evs) {
 // --- the charts ------------------------------------------------------
 
 const CHARTS = [
-  ['tx', (x) => x.tx], ['rx', (x) => x.rx], ['retries', (x) => x.retries + x.failures], ['queue', (x) => x.queue], ['octets', (x) => x.octets],
+  ['tx', (x) => x.tx], ['rx', (x) => x.rx], ['retries', (x) => x.retries + x.failures], ['queue', (x) => x.queue], ['octets', (x) => x.octets], ['goodput', (x) => x.goodput],
 ];
 
 function drawCharts() {
