@@ -205,6 +205,16 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(w, "RPL:\toff\n")
 	}
+	if c := s.Capture; c != nil {
+		var parts []string
+		if c.File != "" {
+			parts = append(parts, fmt.Sprintf("%s (%d written, %d dropped, %d write errors)", c.File, c.Written, c.Dropped, c.WriteErrors))
+		}
+		if c.ZEPMirror != "" {
+			parts = append(parts, fmt.Sprintf("ZEP to %s (%d sent, %d errors)", c.ZEPMirror, c.ZEPSent, c.ZEPErrors))
+		}
+		fmt.Fprintf(w, "Capture:\t%s\n", strings.Join(parts, "; "))
+	}
 	fmt.Fprintf(w, "Uptime:\t%s\n", secondsText(float64(s.UptimeSeconds)))
 	w.Flush()
 	fmt.Fprintln(stdout)

@@ -186,11 +186,21 @@ func TestStatusText(t *testing.T) {
 			t.Errorf("text status: no %q:\n%s", re, out)
 		}
 	}
-	if strings.Contains(out, "BLE controller") {
-		t.Errorf("a BLE section without BLE:\n%s", out)
+	if strings.Contains(out, "BLE controller") || strings.Contains(out, "Capture:") {
+		t.Errorf("a BLE or capture line without BLE or capture:\n%s", out)
+	}
+	// With a capture: its file and mirror with their counters.
+	st := cannedStatus()
+	st.Capture = &borderrouter.CaptureStats{File: "/tmp/m.pcapng", ZEPMirror: "127.0.0.1:17754", Written: 40, Dropped: 2, ZEPSent: 38}
+	sock = fakeAPI(t, map[string]any{"GET /api/v1/status": st})
+	if out, err = runCmd(t, runStatus, "--api", sock); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`Capture:\s+/tmp/m\.pcapng \(40 written, 2 dropped, 0 write errors\); ZEP to 127\.0\.0\.1:17754 \(38 sent, 0 errors\)`).MatchString(out) {
+		t.Errorf("text status with a capture:\n%s", out)
 	}
 	// With BLE: the controller and its channels.
-	st := cannedStatus()
+	st = cannedStatus()
 	st.BLE = &borderrouter.BLEStatus{Channels: []borderrouter.BLEChannel{{Peer: "c0:11:22:33:44:55", Handle: 64, Central: true, Credits: 9, SDUsSent: 5, SDUsReceived: 6}}}
 	sock = fakeAPI(t, map[string]any{"GET /api/v1/status": st})
 	if out, err = runCmd(t, runStatus, "--api", sock); err != nil {
