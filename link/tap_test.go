@@ -5,7 +5,6 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/lowpanbr/lowpanbr/internal/packettest"
 	"github.com/lowpanbr/lowpanbr/internal/radiotest"
@@ -194,20 +193,7 @@ func TestLowpanTapAllocs(t *testing.T) {
 		}
 	}()
 	runLink(t, l, func(*link.Delivery) {})
-	pkt := packettest.UDP("2001:db8::1", "2001:db8::a", 1232)
-	send := func() {
-		before := l.Stats().PacketsSent
-		if err := l.Send(pkt, nodeAddr(0xa), link.SendOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		for l.Stats().PacketsSent == before {
-			time.Sleep(50 * time.Microsecond)
-		}
-	}
-	for range 10 {
-		send()
-	}
-	a := testing.AllocsPerRun(100, send)
+	a := sendAllocs(t, l)
 	close(stop)
 	<-consumed
 	if a != 0 {
