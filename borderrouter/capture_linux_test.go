@@ -4,8 +4,6 @@ package borderrouter
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -73,22 +71,7 @@ func TestCaptureOnSimulator(t *testing.T) {
 	cfg.Sim.Routing = sim.RoutingND // n2 registers through the 6LR n1: DAR and DAC on the air
 	cfg.Capture.File = filepath.Join(dir, "mesh.pcapng")
 	cfg.Capture.ZEPMirror = zl.LocalAddr().String()
-	var logs syncBuffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	defer func() {
-		if t.Failed() {
-			t.Logf("log:\n%s", logs.String())
-		}
-	}()
-	br, err := New(cfg, WithLogger(log, nil), WithVersion("test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- br.Run(ctx) }()
+	br, _, stop := runTestRouter(t, cfg, WithVersion("test"))
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		nodes := br.SimNodes()
 		if len(nodes) == 2 && nodes[0].Registered && nodes[1].Registered {
@@ -126,11 +109,9 @@ func TestCaptureOnSimulator(t *testing.T) {
 			t.Errorf("%d capture metrics, want written, dropped, sent, error", found)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	br.Close()
 	zl.Close()
 	<-zdone
 	if !ok || st.Written == 0 || st.Dropped != 0 || st.WriteErrors != 0 || st.ZEPSent == 0 || st.ZEPErrors != 0 {

@@ -3,17 +3,19 @@ package borderrouter
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 )
 
 // runTestRouter builds a border router from cfg logging at Info into a
-// buffer, runs it, and at the test's end stops it (failing the test if it
-// does not stop within 30 s), closes it and, when the test failed, prints
-// its log, which it returns too.
-func runTestRouter(t *testing.T, cfg Config, opts ...Option) (*BorderRouter, *syncBuffer) {
+// buffer and runs it. stop ends Run and returns its error (failing the
+// test if it does not stop within 30 s) and closes the border router; the
+// test's cleanup calls it too, and prints the log, which runTestRouter
+// also returns, when the test failed.
+func runTestRouter(t *testing.T, cfg Config, opts ...Option) (br *BorderRouter, logs *syncBuffer, stop func() error) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs = &syncBuffer{}
 	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})), nil)}, opts...)
 	br, err := New(cfg, opts...)
 	if err != nil {
@@ -22,17 +24,25 @@ func runTestRouter(t *testing.T, cfg Config, opts ...Option) (*BorderRouter, *sy
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- br.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(30 * time.Second):
+				t.Error("the border router did not stop")
+			}
+			br.Close()
+		})
+		return runErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("the border router did not stop")
-		}
-		br.Close()
+		stop()
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", logs.String())
 		}
 	})
-	return br, logs
+	return br, logs, stop
 }

@@ -115,7 +115,7 @@ func TestSimControlsAPI(t *testing.T) {
 	cfg.Mesh.Prefix = netip.MustParsePrefix("2001:db8:15::/64")
 	cfg.Sim.Topology, cfg.Sim.Rows, cfg.Sim.Cols, cfg.Sim.Seed = sim.Grid, 2, 2, 3
 	cfg.RPL.DefaultLifetime, cfg.RPL.LifetimeUnit = 5, 1
-	br, logs := runTestRouter(t, cfg)
+	br, logs, _ := runTestRouter(t, cfg)
 	api := newAPITestClient(t, cfg.API.Socket)
 	routed := func(name string) bool {
 		for _, r := range br.Routes() {

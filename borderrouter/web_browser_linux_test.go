@@ -73,7 +73,7 @@ func TestWebPageInBrowser(t *testing.T) {
 	// and takes the other for parent when its link to one is cut.
 	cfg.Sim.Topology, cfg.Sim.Rows, cfg.Sim.Cols, cfg.Sim.Seed = sim.Grid, 2, 2, 3
 	cfg.RPL.DefaultLifetime, cfg.RPL.LifetimeUnit = 5, 1
-	br, _ := runTestRouter(t, cfg, WithVersion("browser-test"))
+	br, _, _ := runTestRouter(t, cfg, WithVersion("browser-test"))
 	deadline := time.Now().Add(30 * time.Second)
 	for !meshJoined(br.Topology(), nodes) {
 		if time.Now().After(deadline) {

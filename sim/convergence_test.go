@@ -73,12 +73,10 @@ func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Du
 	defer cancel()
 	// The daemon seeds its medium with the mesh's seed (cmd/lowpanbr
 	// daemon.go) and runs it at TimeScale 1.
-	m := medium.New(medium.Config{Seed: cfg.Seed, TimeScale: 1})
+	m, mediumDone := runMedium(ctx, medium.Config{Seed: cfg.Seed, TimeScale: 1})
 	if opt.onMedium != nil {
 		opt.onMedium(m)
 	}
-	mediumDone := make(chan struct{})
-	go func() { m.Run(ctx); close(mediumDone) }()
 	brEUI := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
 	var (
 		mn *medium.Node
@@ -101,24 +99,9 @@ func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Du
 		}
 		mn, br = e.Node, d
 	} else {
-		var err error
-		if mn, err = m.Attach(medium.NodeConfig{Name: "br", Channel: 20, ExtAddr: brEUI}); err != nil {
-			t.Fatal(err)
-		}
-		nr := NewNodeRadio(mn)
-		nr.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: brEUI})
-		br = nr
+		mn, br, _ = attachBRRadio(ctx, t, m)
 	}
-	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 1024), closed: make(chan struct{})}
-	go func() { // nobody reads what the mesh sends to "Linux"
-		for {
-			select {
-			case <-tun.out:
-			case <-tun.closed:
-				return
-			}
-		}
-	}()
+	tun := drainedTUN()
 	ml, _, _, fwdDone := startLBR(t, ctx, br, brEUI, tun)
 	cfg.Channel, cfg.PANID = 20, 0xabcd
 	if err := cfg.Validate(); err != nil {

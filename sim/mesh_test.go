@@ -78,9 +78,24 @@ func startLBRWith(t *testing.T, ctx context.Context, br radio.Radio, brEUI [8]by
 // medium has stopped.
 func startBRRadio(ctx context.Context, t *testing.T, seed uint64) (m *medium.Medium, mn *medium.Node, br *NodeRadio, brEUI [8]byte, mediumDone chan struct{}) {
 	t.Helper()
-	m = medium.New(medium.Config{Seed: seed + 1})
+	m, mediumDone = runMedium(ctx, medium.Config{Seed: seed + 1})
+	mn, br, brEUI = attachBRRadio(ctx, t, m)
+	return m, mn, br, brEUI, mediumDone
+}
+
+// runMedium makes a medium of cfg and runs it until ctx ends; mediumDone
+// closes once it has stopped.
+func runMedium(ctx context.Context, cfg medium.Config) (m *medium.Medium, mediumDone chan struct{}) {
+	m = medium.New(cfg)
 	mediumDone = make(chan struct{})
 	go func() { m.Run(ctx); close(mediumDone) }()
+	return m, mediumDone
+}
+
+// attachBRRadio attaches the border router's radio to m: node "br",
+// channel 20, PAN 0xabcd, EUI-64 02:00:00:00:00:00:00:01.
+func attachBRRadio(ctx context.Context, t *testing.T, m *medium.Medium) (mn *medium.Node, br *NodeRadio, brEUI [8]byte) {
+	t.Helper()
 	brEUI = [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
 	mn, err := m.Attach(medium.NodeConfig{Name: "br", Channel: 20, ExtAddr: brEUI})
 	if err != nil {
@@ -88,7 +103,23 @@ func startBRRadio(ctx context.Context, t *testing.T, seed uint64) (m *medium.Med
 	}
 	br = NewNodeRadio(mn)
 	br.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: brEUI})
-	return m, mn, br, brEUI, mediumDone
+	return mn, br, brEUI
+}
+
+// drainedTUN is a TUN whose packets to "Linux" nobody reads: a goroutine
+// throws them away until it is closed.
+func drainedTUN() *memTUN {
+	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 1024), closed: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case <-tun.out:
+			case <-tun.closed:
+				return
+			}
+		}
+	}()
+	return tun
 }
 
 func startBR(t *testing.T, cfg MeshConfig) *testBR {

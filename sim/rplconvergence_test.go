@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lowpanbr/lowpanbr/radio"
 	"github.com/lowpanbr/lowpanbr/router"
 	"github.com/lowpanbr/lowpanbr/rpl"
 	"github.com/lowpanbr/lowpanbr/sim/medium"
@@ -72,26 +71,9 @@ func measureRPLConvergence(t *testing.T, nodes int, mop uint8, deadline time.Dur
 	cpu0 := processCPU()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := MeshConfig{Topology: Random, Nodes: nodes, Loss: 0.05, Seed: 1, Routing: RoutingRPL, Channel: 20, PANID: 0xabcd}
-	m := medium.New(medium.Config{Seed: cfg.Seed, TimeScale: 1})
-	mediumDone := make(chan struct{})
-	go func() { m.Run(ctx); close(mediumDone) }()
-	brEUI := [8]byte{0x02, 0, 0, 0, 0, 0, 0, 0x01}
-	mn, err := m.Attach(medium.NodeConfig{Name: "br", Channel: 20, ExtAddr: brEUI})
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := NewNodeRadio(mn)
-	br.Configure(ctx, radio.Settings{Channel: 20, PANID: 0xabcd, ShortAddr: 0xfffe, ExtAddr: brEUI})
-	tun := &memTUN{in: make(chan []byte, 16), out: make(chan []byte, 1024), closed: make(chan struct{})}
-	go func() {
-		for {
-			select {
-			case <-tun.out:
-			case <-tun.closed:
-				return
-			}
-		}
-	}()
+	m, mediumDone := runMedium(ctx, medium.Config{Seed: cfg.Seed, TimeScale: 1})
+	mn, br, brEUI := attachBRRadio(ctx, t, m)
+	tun := drainedTUN()
 	_, _, fwd, fwdDone := startLBRWith(t, ctx, br, brEUI, tun, &router.RPLConfig{Root: rpl.RootConfig{Instance: 1, MOP: mop}, RPI: mop == rpl.MOPNonStoring})
 	start := time.Now()
 	mesh, err := StartMesh(ctx, m, mn, cfg)
