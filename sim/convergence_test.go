@@ -112,15 +112,7 @@ func measureConvergence(t *testing.T, cfg MeshConfig, deadline, overtime time.Du
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		cancel()
-		tun.Close()
-		<-fwdDone
-		mesh.Wait()
-		br.Close()
-		m.Close()
-		<-mediumDone
-	}()
+	defer stopMeshWorld(cancel, tun, fwdDone, mesh, br, m, mediumDone)
 
 	nodes := mesh.Nodes()[:cfg.Nodes]
 	c := convergence{nodes: len(nodes), registered: make([]time.Duration, len(nodes))}

@@ -83,6 +83,20 @@ func startBRRadio(ctx context.Context, t *testing.T, seed uint64) (m *medium.Med
 	return m, mn, br, brEUI, mediumDone
 }
 
+// stopMeshWorld takes down what the mesh tests start, in order: the nodes
+// and the forwarder (cancel), the TUN; then it waits for the forwarder and
+// the nodes, closes the border router's radio and the medium, and waits
+// for the medium to stop.
+func stopMeshWorld(cancel context.CancelFunc, tun *memTUN, fwdDone <-chan struct{}, mesh *Mesh, br radio.Radio, m *medium.Medium, mediumDone <-chan struct{}) {
+	cancel()
+	tun.Close()
+	<-fwdDone
+	mesh.Wait()
+	br.Close()
+	m.Close()
+	<-mediumDone
+}
+
 // runMedium makes a medium of cfg and runs it until ctx ends; mediumDone
 // closes once it has stopped.
 func runMedium(ctx context.Context, cfg medium.Config) (m *medium.Medium, mediumDone chan struct{}) {
@@ -140,15 +154,7 @@ func startBRWith(t *testing.T, cfg MeshConfig, rplCfg *router.RPLConfig) *testBR
 		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		tun.Close()
-		<-fwdDone
-		mesh.Wait()
-		br.Close()
-		m.Close()
-		<-mediumDone
-	})
+	t.Cleanup(func() { stopMeshWorld(cancel, tun, fwdDone, mesh, br, m, mediumDone) })
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
 	if err := mesh.WaitRegistered(wctx); err != nil {

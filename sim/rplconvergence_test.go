@@ -80,15 +80,7 @@ func measureRPLConvergence(t *testing.T, nodes int, mop uint8, deadline time.Dur
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		cancel()
-		tun.Close()
-		<-fwdDone
-		mesh.Wait()
-		br.Close()
-		m.Close()
-		<-mediumDone
-	}()
+	defer stopMeshWorld(cancel, tun, fwdDone, mesh, br, m, mediumDone)
 	want := map[netip.Addr]bool{}
 	for i := range nodes {
 		want[Addr(prefix, i)] = true
