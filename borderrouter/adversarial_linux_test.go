@@ -184,13 +184,16 @@ func (a *advRouter) run(t *testing.T, c advCase) {
 	if advLong {
 		dur, lead = 30*time.Second, time.Second
 	}
+	// Each case starts from a registered victim, so that its figure is
+	// this flood's and not the after-effect of the one before.
+	a.waitRegistered(t, len(a.reach.Nodes), 10*time.Second)
 	before := a.counters()
 	ctx, cancel := context.WithCancel(context.Background())
 	sent := make(chan int, 1)
 	start := time.Now()
 	go func() { sent <- c.flood(ctx, a) }()
 	time.Sleep(lead)
-	answered, total, rtts := a.pings(c.size, dur)
+	answered, total, rtts, firstErr := a.pings(c.size, dur)
 	cancel()
 	frames := <-sent
 	d := a.counters().minus(before)
@@ -203,7 +206,7 @@ func (a *advRouter) run(t *testing.T, c advCase) {
 		bar = c.target
 	}
 	if share < bar {
-		t.Errorf("%s: %.1f %% of pings answered, want at least %.0f %%", c.name, 100*share, 100*bar)
+		t.Errorf("%s: %.1f %% of pings answered, want at least %.0f %% (first failure: %v; n1 %+v)", c.name, 100*share, 100*bar, firstErr, a.victimState())
 	}
 	if c.check != nil {
 		c.check(t, d, frames)
@@ -214,8 +217,8 @@ func (a *advRouter) run(t *testing.T, c advCase) {
 
 // pings sends pings of size from n1 to the border router's address, five a
 // second for dur, each with two seconds to be answered, and counts the
-// answers.
-func (a *advRouter) pings(size int, dur time.Duration) (answered, total int, rtts []time.Duration) {
+// answers; firstErr is the first ping's failure, for the test's report.
+func (a *advRouter) pings(size int, dur time.Duration) (answered, total int, rtts []time.Duration, firstErr error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -229,17 +232,26 @@ func (a *advRouter) pings(size int, dur time.Duration) (answered, total int, rtt
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			rtt, err := a.br.Ping(ctx, "n1", a.reach.Address, size)
-			if err == nil {
-				mu.Lock()
-				answered++
-				rtts = append(rtts, rtt)
-				mu.Unlock()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
 			}
+			answered++
+			rtts = append(rtts, rtt)
 		}()
 		<-tick.C
 	}
 	wg.Wait()
-	return answered, total, rtts
+	return answered, total, rtts, firstErr
+}
+
+// victimState is n1's state as its simulator sees it.
+func (a *advRouter) victimState() sim.NodeState {
+	return a.br.simMesh().Node("n1").State()
 }
 
 func median(ds []time.Duration) time.Duration {

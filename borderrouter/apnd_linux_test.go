@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/netnstest"
 	"github.com/lowpanbr/lowpanbr/nd"
 	"github.com/lowpanbr/lowpanbr/sim"
 )
@@ -50,7 +51,7 @@ func startAPNDRouter(t *testing.T, cfg Config) *apndRouter {
 	a.br, a.reach = br, br.Reach()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel, a.done, a.started = cancel, make(chan error, 1), time.Now()
-	go func() { a.done <- br.Run(ctx) }()
+	netnstest.Go(t, func() { a.done <- br.Run(ctx) })
 	t.Cleanup(func() {
 		a.stop(t)
 		if t.Failed() {

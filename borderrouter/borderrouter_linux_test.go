@@ -111,7 +111,7 @@ func TestBorderRouterOnSimulator(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- br.Run(ctx) }()
+	netnstest.Go(t, func() { done <- br.Run(ctx) })
 
 	// Both nodes register; n2 through n1.
 	deadline := time.Now().Add(60 * time.Second)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lowpanbr/lowpanbr/internal/netnstest"
 )
 
 // runTestRouter builds a border router from cfg logging at Info into a
@@ -23,7 +25,7 @@ func runTestRouter(t *testing.T, cfg Config, opts ...Option) (br *BorderRouter, 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- br.Run(ctx) }()
+	netnstest.Go(t, func() { done <- br.Run(ctx) })
 	var once sync.Once
 	var runErr error
 	stop = func() error {
@@ -40,6 +42,7 @@ func runTestRouter(t *testing.T, cfg Config, opts ...Option) (br *BorderRouter, 
 	}
 	t.Cleanup(func() {
 		stop()
+		checkUndone(t, logs.String())
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", logs.String())
 		}

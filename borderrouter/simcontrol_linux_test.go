@@ -81,13 +81,25 @@ func topoLink(t Topology, a, b string) (TopoLink, bool) {
 	return t.Links[i], true
 }
 
-// waitUntil polls cond every 100 ms for d.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+// waitUntil polls cond every 100 ms for d; when it gives up it reports
+// the simulated nodes' state, the border router's routes and status,
+// which say why.
+func waitUntil(t *testing.T, br *BorderRouter, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
+			nodes, _ := json.Marshal(br.SimNodes())
+			routes, _ := json.Marshal(br.Routes())
+			st, _ := json.Marshal(br.Status())
+			rpls := map[string]any{}
+			for _, n := range br.simMesh().Nodes() {
+				if r, ok := n.RPL(); ok {
+					rpls[n.Name()] = r
+				}
+			}
+			rs, _ := json.Marshal(rpls)
+			t.Fatalf("%s: not within %v\nnodes: %s\nroutes: %s\nstatus: %s\nRPL routers: %s", what, d, nodes, routes, st, rs)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -125,7 +137,7 @@ func TestSimControlsAPI(t *testing.T) {
 		}
 		return false
 	}
-	waitUntil(t, 30*time.Second, "every node routed", func() bool { return routed("n1") && routed("n2") && routed("n3") })
+	waitUntil(t, br, 30*time.Second, "every node routed", func() bool { return routed("n1") && routed("n2") && routed("n3") })
 
 	// What a real radio's topology would show of the same mesh: the
 	// addresses registered or routed by RPL, and the neighbours heard.
@@ -194,7 +206,7 @@ func TestSimControlsAPI(t *testing.T) {
 	if l, _ := topoLink(api.topology(), parent, "n3"); !l.Cut {
 		t.Fatalf("cut link: %+v", l)
 	}
-	waitUntil(t, 20*time.Second, "n3 takes "+other+" for parent", func() bool {
+	waitUntil(t, br, 20*time.Second, "n3 takes "+other+" for parent", func() bool {
 		n, _ := topoNode(api.topology(), "n3")
 		return n.Parent == other && n.Hops == 2
 	})
@@ -213,10 +225,10 @@ func TestSimControlsAPI(t *testing.T) {
 	}
 	// Its last link: the route goes, and comes back with the links.
 	api.ok("POST", "/api/v1/sim/links/"+other+"/n3/cut")
-	waitUntil(t, 20*time.Second, "the route to n3 goes", func() bool { return !routed("n3") })
+	waitUntil(t, br, 20*time.Second, "the route to n3 goes", func() bool { return !routed("n3") })
 	api.ok("POST", "/api/v1/sim/links/n3/"+other+"/restore")
 	api.ok("POST", "/api/v1/sim/links/n3/"+parent+"/restore")
-	waitUntil(t, 20*time.Second, "the route to n3 comes back", func() bool { return routed("n3") })
+	waitUntil(t, br, 20*time.Second, "the route to n3 comes back", func() bool { return routed("n3") })
 	if !strings.Contains(logs.String(), `msg="simulator: link cut" a=n3 b=`+parent) {
 		t.Error("no log record of the cut")
 	}
@@ -238,7 +250,7 @@ func TestSimControlsAPI(t *testing.T) {
 	if err := json.Unmarshal([]byte(api.ok("POST", "/api/v1/sim/nodes?near=n3")), &added); err != nil || added.Name != "n4" {
 		t.Fatalf("added %q: %v", added.Name, err)
 	}
-	waitUntil(t, 20*time.Second, "n4 registers", func() bool {
+	waitUntil(t, br, 20*time.Second, "n4 registers", func() bool {
 		n, ok := topoNode(api.topology(), "n4")
 		return ok && n.Status == "registered" && n.Parent != "" && n.Hops > 0
 	})
@@ -251,9 +263,14 @@ func TestSimControlsAPI(t *testing.T) {
 			t.Fatalf("a link of n4 is left: %+v", l)
 		}
 	}
+	// A restarted router joins by the first DIO it hears: the border
+	// router's, or n3's (through n2) when the border router missed its
+	// start-up DIS (2 % loss) and its trickle is at a long interval, as
+	// RIOT's gnrc_rpl sends the one DIS at start (gnrc_rpl_init). Either
+	// parent will do.
 	api.ok("POST", "/api/v1/sim/nodes/n1/restart")
-	waitUntil(t, 20*time.Second, "n1 registers again", func() bool {
+	waitUntil(t, br, 20*time.Second, "n1 registers again", func() bool {
 		n, _ := topoNode(api.topology(), "n1")
-		return n.Status == "registered" && n.Parent == "br"
+		return n.Status == "registered" && n.Parent != "" && n.Hops > 0
 	})
 }

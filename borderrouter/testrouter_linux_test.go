@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lowpanbr/lowpanbr/internal/netnstest"
 	"github.com/lowpanbr/lowpanbr/sim"
 )
 
@@ -55,11 +57,12 @@ func newTestRouter(tb testing.TB, tun string, prefix netip.Prefix, nodes int, ve
 func (r *testRouter) start(tb testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	go func() { r.done <- r.br.Run(ctx) }()
+	netnstest.Go(tb, func() { r.done <- r.br.Run(ctx) })
 	tb.Cleanup(func() {
 		if !r.stop() {
 			tb.Error("the border router did not stop")
 		}
+		checkUndone(tb, r.logs.String())
 	})
 }
 
@@ -79,6 +82,20 @@ func (r *testRouter) stop() bool {
 		r.br.Close()
 	})
 	return ok
+}
+
+// undoFailed is the record of a shutdown that could not take back what
+// New configured on the TUN.
+const undoFailed = `msg="removing what was added to the TUN"`
+
+// checkUndone fails the test if the border router's log says its shutdown
+// left configuration behind (Run's goroutine was in another namespace than
+// New, say).
+func checkUndone(tb testing.TB, logs string) {
+	tb.Helper()
+	if strings.Contains(logs, undoFailed) {
+		tb.Error("the shutdown left the TUN's configuration behind (see the log)")
+	}
 }
 
 // waitRegistered waits up to d until every one of the star's nodes is

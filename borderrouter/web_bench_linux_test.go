@@ -35,7 +35,7 @@ func BenchmarkWebSnapshot300(b *testing.B) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- br.Run(ctx) }()
+	netnstest.Go(b, func() { done <- br.Run(ctx) })
 	defer func() { cancel(); <-done }()
 	time.Sleep(10 * time.Second) // the nodes join
 	src := webSource{br}

@@ -114,6 +114,7 @@ type RootCounters struct {
 	DIS              uint64 `json:"dis_received"`
 	DISUnicast       uint64 `json:"dis_unicast_received"`
 	DIO              uint64 `json:"dio_received"`
+	DIODetached      uint64 `json:"dio_detached_received"` // of DIO: INFINITE_RANK, a neighbour detached
 	DAO              uint64 `json:"dao_received"`
 	DAOACK           uint64 `json:"dao_ack_received"`
 	Ignored          uint64 `json:"ignored"` // other instance, secure, DAO-ACK, malformed
@@ -348,8 +349,12 @@ func (r *Root) reply(dst netip.Addr, toSender bool, msg []byte) Reply {
 //   - DIS unicast: a unicast DIO at once (§8.3). RIOT probes a silent
 //     parent this way and drops it after 3 unanswered DISes
 //     (testdata/riot/README.md, claim 4).
-//   - DIO: consistent (same instance, DODAG, version) counts towards
-//     suppression; an older version of ours is an inconsistency (§8.3).
+//   - DIO: consistent (same instance, DODAG, version, a finite rank)
+//     counts towards suppression; an older version of ours is an
+//     inconsistency (§8.3), and so is a detached neighbour's DIO
+//     (INFINITE_RANK), which RIOT's root answers with a trickle reset
+//     (gnrc_rpl_control_messages.c, gnrc_rpl_recv_DIO): our DIO at
+//     Imin lets it join again instead of at the end of a long interval.
 //   - DAO: routes (§9.7 non-storing, §9.8 storing) and a DAO-ACK when K
 //     is set (§9.3): status 0, or 128 (rejection) when nothing of it
 //     could be recorded; D only for a local instance (§6.5.1), as RIOT
@@ -407,6 +412,12 @@ func (r *Root) handleDIO(m Message, now time.Time) {
 	}
 	r.cnt.DIO++
 	switch {
+	case d.Version() == r.version && d.Rank() == InfiniteRank:
+		// §8.2.2.5: a neighbour poisoning its sub-DODAG has no parent
+		// left; we can be one at once (RIOT gnrc_rpl_recv_DIO resets the
+		// root's trickle; a poison is no consistent DIO either).
+		r.cnt.DIODetached++
+		r.trickle.Reset(now)
 	case d.Version() == r.version:
 		r.trickle.Consistent()
 	case seqNewer(r.version, d.Version()):

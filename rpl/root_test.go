@@ -145,6 +145,41 @@ func TestRootDIS(t *testing.T) {
 	}
 }
 
+// TestRootDetachedNeighbour: a neighbour's DIO with INFINITE_RANK (it
+// lost its parents and poisons its sub-DODAG, RFC 6550 §8.2.2.5) resets
+// the root's trickle, as RIOT's gnrc_rpl_recv_DIO does, so that the
+// neighbour hears a DIO at Imin and joins again; a finite rank's DIO only
+// counts towards suppression.
+func TestRootDetachedNeighbour(t *testing.T) {
+	r := newTestRoot(t, RootConfig{Instance: 1})
+	now := t0
+	for range 12 {
+		now = now.Add(r.Trickle().Next(now))
+		r.Tick(nil, now)
+	}
+	grown := r.Trickle().Interval()
+	if grown < 100*time.Millisecond {
+		t.Fatalf("interval %v", grown)
+	}
+	node := netip.MustParseAddr("fe80::52:504c:0:1")
+	dio := func(rank uint16) Message {
+		return must(Parse(must(AppendDIO(nil, &DIOFields{Instance: 1, Version: r.Version(), Rank: rank, Grounded: true,
+			MOP: MOPStoring, DODAGID: rootID}))))
+	}
+	if out := r.Handle(nil, dio(512), node, AllRPLNodes, now); len(out) != 0 || r.Trickle().Interval() != grown {
+		t.Fatalf("a child's DIO: %v, interval %v (was %v)", out, r.Trickle().Interval(), grown)
+	}
+	if out := r.Handle(nil, dio(InfiniteRank), node, AllRPLNodes, now); len(out) != 0 {
+		t.Fatalf("a poison answered directly: %v", out)
+	}
+	if r.Trickle().Interval() != r.Trickle().Imin() || r.Trickle().Next(now) >= r.Trickle().Imin() {
+		t.Fatalf("trickle not reset by a detached neighbour's DIO: I %v next %v", r.Trickle().Interval(), r.Trickle().Next(now))
+	}
+	if c := r.Counters(); c.DIO != 2 || c.DIODetached != 1 {
+		t.Errorf("counters: %d DIOs, %d from detached neighbours; want 2 and 1", c.DIO, c.DIODetached)
+	}
+}
+
 // TestRootVersion: global repair increments the lollipop version and
 // resets trickle; an older version heard is an inconsistency.
 func TestRootVersion(t *testing.T) {

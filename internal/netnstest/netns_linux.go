@@ -108,3 +108,30 @@ func Enter(tb testing.TB, ns string) {
 		tb.Fatalf("enter namespace %s: %v", ns, err)
 	}
 }
+
+// Go runs f on a goroutine of its own whose OS thread is in the calling
+// thread's network namespace (as Enter left it). A goroutine started with
+// go runs on some other thread, in the host's namespace; what it does
+// through the namespace's file descriptors is right, but whatever looks at
+// its thread's namespace is not (a border router's Run takes down on return
+// what New configured in the namespace, and checks that it is still there).
+// The thread is never unlocked, as in Enter.
+func Go(tb testing.TB, f func()) {
+	tb.Helper()
+	fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		tb.Fatalf("open this thread's network namespace: %v", err)
+	}
+	go func() {
+		runtime.LockOSThread()
+		err := unix.Setns(fd, unix.CLONE_NEWNET)
+		unix.Close(fd)
+		if err != nil {
+			// Not tb.Fatal: this is not the test's goroutine. Setns of a
+			// namespace this process has just opened fails only if the
+			// kernel takes CAP_SYS_ADMIN away in between.
+			panic(fmt.Sprintf("netnstest: enter the caller's namespace: %v", err))
+		}
+		f()
+	}()
+}
