@@ -232,6 +232,9 @@ func TestSimControlsAPI(t *testing.T) {
 	if !strings.Contains(logs.String(), `msg="simulator: link cut" a=n3 b=`+parent) {
 		t.Error("no log record of the cut")
 	}
+	if !strings.Contains(logs.String(), `msg="rpl: parent changed" component=sim node=n3`) {
+		t.Error("no log record of n3's parent change")
+	}
 
 	// Loss.
 	api.ok("POST", "/api/v1/sim/links/br/n1/loss?p=0.25")

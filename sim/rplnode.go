@@ -39,6 +39,10 @@ type rplNode struct {
 	// 8138 decoding needs the root's address and the RPI type); owned by
 	// runRPL.
 	ref lowpan.RPLReference
+	// logged is the parent last logged (invalid: detached, or not yet
+	// joined), ever whether one was; owned by runRPL.
+	logged netip.Addr
+	ever   bool
 }
 
 type rplMsg struct {
@@ -119,7 +123,9 @@ func (n *Node) syncParent() {
 	if n.rpl.rtr.Config().RPI0x23 {
 		ref.RPIType = rpl.OptionTypeRPI9008 // RFC 9008 §4.3: the D flag
 	}
+	rank := n.rpl.rtr.Rank()
 	n.rpl.mu.Unlock()
+	n.logParent(p, ok && joined, rank)
 	if !ok || !joined {
 		return
 	}
@@ -154,6 +160,30 @@ func (n *Node) syncParent() {
 		case n.lostRouter <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// logParent logs a change of preferred parent, and a detach (no parent
+// left: the router poisons its sub-DODAG, RFC 6550 §8.2.2.5), at Info:
+// what an operator rehearsing a failure on the simulator watches for. The
+// first parent is at Debug: "registered" follows it.
+func (n *Node) logParent(p netip.Addr, joined bool, rank uint16) {
+	was := n.rpl.logged
+	switch {
+	case joined && p != was && !n.rpl.ever:
+		n.log.Debug("rpl: parent", "parent", p, "rank", rank)
+	case joined && !was.IsValid():
+		n.log.Info("rpl: joined again", "parent", p, "rank", rank)
+	case joined && p != was:
+		n.log.Info("rpl: parent changed", "parent", p, "rank", rank, "was", was)
+	case !joined && was.IsValid():
+		n.log.Info("rpl: detached, no parent left", "was", was)
+	default:
+		return
+	}
+	n.rpl.logged = netip.Addr{}
+	if joined {
+		n.rpl.logged, n.rpl.ever = p, true
 	}
 }
 
