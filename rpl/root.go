@@ -115,6 +115,7 @@ type RootCounters struct {
 	DISUnicast       uint64 `json:"dis_unicast_received"`
 	DIO              uint64 `json:"dio_received"`
 	DIODetached      uint64 `json:"dio_detached_received"` // of DIO: INFINITE_RANK, a neighbour detached
+	DIOFloating      uint64 `json:"dio_floating_received"` // our instance, a floating DODAG of a neighbour's (not in DIO)
 	DAO              uint64 `json:"dao_received"`
 	DAOACK           uint64 `json:"dao_ack_received"`
 	Ignored          uint64 `json:"ignored"` // other instance, secure, DAO-ACK, malformed
@@ -355,6 +356,8 @@ func (r *Root) reply(dst netip.Addr, toSender bool, msg []byte) Reply {
 //     (INFINITE_RANK), which RIOT's root answers with a trickle reset
 //     (gnrc_rpl_control_messages.c, gnrc_rpl_recv_DIO): our DIO at
 //     Imin lets it join again instead of at the end of a long interval.
+//     A floating DODAG's DIO in our instance (a RIOT router that lost its
+//     parents floats one) resets the trickle too.
 //   - DAO: routes (§9.7 non-storing, §9.8 storing) and a DAO-ACK when K
 //     is set (§9.3): status 0, or 128 (rejection) when nothing of it
 //     could be recorded; D only for a local instance (§6.5.1), as RIOT
@@ -406,6 +409,21 @@ func (r *Root) handleDIS(replies []Reply, m Message, src, dst netip.Addr, now ti
 
 func (r *Root) handleDIO(m Message, now time.Time) {
 	d := m.DIO()
+	if d.Instance() == r.cfg.Instance && d.DODAGID() != r.cfg.DODAGID && !d.Grounded() {
+		// A neighbour that lost its parents and floats a DODAG of its
+		// own: RIOT's gnrc_rpl_local_repair does this (_float_dodag,
+		// gnrc_rpl_dodag.c; CONFIG_GNRC_RPL_DODAG_FLOAT_TIMEOUT, 15 min)
+		// instead of poisoning, and leaves it for a grounded DODAG's DIO
+		// (gnrc_rpl_control_messages.c _recv_DIO_for_different_dodag,
+		// OF0's which_dodag prefers grounded). It would wait for our next
+		// DIO, at the end of an interval that may have grown to hours;
+		// §8.3 lets an implementation take other events for
+		// inconsistencies, and this is one: our DIO at Imin brings the
+		// neighbour, and its sub-DODAG, back.
+		r.cnt.DIOFloating++
+		r.trickle.Reset(now)
+		return
+	}
 	if d.Instance() != r.cfg.Instance || d.DODAGID() != r.cfg.DODAGID {
 		r.cnt.Ignored++
 		return

@@ -180,6 +180,45 @@ func TestRootDetachedNeighbour(t *testing.T) {
 	}
 }
 
+// TestRootFloatingNeighbour: a DIO of our instance from a floating DODAG
+// (G clear, the neighbour's own DODAGID: what RIOT's gnrc_rpl_local_repair
+// makes of a router that lost its parents) resets the root's trickle, so
+// that the neighbour hears our grounded DODAG at Imin and switches back; a
+// grounded DODAG of someone else's in our instance is left alone.
+func TestRootFloatingNeighbour(t *testing.T) {
+	r := newTestRoot(t, RootConfig{Instance: 1})
+	grow := func() time.Time {
+		now := t0
+		for range 12 {
+			now = now.Add(r.Trickle().Next(now))
+			r.Tick(nil, now)
+		}
+		if r.Trickle().Interval() < 100*time.Millisecond {
+			t.Fatalf("interval %v", r.Trickle().Interval())
+		}
+		return now
+	}
+	node := netip.MustParseAddr("fe80::52:504c:0:1")
+	dio := func(grounded bool) Message {
+		return must(Parse(must(AppendDIO(nil, &DIOFields{Instance: 1, Version: 240, Rank: 256, Grounded: grounded,
+			MOP: MOPStoring, DODAGID: netip.MustParseAddr("2001:db8::52:504c:0:1")}))))
+	}
+	now := grow()
+	grown := r.Trickle().Interval()
+	if out := r.Handle(nil, dio(true), node, AllRPLNodes, now); len(out) != 0 || r.Trickle().Interval() != grown {
+		t.Fatalf("another grounded DODAG: %v, interval %v (was %v)", out, r.Trickle().Interval(), grown)
+	}
+	if out := r.Handle(nil, dio(false), node, AllRPLNodes, now); len(out) != 0 {
+		t.Fatalf("a floating DODAG's DIO answered directly: %v", out)
+	}
+	if r.Trickle().Interval() != r.Trickle().Imin() || r.Trickle().Next(now) >= r.Trickle().Imin() {
+		t.Fatalf("trickle not reset by a floating neighbour: I %v next %v", r.Trickle().Interval(), r.Trickle().Next(now))
+	}
+	if c := r.Counters(); c.DIOFloating != 1 || c.Ignored != 1 || c.DIO != 0 {
+		t.Errorf("counters: %d floating, %d ignored, %d DIOs; want 1, 1, 0", c.DIOFloating, c.Ignored, c.DIO)
+	}
+}
+
 // TestRootVersion: global repair increments the lollipop version and
 // resets trickle; an older version heard is an inconsistency.
 func TestRootVersion(t *testing.T) {

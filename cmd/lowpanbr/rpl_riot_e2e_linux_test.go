@@ -266,7 +266,8 @@ var (
 )
 
 // showRPL runs `rpl` on r and parses what it prints; ok is false until the
-// node is in a DODAG with a parent.
+// node is in a DODAG with a parent (a floating DODAG's root has none: then
+// only DODAGID and Rank are filled).
 func showRPL(r *riotNode) (riotRPL, bool) {
 	mark := len(r.out.String())
 	r.stdin.Write([]byte("rpl\n"))
@@ -276,12 +277,15 @@ func showRPL(r *riotNode) (riotRPL, bool) {
 	m := riotInstanceRE.FindStringSubmatch(out)
 	d := riotDODAGRE.FindStringSubmatch(out)
 	p := riotParentRE.FindStringSubmatch(out)
+	if d != nil {
+		// Also without a parent: a floating DODAG's own ID and rank.
+		s.DODAGID = d[1]
+		s.Rank, _ = strconv.Atoi(d[2])
+	}
 	if m == nil || d == nil || p == nil {
 		return s, false
 	}
 	s.MOP, _ = strconv.Atoi(m[2])
-	s.DODAGID = d[1]
-	s.Rank, _ = strconv.Atoi(d[2])
 	s.Parent = p[1]
 	s.ParentRank, _ = strconv.Atoi(p[2])
 	// RIOT shows rank 65535 (infinite) between parents.
@@ -604,5 +608,108 @@ func checkRPLChainCapture(t *testing.T, w rplChainWant) {
 		if !r1CarriesR2 {
 			t.Errorf("no DAO of r1's carries both r1's %v and r2's %v as Targets", w.r1G, w.r2G)
 		}
+	}
+}
+
+// setBRLink sets the link between the border router and the RIOT node
+// name ("r1", "r2"), both ways.
+func (c *rplChain) setBRLink(t *testing.T, name string, port int, l medium.Link) {
+	t.Helper()
+	want := fmt.Sprintf("zep 127.0.0.1:%d", port)
+	for _, n := range c.m.Nodes() {
+		if n.Config().Name == want {
+			c.m.SetLink(c.br.Node, n, l)
+			c.m.SetLink(n, c.br.Node, l)
+			return
+		}
+	}
+	t.Fatalf("%s (%s) is not on the medium", name, want)
+}
+
+// TestEndToEndRIOTRPLRejoin: a RIOT gnrc_rpl router next to the daemon's
+// root, cut off until it detaches, rejoins soon after its link comes back.
+// With one-second lifetime units RIOT probes its silent parent after 4 s
+// and drops it after three unanswered DISes (gnrc_rpl.c _parent_timeout);
+// with no parent left it floats a DODAG of its own (gnrc_rpl_dodag.c
+// gnrc_rpl_local_repair → _float_dodag: its address for DODAGID, G clear)
+// and leaves it only for a grounded DODAG's DIO. The root has meanwhile let
+// its trickle interval grow (the test waits until it is 16 s or more), so
+// the router would wait up to that long for our next DIO (up to hours with
+// the default 20 doublings); the root resets its trickle on the floating
+// DODAG's DIO instead, and the router is back within seconds. The figures
+// are logged.
+func TestEndToEndRIOTRPLRejoin(t *testing.T) {
+	elf := os.Getenv(EnvRIOTRPL6LR)
+	if elf == "" {
+		t.Skipf("set %s to a RIOT gnrc_rpl router ELF (native64; rpl/testdata/riot/README.md) to run this test", EnvRIOTRPL6LR)
+	}
+	if _, err := os.Stat(elf); err != nil {
+		t.Fatalf("%s=%s: %v", EnvRIOTRPL6LR, elf, err)
+	}
+	requireE2EHost(t)
+	n := newE2ENet(t)
+	c := startRPLMedium(t, n.br)
+	cfg := filepath.Join(t.TempDir(), "rpl.yaml")
+	if err := os.WriteFile(cfg, []byte("rpl:\n  mode: storing\n  lifetime_unit: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startE2EDaemon(t, n, "--config", cfg, "--prefix", e2ePrefix.String(), "--metrics-listen", "", "--radio", c.br.URL())
+	root := func() borderrouter.RPLStatus {
+		var st borderrouter.Status
+		if err := d.get(t, "/api/v1/status", &st); err != nil || st.RPL == nil {
+			return borderrouter.RPLStatus{}
+		}
+		return *st.RPL
+	}
+	r1 := startRIOT(t, n.br, elf, "r1", rplR1Port, rplHubPort, rplR1EUI)
+	t.Cleanup(func() { syscall.Kill(-r1.cmd.Process.Pid, syscall.SIGKILL) })
+	brLL := riotLinkLocal(brEUIString(c.brEUI))
+	waitRPL := func(what string, limit time.Duration, cond func(riotRPL, bool) bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for {
+			s, ok := showRPL(r1)
+			if cond(s, ok) {
+				return time.Since(start)
+			}
+			if time.Since(start) > limit {
+				t.Fatalf("r1 %s: not within %v (`rpl` shows %+v)", what, limit, s)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	joined := func(s riotRPL, ok bool) bool { return ok && s.Rank == 512 && s.Parent == brLL.String() }
+	waitRPL("joins", rplJoinLimit, joined)
+
+	// Let the root's trickle interval grow: a DODAG left alone.
+	deadline := time.Now().Add(90 * time.Second)
+	for root().DIOIntervalSeconds < 16 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the root's DIO interval is %.1f s after 90 s", root().DIOIntervalSeconds)
+		}
+		time.Sleep(time.Second)
+	}
+	before := root()
+	t.Logf("root's DIO interval before the cut: %.1f s", before.DIOIntervalSeconds)
+
+	c.setBRLink(t, "r1", rplR1Port, medium.Link{Disconnected: true})
+	var gone riotRPL
+	cut := waitRPL("detaches", 60*time.Second, func(s riotRPL, ok bool) bool { gone = s; return !ok })
+	t.Logf("r1 detached %v after the cut; `rpl` shows DODAG %s, rank %d", cut.Round(100*time.Millisecond), gone.DODAGID, gone.Rank)
+	c.setBRLink(t, "r1", rplR1Port, medium.Link{RSSI: rplLinkRSSI})
+	back := waitRPL("joins again", 90*time.Second, joined)
+	after := root()
+	floating := after.Stats.Root.DIOFloating - before.Stats.Root.DIOFloating
+	poison := after.Stats.Root.DIODetached - before.Stats.Root.DIODetached
+	t.Logf("r1 joined again %v after the link came back; the root heard %d DIOs of a floating DODAG and %d with INFINITE_RANK; its DIO interval is %.3f s",
+		back.Round(10*time.Millisecond), floating, poison, after.DIOIntervalSeconds)
+	if floating+poison == 0 {
+		t.Error("the root heard nothing of the detached router: neither a floating DODAG's DIO nor a poisoning one")
+	}
+	// RIOT's floating DODAG's DIOs come at its trickle's pace (reset when
+	// it floated), so within about the time it spent detached; the root's
+	// answer within its Imin.
+	if limit := cut + 5*time.Second; back > limit {
+		t.Errorf("r1 took %v to join again, want at most %v (the root's interval was %.1f s)", back, limit, before.DIOIntervalSeconds)
 	}
 }
