@@ -754,8 +754,13 @@ func satAdd(a, b uint16) uint16 {
 // lesser DAGRank leave the set (§8.2.2.4), and a new preferred parent
 // brings a No-Path to the old one in storing mode (gnrc_rpl_dodag.c; RFC
 // 6550 §9.8) and a new DAO with a new Path Sequence (§9.2.2). No parent
-// left is local repair (§8.2.2.5; RIOT gnrc_rpl_local_repair): infinite
-// rank, advertised at once to poison the sub-DODAG.
+// left is local repair (§8.2.2.5): infinite rank, advertised at once to
+// poison the sub-DODAG. That is RIOT's gnrc_rpl_local_repair when it cannot
+// float (gnrc_rpl_poison_routes); RIOT c8bd52f floats a DODAG of its own
+// instead whenever it has an address in the DODAGID's prefix (_float_dodag,
+// CONFIG_GNRC_RPL_DODAG_FLOAT_TIMEOUT 15 min), which this model does not
+// do. The root answers both with a trickle reset (Root.Handle; checked
+// against RIOT by cmd/lowpanbr TestEndToEndRIOTRPLRejoin).
 func (r *Router) selectParent(out []Reply, now time.Time) []Reply {
 	old := r.rank
 	if len(r.parents) == 0 {
