@@ -108,7 +108,8 @@ func waitUntil(t *testing.T, br *BorderRouter, d time.Duration, what string, con
 // The simulator's controls through the real API socket, on a 2 × 2 grid
 // of RPL routers (br at 0,0; n3 at 1,1 hears n1 and n2 but not br) with
 // one-second lifetime units, so that a parent gone silent is probed after
-// 4 s (RIOT's _parent_timeout) and a DAO route lives 5 s:
+// 4 s (RIOT's _parent_timeout) and a DAO route lives 5 s, and DIOs at
+// least every 8 s:
 //   - the topology: kinds, places, parents, hops, the four links;
 //   - cutting n3's link to its parent: n3 switches to the other and still
 //     reaches the border router;
@@ -127,6 +128,11 @@ func TestSimControlsAPI(t *testing.T) {
 	cfg.Mesh.Prefix = netip.MustParsePrefix("2001:db8:15::/64")
 	cfg.Sim.Topology, cfg.Sim.Rows, cfg.Sim.Cols, cfg.Sim.Seed = sim.Grid, 2, 2, 3
 	cfg.RPL.DefaultLifetime, cfg.RPL.LifetimeUnit = 5, 1
+	// Imax 8 ms × 2^10 ≈ 8 s: cut off from both neighbours, n3 detaches
+	// (non-storing: Contiki-NG's local repair poisons) and comes back on
+	// n1's or n2's next trickle DIO, which Contiki-NG does not hasten
+	// (rpl_process_dio only counts a poisoning DIO).
+	cfg.RPL.DIOIntervalDoublings = 10
 	br, logs, _ := runTestRouter(t, cfg)
 	api := newAPITestClient(t, cfg.API.Socket)
 	routed := func(name string) bool {

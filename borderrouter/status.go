@@ -209,6 +209,7 @@ type SimNode struct {
 // SimRPL is a simulated RPL router's state in the DODAG.
 type SimRPL struct {
 	Joined       bool   `json:"joined"`
+	Floating     bool   `json:"floating"` // lost its parents; roots a DODAG of its own, as RIOT does
 	Rank         uint16 `json:"rank"`
 	Parent       string `json:"parent,omitempty"` // the preferred parent's address
 	DODAGVersion uint8  `json:"dodag_version"`
@@ -420,7 +421,7 @@ func (b *BorderRouter) SimNodes() []SimNode {
 			j.Parent = st.RouterMAC.String()
 		}
 		if r, ok := n.RPL(); ok {
-			j.RPL = &SimRPL{Joined: r.Joined, Rank: r.Rank, DODAGVersion: r.Version, DAOAcked: r.DAOAcked, Routes: r.Routes, Leaves: r.RULs}
+			j.RPL = &SimRPL{Joined: r.Joined, Floating: r.Floating, Rank: r.Rank, DODAGVersion: r.Version, DAOAcked: r.DAOAcked, Routes: r.Routes, Leaves: r.RULs}
 			if r.Parent.IsValid() {
 				j.RPL.Parent = r.Parent.String()
 			}

@@ -130,6 +130,8 @@ type RouterCounters struct {
 	NoPathsSent, DAOACKsSent       uint64
 	DAOACKsRejected                uint64 // DAO-ACKs with status ≥ 128
 	Joins, ParentChanges, Detaches uint64
+	Floats                         uint64 // of Detaches: floated a DODAG of its own (RIOT)
+	DODAGSwitches                  uint64 // left a DODAG for another's DIO (RIOT's which_dodag)
 	VersionChanges                 uint64 // global repairs followed
 	RoutesAdded, RoutesRemoved     uint64
 	RoutesExpired, DroppedFull     uint64
@@ -195,6 +197,10 @@ type Router struct {
 	parents  []parent   // parents[0] is the preferred parent
 	pref     netip.Addr // the preferred parent the DAOs went to
 	pathSeq  uint8
+	// floating: RIOT's local repair made the router the root of a
+	// DODAG of its own (float); floatUntil is when it poisons it.
+	floating   bool
+	floatUntil time.Time
 
 	daoSeq   uint8
 	daoAt    time.Time // zero: no DAO scheduled
@@ -244,6 +250,10 @@ func NewRouter(cfg RouterConfig, now time.Time) (*Router, error) {
 
 // Counters returns the running totals.
 func (r *Router) Counters() RouterCounters { return r.cnt }
+
+// Floating reports whether the router lost its parents and floats a
+// DODAG of its own, as RIOT does (its DODAGID is then its own address).
+func (r *Router) Floating() bool { return r.floating }
 
 // Joined reports whether the router belongs to a DODAG (it may be
 // detached meanwhile: Rank is then InfiniteRank).
@@ -420,6 +430,9 @@ func (r *Router) Next(now time.Time) time.Duration {
 		if r.rank == InfiniteRank {
 			at(r.disAt)
 		}
+		if r.floating && r.rank != InfiniteRank {
+			at(r.floatUntil)
+		}
 	} else {
 		at(r.disAt)
 	}
@@ -441,6 +454,12 @@ func (r *Router) Tick(out []Reply, now time.Time) []Reply {
 		r.cnt.DIOsSent++
 		r.lastAdv = r.rank
 		out = append(out, r.reply(AllRPLNodes, false, r.DIO()))
+	}
+	if r.floating && r.rank != InfiniteRank && !now.Before(r.floatUntil) {
+		// RIOT _dodag_float_timeout: a DODAG still floating after
+		// CONFIG_GNRC_RPL_DODAG_FLOAT_TIMEOUT is poisoned.
+		r.rank = InfiniteRank
+		r.trickle.Reset(now)
 	}
 	if r.rank == InfiniteRank && !r.disAt.IsZero() && !now.Before(r.disAt) {
 		r.disAt = now.Add(r.between(cngDISInterval/2, cngDISInterval*3/2))
@@ -592,8 +611,11 @@ func (r *Router) handleDIO(out []Reply, m Message, src netip.Addr, now time.Time
 		r.cnt.Ignored++
 		return out
 	}
+	if r.joined && d.Instance() == r.inst && d.DODAGID() != r.dodagID && !r.contiki() {
+		return r.otherDODAG(out, m, src, now)
+	}
 	if r.joined && (d.Instance() != r.inst || d.DODAGID() != r.dodagID) {
-		r.cnt.Ignored++ // one instance, one DODAG
+		r.cnt.Ignored++ // one instance, one DODAG (Contiki-NG: rpl_process_dio)
 		return out
 	}
 	r.cnt.DIO++
@@ -754,16 +776,23 @@ func satAdd(a, b uint16) uint16 {
 // lesser DAGRank leave the set (§8.2.2.4), and a new preferred parent
 // brings a No-Path to the old one in storing mode (gnrc_rpl_dodag.c; RFC
 // 6550 §9.8) and a new DAO with a new Path Sequence (§9.2.2). No parent
-// left is local repair (§8.2.2.5): infinite rank, advertised at once to
-// poison the sub-DODAG. That is RIOT's gnrc_rpl_local_repair when it cannot
-// float (gnrc_rpl_poison_routes); RIOT c8bd52f floats a DODAG of its own
-// instead whenever it has an address in the DODAGID's prefix (_float_dodag,
-// CONFIG_GNRC_RPL_DODAG_FLOAT_TIMEOUT 15 min), which this model does not
-// do. The root answers both with a trickle reset (Root.Handle; checked
-// against RIOT by cmd/lowpanbr TestEndToEndRIOTRPLRejoin).
+// left is local repair (§8.2.2.5): RIOT c8bd52f floats a DODAG of its own
+// when it has an address in the DODAGID's prefix (float; _float_dodag),
+// else, and always with Contiki-NG's timing, the rank becomes infinite and
+// is advertised at once to poison the sub-DODAG (gnrc_rpl_poison_routes;
+// Contiki-NG rpl_local_repair). The root answers both with a trickle reset
+// (Root.Handle; checked against RIOT by cmd/lowpanbr
+// TestEndToEndRIOTRPLRejoin).
 func (r *Router) selectParent(out []Reply, now time.Time) []Reply {
 	old := r.rank
+	if r.floating {
+		return out // the root of its floating DODAG has no parents
+	}
 	if len(r.parents) == 0 {
+		if r.rank != InfiniteRank && r.canFloat() {
+			r.float(now)
+			return out
+		}
 		if r.rank != InfiniteRank {
 			r.cnt.Detaches++
 			r.rank = InfiniteRank
@@ -805,6 +834,94 @@ func (r *Router) selectParent(out []Reply, now time.Time) []Reply {
 	}
 	r.parents = keep
 	return out
+}
+
+// riotFloatTimeout is CONFIG_GNRC_RPL_DODAG_FLOAT_TIMEOUT (RIOT
+// sys/include/net/gnrc/rpl.h): how long a floating DODAG lives before it is
+// poisoned.
+const riotFloatTimeout = 15 * time.Minute
+
+// riotRootConf is the DODAG Configuration RIOT's gnrc_rpl_dodag_root_init
+// gives a DODAG it roots, a floating one too (the CONFIG_GNRC_RPL_DEFAULT_*
+// values of sys/include/net/gnrc/rpl.h).
+var riotRootConf = DODAGConfigFields{DIOIntervalDoublings: 20, DIOIntervalMin: 3, DIORedundancy: 10,
+	MaxRankIncrease: 0, MinHopRankIncrease: 256, OCP: 0, DefaultLifetime: 5, LifetimeUnit: 60}
+
+// canFloat: RIOT's gnrc_rpl_local_repair floats the DODAG (_float_dodag)
+// when the node has an address in the DODAGID's prefix to take for the new
+// DODAGID; Contiki-NG's local repair poisons.
+func (r *Router) canFloat() bool {
+	if r.contiki() || !r.global.IsValid() {
+		return false
+	}
+	p, err := r.global.Prefix(64)
+	return err == nil && p.Contains(r.dodagID)
+}
+
+// float is RIOT's _float_dodag: the router that lost its last parent
+// becomes the root of a DODAG of its own (gnrc_rpl_dodag_root_init: its
+// address for DODAGID, G clear, root rank, version and configuration
+// afresh) instead of poisoning its sub-DODAG; its children follow it
+// (otherDODAG), and a grounded DODAG's DIO takes it back. RFC 6550 §8.2.2.5
+// allows either.
+func (r *Router) float(now time.Time) {
+	r.cnt.Detaches++
+	r.cnt.Floats++
+	r.floating, r.floatUntil = true, now.Add(riotFloatTimeout)
+	r.dodagID, r.grounded, r.prf, r.version, r.dtsn = r.global, false, 0, seqInit, 1
+	r.conf = riotRootConf
+	r.rank = r.conf.MinHopRankIncrease // GNRC_RPL_ROOT_RANK
+	r.pref, r.daoAt, r.daoAcked, r.disAt = netip.Addr{}, time.Time{}, false, time.Time{}
+	r.trickle = NewTrickle(r.conf.DIOIntervalMin, r.conf.DIOIntervalDoublings, r.conf.DIORedundancy, r.rng)
+	r.trickle.Reset(now)
+}
+
+// otherDODAG is RIOT's _recv_DIO_for_different_dodag: a DIO of our
+// instance from another DODAG takes its sender out of our parents, and
+// makes us switch when OF0's which_dodag prefers it (of0.c): a router
+// without parents always does (a floating root only for a better DODAG),
+// then a grounded DODAG wins over a floating one, then the more preferred
+// root, then the lesser rank. Switching is leaving the DODAG and joining
+// the new one from this DIO (gnrc_rpl_dodag_remove, then
+// _recv_DIO_for_new_dodag). Staying, RIOT only moves its default route to
+// the next parent; here the next parent is selected as usual.
+func (r *Router) otherDODAG(out []Reply, m Message, src netip.Addr, now time.Time) []Reply {
+	d := m.DIO()
+	r.cnt.DIO++
+	removed := false
+	if i := r.parentIndex(src); i >= 0 {
+		r.parents = slices.Delete(r.parents, i, i+1)
+		removed = true
+	}
+	if d.Rank() == InfiniteRank || !r.prefers(d) {
+		if removed && len(r.parents) > 0 {
+			return r.selectParent(out, now)
+		}
+		return out
+	}
+	r.cnt.DODAGSwitches++
+	r.joined, r.floating, r.floatUntil = false, false, time.Time{}
+	r.parents = r.parents[:0]
+	r.rank = InfiniteRank
+	return r.join(out, m, src, now)
+}
+
+// prefers is OF0's which_dodag (RIOT of0.c, RFC 6552 §4.2) > 0: whether the
+// DODAG of DIO d is better than ours.
+func (r *Router) prefers(d DIO) bool {
+	if !r.floating && len(r.parents) == 0 {
+		return true // a non-root without parents takes any
+	}
+	if d.Grounded() != r.grounded {
+		return d.Grounded()
+	}
+	if d.Preference() != r.prf {
+		return d.Preference() > r.prf
+	}
+	if r.floating {
+		return false // RIOT would compare its (absent) parent's rank
+	}
+	return d.Rank() < r.parents[0].rank
 }
 
 // rankResetsTrickle says whether the move from rank old to the current

@@ -380,6 +380,61 @@ func TestRouterParentLoss(t *testing.T) {
 	}
 }
 
+// TestRouterFloats: a RIOT router that loses its only parent floats a
+// DODAG of its own (gnrc_rpl_local_repair → _float_dodag): its address for
+// DODAGID, G clear, root rank, RIOT's default configuration; its child
+// follows it (_recv_DIO_for_different_dodag: a router without parents
+// takes any DODAG) and keeps a route through it; when the link comes back,
+// the floating DODAG's DIO resets the root's trickle, the root's grounded
+// DIO takes the router back (OF0's which_dodag prefers grounded), and the
+// child follows again.
+func TestRouterFloats(t *testing.T) {
+	w := newDODAG(t, MOPStoring, 2, chain(2))
+	w.run(20 * time.Second)
+	r1, r2 := w.rtrs[0], w.rtrs[1]
+	if r1.Rank() != 512 || r2.Rank() != 768 {
+		t.Fatalf("ranks %d %d", r1.Rank(), r2.Rank())
+	}
+	w.link(0, 1, false)
+	w.run(5 * time.Minute) // 4 min of silence, three probes 2 s apart
+	if !r1.Floating() || r1.DODAGID() != routerGlobal(1) || r1.Rank() != 256 {
+		t.Fatalf("r1: floating %v, DODAG %v, rank %d; want its own DODAG at rank 256", r1.Floating(), r1.DODAGID(), r1.Rank())
+	}
+	if _, ok := r1.Parent(); ok {
+		t.Fatal("a floating root with a parent")
+	}
+	dio := Message(must(Parse(r1.DIO()))).DIO()
+	if dio.Grounded() || dio.DODAGID() != routerGlobal(1) || dio.Rank() != 256 || dio.Version() != seqInit {
+		t.Errorf("r1's DIO: grounded %v, DODAG %v, rank %d, version %d", dio.Grounded(), dio.DODAGID(), dio.Rank(), dio.Version())
+	}
+	if c := r1.Config(); c.DefaultLifetime != 5 || c.LifetimeUnit != 60 || c.MinHopRankIncrease != 256 {
+		t.Errorf("r1's configuration %+v, want RIOT's defaults", c)
+	}
+	if p, _ := r2.Parent(); r2.DODAGID() != routerGlobal(1) || r2.Rank() != 512 || p != routerLL(1) {
+		t.Fatalf("r2: DODAG %v rank %d parent %v; want r1's floating DODAG", r2.DODAGID(), r2.Rank(), p)
+	}
+	w.run(10 * time.Second) // r2's DAO to its new parent
+	if nh, ok := r1.NextHop(routerGlobal(2), w.now); !ok || nh != routerLL(2) {
+		t.Errorf("floating r1 → r2: %v %v", nh, ok)
+	}
+	if c1, c2 := r1.Counters(), r2.Counters(); c1.Floats != 1 || c1.Detaches != 1 || c2.DODAGSwitches != 1 || c2.Floats != 0 {
+		t.Errorf("counters: r1 %+v, r2 %+v", c1, c2)
+	}
+
+	w.link(0, 1, true)
+	before := w.root.Counters().DIOFloating
+	w.run(10 * time.Minute)
+	if r1.Floating() || r1.DODAGID() != rootID || r1.Rank() != 512 || r2.DODAGID() != rootID || r2.Rank() != 768 {
+		t.Fatalf("after the link came back: r1 floating %v %v rank %d, r2 %v rank %d", r1.Floating(), r1.DODAGID(), r1.Rank(), r2.DODAGID(), r2.Rank())
+	}
+	if w.root.Counters().DIOFloating == before {
+		t.Error("the root heard no floating DODAG's DIO")
+	}
+	if _, ok := w.root.NextHop(routerGlobal(2), w.now); !ok {
+		t.Error("the root has no route to r2 again")
+	}
+}
+
 // A better parent appears (storing): a No-Path to the old one, which
 // drops its route and relays the No-Path up; the new path wins at the
 // root by its newer Path Sequence.

@@ -123,9 +123,9 @@ func (n *Node) syncParent() {
 	if n.rpl.rtr.Config().RPI0x23 {
 		ref.RPIType = rpl.OptionTypeRPI9008 // RFC 9008 §4.3: the D flag
 	}
-	rank := n.rpl.rtr.Rank()
+	rank, floating := n.rpl.rtr.Rank(), n.rpl.rtr.Floating()
 	n.rpl.mu.Unlock()
-	n.logParent(p, ok && joined, rank)
+	n.logParent(p, ok && joined, rank, floating)
 	if !ok || !joined {
 		return
 	}
@@ -164,10 +164,11 @@ func (n *Node) syncParent() {
 }
 
 // logParent logs a change of preferred parent, and a detach (no parent
-// left: the router poisons its sub-DODAG, RFC 6550 §8.2.2.5), at Info:
+// left: the router floats a DODAG of its own, as RIOT does, or poisons its
+// sub-DODAG, RFC 6550 §8.2.2.5), at Info:
 // what an operator rehearsing a failure on the simulator watches for. The
 // first parent is at Debug: "registered" follows it.
-func (n *Node) logParent(p netip.Addr, joined bool, rank uint16) {
+func (n *Node) logParent(p netip.Addr, joined bool, rank uint16, floating bool) {
 	was := n.rpl.logged
 	switch {
 	case joined && p != was && !n.rpl.ever:
@@ -176,6 +177,9 @@ func (n *Node) logParent(p netip.Addr, joined bool, rank uint16) {
 		n.log.Info("rpl: joined again", "parent", p, "rank", rank)
 	case joined && p != was:
 		n.log.Info("rpl: parent changed", "parent", p, "rank", rank, "was", was)
+	case !joined && was.IsValid() && floating:
+		// RIOT's local repair: the root of a DODAG of its own.
+		n.log.Info("rpl: detached, no parent left; floating a DODAG of its own", "was", was)
 	case !joined && was.IsValid():
 		n.log.Info("rpl: detached, no parent left", "was", was)
 	default:
@@ -451,6 +455,8 @@ func (n *Node) wakeRPL() {
 // RPLState is what a simulated RPL router knows of its DODAG.
 type RPLState struct {
 	Joined     bool
+	Floating   bool       // RIOT's local repair: the root of a DODAG of its own
+	DODAGID    netip.Addr // its own global address while floating
 	Rank       uint16
 	MOP        uint8
 	Version    uint8
@@ -474,6 +480,6 @@ func (n *Node) RPL() (RPLState, bool) {
 	r := n.rpl.rtr
 	p, _ := r.Parent()
 	acked, _ := r.DAOAcked()
-	return RPLState{Joined: r.Joined(), Rank: r.Rank(), MOP: r.MOP(), Version: r.Version(), Parent: p, ParentRank: r.ParentRank(),
+	return RPLState{Joined: r.Joined(), Floating: r.Floating(), DODAGID: r.DODAGID(), Rank: r.Rank(), MOP: r.MOP(), Version: r.Version(), Parent: p, ParentRank: r.ParentRank(),
 		Global: r.Global(), DAOAcked: acked, Routes: r.Routes(), RULs: r.RULs(), Counters: r.Counters()}, true
 }
