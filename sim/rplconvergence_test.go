@@ -25,8 +25,10 @@ import (
 // process), peak RSS and heap per node. The 300-node target is 3 minutes.
 //
 // Seed 1 on the 2-core development machine (issue 14):
-//   - rpl300 (storing, RIOT timers): all routed after 79 s (half after
-//     12 s), depth 10, process CPU 5.7 s, peak RSS 70 MiB;
+//   - rpl300 (storing, RIOT timers): all routed after 2 min 16 s (half
+//     after 14 s), depth 10, process CPU 4.8 s, peak RSS 74 MiB; 78 s
+//     before the routers floated on losing their last parent as RIOT
+//     does (they poisoned; issue 14 measured 79 s);
 //   - rpl300ns (non-storing, Contiki-NG timers): all after 36 s (half
 //     after 12 s), CPU 8.5 s, RSS 71 MiB (with RIOT's timers: 247 of 300
 //     after 3 minutes, the four unanswered DAOs followed by a minute's
