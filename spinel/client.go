@@ -163,6 +163,10 @@ type txState struct {
 	deadline time.Duration // since epoch: when the request in flight times out
 	err      error         // why the reader could not write the next request
 	done     TxDone        // the waiter's, for an answer it finds after stopping the reader
+	// ended: the reader handed the sequence its last outcome (Next
+	// returned nil) and its answer is on the way to the slot; the waiter
+	// must not hand that outcome to Next a second time.
+	ended bool
 }
 
 // slot is the state of one TID. Its buffers and channel are made once and
@@ -596,7 +600,7 @@ func (c *Client) runSequence(ctx context.Context, seq TxSequence) (orphaned bool
 	c.tx.active, c.tx.tid = true, tid
 	c.tx.gen++
 	c.mu.Unlock()
-	c.tx.seq, c.tx.err, c.tx.req, c.tx.resent = seq, nil, req, 0
+	c.tx.seq, c.tx.err, c.tx.req, c.tx.resent, c.tx.ended = seq, nil, req, 0, false
 	c.tx.deadline = c.since() + c.transmitWait(req)
 	if err := c.writeTx(tid, req); err != nil {
 		c.stopSteppingLocked()
@@ -645,8 +649,23 @@ func (c *Client) runSequence(ctx context.Context, seq TxSequence) (orphaned bool
 	s := &c.slots[tid]
 	c.txMu.Lock()
 	c.stopSteppingLocked()
-	deadline, hold := c.tx.deadline, 2*c.transmitWait(c.tx.req)
+	deadline, hold, ended := c.tx.deadline, 2*c.transmitWait(c.tx.req), c.tx.ended
 	c.txMu.Unlock()
+	if ended {
+		// The reader stepped the sequence to its end with an answer that
+		// raced the deadline (or ctx) before we stopped it: the sequence
+		// has its outcome and ended as usual. The answer itself is on its
+		// way to the slot; wait for it (bounded, never to hang a stopping
+		// daemon again) so that the TID goes free only after it.
+		s.timer.Reset(hold)
+		select {
+		case <-s.ch:
+		case <-s.timer.C:
+		case <-c.done:
+		}
+		s.timer.Stop()
+		return false, c.endSequence(tid)
+	}
 	// An answer that raced the timer or the context still counts: the
 	// reader no longer steps the sequence, so the outcome is handed to
 	// Next here, and the sequence stops for why.
@@ -820,6 +839,7 @@ func (c *Client) stepSequence(tid uint8, gen uint64, f *Frame) bool {
 	done, err := c.decodeTxDone(&c.rxDone, tid, f.Value)
 	req := q.seq.Next(done, err)
 	if req == nil {
+		q.ended = true
 		c.stopSteppingLocked()
 		return false
 	}

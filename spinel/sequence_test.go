@@ -21,6 +21,7 @@ type listSeq struct {
 	errs     []error
 	acks     [][]byte
 	ended    chan error
+	extra    int // outcomes handed over after the last request's
 }
 
 func newListSeq(n int, stopOnFail bool) *listSeq {
@@ -45,7 +46,11 @@ func (s *listSeq) Next(done *TxDone, err error) *TxRequest {
 		}
 		s.i++
 	}
-	if s.i == len(s.reqs) {
+	if s.i >= len(s.reqs) {
+		// Past the end: an outcome handed over twice (once by the
+		// reader, once by the waiter) moves i beyond the last request.
+		s.extra += max(s.i-len(s.reqs), 0)
+		s.i = len(s.reqs)
 		return nil
 	}
 	return &s.reqs[s.i]
@@ -428,5 +433,14 @@ func TestTransmitSequenceAnswerAtTheDeadline(t *testing.T) {
 			t.Fatalf("try %d: the sequence did not end: its waiter is stuck", i)
 		}
 		<-seq.ended
+		// One request, one outcome: the reader and the waiter must not
+		// both hand it to Next (CI once saw the second one run past the
+		// sequence's end).
+		seq.mu.Lock()
+		outcomes, extra := len(seq.outcomes), seq.extra
+		seq.mu.Unlock()
+		if outcomes > 1 || extra != 0 {
+			t.Fatalf("try %d: %d outcomes handed over for one request", i, outcomes)
+		}
 	}
 }
