@@ -104,19 +104,28 @@ func TestRootDIO(t *testing.T) {
 	}
 }
 
+// growTrickle runs the root's first twelve DIOs from t0, so that its
+// trickle interval has grown well past Imin (at least 100 ms), and returns
+// the time then: what a reset must undo.
+func growTrickle(t *testing.T, r *Root) time.Time {
+	t.Helper()
+	now := t0
+	for range 12 {
+		now = now.Add(r.Trickle().Next(now))
+		r.Tick(nil, now)
+	}
+	if r.Trickle().Interval() < 100*time.Millisecond {
+		t.Fatalf("interval %v after twelve DIOs", r.Trickle().Interval())
+	}
+	return now
+}
+
 // TestRootDIS: a multicast DIS resets trickle (the DIO comes from Tick at
 // Imin), a unicast DIS is answered at once by a unicast DIO, a DIS whose
 // Solicited Information does not match is not answered.
 func TestRootDIS(t *testing.T) {
 	r := newTestRoot(t, RootConfig{Instance: 1})
-	now := t0
-	for range 12 { // let the interval grow
-		now = now.Add(r.Trickle().Next(now))
-		r.Tick(nil, now)
-	}
-	if r.Trickle().Interval() < 100*time.Millisecond {
-		t.Fatalf("interval %v", r.Trickle().Interval())
-	}
+	now := growTrickle(t, r)
 	dis := must(Parse(AppendDIS(nil)))
 	node := netip.MustParseAddr("fe80::52:504c:0:1")
 	if out := r.Handle(nil, dis, node, AllRPLNodes, now); len(out) != 0 {
@@ -152,15 +161,8 @@ func TestRootDIS(t *testing.T) {
 // counts towards suppression.
 func TestRootDetachedNeighbour(t *testing.T) {
 	r := newTestRoot(t, RootConfig{Instance: 1})
-	now := t0
-	for range 12 {
-		now = now.Add(r.Trickle().Next(now))
-		r.Tick(nil, now)
-	}
+	now := growTrickle(t, r)
 	grown := r.Trickle().Interval()
-	if grown < 100*time.Millisecond {
-		t.Fatalf("interval %v", grown)
-	}
 	node := netip.MustParseAddr("fe80::52:504c:0:1")
 	dio := func(rank uint16) Message {
 		return must(Parse(must(AppendDIO(nil, &DIOFields{Instance: 1, Version: r.Version(), Rank: rank, Grounded: true,
@@ -187,23 +189,12 @@ func TestRootDetachedNeighbour(t *testing.T) {
 // grounded DODAG of someone else's in our instance is left alone.
 func TestRootFloatingNeighbour(t *testing.T) {
 	r := newTestRoot(t, RootConfig{Instance: 1})
-	grow := func() time.Time {
-		now := t0
-		for range 12 {
-			now = now.Add(r.Trickle().Next(now))
-			r.Tick(nil, now)
-		}
-		if r.Trickle().Interval() < 100*time.Millisecond {
-			t.Fatalf("interval %v", r.Trickle().Interval())
-		}
-		return now
-	}
 	node := netip.MustParseAddr("fe80::52:504c:0:1")
 	dio := func(grounded bool) Message {
 		return must(Parse(must(AppendDIO(nil, &DIOFields{Instance: 1, Version: 240, Rank: 256, Grounded: grounded,
 			MOP: MOPStoring, DODAGID: netip.MustParseAddr("2001:db8::52:504c:0:1")}))))
 	}
-	now := grow()
+	now := growTrickle(t, r)
 	grown := r.Trickle().Interval()
 	if out := r.Handle(nil, dio(true), node, AllRPLNodes, now); len(out) != 0 || r.Trickle().Interval() != grown {
 		t.Fatalf("another grounded DODAG: %v, interval %v (was %v)", out, r.Trickle().Interval(), grown)

@@ -755,8 +755,7 @@ func (r *Router) join(out []Reply, m Message, src netip.Addr, now time.Time) []R
 	}
 	r.parents = append(r.parents, p)
 	r.rank = satAdd(d.Rank(), r.rankIncrease())
-	r.trickle = NewTrickle(r.conf.DIOIntervalMin, r.conf.DIOIntervalDoublings, r.conf.DIORedundancy, r.rng)
-	r.trickle.Reset(now)
+	r.restartTrickle(now)
 	r.pathSeq = lollipopInc(r.pathSeq)
 	r.disAt = time.Time{}
 	r.delayDAO(now)
@@ -836,6 +835,13 @@ func (r *Router) selectParent(out []Reply, now time.Time) []Reply {
 	return out
 }
 
+// restartTrickle starts the DIO trickle afresh with the DODAG
+// Configuration in force (a DODAG joined or floated), at Imin.
+func (r *Router) restartTrickle(now time.Time) {
+	r.trickle = NewTrickle(r.conf.DIOIntervalMin, r.conf.DIOIntervalDoublings, r.conf.DIORedundancy, r.rng)
+	r.trickle.Reset(now)
+}
+
 // riotFloatTimeout is CONFIG_GNRC_RPL_DODAG_FLOAT_TIMEOUT (RIOT
 // sys/include/net/gnrc/rpl.h): how long a floating DODAG lives before it is
 // poisoned.
@@ -872,8 +878,7 @@ func (r *Router) float(now time.Time) {
 	r.conf = riotRootConf
 	r.rank = r.conf.MinHopRankIncrease // GNRC_RPL_ROOT_RANK
 	r.pref, r.daoAt, r.daoAcked, r.disAt = netip.Addr{}, time.Time{}, false, time.Time{}
-	r.trickle = NewTrickle(r.conf.DIOIntervalMin, r.conf.DIOIntervalDoublings, r.conf.DIORedundancy, r.rng)
-	r.trickle.Reset(now)
+	r.restartTrickle(now)
 }
 
 // otherDODAG is RIOT's _recv_DIO_for_different_dodag: a DIO of our
